@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# passthru: the one entry point.
+#
+#   make                 the module (for KVER/KDIR) and the userspace tools
+#   make check           every test: VM suites on Debian's 6.1 kernel, DKMS
+#   make demo            boot a VM that hides two devices and show it
+#   make style           checkpatch and sparse on the kernel code
+#   make deps            install the Debian packages all of this needs
+#   make install / dkms-install / uninstall
+
+VERSION := 0.1.0
+
+# The kernel to build for: the running one when its headers are here,
+# else the newest kernel whose headers are installed.
+KVER ?= $(shell if [ -d /lib/modules/$$(uname -r)/build ]; then uname -r; \
+	else ls -1d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1 | cut -d/ -f4; fi)
+KDIR ?= /lib/modules/$(KVER)/build
+
+CC ?= gcc
+CFLAGS ?= -O2 -g
+BUILD := build
+PKGS := libnl-genl-3.0
+WARN := -std=gnu11 -Wall -Wextra -Werror
+USER_CPPFLAGS = -Iinclude/uapi -Idaemon $(shell pkg-config --cflags $(PKGS))
+USER_LIBS = $(shell pkg-config --libs $(PKGS))
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+.PHONY: all module tools check demo bench style deps clean install \
+	dkms-install uninstall
+
+all: module tools
+
+module:
+	@test -d "$(KDIR)" || { echo "No kernel headers in $(KDIR): run 'make deps' or set KVER/KDIR" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
+tools: $(BUILD)/ptnl $(BUILD)/vfio-check
+
+$(BUILD)/ptnl: tests/tools/ptnl.c daemon/netlink.c daemon/netlink.h daemon/macro.h include/uapi/linux/passthru.h
+	@mkdir -p $(BUILD)
+	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -o $@ tests/tools/ptnl.c daemon/netlink.c $(USER_LIBS)
+
+$(BUILD)/vfio-check: tests/tools/vfio-check.c
+	@mkdir -p $(BUILD)
+	$(CC) $(WARN) $(CFLAGS) -o $@ $<
+
+deps:
+	@tests/deps.sh
+
+check: deps
+	@tests/check.sh
+
+demo: deps
+	@tests/vm/demo.sh
+
+style:
+	@tests/style.sh "$(KDIR)"
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
+	rm -rf $(BUILD)
+
+dkms-install:
+	rm -rf $(DESTDIR)/usr/src/passthru-$(VERSION)
+	mkdir -p $(DESTDIR)/usr/src/passthru-$(VERSION)
+	cp -r Kbuild Makefile dkms.conf kmod include $(DESTDIR)/usr/src/passthru-$(VERSION)/
+	dkms add passthru/$(VERSION)
+	dkms install passthru/$(VERSION)

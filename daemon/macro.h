@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Small helpers for cleanup-attribute C, in the spirit of systemd's macro.h. */
+#pragma once
+
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_close_ _cleanup_(closep)
+#define _unused_ __attribute__((unused))
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+/* Take ownership of a pointer: return it and leave NULL behind. */
+#define TAKE_PTR(p)                             \
+        ({                                      \
+                __typeof__(p) *_pp = &(p);      \
+                __typeof__(p) _p = *_pp;        \
+                *_pp = NULL;                    \
+                _p;                             \
+        })
+
+#define TAKE_FD(fd)                             \
+        ({                                      \
+                int *_fdp = &(fd);              \
+                int _fd = *_fdp;                \
+                *_fdp = -EBADF;                 \
+                _fd;                            \
+        })
+
+static inline void freep(void *p) {
+        free(*(void **) p);
+}
+
+static inline void closep(int *fd) {
+        if (*fd >= 0) {
+                int saved = errno;
+                close(*fd);
+                errno = saved;
+        }
+}

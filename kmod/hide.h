@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The hide= and ids= grammars and rule matching.  Pure functions: no
+ * locking, no allocation, no device access, so that KUnit can test every
+ * corner of them.
+ */
+#ifndef PASSTHRU_HIDE_H
+#define PASSTHRU_HIDE_H
+
+#include <linux/types.h>
+
+/* A rule's canonical text: "(0000:01:00.0=1234:11e8)" or "ids 1234:11e8" */
+#define PT_RULE_TEXT_LEN	72
+
+enum pt_rule_kind {
+	PT_RULE_ADDR,		/* from hide=: an address, maybe wildcards */
+	PT_RULE_IDS,		/* from ids=: vendor, device, ... */
+};
+
+#define PT_RULE_ANY_SLOT	BIT(0)	/* bb:*.* */
+#define PT_RULE_ANY_FUNC	BIT(1)	/* bb:ss.* */
+#define PT_RULE_PIN_IDS		BIT(2)	/* =vvvv:dddd */
+
+struct pt_rule {
+	u8 kind;
+	u8 flags;
+	u16 domain;
+	u8 bus;
+	u8 slot;
+	u8 func;
+	/* PT_RULE_ADDR with PT_RULE_PIN_IDS: vendor and device */
+	u32 vendor;
+	u32 device;
+	/* PT_RULE_IDS only; PCI_ANY_ID (~0) matches anything */
+	u32 subvendor;
+	u32 subdevice;
+	u32 class;
+	u32 class_mask;
+};
+
+/* Where a bad token starts in the input and how long it is. */
+struct pt_token {
+	const char *text;
+	size_t len;
+};
+
+/* What a device looks like to a rule. */
+struct pt_devid {
+	u16 domain;
+	u8 bus;
+	u8 devfn;
+	u16 vendor;
+	u16 device;
+	u16 subvendor;
+	u16 subdevice;
+	u32 class;
+};
+
+enum pt_verdict {
+	PT_NO_MATCH,		/* the rule does not concern this device */
+	PT_MATCH,		/* the rule claims this device */
+	PT_MISMATCH,		/* the address matches, the pinned ids do not */
+};
+
+int pt_hide_next(const char **pos, struct pt_rule *rule,
+		 struct pt_token *tok, const char **reason);
+int pt_ids_next(const char **pos, struct pt_rule *rule,
+		struct pt_token *tok, const char **reason);
+int pt_rule_parse(const char *text, struct pt_rule *rule,
+		  const char **reason);
+int pt_rule_format(const struct pt_rule *rule, char *buf, size_t size);
+bool pt_rule_equal(const struct pt_rule *a, const struct pt_rule *b);
+bool pt_rule_exact(const struct pt_rule *rule);
+enum pt_verdict pt_rule_check(const struct pt_rule *rule,
+			      const struct pt_devid *id);
+
+#endif /* PASSTHRU_HIDE_H */

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * passthru.ko: hide PCI devices from host drivers and keep them for
+ * passthrough to virtual machines.
+ *
+ *	passthru.hide=(01:00.0)(0000:03:00.*)(02:00.0=8086:10d3)
+ *	passthru.ids=1234:11e8,8086:10d3
+ *
+ * on the kernel command line (or "options passthru hide=..." in
+ * modprobe.d, with passthru.ko in the initramfs) make this driver claim
+ * those devices before any host driver can.  Claimed devices are reset,
+ * quiesced and kept until passthrud hands them to vfio-pci for a VM.  A bad
+ * token is reported and skipped; the others still apply.  The generic
+ * netlink family "passthru" lists, hides and unhides devices at run time.
+ */
+#include <linux/kernel.h>
+#include <linux/module.h>
+
+#include "netlink.h"
+#include "stub.h"
+
+static char *hide;
+module_param(hide, charp, 0444);
+MODULE_PARM_DESC(hide, "Devices to claim: (dddd:bb:ss.f[=vvvv:dddd]) tokens; ss.* and *.* wildcards");
+
+static char *ids;
+module_param(ids, charp, 0444);
+MODULE_PARM_DESC(ids, "Ids to claim: vendor:device[:subvendor[:subdevice[:class[:class_mask]]]], comma separated");
+
+typedef int (*pt_next_fn)(const char **pos, struct pt_rule *rule,
+			  struct pt_token *tok, const char **reason);
+
+static void pt_add_rules(const char *param, const char *str, pt_next_fn next)
+{
+	struct pt_token tok;
+	struct pt_rule rule;
+	const char *reason;
+	int ret;
+
+	if (!str)
+		return;
+	for (;;) {
+		ret = next(&str, &rule, &tok, &reason);
+		if (ret == -ENOENT)
+			break;
+		if (!ret) {
+			ret = pt_stub_add_rule(&rule);
+			reason = ret == -EEXIST ? "duplicate rule" : "out of memory";
+		}
+		if (ret)
+			pr_warn("%s=: ignoring \"%.*s%s\": %s\n", param,
+				(int)min_t(size_t, tok.len, PASSTHRU_RULE_MAX),
+				tok.text, tok.len > PASSTHRU_RULE_MAX ? "..." : "",
+				reason);
+	}
+}
+
+static int __init passthru_init(void)
+{
+	int ret;
+
+	ret = pt_netlink_init();
+	if (ret)
+		return ret;
+
+	pt_add_rules("hide", hide, pt_hide_next);
+	pt_add_rules("ids", ids, pt_ids_next);
+	/* Frees the rules itself when it fails. */
+	ret = pt_stub_init();
+	if (ret)
+		goto err_netlink;
+	return 0;
+
+err_netlink:
+	pt_netlink_exit();
+	return ret;
+}
+
+static void __exit passthru_exit(void)
+{
+	pt_stub_exit();
+	pt_netlink_exit();
+}
+
+module_init(passthru_init);
+module_exit(passthru_exit);
+
+MODULE_DESCRIPTION("Stub PCI driver that keeps devices for passthrough");
+MODULE_AUTHOR("The passthru developers");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,538 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The passthru stub driver.
+ *
+ * A device that a rule claims is pinned to this driver with driver_override
+ * as soon as it is known (at load, at HIDE, or from the bus notifier before
+ * any driver is matched on hot-add), so that no host driver can bind it,
+ * not even for a moment.  The driver then binds it, saves its state, resets
+ * it when it can and turns bus mastering off.
+ *
+ * Locking: pt_lock protects the rule list, the pin list and pt_live.  It
+ * may be held while taking a device lock (device_attach(), driver
+ * overrides), never the other way round: probe() and remove() run under
+ * the device lock and do not take pt_lock.
+ */
+#include <linux/device.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/netlink.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+
+#include "netlink.h"
+#include "stub.h"
+
+#define PT_DRV_NAME "passthru"
+
+struct pt_rule_node {
+	struct list_head node;
+	struct pt_rule rule;
+	char text[PT_RULE_TEXT_LEN];
+};
+
+/* A device whose driver_override we set; holds a reference to it. */
+struct pt_pin {
+	struct list_head node;
+	struct pci_dev *pdev;
+};
+
+static DEFINE_MUTEX(pt_lock);
+static LIST_HEAD(pt_rules);
+static LIST_HEAD(pt_pins);
+static bool pt_live;
+
+static struct pci_driver pt_driver;
+
+static void pt_devid(struct pci_dev *pdev, struct pt_devid *id)
+{
+	id->domain = pci_domain_nr(pdev->bus);
+	id->bus = pdev->bus->number;
+	id->devfn = pdev->devfn;
+	id->vendor = pdev->vendor;
+	id->device = pdev->device;
+	id->subvendor = pdev->subsystem_vendor;
+	id->subdevice = pdev->subsystem_device;
+	id->class = pdev->class;
+}
+
+/*
+ * The first rule that claims @id, or NULL.  When none does but an address
+ * rule pins other ids, that rule is returned through @mismatch.
+ */
+static struct pt_rule_node *pt_find_rule(const struct pt_devid *id,
+					 struct pt_rule_node **mismatch)
+{
+	struct pt_rule_node *rn;
+
+	lockdep_assert_held(&pt_lock);
+	if (mismatch)
+		*mismatch = NULL;
+	list_for_each_entry(rn, &pt_rules, node) {
+		switch (pt_rule_check(&rn->rule, id)) {
+		case PT_MATCH:
+			return rn;
+		case PT_MISMATCH:
+			if (mismatch && !*mismatch)
+				*mismatch = rn;
+			break;
+		case PT_NO_MATCH:
+			break;
+		}
+	}
+	return NULL;
+}
+
+static struct pt_pin *pt_find_pin(struct pci_dev *pdev)
+{
+	struct pt_pin *pin;
+
+	lockdep_assert_held(&pt_lock);
+	list_for_each_entry(pin, &pt_pins, node)
+		if (pin->pdev == pdev)
+			return pin;
+	return NULL;
+}
+
+static int pt_pin(struct pci_dev *pdev)
+{
+	struct pt_pin *pin;
+	int ret;
+
+	lockdep_assert_held(&pt_lock);
+	pin = kzalloc(sizeof(*pin), GFP_KERNEL);
+	if (!pin)
+		return -ENOMEM;
+	ret = driver_set_override(&pdev->dev, &pdev->driver_override,
+				  PT_DRV_NAME, strlen(PT_DRV_NAME));
+	if (ret) {
+		kfree(pin);
+		return ret;
+	}
+	pin->pdev = pci_dev_get(pdev);
+	list_add_tail(&pin->node, &pt_pins);
+	return 0;
+}
+
+/* Forget a pin; with @clear, also drop the override if it is still ours. */
+static void pt_unpin(struct pt_pin *pin, bool clear)
+{
+	struct pci_dev *pdev = pin->pdev;
+	bool ours;
+
+	lockdep_assert_held(&pt_lock);
+	if (clear) {
+		device_lock(&pdev->dev);
+		ours = pdev->driver_override &&
+		       !strcmp(pdev->driver_override, PT_DRV_NAME);
+		device_unlock(&pdev->dev);
+		if (ours)
+			driver_set_override(&pdev->dev, &pdev->driver_override,
+					    "", 0);
+	}
+	list_del(&pin->node);
+	pci_dev_put(pdev);
+	kfree(pin);
+}
+
+/*
+ * Pin @pdev if a rule claims it and no driver holds it.  Returns true when
+ * the device is pinned and waits for this driver to bind it.
+ */
+static bool pt_consider(struct pci_dev *pdev)
+{
+	struct pt_rule_node *rn, *mismatch;
+	struct pt_devid id;
+	int ret;
+
+	lockdep_assert_held(&pt_lock);
+	pt_devid(pdev, &id);
+	rn = pt_find_rule(&id, &mismatch);
+	if (!rn) {
+		if (mismatch)
+			pci_info(pdev, "ids %04x:%04x do not match rule %s, not claiming it\n",
+				 id.vendor, id.device, mismatch->text);
+		return false;
+	}
+	if (pt_find_pin(pdev))
+		return !pdev->dev.driver;
+	if (pdev->dev.driver) {
+		pci_info(pdev, "held by driver %s, leaving it alone (rule %s)\n",
+			 pdev->dev.driver->name, rn->text);
+		return false;
+	}
+	ret = pt_pin(pdev);
+	if (ret) {
+		pci_warn(pdev, "cannot pin it to passthru (rule %s): %d\n",
+			 rn->text, ret);
+		return false;
+	}
+	return true;
+}
+
+static int pt_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct pci_saved_state *saved;
+	int ret;
+
+	pci_save_state(pdev);
+	saved = pci_store_saved_state(pdev);
+	if (!saved)
+		return -ENOMEM;
+
+	ret = pci_reset_function_locked(pdev);
+	pci_clear_master(pdev);
+	pci_set_drvdata(pdev, saved);
+
+	if (ret == -ENOTTY)
+		pci_info(pdev, "claimed; it has no reset method\n");
+	else if (ret)
+		pci_warn(pdev, "claimed; reset failed: %d\n", ret);
+	else
+		pci_info(pdev, "claimed and reset\n");
+	pt_netlink_event(PASSTHRU_EVENT_CLAIM, pdev, NULL);
+	return 0;
+}
+
+static void pt_remove(struct pci_dev *pdev)
+{
+	struct pci_saved_state *saved = pci_get_drvdata(pdev);
+
+	if (!pci_load_and_free_saved_state(pdev, &saved))
+		pci_restore_state(pdev);
+	pci_clear_master(pdev);
+	pci_set_drvdata(pdev, NULL);
+	pci_info(pdev, "released\n");
+	pt_netlink_event(PASSTHRU_EVENT_RELEASE, pdev, NULL);
+}
+
+static struct pci_driver pt_driver = {
+	.name = PT_DRV_NAME,
+	.id_table = NULL,	/* only devices pinned with driver_override */
+	.probe = pt_probe,
+	.remove = pt_remove,
+	.driver_managed_dma = true,
+};
+
+static int pt_bus_notify(struct notifier_block *nb, unsigned long action,
+			 void *data)
+{
+	struct pci_dev *pdev = to_pci_dev(data);
+	struct pt_rule_node *rn, *mismatch;
+	char rule[PT_RULE_TEXT_LEN] = "";
+	struct pt_devid id;
+	struct pt_pin *pin;
+	u8 event;
+
+	if (action != BUS_NOTIFY_ADD_DEVICE && action != BUS_NOTIFY_DEL_DEVICE)
+		return NOTIFY_DONE;
+
+	pt_devid(pdev, &id);
+	mutex_lock(&pt_lock);
+	rn = pt_find_rule(&id, &mismatch);
+	if (!rn)
+		rn = mismatch;
+	if (rn)
+		strscpy(rule, rn->text, sizeof(rule));
+	if (action == BUS_NOTIFY_ADD_DEVICE) {
+		event = PASSTHRU_EVENT_ADD;
+		if (pt_live)
+			pt_consider(pdev);
+	} else {
+		event = PASSTHRU_EVENT_REMOVE;
+		pin = pt_find_pin(pdev);
+		if (pin)
+			pt_unpin(pin, false);
+	}
+	mutex_unlock(&pt_lock);
+
+	if (rn)
+		pt_netlink_event(event, pdev, rule);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block pt_bus_nb = {
+	.notifier_call = pt_bus_notify,
+};
+
+/* Add a rule before the driver starts (parameters).  -EEXIST: duplicate. */
+int pt_stub_add_rule(const struct pt_rule *rule)
+{
+	struct pt_rule_node *rn;
+	int ret = 0;
+
+	mutex_lock(&pt_lock);
+	list_for_each_entry(rn, &pt_rules, node) {
+		if (pt_rule_equal(&rn->rule, rule)) {
+			ret = -EEXIST;
+			goto out;
+		}
+	}
+	rn = kzalloc(sizeof(*rn), GFP_KERNEL);
+	if (!rn) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	rn->rule = *rule;
+	pt_rule_format(rule, rn->text, sizeof(rn->text));
+	list_add_tail(&rn->node, &pt_rules);
+out:
+	mutex_unlock(&pt_lock);
+	return ret;
+}
+
+static void pt_release_all(void)
+{
+	struct pt_rule_node *rn, *rtmp;
+	struct pt_pin *pin, *ptmp;
+
+	mutex_lock(&pt_lock);
+	list_for_each_entry_safe(pin, ptmp, &pt_pins, node)
+		pt_unpin(pin, true);
+	list_for_each_entry_safe(rn, rtmp, &pt_rules, node) {
+		list_del(&rn->node);
+		kfree(rn);
+	}
+	mutex_unlock(&pt_lock);
+}
+
+int pt_stub_init(void)
+{
+	struct pci_dev *pdev = NULL;
+	int ret;
+
+	ret = bus_register_notifier(&pci_bus_type, &pt_bus_nb);
+	if (ret)
+		goto err_rules;
+
+	mutex_lock(&pt_lock);
+	pt_live = true;
+	for_each_pci_dev(pdev)
+		pt_consider(pdev);
+	mutex_unlock(&pt_lock);
+
+	/* Binds every device pinned above. */
+	ret = pci_register_driver(&pt_driver);
+	if (ret)
+		goto err_notifier;
+	return 0;
+
+err_notifier:
+	mutex_lock(&pt_lock);
+	pt_live = false;
+	mutex_unlock(&pt_lock);
+	bus_unregister_notifier(&pci_bus_type, &pt_bus_nb);
+err_rules:
+	pt_release_all();
+	return ret;
+}
+
+void pt_stub_exit(void)
+{
+	mutex_lock(&pt_lock);
+	pt_live = false;
+	mutex_unlock(&pt_lock);
+	bus_unregister_notifier(&pci_bus_type, &pt_bus_nb);
+	pci_unregister_driver(&pt_driver);
+	pt_release_all();
+}
+
+int pt_stub_hide(const struct pt_rule *rule, struct netlink_ext_ack *extack)
+{
+	struct pci_dev *pdev = NULL;
+	struct pt_rule_node *rn;
+	struct pt_devid id;
+	int ret = 0;
+
+	mutex_lock(&pt_lock);
+	if (!pt_live) {
+		ret = -ESHUTDOWN;
+		goto out;
+	}
+	list_for_each_entry(rn, &pt_rules, node) {
+		if (pt_rule_equal(&rn->rule, rule)) {
+			NL_SET_ERR_MSG(extack, "rule already present");
+			ret = -EEXIST;
+			goto out;
+		}
+	}
+	rn = kzalloc(sizeof(*rn), GFP_KERNEL);
+	if (!rn) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	rn->rule = *rule;
+	pt_rule_format(rule, rn->text, sizeof(rn->text));
+	list_add_tail(&rn->node, &pt_rules);
+	pr_info("hide %s\n", rn->text);
+
+	for_each_pci_dev(pdev) {
+		pt_devid(pdev, &id);
+		if (pt_rule_check(rule, &id) == PT_NO_MATCH)
+			continue;
+		if (pt_consider(pdev) && device_attach(&pdev->dev) <= 0)
+			pci_warn(pdev, "passthru did not bind it\n");
+	}
+out:
+	mutex_unlock(&pt_lock);
+	return ret;
+}
+
+int pt_stub_unhide(const struct pt_rule *rule, struct netlink_ext_ack *extack)
+{
+	struct pt_rule_node *rn, *found = NULL;
+	struct pt_pin *pin, *tmp;
+	struct pt_devid id;
+	int ret = 0;
+
+	mutex_lock(&pt_lock);
+	if (!pt_live) {
+		ret = -ESHUTDOWN;
+		goto out;
+	}
+	list_for_each_entry(rn, &pt_rules, node) {
+		if (pt_rule_equal(&rn->rule, rule)) {
+			found = rn;
+			break;
+		}
+	}
+	if (!found) {
+		NL_SET_ERR_MSG(extack, "no such rule");
+		ret = -ENOENT;
+		goto out;
+	}
+	list_del(&found->node);
+	pr_info("unhide %s\n", found->text);
+	kfree(found);
+
+	list_for_each_entry_safe(pin, tmp, &pt_pins, node) {
+		pt_devid(pin->pdev, &id);
+		if (pt_find_rule(&id, NULL))
+			continue;
+		if (pin->pdev->dev.driver == &pt_driver.driver)
+			device_release_driver(&pin->pdev->dev);
+		pt_unpin(pin, true);
+	}
+out:
+	mutex_unlock(&pt_lock);
+	return ret;
+}
+
+static void pt_fill_entry(struct pt_entry *e, struct pci_dev *pdev,
+			  struct pt_rule_node *rn, struct pt_rule_node *mismatch)
+{
+	struct device_driver *drv;
+
+	strscpy(e->address, pci_name(pdev), sizeof(e->address));
+	e->present = true;
+	e->vendor = pdev->vendor;
+	e->device = pdev->device;
+
+	if (!rn) {
+		strscpy(e->rule, mismatch->text, sizeof(e->rule));
+		e->state = PASSTHRU_STATE_MISMATCH;
+		snprintf(e->reason, sizeof(e->reason),
+			 "ids %04x:%04x differ from the rule's %04x:%04x",
+			 pdev->vendor, pdev->device, mismatch->rule.vendor,
+			 mismatch->rule.device);
+	} else {
+		strscpy(e->rule, rn->text, sizeof(e->rule));
+	}
+
+	/* A device lock can be held for long (unbinding vfio-pci): don't wait. */
+	if (!device_trylock(&pdev->dev)) {
+		if (rn) {
+			e->state = PASSTHRU_STATE_HELD;
+			strscpy(e->reason, "busy: its driver is changing",
+				sizeof(e->reason));
+		}
+		return;
+	}
+	drv = pdev->dev.driver;
+	if (drv)
+		strscpy(e->driver, drv->name, sizeof(e->driver));
+	device_unlock(&pdev->dev);
+	if (!rn)
+		return;
+
+	if (drv == &pt_driver.driver) {
+		e->state = PASSTHRU_STATE_CLAIMED;
+	} else if (drv) {
+		e->state = PASSTHRU_STATE_HELD;
+		snprintf(e->reason, sizeof(e->reason), "held by driver %s",
+			 e->driver);
+	} else {
+		e->state = PASSTHRU_STATE_UNBOUND;
+		strscpy(e->reason, "no driver holds it", sizeof(e->reason));
+	}
+}
+
+/**
+ * pt_stub_snapshot() - every device a rule concerns and every absent one
+ * @entries: on success, a kvcalloc()ed array for the caller to kvfree()
+ * @count: on success, its length
+ */
+int pt_stub_snapshot(struct pt_entry **entries, size_t *count)
+{
+	struct pt_rule_node *rn, *mismatch;
+	struct pci_dev *pdev = NULL;
+	struct pt_entry *e;
+	struct pt_devid id;
+	size_t n = 0, max = 0;
+	int ret = 0;
+
+	mutex_lock(&pt_lock);
+	/* Devices can come and go while we count: the count is a bound. */
+	for_each_pci_dev(pdev) {
+		pt_devid(pdev, &id);
+		if (pt_find_rule(&id, &mismatch) || mismatch)
+			max++;
+	}
+	list_for_each_entry(rn, &pt_rules, node)
+		if (pt_rule_exact(&rn->rule))
+			max++;
+
+	e = kvcalloc(max ?: 1, sizeof(*e), GFP_KERNEL);
+	if (!e) {
+		ret = -ENOMEM;
+		goto out;
+	}
+
+	for_each_pci_dev(pdev) {
+		pt_devid(pdev, &id);
+		rn = pt_find_rule(&id, &mismatch);
+		if (!rn && !mismatch)
+			continue;
+		if (n == max) {
+			pci_dev_put(pdev);
+			break;
+		}
+		pt_fill_entry(&e[n++], pdev, rn, mismatch);
+	}
+
+	list_for_each_entry(rn, &pt_rules, node) {
+		const struct pt_rule *r = &rn->rule;
+
+		if (!pt_rule_exact(r) || n == max)
+			continue;
+		pdev = pci_get_domain_bus_and_slot(r->domain, r->bus,
+						   PCI_DEVFN(r->slot, r->func));
+		if (pdev) {
+			pci_dev_put(pdev);
+			continue;
+		}
+		snprintf(e[n].address, sizeof(e[n].address),
+			 "%04x:%02x:%02x.%x", r->domain, r->bus, r->slot,
+			 r->func);
+		strscpy(e[n].rule, rn->text, sizeof(e[n].rule));
+		e[n].state = PASSTHRU_STATE_ABSENT;
+		strscpy(e[n].reason, "no device at this address",
+			sizeof(e[n].reason));
+		n++;
+	}
+	*entries = e;
+	*count = n;
+out:
+	mutex_unlock(&pt_lock);
+	return ret;
+}

@@ -1,0 +1,44 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# /init of the test VM.  Loads passthru first (modprobe hands it
+# passthru.hide= from the kernel command line), before any host driver,
+# then runs the suite named by pt.suite= and reports each case to the host
+# over the virtio-serial port "ctl".
+export PATH=/usr/bin:/sbin:/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+mount -t tmpfs run /run
+
+suite=
+for word in $(cat /proc/cmdline); do
+    case $word in
+    pt.suite=*) suite=${word#pt.suite=} ;;
+    esac
+done
+
+# passthru before anything else; then the port to the host.
+if grep -q 'passthru\.' /proc/cmdline; then
+    modprobe passthru || echo "init: modprobe passthru failed" >/dev/console
+fi
+modprobe virtio_pci
+modprobe virtio_console
+
+ctl=
+for port in /sys/class/virtio-ports/*; do
+    [ "$(cat "$port/name" 2>/dev/null)" = ctl ] && ctl=/dev/${port##*/}
+done
+if [ -z "$ctl" ]; then
+    echo "init: no ctl port" >/dev/console
+    poweroff -f
+fi
+exec 3<>"$ctl"
+
+dmesg > /tmp/boot.dmesg
+. /tests/lib.sh
+run_suite "/tests/$suite.sh"
+printf 'done\n' >&3
+sync
+poweroff -f

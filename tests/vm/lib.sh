@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=dash
+#
+# Helpers for VM test suites.  A suite is a file of testcase_* functions;
+# run_suite runs each in a subshell with `set -e`, then fails it too if the
+# kernel logged a warning, a BUG, an oops or a sanitizer report meanwhile.
+# Results go to the host over fd 3 (the "ctl" port), one line per case.
+
+KO=/lib/modules/$(uname -r)/extra/passthru.ko
+SYS=/sys/bus/pci/devices
+
+ctl() {
+    printf '%s\n' "$*" >&3
+}
+
+# Run a QMP command on the host's QEMU; prints its JSON answer.
+qmp() {
+    local reply
+    ctl "qmp $1"
+    read -r reply <&3
+    printf '%s\n' "$reply"
+    case $reply in
+    *'"error"'*) return 1 ;;
+    esac
+}
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+assert_eq() {
+    [ "$1" = "$2" ] || fail "${3:-value}: expected '$2', got '$1'"
+}
+
+# driver DEV: the name of the driver bound to DEV, or "none".
+driver() {
+    if [ -e "$SYS/$1/driver" ]; then
+        basename "$(readlink "$SYS/$1/driver")"
+    else
+        echo none
+    fi
+}
+
+assert_driver() {
+    assert_eq "$(driver "$1")" "$2" "driver of $1"
+}
+
+# override DEV: the device's driver_override, "(null)" when unset.
+override() {
+    cat "$SYS/$1/driver_override"
+}
+
+# load_passthru [PARAM...]: a fresh passthru.ko with these parameters only
+# (insmod, unlike modprobe, ignores the kernel command line).
+load_passthru() {
+    if [ -d /sys/module/passthru ]; then
+        rmmod passthru
+    fi
+    insmod "$KO" "$@"
+}
+
+unload_passthru() {
+    if [ -d /sys/module/passthru ]; then
+        rmmod passthru
+    fi
+}
+
+# nl_state DEV: the state GET reports for DEV, or "unlisted".
+nl_state() {
+    ptnl get | awk -v a="$1" '$1 == a { print $2; found = 1 } END { if (!found) print "unlisted" }'
+}
+
+# The kernel log lines that fail any case.
+kernel_trouble() {
+    dmesg | grep -E 'WARNING:|BUG:|Oops|general protection|Call Trace:|UBSAN:|KASAN:|kmemleak:|possible circular locking|possible recursive locking|INFO: task .* blocked|sleeping function called from invalid context' || true
+}
+
+run_suite() {
+    local file=$1 suite name rc trouble msg
+    suite=$(basename "$file" .sh)
+    . "$file"
+    for name in $(sed -n 's/^\(testcase_[A-Za-z0-9_]*\)().*/\1/p' "$file"); do
+        echo "=== $suite.$name" >/dev/console
+        (set -e; "$name") >/tmp/case.log 2>&1
+        rc=$?
+        trouble=$(kernel_trouble)
+        cat /tmp/case.log >/dev/console
+        dmesg -c >>/tmp/kernel.log
+        if [ $rc -eq 0 ] && [ -z "$trouble" ]; then
+            ctl "result PASS $suite.$name"
+        else
+            if [ -n "$trouble" ]; then
+                msg="kernel: $(echo "$trouble" | head -n 3 | tr '\n' '|')"
+                echo "$trouble" >/dev/console
+            else
+                msg=$(tail -n 4 /tmp/case.log | tr '\n' '|')
+            fi
+            ctl "result FAIL $suite.$name $msg"
+        fi
+    done
+}

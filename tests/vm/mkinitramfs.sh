@@ -1,0 +1,81 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Build the test VM's initramfs from host binaries and Debian's modules.
+#
+#   mkinitramfs.sh -k KVER -o OUT.cpio.gz [-m passthru.ko] [-b BINARY]...
+#                  [-M MODULE]... [-f SRC:DEST]...
+#
+# dash is /bin/sh, kmod provides modprobe & co (busybox's ignores
+# module.param= words on the kernel command line), busybox-static fills in
+# the small utilities.  Binaries are copied with the libraries ldd names.
+set -euo pipefail
+
+kver= out= ko=
+bins=() mods=() files=()
+while getopts "k:o:m:b:M:f:" opt; do
+    case $opt in
+    k) kver=$OPTARG ;;
+    o) out=$OPTARG ;;
+    m) ko=$OPTARG ;;
+    b) bins+=("$OPTARG") ;;
+    M) mods+=("$OPTARG") ;;
+    f) files+=("$OPTARG") ;;
+    *) exit 2 ;;
+    esac
+done
+[[ -n $kver && -n $out ]] || { echo "usage: $0 -k KVER -o OUT [...]" >&2; exit 2; }
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+chmod 0755 "$root"
+mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,run,etc,lib/modules/"$kver",tests,usr/bin}
+ln -s lib "$root/lib64"
+
+copy_with_libs() {
+    local bin=$1 dest=$2 lib
+    install -D -m 0755 "$bin" "$root$dest"
+    ldd "$bin" 2>/dev/null | grep -o '/[^ ]*' | while read -r lib; do
+        [[ -e $root$lib ]] || install -D -m 0755 "$lib" "$root$lib"
+    done
+}
+
+# The shell and the small utilities.
+copy_with_libs /usr/bin/dash /bin/sh
+install -m 0755 /bin/busybox "$root/bin/busybox"
+skip=" sh modprobe insmod rmmod lsmod depmod modinfo setpriv "
+for applet in $(/bin/busybox --list); do
+    [[ $skip == *" $applet "* || -e $root/bin/$applet ]] || ln -s busybox "$root/bin/$applet"
+done
+copy_with_libs /usr/bin/kmod /sbin/kmod
+for tool in modprobe insmod rmmod lsmod depmod modinfo; do
+    ln -s kmod "$root/sbin/$tool"
+done
+copy_with_libs /usr/bin/setpriv /usr/bin/setpriv
+
+for b in "${bins[@]}"; do
+    copy_with_libs "$b" "/usr/bin/$(basename "$b")"
+done
+
+# Modules: the closure of what the tests load, from the host's tree.
+moddir=/lib/modules/$kver
+for m in "${mods[@]}"; do
+    modprobe -S "$kver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
+done | sort -u | while read -r path; do
+    install -D -m 0644 "$path" "$root$path"
+done
+cp "$moddir"/modules.{order,builtin,builtin.modinfo} "$root$moddir/"
+if [[ -n $ko ]]; then
+    install -D -m 0644 "$ko" "$root$moddir/extra/passthru.ko"
+fi
+depmod -b "$root" "$kver"
+
+for f in "${files[@]}"; do
+    install -D -m 0755 "${f%%:*}" "$root${f#*:}"
+done
+
+echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
+echo "nobody:x:65534:65534:nobody:/nonexistent:/bin/sh" >> "$root/etc/passwd"
+echo "root:x:0:" > "$root/etc/group"
+
+(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -1 > "$out"

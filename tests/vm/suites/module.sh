@@ -1,0 +1,190 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=dash
+#
+# passthru.ko on a real kernel.  Booted with
+#   passthru.hide=(01:00.0)(02:00.0)
+# edu at 01:00.0, e1000e at 02:00.0, two edu behind a PCIe-to-PCI bridge at
+# 04:01.0 and 04:02.0 (one IOMMU group), an empty hot-plug port at bus 05.
+
+EDU=0000:01:00.0
+NIC=0000:02:00.0
+BR1=0000:04:01.0
+BR2=0000:04:02.0
+HP=0000:05:00.0
+
+testcase_boot_claims_hidden_devices_before_host_drivers() {
+    assert_driver $EDU passthru
+    assert_driver $NIC passthru
+    assert_eq "$(override $NIC)" passthru "driver_override of $NIC"
+    modprobe e1000e
+    assert_driver $NIC passthru
+    [ -z "$(ls /sys/bus/pci/drivers/e1000e | grep '^0000:')" ] || fail "e1000e bound a device"
+    [ -z "$(ls /sys/class/net | grep -v '^lo$')" ] || fail "a network interface appeared: $(ls /sys/class/net)"
+    # Nothing bound them in between: passthru's claim is the only bind.
+    ! grep -E "e1000e $NIC|edu $EDU" /tmp/boot.dmesg || fail "a host driver touched a hidden device"
+    [ "$(grep -c "passthru $NIC: claimed" /tmp/boot.dmesg)" = 1 ] || fail "$NIC not claimed exactly once"
+    assert_eq "$(nl_state $EDU)" claimed "GET state of $EDU"
+    assert_eq "$(nl_state $NIC)" claimed "GET state of $NIC"
+}
+
+testcase_bad_hide_tokens_are_skipped_and_named() {
+    local long
+    long="(0000:01:00.0=1234:11e8$(printf '%060d' 0))"
+    load_passthru "hide=\"(0000:82.0.0) 01:00.0 (01:20.0) (1:0.8) (01:00.0),(02:00.0) (4:1.0) $long (04:02.0\""
+    assert_driver $EDU passthru
+    assert_driver $NIC passthru
+    assert_driver $BR1 passthru
+    assert_driver $BR2 none
+    for bad in '"(0000:82.0.0)"' '"01:00.0"' '"(01:20.0)": slot out of range' \
+        '"(1:0.8)": function out of range' '",": tokens are not separated by commas' \
+        'too long' '"(04:02.0": missing' ; do
+        dmesg | grep -F "hide=: ignoring" | grep -qF "$bad" || fail "no log line for $bad"
+    done
+    assert_eq "$(dmesg | grep -c 'hide=: ignoring')" 7 "number of bad-token lines"
+}
+
+testcase_ids_parameter_claims_matching_devices() {
+    load_passthru "ids=1234:11e8,zz:1,8086"
+    assert_driver $EDU passthru
+    assert_driver $BR1 passthru
+    assert_driver $BR2 passthru
+    assert_driver $NIC none
+    dmesg | grep -qF 'ids=: ignoring "zz:1": bad vendor id' || fail "no log line for zz:1"
+    dmesg | grep -qF 'ids=: ignoring "8086": expected vendor:device' || fail "no log line for 8086"
+}
+
+testcase_id_pin_claims_only_matching_ids() {
+    load_passthru "hide=(01:00.0=1234:11e8)"
+    assert_driver $EDU passthru
+    load_passthru "hide=(01:00.0=8086:10d3)"
+    assert_driver $EDU none
+    assert_eq "$(override $EDU)" "(null)" "driver_override of $EDU"
+    assert_eq "$(nl_state $EDU)" mismatch "GET state of $EDU"
+    ptnl get | grep -F "$EDU" | grep -qF "ids 1234:11e8 differ from the rule's 8086:10d3" ||
+        fail "GET does not give the mismatch reason: $(ptnl get)"
+}
+
+testcase_runtime_hide_and_unhide() {
+    load_passthru
+    assert_driver $BR1 none
+    ptnl hide '(04:01.0)'
+    assert_driver $BR1 passthru
+    assert_eq "$(nl_state $BR1)" claimed "GET state of $BR1"
+    ptnl hide '(04:01.0)' 2>/tmp/err && fail "a duplicate HIDE was accepted"
+    grep -q "rule already present" /tmp/err || fail "duplicate HIDE: $(cat /tmp/err)"
+    ptnl hide '(04:01.9)' 2>/tmp/err && fail "a bad rule was accepted"
+    grep -q "function out of range" /tmp/err || fail "bad HIDE: $(cat /tmp/err)"
+    ptnl unhide '(04:01.0)'
+    assert_driver $BR1 none
+    assert_eq "$(override $BR1)" "(null)" "driver_override of $BR1"
+    assert_eq "$(nl_state $BR1)" unlisted "GET state of $BR1"
+}
+
+testcase_runtime_hide_leaves_host_driver_alone() {
+    load_passthru
+    modprobe e1000e
+    echo $NIC > /sys/bus/pci/drivers_probe
+    assert_driver $NIC e1000e
+    ptnl hide '(02:00.0)'
+    assert_driver $NIC e1000e
+    assert_eq "$(nl_state $NIC)" held "GET state of $NIC"
+    ptnl get | grep -F "$NIC" | grep -qF "held by driver e1000e" || fail "GET: $(ptnl get)"
+    echo $NIC > /sys/bus/pci/drivers/e1000e/unbind
+}
+
+testcase_unprivileged_caller_is_refused() {
+    load_passthru
+    setpriv --reuid=65534 --regid=65534 --clear-groups ptnl hide '(04:01.0)' 2>/tmp/err &&
+        fail "an unprivileged HIDE was accepted"
+    grep -q "Operation not permitted" /tmp/err || fail "unprivileged HIDE: $(cat /tmp/err)"
+    assert_driver $BR1 none
+    # Reading is for anyone.
+    setpriv --reuid=65534 --regid=65534 --clear-groups ptnl get >/dev/null
+}
+
+testcase_hotplug_claims_before_host_driver() {
+    local line
+    modprobe e1000e
+    load_passthru "hide=(05:00.0)"
+    mkfifo /tmp/ev1 /tmp/ev2
+    ptnl monitor -r -n 2 -t 60 >/tmp/ev1 &
+    exec 4</tmp/ev1
+    read -r line <&4
+    assert_eq "$line" ready "monitor"
+    qmp '{"execute":"device_add","arguments":{"driver":"e1000e","bus":"rphp","id":"hp1"}}' >/dev/null
+    read -r line <&4
+    assert_eq "$line" "add $HP 8086:10d3 (0000:05:00.0)" "first event"
+    read -r line <&4
+    assert_eq "$line" "claim $HP 8086:10d3 -" "second event"
+    wait
+    assert_driver $HP passthru
+    [ -z "$(ls /sys/class/net | grep -v '^lo$')" ] || fail "e1000e got the hot-added NIC"
+    ! dmesg | grep -q "e1000e $HP" || fail "e1000e touched $HP"
+
+    ptnl monitor -r -n 2 -t 60 >/tmp/ev2 &
+    exec 4</tmp/ev2
+    read -r line <&4
+    qmp '{"execute":"device_del","arguments":{"id":"hp1"}}' >/dev/null
+    read -r line <&4
+    assert_eq "$line" "release $HP 8086:10d3 -" "first event"
+    read -r line <&4
+    assert_eq "$line" "remove $HP 8086:10d3 (0000:05:00.0)" "second event"
+    wait
+    [ ! -e $SYS/$HP ] || fail "$HP is still present"
+    assert_eq "$(nl_state $HP)" absent "GET state of $HP"
+}
+
+# Move DEV from passthru to vfio-pci the way passthrud does.
+to_vfio() {
+    echo vfio-pci > "$SYS/$1/driver_override"
+    echo "$1" > /sys/bus/pci/drivers/passthru/unbind
+    echo "$1" > /sys/bus/pci/drivers_probe
+    assert_driver "$1" vfio-pci
+}
+
+to_passthru() {
+    echo passthru > "$SYS/$1/driver_override"
+    echo "$1" > /sys/bus/pci/drivers/vfio-pci/unbind
+    echo "$1" > /sys/bus/pci/drivers_probe
+    assert_driver "$1" passthru
+}
+
+testcase_bridged_group_works_through_vfio() {
+    local group
+    load_passthru "hide=(04:01.0)(04:02.0)"
+    modprobe vfio-pci
+    group=$(basename "$(readlink $SYS/$BR1/iommu_group)")
+    assert_eq "$(basename "$(readlink $SYS/$BR2/iommu_group)")" "$group" "group of $BR2"
+    # One member on vfio-pci, the other kept by passthru: still viable,
+    # since passthru manages its own DMA (driver_managed_dma).
+    to_vfio $BR1
+    vfio-check --group "$group" $BR1
+    to_vfio $BR2
+    vfio-check --group "$group" --dma $BR2
+    to_passthru $BR1
+    to_passthru $BR2
+}
+
+testcase_load_unload_50_cycles_leaks_nothing() {
+    local i before after
+    unload_passthru
+    slab() { awk '/^Slab:/ { print $2 }' /proc/meminfo; }
+    for i in $(seq 1 10); do
+        insmod "$KO" "hide=(01:00.0)(04:01.0)(04:02.0)(07:00.0)"
+        rmmod passthru
+    done
+    echo 3 > /proc/sys/vm/drop_caches
+    before=$(slab)
+    for i in $(seq 1 50); do
+        insmod "$KO" "hide=(01:00.0)(04:01.0)(04:02.0)(07:00.0)"
+        [ "$(driver $BR2)" = passthru ] || fail "cycle $i: $BR2 not claimed"
+        rmmod passthru
+    done
+    echo 3 > /proc/sys/vm/drop_caches
+    after=$(slab)
+    for d in $SYS/*; do
+        [ "$(cat "$d/driver_override")" = "(null)" ] || fail "leftover driver_override on $d"
+    done
+    echo "slab before ${before} kB, after ${after} kB"
+    [ $((after - before)) -lt 256 ] || fail "slab grew by $((after - before)) kB over 50 cycles"
+}

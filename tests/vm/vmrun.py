@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Boot the test VM and run one suite in it.
+
+The topology every suite sees (bus numbers as the firmware assigns them):
+
+  00:02.0 root port rp1 -> 01:00.0 edu (1234:11e8)
+  00:03.0 root port rp2 -> 02:00.0 e1000e (8086:10d3)
+  00:04.0 root port rp3 -> 03:00.0 pcie-pci-bridge -> 04:01.0, 04:02.0 edu
+                                               (one IOMMU group)
+  00:05.0 root port rphp -> bus 05, empty: hot-plug target (QMP)
+  00:06.0.. root ports rpx<N> -> one more edu each (--extra-edu N)
+
+The guest reports over a virtio-serial port "ctl": lines "result PASS|FAIL
+NAME [MESSAGE]", "qmp JSON" (run on QEMU's monitor; the answer is written
+back as one line), "done".  The console goes to OUT/console.log.
+"""
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+
+def topology(extra_edu):
+    dev = [
+        "-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1,addr=0x2",
+        "-device", "edu,bus=rp1,addr=0x0,id=edu0",
+        "-device", "pcie-root-port,id=rp2,bus=pcie.0,chassis=2,addr=0x3",
+        "-device", "e1000e,bus=rp2,addr=0x0,id=nic0,netdev=nd0",
+        "-netdev", "hubport,id=nd0,hubid=0",
+        "-device", "pcie-root-port,id=rp3,bus=pcie.0,chassis=3,addr=0x4",
+        "-device", "pcie-pci-bridge,id=br1,bus=rp3,addr=0x0",
+        "-device", "edu,bus=br1,addr=0x1,id=edu1",
+        "-device", "edu,bus=br1,addr=0x2,id=edu2",
+        "-device", "pcie-root-port,id=rphp,bus=pcie.0,chassis=4,addr=0x5",
+    ]
+    for i in range(extra_edu):
+        slot, fn = 6 + i // 8, i % 8
+        if slot > 0x1e:
+            sys.exit("vmrun: at most %d extra edu devices" % ((0x1f - 6) * 8))
+        mf = ",multifunction=on" if fn == 0 else ""
+        dev += ["-device", "pcie-root-port,id=rpx%d,bus=pcie.0,chassis=%d,addr=0x%x.%d%s"
+                % (i, 10 + i, slot, fn, mf),
+                "-device", "edu,bus=rpx%d,addr=0x0" % i]
+    return dev
+
+
+class Qmp:
+    def __init__(self, sock):
+        self.f = sock.makefile("rw", buffering=1)
+        self.read()  # greeting
+        self.command({"execute": "qmp_capabilities"})
+
+    def read(self):
+        while True:
+            line = self.f.readline()
+            if not line:
+                raise EOFError("QMP closed")
+            msg = json.loads(line)
+            if "event" not in msg:
+                return msg
+
+    def command(self, cmd):
+        self.f.write(json.dumps(cmd) + "\n")
+        return self.read()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kernel", required=True)
+    ap.add_argument("--initrd", required=True)
+    ap.add_argument("--append", default="")
+    ap.add_argument("--suite", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--extra-edu", type=int, default=0)
+    ap.add_argument("--memory", default="1024")
+    ap.add_argument("--timeout", type=int, default=900)
+    ap.add_argument("--qemu-arg", action="append", default=[])
+    args = ap.parse_args()
+
+    os.makedirs(args.out, exist_ok=True)
+    ctl_path = os.path.join(args.out, "ctl.sock")
+    qmp_path = os.path.join(args.out, "qmp.sock")
+    listeners = {}
+    for name, path in (("ctl", ctl_path), ("qmp", qmp_path)):
+        if os.path.exists(path):
+            os.unlink(path)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(path)
+        s.listen(1)
+        s.settimeout(120)
+        listeners[name] = s
+
+    append = "console=ttyS0 intel_iommu=on panic=-1 oops=panic loglevel=7 pt.suite=%s %s" % (
+        args.suite, args.append)
+    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-machine", "q35", "-cpu", "max",
+           "-smp", "2", "-m", args.memory, "-nodefaults", "-no-user-config",
+           "-display", "none", "-vga", "none", "-no-reboot",
+           "-device", "intel-iommu",
+           "-kernel", args.kernel, "-initrd", args.initrd, "-append", append,
+           "-serial", "file:" + os.path.join(args.out, "console.log"),
+           "-chardev", "socket,id=qmp,path=" + qmp_path,
+           "-mon", "chardev=qmp,mode=control",
+           "-device", "virtio-serial-pci,bus=pcie.0",
+           "-chardev", "socket,id=ctl,path=" + ctl_path,
+           "-device", "virtserialport,chardev=ctl,name=ctl"]
+    cmd += topology(args.extra_edu) + args.qemu_arg
+
+    results = []
+    started = time.monotonic()
+    with open(os.path.join(args.out, "qemu.log"), "w") as qlog:
+        qemu = subprocess.Popen(cmd, stdout=qlog, stderr=subprocess.STDOUT)
+        finished = False
+        try:
+            qsock, _ = listeners["qmp"].accept()
+            qmp = Qmp(qsock)
+            csock, _ = listeners["ctl"].accept()
+            csock.settimeout(args.timeout)
+            ctl = csock.makefile("rw", buffering=1)
+            while True:
+                if time.monotonic() - started > args.timeout:
+                    raise TimeoutError
+                line = ctl.readline()
+                if not line:
+                    break
+                line = line.rstrip("\n")
+                if line == "done":
+                    finished = True
+                    break
+                verb, _, rest = line.partition(" ")
+                if verb == "result":
+                    status, _, rest = rest.partition(" ")
+                    name, _, msg = rest.partition(" ")
+                    results.append((status, name, msg))
+                    print("%-4s %s%s" % (status, name, ("  " + msg) if msg else ""), flush=True)
+                elif verb == "qmp":
+                    ctl.write(json.dumps(qmp.command(json.loads(rest))) + "\n")
+                else:
+                    print("vm: " + line, flush=True)
+        except (OSError, TimeoutError, EOFError, ValueError) as e:
+            print("vmrun: %s: %s" % (args.suite, e or type(e).__name__), flush=True)
+        try:
+            qemu.wait(timeout=60 if finished else 5)
+        except subprocess.TimeoutExpired:
+            qemu.kill()
+            qemu.wait()
+
+    if not finished:
+        results.append(("FAIL", args.suite + ".vm",
+                        "the VM did not finish the suite (see %s/console.log)" % args.out))
+        print("FAIL %s.vm  the VM did not finish the suite" % args.suite, flush=True)
+    with open(os.path.join(args.out, "results"), "w") as f:
+        for status, name, msg in results:
+            f.write("%s %s %s\n" % (status, name, msg))
+    print("%s: %d passed, %d failed (%.0f s)" % (
+        args.suite, sum(r[0] == "PASS" for r in results),
+        sum(r[0] == "FAIL" for r in results), time.monotonic() - started), flush=True)
+    return 0 if finished and all(r[0] != "FAIL" for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
