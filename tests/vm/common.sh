@@ -23,7 +23,8 @@ build_module() {
     local kver=$1 dir=$BUILD/kmod-$1
     mkdir -p "$dir"
     cp -r "$TOP/Kbuild" "$TOP/kmod" "$TOP/include" "$dir/"
-    make -s -C "/lib/modules/$kver/build" M="$dir" W=1 modules >&2
+    make -C "/lib/modules/$kver/build" M="$dir" W=1 modules >"$dir/build.log" 2>&1 ||
+        { cat "$dir/build.log" >&2; return 1; }
     echo "$dir/kmod/passthru.ko"
 }
 

@@ -100,3 +100,8 @@ run_suite() {
         fi
     done
 }
+
+# Print a line on the host's terminal (make demo).
+say() {
+    ctl "say $*"
+}

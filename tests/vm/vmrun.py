@@ -13,7 +13,7 @@ The topology every suite sees (bus numbers as the firmware assigns them):
 
 The guest reports over a virtio-serial port "ctl": lines "result PASS|FAIL
 NAME [MESSAGE]", "qmp JSON" (run on QEMU's monitor; the answer is written
-back as one line), "done".  The console goes to OUT/console.log.
+back as one line), "say TEXT" (printed as it is), "done".  The console goes to OUT/console.log.
 """
 import argparse
 import json
@@ -79,6 +79,7 @@ def main():
     ap.add_argument("--memory", default="1024")
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--qemu-arg", action="append", default=[])
+    ap.add_argument("--quiet", action="store_true", help="print only failures and what the guest says")
     args = ap.parse_args()
 
     os.makedirs(args.out, exist_ok=True)
@@ -135,7 +136,10 @@ def main():
                     status, _, rest = rest.partition(" ")
                     name, _, msg = rest.partition(" ")
                     results.append((status, name, msg))
-                    print("%-4s %s%s" % (status, name, ("  " + msg) if msg else ""), flush=True)
+                    if not args.quiet or status != "PASS":
+                            print("%-4s %s%s" % (status, name, ("  " + msg) if msg else ""), flush=True)
+                elif verb == "say":
+                    print(rest, flush=True)
                 elif verb == "qmp":
                     ctl.write(json.dumps(qmp.command(json.loads(rest))) + "\n")
                 else:

@@ -186,5 +186,7 @@ testcase_load_unload_50_cycles_leaks_nothing() {
         [ "$(cat "$d/driver_override")" = "(null)" ] || fail "leftover driver_override on $d"
     done
     echo "slab before ${before} kB, after ${after} kB"
-    [ $((after - before)) -lt 256 ] || fail "slab grew by $((after - before)) kB over 50 cycles"
+    # Noise measured here: under 40 kB.  kmemleak in the debug-kernel pass
+    # catches smaller leaks.
+    [ $((after - before)) -lt 100 ] || fail "slab grew by $((after - before)) kB over 50 cycles"
 }
