@@ -17,7 +17,7 @@ if [[ ! -x $cache/scripts/checkpatch.pl ]]; then
         "$top/scripts/checkpatch.pl" "$top/scripts/spelling.txt" "$top/scripts/const_structs.checkpatch"
 fi
 
-files=$(cd "$TOP" && for d in kmod include/uapi tests/kunit; do [[ -d $d ]] && find "$d" -name "*.[ch]" ! -name "*.mod.c"; done | sort)
+files=$(cd "$TOP" && find kmod include/uapi $(ls -d tests/kunit 2>/dev/null) -name "*.[ch]" ! -name "*.mod.c" | sort)
 echo "checkpatch: $files" | tr '\n' ' '; echo
 (cd "$TOP" && "$cache/scripts/checkpatch.pl" --no-tree --strict --quiet --show-types \
     --ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG -f $files)
