@@ -20,18 +20,25 @@ KDIR ?= /lib/modules/$(KVER)/build
 CC ?= gcc
 CFLAGS ?= -O2 -g
 BUILD := build
-PKGS := libnl-genl-3.0
+PKGS := libsystemd libudev libpci libnl-genl-3.0 inih
 WARN := -std=gnu11 -Wall -Wextra -Werror
-USER_CPPFLAGS = -Iinclude/uapi -Idaemon $(shell pkg-config --cflags $(PKGS))
-USER_LIBS = $(shell pkg-config --libs $(PKGS))
+USER_CPPFLAGS = -Iinclude -Iinclude/uapi -Idaemon $(shell pkg-config --cflags $(PKGS))
+USER_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
+SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer
+
+# daemon/: everything but the mains is a library that the tests link.
+DAEMON_MAINS := daemon/passthrud.c daemon/passthructl.c
+DAEMON_SRCS := $(filter-out $(DAEMON_MAINS),$(wildcard daemon/*.c))
+DAEMON_HDRS := $(wildcard daemon/*.h) include/passthru-names.h include/uapi/linux/passthru.h
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test-*.c))
 
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all module tools check demo bench style deps clean install \
-	dkms-install uninstall
+.PHONY: all module tools daemon unit check demo bench style deps clean \
+	install dkms-install uninstall
 
-all: module tools
+all: module tools daemon
 
 module:
 	@test -d "$(KDIR)" || { echo "No kernel headers in $(KDIR): run 'make deps' or set KVER/KDIR" >&2; exit 1; }
@@ -39,9 +46,36 @@ module:
 
 tools: $(BUILD)/ptnl $(BUILD)/vfio-check
 
-$(BUILD)/ptnl: tests/tools/ptnl.c daemon/netlink.c daemon/netlink.h daemon/macro.h include/uapi/linux/passthru.h
-	@mkdir -p $(BUILD)
-	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -o $@ tests/tools/ptnl.c daemon/netlink.c $(USER_LIBS)
+$(BUILD)/obj/%.o: daemon/%.c $(DAEMON_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -c -o $@ $<
+
+$(BUILD)/asan/%.o: daemon/%.c $(DAEMON_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -g $(SANITIZE) $(USER_CPPFLAGS) -c -o $@ $<
+
+$(BUILD)/libpassthrud.a: $(DAEMON_SRCS:daemon/%.c=$(BUILD)/obj/%.o)
+	$(AR) rcs $@ $^
+
+$(BUILD)/libpassthrud-asan.a: $(DAEMON_SRCS:daemon/%.c=$(BUILD)/asan/%.o)
+	$(AR) rcs $@ $^
+
+daemon: $(if $(wildcard daemon/passthrud.c),$(BUILD)/passthrud)
+
+$(BUILD)/passthrud: daemon/passthrud.c $(BUILD)/libpassthrud.a
+	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -o $@ $< $(BUILD)/libpassthrud.a $(USER_LIBS)
+
+$(BUILD)/ptnl: tests/tools/ptnl.c $(BUILD)/libpassthrud.a
+	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -o $@ $< $(BUILD)/libpassthrud.a $(USER_LIBS)
+
+# Unit tests: cmocka, ASan and UBSan; each prints TAP.
+$(BUILD)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libpassthrud-asan.a
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -g $(SANITIZE) $(USER_CPPFLAGS) -Itests/unit -o $@ $< \
+		$(BUILD)/libpassthrud-asan.a $(USER_LIBS) $(shell pkg-config --libs cmocka)
+
+unit: $(UNIT_TESTS)
+	@tests/unit/run.sh $(UNIT_TESTS)
 
 $(BUILD)/vfio-check: tests/tools/vfio-check.c
 	@mkdir -p $(BUILD)

@@ -457,3 +457,25 @@ enum pt_verdict pt_rule_check(const struct pt_rule *r,
 		return PT_MISMATCH;
 	return PT_MATCH;
 }
+
+/**
+ * pt_state() - the state GET reports for a device
+ * @present: the device exists
+ * @verdict: what the first rule concerning it says
+ * @ours: passthru is bound to it
+ * @bound: some driver is bound to it
+ *
+ * Return: an enum passthru_state.
+ */
+u8 pt_state(bool present, enum pt_verdict verdict, bool ours, bool bound)
+{
+	if (!present)
+		return PASSTHRU_STATE_ABSENT;
+	if (verdict == PT_MISMATCH)
+		return PASSTHRU_STATE_MISMATCH;
+	if (ours)
+		return PASSTHRU_STATE_CLAIMED;
+	if (bound)
+		return PASSTHRU_STATE_HELD;
+	return PASSTHRU_STATE_UNBOUND;
+}

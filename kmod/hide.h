@@ -62,6 +62,9 @@ enum pt_verdict {
 	PT_MISMATCH,		/* the address matches, the pinned ids do not */
 };
 
+/* What a device's state is, from what the rules and the driver core say. */
+u8 pt_state(bool present, enum pt_verdict verdict, bool ours, bool bound);
+
 int pt_hide_next(const char **pos, struct pt_rule *rule,
 		 struct pt_token *tok, const char **reason);
 int pt_ids_next(const char **pos, struct pt_rule *rule,

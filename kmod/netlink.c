@@ -9,20 +9,9 @@
 #include <linux/slab.h>
 #include <net/genetlink.h>
 
+#include "attrs.h"
 #include "netlink.h"
 #include "stub.h"
-
-static const struct nla_policy pt_nl_policy[PASSTHRU_A_MAX + 1] = {
-	[PASSTHRU_A_ADDRESS]	= { .type = NLA_REJECT },
-	[PASSTHRU_A_VENDOR]	= { .type = NLA_REJECT },
-	[PASSTHRU_A_DEVICE]	= { .type = NLA_REJECT },
-	[PASSTHRU_A_STATE]	= { .type = NLA_REJECT },
-	[PASSTHRU_A_RULE]	= { .type = NLA_NUL_STRING,
-				    .len = PASSTHRU_RULE_MAX },
-	[PASSTHRU_A_DRIVER]	= { .type = NLA_REJECT },
-	[PASSTHRU_A_REASON]	= { .type = NLA_REJECT },
-	[PASSTHRU_A_EVENT]	= { .type = NLA_REJECT },
-};
 
 static struct genl_family pt_family;
 
@@ -105,30 +94,12 @@ static int pt_get_done(struct netlink_callback *cb)
 	return 0;
 }
 
-static int pt_rule_from_info(struct genl_info *info, struct pt_rule *rule)
-{
-	struct nlattr *attr = info->attrs[PASSTHRU_A_RULE];
-	const char *reason;
-
-	if (GENL_REQ_ATTR_CHECK(info, PASSTHRU_A_RULE))
-		return -EINVAL;
-	if (pt_rule_parse(nla_data(attr), rule, &reason)) {
-		/* The reason is a static string, as extack requires. */
-		if (info->extack) {
-			info->extack->_msg = reason;
-			info->extack->bad_attr = attr;
-		}
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static int pt_hide_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct pt_rule rule;
 	int ret;
 
-	ret = pt_rule_from_info(info, &rule);
+	ret = pt_attrs_to_rule(info->attrs, &rule, info->extack);
 	if (ret)
 		return ret;
 	return pt_stub_hide(&rule, info->extack);
@@ -139,7 +110,7 @@ static int pt_unhide_doit(struct sk_buff *skb, struct genl_info *info)
 	struct pt_rule rule;
 	int ret;
 
-	ret = pt_rule_from_info(info, &rule);
+	ret = pt_attrs_to_rule(info->attrs, &rule, info->extack);
 	if (ret)
 		return ret;
 	return pt_stub_unhide(&rule, info->extack);

@@ -421,49 +421,44 @@ out:
 static void pt_fill_entry(struct pt_entry *e, struct pci_dev *pdev,
 			  struct pt_rule_node *rn, struct pt_rule_node *mismatch)
 {
-	struct device_driver *drv;
+	struct device_driver *drv = NULL;
+	bool locked;
 
 	strscpy(e->address, pci_name(pdev), sizeof(e->address));
 	e->present = true;
 	e->vendor = pdev->vendor;
 	e->device = pdev->device;
+	strscpy(e->rule, rn ? rn->text : mismatch->text, sizeof(e->rule));
 
-	if (!rn) {
-		strscpy(e->rule, mismatch->text, sizeof(e->rule));
-		e->state = PASSTHRU_STATE_MISMATCH;
+	/* A device lock can be held for long (unbinding vfio-pci): don't wait. */
+	locked = device_trylock(&pdev->dev);
+	if (locked) {
+		drv = pdev->dev.driver;
+		if (drv)
+			strscpy(e->driver, drv->name, sizeof(e->driver));
+		device_unlock(&pdev->dev);
+	}
+	e->state = pt_state(true, rn ? PT_MATCH : PT_MISMATCH,
+			    drv == &pt_driver.driver, drv || !locked);
+
+	switch (e->state) {
+	case PASSTHRU_STATE_MISMATCH:
 		snprintf(e->reason, sizeof(e->reason),
 			 "ids %04x:%04x differ from the rule's %04x:%04x",
 			 pdev->vendor, pdev->device, mismatch->rule.vendor,
 			 mismatch->rule.device);
-	} else {
-		strscpy(e->rule, rn->text, sizeof(e->rule));
-	}
-
-	/* A device lock can be held for long (unbinding vfio-pci): don't wait. */
-	if (!device_trylock(&pdev->dev)) {
-		if (rn) {
-			e->state = PASSTHRU_STATE_HELD;
+		break;
+	case PASSTHRU_STATE_HELD:
+		if (locked)
+			snprintf(e->reason, sizeof(e->reason),
+				 "held by driver %s", e->driver);
+		else
 			strscpy(e->reason, "busy: its driver is changing",
 				sizeof(e->reason));
-		}
-		return;
-	}
-	drv = pdev->dev.driver;
-	if (drv)
-		strscpy(e->driver, drv->name, sizeof(e->driver));
-	device_unlock(&pdev->dev);
-	if (!rn)
-		return;
-
-	if (drv == &pt_driver.driver) {
-		e->state = PASSTHRU_STATE_CLAIMED;
-	} else if (drv) {
-		e->state = PASSTHRU_STATE_HELD;
-		snprintf(e->reason, sizeof(e->reason), "held by driver %s",
-			 e->driver);
-	} else {
-		e->state = PASSTHRU_STATE_UNBOUND;
+		break;
+	case PASSTHRU_STATE_UNBOUND:
 		strscpy(e->reason, "no driver holds it", sizeof(e->reason));
+		break;
 	}
 }
 
@@ -525,7 +520,7 @@ int pt_stub_snapshot(struct pt_entry **entries, size_t *count)
 			 "%04x:%02x:%02x.%x", r->domain, r->bus, r->slot,
 			 r->func);
 		strscpy(e[n].rule, rn->text, sizeof(e[n].rule));
-		e[n].state = PASSTHRU_STATE_ABSENT;
+		e[n].state = pt_state(false, PT_MATCH, false, false);
 		strscpy(e[n].reason, "no device at this address",
 			sizeof(e[n].reason));
 		n++;

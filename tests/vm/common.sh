@@ -18,22 +18,51 @@ vm_kver() {
     return 1
 }
 
-# build_module KVER: passthru.ko for KVER, built in its own directory.
-build_module() {
-    local kver=$1 dir=$BUILD/kmod-$1
-    mkdir -p "$dir"
-    cp -r "$TOP/Kbuild" "$TOP/kmod" "$TOP/include" "$dir/"
-    make -C "/lib/modules/$kver/build" M="$dir" W=1 modules >"$dir/build.log" 2>&1 ||
-        { cat "$dir/build.log" >&2; return 1; }
-    echo "$dir/kmod/passthru.ko"
+# select_kernel stock|debug: set KVER, KERNEL, KDIR and MODROOT for the VM.
+# stock is Debian's 6.1 kernel; debug is tests/kernel/debug.config's, built
+# once and cached (KUnit, KASAN, lockdep, kmemleak, failslab).
+select_kernel() {
+    local dir
+    case $1 in
+    stock)
+        KVER=$(vm_kver) || return 1
+        KERNEL=/boot/vmlinuz-$KVER
+        KDIR=/lib/modules/$KVER/build
+        MODROOT=
+        ;;
+    debug)
+        dir=$("$TOP/tests/kernel/build.sh") || return 1
+        KVER=$(cat "$dir/kver")
+        KERNEL=$dir/bzImage
+        KDIR=$dir/build
+        MODROOT=$dir/root
+        ;;
+    *)
+        echo "unknown kernel '$1'" >&2
+        return 1
+        ;;
+    esac
 }
 
-# build_initramfs KVER OUT: the test VM's initramfs with passthru.ko for KVER.
+# build_modules: passthru.ko (and passthru-kunit.ko when the kernel has
+# KUnit) for $KDIR, built in a directory of their own; prints their paths.
+build_modules() {
+    local dir=$BUILD/kmod-$KVER
+    rm -rf "$dir"
+    mkdir -p "$dir/tests"
+    cp -r "$TOP/Kbuild" "$TOP/kmod" "$TOP/include" "$dir/"
+    cp -r "$TOP/tests/kunit" "$dir/tests/"
+    make -C "$KDIR" M="$dir" W=1 modules >"$dir/build.log" 2>&1 ||
+        { cat "$dir/build.log" >&2; return 1; }
+    find "$dir" -name '*.ko' | sort
+}
+
+# build_initramfs OUT: the test VM's initramfs for the selected kernel.
 build_initramfs() {
-    local kver=$1 out=$2 ko
-    ko=$(build_module "$kver")
+    local out=$1 kos
+    kos=$(build_modules) || return 1
     make -s -C "$TOP" tools >&2
-    "$TOP/tests/vm/mkinitramfs.sh" -k "$kver" -o "$out" -m "$ko" \
+    "$TOP/tests/vm/mkinitramfs.sh" -k "$KVER" -o "$out" ${MODROOT:+-d "$MODROOT"} -m "$kos" \
         -b "$BUILD/ptnl" -b "$BUILD/vfio-check" \
         -M virtio_pci -M virtio_console -M e1000e -M vfio-pci \
         -f "$TOP/tests/vm/init.sh:/init" -f "$TOP/tests/vm/lib.sh:/tests/lib.sh" \

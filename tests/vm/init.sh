@@ -11,6 +11,7 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
 mount -t tmpfs run /run
+mount -t debugfs debugfs /sys/kernel/debug
 
 suite=
 for word in $(cat /proc/cmdline); do

@@ -99,6 +99,25 @@ run_suite() {
             ctl "result FAIL $suite.$name $msg"
         fi
     done
+    check_kmemleak "$suite"
+}
+
+# On a kernel with kmemleak: unload passthru, scan, and fail on any report.
+check_kmemleak() {
+    local leaks=/sys/kernel/debug/kmemleak report
+    [ -e $leaks ] || return 0
+    for m in passthru_kunit passthru; do
+        [ -d /sys/module/$m ] && rmmod $m
+    done
+    echo scan > $leaks
+    echo scan > $leaks
+    report=$(cat $leaks)
+    if [ -z "$report" ]; then
+        ctl "result PASS $1.kmemleak_after_unload"
+    else
+        echo "$report" >/dev/console
+        ctl "result FAIL $1.kmemleak_after_unload $(echo "$report" | grep -m 3 -E 'unreferenced|comm|\[<' | tr '\n' '|')"
+    fi
 }
 
 # Print a line on the host's terminal (make demo).

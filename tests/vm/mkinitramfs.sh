@@ -3,20 +3,24 @@
 #
 # Build the test VM's initramfs from host binaries and Debian's modules.
 #
-#   mkinitramfs.sh -k KVER -o OUT.cpio.gz [-m passthru.ko] [-b BINARY]...
-#                  [-M MODULE]... [-f SRC:DEST]...
+#   mkinitramfs.sh -k KVER -o OUT.cpio.gz [-d MODROOT] [-m passthru.ko]
+#                  [-b BINARY]... [-M MODULE]... [-f SRC:DEST]...
+#
+# MODROOT holds lib/modules/KVER (default /); -M names modules to include
+# with their dependencies (built-in ones are fine).
 #
 # dash is /bin/sh, kmod provides modprobe & co (busybox's ignores
 # module.param= words on the kernel command line), busybox-static fills in
 # the small utilities.  Binaries are copied with the libraries ldd names.
 set -euo pipefail
 
-kver= out= ko=
+kver= out= ko= modroot=
 bins=() mods=() files=()
-while getopts "k:o:m:b:M:f:" opt; do
+while getopts "k:o:d:m:b:M:f:" opt; do
     case $opt in
     k) kver=$OPTARG ;;
     o) out=$OPTARG ;;
+    d) modroot=$OPTARG ;;
     m) ko=$OPTARG ;;
     b) bins+=("$OPTARG") ;;
     M) mods+=("$OPTARG") ;;
@@ -60,14 +64,14 @@ done
 # Modules: the closure of what the tests load, from the host's tree.
 moddir=/lib/modules/$kver
 for m in "${mods[@]}"; do
-    modprobe -S "$kver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
+    modprobe ${modroot:+-d "$modroot"} -S "$kver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
 done | sort -u | while read -r path; do
-    install -D -m 0644 "$path" "$root$path"
+    install -D -m 0644 "$path" "$root${path#"$modroot"}"
 done
-cp "$moddir"/modules.{order,builtin,builtin.modinfo} "$root$moddir/"
-if [[ -n $ko ]]; then
-    install -D -m 0644 "$ko" "$root$moddir/extra/passthru.ko"
-fi
+cp "$modroot$moddir"/modules.{order,builtin,builtin.modinfo} "$root$moddir/"
+for k in $ko; do
+    install -D -m 0644 "$k" "$root$moddir/extra/$(basename "$k")"
+done
 depmod -b "$root" "$kver"
 
 for f in "${files[@]}"; do

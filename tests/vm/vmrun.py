@@ -79,6 +79,7 @@ def main():
     ap.add_argument("--memory", default="1024")
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--qemu-arg", action="append", default=[])
+    ap.add_argument("--tag", default="stock", help="prefix of result names unless 'stock'")
     ap.add_argument("--quiet", action="store_true", help="print only failures and what the guest says")
     args = ap.parse_args()
 
@@ -135,6 +136,8 @@ def main():
                 if verb == "result":
                     status, _, rest = rest.partition(" ")
                     name, _, msg = rest.partition(" ")
+                    if args.tag != "stock":
+                        name = args.tag + ":" + name
                     results.append((status, name, msg))
                     if not args.quiet or status != "PASS":
                             print("%-4s %s%s" % (status, name, ("  " + msg) if msg else ""), flush=True)
@@ -153,7 +156,7 @@ def main():
             qemu.wait()
 
     if not finished:
-        results.append(("FAIL", args.suite + ".vm",
+        results.append(("FAIL", ("" if args.tag == "stock" else args.tag + ":") + args.suite + ".vm",
                         "the VM did not finish the suite (see %s/console.log)" % args.out))
         print("FAIL %s.vm  the VM did not finish the suite" % args.suite, flush=True)
     with open(os.path.join(args.out, "results"), "w") as f:
