@@ -22,7 +22,7 @@ CFLAGS ?= -O2 -g
 BUILD := build
 PKGS := libsystemd libudev libpci libnl-genl-3.0 inih
 WARN := -std=gnu11 -Wall -Wextra -Werror
-USER_CPPFLAGS = -Iinclude -Iinclude/uapi -Idaemon $(shell pkg-config --cflags $(PKGS))
+USER_CPPFLAGS = -D_GNU_SOURCE= -Iinclude -Iinclude/uapi -Idaemon $(shell pkg-config --cflags $(PKGS))
 USER_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer
 
@@ -44,7 +44,7 @@ module:
 	@test -d "$(KDIR)" || { echo "No kernel headers in $(KDIR): run 'make deps' or set KVER/KDIR" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
-tools: $(BUILD)/ptnl $(BUILD)/vfio-check
+tools: $(BUILD)/ptnl $(BUILD)/vfio-check $(BUILD)/pt-hold
 
 $(BUILD)/obj/%.o: daemon/%.c $(DAEMON_HDRS)
 	@mkdir -p $(dir $@)
@@ -67,6 +67,9 @@ $(BUILD)/passthrud: daemon/passthrud.c $(BUILD)/libpassthrud.a
 
 $(BUILD)/ptnl: tests/tools/ptnl.c $(BUILD)/libpassthrud.a
 	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -o $@ $< $(BUILD)/libpassthrud.a $(USER_LIBS)
+
+$(BUILD)/pt-hold: tests/tools/pt-hold.c $(DAEMON_HDRS)
+	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -o $@ $< $(USER_LIBS)
 
 # Unit tests: cmocka, ASan and UBSan; each prints TAP.
 $(BUILD)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libpassthrud-asan.a

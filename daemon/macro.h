@@ -41,3 +41,17 @@ static inline void closep(int *fd) {
                 errno = saved;
         }
 }
+
+static inline int safe_close(int fd) {
+        if (fd >= 0) {
+                int saved = errno;
+                close(fd);
+                errno = saved;
+        }
+        return -EBADF;
+}
+
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}

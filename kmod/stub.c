@@ -35,11 +35,14 @@ struct pt_rule_node {
 struct pt_pin {
 	struct list_head node;
 	struct pci_dev *pdev;
+	bool claimed;		/* bound (and reset) once already */
 };
 
 static DEFINE_MUTEX(pt_lock);
 static LIST_HEAD(pt_rules);
 static LIST_HEAD(pt_pins);
+/* Changes to pt_pins take pt_lock and this; probe() reads under this only. */
+static DEFINE_SPINLOCK(pt_pins_lock);
 static bool pt_live;
 
 static struct pci_driver pt_driver;
@@ -110,7 +113,9 @@ static int pt_pin(struct pci_dev *pdev)
 		return ret;
 	}
 	pin->pdev = pci_dev_get(pdev);
+	spin_lock(&pt_pins_lock);
 	list_add_tail(&pin->node, &pt_pins);
+	spin_unlock(&pt_pins_lock);
 	return 0;
 }
 
@@ -130,9 +135,34 @@ static void pt_unpin(struct pt_pin *pin, bool clear)
 			driver_set_override(&pdev->dev, &pdev->driver_override,
 					    "", 0);
 	}
+	spin_lock(&pt_pins_lock);
 	list_del(&pin->node);
+	spin_unlock(&pt_pins_lock);
 	pci_dev_put(pdev);
 	kfree(pin);
+}
+
+/*
+ * Is this the first time passthru binds @pdev since it was pinned?  Later
+ * binds are devices coming back from vfio-pci: passthrud has reset them
+ * with the strongest method they offer, once, and another reset here
+ * would only add a weaker one.
+ */
+static bool pt_first_claim(struct pci_dev *pdev)
+{
+	struct pt_pin *pin;
+	bool first = true;
+
+	spin_lock(&pt_pins_lock);
+	list_for_each_entry(pin, &pt_pins, node) {
+		if (pin->pdev == pdev) {
+			first = !pin->claimed;
+			pin->claimed = true;
+			break;
+		}
+	}
+	spin_unlock(&pt_pins_lock);
+	return first;
 }
 
 /*
@@ -179,6 +209,14 @@ static int pt_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	saved = pci_store_saved_state(pdev);
 	if (!saved)
 		return -ENOMEM;
+
+	if (!pt_first_claim(pdev)) {
+		pci_clear_master(pdev);
+		pci_set_drvdata(pdev, saved);
+		pci_info(pdev, "claimed back, without another reset\n");
+		pt_netlink_event(PASSTHRU_EVENT_CLAIM, pdev, NULL);
+		return 0;
+	}
 
 	ret = pci_reset_function_locked(pdev);
 	pci_clear_master(pdev);

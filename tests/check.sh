@@ -41,8 +41,26 @@ case_ build userspace_tools_build make -C "$TOP" tools
 case_ style checkpatch_and_sparse_are_clean make -C "$TOP" KVER="$(vm_kver)" style
 case_ dkms build_in_isolated_tree "$TOP/tests/dkms/build.sh"
 
-echo "--- vm: module suite"
-"$TOP/tests/vm/run.sh" module 'passthru.hide=(01:00.0)(02:00.0)'
+echo "--- unit tests"
+mkdir -p "$RESULTS/unit"
+make -s -C "$TOP" unit >"$RESULTS/unit/results" 2>"$RESULTS/unit/stderr.log" ||
+    { tail -n 30 "$RESULTS/unit/stderr.log"; grep -q '^FAIL' "$RESULTS/unit/results" ||
+      echo "FAIL unit.build (log: $RESULTS/unit/stderr.log)" >>"$RESULTS/unit/results"; }
+grep -c '^PASS' "$RESULTS/unit/results" | sed 's/$/ unit cases passed/'
+
+HIDE='passthru.hide=(01:00.0)(02:00.0)'
+echo "--- vm: module suite, Debian's kernel"
+"$TOP/tests/vm/run.sh" module "$HIDE"
+
+# The debug kernel: built once (~25 min cold), then cached.
+echo "--- debug kernel (KUnit, KASAN, lockdep, kmemleak, failslab)"
+case_ kernel debug_kernel_builds "$TOP/tests/kernel/build.sh"
+if grep -q '^PASS' "$RESULTS/kernel/results"; then
+    for suite in kunit module faults; do
+        echo "--- vm: $suite suite, debug kernel"
+        KERNEL_FLAVOUR=debug "$TOP/tests/vm/run.sh" $suite "$HIDE"
+    done
+fi
 
 passed=$(cat "$RESULTS"/*/results 2>/dev/null | grep -c '^PASS')
 failed=$(cat "$RESULTS"/*/results 2>/dev/null | grep -c '^FAIL')

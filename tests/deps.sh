@@ -8,11 +8,14 @@ packages=(
     # build
     gcc make pkg-config libc6-dev linux-headers-amd64
     libnl-3-dev libnl-genl-3-dev libudev-dev libpci-dev libsystemd-dev
+    libinih-dev libcmocka-dev pci.ids
     # style
     sparse linux-source-6.1 xz-utils
     # the VM test bed
     qemu-system-x86 linux-image-amd64 busybox-static dash kmod cpio
-    util-linux python3 gzip
+    util-linux python3 gzip dbus systemd
+    # the debug kernel
+    bc flex bison libelf-dev libssl-dev ccache rsync
     # DKMS
     dkms
 )

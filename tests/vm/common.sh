@@ -61,10 +61,14 @@ build_modules() {
 build_initramfs() {
     local out=$1 kos
     kos=$(build_modules) || return 1
-    make -s -C "$TOP" tools >&2
+    make -s -C "$TOP" tools daemon >&2
     "$TOP/tests/vm/mkinitramfs.sh" -k "$KVER" -o "$out" ${MODROOT:+-d "$MODROOT"} -m "$kos" \
-        -b "$BUILD/ptnl" -b "$BUILD/vfio-check" \
-        -M virtio_pci -M virtio_console -M e1000e -M vfio-pci \
+        -b "$BUILD/ptnl" -b "$BUILD/vfio-check" -b "$BUILD/pt-hold" -b "$BUILD/passthrud" \
+        -b /usr/bin/dbus-daemon -b /usr/bin/busctl \
+        -M virtio_pci -M virtio_console -M e1000e -M e1000 -M vfio-pci -M pci-stub \
+        -f /usr/share/dbus-1/system.conf:/usr/share/dbus-1/system.conf \
+        -f "$TOP/data/org.passthru1.conf:/usr/share/dbus-1/system.d/org.passthru1.conf" \
+        -f /usr/share/misc/pci.ids:/usr/share/misc/pci.ids \
         -f "$TOP/tests/vm/init.sh:/init" -f "$TOP/tests/vm/lib.sh:/tests/lib.sh" \
         $(for s in "$TOP"/tests/vm/suites/*.sh; do echo "-f $s:/tests/$(basename "$s")"; done)
 }

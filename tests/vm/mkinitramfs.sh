@@ -78,8 +78,21 @@ for f in "${files[@]}"; do
     install -D -m 0755 "${f%%:*}" "$root${f#*:}"
 done
 
-echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
-echo "nobody:x:65534:65534:nobody:/nonexistent:/bin/sh" >> "$root/etc/passwd"
-echo "root:x:0:" > "$root/etc/group"
+# Users of the tests: alice may lease devices (group passthru), bob may not.
+cat > "$root/etc/passwd" <<'PASSWD'
+root:x:0:0:root:/root:/bin/sh
+messagebus:x:100:101::/nonexistent:/bin/false
+alice:x:1000:1000::/tmp:/bin/sh
+bob:x:1001:1001::/tmp:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/sh
+PASSWD
+cat > "$root/etc/group" <<'GROUP'
+root:x:0:
+messagebus:x:101:
+alice:x:1000:
+bob:x:1001:
+passthru:x:990:alice
+nogroup:x:65534:
+GROUP
 
 (cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -1 > "$out"

@@ -6,7 +6,8 @@ The topology every suite sees (bus numbers as the firmware assigns them):
 
   00:02.0 root port rp1 -> 01:00.0 edu (1234:11e8)
   00:03.0 root port rp2 -> 02:00.0 e1000e (8086:10d3)
-  00:04.0 root port rp3 -> 03:00.0 pcie-pci-bridge -> 04:01.0, 04:02.0 edu
+  00:04.0 root port rp3 -> 03:00.0 pcie-pci-bridge -> 04:01.0 edu (1234:11e8)
+                                               04:02.0 e1000 (8086:100e)
                                                (one IOMMU group)
   00:05.0 root port rphp -> bus 05, empty: hot-plug target (QMP)
   00:06.0.. root ports rpx<N> -> one more edu each (--extra-edu N)
@@ -34,7 +35,8 @@ def topology(extra_edu):
         "-device", "pcie-root-port,id=rp3,bus=pcie.0,chassis=3,addr=0x4",
         "-device", "pcie-pci-bridge,id=br1,bus=rp3,addr=0x0",
         "-device", "edu,bus=br1,addr=0x1,id=edu1",
-        "-device", "edu,bus=br1,addr=0x2,id=edu2",
+        "-device", "e1000,bus=br1,addr=0x2,id=nic1,netdev=nd1",
+        "-netdev", "hubport,id=nd1,hubid=0",
         "-device", "pcie-root-port,id=rphp,bus=pcie.0,chassis=4,addr=0x5",
     ]
     for i in range(extra_edu):

@@ -53,6 +53,7 @@ testcase_allocation_failures_are_errors_not_crashes() {
     echo 0 > $FS/probability
     echo "loaded $loaded times, insmod failed $failed times"
     [ $loaded -gt 0 ] || fail "the module never loaded: the test proved nothing"
+    [ $failed -gt 0 ] || fail "no load ever failed: the faults were not injected"
     # Whatever happened, a clean load still claims the devices.
     insmod "$KO" "hide=(01:00.0)"
     assert_driver 0000:01:00.0 passthru

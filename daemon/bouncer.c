@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bouncer.h"
+#include "macro.h"
+#include "manager.h"
+
+typedef enum Policy {
+        POLICY_ROOT,
+        POLICY_LEASE,   /* root and members of the configured group */
+} Policy;
+
+static const struct {
+        const char *member;
+        Policy policy;
+} policies[] = {
+        { "Acquire", POLICY_LEASE },
+        { "Release", POLICY_LEASE },
+        /* everything else: root */
+};
+
+static Policy policy_of(const char *member) {
+        for (size_t i = 0; i < ELEMENTSOF(policies); i++)
+                if (strcmp(policies[i].member, member) == 0)
+                        return policies[i].policy;
+        return POLICY_ROOT;
+}
+
+/* Is @uid, with the groups the bus reported (or else its configured ones), in @gid? */
+static bool in_group(sd_bus_creds *c, uid_t uid, gid_t gid) {
+        const gid_t *gids = NULL;
+        gid_t primary;
+        int n;
+
+        if (sd_bus_creds_get_gid(c, &primary) >= 0 && primary == gid)
+                return true;
+        n = sd_bus_creds_get_supplementary_gids(c, &gids);
+        if (n >= 0) {
+                for (int i = 0; i < n; i++)
+                        if (gids[i] == gid)
+                                return true;
+                return false;
+        }
+
+        /* The bus did not say: the account's configured groups. */
+        struct passwd *pw = getpwuid(uid);
+        gid_t list[256];
+        int count = (int) ELEMENTSOF(list);
+
+        if (!pw || getgrouplist(pw->pw_name, pw->pw_gid, list, &count) < 0)
+                return false;
+        for (int i = 0; i < count; i++)
+                if (list[i] == gid)
+                        return true;
+        return false;
+}
+
+int bouncer_check(Manager *m, sd_bus_message *msg, Caller *ret, sd_bus_error *error) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *c = NULL;
+        const char *member = sd_bus_message_get_member(msg);
+        struct group *gr;
+        uid_t euid;
+        pid_t pid = 0;
+        int r;
+
+        r = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID | SD_BUS_CREDS_PID | SD_BUS_CREDS_GID |
+                                      SD_BUS_CREDS_SUPPLEMENTARY_GIDS, &c);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot learn who is calling: %m");
+        r = sd_bus_creds_get_euid(c, &euid);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot learn the caller's uid: %m");
+        (void) sd_bus_creds_get_pid(c, &pid);
+        if (ret)
+                *ret = (Caller) { .euid = euid, .pid = pid };
+
+        if (euid == 0)
+                return 0;
+        if (policy_of(member ?: "") == POLICY_LEASE) {
+                gr = getgrnam(m->config.group);
+                if (gr && in_group(c, euid, gr->gr_gid))
+                        return 0;
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "%s is for root and members of group '%s'.", member, m->config.group);
+        }
+        return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "%s is for root only.", member ?: "This");
+}

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "fileio.h"
+#include "macro.h"
+
+#define USEC_PER_SEC ((uint64_t) 1000000)
+
+int config_init(Config *c) {
+        char *group = strdup(CONFIG_DEFAULT_GROUP);
+
+        if (!group)
+                return -ENOMEM;
+        *c = (Config) {
+                .group = group,
+                .revoke_grace_usec = CONFIG_DEFAULT_REVOKE_GRACE_SEC * USEC_PER_SEC,
+        };
+        return 0;
+}
+
+void config_done(Config *c) {
+        free(c->group);
+        for (size_t i = 0; i < c->n_reset_pins; i++)
+                free(c->reset_pins[i].method);
+        free(c->reset_pins);
+        *c = (Config) {};
+}
+
+const char *config_reset_method(const Config *c, uint16_t vendor, uint16_t device) {
+        for (size_t i = 0; i < c->n_reset_pins; i++)
+                if (c->reset_pins[i].vendor == vendor && c->reset_pins[i].device == device)
+                        return c->reset_pins[i].method;
+        return NULL;
+}
+
+bool group_name_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n == 0 || n > 31)
+                return false;
+        if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_'))
+                return false;
+        return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
+/* Exactly four hex digits, either case. */
+static int parse_id(const char *s, size_t n, uint16_t *ret) {
+        unsigned v = 0;
+
+        if (n != 4)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+
+                v <<= 4;
+                if (c >= '0' && c <= '9')
+                        v |= (unsigned) (c - '0');
+                else if (c >= 'a' && c <= 'f')
+                        v |= (unsigned) (c - 'a' + 10);
+                else if (c >= 'A' && c <= 'F')
+                        v |= (unsigned) (c - 'A' + 10);
+                else
+                        return -EINVAL;
+        }
+        *ret = (uint16_t) v;
+        return 0;
+}
+
+static bool reset_method_valid(const char *s) {
+        return *s && strspn(s, "abcdefghijklmnopqrstuvwxyz_") == strlen(s);
+}
+
+static int config_set_pin(Config *c, uint16_t vendor, uint16_t device, const char *method) {
+        ConfigResetPin *pins;
+        char *m;
+
+        m = strdup(method);
+        if (!m)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < c->n_reset_pins; i++)
+                if (c->reset_pins[i].vendor == vendor && c->reset_pins[i].device == device) {
+                        free(c->reset_pins[i].method);
+                        c->reset_pins[i].method = m;
+                        return 0;
+                }
+
+        pins = reallocarray(c->reset_pins, c->n_reset_pins + 1, sizeof(ConfigResetPin));
+        if (!pins) {
+                free(m);
+                return -ENOMEM;
+        }
+        c->reset_pins = pins;
+        c->reset_pins[c->n_reset_pins++] = (ConfigResetPin) {
+                .vendor = vendor,
+                .device = device,
+                .method = m,
+        };
+        return 0;
+}
+
+/*
+ * "8086:10d3=bus": libinih splits at the first '=' or ':', so the key is
+ * the vendor and the value "10d3=bus".
+ */
+static int config_parse_reset(Config *c, const char *key, const char *value, char **reason) {
+        uint16_t vendor, device;
+        const char *method;
+        size_t n;
+
+        n = strspn(value, "0123456789abcdefABCDEF");
+        method = value + n;
+        method += strspn(method, " \t");
+        if (parse_id(key, strlen(key), &vendor) < 0 ||
+            parse_id(value, n, &device) < 0 ||
+            *method != '=')
+                return ini_reason(reason, "[Reset]: expected VENDOR:DEVICE=METHOD (such as 8086:10d3=bus), got '%s'",
+                                  key);
+
+        method++;
+        method += strspn(method, " \t");
+        if (!reset_method_valid(method))
+                return ini_reason(reason, "[Reset] %04x:%04x: not a reset method: '%s'", vendor, device, method);
+
+        return config_set_pin(c, vendor, device, method);
+}
+
+static int config_parse_unsigned(const char *key, const char *value, uint64_t max,
+                                 uint64_t *ret, char **reason) {
+        int r;
+
+        r = parse_uint64(value, max, ret);
+        if (r == -ERANGE)
+                return ini_reason(reason, "%s: out of range (0..%" PRIu64 "): '%s'", key, max, value);
+        if (r < 0)
+                return ini_reason(reason, "%s: not a number: '%s'", key, value);
+        return 0;
+}
+
+static int config_parse_daemon(Config *c, const char *key, const char *value, char **reason) {
+        uint64_t v;
+        int r;
+
+        if (strcmp(key, "Group") == 0) {
+                char *g;
+
+                if (!group_name_valid(value))
+                        return ini_reason(reason, "Group: not a valid group name: '%s'", value);
+                g = strdup(value);
+                if (!g)
+                        return -ENOMEM;
+                free(c->group);
+                c->group = g;
+
+        } else if (strcmp(key, "MaxDevicesPerVm") == 0) {
+                r = config_parse_unsigned(key, value, UINT_MAX, &v, reason);
+                if (r < 0)
+                        return r;
+                c->max_devices_per_vm = (unsigned) v;
+
+        } else if (strcmp(key, "MaxActiveDevices") == 0) {
+                r = config_parse_unsigned(key, value, UINT_MAX, &v, reason);
+                if (r < 0)
+                        return r;
+                c->max_active_devices = (unsigned) v;
+
+        } else if (strcmp(key, "RevokeGraceSec") == 0) {
+                r = config_parse_unsigned(key, value, CONFIG_REVOKE_GRACE_SEC_MAX, &v, reason);
+                if (r < 0)
+                        return r;
+                c->revoke_grace_usec = v * USEC_PER_SEC;
+
+        } else if (strcmp(key, "AllowUnsafeInterrupts") == 0) {
+                if (parse_boolean(value, &c->allow_unsafe_interrupts) < 0)
+                        return ini_reason(reason, "AllowUnsafeInterrupts: not a boolean (yes or no): '%s'", value);
+
+        } else
+                return ini_reason(reason, "unknown key '%s' in [Daemon]", key);
+
+        return 0;
+}
+
+static int config_entry(void *userdata, const char *section, const char *key, const char *value,
+                        _unused_ unsigned *line, char **reason) {
+        Config *c = userdata;
+
+        if (!section)
+                return 0;               /* end of file */
+        if (strcmp(section, "Daemon") == 0)
+                return key ? config_parse_daemon(c, key, value, reason) : 0;
+        if (strcmp(section, "Reset") == 0)
+                return key ? config_parse_reset(c, key, value, reason) : 0;
+        return ini_reason(reason, "unknown section [%s]", section);
+}
+
+int config_load(Config *c, const char *path, char **ret_error) {
+        _cleanup_(config_done) Config new = {};
+        int r;
+
+        r = config_init(&new);
+        if (r < 0) {
+                if (ret_error)
+                        *ret_error = NULL;
+                return r;
+        }
+
+        r = ini_parse_path(path, config_entry, &new, ret_error);
+        if (r < 0 && r != -ENOENT)
+                return r;
+
+        /* Swap: the old settings go with "new". */
+        Config old = *c;
+        *c = new;
+        new = old;
+        return 0;
+}

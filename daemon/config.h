@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * /etc/passthru/passthru.conf: the daemon's settings.
+ *
+ *   [Daemon]
+ *   Group=passthru              who may Acquire and Release besides root
+ *   MaxDevicesPerVm=0           0 = no limit
+ *   MaxActiveDevices=0          0 = no limit
+ *   RevokeGraceSec=30           0..86400
+ *   AllowUnsafeInterrupts=no    yes/no/true/false/1/0
+ *
+ *   [Reset]
+ *   8086:10d3=bus               pin a reset method per vendor:device
+ *
+ * Comments: lines that start with '#' or ';', and " # ..." or " ; ..."
+ * after a value.  A key given twice: the last one wins.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_DEFAULT_GROUP            "passthru"
+#define CONFIG_DEFAULT_REVOKE_GRACE_SEC 30U
+#define CONFIG_REVOKE_GRACE_SEC_MAX     86400U
+
+typedef struct ConfigResetPin {
+        uint16_t vendor, device;
+        char *method;
+} ConfigResetPin;
+
+typedef struct Config {
+        char *group;
+        unsigned max_devices_per_vm;            /* 0 = no limit */
+        unsigned max_active_devices;            /* 0 = no limit */
+        uint64_t revoke_grace_usec;
+        bool allow_unsafe_interrupts;
+        ConfigResetPin *reset_pins;
+        size_t n_reset_pins;
+} Config;
+
+/* The defaults: group "passthru", no limits, 30 s grace, unsafe interrupts refused. */
+int config_init(Config *c);
+/* Free everything; c is then zeroed (and safe to config_done() again). */
+void config_done(Config *c);
+
+/*
+ * Replace *c with the settings in path; keys the file does not set get
+ * their defaults.  A missing file is the same as an empty one (defaults,
+ * 0).  On any failure *c is left exactly as it was, and *ret_error (if
+ * given) says why, "PATH:LINE: reason", or is NULL on -ENOMEM; free() it.
+ * Malformed contents give -EINVAL, I/O errors their errno.
+ */
+int config_load(Config *c, const char *path, char **ret_error);
+
+/* The pinned reset method for vendor:device, or NULL. */
+const char *config_reset_method(const Config *c, uint16_t vendor, uint16_t device);
+
+/* A name that Group= accepts: [A-Za-z_][A-Za-z0-9_.-]*, at most 31 characters. */
+bool group_name_valid(const char *s);

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <systemd/sd-bus.h>
+
+#include "device.h"
+#include "lease.h"
+#include "manager.h"
+#include "passthru-names.h"
+
+static const char *const state_table[_DEVICE_STATE_MAX] = {
+        [DEVICE_HOST] = "host",
+        [DEVICE_AVAILABLE] = "available",
+        [DEVICE_LEASED] = "leased",
+        [DEVICE_RELEASING] = "releasing",
+        [DEVICE_QUARANTINED] = "quarantined",
+        [DEVICE_PENDING_REBOOT] = "pending-reboot",
+        [DEVICE_MISMATCH] = "mismatch",
+};
+
+const char *device_state_to_string(DeviceState s) {
+        return s >= 0 && s < _DEVICE_STATE_MAX ? state_table[s] : NULL;
+}
+
+int device_new(Manager *m, const char *address, Device **ret) {
+        Device *d;
+        int r;
+
+        d = calloc(1, sizeof(*d));
+        if (!d)
+                return -ENOMEM;
+        d->manager = m;
+        d->sys.iommu_group = -1;
+        snprintf(d->address, sizeof(d->address), "%s", address);
+        r = sd_bus_path_encode(PT_DEVICE_PATH_PREFIX, address, &d->object_path);
+        if (r < 0) {
+                free(d);
+                return r;
+        }
+        r = device_refresh(d);
+        if (r < 0) {
+                device_free(d);
+                return r;
+        }
+        *ret = d;
+        return 0;
+}
+
+Device *device_free(Device *d) {
+        if (!d)
+                return NULL;
+        sysfs_pci_device_done(&d->sys);
+        pci_details_done(&d->pci);
+        free(d->object_path);
+        free(d);
+        return NULL;
+}
+
+int device_refresh(Device *d) {
+        SysfsPciDevice sys = {};
+        PciDetails pci = {};
+        int r;
+
+        r = sysfs_pci_read(d->manager->sysfs_root, d->address, &sys);
+        if (r < 0)
+                return r;
+        sysfs_pci_device_done(&d->sys);
+        d->sys = sys;
+
+        /* Names and capabilities do not change: read them once. */
+        if (!d->pci.name && d->manager->pci && pci_access_details(d->manager->pci, d->address, &pci) >= 0)
+                d->pci = pci;
+        return 0;
+}
+
+bool device_marked(const Device *d) {
+        const StateDevice *s = state_find_device(&d->manager->state, d->address);
+
+        return s && s->passthrough;
+}
+
+char **device_assignments(const Device *d) {
+        const StateDevice *s = state_find_device(&d->manager->state, d->address);
+
+        return s ? s->assignments : NULL;
+}
+
+static bool driver_is(const Device *d, const char *name) {
+        return d->sys.driver && strcmp(d->sys.driver, name) == 0;
+}
+
+DeviceState device_state(const Device *d) {
+        if (d->lease)
+                return d->lease->state == LEASE_RELEASING ? DEVICE_RELEASING : DEVICE_LEASED;
+        if (d->quarantined)
+                return DEVICE_QUARANTINED;
+        if (!device_marked(d))
+                return DEVICE_HOST;
+        if (d->module_state == PASSTHRU_STATE_MISMATCH)
+                return DEVICE_MISMATCH;
+        if (driver_is(d, PT_STUB_DRIVER))
+                return DEVICE_AVAILABLE;
+        if (driver_is(d, PT_VFIO_DRIVER))
+                return DEVICE_RELEASING;        /* left there by a lease that ended */
+        return DEVICE_PENDING_REBOOT;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A PCI device that passthrud tracks: what sysfs, libpci and passthru.ko say of it. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pci.h"
+#include "sysfs.h"
+
+typedef struct Manager Manager;
+typedef struct Lease Lease;
+
+typedef enum DeviceState {
+        DEVICE_HOST,            /* not marked; a host driver or none */
+        DEVICE_AVAILABLE,       /* on passthru, can be leased */
+        DEVICE_LEASED,          /* on vfio-pci, held by a VM */
+        DEVICE_RELEASING,       /* on its way back to passthru */
+        DEVICE_QUARANTINED,     /* back without a reset that worked */
+        DEVICE_PENDING_REBOOT,  /* marked, but a host driver holds it */
+        DEVICE_MISMATCH,        /* a pinned id differs */
+        _DEVICE_STATE_MAX,
+} DeviceState;
+
+typedef struct Device {
+        Manager *manager;
+        char address[13];
+        char *object_path;
+        SysfsPciDevice sys;
+        PciDetails pci;
+        uint8_t module_state;   /* enum passthru_state from GET, 0 when unknown */
+        bool quarantined;
+        Lease *lease;
+} Device;
+
+int device_new(Manager *m, const char *address, Device **ret);
+Device *device_free(Device *d);
+/* Re-read sysfs and libpci; -ENODEV when the device is gone. */
+int device_refresh(Device *d);
+DeviceState device_state(const Device *d);
+bool device_marked(const Device *d);
+char **device_assignments(const Device *d);
+const char *device_state_to_string(DeviceState s);

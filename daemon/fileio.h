@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Files on disk: whole-file reads, atomic writes, and the INI files that
+ * passthrud reads with libinih (configuration, state, lease ledger).
+ * Functions return 0 (or a positive value) or a negative errno.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/* read_full_file() refuses anything bigger with -EFBIG. */
+#define READ_FULL_FILE_MAX (4U * 1024U * 1024U)
+
+/* Read a whole file into a NUL-terminated malloc()ed buffer; ret_size may be NULL. */
+int read_full_file(const char *path, char **ret, size_t *ret_size);
+
+/*
+ * Replace path atomically: write a temporary file in the same directory,
+ * fchmod() it to mode, fsync() it, rename() it over path, fsync() the
+ * directory.  The directory must exist (see mkdir_parents()).
+ */
+int write_file_atomic(const char *path, const char *contents, mode_t mode);
+
+/* mkdir -p of the directory that holds path (not path itself). */
+int mkdir_parents(const char *path, mode_t mode);
+
+/*
+ * INI files, parsed by libinih, with exact line numbers.
+ *
+ * The handler is called, in file order, for:
+ *   - the start of a section:  section set, key and value NULL,
+ *                              *line = the section header's line;
+ *   - each entry:              section, key and value set, *line = its line;
+ *                              a libinih continuation line (leading
+ *                              whitespace) repeats the previous key;
+ *                              inline comments (" ; ..." and " # ...") are cut;
+ *   - the end of the file:     section NULL.
+ * It returns 0 to go on, or a negative errno with *reason set to a
+ * malloc()ed explanation (NULL is fine on -ENOMEM); it may point *line at
+ * another line (for example a section's header when a key is missing).
+ * Keys outside of any section, lines longer than libinih's buffer, NUL
+ * bytes and syntax errors are refused before the handler sees them.
+ */
+typedef int (*ini_handler_t)(void *userdata,
+                             const char *section, const char *key, const char *value,
+                             unsigned *line, char **reason);
+
+/*
+ * Parse path.  -ENOENT when it does not exist (*ret_error untouched).
+ * Any other failure: a negative errno (-EINVAL for malformed contents) and,
+ * unless it is -ENOMEM, *ret_error (if given) = "PATH:LINE: reason" or
+ * "PATH: reason" for I/O errors; free() it.
+ */
+int ini_parse_path(const char *path, ini_handler_t handler, void *userdata, char **ret_error);
+
+/* For handlers: *reason = the formatted text; returns -EINVAL (-ENOMEM if that fails). */
+int ini_reason(char **reason, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+/* Values: a decimal number without sign, leading or trailing junk; -EINVAL, or -ERANGE above max. */
+int parse_uint64(const char *s, uint64_t max, uint64_t *ret);
+/* yes/no/true/false/1/0 (any case); -EINVAL otherwise. */
+int parse_boolean(const char *s, bool *ret);
+static inline const char *yes_no(bool b) {
+        return b ? "yes" : "no";
+}
+
+/*
+ * Write "key=w1 w2 ...\n" for a non-empty list, starting a new "key=" line
+ * before a line grows past what libinih can read back; readers treat such
+ * keys as repeatable.  Nothing for an empty list.
+ */
+void ini_write_list(FILE *f, const char *key, char * const *words);

@@ -1,0 +1,645 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lease.h"
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+#include "passthru-names.h"
+#include "strv.h"
+
+#define UID_NONE ((uid_t) -1)
+
+int pidfd_open(pid_t pid) {
+        return (int) syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int pidfd_send_signal(int pidfd, int sig) {
+        return (int) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+/* The endpoints of an IOMMU group: the devices that move to vfio-pci. */
+static int group_endpoints(Manager *m, int group, char ***ret) {
+        _cleanup_strv_free_ char **members = NULL, **endpoints = NULL;
+        int r;
+
+        r = sysfs_iommu_group_devices(m->sysfs_root, group, &members);
+        if (r < 0)
+                return r;
+        endpoints = calloc(1, sizeof(char *));
+        if (!endpoints)
+                return -ENOMEM;
+        for (char **i = members; *i; i++) {
+                SysfsPciDevice sys = {};
+
+                if (sysfs_pci_read(m->sysfs_root, *i, &sys) < 0)
+                        continue;
+                if (!sys.is_bridge)
+                        r = strv_extend(&endpoints, *i);
+                sysfs_pci_device_done(&sys);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(endpoints);
+        return 0;
+}
+
+int lease_check(Manager *m, Device *d, const char *vm, sd_bus_error *error) {
+        _cleanup_free_ char *culprit = NULL, *culprit_driver = NULL;
+        _cleanup_strv_free_ char **endpoints = NULL;
+        bool enabled = false, flag = false;
+        char **assigned;
+        unsigned n;
+        int r;
+
+        /* 1. The device is marked and claimed. */
+        switch (device_state(d)) {
+        case DEVICE_HOST:
+                return sd_bus_error_setf(error, PT_ERROR_NOT_PASSTHROUGH,
+                                         "%s is not marked for passthrough: mark it with SetPassthrough in maintenance mode.",
+                                         d->address);
+        case DEVICE_PENDING_REBOOT:
+                return sd_bus_error_setf(error, PT_ERROR_NOT_PASSTHROUGH,
+                                         "%s is marked for passthrough, but driver '%s' holds it until the next boot.",
+                                         d->address, d->sys.driver ?: "none");
+        case DEVICE_MISMATCH:
+                return sd_bus_error_setf(error, PT_ERROR_NOT_PASSTHROUGH,
+                                         "%s has other ids (%04x:%04x) than its passthru rule pins.",
+                                         d->address, d->sys.vendor, d->sys.device);
+        case DEVICE_QUARANTINED:
+                return sd_bus_error_setf(error, PT_ERROR_QUARANTINED,
+                                         "%s came back from a VM without a reset that worked; root must clear it with Reset.",
+                                         d->address);
+        default:
+                break;
+        }
+
+        /* 2. The IOMMU is on and interrupts are remapped. */
+        r = sysfs_iommu_state(m->sysfs_root, &enabled);
+        if (r < 0 || !enabled || d->sys.iommu_group < 0)
+                return sd_bus_error_set(error, PT_ERROR_IOMMU_UNAVAILABLE,
+                                        "The IOMMU is off: boot with intel_iommu=on (or amd_iommu=on).");
+        if (!m->config.allow_unsafe_interrupts) {
+                if (sysfs_vfio_unsafe_interrupts(m->sysfs_root, &flag) >= 0 && flag)
+                        return sd_bus_error_set(error, PT_ERROR_IOMMU_UNAVAILABLE,
+                                                "vfio_iommu_type1 allow_unsafe_interrupts is set: a VM could forge interrupts. "
+                                                "Unset it, or accept the risk with AllowUnsafeInterrupts=yes.");
+                if (proc_interrupt_remapping(m->paths.proc, &flag) < 0 || !flag)
+                        return sd_bus_error_set(error, PT_ERROR_IOMMU_UNAVAILABLE,
+                                                "Interrupt remapping is not in force: a VM could forge interrupts. "
+                                                "Enable it in firmware, or accept the risk with AllowUnsafeInterrupts=yes.");
+        }
+
+        /* 3. Not in maintenance mode. */
+        if (m->state.maintenance)
+                return sd_bus_error_set(error, PT_ERROR_MAINTENANCE_MODE,
+                                        "The host is in maintenance mode: no device is leased until ExitMaintenanceMode.");
+
+        /* 4. The VM is assigned, when the device has assignments. */
+        assigned = device_assignments(d);
+        if (assigned && assigned[0] && !strv_contains(assigned, vm))
+                return sd_bus_error_setf(error, PT_ERROR_NOT_ASSIGNED,
+                                         "%s is not assigned to VM '%s'.", d->address, vm);
+
+        /* 5. The limits. */
+        r = group_endpoints(m, d->sys.iommu_group, &endpoints);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot read IOMMU group %d: %m", d->sys.iommu_group);
+        n = strv_length(endpoints);
+        if (m->config.max_devices_per_vm > 0 &&
+            manager_leased_devices(m, vm) + n > m->config.max_devices_per_vm)
+                return sd_bus_error_setf(error, PT_ERROR_LIMIT_EXCEEDED,
+                                         "VM '%s' would hold %u devices, more than MaxDevicesPerVm=%u.",
+                                         vm, manager_leased_devices(m, vm) + n, m->config.max_devices_per_vm);
+        if (m->config.max_active_devices > 0 &&
+            manager_leased_devices(m, NULL) + n > m->config.max_active_devices)
+                return sd_bus_error_setf(error, PT_ERROR_LIMIT_EXCEEDED,
+                                         "%u devices would be leased, more than MaxActiveDevices=%u.",
+                                         manager_leased_devices(m, NULL) + n, m->config.max_active_devices);
+
+        /* 6. Every member of the group can go to VFIO. */
+        r = sysfs_pci_group_viable(m->sysfs_root, d->sys.iommu_group, &culprit, &culprit_driver);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot read IOMMU group %d: %m", d->sys.iommu_group);
+        if (r == 0)
+                return sd_bus_error_setf(error, PT_ERROR_GROUP_NOT_VIABLE,
+                                         "IOMMU group %d is not viable: %s is held by host driver '%s'.",
+                                         d->sys.iommu_group, culprit ?: "a member", culprit_driver ?: "?");
+
+        /* 7. Nobody else holds the group. */
+        for (char **i = endpoints; *i; i++) {
+                Device *member = manager_find_device(m, *i);
+
+                if (member && member->lease)
+                        return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
+                                                 "%s is leased to VM '%s' (pid %u).", d->address,
+                                                 member->lease->vm, (unsigned) member->lease->pid);
+        }
+        return 0;
+}
+
+static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+static void lease_attach(Lease *l) {
+        Manager *m = l->manager;
+
+        for (char **i = l->devices; *i; i++) {
+                Device *d = manager_find_device(m, *i);
+
+                if (d) {
+                        d->lease = l;
+                        d->quarantined = false;
+                }
+        }
+}
+
+static int lease_watch(Lease *l) {
+        int r;
+
+        r = sd_event_add_io(l->manager->event, &l->pidfd_source, l->pidfd, EPOLLIN, on_holder_exit, l);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(l->pidfd_source, "lease-holder");
+        return 0;
+}
+
+static int lease_new(Manager *m, Lease **ret) {
+        Lease *l;
+        Lease **a;
+
+        a = reallocarray(m->leases, m->n_leases + 1, sizeof(Lease *));
+        if (!a)
+                return -ENOMEM;
+        m->leases = a;
+        l = calloc(1, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        l->manager = m;
+        l->pidfd = -EBADF;
+        l->node_owner = UID_NONE;
+        m->leases[m->n_leases++] = l;
+        *ret = l;
+        return 0;
+}
+
+Lease *lease_free(Lease *l) {
+        Manager *m;
+
+        if (!l)
+                return NULL;
+        m = l->manager;
+        for (size_t i = 0; i < m->n_leases; i++)
+                if (m->leases[i] == l) {
+                        m->leases[i] = m->leases[--m->n_leases];
+                        break;
+                }
+        for (char **i = l->devices; i && *i; i++) {
+                Device *d = manager_find_device(m, *i);
+
+                if (d && d->lease == l)
+                        d->lease = NULL;
+        }
+        sd_event_source_disable_unref(l->pidfd_source);
+        sd_event_source_disable_unref(l->grace_timer);
+        if (l->pidfd >= 0)
+                close(l->pidfd);
+        free(l->device);
+        strv_free(l->devices);
+        free(l->vm);
+        free(l->reset_results);
+        free(l);
+        return NULL;
+}
+
+static int ledger_record(Lease *l) {
+        LedgerEntry e = {
+                .group = l->group,
+                .devices = l->devices,
+                .vm = l->vm,
+                .pid = l->pid,
+                .start_time = l->start_time,
+                .uid = l->uid,
+                .node_owner = l->node_owner,
+        };
+        int r;
+
+        r = ledger_add(&l->manager->ledger, &e);
+        if (r < 0)
+                return r;
+        r = manager_save_ledger(l->manager);
+        if (r < 0)
+                ledger_remove(&l->manager->ledger, l->group);
+        return r;
+}
+
+/* Put devices moved to vfio-pci back on passthru (nobody has the group open). */
+static void rollback(Manager *m, char **moved) {
+        for (char **i = moved; i && *i; i++) {
+                int r = sysfs_bind_to(m->sysfs_root, *i, PT_STUB_DRIVER);
+                if (r < 0)
+                        log_error_errno(r, "Failed to move %s back to passthru: %m", *i);
+        }
+}
+
+static void set_memlock(pid_t pid, uint64_t bytes) {
+        struct rlimit old, new;
+
+        if (prlimit(pid, RLIMIT_MEMLOCK, NULL, &old) < 0) {
+                log_warning_errno(-errno, "Cannot read RLIMIT_MEMLOCK of pid %u, ignoring: %m", (unsigned) pid);
+                return;
+        }
+        new.rlim_cur = old.rlim_cur == RLIM_INFINITY || old.rlim_cur >= bytes ? old.rlim_cur : bytes;
+        new.rlim_max = old.rlim_max == RLIM_INFINITY || old.rlim_max >= new.rlim_cur ? old.rlim_max : new.rlim_cur;
+        if (prlimit(pid, RLIMIT_MEMLOCK, &new, NULL) < 0)
+                log_warning_errno(-errno, "Cannot raise RLIMIT_MEMLOCK of pid %u, ignoring: %m", (unsigned) pid);
+}
+
+static void group_node(Manager *m, int group, char *buf, size_t size) {
+        snprintf(buf, size, "%s/vfio/%d", m->paths.dev, group);
+}
+
+int lease_acquire(Manager *m, Device *d, const char *vm, int pidfd_in, pid_t pid, uid_t uid,
+                  const AcquireOptions *opts, int *ret_fd, sd_bus_error *error) {
+        _cleanup_strv_free_ char **moved = calloc(1, sizeof(char *));
+        _cleanup_close_ int pidfd = pidfd_in, fd = -EBADF;
+        char node[PATH_MAX];
+        Lease *l = NULL;
+        int r;
+
+        if (!moved)
+                return -ENOMEM;
+        r = lease_check(m, d, vm, error);
+        if (r < 0)
+                return r;
+
+        r = lease_new(m, &l);
+        if (r < 0)
+                return sd_bus_error_set_errno(error, r);
+        l->group = d->sys.iommu_group;
+        l->pid = pid;
+        l->uid = uid;
+        l->node_owner = opts->node_owner;
+        l->device = strdup(d->address);
+        l->vm = strdup(vm);
+        if (!l->device || !l->vm) {
+                r = sd_bus_error_set_errno(error, -ENOMEM);
+                goto fail;
+        }
+        r = proc_start_time(pid, &l->start_time);
+        if (r < 0) {
+                r = sd_bus_error_set_errnof(error, r, "The calling process %u is gone: %m", (unsigned) pid);
+                goto fail;
+        }
+        r = group_endpoints(m, l->group, &l->devices);
+        if (r < 0) {
+                r = sd_bus_error_set_errnof(error, r, "Cannot read IOMMU group %d: %m", l->group);
+                goto fail;
+        }
+
+        /* Move the group to vfio-pci. */
+        for (char **i = l->devices; *i; i++) {
+                Device *member = manager_find_device(m, *i);
+
+                if (member && member->sys.driver && strcmp(member->sys.driver, PT_VFIO_DRIVER) == 0)
+                        continue;
+                r = sysfs_bind_to(m->sysfs_root, *i, PT_VFIO_DRIVER);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to bind %s to vfio-pci: %m", *i);
+                        r = sd_bus_error_set_errnof(error, r, "Failed to bind %s to vfio-pci: %m", *i);
+                        goto fail_moved;
+                }
+                r = strv_extend(&moved, *i);
+                if (r < 0) {
+                        r = sd_bus_error_set_errno(error, r);
+                        goto fail_moved;
+                }
+        }
+
+        group_node(m, l->group, node, sizeof(node));
+        fd = open(node, O_RDWR | O_CLOEXEC);
+        if (fd < 0) {
+                r = sd_bus_error_set_errnof(error, errno, "Cannot open %s: %m", node);
+                goto fail_moved;
+        }
+        if (l->node_owner != UID_NONE && fchown(fd, l->node_owner, (gid_t) -1) < 0) {
+                r = sd_bus_error_set_errnof(error, errno, "Cannot hand %s to uid %u: %m", node,
+                                            (unsigned) l->node_owner);
+                goto fail_moved;
+        }
+        if (opts->memory_bytes > 0)
+                set_memlock(pid, opts->memory_bytes);
+
+        /* On disk before the fd leaves the daemon. */
+        r = ledger_record(l);
+        if (r < 0) {
+                r = sd_bus_error_set_errnof(error, r, "Cannot record the lease in %s: %m", m->paths.runtime_dir);
+                goto fail_moved;
+        }
+        l->pidfd = TAKE_FD(pidfd);
+        r = lease_watch(l);
+        if (r < 0) {
+                ledger_remove(&m->ledger, l->group);
+                (void) manager_save_ledger(m);
+                r = sd_bus_error_set_errno(error, r);
+                goto fail_moved;
+        }
+
+        lease_attach(l);
+        for (char **i = l->devices; *i; i++)
+                manager_refresh_device(m, *i);
+        manager_emit_manager_changed(m, "ActiveLeases");
+        (void) manager_send_signal(m, "LeaseAcquired", "ssu", l->device, l->vm, (uint32_t) l->pid);
+        log_lease("acquired", l->device, l->vm, (unsigned) l->pid, NULL);
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+
+fail_moved:
+        if (fd >= 0) {
+                if (l->node_owner != UID_NONE)
+                        (void) fchown(fd, 0, (gid_t) -1);
+                fd = safe_close(fd);
+        }
+        rollback(m, moved);
+fail:
+        lease_free(l);
+        return r;
+}
+
+/* The return trip, in a worker thread: may sleep until the group is closed. */
+typedef struct ReturnJob {
+        Lease *lease;
+        char *sysfs_root;
+        char **devices;
+        char **methods;         /* per device: the reset method, "" for none */
+        int *results;           /* per device: 0, or why it is quarantined */
+} ReturnJob;
+
+static int return_run(void *userdata) {
+        ReturnJob *job = userdata;
+        size_t n = strv_length(job->devices);
+
+        /* Unbinding vfio-pci waits until every copy of the group fd is closed. */
+        for (size_t i = 0; i < n; i++) {
+                job->results[i] = sysfs_unbind(job->sysfs_root, job->devices[i]);
+                if (job->results[i] == -ENOENT)
+                        job->results[i] = -ENODEV;
+        }
+        for (size_t i = 0; i < n; i++) {
+                int r;
+
+                if (job->results[i] == -ENODEV)
+                        continue;       /* removed */
+                /* One reset, the strongest the device offers. */
+                if (job->methods[i][0])
+                        job->results[i] = sysfs_reset(job->sysfs_root, job->devices[i], job->methods[i]);
+                else
+                        job->results[i] = -ENOTTY;
+                (void) sysfs_set_bus_master(job->sysfs_root, job->devices[i], false);
+                r = sysfs_bind_to(job->sysfs_root, job->devices[i], PT_STUB_DRIVER);
+                if (r < 0 && job->results[i] >= 0)
+                        job->results[i] = r;
+        }
+        return 0;
+}
+
+static void return_done(int result, void *userdata) {
+        ReturnJob *job = userdata;
+        Lease *l = job->lease;
+        Manager *m = l->manager;
+        size_t n = strv_length(job->devices);
+
+        (void) result;
+        for (size_t i = 0; i < n; i++) {
+                Device *d = manager_find_device(m, job->devices[i]);
+
+                if (job->results[i] == -ENODEV || !d)
+                        continue;
+                if (job->results[i] < 0) {
+                        d->quarantined = true;
+                        log_warning_errno(job->results[i], "%s is quarantined: its reset (%s) did not work: %m",
+                                          job->devices[i], job->methods[i][0] ? job->methods[i] : "no method");
+                }
+        }
+
+        ledger_remove(&m->ledger, l->group);
+        (void) manager_save_ledger(m);
+        for (char **i = l->devices; *i; i++)
+                (void) manager_send_signal(m, "LeaseReleased", "sss", *i, l->vm, l->reason);
+        log_lease("released", l->device, l->vm, (unsigned) l->pid, l->reason);
+
+        {
+                _cleanup_strv_free_ char **devices = TAKE_PTR(l->devices);
+
+                lease_free(l);
+                for (char **i = devices; *i; i++)
+                        manager_refresh_device(m, *i);
+        }
+        manager_emit_manager_changed(m, "ActiveLeases");
+
+        strv_free(job->devices);
+        strv_free(job->methods);
+        free(job->results);
+        free(job->sysfs_root);
+        free(job);
+}
+
+void lease_end(Lease *l, const char *reason) {
+        Manager *m = l->manager;
+        ReturnJob *job;
+        size_t n;
+        char node[PATH_MAX];
+        int r;
+
+        if (l->state == LEASE_RELEASING)
+                return;
+        l->state = LEASE_RELEASING;
+        l->reason = reason;
+        l->pidfd_source = sd_event_source_disable_unref(l->pidfd_source);
+        l->grace_timer = sd_event_source_disable_unref(l->grace_timer);
+
+        if (l->node_owner != UID_NONE) {
+                group_node(m, l->group, node, sizeof(node));
+                if (chown(node, 0, 0) < 0 && errno != ENOENT)
+                        log_warning_errno(-errno, "Cannot take %s back from uid %u, ignoring: %m", node,
+                                          (unsigned) l->node_owner);
+        }
+
+        n = strv_length(l->devices);
+        job = calloc(1, sizeof(*job));
+        if (!job)
+                goto oom;
+        job->lease = l;
+        job->sysfs_root = strdup(m->sysfs_root);
+        job->devices = strv_copy(l->devices);
+        job->methods = calloc(n + 1, sizeof(char *));
+        job->results = calloc(n ?: 1, sizeof(int));
+        if (!job->sysfs_root || !job->devices || !job->methods || !job->results)
+                goto oom;
+        for (size_t i = 0; i < n; i++) {
+                Device *d = manager_find_device(m, l->devices[i]);
+                const char *method = NULL;
+
+                if (d)
+                        method = sysfs_strongest_reset(d->sys.reset_methods,
+                                                       config_reset_method(&m->config, d->sys.vendor, d->sys.device));
+                job->methods[i] = strdup(method ?: "");
+                if (!job->methods[i])
+                        goto oom;
+        }
+        for (char **i = l->devices; *i; i++)
+                manager_refresh_device(m, *i);
+
+        r = worker_submit(m->worker, return_run, return_done, job);
+        if (r < 0) {
+                log_error_errno(r, "Cannot start returning IOMMU group %d: %m", l->group);
+                goto fail;
+        }
+        return;
+oom:
+        log_error("Out of memory while returning IOMMU group %d", l->group);
+fail:
+        if (job) {
+                strv_free(job->devices);
+                strv_free(job->methods);
+                free(job->results);
+                free(job->sysfs_root);
+                free(job);
+        }
+}
+
+/* Does @pid still have /dev/vfio/@group open? */
+static bool holds_group(Manager *m, pid_t pid, int group) {
+        char dir[PATH_MAX], node[64], link[PATH_MAX + 256], target[PATH_MAX];
+        struct dirent *de;
+        bool found = false;
+        DIR *d;
+
+        snprintf(dir, sizeof(dir), "%s/%u/fd", m->paths.proc, (unsigned) pid);
+        snprintf(node, sizeof(node), "/dev/vfio/%d", group);
+        d = opendir(dir);
+        if (!d)
+                return false;
+        while (!found && (de = readdir(d))) {
+                ssize_t k;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
+                k = readlink(link, target, sizeof(target) - 1);
+                if (k < 0)
+                        continue;
+                target[k] = '\0';
+                found = strcmp(target, node) == 0;
+        }
+        closedir(d);
+        return found;
+}
+
+static int on_grace_over(sd_event_source *s, uint64_t usec, void *userdata) {
+        Lease *l = userdata;
+
+        (void) s;
+        (void) usec;
+        if (holds_group(l->manager, l->pid, l->group)) {
+                log_notice("Holder %u of IOMMU group %d did not let go within the grace period: killing it",
+                           (unsigned) l->pid, l->group);
+                if (pidfd_send_signal(l->pidfd, SIGKILL) < 0 && errno != ESRCH)
+                        log_error_errno(-errno, "Cannot kill pid %u: %m", (unsigned) l->pid);
+                return 0;       /* its exit ends the lease */
+        }
+        lease_end(l, "revoked");
+        return 0;
+}
+
+void lease_revoke(Lease *l) {
+        Manager *m = l->manager;
+        int r;
+
+        if (l->state != LEASE_ACTIVE)
+                return;
+        l->state = LEASE_REVOKING;
+        (void) manager_send_signal(m, "LeaseRevoked", "ssu", l->device, l->vm, (uint32_t) l->pid);
+        log_lease("revoked", l->device, l->vm, (unsigned) l->pid, NULL);
+        r = sd_event_add_time_relative(m->event, &l->grace_timer, CLOCK_MONOTONIC,
+                                       m->config.revoke_grace_usec, 0, on_grace_over, l);
+        if (r < 0) {
+                log_error_errno(r, "Cannot start the grace period, ending the lease now: %m");
+                on_grace_over(NULL, 0, l);
+        }
+}
+
+static bool any_device_gone(Lease *l) {
+        for (char **i = l->devices; *i; i++) {
+                SysfsPciDevice sys = {};
+
+                if (sysfs_pci_read(l->manager->sysfs_root, *i, &sys) == -ENODEV)
+                        return true;
+                sysfs_pci_device_done(&sys);
+        }
+        return false;
+}
+
+static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Lease *l = userdata;
+
+        (void) s;
+        (void) fd;
+        (void) revents;
+        if (l->state == LEASE_REVOKING)
+                lease_end(l, "revoked");
+        else
+                lease_end(l, any_device_gone(l) ? "device-removed" : "process-exited");
+        return 0;
+}
+
+int lease_reconcile(Manager *m) {
+        for (size_t i = 0; i < m->ledger.n; i++) {
+                const LedgerEntry *e = &m->ledger.entries[i];
+                uint64_t start = 0;
+                Lease *l;
+                int r;
+
+                r = lease_new(m, &l);
+                if (r < 0)
+                        return r;
+                l->group = e->group;
+                l->pid = e->pid;
+                l->start_time = e->start_time;
+                l->uid = e->uid;
+                l->node_owner = e->node_owner;
+                l->vm = strdup(e->vm);
+                l->devices = strv_copy(e->devices);
+                l->device = strdup(e->devices[0]);
+                if (!l->vm || !l->devices || !l->device) {
+                        lease_free(l);
+                        return -ENOMEM;
+                }
+                lease_attach(l);
+
+                /* The same process, not a new one with a recycled pid? */
+                if (proc_start_time(e->pid, &start) >= 0 && start == e->start_time) {
+                        l->pidfd = pidfd_open(e->pid);
+                        if (l->pidfd >= 0 && proc_start_time(e->pid, &start) >= 0 && start == e->start_time &&
+                            lease_watch(l) >= 0) {
+                                log_info("Lease of IOMMU group %d by pid %u (VM '%s') survived the restart",
+                                         l->group, (unsigned) l->pid, l->vm);
+                                continue;
+                        }
+                }
+                log_info("Holder %u of IOMMU group %d (VM '%s') died while the daemon was away",
+                         (unsigned) l->pid, l->group, l->vm);
+                lease_end(l, "process-exited");
+        }
+        return 0;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Leases: one IOMMU group, one holder process, one VM.  Acquire checks the
+ * rules in a fixed order, moves the group to vfio-pci and hands out the
+ * group fd; the end of the holder (pidfd), Release or a revocation bring
+ * the group back, reset, to passthru.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+typedef struct Device Device;
+typedef struct Manager Manager;
+
+typedef enum LeaseState {
+        LEASE_ACTIVE,
+        LEASE_REVOKING,         /* LeaseRevoked sent, grace period running */
+        LEASE_RELEASING,        /* moving back to passthru (worker) */
+} LeaseState;
+
+typedef struct Lease {
+        Manager *manager;
+        int group;
+        char *device;           /* the device named in Acquire */
+        char **devices;         /* every endpoint of the group, on vfio-pci */
+        char *vm;
+        pid_t pid;
+        uint64_t start_time;
+        uid_t uid;
+        uid_t node_owner;       /* (uid_t) -1: none */
+        int pidfd;
+        sd_event_source *pidfd_source;
+        sd_event_source *grace_timer;
+        LeaseState state;
+        const char *reason;     /* why it ends: released, process-exited, ... */
+        int *reset_results;     /* per device, from the return job */
+} Lease;
+
+typedef struct AcquireOptions {
+        uint64_t memory_bytes;  /* 0: leave RLIMIT_MEMLOCK */
+        uid_t node_owner;       /* (uid_t) -1: none */
+} AcquireOptions;
+
+/*
+ * The checks of Acquire, in DESIGN.md's order, without side effects.  On
+ * refusal, returns a negative errno and fills @error with the named error.
+ */
+int lease_check(Manager *m, Device *d, const char *vm, sd_bus_error *error);
+
+/*
+ * Check, move, open, record: the group fd in *ret_fd (the caller sends and
+ * closes it).  @pidfd pins the holder @pid; it is taken over, also on failure.
+ */
+int lease_acquire(Manager *m, Device *d, const char *vm, int pidfd, pid_t pid, uid_t uid,
+                  const AcquireOptions *opts, int *ret_fd, sd_bus_error *error);
+
+/* Start ending a lease: holder's Release, process exit, device removal. */
+void lease_end(Lease *l, const char *reason);
+/* Root's Release of a live holder: LeaseRevoked, grace period, SIGKILL. */
+void lease_revoke(Lease *l);
+
+/* Re-establish the leases of the ledger after a restart. */
+int lease_reconcile(Manager *m);
+
+Lease *lease_free(Lease *l);
+
+int pidfd_open(pid_t pid);

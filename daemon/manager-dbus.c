@@ -1,0 +1,663 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* org.passthru1.Manager: the bus API of the manager. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "bouncer.h"
+#include "device-dbus.h"
+#include "lease.h"
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+#include "passthru-names.h"
+#include "strv.h"
+
+#define PT_VERSION "0.1.0"
+
+static const sd_bus_error_map pt_errors[] = {
+        SD_BUS_ERROR_MAP(PT_ERROR_NO_SUCH_DEVICE, ENODEV),
+        SD_BUS_ERROR_MAP(PT_ERROR_NOT_PASSTHROUGH, EPERM),
+        SD_BUS_ERROR_MAP(PT_ERROR_DEVICE_BUSY, EBUSY),
+        SD_BUS_ERROR_MAP(PT_ERROR_GROUP_NOT_VIABLE, EXDEV),
+        SD_BUS_ERROR_MAP(PT_ERROR_MAINTENANCE_MODE, EROFS),
+        SD_BUS_ERROR_MAP(PT_ERROR_NOT_IN_MAINTENANCE, EROFS),
+        SD_BUS_ERROR_MAP(PT_ERROR_LEASES_ACTIVE, EBUSY),
+        SD_BUS_ERROR_MAP(PT_ERROR_LIMIT_EXCEEDED, EDQUOT),
+        SD_BUS_ERROR_MAP(PT_ERROR_NOT_ASSIGNED, EACCES),
+        SD_BUS_ERROR_MAP(PT_ERROR_IOMMU_UNAVAILABLE, ENXIO),
+        SD_BUS_ERROR_MAP(PT_ERROR_RESET_FAILED, EIO),
+        SD_BUS_ERROR_MAP(PT_ERROR_QUARANTINED, EHWPOISON),
+        SD_BUS_ERROR_MAP_END
+};
+
+int manager_send_signal(Manager *m, const char *member, const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        va_list ap;
+        int r;
+
+        if (!m->bus)
+                return 0;
+        r = sd_bus_message_new_signal(m->bus, &msg, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, member);
+        if (r < 0)
+                return r;
+        va_start(ap, types);
+        r = sd_bus_message_appendv(msg, types, ap);
+        va_end(ap);
+        if (r < 0)
+                return r;
+        return sd_bus_send(m->bus, msg, NULL);
+}
+
+void manager_emit_manager_changed(Manager *m, const char *property) {
+        if (m->bus)
+                (void) sd_bus_emit_properties_changed(m->bus, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, property, NULL);
+}
+
+/* ---- methods ---- */
+
+static int method_list_devices(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = bouncer_check(m, msg, NULL, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(sssso)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < m->n_devices; i++) {
+                Device *d = m->devices[i];
+
+                r = sd_bus_message_append(reply, "(sssso)", d->address, device_state_to_string(device_state(d)),
+                                          d->sys.driver ?: "", d->lease ? d->lease->vm : "", d->object_path);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_device(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *arg;
+        Device *d;
+        int r;
+
+        r = bouncer_check(m, msg, NULL, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(msg, "s", &arg);
+        if (r < 0)
+                return r;
+        r = manager_lookup_device(m, arg, &d, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(msg, "o", d->object_path);
+}
+
+static int read_acquire_options(sd_bus_message *msg, AcquireOptions *opts, sd_bus_error *error) {
+        const char *key;
+        int r;
+
+        *opts = (AcquireOptions) { .node_owner = (uid_t) -1 };
+        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(msg, "s", &key);
+                if (r < 0)
+                        return r;
+                if (strcmp(key, "MemoryBytes") == 0) {
+                        r = sd_bus_message_read(msg, "v", "t", &opts->memory_bytes);
+                } else if (strcmp(key, "DeviceNodeOwner") == 0) {
+                        uint32_t uid;
+
+                        r = sd_bus_message_read(msg, "v", "u", &uid);
+                        if (r >= 0 && uid == UINT32_MAX)
+                                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                        "DeviceNodeOwner: not a valid uid.");
+                        opts->node_owner = uid;
+                } else
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Unknown option '%s': Acquire takes MemoryBytes (t) and DeviceNodeOwner (u).",
+                                                 key);
+                if (r < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Option '%s' has the wrong type.", key);
+                r = sd_bus_message_exit_container(msg);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(msg);
+}
+
+/* The caller's pid, pinned with a pidfd and checked to still be the sender. */
+static int pin_caller(sd_bus_message *msg, pid_t pid, int *ret_pidfd, sd_bus_error *error) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *c = NULL;
+        _cleanup_close_ int pidfd = -EBADF;
+        pid_t again = 0;
+        int r;
+
+        if (pid <= 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "The bus did not say which process is calling.");
+        pidfd = pidfd_open(pid);
+        if (pidfd < 0)
+                return sd_bus_error_set_errnof(error, errno, "Cannot pin the calling process %u: %m", (unsigned) pid);
+        r = sd_bus_get_name_creds(sd_bus_message_get_bus(msg), sd_bus_message_get_sender(msg), SD_BUS_CREDS_PID, &c);
+        if (r >= 0)
+                r = sd_bus_creds_get_pid(c, &again);
+        if (r < 0 || again != pid)
+                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "The calling process went away.");
+        *ret_pidfd = TAKE_FD(pidfd);
+        return 0;
+}
+
+static int method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_close_ int fd = -EBADF;
+        Manager *m = userdata;
+        const char *arg, *vm;
+        AcquireOptions opts;
+        Caller caller;
+        int pidfd = -EBADF;
+        Device *d;
+        int r;
+
+        r = bouncer_check(m, msg, &caller, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(msg, "ss", &arg, &vm);
+        if (r < 0)
+                return r;
+        r = read_acquire_options(msg, &opts, error);
+        if (r < 0)
+                return r;
+        if (!vm_name_valid(vm))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "'%s' is not a VM name: 1-64 characters of A-Z a-z 0-9 . _ -", vm);
+        r = manager_lookup_device(m, arg, &d, error);
+        if (r < 0)
+                return r;
+        /* Refusals come in DESIGN.md's order before anything is pinned. */
+        r = lease_check(m, d, vm, error);
+        if (r < 0)
+                return r;
+        r = pin_caller(msg, caller.pid, &pidfd, error);
+        if (r < 0)
+                return r;
+        r = lease_acquire(m, d, vm, pidfd, caller.pid, caller.euid, &opts, &fd, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(msg, "h", fd);
+}
+
+static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *arg;
+        Caller caller;
+        Device *d;
+        Lease *l;
+        int r;
+
+        r = bouncer_check(m, msg, &caller, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(msg, "s", &arg);
+        if (r < 0)
+                return r;
+        r = manager_lookup_device(m, arg, &d, error);
+        if (r < 0)
+                return r;
+        l = d->lease;
+        if (!l)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s is not leased.", d->address);
+        if (l->state == LEASE_RELEASING)
+                return sd_bus_reply_method_return(msg, NULL);
+        if (caller.pid == l->pid)
+                lease_end(l, "released");
+        else if (caller.euid == 0)
+                lease_revoke(l);
+        else
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "%s is leased to VM '%s' by another process (pid %u).", d->address, l->vm,
+                                         (unsigned) l->pid);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int require_maintenance(Manager *m, sd_bus_error *error) {
+        if (!m->state.maintenance)
+                return sd_bus_error_set(error, PT_ERROR_NOT_IN_MAINTENANCE,
+                                        "Passthrough configuration changes only in maintenance mode: call EnterMaintenanceMode first.");
+        return 0;
+}
+
+/* Write /etc/modprobe.d/passthru.conf from the marked devices. */
+static int write_modprobe(Manager *m) {
+        _cleanup_strv_free_ char **marked = calloc(1, sizeof(char *));
+        int r;
+
+        if (!marked)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->state.n_devices; i++)
+                if (m->state.devices[i].passthrough) {
+                        r = strv_extend(&marked, m->state.devices[i].address);
+                        if (r < 0)
+                                return r;
+                }
+        return modprobe_conf_write(m->paths.modprobe_file, marked);
+}
+
+/* Is @address behind the root file system or the default route? */
+static bool device_is_critical(Manager *m, const char *address, const char **what) {
+        char path[PATH_MAX], link[PATH_MAX], needle[32];
+        struct stat st;
+        FILE *f;
+
+        snprintf(needle, sizeof(needle), "/%s/", address);
+        if (stat("/", &st) >= 0) {
+                snprintf(path, sizeof(path), "%s/dev/block/%u:%u", m->paths.sysfs, major(st.st_dev), minor(st.st_dev));
+                ssize_t k = readlink(path, link, sizeof(link) - 1);
+                if (k > 0) {
+                        link[k] = '\0';
+                        if (strstr(link, needle)) {
+                                *what = "the root file system";
+                                return true;
+                        }
+                }
+        }
+        snprintf(path, sizeof(path), "%s/net/route", m->paths.proc);
+        f = fopen(path, "re");
+        if (f) {
+                char line[512], ifname[64];
+                unsigned long dest;
+
+                while (fgets(line, sizeof(line), f))
+                        if (sscanf(line, "%63s %lx", ifname, &dest) == 2 && dest == 0) {
+                                snprintf(path, sizeof(path), "%s/class/net/%s/device", m->paths.sysfs, ifname);
+                                ssize_t k = readlink(path, link, sizeof(link) - 1);
+                                if (k > 0) {
+                                        link[k] = '\0';
+                                        strcat(link, "/");
+                                        if (strstr(link, needle)) {
+                                                fclose(f);
+                                                *what = "the default route";
+                                                return true;
+                                        }
+                                }
+                        }
+                fclose(f);
+        }
+        return false;
+}
+
+static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *nlmsg = NULL;
+        Manager *m = userdata;
+        const char *arg, *key, *what;
+        int enabled, live = false, force = false;
+        char rule[32];
+        StateDevice *s;
+        Device *d;
+        bool reboot = false;
+        int r;
+
+        r = bouncer_check(m, msg, NULL, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(msg, "sb", &arg, &enabled);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(msg, "s", &key);
+                if (r < 0)
+                        return r;
+                if (strcmp(key, "Live") == 0)
+                        r = sd_bus_message_read(msg, "v", "b", &live);
+                else if (strcmp(key, "Force") == 0)
+                        r = sd_bus_message_read(msg, "v", "b", &force);
+                else
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Unknown option '%s': SetPassthrough takes Live (b) and Force (b).", key);
+                if (r < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option '%s' has the wrong type.", key);
+                r = sd_bus_message_exit_container(msg);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(msg);
+        if (r < 0)
+                return r;
+
+        r = manager_lookup_device(m, arg, &d, error);
+        if (r < 0)
+                return r;
+        r = require_maintenance(m, error);
+        if (r < 0)
+                return r;
+        if (d->lease)
+                return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY, "%s is leased to VM '%s' (pid %u).", d->address,
+                                         d->lease->vm, (unsigned) d->lease->pid);
+        if (enabled && live && !force && device_is_critical(m, d->address, &what))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "%s carries %s: taking it live would cut the host off. Pass Force=true to do it anyway.",
+                                         d->address, what);
+
+        r = state_ensure_device(&m->state, d->address, &s);
+        if (r < 0)
+                return r;
+        s->passthrough = enabled;
+        r = manager_save_state(m);
+        if (r >= 0)
+                r = write_modprobe(m);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot save the passthrough configuration: %m");
+
+        snprintf(rule, sizeof(rule), "(%s)", d->address);
+        if (enabled) {
+                if (m->nl) {
+                        r = ptnl_hide(m->nl, rule, &nlmsg);
+                        if (r < 0 && r != -EEXIST)
+                                log_warning_errno(r, "passthru.ko refused HIDE %s (%s), ignoring: %m", rule, nlmsg ?: "");
+                }
+                (void) device_refresh(d);
+                if (d->sys.driver && strcmp(d->sys.driver, PT_STUB_DRIVER) != 0) {
+                        if (live) {
+                                r = sysfs_bind_to(m->sysfs_root, d->address, PT_STUB_DRIVER);
+                                if (r < 0)
+                                        return sd_bus_error_set_errnof(error, r, "Cannot take %s from driver '%s': %m",
+                                                                       d->address, d->sys.driver);
+                                log_info("Took %s from its host driver for passthrough", d->address);
+                        } else
+                                reboot = true;
+                }
+        } else if (m->nl) {
+                r = ptnl_unhide(m->nl, rule, &nlmsg);
+                if (r < 0 && r != -ENOENT)
+                        log_warning_errno(r, "passthru.ko refused UNHIDE %s (%s), ignoring: %m", rule, nlmsg ?: "");
+        }
+
+        if (reboot && !m->reboot_required) {
+                m->reboot_required = true;
+                manager_emit_manager_changed(m, "RebootRequired");
+        }
+        manager_refresh_module(m);
+        manager_refresh_device(m, d->address);
+        return sd_bus_reply_method_return(msg, "b", reboot);
+}
+
+static int method_assign(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        bool assign = strcmp(sd_bus_message_get_member(msg), "Assign") == 0;
+        Manager *m = userdata;
+        const char *arg, *vm;
+        StateDevice *s;
+        Device *d;
+        int r;
+
+        r = bouncer_check(m, msg, NULL, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(msg, "ss", &arg, &vm);
+        if (r < 0)
+                return r;
+        if (!vm_name_valid(vm))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "'%s' is not a VM name: 1-64 characters of A-Z a-z 0-9 . _ -", vm);
+        r = manager_lookup_device(m, arg, &d, error);
+        if (r < 0)
+                return r;
+        r = require_maintenance(m, error);
+        if (r < 0)
+                return r;
+        r = state_ensure_device(&m->state, d->address, &s);
+        if (r < 0)
+                return r;
+        if (assign && !strv_contains(s->assignments, vm))
+                r = strv_extend(&s->assignments, vm);
+        else if (!assign)
+                (void) strv_remove(s->assignments, vm);
+        if (r >= 0)
+                r = manager_save_state(m);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot save the assignments: %m");
+        if (m->bus)
+                (void) sd_bus_emit_properties_changed(m->bus, d->object_path, PT_DEVICE_INTERFACE, "Assignments", NULL);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+typedef struct ResetJob {
+        Manager *m;
+        sd_bus_message *msg;
+        char *sysfs_root;
+        char address[13];
+        char *method;
+} ResetJob;
+
+static int reset_run(void *userdata) {
+        ResetJob *job = userdata;
+        int r;
+
+        if (!job->method)
+                return -ENOTTY;
+        r = sysfs_reset(job->sysfs_root, job->address, job->method);
+        (void) sysfs_set_bus_master(job->sysfs_root, job->address, false);
+        return r;
+}
+
+static void reset_done(int result, void *userdata) {
+        ResetJob *job = userdata;
+        Device *d = manager_find_device(job->m, job->address);
+
+        if (result >= 0 && d) {
+                d->quarantined = false;
+                manager_refresh_device(job->m, job->address);
+                log_info("Reset %s (%s)", job->address, job->method);
+                (void) sd_bus_reply_method_return(job->msg, NULL);
+        } else if (result == -ENOTTY)
+                (void) sd_bus_reply_method_errorf(job->msg, PT_ERROR_RESET_FAILED, "%s has no reset method.", job->address);
+        else {
+                errno = -result;
+                (void) sd_bus_reply_method_errorf(job->msg, PT_ERROR_RESET_FAILED, "Resetting %s (%s) failed: %m",
+                                                  job->address, job->method ?: "none");
+        }
+        sd_bus_message_unref(job->msg);
+        free(job->sysfs_root);
+        free(job->method);
+        free(job);
+}
+
+static int method_reset(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *arg, *method;
+        DeviceState st;
+        ResetJob *job;
+        Device *d;
+        int r;
+
+        r = bouncer_check(m, msg, NULL, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(msg, "s", &arg);
+        if (r < 0)
+                return r;
+        r = manager_lookup_device(m, arg, &d, error);
+        if (r < 0)
+                return r;
+        st = device_state(d);
+        if (st == DEVICE_LEASED || st == DEVICE_RELEASING)
+                return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY, "%s is leased to VM '%s'.", d->address,
+                                         d->lease ? d->lease->vm : "?");
+        if (st != DEVICE_AVAILABLE && st != DEVICE_QUARANTINED)
+                return sd_bus_error_setf(error, PT_ERROR_NOT_PASSTHROUGH, "%s is not kept by passthru (state %s).",
+                                         d->address, device_state_to_string(st));
+        method = sysfs_strongest_reset(d->sys.reset_methods,
+                                       config_reset_method(&m->config, d->sys.vendor, d->sys.device));
+        job = calloc(1, sizeof(*job));
+        if (!job)
+                return -ENOMEM;
+        job->m = m;
+        job->msg = sd_bus_message_ref(msg);
+        job->sysfs_root = strdup(m->sysfs_root);
+        job->method = method ? strdup(method) : NULL;
+        snprintf(job->address, sizeof(job->address), "%s", d->address);
+        r = worker_submit(m->worker, reset_run, reset_done, job);
+        if (r < 0) {
+                sd_bus_message_unref(job->msg);
+                free(job->sysfs_root);
+                free(job->method);
+                free(job);
+                return r;
+        }
+        return 1;       /* the reply comes from reset_done() */
+}
+
+static int method_maintenance(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        bool enter = strcmp(sd_bus_message_get_member(msg), "EnterMaintenanceMode") == 0;
+        Manager *m = userdata;
+        int r;
+
+        r = bouncer_check(m, msg, NULL, error);
+        if (r < 0)
+                return r;
+        if (enter && m->n_leases > 0)
+                return sd_bus_error_setf(error, PT_ERROR_LEASES_ACTIVE,
+                                         "%zu lease(s) active: release them before entering maintenance mode.", m->n_leases);
+        if (m->state.maintenance != enter) {
+                m->state.maintenance = enter;
+                r = manager_save_state(m);
+                if (r < 0) {
+                        m->state.maintenance = !enter;
+                        return sd_bus_error_set_errnof(error, r, "Cannot save the state: %m");
+                }
+                log_info("%s maintenance mode", enter ? "Entered" : "Left");
+                manager_emit_manager_changed(m, "MaintenanceMode");
+        }
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+/* ---- properties ---- */
+
+static int property_bool(sd_bus *bus, const char *path, const char *interface, const char *property,
+                         sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        bool b = false;
+
+        (void) bus;
+        (void) path;
+        (void) interface;
+        (void) error;
+        if (strcmp(property, "MaintenanceMode") == 0)
+                b = m->state.maintenance;
+        else if (strcmp(property, "RebootRequired") == 0)
+                b = m->reboot_required;
+        else if (strcmp(property, "IommuEnabled") == 0)
+                (void) sysfs_iommu_state(m->sysfs_root, &b);
+        return sd_bus_message_append(reply, "b", b);
+}
+
+static int property_u32(sd_bus *bus, const char *path, const char *interface, const char *property,
+                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        uint32_t u = 0;
+
+        (void) bus;
+        (void) path;
+        (void) interface;
+        (void) error;
+        if (strcmp(property, "ActiveLeases") == 0)
+                u = manager_active_leases(m);
+        else if (strcmp(property, "MaxDevicesPerVm") == 0)
+                u = m->config.max_devices_per_vm;
+        else if (strcmp(property, "MaxActiveDevices") == 0)
+                u = m->config.max_active_devices;
+        return sd_bus_message_append(reply, "u", u);
+}
+
+static int property_version(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        (void) bus;
+        (void) path;
+        (void) interface;
+        (void) property;
+        (void) userdata;
+        (void) error;
+        return sd_bus_message_append(reply, "s", PT_VERSION);
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("MaintenanceMode", "b", property_bool, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RebootRequired", "b", property_bool, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("IommuEnabled", "b", property_bool, 0, 0),
+        SD_BUS_PROPERTY("ActiveLeases", "u", property_u32, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MaxDevicesPerVm", "u", property_u32, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("MaxActiveDevices", "u", property_u32, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Version", "s", property_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_METHOD_WITH_ARGS("ListDevices", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sssso)", devices),
+                                method_list_devices, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetDevice", SD_BUS_ARGS("s", device), SD_BUS_RESULT("o", path),
+                                method_get_device, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Acquire", SD_BUS_ARGS("s", device, "s", vm, "a{sv}", options),
+                                SD_BUS_RESULT("h", group_fd), method_acquire, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Release", SD_BUS_ARGS("s", device), SD_BUS_NO_RESULT,
+                                method_release, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetPassthrough", SD_BUS_ARGS("s", device, "b", enabled, "a{sv}", options),
+                                SD_BUS_RESULT("b", reboot_required), method_set_passthrough,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Assign", SD_BUS_ARGS("s", device, "s", vm), SD_BUS_NO_RESULT,
+                                method_assign, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Unassign", SD_BUS_ARGS("s", device, "s", vm), SD_BUS_NO_RESULT,
+                                method_assign, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Reset", SD_BUS_ARGS("s", device), SD_BUS_NO_RESULT,
+                                method_reset, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("EnterMaintenanceMode", NULL, NULL, method_maintenance, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("ExitMaintenanceMode", NULL, NULL, method_maintenance, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("LeaseAcquired", SD_BUS_ARGS("s", device, "s", vm, "u", pid), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("LeaseRevoked", SD_BUS_ARGS("s", device, "s", vm, "u", pid), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("LeaseReleased", SD_BUS_ARGS("s", device, "s", vm, "s", reason), 0),
+        SD_BUS_VTABLE_END
+};
+
+int manager_bus_setup(Manager *m) {
+        int r;
+
+        r = sd_bus_default_system(&m->bus);
+        if (r < 0)
+                return log_error_errno(r, "Cannot connect to the system bus: %m");
+        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Cannot attach the bus to the event loop: %m");
+        r = sd_bus_error_add_map(pt_errors);
+        if (r < 0)
+                return log_error_errno(r, "Cannot register the error names: %m");
+        r = sd_bus_add_object_vtable(m->bus, NULL, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, manager_vtable, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot publish the manager: %m");
+        r = sd_bus_add_object_manager(m->bus, NULL, PT_MANAGER_PATH);
+        if (r < 0)
+                return log_error_errno(r, "Cannot publish the object manager: %m");
+        r = device_bus_setup(m);
+        if (r < 0)
+                return r;
+        r = sd_bus_request_name(m->bus, PT_BUS_NAME, 0);
+        if (r < 0)
+                return log_error_errno(r, "Cannot take the bus name %s: %m", PT_BUS_NAME);
+        return 0;
+}

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lease.h"
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+#include "passthru-names.h"
+#include "strv.h"
+
+const ManagerPaths manager_default_paths = {
+        .sysfs = "/sys",
+        .proc = "/proc",
+        .dev = "/dev",
+        .config_file = PT_CONFIG_FILE,
+        .modprobe_file = PT_MODPROBE_FILE,
+        .state_dir = PT_STATE_DIR,
+        .runtime_dir = PT_RUNTIME_DIR,
+};
+
+int manager_new(const ManagerPaths *paths, Manager **ret) {
+        Manager *m;
+        int r;
+
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        m->paths = *paths;
+        m->sysfs_root = m->paths.sysfs;
+        r = config_init(&m->config);
+        if (r < 0) {
+                free(m);
+                return r;
+        }
+        *ret = m;
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        while (m->n_leases > 0)
+                lease_free(m->leases[0]);
+        free(m->leases);
+        for (size_t i = 0; i < m->n_devices; i++)
+                device_free(m->devices[i]);
+        free(m->devices);
+        sd_bus_flush_close_unref(m->bus);
+        sd_event_source_disable_unref(m->nl_source);
+        pt_udev_free(m->udev);
+        ptnl_close(m->nl);
+        pci_access_close(m->pci);
+        worker_free(m->worker);
+        sd_event_unref(m->event);
+        config_done(&m->config);
+        state_done(&m->state);
+        ledger_done(&m->ledger);
+        free(m);
+        return NULL;
+}
+
+static int device_cmp(const void *a, const void *b) {
+        return strcmp((*(Device * const *) a)->address, (*(Device * const *) b)->address);
+}
+
+Device *manager_find_device(Manager *m, const char *address) {
+        Device key = {}, *k = &key, **found;
+
+        snprintf(key.address, sizeof(key.address), "%s", address);
+        found = bsearch(&k, m->devices, m->n_devices, sizeof(Device *), device_cmp);
+        return found ? *found : NULL;
+}
+
+int manager_lookup_device(Manager *m, const char *arg, Device **ret, sd_bus_error *error) {
+        char address[13];
+        Device *d;
+
+        if (pci_address_normalize(arg, address) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "'%s' is not a PCI address: expected DDDD:BB:SS.F or BB:SS.F.", arg);
+        d = manager_find_device(m, address);
+        if (!d)
+                return sd_bus_error_setf(error, PT_ERROR_NO_SUCH_DEVICE, "No PCI device %s.", address);
+        *ret = d;
+        return 0;
+}
+
+int manager_add_device(Manager *m, const char *address, Device **ret) {
+        Device *d, **a;
+        int r;
+
+        d = manager_find_device(m, address);
+        if (d) {
+                if (ret)
+                        *ret = d;
+                return 0;
+        }
+        r = device_new(m, address, &d);
+        if (r < 0)
+                return r;
+        if (d->sys.is_bridge) {
+                device_free(d);
+                return -EADDRNOTAVAIL;  /* bridges are not tracked */
+        }
+        a = reallocarray(m->devices, m->n_devices + 1, sizeof(Device *));
+        if (!a) {
+                device_free(d);
+                return -ENOMEM;
+        }
+        m->devices = a;
+        m->devices[m->n_devices++] = d;
+        qsort(m->devices, m->n_devices, sizeof(Device *), device_cmp);
+        if (ret)
+                *ret = d;
+        return 1;
+}
+
+void manager_remove_device(Manager *m, Device *d) {
+        for (size_t i = 0; i < m->n_devices; i++)
+                if (m->devices[i] == d) {
+                        memmove(m->devices + i, m->devices + i + 1, (m->n_devices - i - 1) * sizeof(Device *));
+                        m->n_devices--;
+                        break;
+                }
+        device_free(d);
+}
+
+unsigned manager_active_leases(Manager *m) {
+        return (unsigned) m->n_leases;
+}
+
+unsigned manager_leased_devices(Manager *m, const char *vm) {
+        unsigned n = 0;
+
+        for (size_t i = 0; i < m->n_leases; i++)
+                if (!vm || strcmp(m->leases[i]->vm, vm) == 0)
+                        n += strv_length(m->leases[i]->devices);
+        return n;
+}
+
+int manager_save_state(Manager *m) {
+        return state_save(m->paths.state_dir, &m->state);
+}
+
+int manager_save_ledger(Manager *m) {
+        return ledger_save(m->paths.runtime_dir, &m->ledger);
+}
+
+void manager_refresh_module(Manager *m) {
+        _cleanup_free_ PtNlDevice *devs = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!m->nl)
+                return;
+        r = ptnl_get(m->nl, &devs, &n);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot ask passthru.ko for its devices, ignoring: %m");
+                return;
+        }
+        for (size_t i = 0; i < m->n_devices; i++)
+                m->devices[i]->module_state = 0;
+        for (size_t i = 0; i < n; i++) {
+                Device *d = manager_find_device(m, devs[i].address);
+
+                if (d)
+                        d->module_state = devs[i].state;
+        }
+}
+
+void manager_refresh_device(Manager *m, const char *address) {
+        Device *d = manager_find_device(m, address);
+        int r;
+
+        if (!d) {
+                r = manager_add_device(m, address, &d);
+                if (r <= 0)
+                        return;
+                if (m->bus)
+                        (void) sd_bus_emit_interfaces_added(m->bus, d->object_path, PT_DEVICE_INTERFACE, NULL);
+                return;
+        }
+        r = device_refresh(d);
+        if (r == -ENODEV) {
+                if (d->lease)
+                        lease_end(d->lease, "device-removed");
+                if (d->lease)
+                        return; /* the lease's return job still refers to it */
+                if (m->bus)
+                        (void) sd_bus_emit_interfaces_removed(m->bus, d->object_path, PT_DEVICE_INTERFACE, NULL);
+                manager_remove_device(m, d);
+                return;
+        }
+        manager_emit_device_changed(m, d);
+}
+
+static void on_udev(const char *action, const char *address, void *userdata) {
+        Manager *m = userdata;
+
+        if (!pci_address_valid(address))
+                return;
+        log_debug("udev: %s %s", action, address);
+        manager_refresh_device(m, address);
+}
+
+static void on_module_event(const PtNlDevice *ev, void *userdata) {
+        Manager *m = userdata;
+        Device *d = manager_find_device(m, ev->address);
+
+        log_debug("passthru.ko: %s %s", ptnl_event_to_string(ev->event), ev->address);
+        if (d)
+                manager_refresh_module(m);
+        manager_refresh_device(m, ev->address);
+}
+
+static int on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        (void) s;
+        (void) fd;
+        (void) revents;
+        r = ptnl_read_events(m->nl, on_module_event, m);
+        if (r < 0)
+                log_warning_errno(r, "Cannot read passthru.ko's events, ignoring: %m");
+        return 0;
+}
+
+int manager_load(Manager *m) {
+        _cleanup_strv_free_ char **addresses = NULL;
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        r = config_load(&m->config, m->paths.config_file, &error);
+        if (r < 0)
+                log_error("%s; keeping the defaults", error ?: "Cannot read the configuration");
+        error = mfree(error);
+
+        r = state_load(m->paths.state_dir, &m->state, &error);
+        if (r < 0)
+                return log_error_errno(r, "%s", error ?: "Cannot read the state");
+        error = mfree(error);
+
+        r = ledger_load(m->paths.runtime_dir, &m->ledger, &error);
+        if (r < 0)
+                return log_error_errno(r, "%s", error ?: "Cannot read the lease ledger");
+
+        r = pci_access_open(m->paths.sysfs, &m->pci);
+        if (r < 0)
+                log_warning_errno(r, "Cannot use libpci, device names and capabilities unknown: %m");
+
+        r = sysfs_pci_list(m->paths.sysfs, &addresses);
+        if (r < 0)
+                return log_error_errno(r, "Cannot list PCI devices: %m");
+        for (char **i = addresses; *i; i++) {
+                r = manager_add_device(m, *i, NULL);
+                if (r < 0 && r != -EADDRNOTAVAIL)
+                        log_warning_errno(r, "Cannot read PCI device %s, ignoring: %m", *i);
+        }
+        return 0;
+}
+
+int manager_start(Manager *m, sd_event *event) {
+        int r;
+
+        m->event = sd_event_ref(event);
+        r = worker_new(event, &m->worker);
+        if (r < 0)
+                return log_error_errno(r, "Cannot start the worker: %m");
+
+        r = pt_udev_new(event, on_udev, m, &m->udev);
+        if (r < 0)
+                return log_error_errno(r, "Cannot listen to udev: %m");
+
+        r = ptnl_open(&m->nl);
+        if (r < 0)
+                log_warning_errno(r, "passthru.ko is not reachable; devices are tracked without it: %m");
+        else {
+                r = ptnl_subscribe(m->nl);
+                if (r >= 0)
+                        r = sd_event_add_io(event, &m->nl_source, ptnl_event_fd(m->nl), EPOLLIN, on_netlink, m);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot hear passthru.ko's events, ignoring: %m");
+                manager_refresh_module(m);
+        }
+
+        r = lease_reconcile(m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot reconcile the lease ledger: %m");
+
+        return manager_bus_setup(m);
+}

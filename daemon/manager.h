@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The manager: every device, every lease, the configuration and the state
+ * on disk, and the connections to the bus, udev, libpci and passthru.ko.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "device.h"
+#include "ledger.h"
+#include "netlink.h"
+#include "pci.h"
+#include "state.h"
+#include "udev.h"
+#include "worker.h"
+
+typedef struct Lease Lease;
+
+/* Where things live; tests point these at a scratch tree. */
+typedef struct ManagerPaths {
+        const char *sysfs;              /* /sys */
+        const char *proc;               /* /proc */
+        const char *dev;                /* /dev */
+        const char *config_file;        /* /etc/passthru/passthru.conf */
+        const char *modprobe_file;      /* /etc/modprobe.d/passthru.conf */
+        const char *state_dir;          /* /var/lib/passthru */
+        const char *runtime_dir;        /* /run/passthru */
+} ManagerPaths;
+
+typedef struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        ManagerPaths paths;
+        const char *sysfs_root;         /* == paths.sysfs */
+
+        Config config;
+        PersistentState state;
+        Ledger ledger;
+
+        PtNetlink *nl;
+        sd_event_source *nl_source;
+        PtUdev *udev;
+        PciAccess *pci;
+        Worker *worker;
+
+        Device **devices;               /* sorted by address */
+        size_t n_devices;
+        Lease **leases;
+        size_t n_leases;
+
+        bool reboot_required;
+} Manager;
+
+extern const ManagerPaths manager_default_paths;
+
+/* A manager without bus or event loop, for tests and for startup. */
+int manager_new(const ManagerPaths *paths, Manager **ret);
+Manager *manager_free(Manager *m);
+/* Load configuration, state and ledger; enumerate devices. */
+int manager_load(Manager *m);
+/* Connect udev, netlink and the bus, take the name, reconcile leases. */
+int manager_start(Manager *m, sd_event *event);
+
+Device *manager_find_device(Manager *m, const char *address);
+/* Parse "0000:01:00.0" or "01:00.0" and find the device. */
+int manager_lookup_device(Manager *m, const char *arg, Device **ret, sd_bus_error *error);
+int manager_add_device(Manager *m, const char *address, Device **ret);
+void manager_remove_device(Manager *m, Device *d);
+/* Re-read a device and tell the bus what changed. */
+void manager_refresh_device(Manager *m, const char *address);
+/* Ask passthru.ko what it knows (module states, mismatches). */
+void manager_refresh_module(Manager *m);
+
+unsigned manager_active_leases(Manager *m);
+unsigned manager_leased_devices(Manager *m, const char *vm);
+int manager_save_state(Manager *m);
+int manager_save_ledger(Manager *m);
+
+/* manager-dbus.c */
+int manager_bus_setup(Manager *m);
+void manager_emit_device_changed(Manager *m, Device *d);
+void manager_emit_manager_changed(Manager *m, const char *property);
+int manager_send_signal(Manager *m, const char *member, const char *types, ...);

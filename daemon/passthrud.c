@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* passthrud: lease PCI devices to VMs over D-Bus.  See passthrud(8). */
+#include <signal.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+
+int main(void) {
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        Manager *m = NULL;
+        int r;
+
+        r = sd_event_default(&event);
+        if (r >= 0)
+                r = manager_new(&manager_default_paths, &m);
+        if (r >= 0)
+                r = manager_load(m);
+        if (r >= 0)
+                r = sd_event_set_signal_exit(event, true);
+        if (r >= 0)
+                r = manager_start(m, event);
+        if (r >= 0) {
+                log_info("passthrud running: %zu devices, %zu leases", m->n_devices, m->n_leases);
+                r = sd_event_loop(event);
+        }
+        manager_free(m);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

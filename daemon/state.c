@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "macro.h"
+#include "state.h"
+#include "strv.h"
+
+bool vm_name_valid(const char *s) {
+        size_t n = strlen(s);
+
+        return n >= 1 && n <= VM_NAME_MAX &&
+                strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+static void state_device_done(StateDevice *d) {
+        free(d->address);
+        strv_free(d->assignments);
+}
+
+void state_done(PersistentState *s) {
+        for (size_t i = 0; i < s->n_devices; i++)
+                state_device_done(&s->devices[i]);
+        free(s->devices);
+        *s = (PersistentState) {};
+}
+
+StateDevice *state_find_device(PersistentState *s, const char *address) {
+        for (size_t i = 0; i < s->n_devices; i++)
+                if (strcmp(s->devices[i].address, address) == 0)
+                        return &s->devices[i];
+        return NULL;
+}
+
+int state_ensure_device(PersistentState *s, const char *address, StateDevice **ret) {
+        StateDevice *d, *devices;
+        char *a;
+
+        d = state_find_device(s, address);
+        if (d) {
+                if (ret)
+                        *ret = d;
+                return 0;
+        }
+
+        if (!pci_address_valid(address))
+                return -EINVAL;
+        a = strdup(address);
+        if (!a)
+                return -ENOMEM;
+        devices = reallocarray(s->devices, s->n_devices + 1, sizeof(StateDevice));
+        if (!devices) {
+                free(a);
+                return -ENOMEM;
+        }
+        s->devices = devices;
+        d = &s->devices[s->n_devices++];
+        *d = (StateDevice) { .address = a };
+        if (ret)
+                *ret = d;
+        return 1;
+}
+
+enum {
+        STATE_KEY_MAINTENANCE = 1 << 0,
+        STATE_KEY_PASSTHROUGH = 1 << 1,
+};
+
+typedef struct StateParse {
+        PersistentState state;
+        StateDevice *device;            /* the current [Device], NULL in [Manager] */
+        bool seen_manager;
+        unsigned keys;                  /* the keys seen in the current section */
+} StateParse;
+
+static const char *startswith(const char *s, const char *prefix) {
+        size_t n = strlen(prefix);
+
+        return strncmp(s, prefix, n) == 0 ? s + n : NULL;
+}
+
+static int state_parse_section(StateParse *p, const char *section, char **reason) {
+        const char *address;
+        int r;
+
+        p->keys = 0;
+        p->device = NULL;
+
+        if (strcmp(section, "Manager") == 0) {
+                if (p->seen_manager)
+                        return ini_reason(reason, "duplicate section [Manager]");
+                p->seen_manager = true;
+                return 0;
+        }
+
+        address = startswith(section, "Device ");
+        if (!address)
+                return ini_reason(reason, "unknown section [%s]", section);
+        if (!pci_address_valid(address))
+                return ini_reason(reason, "[%s]: not a valid PCI address (expected DDDD:BB:SS.F in lowercase hex)",
+                                  section);
+        if (state_find_device(&p->state, address))
+                return ini_reason(reason, "duplicate section [%s]", section);
+
+        r = state_ensure_device(&p->state, address, &p->device);
+        return r < 0 ? r : 0;
+}
+
+static int state_parse_bool(StateParse *p, unsigned key_bit, const char *key, const char *value,
+                            bool *ret, char **reason) {
+        if (p->keys & key_bit)
+                return ini_reason(reason, "duplicate key '%s'", key);
+        p->keys |= key_bit;
+        if (parse_boolean(value, ret) < 0)
+                return ini_reason(reason, "%s: not a boolean (yes or no): '%s'", key, value);
+        return 0;
+}
+
+static int state_parse_assignments(StateDevice *d, const char *value, char **reason) {
+        _cleanup_strv_free_ char **words = NULL;
+        int r;
+
+        words = strv_split(value);
+        if (!words)
+                return -ENOMEM;
+        for (char **w = words; *w; w++) {
+                if (!vm_name_valid(*w))
+                        return ini_reason(reason, "Assignments: not a valid VM name: '%s'", *w);
+                if (strv_contains(d->assignments, *w))
+                        continue;
+                r = strv_extend(&d->assignments, *w);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int state_entry(void *userdata, const char *section, const char *key, const char *value,
+                       _unused_ unsigned *line, char **reason) {
+        StateParse *p = userdata;
+
+        if (!section)
+                return 0;
+        if (!key)
+                return state_parse_section(p, section, reason);
+
+        if (!p->device) {
+                if (strcmp(key, "MaintenanceMode") == 0)
+                        return state_parse_bool(p, STATE_KEY_MAINTENANCE, key, value,
+                                                &p->state.maintenance, reason);
+                return ini_reason(reason, "unknown key '%s' in [Manager]", key);
+        }
+
+        if (strcmp(key, "Passthrough") == 0)
+                return state_parse_bool(p, STATE_KEY_PASSTHROUGH, key, value,
+                                        &p->device->passthrough, reason);
+        if (strcmp(key, "Assignments") == 0)
+                return state_parse_assignments(p->device, value, reason);
+        return ini_reason(reason, "unknown key '%s' in [%s]", key, section);
+}
+
+static int path_join(const char *dir, const char *name, char **ret) {
+        if (asprintf(ret, "%s/%s", dir, name) < 0) {
+                *ret = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int state_load(const char *dir, PersistentState *ret, char **ret_error) {
+        _cleanup_free_ char *path = NULL;
+        StateParse p = {};
+        int r;
+
+        r = path_join(dir, STATE_FILE_NAME, &path);
+        if (r < 0) {
+                if (ret_error)
+                        *ret_error = NULL;
+                return r;
+        }
+
+        r = ini_parse_path(path, state_entry, &p, ret_error);
+        if (r < 0 && r != -ENOENT) {
+                state_done(&p.state);
+                return r;
+        }
+
+        *ret = p.state;
+        return 0;
+}
+
+static bool state_valid(const PersistentState *s) {
+        for (size_t i = 0; i < s->n_devices; i++) {
+                if (!s->devices[i].address || !pci_address_valid(s->devices[i].address))
+                        return false;
+                for (char **a = s->devices[i].assignments; a && *a; a++)
+                        if (!vm_name_valid(*a))
+                                return false;
+        }
+        return true;
+}
+
+/* Close a memstream and take its buffer; -ENOMEM if any write failed. */
+static int memstream_finish(FILE *f, char **buf) {
+        bool failed = ferror(f);
+
+        if (fclose(f) != 0 || failed) {
+                free(*buf);
+                *buf = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int state_save(const char *dir, const PersistentState *s) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        size_t size;
+        FILE *f;
+        int r;
+
+        if (!state_valid(s))
+                return -EINVAL;
+
+        r = path_join(dir, STATE_FILE_NAME, &path);
+        if (r < 0)
+                return r;
+
+        f = open_memstream(&text, &size);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "# Written by passthrud; changed through its D-Bus API.\n"
+                "[Manager]\n"
+                "MaintenanceMode=%s\n", yes_no(s->maintenance));
+        for (size_t i = 0; i < s->n_devices; i++) {
+                fprintf(f, "\n[Device %s]\nPassthrough=%s\n",
+                        s->devices[i].address, yes_no(s->devices[i].passthrough));
+                ini_write_list(f, "Assignments", s->devices[i].assignments);
+        }
+        r = memstream_finish(f, &text);
+        if (r < 0)
+                return r;
+
+        r = mkdir_parents(path, 0755);
+        if (r < 0)
+                return r;
+        return write_file_atomic(path, text, 0644);
+}
+
+int modprobe_conf_write(const char *path, char * const *addresses) {
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        FILE *f;
+        int r;
+
+        for (size_t i = 0; addresses && addresses[i]; i++)
+                if (!pci_address_valid(addresses[i]))
+                        return -EINVAL;
+
+        f = open_memstream(&text, &size);
+        if (!f)
+                return -ENOMEM;
+        fputs("# Written by passthrud: devices marked for passthrough.\n", f);
+        if (addresses && addresses[0]) {
+                fputs("options passthru hide=", f);
+                for (size_t i = 0; addresses[i]; i++)
+                        fprintf(f, "(%s)", addresses[i]);
+                fputc('\n', f);
+        }
+        r = memstream_finish(f, &text);
+        if (r < 0)
+                return r;
+
+        return write_file_atomic(path, text, 0644);
+}

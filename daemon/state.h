@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What survives a reboot (/var/lib/passthru/state): maintenance mode, the
+ * devices marked for passthrough and the VMs assigned to each; and
+ * /etc/modprobe.d/passthru.conf, which hides the marked devices at boot.
+ *
+ *   [Manager]
+ *   MaintenanceMode=yes
+ *
+ *   [Device 0000:01:00.0]
+ *   Passthrough=yes
+ *   Assignments=vm-a vm-b
+ *
+ * Assignments= may be repeated (each adds to the list); any other key
+ * given twice in one section, or a section given twice, is refused.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sysfs.h"              /* pci_address_valid() */
+
+#define STATE_FILE_NAME "state"
+#define VM_NAME_MAX 64
+
+typedef struct StateDevice {
+        char *address;                  /* "0000:01:00.0" */
+        bool passthrough;
+        char **assignments;             /* NULL-terminated, or NULL for none */
+} StateDevice;
+
+typedef struct PersistentState {
+        bool maintenance;
+        StateDevice *devices;
+        size_t n_devices;
+} PersistentState;
+
+/*
+ * Read DIR/state into *ret (which need not be initialized); a missing file
+ * is an empty state.  On failure *ret is untouched, and *ret_error (if
+ * given) says why, "PATH:LINE: reason" (NULL on -ENOMEM); free() it.
+ */
+int state_load(const char *dir, PersistentState *ret, char **ret_error);
+/* Write DIR/state atomically (mode 0644), creating DIR (0755); -EINVAL if s holds an invalid name. */
+int state_save(const char *dir, const PersistentState *s);
+void state_done(PersistentState *s);
+
+StateDevice *state_find_device(PersistentState *s, const char *address);
+/*
+ * Find the device or append it (not marked, no assignments): 1 if it was
+ * added, 0 if it was there; -EINVAL for an invalid address.  Appending
+ * moves the array: earlier StateDevice pointers are no longer valid.
+ */
+int state_ensure_device(PersistentState *s, const char *address, StateDevice **ret);
+
+/*
+ * Write the modprobe.d file atomically (0644):
+ *   # Written by passthrud: devices marked for passthrough.
+ *   options passthru hide=(0000:01:00.0)(0000:02:00.0)
+ * With no addresses, only the comment line.  -EINVAL for an invalid address.
+ */
+int modprobe_conf_write(const char *path, char * const *addresses);
+
+/* 1 to 64 characters of [A-Za-z0-9._-]. */
+bool vm_name_valid(const char *s);
+
+/*
+ * Addresses in both files are canonical, as pci_address_valid() (sysfs.h)
+ * checks: "DDDD:BB:SS.F", lowercase hex, slot < 0x20, function < 8.
+ */

@@ -1,0 +1,702 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "passthru-names.h"
+#include "strv.h"
+#include "sysfs.h"
+
+/* Enough for any sysfs attribute (a page) and for /proc/cmdline-sized files. */
+#define READ_MAX (64 * 1024)
+
+#define PCI_COMMAND_OFFSET 4
+#define PCI_COMMAND_MASTER 0x4
+
+static const char *root_or_default(const char *root) {
+        return root ? root : "/sys";
+}
+
+static void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
+
+static void fclosep(FILE **f) {
+        if (*f)
+                fclose(*f);
+}
+
+static bool is_hex(char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static bool is_lower_hex(char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+static unsigned hex_value(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        return c - 'A' + 10;
+}
+
+/* Parse exactly n hex digits at s; -1 if any is not one. */
+static long parse_hex_field(const char *s, size_t n, bool lower_only) {
+        long v = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                if (lower_only ? !is_lower_hex(s[i]) : !is_hex(s[i]))
+                        return -1;
+                v = v * 16 + hex_value(s[i]);
+        }
+        return v;
+}
+
+/* "dddd:bb:ss.f" at s, exactly; fills the numbers. */
+static bool parse_full(const char *s, bool lower_only, long *dom, long *bus, long *slot, long *fn) {
+        if (strlen(s) != 12 || s[4] != ':' || s[7] != ':' || s[10] != '.')
+                return false;
+        *dom = parse_hex_field(s, 4, lower_only);
+        *bus = parse_hex_field(s + 5, 2, lower_only);
+        *slot = parse_hex_field(s + 8, 2, lower_only);
+        *fn = parse_hex_field(s + 11, 1, lower_only);
+        return *dom >= 0 && *bus >= 0 && *slot >= 0 && *slot < 0x20 && *fn >= 0 && *fn < 8;
+}
+
+bool pci_address_valid(const char *s) {
+        long dom, bus, slot, fn;
+
+        return s && parse_full(s, true, &dom, &bus, &slot, &fn);
+}
+
+int pci_address_normalize(const char *in, char out[PCI_ADDRESS_LEN]) {
+        char buf[PCI_ADDRESS_LEN];
+        long dom, bus, slot, fn;
+        size_t n;
+
+        if (!in)
+                return -EINVAL;
+        n = strlen(in);
+        if (n == 7)
+                snprintf(buf, sizeof(buf), "0000:%s", in);
+        else if (n == 12)
+                memcpy(buf, in, sizeof(buf));
+        else
+                return -EINVAL;
+        if (!parse_full(buf, false, &dom, &bus, &slot, &fn))
+                return -EINVAL;
+        snprintf(out, PCI_ADDRESS_LEN, "%04lx:%02lx:%02lx.%lx", dom, bus, slot, fn);
+        return 0;
+}
+
+/* root/bus/pci/devices/ADDR[/file] */
+static int device_path(const char *root, const char *address, const char *file, char **ret) {
+        if (!pci_address_valid(address))
+                return -EINVAL;
+        if (asprintf(ret, "%s/bus/pci/devices/%s%s%s", root_or_default(root), address,
+                     file ? "/" : "", file ?: "") < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static int device_exists(const char *root, const char *address) {
+        _cleanup_free_ char *p = NULL;
+        struct stat st;
+        int r;
+
+        r = device_path(root, address, NULL, &p);
+        if (r < 0)
+                return r;
+        if (stat(p, &st) < 0)
+                return errno == ENOENT ? -ENODEV : -errno;
+        if (!S_ISDIR(st.st_mode))
+                return -ENODEV;
+        return 0;
+}
+
+/* The whole file, trailing newlines stripped. */
+static int read_file(const char *path, char **ret) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, size = 0;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        for (;;) {
+                ssize_t n;
+
+                if (size - len < 2) {
+                        char *b;
+
+                        if (size >= READ_MAX)
+                                return -EFBIG;
+                        size = size ? size * 2 : 256;
+                        b = realloc(buf, size);
+                        if (!b)
+                                return -ENOMEM;
+                        buf = b;
+                }
+                n = read(fd, buf + len, size - len - 1);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                len += n;
+        }
+        if (memchr(buf, '\0', len))
+                return -EBADMSG;
+        while (len > 0 && buf[len - 1] == '\n')
+                len--;
+        buf[len] = '\0';
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+/* One write(), as sysfs wants it; the file must exist. */
+static int write_file(const char *path, const char *s) {
+        _cleanup_close_ int fd = -EBADF;
+        size_t n = strlen(s);
+        ssize_t k;
+
+        fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        do
+                k = write(fd, s, n);
+        while (k < 0 && errno == EINTR);
+        if (k < 0)
+                return -errno;
+        if ((size_t) k != n)
+                return -EIO;
+        return 0;
+}
+
+/* The last component of a symlink's target ("../../bus/pci/drivers/X" -> "X"). */
+static int read_link_name(const char *path, char **ret) {
+        char buf[PATH_MAX];
+        const char *slash;
+        ssize_t n;
+        char *s;
+
+        n = readlink(path, buf, sizeof(buf) - 1);
+        if (n < 0)
+                return -errno;
+        buf[n] = '\0';
+        while (n > 1 && buf[n - 1] == '/')
+                buf[--n] = '\0';
+        slash = strrchr(buf, '/');
+        s = strdup(slash ? slash + 1 : buf);
+        if (!s)
+                return -ENOMEM;
+        if (!*s) {
+                free(s);
+                return -EBADMSG;
+        }
+        *ret = s;
+        return 0;
+}
+
+static int device_driver(const char *root, const char *address, char **ret) {
+        _cleanup_free_ char *p = NULL;
+        int r;
+
+        r = device_path(root, address, "driver", &p);
+        if (r < 0)
+                return r;
+        r = read_link_name(p, ret);
+        if (r == -ENOENT) {
+                *ret = NULL;
+                return 0;
+        }
+        return r;
+}
+
+/* "0x8086" (as sysfs prints ids and classes) up to max. */
+static int parse_hex_attr(const char *s, uint32_t max, uint32_t *ret) {
+        unsigned long v;
+        char *end;
+
+        if (strncmp(s, "0x", 2) != 0 || !is_hex(s[2]))
+                return -EBADMSG;
+        errno = 0;
+        v = strtoul(s + 2, &end, 16);
+        if (errno != 0 || *end != '\0' || v > max)
+                return -EBADMSG;
+        *ret = v;
+        return 0;
+}
+
+static int read_hex_attr(const char *root, const char *address, const char *file, uint32_t max, uint32_t *ret) {
+        _cleanup_free_ char *p = NULL, *s = NULL;
+        int r;
+
+        r = device_path(root, address, file, &p);
+        if (r < 0)
+                return r;
+        r = read_file(p, &s);
+        if (r == -ENOENT)
+                return -ENODEV;         /* went away under us */
+        if (r < 0)
+                return r;
+        return parse_hex_attr(s, max, ret);
+}
+
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(*(char * const *) a, *(char * const *) b);
+}
+
+/* Sorted PCI addresses among the entries of a directory. */
+static int list_addresses(const char *path, char ***ret) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        struct dirent *de;
+        int r;
+
+        d = opendir(path);
+        if (!d)
+                return -errno;
+        l = calloc(1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        errno = 0;
+        while ((de = readdir(d))) {
+                if (pci_address_valid(de->d_name)) {
+                        r = strv_extend(&l, de->d_name);
+                        if (r < 0)
+                                return r;
+                }
+                errno = 0;
+        }
+        if (errno != 0)
+                return -errno;
+        qsort(l, strv_length(l), sizeof(char *), cmp_str);
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+void sysfs_pci_device_done(SysfsPciDevice *d) {
+        if (!d)
+                return;
+        free(d->driver);
+        free(d->driver_override);
+        strv_free(d->reset_methods);
+        *d = (SysfsPciDevice) { .iommu_group = -1 };
+}
+
+int sysfs_pci_read(const char *root, const char *address, SysfsPciDevice *ret) {
+        _cleanup_sysfs_pci_device_ SysfsPciDevice d = { .iommu_group = -1 };
+        _cleanup_free_ char *p = NULL, *s = NULL, *group = NULL;
+        uint32_t v;
+        int r;
+
+        r = device_exists(root, address);
+        if (r < 0)
+                return r;
+        memcpy(d.address, address, PCI_ADDRESS_LEN);
+
+        r = read_hex_attr(root, address, "vendor", 0xffff, &v);
+        if (r < 0)
+                return r;
+        d.vendor = v;
+        r = read_hex_attr(root, address, "device", 0xffff, &v);
+        if (r < 0)
+                return r;
+        d.device = v;
+        r = read_hex_attr(root, address, "subsystem_vendor", 0xffff, &v);
+        if (r < 0)
+                return r;
+        d.subvendor = v;
+        r = read_hex_attr(root, address, "subsystem_device", 0xffff, &v);
+        if (r < 0)
+                return r;
+        d.subdevice = v;
+        r = read_hex_attr(root, address, "class", 0xffffff, &d.class);
+        if (r < 0)
+                return r;
+        d.is_bridge = (d.class >> 8) == 0x0604;
+
+        r = device_driver(root, address, &d.driver);
+        if (r < 0)
+                return r;
+
+        r = device_path(root, address, "driver_override", &p);
+        if (r < 0)
+                return r;
+        r = read_file(p, &s);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if (r >= 0 && *s && strcmp(s, "(null)") != 0)
+                d.driver_override = TAKE_PTR(s);
+        p = mfree(p);
+        s = mfree(s);
+
+        r = device_path(root, address, "iommu_group", &p);
+        if (r < 0)
+                return r;
+        r = read_link_name(p, &group);
+        if (r >= 0) {
+                char *end;
+                long g;
+
+                errno = 0;
+                g = strtol(group, &end, 10);
+                if (errno != 0 || *end != '\0' || end == group || g < 0 || g > INT_MAX)
+                        return -EBADMSG;
+                d.iommu_group = g;
+        } else if (r != -ENOENT)
+                return r;
+        p = mfree(p);
+
+        r = device_path(root, address, "reset_method", &p);
+        if (r < 0)
+                return r;
+        r = read_file(p, &s);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        d.reset_methods = r >= 0 ? strv_split(s) : calloc(1, sizeof(char *));
+        if (!d.reset_methods)
+                return -ENOMEM;
+
+        *ret = d;
+        d = (SysfsPciDevice) { .iommu_group = -1 };
+        return 0;
+}
+
+int sysfs_pci_list(const char *root, char ***ret) {
+        _cleanup_free_ char *p = NULL;
+        int r;
+
+        if (asprintf(&p, "%s/bus/pci/devices", root_or_default(root)) < 0)
+                return -ENOMEM;
+        r = list_addresses(p, ret);
+        if (r == -ENOENT) {
+                /* No PCI bus at all: nothing to list. */
+                *ret = calloc(1, sizeof(char *));
+                return *ret ? 0 : -ENOMEM;
+        }
+        return r;
+}
+
+int sysfs_iommu_group_devices(const char *root, int group, char ***ret) {
+        _cleanup_free_ char *p = NULL;
+
+        if (group < 0)
+                return -EINVAL;
+        if (asprintf(&p, "%s/kernel/iommu_groups/%d/devices", root_or_default(root), group) < 0)
+                return -ENOMEM;
+        return list_addresses(p, ret);
+}
+
+/* A driver name as the kernel prints it: no path, no whitespace. */
+static bool driver_name_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n == 0 || n > 255 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (s[i] == '/' || s[i] <= ' ' || s[i] == 0x7f)
+                        return false;
+        return true;
+}
+
+int sysfs_set_driver_override(const char *root, const char *address, const char *driver) {
+        _cleanup_free_ char *p = NULL;
+        int r;
+
+        if (driver && *driver && !driver_name_valid(driver))
+                return -EINVAL;
+        r = device_path(root, address, "driver_override", &p);
+        if (r < 0)
+                return r;
+        r = write_file(p, driver && *driver ? driver : "\n");
+        if (r == -ENOENT)
+                return device_exists(root, address) ?: -ENOENT;
+        return r;
+}
+
+int sysfs_unbind(const char *root, const char *address) {
+        _cleanup_free_ char *p = NULL, *driver = NULL;
+        int r;
+
+        r = device_path(root, address, "driver/unbind", &p);
+        if (r < 0)
+                return r;
+        r = write_file(p, address);
+        if (r != -ENOENT)
+                return r;
+        /* No unbind file: either the device has no driver (done) or is gone. */
+        r = device_exists(root, address);
+        if (r < 0)
+                return r;
+        r = device_driver(root, address, &driver);
+        if (r < 0)
+                return r;
+        return driver ? -ENOENT : 0;
+}
+
+int sysfs_drivers_probe(const char *root, const char *address) {
+        _cleanup_free_ char *p = NULL;
+
+        if (!pci_address_valid(address))
+                return -EINVAL;
+        if (asprintf(&p, "%s/bus/pci/drivers_probe", root_or_default(root)) < 0)
+                return -ENOMEM;
+        return write_file(p, address);
+}
+
+int sysfs_bind_to(const char *root, const char *address, const char *driver) {
+        _cleanup_free_ char *current = NULL, *now = NULL;
+        int r;
+
+        if (!driver || !driver_name_valid(driver))
+                return -EINVAL;
+        r = sysfs_set_driver_override(root, address, driver);
+        if (r < 0)
+                return r;
+        r = device_driver(root, address, &current);
+        if (r < 0)
+                return r;
+        if (current && strcmp(current, driver) == 0)
+                return 0;
+        if (current) {
+                r = sysfs_unbind(root, address);
+                if (r < 0)
+                        return r;
+        }
+        r = sysfs_drivers_probe(root, address);
+        if (r < 0)
+                return r;
+        r = device_driver(root, address, &now);
+        if (r < 0)
+                return r;
+        return now && strcmp(now, driver) == 0 ? 0 : -EIO;
+}
+
+int sysfs_reset(const char *root, const char *address, const char *method) {
+        _cleanup_free_ char *reset = NULL, *reset_method = NULL, *previous = NULL;
+        _cleanup_strv_free_ char **methods = NULL;
+        bool pinned = false;
+        int r, q;
+
+        r = device_exists(root, address);
+        if (r < 0)
+                return r;
+        r = device_path(root, address, "reset", &reset);
+        if (r < 0)
+                return r;
+        if (access(reset, F_OK) < 0)
+                return errno == ENOENT ? -ENOTTY : -errno;
+        r = device_path(root, address, "reset_method", &reset_method);
+        if (r < 0)
+                return r;
+        r = read_file(reset_method, &previous);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if (r >= 0) {
+                methods = strv_split(previous);
+                if (!methods)
+                        return -ENOMEM;
+                if (strv_length(methods) == 0)
+                        return -ENOTTY;
+        }
+
+        if (method && *method) {
+                /* Without reset_method (before Linux 5.15) nothing can be pinned. */
+                if (!methods || !strv_contains(methods, method))
+                        return -EOPNOTSUPP;
+                if (strv_length(methods) > 1) {
+                        r = write_file(reset_method, method);
+                        if (r < 0)
+                                return r;
+                        pinned = true;
+                }
+        }
+
+        r = write_file(reset, "1");
+        if (pinned) {
+                /*
+                 * Put the list back as it was.  When it was the kernel's
+                 * default list, writing it out is the same as "default".
+                 */
+                q = write_file(reset_method, previous);
+                if (r >= 0 && q < 0)
+                        r = q;
+        }
+        return r;
+}
+
+const char *sysfs_strongest_reset(char * const *methods, const char *pinned) {
+        static const char *const order[] = { "flr", "af_flr", "bus", "pm" };
+
+        if (pinned && *pinned) {
+                for (size_t i = 0; methods && methods[i]; i++)
+                        if (strcmp(methods[i], pinned) == 0)
+                                return methods[i];
+        }
+        for (size_t k = 0; k < ELEMENTSOF(order); k++)
+                for (size_t i = 0; methods && methods[i]; i++)
+                        if (strcmp(methods[i], order[k]) == 0)
+                                return methods[i];
+        return NULL;
+}
+
+int sysfs_set_bus_master(const char *root, const char *address, bool enable) {
+        _cleanup_free_ char *p = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        uint16_t le, cmd, want;
+        ssize_t n;
+        int r;
+
+        r = device_path(root, address, "config", &p);
+        if (r < 0)
+                return r;
+        fd = open(p, O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                if (errno == ENOENT)
+                        return device_exists(root, address) ?: -ENOENT;
+                return -errno;
+        }
+        n = pread(fd, &le, sizeof(le), PCI_COMMAND_OFFSET);
+        if (n < 0)
+                return -errno;
+        if (n != sizeof(le))
+                return -EIO;
+        cmd = le16toh(le);
+        want = enable ? (cmd | PCI_COMMAND_MASTER) : (cmd & ~PCI_COMMAND_MASTER);
+        if (want == cmd)
+                return 0;
+        le = htole16(want);
+        n = pwrite(fd, &le, sizeof(le), PCI_COMMAND_OFFSET);
+        if (n < 0)
+                return -errno;
+        if (n != sizeof(le))
+                return -EIO;
+        return 0;
+}
+
+int sysfs_iommu_state(const char *root, bool *ret_enabled) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_free_ char *p = NULL;
+        struct dirent *de;
+
+        if (asprintf(&p, "%s/class/iommu", root_or_default(root)) < 0)
+                return -ENOMEM;
+        d = opendir(p);
+        if (!d) {
+                if (errno != ENOENT)
+                        return -errno;
+                *ret_enabled = false;
+                return 0;
+        }
+        errno = 0;
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.') {
+                        *ret_enabled = true;
+                        return 0;
+                }
+        if (errno != 0)
+                return -errno;
+        *ret_enabled = false;
+        return 0;
+}
+
+int sysfs_vfio_unsafe_interrupts(const char *root, bool *ret) {
+        _cleanup_free_ char *p = NULL, *s = NULL;
+        int r;
+
+        if (asprintf(&p, "%s/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts",
+                     root_or_default(root)) < 0)
+                return -ENOMEM;
+        r = read_file(p, &s);
+        if (r == -ENOENT) {
+                *ret = false;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        if (strcmp(s, "Y") == 0)
+                *ret = true;
+        else if (strcmp(s, "N") == 0)
+                *ret = false;
+        else
+                return -EBADMSG;
+        return 0;
+}
+
+int proc_interrupt_remapping(const char *proc_root, bool *ret) {
+        _cleanup_(fclosep) FILE *f = NULL;
+        _cleanup_free_ char *p = NULL, *line = NULL;
+        size_t size = 0;
+
+        if (asprintf(&p, "%s/interrupts", proc_root ?: "/proc") < 0)
+                return -ENOMEM;
+        f = fopen(p, "re");
+        if (!f)
+                return -errno;
+        errno = 0;
+        while (getline(&line, &size, f) >= 0)
+                if (strstr(line, "IR-")) {
+                        *ret = true;
+                        return 0;
+                }
+        if (ferror(f))
+                return errno > 0 ? -errno : -EIO;
+        *ret = false;
+        return 0;
+}
+
+int sysfs_pci_group_viable(const char *root, int group, char **ret_culprit, char **ret_culprit_driver) {
+        static const char *const allowed[] = {
+                PT_STUB_DRIVER, PT_VFIO_DRIVER, "pcieport", "pci-stub",
+        };
+        _cleanup_strv_free_ char **members = NULL;
+        int r;
+
+        r = sysfs_iommu_group_devices(root, group, &members);
+        if (r < 0)
+                return r;
+        for (char **m = members; *m; m++) {
+                _cleanup_free_ char *driver = NULL;
+                bool ok = false;
+
+                r = device_driver(root, *m, &driver);
+                if (r < 0)
+                        return r;
+                if (!driver)
+                        continue;
+                for (size_t i = 0; i < ELEMENTSOF(allowed); i++)
+                        if (strcmp(driver, allowed[i]) == 0)
+                                ok = true;
+                if (ok)
+                        continue;
+                if (ret_culprit) {
+                        *ret_culprit = strdup(*m);
+                        if (!*ret_culprit)
+                                return -ENOMEM;
+                }
+                if (ret_culprit_driver)
+                        *ret_culprit_driver = TAKE_PTR(driver);
+                return 0;
+        }
+        if (ret_culprit)
+                *ret_culprit = NULL;
+        if (ret_culprit_driver)
+                *ret_culprit_driver = NULL;
+        return 1;
+}

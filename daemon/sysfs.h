@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * PCI devices in sysfs.  Every function takes the root of the tree
+ * ("/sys" on a running system, NULL means the same; unit tests pass a
+ * fake tree) and builds root + "/bus/pci/devices/ADDR/...".  Addresses
+ * are canonical ("0000:01:00.0"); anything else is -EINVAL, so no
+ * argument can walk out of the tree.  Functions return 0 (or a positive
+ * answer) or a negative errno and never log.
+ *
+ * Writes that go to a driver can block: unbinding vfio-pci sleeps while
+ * the group is open.  sysfs_unbind() and sysfs_bind_to() belong in a
+ * worker, never on the bus loop.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define PCI_ADDRESS_LEN 13      /* "dddd:bb:ss.f" and its NUL */
+
+/* Canonical form only: lowercase hex, "dddd:bb:ss.f", slot < 0x20, function < 8. */
+bool pci_address_valid(const char *s);
+/*
+ * "0000:01:00.0" or "01:00.0" (domain 0), either case, into the canonical
+ * form; -EINVAL for anything else (no whitespace, fixed field widths).
+ */
+int pci_address_normalize(const char *in, char out[PCI_ADDRESS_LEN]);
+
+typedef struct SysfsPciDevice {
+        char address[PCI_ADDRESS_LEN];
+        uint16_t vendor, device, subvendor, subdevice;
+        uint32_t class;
+        char *driver;           /* NULL if none */
+        char *driver_override;  /* NULL if "(null)" or empty */
+        int iommu_group;        /* -1 if none */
+        char **reset_methods;   /* from reset_method; empty if missing or empty */
+        bool is_bridge;         /* class 0x0604xx */
+} SysfsPciDevice;
+
+/* -ENODEV if the device is not there (or went away while being read), -EBADMSG on a malformed id file. */
+int sysfs_pci_read(const char *root, const char *address, SysfsPciDevice *ret);
+void sysfs_pci_device_done(SysfsPciDevice *d);
+
+/* Sorted addresses in /bus/pci/devices; an empty list when there is no PCI bus. */
+int sysfs_pci_list(const char *root, char ***ret);
+/* Sorted addresses in /kernel/iommu_groups/N/devices; -ENOENT if no such group. */
+int sysfs_iommu_group_devices(const char *root, int group, char ***ret);
+
+/* NULL or "" clears the override. */
+int sysfs_set_driver_override(const char *root, const char *address, const char *driver);
+/* Write the address to .../ADDR/driver/unbind; 0 if no driver.  Can block (see above). */
+int sysfs_unbind(const char *root, const char *address);
+/* Write the address to /bus/pci/drivers_probe. */
+int sysfs_drivers_probe(const char *root, const char *address);
+/*
+ * driver_override = driver, unbind the current driver if it is another
+ * one, drivers_probe, then check that the driver link names driver
+ * (-EIO if not: its module is not loaded, or it refused the device).
+ * Can block (see above).
+ */
+int sysfs_bind_to(const char *root, const char *address, const char *driver);
+
+/*
+ * Reset a function.  With a method, pin it in reset_method for the one
+ * reset and restore the previous list afterwards (even when the reset
+ * failed).  -ENODEV without the device; -ENOTTY when it has no reset file
+ * or an empty reset_method; -EOPNOTSUPP when method is not among its
+ * methods (or the kernel is too old to pin one); else the first write
+ * error: the reset's, then the restore's.
+ */
+int sysfs_reset(const char *root, const char *address, const char *method);
+/*
+ * The method to use: pinned if the device offers it, else the first of
+ * "flr", "af_flr", "bus", "pm" that it offers; NULL if none.
+ */
+const char *sysfs_strongest_reset(char * const *methods, const char *pinned);
+
+/* Set or clear Bus Master Enable (bit 2 of PCI_COMMAND) through .../ADDR/config. */
+int sysfs_set_bus_master(const char *root, const char *address, bool enable);
+
+/* Enabled when /class/iommu has an entry. */
+int sysfs_iommu_state(const char *root, bool *ret_enabled);
+/* vfio_iommu_type1's allow_unsafe_interrupts; false when the module is not loaded. */
+int sysfs_vfio_unsafe_interrupts(const char *root, bool *ret);
+/* Interrupt remapping is on when proc_root/interrupts shows an "IR-" chip. */
+int proc_interrupt_remapping(const char *proc_root, bool *ret);
+
+/*
+ * 1 when every member of the group is on passthru, vfio-pci, pcieport,
+ * pci-stub or no driver; 0 when one is not, with its address and driver
+ * in *ret_culprit and *ret_culprit_driver (either may be NULL; free()
+ * them; both NULL when viable); <0 on error (-ENOENT: no such group).
+ */
+int sysfs_pci_group_viable(const char *root, int group, char **ret_culprit, char **ret_culprit_driver);
+
+static inline void sysfs_pci_device_donep(SysfsPciDevice *d) {
+        sysfs_pci_device_done(d);
+}
+#define _cleanup_sysfs_pci_device_ __attribute__((cleanup(sysfs_pci_device_donep)))

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The one wrapper around libudev: enumerate PCI devices and hear them change. */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+typedef struct PtUdev PtUdev;
+
+/* action: "add", "remove", "bind", "unbind", "change", ...; address "0000:01:00.0" */
+typedef void (*PtUdevFn)(const char *action, const char *address, void *userdata);
+
+int pt_udev_new(sd_event *event, PtUdevFn fn, void *userdata, PtUdev **ret);
+PtUdev *pt_udev_free(PtUdev *u);
+/* The addresses of every PCI device now present, sorted. */
+int pt_udev_enumerate(PtUdev *u, char ***ret);

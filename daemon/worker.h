@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Blocking work off the event loop.  Unbinding vfio-pci sleeps until every
+ * copy of the group fd is closed; such writes run here, one thread per job,
+ * and the result comes back to the loop through a pipe.
+ */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+typedef struct Worker Worker;
+
+/* Runs in the job's thread; returns a result for done(). */
+typedef int (*WorkerRunFn)(void *userdata);
+/* Runs on the loop afterwards, with run()'s result. */
+typedef void (*WorkerDoneFn)(int result, void *userdata);
+
+int worker_new(sd_event *event, Worker **ret);
+Worker *worker_free(Worker *w);
+/* Start a job; userdata must live until done() was called. */
+int worker_submit(Worker *w, WorkerRunFn run, WorkerDoneFn done, void *userdata);
+/* Jobs started and not finished yet. */
+unsigned worker_pending(Worker *w);

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * pt-hold: lease a device from passthrud the way a hypervisor would, and
+ * keep the lease while a command runs.
+ *
+ *   pt-hold [-m BYTES] [-o UID] [-c] [-H] DEVICE VM [-- COMMAND...]
+ *
+ * Calls Acquire(DEVICE, VM, {MemoryBytes, DeviceNodeOwner}) and runs
+ * COMMAND with the group fd inherited; "@FD@" in its arguments is replaced
+ * by the fd's number, and $PASSTHRU_GROUP_FD holds it.  pt-hold stays the
+ * lease's holder until COMMAND exits (or, with -H, until it is killed).
+ * -c closes pt-hold's own copy of the fd before COMMAND runs, for commands
+ * that open /dev/vfio/N themselves (with -o).
+ *
+ * Exit status: COMMAND's; 0 with no COMMAND; 1 when Acquire fails (the
+ * D-Bus error name is printed first on stderr); 2 bad usage.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <systemd/sd-bus.h>
+
+#include "macro.h"
+#include "passthru-names.h"
+
+static int usage(void) {
+        fprintf(stderr, "usage: pt-hold [-m BYTES] [-o UID] [-c] [-H] DEVICE VM [-- COMMAND...]\n");
+        return 2;
+}
+
+int main(int argc, char *argv[]) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *call = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        unsigned long long memory = 0;
+        long owner = -1;
+        bool close_own = false, hold = false;
+        int c, r, fd, status;
+        char fdstr[16];
+        pid_t child;
+
+        while ((c = getopt(argc, argv, "+m:o:cH")) >= 0) {
+                switch (c) {
+                case 'm':
+                        memory = strtoull(optarg, NULL, 10);
+                        break;
+                case 'o':
+                        owner = strtol(optarg, NULL, 10);
+                        break;
+                case 'c':
+                        close_own = true;
+                        break;
+                case 'H':
+                        hold = true;
+                        break;
+                default:
+                        return usage();
+                }
+        }
+        if (argc - optind < 2)
+                return usage();
+
+        r = sd_bus_default_system(&bus);
+        if (r < 0) {
+                fprintf(stderr, "pt-hold: cannot connect to the system bus: %s\n", strerror(-r));
+                return 1;
+        }
+        r = sd_bus_message_new_method_call(bus, &call, PT_BUS_NAME, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, "Acquire");
+        if (r >= 0)
+                r = sd_bus_message_append(call, "ss", argv[optind], argv[optind + 1]);
+        if (r >= 0)
+                r = sd_bus_message_open_container(call, 'a', "{sv}");
+        if (r >= 0 && memory > 0)
+                r = sd_bus_message_append(call, "{sv}", "MemoryBytes", "t", (uint64_t) memory);
+        if (r >= 0 && owner >= 0)
+                r = sd_bus_message_append(call, "{sv}", "DeviceNodeOwner", "u", (uint32_t) owner);
+        if (r >= 0)
+                r = sd_bus_message_close_container(call);
+        if (r < 0) {
+                fprintf(stderr, "pt-hold: cannot build the call: %s\n", strerror(-r));
+                return 1;
+        }
+        r = sd_bus_call(bus, call, 0, &error, &reply);
+        if (r < 0) {
+                fprintf(stderr, "%s: %s\n", error.name ?: "error", error.message ?: strerror(-r));
+                return 1;
+        }
+        r = sd_bus_message_read(reply, "h", &fd);
+        if (r < 0) {
+                fprintf(stderr, "pt-hold: bad reply: %s\n", strerror(-r));
+                return 1;
+        }
+        /* The reply owns its fd: keep a copy that survives it, and exec. */
+        fd = fcntl(fd, F_DUPFD, 3);
+        if (fd < 0) {
+                fprintf(stderr, "pt-hold: cannot keep the group fd: %m\n");
+                return 1;
+        }
+        reply = sd_bus_message_unref(reply);
+        snprintf(fdstr, sizeof(fdstr), "%d", fd);
+        setenv("PASSTHRU_GROUP_FD", fdstr, 1);
+        printf("acquired %s for %s: group fd %d\n", argv[optind], argv[optind + 1], fd);
+        fflush(stdout);
+
+        optind += 2;
+        if (optind < argc && strcmp(argv[optind], "--") == 0)
+                optind++;
+        if (optind < argc) {
+                for (int i = optind; i < argc; i++)
+                        if (strcmp(argv[i], "@FD@") == 0)
+                                argv[i] = fdstr;
+                child = fork();
+                if (child < 0) {
+                        fprintf(stderr, "pt-hold: fork: %m\n");
+                        return 1;
+                }
+                if (child == 0) {
+                        if (close_own)
+                                close(fd);
+                        execvp(argv[optind], argv + optind);
+                        fprintf(stderr, "pt-hold: cannot run %s: %m\n", argv[optind]);
+                        _exit(127);
+                }
+                if (close_own)
+                        close(fd);
+                while (waitpid(child, &status, 0) < 0)
+                        if (errno != EINTR)
+                                return 1;
+                if (!hold)
+                        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        if (close_own)
+                close(fd);
+        if (hold)
+                for (;;)
+                        pause();
+        return 0;
+}

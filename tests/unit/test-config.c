@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* /etc/passthru/passthru.conf: defaults, every key, every refusal. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "fileio.h"
+#include "macro.h"
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        (void) st, (void) flag, (void) ftw;
+        return remove(path);
+}
+
+static void rm_rf_tmp(char **dir) {
+        if (*dir)
+                assert_int_equal(nftw(*dir, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+        free(*dir);
+}
+
+static char *make_tmpdir(void) {
+        char *d = strdup("/tmp/test-config.XXXXXX");
+
+        assert_non_null(d);
+        assert_non_null(mkdtemp(d));
+        return d;
+}
+
+static char *write_conf(const char *dir, const char *text) {
+        char *path;
+
+        assert_true(asprintf(&path, "%s/passthru.conf", dir) > 0);
+        assert_int_equal(write_file_atomic(path, text, 0644), 0);
+        return path;
+}
+
+/* Loading text fails with -EINVAL and "PATH" + suffix, and leaves c alone. */
+static void assert_refused(const char *text, const char *suffix) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_free_ char *path = write_conf(dir, text), *error = NULL, *expected = NULL;
+        _cleanup_(config_done) Config c = {};
+
+        assert_int_equal(config_init(&c), 0);
+        c.max_active_devices = 7;
+        assert_int_equal(config_load(&c, path, &error), -EINVAL);
+        assert_true(asprintf(&expected, "%s%s", path, suffix) > 0);
+        assert_string_equal(error, expected);
+        assert_string_equal(c.group, "passthru");
+        assert_int_equal(c.max_active_devices, 7);
+        assert_int_equal(c.n_reset_pins, 0);
+}
+
+static void config_init_sets_documented_defaults(void **state) {
+        _cleanup_(config_done) Config c = {};
+        (void) state;
+
+        assert_int_equal(config_init(&c), 0);
+        assert_string_equal(c.group, "passthru");
+        assert_int_equal(c.max_devices_per_vm, 0);
+        assert_int_equal(c.max_active_devices, 0);
+        assert_int_equal(c.revoke_grace_usec, 30 * 1000000ULL);
+        assert_false(c.allow_unsafe_interrupts);
+        assert_int_equal(c.n_reset_pins, 0);
+        assert_null(config_reset_method(&c, 0x8086, 0x10d3));
+}
+
+static void config_missing_file_keeps_defaults(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_free_ char *path = NULL, *error = NULL;
+        _cleanup_(config_done) Config c = {};
+        (void) state;
+
+        assert_true(asprintf(&path, "%s/nope.conf", dir) > 0);
+        assert_int_equal(config_init(&c), 0);
+        assert_int_equal(config_load(&c, path, &error), 0);
+        assert_null(error);
+        assert_string_equal(c.group, "passthru");
+        assert_int_equal(c.revoke_grace_usec, 30 * 1000000ULL);
+}
+
+static void config_every_key_is_read(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_free_ char *path = NULL, *error = NULL;
+        _cleanup_(config_done) Config c = {};
+        (void) state;
+
+        path = write_conf(dir,
+                          "# passthru settings\n"
+                          "; another comment\n"
+                          "[Daemon]\n"
+                          "Group=kvm-users   # who may Acquire\n"
+                          "MaxDevicesPerVm = 4 ; inline\n"
+                          "MaxActiveDevices=4294967295\n"
+                          "RevokeGraceSec=0\n"
+                          "AllowUnsafeInterrupts=Yes\r\n"
+                          "\n"
+                          "[Reset]\n"
+                          "8086:10d3=bus\n"
+                          "10DE:1B80 = flr\n"
+                          "1af4:1041=device_specific\n");
+        assert_int_equal(config_init(&c), 0);
+        assert_int_equal(config_load(&c, path, &error), 0);
+        assert_null(error);
+        assert_string_equal(c.group, "kvm-users");
+        assert_int_equal(c.max_devices_per_vm, 4);
+        assert_int_equal(c.max_active_devices, 4294967295U);
+        assert_int_equal(c.revoke_grace_usec, 0);
+        assert_true(c.allow_unsafe_interrupts);
+        assert_int_equal(c.n_reset_pins, 3);
+        assert_string_equal(config_reset_method(&c, 0x8086, 0x10d3), "bus");
+        assert_string_equal(config_reset_method(&c, 0x10de, 0x1b80), "flr");
+        assert_string_equal(config_reset_method(&c, 0x1af4, 0x1041), "device_specific");
+        assert_null(config_reset_method(&c, 0x8086, 0x10d4));
+}
+
+static void config_boolean_spellings(void **state) {
+        static const struct {
+                const char *text;
+                bool value;
+        } cases[] = {
+                { "yes", true }, { "true", true }, { "1", true }, { "TRUE", true },
+                { "no", false }, { "false", false }, { "0", false }, { "No", false },
+        };
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        (void) state;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *text = NULL, *path = NULL, *error = NULL;
+                _cleanup_(config_done) Config c = {};
+
+                assert_true(asprintf(&text, "[Daemon]\nAllowUnsafeInterrupts=%s\n", cases[i].text) > 0);
+                path = write_conf(dir, text);
+                assert_int_equal(config_init(&c), 0);
+                c.allow_unsafe_interrupts = !cases[i].value;
+                assert_int_equal(config_load(&c, path, &error), 0);
+                assert_int_equal(c.allow_unsafe_interrupts, cases[i].value);
+        }
+}
+
+static void config_last_duplicate_key_wins(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_free_ char *path = NULL, *error = NULL;
+        _cleanup_(config_done) Config c = {};
+        (void) state;
+
+        path = write_conf(dir,
+                          "[Daemon]\nGroup=first\nGroup=second\n"
+                          "[Reset]\n8086:10d3=pm\n8086:10d3=bus\n"
+                          "[Daemon]\nMaxActiveDevices=3\n");
+        assert_int_equal(config_init(&c), 0);
+        assert_int_equal(config_load(&c, path, &error), 0);
+        assert_string_equal(c.group, "second");
+        assert_int_equal(c.max_active_devices, 3);
+        assert_int_equal(c.n_reset_pins, 1);
+        assert_string_equal(config_reset_method(&c, 0x8086, 0x10d3), "bus");
+}
+
+static void config_reload_resets_keys_removed_from_the_file(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_free_ char *path = NULL, *error = NULL;
+        _cleanup_(config_done) Config c = {};
+        (void) state;
+
+        path = write_conf(dir, "[Daemon]\nMaxDevicesPerVm=2\nGroup=wheel\n[Reset]\n8086:10d3=bus\n");
+        assert_int_equal(config_init(&c), 0);
+        assert_int_equal(config_load(&c, path, &error), 0);
+        assert_int_equal(c.max_devices_per_vm, 2);
+
+        free(write_conf(dir, "[Daemon]\nGroup=wheel\n"));
+        assert_int_equal(config_load(&c, path, &error), 0);
+        assert_int_equal(c.max_devices_per_vm, 0);
+        assert_string_equal(c.group, "wheel");
+        assert_int_equal(c.n_reset_pins, 0);
+}
+
+static void config_unknown_key_names_line_and_key(void **state) {
+        (void) state;
+        assert_refused("# comment\n[Daemon]\nGroup=passthru\nFoo=1\n",
+                       ":4: unknown key 'Foo' in [Daemon]");
+}
+
+static void config_bad_number_keeps_previous_values(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_free_ char *path = NULL, *error = NULL, *expected = NULL;
+        _cleanup_(config_done) Config c = {};
+        (void) state;
+
+        path = write_conf(dir, "[Daemon]\nGroup=wheel\nMaxActiveDevices=5\n[Reset]\n8086:10d3=bus\n");
+        assert_int_equal(config_init(&c), 0);
+        assert_int_equal(config_load(&c, path, &error), 0);
+
+        /* The bad key comes after good ones that would change c. */
+        free(write_conf(dir, "[Daemon]\nGroup=other\nMaxDevicesPerVm=9\nMaxActiveDevices=x\n"));
+        assert_int_equal(config_load(&c, path, &error), -EINVAL);
+        assert_true(asprintf(&expected, "%s:4: MaxActiveDevices: not a number: 'x'", path) > 0);
+        assert_string_equal(error, expected);
+        assert_string_equal(c.group, "wheel");
+        assert_int_equal(c.max_active_devices, 5);
+        assert_int_equal(c.max_devices_per_vm, 0);
+        assert_string_equal(config_reset_method(&c, 0x8086, 0x10d3), "bus");
+}
+
+static void config_numbers_refuse_signs_junk_and_overflow(void **state) {
+        (void) state;
+        assert_refused("[Daemon]\nMaxDevicesPerVm=-1\n", ":2: MaxDevicesPerVm: not a number: '-1'");
+        assert_refused("[Daemon]\nMaxDevicesPerVm=+1\n", ":2: MaxDevicesPerVm: not a number: '+1'");
+        assert_refused("[Daemon]\nMaxDevicesPerVm=0x10\n", ":2: MaxDevicesPerVm: not a number: '0x10'");
+        assert_refused("[Daemon]\nMaxDevicesPerVm=\n", ":2: MaxDevicesPerVm: not a number: ''");
+        assert_refused("[Daemon]\nMaxDevicesPerVm=1 2\n", ":2: MaxDevicesPerVm: not a number: '1 2'");
+        assert_refused("[Daemon]\nMaxActiveDevices=4294967296\n",
+                       ":2: MaxActiveDevices: out of range (0..4294967295): '4294967296'");
+        assert_refused("[Daemon]\nMaxActiveDevices=99999999999999999999999\n",
+                       ":2: MaxActiveDevices: out of range (0..4294967295): '99999999999999999999999'");
+}
+
+static void config_revoke_grace_is_capped_at_a_day(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_free_ char *path = NULL, *error = NULL;
+        _cleanup_(config_done) Config c = {};
+        (void) state;
+
+        path = write_conf(dir, "[Daemon]\nRevokeGraceSec=86400\n");
+        assert_int_equal(config_init(&c), 0);
+        assert_int_equal(config_load(&c, path, &error), 0);
+        assert_int_equal(c.revoke_grace_usec, 86400ULL * 1000000ULL);
+
+        assert_refused("[Daemon]\nRevokeGraceSec=86401\n",
+                       ":2: RevokeGraceSec: out of range (0..86400): '86401'");
+}
+
+static void config_bad_boolean_refused(void **state) {
+        (void) state;
+        assert_refused("[Daemon]\nAllowUnsafeInterrupts=maybe\n",
+                       ":2: AllowUnsafeInterrupts: not a boolean (yes or no): 'maybe'");
+}
+
+static void config_invalid_group_refused(void **state) {
+        (void) state;
+        assert_refused("[Daemon]\nGroup=\n", ":2: Group: not a valid group name: ''");
+        assert_refused("[Daemon]\nGroup=1abc\n", ":2: Group: not a valid group name: '1abc'");
+        assert_refused("[Daemon]\nGroup=a b\n", ":2: Group: not a valid group name: 'a b'");
+        assert_refused("[Daemon]\nGroup=abcdefghijklmnopqrstuvwxyz012345\n",
+                       ":2: Group: not a valid group name: 'abcdefghijklmnopqrstuvwxyz012345'");
+}
+
+static void config_unknown_section_refused(void **state) {
+        (void) state;
+        assert_refused("[Daemon]\nGroup=wheel\n\n[Bar]\nX=1\n", ":4: unknown section [Bar]");
+}
+
+static void config_key_outside_section_refused(void **state) {
+        (void) state;
+        assert_refused("Group=wheel\n[Daemon]\n", ":1: 'Group' outside of any section");
+}
+
+static void config_bad_reset_pins_refused(void **state) {
+        (void) state;
+        assert_refused("[Reset]\nzz86:10d3=bus\n",
+                       ":2: [Reset]: expected VENDOR:DEVICE=METHOD (such as 8086:10d3=bus), got 'zz86'");
+        assert_refused("[Reset]\n8086:10d3\n",
+                       ":2: [Reset]: expected VENDOR:DEVICE=METHOD (such as 8086:10d3=bus), got '8086'");
+        assert_refused("[Reset]\n8086=bus\n",
+                       ":2: [Reset]: expected VENDOR:DEVICE=METHOD (such as 8086:10d3=bus), got '8086'");
+        assert_refused("[Reset]\n808:10d3=bus\n",
+                       ":2: [Reset]: expected VENDOR:DEVICE=METHOD (such as 8086:10d3=bus), got '808'");
+        assert_refused("[Reset]\n8086:10d3=\n", ":2: [Reset] 8086:10d3: not a reset method: ''");
+        assert_refused("[Reset]\n8086:10d3=Bus\n", ":2: [Reset] 8086:10d3: not a reset method: 'Bus'");
+        assert_refused("[Reset]\n8086:10d3=bus pm\n", ":2: [Reset] 8086:10d3: not a reset method: 'bus pm'");
+}
+
+static void config_syntax_errors_name_the_line(void **state) {
+        (void) state;
+        assert_refused("[Daemon]\nGroup=wheel\n[Reset\n", ":3: section header without closing ']'");
+        assert_refused("[Daemon]\nGroup=wheel\nMaxActiveDevices\n",
+                       ":3: expected 'Key=Value', '[Section]' or a comment");
+        /* The first error wins, whoever finds it. */
+        assert_refused("[Daemon]\njunk\nFoo=1\n", ":2: expected 'Key=Value', '[Section]' or a comment");
+        assert_refused("[Daemon]\nFoo=1\njunk\n", ":2: unknown key 'Foo' in [Daemon]");
+}
+
+static void config_long_lines_refused_but_long_comments_read(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_free_ char *text = NULL, *path = NULL, *error = NULL;
+        _cleanup_(config_done) Config c = {};
+        char filler[400];
+        (void) state;
+
+        memset(filler, 'x', sizeof(filler) - 1);
+        filler[sizeof(filler) - 1] = '\0';
+
+        assert_true(asprintf(&text, "# %s\n[Daemon]\n  ; %s\nGroup=wheel\n", filler, filler) > 0);
+        path = write_conf(dir, text);
+        assert_int_equal(config_init(&c), 0);
+        assert_int_equal(config_load(&c, path, &error), 0);
+        assert_string_equal(c.group, "wheel");
+
+        free(text);
+        assert_true(asprintf(&text, "[Daemon]\nGroup=%s\n", filler) > 0);
+        assert_refused(text, ":2: line too long (more than 198 characters)");
+}
+
+static void config_nul_byte_refused(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_free_ char *path = NULL, *error = NULL, *expected = NULL;
+        _cleanup_(config_done) Config c = {};
+        static const char text[] = "[Daemon]\nGroup=wh\0eel\n";
+        _cleanup_close_ int fd = -EBADF;
+        (void) state;
+
+        assert_true(asprintf(&path, "%s/passthru.conf", dir) > 0);
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, text, sizeof(text) - 1), sizeof(text) - 1);
+
+        assert_int_equal(config_init(&c), 0);
+        assert_int_equal(config_load(&c, path, &error), -EINVAL);
+        assert_true(asprintf(&expected, "%s:2: NUL byte in line", path) > 0);
+        assert_string_equal(error, expected);
+}
+
+static void config_unreadable_path_reports_errno(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_free_ char *error = NULL, *expected = NULL;
+        _cleanup_(config_done) Config c = {};
+        (void) state;
+
+        assert_int_equal(config_init(&c), 0);
+        assert_int_equal(config_load(&c, dir, &error), -EISDIR);
+        assert_true(asprintf(&expected, "%s: Is a directory", dir) > 0);
+        assert_string_equal(error, expected);
+        assert_string_equal(c.group, "passthru");
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(config_init_sets_documented_defaults),
+                cmocka_unit_test(config_missing_file_keeps_defaults),
+                cmocka_unit_test(config_every_key_is_read),
+                cmocka_unit_test(config_boolean_spellings),
+                cmocka_unit_test(config_last_duplicate_key_wins),
+                cmocka_unit_test(config_reload_resets_keys_removed_from_the_file),
+                cmocka_unit_test(config_unknown_key_names_line_and_key),
+                cmocka_unit_test(config_bad_number_keeps_previous_values),
+                cmocka_unit_test(config_numbers_refuse_signs_junk_and_overflow),
+                cmocka_unit_test(config_revoke_grace_is_capped_at_a_day),
+                cmocka_unit_test(config_bad_boolean_refused),
+                cmocka_unit_test(config_invalid_group_refused),
+                cmocka_unit_test(config_unknown_section_refused),
+                cmocka_unit_test(config_key_outside_section_refused),
+                cmocka_unit_test(config_bad_reset_pins_refused),
+                cmocka_unit_test(config_syntax_errors_name_the_line),
+                cmocka_unit_test(config_long_lines_refused_but_long_comments_read),
+                cmocka_unit_test(config_nul_byte_refused),
+                cmocka_unit_test(config_unreadable_path_reports_errno),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
