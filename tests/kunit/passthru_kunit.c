@@ -7,6 +7,7 @@
  */
 #include <kunit/test.h>
 #include <linux/mod_devicetable.h>
+#include <linux/pci.h>
 
 #include "../../kmod/attrs.c"
 #include "../../kmod/hide.c"
@@ -513,8 +514,8 @@ static void netlink_accepts_one_rule(struct kunit *test)
 
 static void netlink_refuses_bad_requests(struct kunit *test)
 {
-	static const char long_rule[PASSTHRU_RULE_MAX + 2] =
-		"(0000000000000000000000000000000000000000000000000000000000001:0.0)";
+	static const char long_rule[] =
+		"(000000000000000000000000000000000000000000000000000000000001:0.0)";
 	u8 buf[256] = {};
 	struct pt_rule rule;
 	const char *msg;

@@ -16,11 +16,14 @@
  *   proc/interrupts
  *
  * Writes land in regular files; tests read them back.  Test helpers
- * abort the test (cmocka's assert) on any setup failure.
+ * fail the test (cmocka's asserts) on any setup failure.  Include this
+ * first: it wants _GNU_SOURCE.
  */
 #pragma once
 
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>

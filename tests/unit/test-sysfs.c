@@ -386,7 +386,6 @@ static void reset_pins_method_then_restores_reset_method(void **state) {
         const char *root = *state;
 
         fake_pci_add(root, &(FakePci) { .address = A1, .reset_method = "flr bus" });
-        /* The reset file stays a FIFO-free regular file: "1" lands in it. */
         assert_int_equal(sysfs_reset(root, A1, "bus"), 0);
         assert_fake_file(root, dev_file(A1, "reset"), "1");
         assert_fake_file(root, dev_file(A1, "reset_method"), "flr bus");

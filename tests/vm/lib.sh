@@ -80,6 +80,13 @@ run_suite() {
     local file=$1 suite name rc trouble msg
     suite=$(basename "$file" .sh)
     . "$file"
+    if command -v suite_setup >/dev/null; then
+        if ! (set -e; suite_setup) >/tmp/setup.log 2>&1; then
+            cat /tmp/setup.log >/dev/console
+            ctl "result FAIL $suite.setup $(tail -n 4 /tmp/setup.log | tr '\n' '|')"
+            return
+        fi
+    fi
     for name in $(sed -n 's/^\(testcase_[A-Za-z0-9_]*\)().*/\1/p' "$file"); do
         echo "=== $suite.$name" >/dev/console
         (set -e; "$name") >/tmp/case.log 2>&1
@@ -99,6 +106,9 @@ run_suite() {
             ctl "result FAIL $suite.$name $msg"
         fi
     done
+    if command -v suite_teardown >/dev/null; then
+        suite_teardown || true
+    fi
     check_kmemleak "$suite"
 }
 

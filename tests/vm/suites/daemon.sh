@@ -1,0 +1,325 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=dash
+#
+# passthrud with the real module, a real dbus-daemon, the real kernel and
+# VFIO.  Booted with passthru.hide=(01:00.0)(04:*.*)(05:00.0):
+#   01:00.0 edu, kept by passthru          02:00.0 e1000e, held by e1000e
+#   04:01.0 edu + 04:02.0 e1000, one IOMMU group, kept by passthru
+#   05:00.0 empty hot-plug port
+# alice is in group passthru, bob is not.
+
+EDU=0000:01:00.0
+NIC=0000:02:00.0
+BR1=0000:04:01.0
+BR2=0000:04:02.0
+HP=0000:05:00.0
+BUS="org.passthru1 /org/passthru1 org.passthru1.Manager"
+
+as_alice() {
+    setpriv --reuid=1000 --regid=1000 --groups=990 "$@"
+}
+
+as_bob() {
+    setpriv --reuid=1001 --regid=1001 --clear-groups "$@"
+}
+
+mgr() {
+    busctl call $BUS "$@"
+}
+
+dev_path() {
+    echo "/org/passthru1/device/$(echo "$1" | sed 's/:/_3a/g; s/\./_2e/g')"
+}
+
+dev_prop() {
+    busctl get-property org.passthru1 "$(dev_path "$1")" org.passthru1.Device "$2" | cut -d' ' -f2- | tr -d '"'
+}
+
+start_daemon() {
+    passthrud 2>>/tmp/passthrud.log &
+    echo $! >/tmp/passthrud.pid
+    # Ready when the name is on the bus.
+    for i in $(seq 1 100); do
+        busctl status org.passthru1 >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    fail "passthrud did not come up: $(tail -n 5 /tmp/passthrud.log)"
+}
+
+stop_daemon() {
+    kill "$(cat /tmp/passthrud.pid)" 2>/dev/null || true
+    wait "$(cat /tmp/passthrud.pid)" 2>/dev/null || true
+}
+
+# wait_state DEV STATE: up to 10 s for the daemon to report it.
+wait_state() {
+    for i in $(seq 1 100); do
+        [ "$(dev_prop "$1" State)" = "$2" ] && return 0
+        sleep 0.1
+    done
+    fail "$1: state $(dev_prop "$1" State), expected $2"
+}
+
+# hold DEV VM [OPTIONS...]: a background holder as alice; its pid in $HOLDER.
+hold() {
+    local dev=$1 vm=$2
+    shift 2
+    as_alice pt-hold -H "$@" "$dev" "$vm" >/tmp/hold.out 2>&1 &
+    HOLDER=$!
+    for i in $(seq 1 100); do
+        grep -q acquired /tmp/hold.out && return 0
+        kill -0 $HOLDER 2>/dev/null || fail "holder failed: $(cat /tmp/hold.out)"
+        sleep 0.1
+    done
+    fail "holder did not acquire $dev"
+}
+
+# expect_error NAME COMMAND...: the command fails with this D-Bus error.
+expect_error() {
+    local name=$1
+    shift
+    if "$@" >/tmp/out 2>&1; then
+        fail "'$*' succeeded, expected $name"
+    fi
+    grep -q "$name" /tmp/out || fail "'$*': expected $name, got: $(cat /tmp/out)"
+    cat /tmp/out
+}
+
+suite_setup() {
+    modprobe vfio-pci
+    modprobe e1000e
+    echo $NIC > /sys/bus/pci/drivers_probe
+    mkdir -p /var/lib/passthru /run/dbus /etc/passthru
+    cat >/var/lib/passthru/state <<EOF
+[Device $EDU]
+Passthrough=yes
+
+[Device $BR1]
+Passthrough=yes
+
+[Device $BR2]
+Passthrough=yes
+
+[Device $HP]
+Passthrough=yes
+EOF
+    dbus-daemon --system --fork --nopidfile
+    start_daemon
+}
+
+testcase_introspection_matches_the_contract() {
+    busctl introspect org.passthru1 /org/passthru1 org.passthru1.Manager >/tmp/intro
+    cat /tmp/intro
+    for line in ".Acquire method ssa{sv} h" ".AssignX" ".EnterMaintenanceMode method - -" \
+        ".ExitMaintenanceMode method - -" ".GetDevice method s o" ".ListDevices method - a(sssso)" \
+        ".Release method s -" ".Reset method s -" ".SetPassthrough method sba{sv} b" \
+        ".Unassign method ss -" ".ActiveLeases property u" ".IommuEnabled property b" \
+        ".MaintenanceMode property b" ".MaxActiveDevices property u" ".MaxDevicesPerVm property u" \
+        ".RebootRequired property b" ".Version property s" ".LeaseAcquired signal ssu -" \
+        ".LeaseReleased signal sss -" ".LeaseRevoked signal ssu -"; do
+        [ "$line" = ".AssignX" ] && line=".Assign method ss -"
+        awk '{ print $1, $2, $3, $4 }' /tmp/intro | grep -qxF -- "$line" || fail "introspection lacks '$line'"
+    done
+    busctl introspect org.passthru1 "$(dev_path $EDU)" org.passthru1.Device >/tmp/intro
+    for p in "Address s" "VendorId q" "DeviceId q" "Name s" "Class u" "Driver s" "State s" \
+        "Passthrough b" "IommuGroup i" "GroupDevices as" "Viable b" "Owner s" "OwnerPid u" \
+        "Assignments as" "ResetMethods as" "Pcie b" "Msi b" "MsiX b"; do
+        awk '$2 == "property" { print substr($1, 2), $3 }' /tmp/intro | grep -qxF "$p" ||
+            fail "Device lacks property '$p'"
+    done
+    busctl call org.passthru1 /org/passthru1 org.freedesktop.DBus.ObjectManager GetManagedObjects >/dev/null
+}
+
+testcase_list_devices_and_properties() {
+    mgr ListDevices >/tmp/list
+    grep -q "\"$EDU\" \"available\" \"passthru\" \"\"" /tmp/list || fail "ListDevices: $(cat /tmp/list)"
+    grep -q "\"$NIC\" \"host\" \"e1000e\"" /tmp/list || fail "ListDevices: $(cat /tmp/list)"
+    assert_eq "$(dev_prop $EDU VendorId)" 4660 "VendorId"
+    assert_eq "$(dev_prop $EDU DeviceId)" 4584 "DeviceId"
+    assert_eq "$(dev_prop $EDU Passthrough)" true "Passthrough"
+    assert_eq "$(dev_prop $EDU Viable)" true "Viable"
+    [ "$(dev_prop $EDU IommuGroup)" -ge 0 ] || fail "no IOMMU group"
+    assert_eq "$(mgr GetDevice s 01:00.0)" "o \"$(dev_path $EDU)\"" "GetDevice"
+    assert_eq "$(busctl get-property $BUS IommuEnabled)" "b true" "IommuEnabled"
+    assert_eq "$(busctl get-property $BUS Version)" 's "0.1.0"' "Version"
+    # Properties are for anyone.
+    as_bob busctl get-property org.passthru1 "$(dev_path $EDU)" org.passthru1.Device State
+}
+
+testcase_member_acquires_edu_and_the_fd_really_works() {
+    as_alice pt-hold -m 268435456 $EDU vm-a -- vfio-check --fd @FD@ --dma $EDU
+    wait_state $EDU available
+}
+
+testcase_second_vm_gets_device_busy_and_outsider_access_denied() {
+    hold $EDU vm-a
+    assert_eq "$(dev_prop $EDU State)" leased "State"
+    assert_eq "$(dev_prop $EDU Owner)" vm-a "Owner"
+    assert_eq "$(dev_prop $EDU OwnerPid)" "$HOLDER" "OwnerPid"
+    expect_error org.passthru1.Error.DeviceBusy as_alice pt-hold $EDU vm-b
+    grep -q "vm-a" /tmp/out && grep -q "pid $HOLDER" /tmp/out || fail "DeviceBusy does not name vm-a and pid $HOLDER"
+    expect_error org.freedesktop.DBus.Error.AccessDenied as_bob pt-hold $EDU vm-b
+    expect_error org.freedesktop.DBus.Error.AccessDenied as_bob busctl call $BUS EnterMaintenanceMode
+    kill $HOLDER
+    wait_state $EDU available
+}
+
+testcase_killed_holder_device_comes_back_reset() {
+    hold $EDU vm-a
+    kill -9 $HOLDER
+    wait_state $EDU available
+    grep -q "Lease released: device $EDU, VM 'vm-a', pid $HOLDER, reason process-exited" /tmp/passthrud.log ||
+        fail "no process-exited release in the log"
+    assert_driver $EDU passthru
+    as_alice pt-hold $EDU vm-b -- true
+    wait_state $EDU available
+}
+
+testcase_no_working_reset_means_quarantine() {
+    echo > $SYS/$EDU/reset_method      # the kernel now offers no method
+    hold $EDU vm-a
+    kill -9 $HOLDER
+    wait_state $EDU quarantined
+    expect_error org.passthru1.Error.Quarantined as_alice pt-hold $EDU vm-b
+    expect_error org.passthru1.Error.ResetFailed mgr Reset s $EDU
+    echo default > $SYS/$EDU/reset_method
+    mgr Reset s $EDU
+    wait_state $EDU available
+    as_alice pt-hold $EDU vm-b -- true
+    wait_state $EDU available
+}
+
+testcase_daemon_killed_lease_survives_restart() {
+    hold $EDU vm-a
+    kill -9 "$(cat /tmp/passthrud.pid)"
+    start_daemon
+    assert_eq "$(dev_prop $EDU State)" leased "State after restart"
+    assert_eq "$(dev_prop $EDU Owner)" vm-a "Owner after restart"
+    expect_error org.passthru1.Error.DeviceBusy as_alice pt-hold $EDU vm-b
+    kill $HOLDER
+    wait_state $EDU available
+}
+
+testcase_group_member_on_host_driver_is_not_viable() {
+    echo e1000 > $SYS/$BR2/driver_override
+    echo $BR2 > /sys/bus/pci/drivers/passthru/unbind
+    echo $BR2 > /sys/bus/pci/drivers_probe
+    assert_driver $BR2 e1000
+    expect_error org.passthru1.Error.GroupNotViable as_alice pt-hold $BR1 vm-a
+    grep -q "$BR2" /tmp/out && grep -q e1000 /tmp/out || fail "GroupNotViable does not name $BR2 and e1000"
+    echo $BR2 > /sys/bus/pci/drivers/e1000/unbind
+    echo passthru > $SYS/$BR2/driver_override
+    echo $BR2 > /sys/bus/pci/drivers_probe
+    wait_state $BR2 available
+}
+
+testcase_bridged_pair_is_leased_whole() {
+    hold $BR1 vm-a
+    assert_eq "$(dev_prop $BR2 State)" leased "State of $BR2"
+    assert_eq "$(dev_prop $BR2 Owner)" vm-a "Owner of $BR2"
+    assert_driver $BR2 vfio-pci
+    kill $HOLDER
+    # Behind a PCI bridge with a sibling, neither function can be reset.
+    wait_state $BR1 quarantined
+    wait_state $BR2 quarantined
+}
+
+testcase_maintenance_mode() {
+    hold $EDU vm-a
+    expect_error org.passthru1.Error.LeasesActive mgr EnterMaintenanceMode
+    expect_error org.passthru1.Error.NotInMaintenanceMode mgr SetPassthrough sba{sv} $NIC true 0
+    kill $HOLDER
+    wait_state $EDU available
+    mgr EnterMaintenanceMode
+    assert_eq "$(busctl get-property $BUS MaintenanceMode)" "b true" "MaintenanceMode"
+    expect_error org.passthru1.Error.MaintenanceMode as_alice pt-hold $EDU vm-a
+    assert_eq "$(mgr SetPassthrough sba{sv} $NIC true 0)" "b true" "SetPassthrough without Live"
+    wait_state $NIC pending-reboot
+    assert_eq "$(busctl get-property $BUS RebootRequired)" "b true" "RebootRequired"
+    grep -q "hide=(0000:01:00.0)(0000:02:00.0)" /etc/modprobe.d/passthru.conf ||
+        fail "modprobe.d: $(cat /etc/modprobe.d/passthru.conf)"
+    assert_eq "$(mgr SetPassthrough sba{sv} $NIC true 1 Live b true)" "b false" "SetPassthrough Live"
+    assert_driver $NIC passthru
+    wait_state $NIC available
+    mgr Assign ss $EDU vm-x
+    mgr ExitMaintenanceMode
+    expect_error org.passthru1.Error.NotAssigned as_alice pt-hold $EDU vm-a
+    expect_error org.passthru1.Error.NotInMaintenanceMode mgr Unassign ss $EDU vm-x
+    mgr EnterMaintenanceMode
+    mgr Unassign ss $EDU vm-x
+    mgr ExitMaintenanceMode
+    # The mode survives a restart of the daemon.
+    grep -q "MaintenanceMode=no" /var/lib/passthru/state || fail "state: $(cat /var/lib/passthru/state)"
+}
+
+testcase_device_node_owner_lasts_as_long_as_the_lease() {
+    local group
+    group=$(dev_prop $EDU IommuGroup)
+    as_alice pt-hold -c -o 1000 $EDU vm-a -- sh -c "exec 5<>/dev/vfio/$group && echo opened" >/tmp/out 2>&1 ||
+        fail "alice could not open /dev/vfio/$group during the lease: $(cat /tmp/out)"
+    wait_state $EDU available
+    modprobe vfio-pci
+    echo vfio-pci > $SYS/$EDU/driver_override
+    echo $EDU > /sys/bus/pci/drivers/passthru/unbind
+    echo $EDU > /sys/bus/pci/drivers_probe
+    if as_alice sh -c "exec 5<>/dev/vfio/$group" 2>/dev/null; then
+        fail "alice opened /dev/vfio/$group after the lease"
+    fi
+    echo passthru > $SYS/$EDU/driver_override
+    echo $EDU > /sys/bus/pci/drivers/vfio-pci/unbind
+    echo $EDU > /sys/bus/pci/drivers_probe
+}
+
+testcase_errors_for_bad_requests() {
+    expect_error org.passthru1.Error.NoSuchDevice mgr GetDevice s 0000:09:00.0
+    expect_error org.freedesktop.DBus.Error.InvalidArgs mgr GetDevice s "zz:00.0"
+    expect_error org.freedesktop.DBus.Error.InvalidArgs as_alice pt-hold $EDU "bad vm name"
+    expect_error org.passthru1.Error.NotPassthrough as_alice pt-hold 00:1f.2 vm-a
+    echo Y > /sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts
+    expect_error org.passthru1.Error.IommuUnavailable as_alice pt-hold $EDU vm-a
+    echo N > /sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts
+    expect_error org.freedesktop.DBus.Error.InvalidArgs \
+        busctl call $BUS Acquire ssa{sv} $EDU vm-a 1 Bogus u 1
+}
+
+testcase_limits_from_the_configuration() {
+    printf '[Daemon]\nMaxDevicesPerVm=1\n' >/etc/passthru/passthru.conf
+    stop_daemon
+    start_daemon
+    hold $EDU vm-a
+    expect_error org.passthru1.Error.LimitExceeded as_alice pt-hold $NIC vm-a
+    grep -q "MaxDevicesPerVm=1" /tmp/out || fail "LimitExceeded does not name the limit"
+    kill $HOLDER
+    wait_state $EDU available
+    printf '[Daemon]\nBogus=1\n' >/etc/passthru/passthru.conf
+    stop_daemon
+    start_daemon
+    grep -q "passthru.conf:2" /tmp/passthrud.log || fail "no line number for the bad config: $(tail -n 3 /tmp/passthrud.log)"
+    rm /etc/passthru/passthru.conf
+}
+
+testcase_hot_removed_lease_ends_with_device_removed() {
+    qmp '{"execute":"device_add","arguments":{"driver":"edu","bus":"rphp","id":"hp1"}}' >/dev/null
+    for i in $(seq 1 100); do
+        [ "$(driver $HP)" = passthru ] && break
+        sleep 0.1
+    done
+    wait_state $HP available
+    hold $HP vm-a
+    qmp '{"execute":"device_del","arguments":{"id":"hp1"}}' >/dev/null
+    # The kernel waits for the holder to let go, as a VMM would on request.
+    sleep 1
+    kill $HOLDER
+    for i in $(seq 1 100); do
+        grep -q "device $HP, VM 'vm-a', pid $HOLDER, reason device-removed" /tmp/passthrud.log && break
+        sleep 0.1
+    done
+    grep -q "reason device-removed" /tmp/passthrud.log || fail "no device-removed: $(tail -n 5 /tmp/passthrud.log)"
+    busctl get-property $BUS Version >/dev/null
+    mgr ListDevices | grep -q "$HP" && fail "$HP still listed"
+    kill -0 "$(cat /tmp/passthrud.pid)" || fail "passthrud died"
+}
+
+suite_teardown() {
+    cat /tmp/passthrud.log >/dev/console
+}
