@@ -439,7 +439,7 @@ static void return_done(int result, void *userdata) {
         log_lease("released", l->device, l->vm, (unsigned) l->pid, l->reason);
 
         {
-                _cleanup_strv_free_ char **devices = TAKE_PTR(l->devices);
+                _cleanup_strv_free_ char **devices = strv_copy(l->devices);
 
                 lease_free(l);
                 for (char **i = devices; *i; i++)

@@ -11,6 +11,7 @@
 
 #include "bouncer.h"
 #include "device-dbus.h"
+#include "fileio.h"
 #include "lease.h"
 #include "log.h"
 #include "macro.h"
@@ -257,6 +258,9 @@ static int write_modprobe(Manager *m) {
                         if (r < 0)
                                 return r;
                 }
+        r = mkdir_parents(m->paths.modprobe_file, 0755);
+        if (r < 0)
+                return r;
         return modprobe_conf_write(m->paths.modprobe_file, marked);
 }
 
@@ -311,7 +315,7 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
         char rule[32];
         StateDevice *s;
         Device *d;
-        bool reboot = false;
+        bool reboot = false, was;
         int r;
 
         r = bouncer_check(m, msg, NULL, error);
@@ -363,12 +367,16 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
         r = state_ensure_device(&m->state, d->address, &s);
         if (r < 0)
                 return r;
+        was = s->passthrough;
         s->passthrough = enabled;
-        r = manager_save_state(m);
+        r = write_modprobe(m);
         if (r >= 0)
-                r = write_modprobe(m);
-        if (r < 0)
+                r = manager_save_state(m);
+        if (r < 0) {
+                s->passthrough = was;
+                (void) write_modprobe(m);
                 return sd_bus_error_set_errnof(error, r, "Cannot save the passthrough configuration: %m");
+        }
 
         snprintf(rule, sizeof(rule), "(%s)", d->address);
         if (enabled) {
@@ -500,6 +508,8 @@ static int method_reset(sd_bus_message *msg, void *userdata, sd_bus_error *error
         r = manager_lookup_device(m, arg, &d, error);
         if (r < 0)
                 return r;
+        /* The reset methods are the kernel's to change (sysfs reset_method). */
+        (void) device_refresh(d);
         st = device_state(d);
         if (st == DEVICE_LEASED || st == DEVICE_RELEASING)
                 return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY, "%s is leased to VM '%s'.", d->address,

@@ -52,6 +52,9 @@ HIDE='passthru.hide=(01:00.0)(02:00.0)'
 echo "--- vm: module suite, Debian's kernel"
 "$TOP/tests/vm/run.sh" module "$HIDE"
 
+echo "--- vm: daemon suite, Debian's kernel"
+"$TOP/tests/vm/run.sh" daemon 'passthru.hide=(01:00.0)(04:*.*)(05:00.0)'
+
 # The debug kernel: built once (~25 min cold), then cached.
 echo "--- debug kernel (KUnit, KASAN, lockdep, kmemleak, failslab)"
 case_ kernel debug_kernel_builds "$TOP/tests/kernel/build.sh"

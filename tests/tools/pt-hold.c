@@ -4,6 +4,7 @@
  * keep the lease while a command runs.
  *
  *   pt-hold [-m BYTES] [-o UID] [-c] [-H] DEVICE VM [-- COMMAND...]
+ *   pt-hold -X METHOD SIGNATURE [ARG...]
  *
  * Calls Acquire(DEVICE, VM, {MemoryBytes, DeviceNodeOwner}) and runs
  * COMMAND with the group fd inherited; "@FD@" in its arguments is replaced
@@ -12,7 +13,11 @@
  * -c closes pt-hold's own copy of the fd before COMMAND runs, for commands
  * that open /dev/vfio/N themselves (with -o).
  *
- * Exit status: COMMAND's; 0 with no COMMAND; 1 when Acquire fails (the
+ * -X calls any Manager method and prints the error name when it fails
+ * (busctl does not): SIGNATURE is made of s, b ("true"/"false"), u, and a
+ * trailing a{sv}, sent empty.
+ *
+ * Exit status: COMMAND's; 0 with no COMMAND; 1 when the call fails (the
  * D-Bus error name is printed first on stderr); 2 bad usage.
  */
 #include <errno.h>
@@ -30,8 +35,44 @@
 #include "passthru-names.h"
 
 static int usage(void) {
-        fprintf(stderr, "usage: pt-hold [-m BYTES] [-o UID] [-c] [-H] DEVICE VM [-- COMMAND...]\n");
+        fprintf(stderr, "usage: pt-hold [-m BYTES] [-o UID] [-c] [-H] DEVICE VM [-- COMMAND...]\n"
+                        "       pt-hold -X METHOD SIGNATURE [ARG...]\n");
         return 2;
+}
+
+static int call_method(sd_bus *bus, const char *method, const char *sig, char **args, int n) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        int r, k = 0;
+
+        r = sd_bus_message_new_method_call(bus, &call, PT_BUS_NAME, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, method);
+        for (const char *c = sig; r >= 0 && *c; c++) {
+                if (strncmp(c, "a{sv}", 5) == 0) {
+                        r = sd_bus_message_append(call, "a{sv}", 0);
+                        c += 4;
+                        continue;
+                }
+                if (k >= n)
+                        return usage();
+                if (*c == 's')
+                        r = sd_bus_message_append(call, "s", args[k++]);
+                else if (*c == 'b')
+                        r = sd_bus_message_append(call, "b", strcmp(args[k++], "true") == 0);
+                else if (*c == 'u')
+                        r = sd_bus_message_append(call, "u", (uint32_t) strtoul(args[k++], NULL, 10));
+                else
+                        return usage();
+        }
+        if (r < 0) {
+                fprintf(stderr, "pt-hold: cannot build the call: %s\n", strerror(-r));
+                return 1;
+        }
+        r = sd_bus_call(bus, call, 0, &error, &reply);
+        if (r < 0) {
+                fprintf(stderr, "%s: %s\n", error.name ?: "error", error.message ?: strerror(-r));
+                return 1;
+        }
+        return 0;
 }
 
 int main(int argc, char *argv[]) {
@@ -41,11 +82,12 @@ int main(int argc, char *argv[]) {
         unsigned long long memory = 0;
         long owner = -1;
         bool close_own = false, hold = false;
+        const char *method = NULL;
         int c, r, fd, status;
         char fdstr[16];
         pid_t child;
 
-        while ((c = getopt(argc, argv, "+m:o:cH")) >= 0) {
+        while ((c = getopt(argc, argv, "+m:o:cHX:")) >= 0) {
                 switch (c) {
                 case 'm':
                         memory = strtoull(optarg, NULL, 10);
@@ -59,11 +101,14 @@ int main(int argc, char *argv[]) {
                 case 'H':
                         hold = true;
                         break;
+                case 'X':
+                        method = optarg;
+                        break;
                 default:
                         return usage();
                 }
         }
-        if (argc - optind < 2)
+        if (argc - optind < (method ? 1 : 2))
                 return usage();
 
         r = sd_bus_default_system(&bus);
@@ -71,6 +116,8 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "pt-hold: cannot connect to the system bus: %s\n", strerror(-r));
                 return 1;
         }
+        if (method)
+                return call_method(bus, method, argv[optind], argv + optind + 1, argc - optind - 1);
         r = sd_bus_message_new_method_call(bus, &call, PT_BUS_NAME, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, "Acquire");
         if (r >= 0)
                 r = sd_bus_message_append(call, "ss", argv[optind], argv[optind + 1]);
