@@ -73,7 +73,7 @@ nl_state() {
 
 # The kernel log lines that fail any case.
 kernel_trouble() {
-    dmesg | grep -E 'WARNING:|BUG:|Oops|general protection|Call Trace:|UBSAN:|KASAN:|kmemleak:|possible circular locking|possible recursive locking|INFO: task .* blocked|sleeping function called from invalid context' || true
+    dmesg | grep -E 'WARNING:|BUG:|Oops|general protection|Call Trace:|UBSAN:|KASAN:|kmemleak: .*suspected memory leak|possible circular locking|possible recursive locking|INFO: task .* blocked|sleeping function called from invalid context' || true
 }
 
 run_suite() {

@@ -28,7 +28,7 @@ testcase_demo() {
     say ""
     say "Now loading the NIC's host driver: modprobe e1000e"
     modprobe e1000e
-    nics=$(ls /sys/class/net | grep -v '^lo$' || true)
+    nics=$(ls /sys/bus/pci/devices/0000:02:00.0/net 2>/dev/null || true)
     if [ -z "$nics" ] && [ "$(driver 0000:02:00.0)" = passthru ]; then
         say "  e1000e loaded, but it did not get the NIC: no network interface appeared."
     else
