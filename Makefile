@@ -20,7 +20,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 CC ?= gcc
 CFLAGS ?= -O2 -g
 BUILD := build
-PKGS := libsystemd libudev libpci libnl-genl-3.0 inih
+PKGS := libsystemd libudev libpci libnl-genl-3.0 inih json-c
 WARN := -std=gnu11 -Wall -Wextra -Werror
 USER_CPPFLAGS = -D_GNU_SOURCE= -Iinclude -Iinclude/uapi -Idaemon $(shell pkg-config --cflags $(PKGS))
 USER_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
@@ -60,10 +60,13 @@ $(BUILD)/libpassthrud.a: $(DAEMON_SRCS:daemon/%.c=$(BUILD)/obj/%.o)
 $(BUILD)/libpassthrud-asan.a: $(DAEMON_SRCS:daemon/%.c=$(BUILD)/asan/%.o)
 	$(AR) rcs $@ $^
 
-daemon: $(if $(wildcard daemon/passthrud.c),$(BUILD)/passthrud)
+daemon: $(BUILD)/passthrud $(BUILD)/passthructl
 
 $(BUILD)/passthrud: daemon/passthrud.c $(BUILD)/libpassthrud.a
 	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -o $@ $< $(BUILD)/libpassthrud.a $(USER_LIBS)
+
+$(BUILD)/passthructl: cli/passthructl.c $(BUILD)/libpassthrud.a
+	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -o $@ $< $(BUILD)/libpassthrud.a $(USER_LIBS) $(shell pkg-config --libs json-c)
 
 $(BUILD)/ptnl: tests/tools/ptnl.c $(BUILD)/libpassthrud.a
 	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -o $@ $< $(BUILD)/libpassthrud.a $(USER_LIBS)

@@ -8,7 +8,7 @@ packages=(
     # build
     gcc make pkg-config libc6-dev linux-headers-amd64
     libnl-3-dev libnl-genl-3-dev libudev-dev libpci-dev libsystemd-dev
-    libinih-dev libcmocka-dev pci.ids
+    libinih-dev libcmocka-dev libjson-c-dev pci.ids
     # style
     sparse linux-source-6.1 xz-utils
     # the VM test bed
