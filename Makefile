@@ -5,6 +5,7 @@
 #   make                 the module (for KVER/KDIR) and the userspace tools
 #   make check           every test: VM suites on Debian's 6.1 kernel, DKMS
 #   make demo            boot a VM that hides two devices and show it
+#   make bench           passthrud against a bare sysfs floor, in one VM (not in check)
 #   make style           checkpatch and sparse on the kernel code
 #   make deps            install the Debian packages all of this needs
 #   make install / dkms-install / uninstall
@@ -36,7 +37,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 
 .PHONY: all module tools daemon unit check demo bench style deps clean \
-	install dkms-install uninstall
+	install dkms-install dkms-uninstall uninstall
 
 all: module tools daemon
 
@@ -44,7 +45,7 @@ module:
 	@test -d "$(KDIR)" || { echo "No kernel headers in $(KDIR): run 'make deps' or set KVER/KDIR" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
-tools: $(BUILD)/ptnl $(BUILD)/vfio-check $(BUILD)/pt-hold
+tools: $(BUILD)/ptnl $(BUILD)/vfio-check $(BUILD)/pt-hold $(BUILD)/pt-bench $(BUILD)/pt-bench-floor
 
 $(BUILD)/obj/%.o: daemon/%.c $(DAEMON_HDRS)
 	@mkdir -p $(dir $@)
@@ -74,6 +75,14 @@ $(BUILD)/ptnl: tests/tools/ptnl.c $(BUILD)/libpassthrud.a
 $(BUILD)/pt-hold: tests/tools/pt-hold.c $(DAEMON_HDRS)
 	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -o $@ $< $(USER_LIBS)
 
+# make bench's programs: a D-Bus client of passthrud and the bare floor.
+$(BUILD)/pt-bench: tests/bench/client.c $(DAEMON_HDRS)
+	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -o $@ $< $(USER_LIBS)
+
+$(BUILD)/pt-bench-floor: tests/bench/floor.c
+	@mkdir -p $(BUILD)
+	$(CC) $(WARN) $(CFLAGS) -D_GNU_SOURCE= -o $@ $<
+
 # Unit tests: cmocka, ASan and UBSan; each prints TAP.
 $(BUILD)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libpassthrud-asan.a
 	@mkdir -p $(dir $@)
@@ -96,6 +105,9 @@ check: deps
 demo: deps
 	@tests/vm/demo.sh
 
+bench: deps
+	@tests/bench/run.sh
+
 style:
 	@tests/style.sh "$(KDIR)"
 
@@ -103,9 +115,19 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
 	rm -rf $(BUILD)
 
+install: daemon
+	@PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) BUILD=$(BUILD) data/install.sh install
+
+uninstall:
+	@PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) BUILD=$(BUILD) data/install.sh uninstall
+
 dkms-install:
 	rm -rf $(DESTDIR)/usr/src/passthru-$(VERSION)
 	mkdir -p $(DESTDIR)/usr/src/passthru-$(VERSION)
 	cp -r Kbuild Makefile dkms.conf kmod include $(DESTDIR)/usr/src/passthru-$(VERSION)/
 	dkms add passthru/$(VERSION)
 	dkms install passthru/$(VERSION)
+
+dkms-uninstall:
+	-dkms remove passthru/$(VERSION) --all
+	rm -rf $(DESTDIR)/usr/src/passthru-$(VERSION)

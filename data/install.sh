@@ -1,0 +1,78 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# make install / make uninstall: put the userspace of passthru in place.
+#   data/install.sh install|uninstall|list
+# Honours DESTDIR and PREFIX (default /usr/local).  Files that other
+# programs only look for in fixed places (D-Bus policy, udev rules,
+# initramfs-tools, dracut, modprobe.d) go there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PREFIX=${PREFIX:-/usr/local}
+DESTDIR=${DESTDIR:-}
+BUILD=${BUILD:-build}
+sbindir=$PREFIX/sbin
+bindir=$PREFIX/bin
+mandir=$PREFIX/share/man
+if [[ $PREFIX == /usr ]]; then
+    libdir=/usr/lib dbusdir=/usr/share/dbus-1/system.d udevdir=/usr/lib/udev/rules.d
+else
+    libdir=$PREFIX/lib dbusdir=/etc/dbus-1/system.d udevdir=/etc/udev/rules.d
+fi
+
+# mode source destination
+files() {
+    cat <<LIST
+0755 $BUILD/passthrud $sbindir/passthrud
+0755 $BUILD/passthructl $bindir/passthructl
+0644 @data/passthrud.service.in $libdir/systemd/system/passthrud.service
+0644 @data/org.passthru1.service.in $PREFIX/share/dbus-1/system-services/org.passthru1.service
+0644 data/org.passthru1.conf $dbusdir/org.passthru1.conf
+0644 udev-rules/70-passthru.rules $udevdir/70-passthru.rules
+0644 data/modprobe-passthru.conf /usr/lib/modprobe.d/passthru-vfio.conf
+0644 data/sysusers-passthru.conf $libdir/sysusers.d/passthru.conf
+0755 data/initramfs-tools/hook /usr/share/initramfs-tools/hooks/passthru
+0755 data/initramfs-tools/init-top /usr/share/initramfs-tools/scripts/init-top/passthru
+0755 data/dracut/module-setup.sh /usr/lib/dracut/modules.d/90passthru/module-setup.sh
+0755 data/dracut/passthru-load.sh /usr/lib/dracut/modules.d/90passthru/passthru-load.sh
+0644 data/passthructl.bash $PREFIX/share/bash-completion/completions/passthructl
+0644 docs/man/passthru.4 $mandir/man4/passthru.4
+0644 docs/man/passthrud.8 $mandir/man8/passthrud.8
+0644 docs/man/passthructl.1 $mandir/man1/passthructl.1
+0644 docs/man/passthru.conf.5 $mandir/man5/passthru.conf.5
+LIST
+}
+
+case ${1:-} in
+install)
+    files | while read -r mode src dest; do
+        if [[ $src == @* ]]; then
+            src=${src#@}
+            mkdir -p "$(dirname "$DESTDIR$dest")"
+            sed "s|@sbindir@|$sbindir|g" "$src" >"$DESTDIR$dest"
+            chmod "$mode" "$DESTDIR$dest"
+        else
+            install -D -m "$mode" "$src" "$DESTDIR$dest"
+        fi
+        echo "  $dest"
+    done
+    if [[ -z $DESTDIR ]]; then
+        command -v systemd-sysusers >/dev/null && systemd-sysusers "$libdir/sysusers.d/passthru.conf" || true
+        command -v systemctl >/dev/null && systemctl daemon-reload 2>/dev/null || true
+        command -v udevadm >/dev/null && udevadm control --reload 2>/dev/null || true
+    fi
+    ;;
+uninstall)
+    files | while read -r mode src dest; do
+        rm -f "$DESTDIR$dest"
+    done
+    rmdir "$DESTDIR/usr/lib/dracut/modules.d/90passthru" 2>/dev/null || true
+    [[ -n $DESTDIR ]] || { command -v systemctl >/dev/null && systemctl daemon-reload 2>/dev/null || true; }
+    ;;
+list)
+    files | awk '{ print $3 }'
+    ;;
+*)
+    echo "usage: $0 install|uninstall|list" >&2
+    exit 2
+    ;;
+esac

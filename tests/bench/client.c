@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * pt-bench: passthrud's side of make bench, a client on the system bus.
+ *
+ *   pt-bench cycle [-n N] [-m VM] DEVICE
+ *       N lease round trips.  A child process (the holder) connects to the
+ *       bus, then times Acquire(DEVICE, VM, {}) until it holds a working
+ *       fd (VFIO_GROUP_GET_STATUS says viable): the grant.  The parent,
+ *       subscribed to the device's PropertiesChanged, tells the holder to
+ *       exit and times until State is "available" again: the return.
+ *       One line per round trip:  GRANT_US RETURN_US
+ *
+ *   pt-bench list [-n N]
+ *       N ListDevices calls on a warm connection, the reply read through.
+ *       One line per call:  US DEVICES
+ *
+ * Connection set-up is not timed: a hypervisor is connected already.
+ * Exit status: 0, 1 when a call or a check fails, 2 bad usage.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/vfio.h>
+#include <systemd/sd-bus.h>
+
+#include "macro.h"
+#include "passthru-names.h"
+
+#define USEC_PER_SEC 1000000ULL
+#define RETURN_TIMEOUT_USEC (60 * USEC_PER_SEC)
+
+static uint64_t now_us(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static int usage(void) {
+        fprintf(stderr, "usage: pt-bench cycle [-n N] [-m VM] DEVICE\n"
+                        "       pt-bench list [-n N]\n");
+        return 2;
+}
+
+static int bus_fail(const char *what, const sd_bus_error *error, int r) {
+        fprintf(stderr, "pt-bench: %s: %s%s%s\n", what, error && error->name ? error->name : "",
+                error && error->name ? ": " : "",
+                error && error->message ? error->message : strerror(r < 0 ? -r : r));
+        return -1;
+}
+
+/* Connected, with Hello answered and the daemon reachable. */
+static int connect_bus(sd_bus **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus *bus = NULL;
+        int r;
+
+        r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return bus_fail("cannot connect to the system bus", NULL, r);
+        r = sd_bus_call_method(bus, PT_BUS_NAME, PT_MANAGER_PATH, "org.freedesktop.DBus.Peer", "Ping", &error,
+                               NULL, NULL);
+        if (r < 0) {
+                sd_bus_flush_close_unref(bus);
+                return bus_fail("Ping", &error, r);
+        }
+        *ret = bus;
+        return 0;
+}
+
+static int get_state(sd_bus *bus, const char *path, char **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_get_property_string(bus, PT_BUS_NAME, path, PT_DEVICE_INTERFACE, "State", &error, ret);
+        if (r < 0)
+                return bus_fail("State", &error, r);
+        return 0;
+}
+
+/* Untimed: the device is available before a round trip starts. */
+static int wait_available(sd_bus *bus, const char *path, const char *dev) {
+        _cleanup_free_ char *state = NULL;
+
+        for (int i = 0; i < 500; i++) {
+                state = mfree(state);
+                if (get_state(bus, path, &state) < 0)
+                        return -1;
+                if (strcmp(state, "available") == 0)
+                        return 0;
+                usleep(10000);
+        }
+        fprintf(stderr, "pt-bench: %s is %s, not available\n", dev, state);
+        return -1;
+}
+
+/* ---- the holder ---- */
+
+typedef struct Grant {
+        int ok;
+        uint64_t usec;
+        char message[480];
+} Grant;
+
+static void holder(const char *dev, const char *vm, int report, int go) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        struct vfio_group_status status = { .argsz = sizeof(status) };
+        Grant g = {};
+        sd_bus *bus = NULL;
+        uint64_t t0, t1;
+        int r, fd = -1;
+        char c;
+
+        if (connect_bus(&bus) < 0) {
+                snprintf(g.message, sizeof(g.message), "the holder cannot reach passthrud");
+                goto out;
+        }
+        t0 = now_us();
+        r = sd_bus_call_method(bus, PT_BUS_NAME, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, "Acquire", &error, &reply,
+                               "ssa{sv}", dev, vm, 0);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "h", &fd);
+        if (r < 0) {
+                snprintf(g.message, sizeof(g.message), "Acquire: %s: %s", error.name ?: "error",
+                         error.message ?: strerror(-r));
+                goto out;
+        }
+        if (ioctl(fd, VFIO_GROUP_GET_STATUS, &status) < 0) {
+                snprintf(g.message, sizeof(g.message), "VFIO_GROUP_GET_STATUS: %s", strerror(errno));
+                goto out;
+        }
+        t1 = now_us();
+        if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+                snprintf(g.message, sizeof(g.message), "the group fd is not viable");
+                goto out;
+        }
+        g.ok = 1;
+        g.usec = t1 - t0;
+out:
+        (void) !write(report, &g, sizeof(g));
+        /* Hold the lease until told to go; the exit closes the group. */
+        while (read(go, &c, 1) < 0 && errno == EINTR)
+                ;
+        _exit(g.ok ? 0 : 1);
+}
+
+/* ---- the watcher ---- */
+
+typedef struct Watch {
+        bool armed;
+        uint64_t at;            /* when State became available; 0 before */
+        char last[32];
+} Watch;
+
+static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Watch *w = userdata;
+        const char *iface, *key, *value;
+        int r;
+
+        (void) ret_error;
+        if (sd_bus_message_read(m, "s", &iface) < 0 || strcmp(iface, PT_DEVICE_INTERFACE) != 0)
+                return 0;
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return 0;
+        while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+                if (sd_bus_message_read(m, "s", &key) < 0)
+                        return 0;
+                if (strcmp(key, "State") == 0) {
+                        if (sd_bus_message_read(m, "v", "s", &value) < 0)
+                                return 0;
+                        snprintf(w->last, sizeof(w->last), "%s", value);
+                        if (w->armed && !w->at && strcmp(value, "available") == 0)
+                                w->at = now_us();
+                } else if (sd_bus_message_skip(m, "v") < 0)
+                        return 0;
+                if (sd_bus_message_exit_container(m) < 0)
+                        return 0;
+        }
+        return 0;
+}
+
+/* Handle whatever has arrived, without waiting. */
+static int drain(sd_bus *bus) {
+        int r;
+
+        while ((r = sd_bus_process(bus, NULL)) > 0)
+                ;
+        return r;
+}
+
+static int one_cycle(sd_bus *bus, const char *path, const char *dev, const char *vm, Watch *w) {
+        int report[2], go[2], status;
+        uint64_t t0, deadline;
+        Grant g;
+        pid_t pid;
+        ssize_t k;
+        int r;
+
+        if (wait_available(bus, path, dev) < 0)
+                return -1;
+        if (pipe2(report, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0) {
+                perror("pt-bench: pipe");
+                return -1;
+        }
+        fflush(stdout);
+        pid = fork();
+        if (pid < 0) {
+                perror("pt-bench: fork");
+                return -1;
+        }
+        if (pid == 0) {
+                close(report[0]);
+                close(go[1]);
+                holder(dev, vm, report[1], go[0]);
+        }
+        close(report[1]);
+        close(go[0]);
+        do
+                k = read(report[0], &g, sizeof(g));
+        while (k < 0 && errno == EINTR);
+        close(report[0]);
+        if (k != sizeof(g) || !g.ok) {
+                fprintf(stderr, "pt-bench: %s\n", k == sizeof(g) ? g.message : "the holder died");
+                close(go[1]);
+                waitpid(pid, &status, 0);
+                return -1;
+        }
+
+        /* Let the grant's signals and uevents settle, untimed. */
+        usleep(20000);
+        if (drain(bus) < 0)
+                return -1;
+        w->armed = true;
+        w->at = 0;
+
+        t0 = now_us();
+        close(go[1]);           /* the holder exits */
+        deadline = t0 + RETURN_TIMEOUT_USEC;
+        while (!w->at) {
+                uint64_t n = now_us();
+
+                if (n >= deadline) {
+                        fprintf(stderr, "pt-bench: %s not available %llu s after its holder exited (last State '%s')\n",
+                                dev, (unsigned long long) (RETURN_TIMEOUT_USEC / USEC_PER_SEC), w->last);
+                        waitpid(pid, &status, 0);
+                        return -1;
+                }
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return bus_fail("sd_bus_process", NULL, r);
+                if (r > 0)
+                        continue;
+                r = sd_bus_wait(bus, deadline - n);
+                if (r < 0)
+                        return bus_fail("sd_bus_wait", NULL, r);
+        }
+        w->armed = false;
+        waitpid(pid, &status, 0);
+        printf("%llu %llu\n", (unsigned long long) g.usec, (unsigned long long) (w->at - t0));
+        fflush(stdout);
+        return 0;
+}
+
+static int cmd_cycle(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        _cleanup_free_ char *path = NULL;
+        unsigned long n = 1;
+        const char *vm = "bench", *dev;
+        Watch w = {};
+        int c, r;
+
+        while ((c = getopt(argc, argv, "n:m:")) >= 0) {
+                switch (c) {
+                case 'n':
+                        n = strtoul(optarg, NULL, 10);
+                        break;
+                case 'm':
+                        vm = optarg;
+                        break;
+                default:
+                        return usage();
+                }
+        }
+        if (argc - optind != 1 || n == 0)
+                return usage();
+        dev = argv[optind];
+        r = sd_bus_path_encode(PT_DEVICE_PATH_PREFIX, dev, &path);
+        if (r < 0) {
+                bus_fail("sd_bus_path_encode", NULL, r);
+                return 1;
+        }
+        if (connect_bus(&bus) < 0)
+                return 1;
+        r = sd_bus_match_signal(bus, &slot, PT_BUS_NAME, path, "org.freedesktop.DBus.Properties",
+                                "PropertiesChanged", on_properties_changed, &w);
+        if (r < 0) {
+                bus_fail("AddMatch", NULL, r);
+                return 1;
+        }
+        for (unsigned long i = 0; i < n; i++)
+                if (one_cycle(bus, path, dev, vm, &w) < 0)
+                        return 1;
+        return 0;
+}
+
+static int cmd_list(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        unsigned long n = 1;
+        int c, r;
+
+        while ((c = getopt(argc, argv, "n:")) >= 0) {
+                switch (c) {
+                case 'n':
+                        n = strtoul(optarg, NULL, 10);
+                        break;
+                default:
+                        return usage();
+                }
+        }
+        if (argc - optind != 0 || n == 0)
+                return usage();
+        if (connect_bus(&bus) < 0)
+                return 1;
+        for (unsigned long i = 0; i < n; i++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+                const char *address, *state, *driver, *owner, *object;
+                unsigned devices = 0;
+                uint64_t t0, t1;
+
+                t0 = now_us();
+                r = sd_bus_call_method(bus, PT_BUS_NAME, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, "ListDevices",
+                                       &error, &reply, NULL);
+                if (r >= 0)
+                        r = sd_bus_message_enter_container(reply, 'a', "(sssso)");
+                while (r >= 0 && (r = sd_bus_message_read(reply, "(sssso)", &address, &state, &driver, &owner,
+                                                          &object)) > 0)
+                        devices++;
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+                t1 = now_us();
+                if (r < 0) {
+                        bus_fail("ListDevices", &error, r);
+                        return 1;
+                }
+                printf("%llu %u\n", (unsigned long long) (t1 - t0), devices);
+        }
+        return 0;
+}
+
+int main(int argc, char *argv[]) {
+        /* A holder that dies early must not kill us with SIGPIPE. */
+        signal(SIGPIPE, SIG_IGN);
+        if (argc < 2)
+                return usage();
+        if (strcmp(argv[1], "cycle") == 0)
+                return cmd_cycle(argc - 1, argv + 1);
+        if (strcmp(argv[1], "list") == 0)
+                return cmd_list(argc - 1, argv + 1);
+        return usage();
+}
