@@ -126,7 +126,10 @@ dkms-install:
 	mkdir -p $(DESTDIR)/usr/src/passthru-$(VERSION)
 	cp -r Kbuild Makefile dkms.conf kmod include $(DESTDIR)/usr/src/passthru-$(VERSION)/
 	dkms add passthru/$(VERSION)
-	dkms install passthru/$(VERSION)
+	@# every installed kernel with headers; AUTOINSTALL covers the next ones
+	for k in $$(ls /lib/modules); do \
+		if [ -d /lib/modules/$$k/build ]; then dkms install passthru/$(VERSION) -k $$k || exit 1; fi; \
+	done
 
 dkms-uninstall:
 	-dkms remove passthru/$(VERSION) --all

@@ -81,6 +81,7 @@ def main():
     ap.add_argument("--memory", default="1024")
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--qemu-arg", action="append", default=[])
+    ap.add_argument("--disk", help="a raw disk image, as virtio-blk /dev/vda")
     ap.add_argument("--tag", default="stock", help="prefix of result names unless 'stock'")
     ap.add_argument("--quiet", action="store_true", help="print only failures and what the guest says")
     args = ap.parse_args()
@@ -112,6 +113,9 @@ def main():
            "-chardev", "socket,id=ctl,path=" + ctl_path,
            "-device", "virtserialport,chardev=ctl,name=ctl"]
     cmd += topology(args.extra_edu) + args.qemu_arg
+    if args.disk:
+        cmd += ["-drive", "file=%s,format=raw,if=none,id=disk0,cache=writeback" % args.disk,
+                "-device", "virtio-blk-pci,drive=disk0"]
 
     results = []
     started = time.monotonic()

@@ -1,0 +1,55 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# The real-install test: a Debian 12 system with systemd (debootstrap,
+# cached) in a VM with the test topology.  Stage "install" installs this
+# tree the way README.md says (make dkms-install, make install, the
+# initramfs); stage "verify" reboots with passthru.hide=(01:00.0)(02:00.0)
+# and checks the result as a user would meet it.
+set -euo pipefail
+. "$(dirname "$0")/../vm/common.sh"
+
+tarball=$("$TOP/tests/install/mkrootfs.sh")
+work=$BUILD/install-vm
+rm -rf "$work"
+mkdir -p "$work/root"
+dir=$work/root
+tar -C "$dir" -xf "$tarball"
+
+# Fix the tree up for a console-less test boot.
+echo "/dev/vda / ext4 defaults 0 1" >"$dir/etc/fstab"
+echo passthru-test >"$dir/etc/hostname"
+sed -i 's/^root:[^:]*:/root::/' "$dir/etc/shadow"
+ln -sf /dev/null "$dir/etc/systemd/system/serial-getty@ttyS0.service"
+mkdir -p "$dir/etc/initramfs-tools/conf.d"
+echo MODULES=dep >"$dir/etc/initramfs-tools/conf.d/passthru-test.conf"
+chroot "$dir" useradd -m -u 1000 -s /bin/bash alice
+mkdir -p "$dir/opt/passthru-test" "$dir/root/passthru" "$dir/etc/systemd/system/multi-user.target.wants"
+install -m 0755 "$TOP/tests/install/guest-run.sh" "$dir/opt/passthru-test/guest-run.sh"
+install -m 0644 "$TOP/tests/vm/lib.sh" "$dir/opt/passthru-test/lib.sh"
+install -m 0644 "$TOP"/tests/install/suites/*.sh "$dir/opt/passthru-test/"
+install -m 0644 "$TOP/tests/install/passthru-test.service" "$dir/etc/systemd/system/passthru-test.service"
+ln -sf /etc/systemd/system/passthru-test.service "$dir/etc/systemd/system/multi-user.target.wants/"
+# The tree as a user would have it: the checkout, without build products.
+(cd "$TOP" && git ls-files -co --exclude-standard -z | tar --null -T - -cf -) | tar -C "$dir/root/passthru" -xf -
+
+kver=$(ls "$dir"/lib/modules | sort -V | tail -n 1)
+cp "$dir/boot/vmlinuz-$kver" "$work/vmlinuz"
+cp "$dir/boot/initrd.img-$kver" "$work/initrd.img"
+truncate -s 6G "$work/disk.img"
+mkfs.ext4 -q -F -d "$dir" "$work/disk.img"
+rm -rf "$dir"
+
+vm() {
+    local suite=$1 append=$2
+    python3 "$TOP/tests/vm/vmrun.py" --kernel "$work/vmlinuz" --initrd "$work/initrd.img" \
+        --disk "$work/disk.img" --memory 2048 --timeout 1500 --suite "$suite" \
+        --out "$BUILD/results/$suite" --append "root=/dev/vda rw $append"
+}
+
+rc=0
+vm install "" || rc=1
+# The initramfs that stage 1 rebuilt, with passthru in it.
+debugfs -R "dump /boot/initrd.img-$kver $work/initrd.img" "$work/disk.img" 2>/dev/null
+vm verify "passthru.hide=(01:00.0)(02:00.0)" || rc=1
+exit $rc

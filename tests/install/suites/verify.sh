@@ -1,0 +1,106 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Stage 2 of the real-install test: rebooted with
+# passthru.hide=(01:00.0)(02:00.0) after stage 1 installed everything.
+
+EDU=0000:01:00.0
+NIC=0000:02:00.0
+
+as_alice() {
+    setpriv --reuid=1000 --regid=1000 --init-groups "$@"
+}
+
+wait_available() {
+    for i in $(seq 1 100); do
+        passthructl show "$1" | grep -q "State: available" && return 0
+        sleep 0.1
+    done
+    fail "$1 did not come back: $(passthructl show "$1")"
+}
+
+# "[   1.234567] text" -> 1234567 (microseconds)
+usec_of() {
+    grep -m1 "$1" /tmp/boot.dmesg | sed 's/^\[ *\([0-9]*\)\.\([0-9]*\)\].*/\1\2/'
+}
+
+testcase_hidden_devices_are_claimed_from_the_initramfs() {
+    local claim root
+    assert_driver $EDU passthru
+    assert_driver $NIC passthru
+    [ ! -e $SYS/$NIC/net ] || fail "e1000e made a network interface of $NIC"
+    ! grep -q "e1000e $NIC" /tmp/boot.dmesg || fail "e1000e touched $NIC"
+    claim=$(usec_of "passthru $NIC: claimed")
+    root=$(usec_of "EXT4-fs (vda): mounted")
+    echo "claimed at $claim us, root mounted at $root us"
+    [ -n "$claim" ] && [ -n "$root" ] && [ "$claim" -lt "$root" ] ||
+        fail "passthru claimed $NIC after the root file system was mounted: not from the initramfs"
+}
+
+testcase_dbus_activation_starts_a_clean_passthrud() {
+    systemctl stop passthrud
+    busctl call org.passthru1 /org/passthru1 org.passthru1.Manager ListDevices >/dev/null
+    systemctl is-active passthrud || fail "passthrud is not active after a bus call"
+    systemctl status passthrud --no-pager || true
+    [ -z "$(journalctl -b -u passthrud -p err --no-pager -q)" ] ||
+        fail "passthrud logged errors: $(journalctl -b -u passthrud -p err --no-pager -q)"
+    systemd-analyze security passthrud --no-pager || true
+}
+
+testcase_every_hardening_line_is_in_force() {
+    local unit=/usr/lib/systemd/system/passthrud.service key value shown
+    sed -n '/^# Hardening/,/^\[Install\]/p' $unit | grep -E '^[A-Za-z]+=' | while IFS='=' read -r key value; do
+        shown=$(systemctl show -p "$key" --value passthrud)
+        echo "$key: unit '$value', in force '$shown'"
+        [ -n "$shown" ] || fail "$key is not in force"
+        case $key in
+        CapabilityBoundingSet)
+            for cap in $value; do
+                echo "$shown" | tr 'A-Z' 'a-z' | grep -qw "$(echo "$cap" | tr 'A-Z' 'a-z')" || fail "$cap not in $shown"
+            done
+            [ "$(echo "$shown" | wc -w)" = "$(echo "$value" | wc -w)" ] || fail "bounding set $shown"
+            ;;
+        ProtectSystem|ProtectHome|NoNewPrivileges|PrivateTmp|ProtectHostname|ProtectClock|ProtectKernelLogs|\
+        ProtectControlGroups|RestrictRealtime|RestrictSUIDSGID|LockPersonality|MemoryDenyWriteExecute|RestrictNamespaces)
+            [ "$shown" = "$value" ] || fail "$key=$value but $shown"
+            ;;
+        esac
+    done
+    # And the daemon does its work under all of them: a lease, with DMA.
+    grep -q '^NoNewPrivs:.*1' /proc/"$(systemctl show -p MainPID --value passthrud)"/status || fail "NoNewPrivs not set"
+}
+
+testcase_passthructl_list_show_check_json() {
+    passthructl list | tee /dev/stderr | grep -q "^$EDU .*available" || fail "list"
+    passthructl show 01:00.0 | grep -q "State: available" || fail "show"
+    passthructl --json list | grep -q "\"address\":\"$EDU\"" || fail "--json list"
+    passthructl --json show $NIC | grep -q '"state":"available"' || fail "--json show"
+    passthructl check | tee /tmp/check
+    grep -q "ok   IOMMU enabled" /tmp/check || fail "check: IOMMU"
+    grep -q "IOMMU group [0-9]*: $EDU (passthru)" /tmp/check || fail "check: group of $EDU"
+    passthructl --json check | grep -q '"ok":true' || fail "--json check"
+}
+
+testcase_qemu_uses_a_granted_device_as_alice() {
+    printf '%s\n' '{"execute":"qmp_capabilities"}' '{"execute":"query-pci"}' '{"execute":"quit"}' |
+        as_alice passthructl run --device 01:00.0 --vm demo --memory 256M -- \
+        qemu-system-x86_64 -S -nodefaults -machine q35 -accel tcg -m 64 -display none \
+        -device vfio-pci,host=$EDU,id=hostdev0 -qmp stdio >/tmp/qmp.out 2>/tmp/qemu.err ||
+        fail "qemu: $(tail -n 3 /tmp/qemu.err)"
+    cat /tmp/qmp.out
+    grep -q '"qdev_id": "hostdev0"' /tmp/qmp.out || fail "query-pci does not show the vfio-pci device"
+    grep -q '"vendor": 4660' /tmp/qmp.out && grep -q '"device": 4584' /tmp/qmp.out ||
+        fail "query-pci does not show the edu ids"
+    wait_available 01:00.0
+    assert_driver $EDU passthru
+}
+
+testcase_uninstall_leaves_nothing_behind() {
+    cd /root/passthru
+    systemctl stop passthrud
+    make dkms-uninstall
+    make uninstall PREFIX=/usr
+    find /usr /etc /lib/modules -xdev | sort >/root/files-after
+    diff /root/files-before /root/files-after | grep '^[<>]' |
+        grep -vE '^> /etc/(group|gshadow|passwd|shadow|subuid|subgid)-?$|^> /etc/ld.so.cache$' >/tmp/left || true
+    cat /tmp/left
+    [ ! -s /tmp/left ] || fail "left behind: $(head -n 5 /tmp/left | tr '\n' ' ')"
+}

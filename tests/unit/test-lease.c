@@ -1,0 +1,583 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * lease_check(): the rules of Acquire, each alone and in DESIGN.md's order
+ * (when two are broken at once, the earlier one answers), against a fake
+ * sysfs; and manager_lookup_device().  No bus, no event loop: the manager
+ * is only created and loaded.
+ *
+ * The tree, unless a test changes it before fx_load():
+ *
+ *   0000:01:00.0  group 1  passthru  marked        the usual target
+ *   0000:00:1c.0  group 2  pcieport  (bridge, not tracked, not an endpoint)
+ *   0000:02:00.0  group 2  passthru  marked
+ *   0000:02:00.1  group 2  passthru  marked
+ *   0000:03:00.0  group 3  e1000e    not marked    a host NIC
+ *
+ * with an IOMMU (class/iommu/dmar0), interrupt remapping (IR- in
+ * /proc/interrupts) and allow_unsafe_interrupts=N.
+ */
+#include "fake-sysfs.h"
+
+#include <systemd/sd-bus.h>
+
+#include "config.h"
+#include "device.h"
+#include "lease.h"
+#include "manager.h"
+#include "passthru-names.h"
+#include "state.h"
+#include "strv.h"
+
+#define D1  "0000:01:00.0"
+#define BR  "0000:00:1c.0"
+#define D2A "0000:02:00.0"
+#define D2B "0000:02:00.1"
+#define D3  "0000:03:00.0"
+
+#define MARKED_STATE                    \
+        "[Device " D1 "]\n"             \
+        "Passthrough=yes\n"             \
+        "\n"                            \
+        "[Device " D2A "]\n"            \
+        "Passthrough=yes\n"             \
+        "\n"                            \
+        "[Device " D2B "]\n"            \
+        "Passthrough=yes\n"
+
+typedef struct Fx {
+        char *root;
+        char *proc, *dev, *config_file, *modprobe_file, *state_dir, *runtime_dir;
+        ManagerPaths paths;
+        Manager *m;
+        sd_bus_error error;
+} Fx;
+
+static int fx_setup(void **state) {
+        Fx *fx = calloc(1, sizeof(*fx));
+
+        assert_non_null(fx);
+        fx->root = fake_sysfs_new();
+        fx->proc = fake_path(fx->root, "proc");
+        fx->dev = fake_path(fx->root, "dev");
+        fx->config_file = fake_path(fx->root, "etc/passthru/passthru.conf");   /* never written */
+        fx->modprobe_file = fake_path(fx->root, "etc/modprobe.d/passthru.conf");
+        fx->state_dir = fake_path(fx->root, "var/lib/passthru");
+        fx->runtime_dir = fake_path(fx->root, "run/passthru");
+        fake_mkdir_p(fx->root, "dev/vfio");
+        fake_mkdir_p(fx->root, "var/lib/passthru");
+        fake_mkdir_p(fx->root, "run/passthru");
+        fx->paths = (ManagerPaths) {
+                .sysfs = fx->root,
+                .proc = fx->proc,
+                .dev = fx->dev,
+                .config_file = fx->config_file,
+                .modprobe_file = fx->modprobe_file,
+                .state_dir = fx->state_dir,
+                .runtime_dir = fx->runtime_dir,
+        };
+        fx->error = SD_BUS_ERROR_NULL;
+
+        fake_pci_add(fx->root, &(FakePci) { .address = D1, .driver = "passthru", .iommu_group = 1 });
+        fake_pci_add(fx->root, &(FakePci) {
+                .address = BR, .vendor = 0x8086, .device = 0x7abc, .class = 0x060400,
+                .driver = "pcieport", .iommu_group = 2, .pcie = true,
+        });
+        fake_pci_add(fx->root, &(FakePci) { .address = D2A, .driver = "passthru", .iommu_group = 2 });
+        fake_pci_add(fx->root, &(FakePci) { .address = D2B, .driver = "passthru", .iommu_group = 2 });
+        fake_pci_add(fx->root, &(FakePci) {
+                .address = D3, .vendor = 0x8086, .device = 0x10d3, .class = 0x020000,
+                .driver = "e1000e", .iommu_group = 3,
+        });
+
+        *state = fx;
+        return 0;
+}
+
+static int fx_teardown(void **state) {
+        Fx *fx = *state;
+
+        /* Frees the leases that fx_lease() put in m->leases, too. */
+        manager_free(fx->m);
+        sd_bus_error_free(&fx->error);
+        free(fx->proc);
+        free(fx->dev);
+        free(fx->config_file);
+        free(fx->modprobe_file);
+        free(fx->state_dir);
+        free(fx->runtime_dir);
+        fake_sysfs_free(fx->root);
+        free(fx);
+        return 0;
+}
+
+/* Write the state file (NULL: none), then create and load the manager. */
+static void fx_load(Fx *fx, const char *state_text) {
+        if (state_text)
+                fake_write(fx->root, "var/lib/passthru/" STATE_FILE_NAME, state_text);
+        assert_int_equal(manager_new(&fx->paths, &fx->m), 0);
+        /*
+         * Work around a daemon bug: manager_find_device() passes
+         * m->devices to bsearch() even while it is NULL (no device yet),
+         * which UBSan stops at (bsearch's base is declared nonnull).  An
+         * empty but allocated array keeps the first manager_add_device()
+         * legal; manager_add_device() reallocates it, manager_free()
+         * frees it.
+         */
+        fx->m->devices = calloc(1, sizeof(Device *));
+        assert_non_null(fx->m->devices);
+        assert_int_equal(manager_load(fx->m), 0);
+}
+
+static Device *fx_device(Fx *fx, const char *address) {
+        Device *d = manager_find_device(fx->m, address);
+
+        assert_non_null(d);
+        return d;
+}
+
+/*
+ * A lease of @devices (NULL-terminated) to @vm by @pid, as lease_acquire()
+ * leaves it: in m->leases (which the limits count) and on each device's
+ * ->lease (which the busy check reads).  manager_free() frees it.
+ */
+static Lease *fx_lease(Fx *fx, int group, const char *vm, pid_t pid, const char *const *devices) {
+        Manager *m = fx->m;
+        Lease **a, *l;
+
+        l = calloc(1, sizeof(*l));
+        assert_non_null(l);
+        l->manager = m;
+        l->group = group;
+        l->pid = pid;
+        l->pidfd = -EBADF;
+        l->node_owner = (uid_t) -1;
+        l->state = LEASE_ACTIVE;
+        l->vm = strdup(vm);
+        l->device = strdup(devices[0]);
+        assert_non_null(l->vm);
+        assert_non_null(l->device);
+        l->devices = calloc(1, sizeof(char *));
+        assert_non_null(l->devices);
+        for (const char *const *i = devices; *i; i++)
+                assert_int_equal(strv_extend(&l->devices, *i), 0);
+
+        a = reallocarray(m->leases, m->n_leases + 1, sizeof(Lease *));
+        assert_non_null(a);
+        m->leases = a;
+        m->leases[m->n_leases++] = l;
+        for (const char *const *i = devices; *i; i++)
+                fx_device(fx, *i)->lease = l;
+        return l;
+}
+
+/* lease_check() on @address for @vm: its return value; the error in fx->error. */
+static int fx_check(Fx *fx, const char *address, const char *vm) {
+        sd_bus_error_free(&fx->error);
+        return lease_check(fx->m, fx_device(fx, address), vm, &fx->error);
+}
+
+/* Refused with @name, and the message names each of the NULL-terminated words. */
+static void assert_refused(Fx *fx, int r, const char *name, ...) {
+        va_list ap;
+
+        assert_true(r < 0);
+        assert_true(sd_bus_error_is_set(&fx->error));
+        assert_string_equal(fx->error.name, name);
+        assert_non_null(fx->error.message);
+        va_start(ap, name);
+        for (const char *w; (w = va_arg(ap, const char *));)
+                if (!strstr(fx->error.message, w))
+                        fail_msg("'%s' is not in the message: %s", w, fx->error.message);
+        va_end(ap);
+}
+
+static void fx_iommu_off(Fx *fx) {
+        char *p = fake_path(fx->root, "class/iommu/dmar0");
+
+        assert_int_equal(rmdir(p), 0);
+        free(p);
+}
+
+static void fx_unsafe_interrupts(Fx *fx) {
+        fake_write(fx->root, "module/vfio_iommu_type1/parameters/allow_unsafe_interrupts", "Y\n");
+}
+
+static void fx_no_interrupt_remapping(Fx *fx) {
+        fake_write(fx->root, "proc/interrupts",
+                   "            CPU0       CPU1       \n"
+                   "   0:         35          0   IO-APIC    2-edge      timer\n"
+                   "  24:          0        120  PCI-MSI 1048576-edge      enp1s0\n"
+                   "NMI:          0          0   Non-maskable interrupts\n");
+}
+
+/* Passing */
+
+static void check_passes_for_marked_device_on_stub(void **state) {
+        Fx *fx = *state;
+
+        fx_load(fx, MARKED_STATE);
+        assert_int_equal(device_state(fx_device(fx, D1)), DEVICE_AVAILABLE);
+        assert_int_equal(fx_check(fx, D1, "vm-a"), 0);
+        assert_false(sd_bus_error_is_set(&fx->error));
+}
+
+static void check_passes_for_group_with_bridge_on_pcieport(void **state) {
+        Fx *fx = *state;
+
+        fx_load(fx, MARKED_STATE);
+        assert_null(manager_find_device(fx->m, BR));    /* bridges are not tracked */
+        assert_int_equal(fx_check(fx, D2B, "vm-a"), 0);
+        assert_false(sd_bus_error_is_set(&fx->error));
+}
+
+/* 1. Marked and claimed */
+
+static void unmarked_device_is_not_passthrough(void **state) {
+        Fx *fx = *state;
+
+        fx_load(fx, MARKED_STATE);
+        assert_refused(fx, fx_check(fx, D3, "vm-a"), PT_ERROR_NOT_PASSTHROUGH, D3, NULL);
+}
+
+static void unmarked_device_on_stub_is_not_passthrough(void **state) {
+        Fx *fx = *state;
+
+        /* On passthru (say, by a boot rule) but not in the state: not marked. */
+        fx_load(fx, NULL);
+        assert_refused(fx, fx_check(fx, D1, "vm-a"), PT_ERROR_NOT_PASSTHROUGH, D1, NULL);
+}
+
+static void marked_device_on_host_driver_is_not_passthrough(void **state) {
+        Fx *fx = *state;
+
+        fx_load(fx, MARKED_STATE "\n[Device " D3 "]\nPassthrough=yes\n");
+        assert_int_equal(device_state(fx_device(fx, D3)), DEVICE_PENDING_REBOOT);
+        assert_refused(fx, fx_check(fx, D3, "vm-a"), PT_ERROR_NOT_PASSTHROUGH, D3, "e1000e", NULL);
+}
+
+static void device_with_mismatched_ids_is_not_passthrough(void **state) {
+        Fx *fx = *state;
+
+        fx_load(fx, MARKED_STATE);
+        fx_device(fx, D1)->module_state = PASSTHRU_STATE_MISMATCH;
+        assert_refused(fx, fx_check(fx, D1, "vm-a"), PT_ERROR_NOT_PASSTHROUGH, D1, NULL);
+}
+
+static void quarantined_device_is_quarantined(void **state) {
+        Fx *fx = *state;
+
+        fx_load(fx, MARKED_STATE);
+        fx_device(fx, D1)->quarantined = true;
+        assert_refused(fx, fx_check(fx, D1, "vm-a"), PT_ERROR_QUARANTINED, D1, NULL);
+}
+
+/* 2. IOMMU and interrupt remapping */
+
+static void no_iommu_is_iommu_unavailable(void **state) {
+        Fx *fx = *state;
+
+        fx_iommu_off(fx);
+        fx_load(fx, MARKED_STATE);
+        assert_refused(fx, fx_check(fx, D1, "vm-a"), PT_ERROR_IOMMU_UNAVAILABLE, NULL);
+}
+
+static void device_without_iommu_group_is_iommu_unavailable(void **state) {
+        Fx *fx = *state;
+
+        fake_pci_add(fx->root, &(FakePci) { .address = "0000:04:00.0", .driver = "passthru" });
+        fx_load(fx, MARKED_STATE "\n[Device 0000:04:00.0]\nPassthrough=yes\n");
+        assert_int_equal(fx_device(fx, "0000:04:00.0")->sys.iommu_group, -1);
+        assert_refused(fx, fx_check(fx, "0000:04:00.0", "vm-a"), PT_ERROR_IOMMU_UNAVAILABLE, NULL);
+}
+
+static void unsafe_interrupts_are_iommu_unavailable(void **state) {
+        Fx *fx = *state;
+
+        fx_unsafe_interrupts(fx);
+        fx_load(fx, MARKED_STATE);
+        assert_refused(fx, fx_check(fx, D1, "vm-a"), PT_ERROR_IOMMU_UNAVAILABLE,
+                       "allow_unsafe_interrupts", NULL);
+}
+
+static void no_interrupt_remapping_is_iommu_unavailable(void **state) {
+        Fx *fx = *state;
+
+        fx_no_interrupt_remapping(fx);
+        fx_load(fx, MARKED_STATE);
+        assert_refused(fx, fx_check(fx, D1, "vm-a"), PT_ERROR_IOMMU_UNAVAILABLE, "remapping", NULL);
+}
+
+static void allow_unsafe_interrupts_accepts_both_interrupt_risks(void **state) {
+        Fx *fx = *state;
+
+        fx_unsafe_interrupts(fx);
+        fx_no_interrupt_remapping(fx);
+        fx_load(fx, MARKED_STATE);
+        fx->m->config.allow_unsafe_interrupts = true;
+        assert_int_equal(fx_check(fx, D1, "vm-a"), 0);
+        assert_false(sd_bus_error_is_set(&fx->error));
+}
+
+static void allow_unsafe_interrupts_does_not_accept_iommu_off(void **state) {
+        Fx *fx = *state;
+
+        fx_iommu_off(fx);
+        fx_load(fx, MARKED_STATE);
+        fx->m->config.allow_unsafe_interrupts = true;
+        assert_refused(fx, fx_check(fx, D1, "vm-a"), PT_ERROR_IOMMU_UNAVAILABLE, NULL);
+}
+
+/* 3. Maintenance mode */
+
+static void maintenance_mode_is_refused(void **state) {
+        Fx *fx = *state;
+
+        fx_load(fx, "[Manager]\nMaintenanceMode=yes\n\n" MARKED_STATE);
+        assert_true(fx->m->state.maintenance);
+        assert_refused(fx, fx_check(fx, D1, "vm-a"), PT_ERROR_MAINTENANCE_MODE, NULL);
+}
+
+/* 4. Assignments */
+
+static void vm_not_among_assignments_is_not_assigned(void **state) {
+        Fx *fx = *state;
+
+        fx_load(fx, "[Device " D1 "]\nPassthrough=yes\nAssignments=vm-a vm-b\n");
+        assert_refused(fx, fx_check(fx, D1, "vm-c"), PT_ERROR_NOT_ASSIGNED, D1, "vm-c", NULL);
+}
+
+static void vm_among_assignments_passes(void **state) {
+        Fx *fx = *state;
+
+        fx_load(fx, "[Device " D1 "]\nPassthrough=yes\nAssignments=vm-a\nAssignments=vm-b\n");
+        assert_int_equal(fx_check(fx, D1, "vm-b"), 0);
+        assert_false(sd_bus_error_is_set(&fx->error));
+}
+
+static void no_assignments_admit_any_vm(void **state) {
+        Fx *fx = *state;
+        StateDevice *s;
+
+        fx_load(fx, MARKED_STATE);
+        /* Present in the state, but with an empty list: still any VM. */
+        assert_int_equal(state_ensure_device(&fx->m->state, D1, &s), 0);
+        assert_null(s->assignments);
+        assert_int_equal(fx_check(fx, D1, "vm-a"), 0);
+        assert_int_equal(fx_check(fx, D1, "some-other-vm"), 0);
+        assert_false(sd_bus_error_is_set(&fx->error));
+}
+
+/* 5. Limits */
+
+static void max_devices_per_vm_counts_group_endpoints_not_bridges(void **state) {
+        Fx *fx = *state;
+
+        fx_load(fx, MARKED_STATE);
+        /* Group 2: two endpoints and a bridge. */
+        fx->m->config.max_devices_per_vm = 1;
+        assert_refused(fx, fx_check(fx, D2A, "vm-a"), PT_ERROR_LIMIT_EXCEEDED, "vm-a", "MaxDevicesPerVm", NULL);
+        fx->m->config.max_devices_per_vm = 2;
+        assert_int_equal(fx_check(fx, D2A, "vm-a"), 0);
+}
+
+static void max_devices_per_vm_counts_devices_already_leased_by_that_vm(void **state) {
+        Fx *fx = *state;
+
+        fx_load(fx, MARKED_STATE);
+        fx->m->config.max_devices_per_vm = 2;
+        fx_lease(fx, 1, "vm-a", 4242, (const char *const[]) { D1, NULL });
+        assert_refused(fx, fx_check(fx, D2A, "vm-a"), PT_ERROR_LIMIT_EXCEEDED, "vm-a", "MaxDevicesPerVm", NULL);
+        /* Another VM's lease does not count against vm-b. */
+        assert_int_equal(fx_check(fx, D2A, "vm-b"), 0);
+        assert_false(sd_bus_error_is_set(&fx->error));
+}
+
+static void max_active_devices_counts_every_vms_leases(void **state) {
+        Fx *fx = *state;
+
+        fx_load(fx, MARKED_STATE);
+        fx->m->config.max_active_devices = 2;
+        fx_lease(fx, 1, "vm-b", 4242, (const char *const[]) { D1, NULL });
+        assert_refused(fx, fx_check(fx, D2A, "vm-a"), PT_ERROR_LIMIT_EXCEEDED, "MaxActiveDevices", NULL);
+        fx->m->config.max_active_devices = 3;
+        assert_int_equal(fx_check(fx, D2A, "vm-a"), 0);
+}
+
+/* 6. Group viability */
+
+static void member_on_host_driver_is_group_not_viable_naming_it(void **state) {
+        Fx *fx = *state;
+
+        fake_bind(fx->root, D2B, "snd_hda_intel");
+        fx_load(fx, MARKED_STATE);
+        assert_refused(fx, fx_check(fx, D2A, "vm-a"), PT_ERROR_GROUP_NOT_VIABLE, D2B, "snd_hda_intel", NULL);
+}
+
+/* 7. Busy */
+
+static void leased_member_is_device_busy_naming_vm_and_pid(void **state) {
+        Fx *fx = *state;
+
+        fake_bind(fx->root, D2B, "vfio-pci");
+        fx_load(fx, MARKED_STATE);
+        fx_lease(fx, 2, "vm-x", 4242, (const char *const[]) { D2B, NULL });
+        assert_refused(fx, fx_check(fx, D2A, "vm-a"), PT_ERROR_DEVICE_BUSY, "vm-x", "4242", NULL);
+        /* The same answer for the device that is itself leased. */
+        assert_refused(fx, fx_check(fx, D2B, "vm-a"), PT_ERROR_DEVICE_BUSY, "vm-x", "4242", NULL);
+}
+
+/* The order: when two rules are broken, the earlier one answers. */
+
+static void not_passthrough_wins_over_iommu_off(void **state) {
+        Fx *fx = *state;
+
+        fx_iommu_off(fx);
+        fx_load(fx, MARKED_STATE);
+        assert_refused(fx, fx_check(fx, D3, "vm-a"), PT_ERROR_NOT_PASSTHROUGH, NULL);
+}
+
+static void quarantined_wins_over_iommu_off(void **state) {
+        Fx *fx = *state;
+
+        fx_iommu_off(fx);
+        fx_load(fx, MARKED_STATE);
+        fx_device(fx, D1)->quarantined = true;
+        assert_refused(fx, fx_check(fx, D1, "vm-a"), PT_ERROR_QUARANTINED, NULL);
+}
+
+static void iommu_unavailable_wins_over_maintenance_mode(void **state) {
+        Fx *fx = *state;
+
+        fx_no_interrupt_remapping(fx);
+        fx_load(fx, "[Manager]\nMaintenanceMode=yes\n\n" MARKED_STATE);
+        assert_refused(fx, fx_check(fx, D1, "vm-a"), PT_ERROR_IOMMU_UNAVAILABLE, NULL);
+}
+
+static void maintenance_mode_wins_over_not_assigned(void **state) {
+        Fx *fx = *state;
+
+        fx_load(fx, "[Manager]\nMaintenanceMode=yes\n\n[Device " D1 "]\nPassthrough=yes\nAssignments=vm-a\n");
+        assert_refused(fx, fx_check(fx, D1, "vm-b"), PT_ERROR_MAINTENANCE_MODE, NULL);
+}
+
+static void not_assigned_wins_over_limit_exceeded(void **state) {
+        Fx *fx = *state;
+
+        fx_load(fx, MARKED_STATE "Assignments=vm-a\n");        /* on D2B */
+        fx->m->config.max_devices_per_vm = 1;
+        fx->m->config.max_active_devices = 1;
+        assert_refused(fx, fx_check(fx, D2B, "vm-b"), PT_ERROR_NOT_ASSIGNED, NULL);
+}
+
+static void limit_exceeded_wins_over_group_not_viable(void **state) {
+        Fx *fx = *state;
+
+        fake_bind(fx->root, D2B, "snd_hda_intel");
+        fx_load(fx, MARKED_STATE);
+        fx->m->config.max_devices_per_vm = 1;
+        assert_refused(fx, fx_check(fx, D2A, "vm-a"), PT_ERROR_LIMIT_EXCEEDED, NULL);
+}
+
+static void group_not_viable_wins_over_device_busy(void **state) {
+        Fx *fx = *state;
+
+        /* Group 4: one member leased, another taken by a host driver. */
+        fake_pci_add(fx->root, &(FakePci) { .address = "0000:05:00.0", .driver = "passthru", .iommu_group = 4 });
+        fake_pci_add(fx->root, &(FakePci) { .address = "0000:05:00.1", .driver = "vfio-pci", .iommu_group = 4 });
+        fake_pci_add(fx->root, &(FakePci) { .address = "0000:05:00.2", .driver = "xhci_hcd", .iommu_group = 4 });
+        fx_load(fx, "[Device 0000:05:00.0]\nPassthrough=yes\n");
+        fx_lease(fx, 4, "vm-x", 4242, (const char *const[]) { "0000:05:00.1", NULL });
+        assert_refused(fx, fx_check(fx, "0000:05:00.0", "vm-a"), PT_ERROR_GROUP_NOT_VIABLE,
+                       "0000:05:00.2", "xhci_hcd", NULL);
+}
+
+/* manager_lookup_device() */
+
+static void lookup_finds_device_by_short_and_long_address(void **state) {
+        Fx *fx = *state;
+        Device *a = NULL, *b = NULL, *c = NULL;
+
+        fx_load(fx, NULL);
+        assert_int_equal(manager_lookup_device(fx->m, "01:00.0", &a, &fx->error), 0);
+        assert_int_equal(manager_lookup_device(fx->m, "0000:01:00.0", &b, &fx->error), 0);
+        assert_int_equal(manager_lookup_device(fx->m, "0000:02:00.1", &c, &fx->error), 0);
+        assert_false(sd_bus_error_is_set(&fx->error));
+        assert_non_null(a);
+        assert_ptr_equal(a, b);
+        assert_string_equal(a->address, D1);
+        assert_string_equal(c->address, D2B);
+}
+
+static void lookup_of_malformed_address_is_invalid_args(void **state) {
+        static const char *const bad[] = {
+                "zz", "", "1:0.0 ", " 01:00.0", "0000:01:00.0/..", "0000:01:20.0", "0000:01:00.8",
+        };
+        Fx *fx = *state;
+
+        fx_load(fx, NULL);
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                Device *d = NULL;
+
+                sd_bus_error_free(&fx->error);
+                assert_true(manager_lookup_device(fx->m, bad[i], &d, &fx->error) < 0);
+                assert_string_equal(fx->error.name, SD_BUS_ERROR_INVALID_ARGS);
+                assert_null(d);
+        }
+}
+
+static void lookup_of_absent_device_is_no_such_device(void **state) {
+        Fx *fx = *state;
+        Device *d = NULL;
+
+        fx_load(fx, NULL);
+        assert_true(manager_lookup_device(fx->m, "06:00.0", &d, &fx->error) < 0);
+        assert_string_equal(fx->error.name, PT_ERROR_NO_SUCH_DEVICE);
+        assert_non_null(strstr(fx->error.message, "0000:06:00.0"));
+        assert_null(d);
+        /* A bridge is there in sysfs, but not tracked. */
+        sd_bus_error_free(&fx->error);
+        assert_true(manager_lookup_device(fx->m, BR, &d, &fx->error) < 0);
+        assert_string_equal(fx->error.name, PT_ERROR_NO_SUCH_DEVICE);
+        assert_null(d);
+}
+
+int main(void) {
+#define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
+        const struct CMUnitTest tests[] = {
+                T(check_passes_for_marked_device_on_stub),
+                T(check_passes_for_group_with_bridge_on_pcieport),
+                T(unmarked_device_is_not_passthrough),
+                T(unmarked_device_on_stub_is_not_passthrough),
+                T(marked_device_on_host_driver_is_not_passthrough),
+                T(device_with_mismatched_ids_is_not_passthrough),
+                T(quarantined_device_is_quarantined),
+                T(no_iommu_is_iommu_unavailable),
+                T(device_without_iommu_group_is_iommu_unavailable),
+                T(unsafe_interrupts_are_iommu_unavailable),
+                T(no_interrupt_remapping_is_iommu_unavailable),
+                T(allow_unsafe_interrupts_accepts_both_interrupt_risks),
+                T(allow_unsafe_interrupts_does_not_accept_iommu_off),
+                T(maintenance_mode_is_refused),
+                T(vm_not_among_assignments_is_not_assigned),
+                T(vm_among_assignments_passes),
+                T(no_assignments_admit_any_vm),
+                T(max_devices_per_vm_counts_group_endpoints_not_bridges),
+                T(max_devices_per_vm_counts_devices_already_leased_by_that_vm),
+                T(max_active_devices_counts_every_vms_leases),
+                T(member_on_host_driver_is_group_not_viable_naming_it),
+                T(leased_member_is_device_busy_naming_vm_and_pid),
+                T(not_passthrough_wins_over_iommu_off),
+                T(quarantined_wins_over_iommu_off),
+                T(iommu_unavailable_wins_over_maintenance_mode),
+                T(maintenance_mode_wins_over_not_assigned),
+                T(not_assigned_wins_over_limit_exceeded),
+                T(limit_exceeded_wins_over_group_not_viable),
+                T(group_not_viable_wins_over_device_busy),
+                T(lookup_finds_device_by_short_and_long_address),
+                T(lookup_of_malformed_address_is_invalid_args),
+                T(lookup_of_absent_device_is_no_such_device),
+        };
+#undef T
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
