@@ -77,6 +77,12 @@ int lease_check(Manager *m, Device *d, const char *vm, sd_bus_error *error) {
                 return sd_bus_error_setf(error, PT_ERROR_NOT_PASSTHROUGH,
                                          "%s has other ids (%04x:%04x) than its passthru rule pins.",
                                          d->address, d->sys.vendor, d->sys.device);
+        case DEVICE_RELEASING:
+                if (!d->lease)
+                        return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
+                                                 "%s is on vfio-pci without a lease: it is not back on passthru yet.",
+                                                 d->address);
+                break;
         case DEVICE_QUARANTINED:
                 return sd_bus_error_setf(error, PT_ERROR_QUARANTINED,
                                          "%s came back from a VM without a reset that worked; root must clear it with Reset.",
@@ -91,7 +97,8 @@ int lease_check(Manager *m, Device *d, const char *vm, sd_bus_error *error) {
                 return sd_bus_error_set(error, PT_ERROR_IOMMU_UNAVAILABLE,
                                         "The IOMMU is off: boot with intel_iommu=on (or amd_iommu=on).");
         if (!m->config.allow_unsafe_interrupts) {
-                if (sysfs_vfio_unsafe_interrupts(m->sysfs_root, &flag) >= 0 && flag)
+                /* Unreadable counts as set: refuse rather than guess. */
+                if (sysfs_vfio_unsafe_interrupts(m->sysfs_root, &flag) < 0 || flag)
                         return sd_bus_error_set(error, PT_ERROR_IOMMU_UNAVAILABLE,
                                                 "vfio_iommu_type1 allow_unsafe_interrupts is set: a VM could forge interrupts. "
                                                 "Unset it, or accept the risk with AllowUnsafeInterrupts=yes.");
@@ -141,10 +148,16 @@ int lease_check(Manager *m, Device *d, const char *vm, sd_bus_error *error) {
         for (char **i = endpoints; *i; i++) {
                 Device *member = manager_find_device(m, *i);
 
-                if (member && member->lease)
+                if (member && member->lease) {
+                        if (member == d)
+                                return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
+                                                         "%s is leased to VM '%s' (pid %u).", d->address,
+                                                         member->lease->vm, (unsigned) member->lease->pid);
                         return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
-                                                 "%s is leased to VM '%s' (pid %u).", d->address,
+                                                 "%s shares IOMMU group %d with %s, leased to VM '%s' (pid %u).",
+                                                 d->address, d->sys.iommu_group, member->address,
                                                  member->lease->vm, (unsigned) member->lease->pid);
+                }
         }
         return 0;
 }

@@ -69,6 +69,8 @@ static int device_cmp(const void *a, const void *b) {
 Device *manager_find_device(Manager *m, const char *address) {
         Device key = {}, *k = &key, **found;
 
+        if (m->n_devices == 0)
+                return NULL;
         snprintf(key.address, sizeof(key.address), "%s", address);
         found = bsearch(&k, m->devices, m->n_devices, sizeof(Device *), device_cmp);
         return found ? *found : NULL;

@@ -36,6 +36,16 @@ build_w1_clean() {
     ! grep -E 'warning:|error:' <<<"$out"
 }
 
+# stage RESULTDIR COMMAND...: a VM stage; if it left no results, that fails too.
+stage() {
+    local dir=$1
+    shift
+    if ! "$@" && [[ ! -s $RESULTS/$dir/results ]]; then
+        mkdir -p "$RESULTS/$dir"
+        echo "FAIL $dir.setup (the stage failed before its VM reported; see above)" >>"$RESULTS/$dir/results"
+    fi
+}
+
 case_ build module_builds_with_w1_and_no_warning build_w1_clean
 case_ build userspace_tools_build make -C "$TOP" tools
 case_ style checkpatch_and_sparse_are_clean make -C "$TOP" KVER="$(vm_kver)" style
@@ -50,10 +60,10 @@ grep -c '^PASS' "$RESULTS/unit/results" | sed 's/$/ unit cases passed/'
 
 HIDE='passthru.hide=(01:00.0)(02:00.0)'
 echo "--- vm: module suite, Debian's kernel"
-"$TOP/tests/vm/run.sh" module "$HIDE"
+stage module "$TOP/tests/vm/run.sh" module "$HIDE"
 
 echo "--- vm: daemon suite, Debian's kernel"
-"$TOP/tests/vm/run.sh" daemon 'passthru.hide=(01:00.0)(04:*.*)(05:00.0)'
+stage daemon "$TOP/tests/vm/run.sh" daemon 'passthru.hide=(01:00.0)(04:*.*)(05:00.0)'
 
 # The debug kernel: built once (~25 min cold), then cached.
 echo "--- debug kernel (KUnit, KASAN, lockdep, kmemleak, failslab)"
@@ -61,12 +71,12 @@ case_ kernel debug_kernel_builds "$TOP/tests/kernel/build.sh"
 if grep -q '^PASS' "$RESULTS/kernel/results"; then
     for suite in kunit module faults; do
         echo "--- vm: $suite suite, debug kernel"
-        KERNEL_FLAVOUR=debug "$TOP/tests/vm/run.sh" $suite "$HIDE"
+        KERNEL_FLAVOUR=debug stage "$suite-debug" "$TOP/tests/vm/run.sh" $suite "$HIDE"
     done
 fi
 
 echo "--- the real install: Debian 12 with systemd (debootstrap, cached)"
-"$TOP/tests/install/run.sh" || true
+stage install "$TOP/tests/install/run.sh"
 
 passed=$(cat "$RESULTS"/*/results 2>/dev/null | grep -c '^PASS')
 failed=$(cat "$RESULTS"/*/results 2>/dev/null | grep -c '^FAIL')

@@ -115,16 +115,6 @@ static void fx_load(Fx *fx, const char *state_text) {
         if (state_text)
                 fake_write(fx->root, "var/lib/passthru/" STATE_FILE_NAME, state_text);
         assert_int_equal(manager_new(&fx->paths, &fx->m), 0);
-        /*
-         * Work around a daemon bug: manager_find_device() passes
-         * m->devices to bsearch() even while it is NULL (no device yet),
-         * which UBSan stops at (bsearch's base is declared nonnull).  An
-         * empty but allocated array keeps the first manager_add_device()
-         * legal; manager_add_device() reallocates it, manager_free()
-         * frees it.
-         */
-        fx->m->devices = calloc(1, sizeof(Device *));
-        assert_non_null(fx->m->devices);
         assert_int_equal(manager_load(fx->m), 0);
 }
 
