@@ -1005,7 +1005,7 @@ static int parse_argv(int argc, char *argv[]) {
         };
         int c;
 
-        while ((c = getopt_long(argc, argv, "+hd:m:", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hd:m:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         help();

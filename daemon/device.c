@@ -75,10 +75,17 @@ int device_refresh(Device *d) {
         return 0;
 }
 
+/*
+ * Marked for passthrough: by SetPassthrough (the state file), or by a rule
+ * of passthru.ko (passthru.hide= on the kernel command line, modprobe.d,
+ * or HIDE at run time) that names it.
+ */
 bool device_marked(const Device *d) {
         const StateDevice *s = state_find_device(&d->manager->state, d->address);
 
-        return s && s->passthrough;
+        if (s && s->passthrough)
+                return true;
+        return d->module_state != 0 && d->module_state != PASSTHRU_STATE_ABSENT;
 }
 
 char **device_assignments(const Device *d) {

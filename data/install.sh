@@ -64,8 +64,9 @@ install)
 uninstall)
     files | while read -r mode src dest; do
         rm -f "$DESTDIR$dest"
+        # and the directories install made, once empty
+        rmdir -p --ignore-fail-on-non-empty "$(dirname "$DESTDIR$dest")" 2>/dev/null || true
     done
-    rmdir "$DESTDIR/usr/lib/dracut/modules.d/90passthru" 2>/dev/null || true
     [[ -n $DESTDIR ]] || { command -v systemctl >/dev/null && systemctl daemon-reload 2>/dev/null || true; }
     ;;
 list)
