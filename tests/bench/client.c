@@ -8,11 +8,15 @@
  *       fd (VFIO_GROUP_GET_STATUS says viable): the grant.  The parent,
  *       subscribed to the device's PropertiesChanged, tells the holder to
  *       exit and times until State is "available" again: the return.
- *       One line per round trip:  GRANT_US RETURN_US
+ *       It also notes when the holder's exit completed (its pidfd became
+ *       readable), the part of the return that is the process ending.
+ *       One line per round trip:  GRANT_US RETURN_US EXIT_US
  *
  *   pt-bench list [-n N]
- *       N ListDevices calls on a warm connection, the reply read through.
- *       One line per call:  US DEVICES
+ *       N ListDevices calls on a warm connection, the reply read through,
+ *       each followed by a Peer.Ping to passthrud (sd-bus answers it
+ *       without the daemon's code: the bus's own round trip, for scale).
+ *       One line per call:  LIST_US DEVICES PING_US
  *
  * Connection set-up is not timed: a hypervisor is connected already.
  * Exit status: 0, 1 when a call or a check fails, 2 bad usage.
@@ -25,7 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -200,9 +206,34 @@ static int drain(sd_bus *bus) {
         return r;
 }
 
+/* Wait for the bus, or for the holder's pidfd until it fires; notes when it did. */
+static int wait_bus_or_exit(sd_bus *bus, int pidfd, uint64_t deadline, uint64_t *exited) {
+        struct pollfd p[2];
+        uint64_t until = deadline, t;
+        struct timespec ts;
+        int r;
+
+        r = sd_bus_get_events(bus);
+        if (r < 0)
+                return r;
+        p[0] = (struct pollfd) { .fd = sd_bus_get_fd(bus), .events = (short) r };
+        p[1] = (struct pollfd) { .fd = pidfd, .events = POLLIN };
+        if (sd_bus_get_timeout(bus, &t) >= 0 && t < until)
+                until = t;
+        t = now_us();
+        t = until > t ? until - t : 0;
+        ts = (struct timespec) { .tv_sec = (time_t) (t / USEC_PER_SEC), .tv_nsec = (long) (t % USEC_PER_SEC) * 1000 };
+        r = ppoll(p, *exited ? 1 : 2, &ts, NULL);
+        if (r < 0)
+                return errno == EINTR ? 0 : -errno;
+        if (!*exited && (p[1].revents & POLLIN))
+                *exited = now_us();
+        return 0;
+}
+
 static int one_cycle(sd_bus *bus, const char *path, const char *dev, const char *vm, Watch *w) {
-        int report[2], go[2], status;
-        uint64_t t0, deadline;
+        int report[2], go[2], status, pidfd;
+        uint64_t t0, deadline, exited = 0;
         Grant g;
         pid_t pid;
         ssize_t k;
@@ -227,6 +258,13 @@ static int one_cycle(sd_bus *bus, const char *path, const char *dev, const char 
         }
         close(report[1]);
         close(go[0]);
+        pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (pidfd < 0) {
+                perror("pt-bench: pidfd_open");
+                close(go[1]);
+                waitpid(pid, &status, 0);
+                return -1;
+        }
         do
                 k = read(report[0], &g, sizeof(g));
         while (k < 0 && errno == EINTR);
@@ -254,6 +292,7 @@ static int one_cycle(sd_bus *bus, const char *path, const char *dev, const char 
                 if (n >= deadline) {
                         fprintf(stderr, "pt-bench: %s not available %llu s after its holder exited (last State '%s')\n",
                                 dev, (unsigned long long) (RETURN_TIMEOUT_USEC / USEC_PER_SEC), w->last);
+                        close(pidfd);
                         waitpid(pid, &status, 0);
                         return -1;
                 }
@@ -262,13 +301,17 @@ static int one_cycle(sd_bus *bus, const char *path, const char *dev, const char 
                         return bus_fail("sd_bus_process", NULL, r);
                 if (r > 0)
                         continue;
-                r = sd_bus_wait(bus, deadline - n);
+                r = wait_bus_or_exit(bus, pidfd, deadline, &exited);
                 if (r < 0)
-                        return bus_fail("sd_bus_wait", NULL, r);
+                        return bus_fail("ppoll", NULL, r);
         }
         w->armed = false;
+        if (!exited || exited > w->at)
+                exited = w->at;         /* seen together: the exit was no later */
+        close(pidfd);
         waitpid(pid, &status, 0);
-        printf("%llu %llu\n", (unsigned long long) g.usec, (unsigned long long) (w->at - t0));
+        printf("%llu %llu %llu\n", (unsigned long long) g.usec, (unsigned long long) (w->at - t0),
+               (unsigned long long) (exited - t0));
         fflush(stdout);
         return 0;
 }
@@ -339,7 +382,7 @@ static int cmd_list(int argc, char *argv[]) {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
                 const char *address, *state, *driver, *owner, *object;
                 unsigned devices = 0;
-                uint64_t t0, t1;
+                uint64_t t0, t1, t2, t3;
 
                 t0 = now_us();
                 r = sd_bus_call_method(bus, PT_BUS_NAME, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, "ListDevices",
@@ -356,7 +399,15 @@ static int cmd_list(int argc, char *argv[]) {
                         bus_fail("ListDevices", &error, r);
                         return 1;
                 }
-                printf("%llu %u\n", (unsigned long long) (t1 - t0), devices);
+                t2 = now_us();
+                r = sd_bus_call_method(bus, PT_BUS_NAME, PT_MANAGER_PATH, "org.freedesktop.DBus.Peer", "Ping",
+                                       &error, NULL, NULL);
+                t3 = now_us();
+                if (r < 0) {
+                        bus_fail("Ping", &error, r);
+                        return 1;
+                }
+                printf("%llu %u %llu\n", (unsigned long long) (t1 - t0), devices, (unsigned long long) (t3 - t2));
         }
         return 0;
 }

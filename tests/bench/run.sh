@@ -17,6 +17,9 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
 started=$(date +%s)
+# The figures depend on the host: say how busy it was.
+host="$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
+others=$(pgrep -c -f '^qemu-system-x86_64 ' || true)
 VMRUN_ARGS="--extra-edu 64 ${VMRUN_ARGS:-}" "$TOP/tests/vm/run.sh" bench \
     "passthru.hide=(01:00.0) pt.bench_n=$n" | tee "$log"
 rc=${PIPESTATUS[0]}
@@ -24,6 +27,7 @@ rc=${PIPESTATUS[0]}
 {
     echo
     echo "== make bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(($(date +%s) - started)) s on the host =="
+    echo "  host: $host, $(cut -d' ' -f1-3 /proc/loadavg) at the end; other QEMUs running at the start: $others"
     grep '^bench: ' "$log" | sed 's/^bench: /  /'
     grep -E '^(PASS|FAIL) ' "$log" | sed 's/^/  /'
     if [[ $rc -eq 0 ]]; then

@@ -15,7 +15,7 @@
  *
  * -X calls any Manager method and prints the error name when it fails
  * (busctl does not): SIGNATURE is made of s, b ("true"/"false"), u, and a
- * trailing a{sv}, sent empty.
+ * trailing a{sv} whose entries are the remaining "Key=true|false" args.
  *
  * Exit status: COMMAND's; 0 with no COMMAND; 1 when the call fails (the
  * D-Bus error name is printed first on stderr); 2 bad usage.
@@ -48,7 +48,17 @@ static int call_method(sd_bus *bus, const char *method, const char *sig, char **
         r = sd_bus_message_new_method_call(bus, &call, PT_BUS_NAME, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, method);
         for (const char *c = sig; r >= 0 && *c; c++) {
                 if (strncmp(c, "a{sv}", 5) == 0) {
-                        r = sd_bus_message_append(call, "a{sv}", 0);
+                        r = sd_bus_message_open_container(call, 'a', "{sv}");
+                        for (; r >= 0 && k < n; k++) {
+                                char *eq = strchr(args[k], '=');
+
+                                if (!eq)
+                                        return usage();
+                                *eq = '\0';
+                                r = sd_bus_message_append(call, "{sv}", args[k], "b", strcmp(eq + 1, "true") == 0);
+                        }
+                        if (r >= 0)
+                                r = sd_bus_message_close_container(call);
                         c += 4;
                         continue;
                 }

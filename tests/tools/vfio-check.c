@@ -65,7 +65,7 @@ typedef struct Ctx {
         /* arguments */
         const char *address;
         int arg_fd, arg_group;          /* --fd, --group, or -1 */
-        bool dma, quiet;
+        bool dma, quiet, hold;
 
         /* resources, released in reverse order by ctx_done() */
         int container, group, device;
@@ -597,11 +597,12 @@ static void ctx_done(Ctx *c) {
 }
 
 static void usage(FILE *f) {
-        fputs("Usage: vfio-check [--fd N | --group N] [--dma] [--quiet] DEVICE\n"
+        fputs("Usage: vfio-check [--fd N | --group N] [--dma] [--hold] [--quiet] DEVICE\n"
               "  DEVICE       PCI address, e.g. 0000:04:01.0\n"
               "  --fd N       use the already-open VFIO group fd N\n"
               "  --group N    open /dev/vfio/N (default: the device's iommu_group in sysfs)\n"
               "  --dma        also run a DMA round trip (edu device 1234:11e8 only)\n"
+              "  --hold       after the checks, keep the device open until killed\n"
               "  --quiet      print nothing on success\n", f);
 }
 
@@ -612,6 +613,7 @@ static int parse_argv(Ctx *c, int argc, char **argv) {
                 { "group", required_argument, NULL, 'g' },
                 { "dma",   no_argument,       NULL, 'd' },
                 { "quiet", no_argument,       NULL, 'q' },
+                { "hold",  no_argument,       NULL, 'H' },
                 { "help",  no_argument,       NULL, 'h' },
                 {}
         };
@@ -631,6 +633,9 @@ static int parse_argv(Ctx *c, int argc, char **argv) {
                         break;
                 case 'q':
                         c->quiet = true;
+                        break;
+                case 'H':
+                        c->hold = true;
                         break;
                 case 'h':
                         usage(stdout);
@@ -671,6 +676,13 @@ int main(int argc, char **argv) {
                 if (r < 0)
                         fprintf(stderr, "vfio-check: %s failed: %s\n", steps[i].what,
                                 c.why[0] != '\0' ? c.why : strerror(-r));
+        }
+        if (r >= 0 && c.hold) {
+                /* A VMM at work: the device stays open until we are killed. */
+                printf("holding %s\n", c.address);
+                fflush(stdout);
+                for (;;)
+                        pause();
         }
         ctx_done(&c);
         return r < 0 ? 1 : 0;

@@ -35,6 +35,13 @@ testcase_hidden_devices_are_claimed_from_the_initramfs() {
         fail "passthru claimed $NIC after the root file system was mounted: not from the initramfs"
 }
 
+testcase_udev_rule_started_passthrud_at_boot() {
+    # Nothing has called the bus yet: the rule for devices bound to passthru did.
+    systemctl is-active passthrud || fail "passthrud was not started at boot"
+    udevadm info /sys/bus/pci/devices/$EDU | grep -q "SYSTEMD_WANTS=passthrud.service" ||
+        fail "the udev rule did not tag $EDU: $(udevadm info /sys/bus/pci/devices/$EDU)"
+}
+
 testcase_dbus_activation_starts_a_clean_passthrud() {
     systemctl stop passthrud
     busctl call org.passthru1 /org/passthru1 org.passthru1.Manager ListDevices >/dev/null
@@ -81,7 +88,25 @@ testcase_passthructl_list_show_check_json() {
     passthructl --json check | grep -q '"ok":true' || fail "--json check"
 }
 
+testcase_readme_maintenance_session() {
+    busctl introspect org.passthru1 /org/passthru1 | grep -q '^\.Acquire' || fail "introspect"
+    passthructl maintenance enter
+    passthructl maintenance status | grep -q "Maintenance mode: on" || fail "status"
+    passthructl hide --live 0000:02:00.0
+    passthructl assign 01:00.0 demo
+    passthructl show 01:00.0 | grep -q "Assigned to: demo" || fail "assign: $(passthructl show 01:00.0)"
+    passthructl unassign 01:00.0 demo
+    passthructl maintenance exit
+    passthructl reset 01:00.0 | grep -q "available" || fail "reset"
+    passthructl bogus 2>/dev/null && fail "a bad command succeeded"
+    rc=0
+    passthructl show 09:00.0 2>/dev/null || rc=$?
+    [ $rc -eq 5 ] || fail "no such device: exit status $rc, not 5"
+}
+
 testcase_qemu_uses_a_granted_device_as_alice() {
+    passthructl monitor >/tmp/monitor.out &
+    MONITOR=$!
     printf '%s\n' '{"execute":"qmp_capabilities"}' '{"execute":"query-pci"}' '{"execute":"quit"}' |
         as_alice passthructl run --device 01:00.0 --vm demo --memory 256M -- \
         qemu-system-x86_64 -S -nodefaults -machine q35 -accel tcg -m 64 -display none \
@@ -93,6 +118,13 @@ testcase_qemu_uses_a_granted_device_as_alice() {
         fail "query-pci does not show the edu ids"
     wait_available 01:00.0
     assert_driver $EDU passthru
+    kill $MONITOR
+    cat /tmp/monitor.out
+    grep -q "LeaseAcquired device $EDU, VM demo" /tmp/monitor.out || fail "monitor: no LeaseAcquired"
+    grep -q "LeaseReleased device $EDU, VM demo, reason process-exited" /tmp/monitor.out || fail "monitor: no LeaseReleased"
+    # The journal has the lease's fields.
+    journalctl -b -o verbose PASSTHRU_DEVICE=$EDU PASSTHRU_EVENT=acquired --no-pager | tee /tmp/journal |
+        grep -q "PASSTHRU_VM=demo" || fail "no structured journal entry: $(tail -n 5 /tmp/journal)"
 }
 
 testcase_uninstall_leaves_nothing_behind() {

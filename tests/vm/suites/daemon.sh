@@ -233,6 +233,52 @@ testcase_bridged_pair_is_leased_whole() {
     wait_state $BR2 quarantined
 }
 
+testcase_root_release_revokes_a_live_holder() {
+    printf '[Daemon]\nRevokeGraceSec=1\n' >/etc/passthru/passthru.conf
+    stop_daemon
+    start_daemon
+    hold $EDU vm-a
+    mgr Release s $EDU
+    # LeaseRevoked, one second of grace, then SIGKILL and the return trip.
+    wait_state $EDU available
+    grep -q "Lease revoked: device $EDU, VM 'vm-a', pid $HOLDER" /tmp/passthrud.log || fail "no LeaseRevoked"
+    grep -q "device $EDU, VM 'vm-a', pid $HOLDER, reason revoked" /tmp/passthrud.log || fail "not released as revoked"
+    ! kill -0 $HOLDER 2>/dev/null || fail "the holder survived its revocation"
+    rm /etc/passthru/passthru.conf
+    stop_daemon
+    start_daemon
+}
+
+testcase_bus_loop_answers_while_vfio_unbind_blocks() {
+    local child
+    # The holder hands the group fd to a child and dies; the child keeps
+    # the device open, so unbinding vfio-pci sleeps until it lets go.
+    setpriv --reuid=1000 --regid=1000 --groups=990 pt-hold $EDU vm-a -- vfio-check --hold --fd @FD@ $EDU >/tmp/hold.out 2>&1 &
+    HOLDER=$!
+    for i in $(seq 1 100); do
+        child=$(for p in /proc/[0-9]*; do
+            [ "$(cut -d' ' -f4 $p/stat 2>/dev/null)" = "$HOLDER" ] && echo "${p#/proc/}"
+        done | head -n 1)
+        [ -n "$child" ] && break
+        sleep 0.1
+    done
+    [ -n "$child" ] || fail "no child holds the group"
+    for i in $(seq 1 100); do
+        grep -q "holding" /tmp/hold.out && break
+        sleep 0.1
+    done
+    kill -9 $HOLDER
+    wait_state $EDU releasing
+    # The unbind is stuck in the kernel; the daemon still answers at once.
+    for i in 1 2 3 4 5; do
+        busctl get-property $BUS Version >/dev/null || fail "the bus loop is blocked"
+        mgr ListDevices >/dev/null || fail "the bus loop is blocked"
+    done
+    assert_eq "$(dev_prop $EDU State)" releasing "State while the group is still open"
+    kill $child
+    wait_state $EDU available
+}
+
 testcase_maintenance_mode() {
     hold $EDU vm-a
     expect_error org.passthru1.Error.LeasesActive call EnterMaintenanceMode ""
@@ -259,6 +305,27 @@ testcase_maintenance_mode() {
     mgr ExitMaintenanceMode
     # The mode survives a restart of the daemon.
     grep -q "MaintenanceMode=no" /var/lib/passthru/state || fail "state: $(cat /var/lib/passthru/state)"
+}
+
+testcase_live_passthrough_spares_the_default_route_unless_forced() {
+    local nic
+    mgr EnterMaintenanceMode
+    echo $NIC > /sys/bus/pci/drivers/passthru/unbind
+    echo e1000e > $SYS/$NIC/driver_override
+    echo $NIC > /sys/bus/pci/drivers_probe
+    assert_driver $NIC e1000e
+    nic=$(ls $SYS/$NIC/net)
+    ip link set "$nic" up
+    ip addr add 192.0.2.2/24 dev "$nic"
+    ip route add default via 192.0.2.1 dev "$nic"
+    assert_eq "$(mgr SetPassthrough "sba{sv}" $NIC true 0)" "b true" "SetPassthrough without Live"
+    # (busctl prints any AccessDenied as just "Access denied": ask pt-hold.)
+    expect_error org.freedesktop.DBus.Error.AccessDenied call SetPassthrough "sba{sv}" $NIC true Live=true
+    grep -q "default route" /tmp/out || fail "refusal does not name the default route: $(cat /tmp/out)"
+    assert_driver $NIC e1000e
+    assert_eq "$(mgr SetPassthrough "sba{sv}" $NIC true 2 Live b true Force b true)" "b false" "SetPassthrough Live Force"
+    assert_driver $NIC passthru
+    mgr ExitMaintenanceMode
 }
 
 testcase_device_node_owner_lasts_as_long_as_the_lease() {
