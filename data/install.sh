@@ -67,6 +67,11 @@ uninstall)
         # and the directories install made, once empty
         rmdir -p --ignore-fail-on-non-empty "$(dirname "$DESTDIR$dest")" 2>/dev/null || true
     done
+    # What passthrud wrote goes too; an admin's passthru.conf stays.
+    if head -n 1 "$DESTDIR/etc/modprobe.d/passthru.conf" 2>/dev/null | grep -q "Written by passthrud"; then
+        rm -f "$DESTDIR/etc/modprobe.d/passthru.conf"
+    fi
+    rm -rf "$DESTDIR/var/lib/passthru" "$DESTDIR/run/passthru"
     [[ -n $DESTDIR ]] || { command -v systemctl >/dev/null && systemctl daemon-reload 2>/dev/null || true; }
     ;;
 list)
