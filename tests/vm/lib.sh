@@ -126,7 +126,8 @@ check_kmemleak() {
         ctl "result PASS $1.kmemleak_after_unload"
     else
         echo "$report" >/dev/console
-        ctl "result FAIL $1.kmemleak_after_unload $(echo "$report" | grep -m 3 -E 'unreferenced|comm|\[<' | tr '\n' '|')"
+        ctl "result FAIL $1.kmemleak_after_unload $( (echo "$report" | grep -m 2 -E 'unreferenced|comm';
+            echo "$report" | grep -m 3 -E '\[<') | tr -s ' ' | tr '\n' '|')"
     fi
 }
 

@@ -27,7 +27,8 @@ testcase_kunit_suites_ran() {
         if [ "$status" = PASS ]; then
             ctl "result PASS kunit.$name"
         else
-            ctl "result FAIL kunit.$name $(grep -A3 "# ${name#*.}: EXPECTATION FAILED" $ktap | tr '\n' '|' | cut -c1-300)"
+            ctl "result FAIL kunit.$name $(grep -E -A6 "# ${name#*.}: (EXPECTATION|ASSERTION) FAILED" $ktap |
+                grep -v '^ *$' | tr -s ' ' | tr '\n' '|' | cut -c1-400)"
         fi
     done </tmp/kunit.results
     rmmod passthru_kunit
