@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,8 +160,20 @@ int device_bus_setup(Manager *m) {
 }
 
 void manager_emit_device_changed(Manager *m, Device *d) {
+        char *now = NULL;
+
         if (!m->bus)
                 return;
+        /* Several events often say the same thing: announce changes only. */
+        if (asprintf(&now, "%s|%d|%s|%u|%d", d->sys.driver ?: "", (int) device_state(d),
+                     d->lease ? d->lease->vm : "", d->lease ? (unsigned) d->lease->pid : 0u, device_marked(d)) < 0)
+                now = NULL;
+        if (now && d->announced && strcmp(now, d->announced) == 0) {
+                free(now);
+                return;
+        }
+        free(d->announced);
+        d->announced = now;
         (void) sd_bus_emit_properties_changed(m->bus, d->object_path, PT_DEVICE_INTERFACE, "Driver", "State",
                                               "Passthrough", "GroupDevices", "Viable", "Owner", "OwnerPid",
                                               "Assignments", NULL);

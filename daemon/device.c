@@ -53,6 +53,7 @@ Device *device_free(Device *d) {
                 return NULL;
         sysfs_pci_device_done(&d->sys);
         pci_details_done(&d->pci);
+        free(d->announced);
         free(d->object_path);
         free(d);
         return NULL;

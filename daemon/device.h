@@ -31,6 +31,7 @@ typedef struct Device {
         uint8_t module_state;   /* enum passthru_state from GET, 0 when unknown */
         bool quarantined;
         Lease *lease;
+        char *announced;        /* what PropertiesChanged last said, to skip repeats */
 } Device;
 
 int device_new(Manager *m, const char *address, Device **ret);

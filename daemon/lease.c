@@ -283,7 +283,7 @@ static void group_node(Manager *m, int group, char *buf, size_t size) {
 }
 
 int lease_acquire(Manager *m, Device *d, const char *vm, int pidfd_in, pid_t pid, uid_t uid,
-                  const AcquireOptions *opts, int *ret_fd, sd_bus_error *error) {
+                  const AcquireOptions *opts, Lease **ret, int *ret_fd, sd_bus_error *error) {
         _cleanup_strv_free_ char **moved = calloc(1, sizeof(char *));
         _cleanup_close_ int pidfd = pidfd_in, fd = -EBADF;
         char node[PATH_MAX];
@@ -292,9 +292,6 @@ int lease_acquire(Manager *m, Device *d, const char *vm, int pidfd_in, pid_t pid
 
         if (!moved)
                 return -ENOMEM;
-        r = lease_check(m, d, vm, error);
-        if (r < 0)
-                return r;
 
         r = lease_new(m, &l);
         if (r < 0)
@@ -369,11 +366,7 @@ int lease_acquire(Manager *m, Device *d, const char *vm, int pidfd_in, pid_t pid
         }
 
         lease_attach(l);
-        for (char **i = l->devices; *i; i++)
-                manager_refresh_device(m, *i);
-        manager_emit_manager_changed(m, "ActiveLeases");
-        (void) manager_send_signal(m, "LeaseAcquired", "ssu", l->device, l->vm, (uint32_t) l->pid);
-        log_lease("acquired", l->device, l->vm, (unsigned) l->pid, NULL);
+        *ret = l;
         *ret_fd = TAKE_FD(fd);
         return 0;
 
@@ -387,6 +380,20 @@ fail_moved:
 fail:
         lease_free(l);
         return r;
+}
+
+void lease_announce(Lease *l) {
+        Manager *m = l->manager;
+
+        (void) manager_send_signal(m, "LeaseAcquired", "ssu", l->device, l->vm, (uint32_t) l->pid);
+        for (char **i = l->devices; *i; i++) {
+                Device *d = manager_find_device(m, *i);
+
+                if (d)
+                        manager_emit_device_changed(m, d);
+        }
+        manager_emit_manager_changed(m, "ActiveLeases");
+        log_lease("acquired", l->device, l->vm, (unsigned) l->pid, NULL);
 }
 
 /* The return trip, in a worker thread: may sleep until the group is closed. */
@@ -436,6 +443,8 @@ static void return_done(int result, void *userdata) {
         for (size_t i = 0; i < n; i++) {
                 Device *d = manager_find_device(m, job->devices[i]);
 
+                if (job->results[i] == -ENODEV && strcmp(l->reason, "process-exited") == 0)
+                        l->reason = "device-removed";
                 if (job->results[i] == -ENODEV || !d)
                         continue;
                 if (job->results[i] < 0) {
@@ -510,13 +519,16 @@ void lease_end(Lease *l, const char *reason) {
                 if (!job->methods[i])
                         goto oom;
         }
-        for (char **i = l->devices; *i; i++)
-                manager_refresh_device(m, *i);
-
         r = worker_submit(m->worker, return_run, return_done, job);
         if (r < 0) {
                 log_error_errno(r, "Cannot start returning IOMMU group %d: %m", l->group);
                 goto fail;
+        }
+        for (char **i = l->devices; *i; i++) {
+                Device *d = manager_find_device(m, *i);
+
+                if (d)
+                        manager_emit_device_changed(m, d);
         }
         return;
 oom:

@@ -52,11 +52,15 @@ typedef struct AcquireOptions {
 int lease_check(Manager *m, Device *d, const char *vm, sd_bus_error *error);
 
 /*
- * Check, move, open, record: the group fd in *ret_fd (the caller sends and
- * closes it).  @pidfd pins the holder @pid; it is taken over, also on failure.
+ * Move, open, record, after lease_check() said yes: the group fd in
+ * *ret_fd (the caller sends and closes it), the lease in *ret.  @pidfd pins
+ * the holder @pid; it is taken over, also on failure.  Nothing is announced
+ * yet: the caller replies first, then calls lease_announce().
  */
 int lease_acquire(Manager *m, Device *d, const char *vm, int pidfd, pid_t pid, uid_t uid,
-                  const AcquireOptions *opts, int *ret_fd, sd_bus_error *error);
+                  const AcquireOptions *opts, Lease **ret, int *ret_fd, sd_bus_error *error);
+/* LeaseAcquired, the devices' new state, the journal. */
+void lease_announce(Lease *l);
 
 /* Start ending a lease: holder's Release, process exit, device removal. */
 void lease_end(Lease *l, const char *reason);

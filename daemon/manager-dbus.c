@@ -173,6 +173,7 @@ static int method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *err
         const char *arg, *vm;
         AcquireOptions opts;
         Caller caller;
+        Lease *l = NULL;
         int pidfd = -EBADF;
         Device *d;
         int r;
@@ -199,10 +200,13 @@ static int method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *err
         r = pin_caller(msg, caller.pid, &pidfd, error);
         if (r < 0)
                 return r;
-        r = lease_acquire(m, d, vm, pidfd, caller.pid, caller.euid, &opts, &fd, error);
+        r = lease_acquire(m, d, vm, pidfd, caller.pid, caller.euid, &opts, &l, &fd, error);
         if (r < 0)
                 return r;
-        return sd_bus_reply_method_return(msg, "h", fd);
+        /* The fd first, then the news. */
+        r = sd_bus_reply_method_return(msg, "h", fd);
+        lease_announce(l);
+        return r;
 }
 
 static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *error) {

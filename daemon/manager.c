@@ -50,6 +50,8 @@ Manager *manager_free(Manager *m) {
         free(m->devices);
         sd_bus_flush_close_unref(m->bus);
         sd_event_source_disable_unref(m->nl_source);
+        sd_event_source_disable_unref(m->refresh_source);
+        strv_free(m->dirty);
         pt_udev_free(m->udev);
         ptnl_close(m->nl);
         pci_access_close(m->pci);
@@ -199,23 +201,48 @@ void manager_refresh_device(Manager *m, const char *address) {
         manager_emit_device_changed(m, d);
 }
 
+static int on_refresh(sd_event_source *s, void *userdata) {
+        _cleanup_strv_free_ char **dirty = NULL;
+        Manager *m = userdata;
+
+        (void) s;
+        dirty = TAKE_PTR(m->dirty);
+        if (m->module_dirty) {
+                m->module_dirty = false;
+                manager_refresh_module(m);
+        }
+        for (char **i = dirty; i && *i; i++)
+                manager_refresh_device(m, *i);
+        return 0;
+}
+
+/* Re-read @address (and, with @module, passthru.ko's view) once the burst of events is over. */
+static void refresh_later(Manager *m, const char *address, bool module) {
+        m->module_dirty = m->module_dirty || module;
+        if (!strv_contains(m->dirty, address) && strv_extend(&m->dirty, address) < 0) {
+                manager_refresh_device(m, address);   /* no memory: do it now */
+                return;
+        }
+        if (m->refresh_source)
+                (void) sd_event_source_set_enabled(m->refresh_source, SD_EVENT_ONESHOT);
+        else
+                manager_refresh_device(m, address);
+}
+
 static void on_udev(const char *action, const char *address, void *userdata) {
         Manager *m = userdata;
 
         if (!pci_address_valid(address))
                 return;
         log_debug("udev: %s %s", action, address);
-        manager_refresh_device(m, address);
+        refresh_later(m, address, false);
 }
 
 static void on_module_event(const PtNlDevice *ev, void *userdata) {
         Manager *m = userdata;
-        Device *d = manager_find_device(m, ev->address);
 
         log_debug("passthru.ko: %s %s", ptnl_event_to_string(ev->event), ev->address);
-        if (d)
-                manager_refresh_module(m);
-        manager_refresh_device(m, ev->address);
+        refresh_later(m, ev->address, true);
 }
 
 static int on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -269,6 +296,11 @@ int manager_start(Manager *m, sd_event *event) {
         int r;
 
         m->event = sd_event_ref(event);
+        r = sd_event_add_defer(event, &m->refresh_source, on_refresh, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->refresh_source, SD_EVENT_OFF);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the event loop: %m");
         r = worker_new(event, &m->worker);
         if (r < 0)
                 return log_error_errno(r, "Cannot start the worker: %m");

@@ -53,6 +53,11 @@ typedef struct Manager {
         size_t n_leases;
 
         bool reboot_required;
+
+        /* Events are coalesced: what to re-read on the next loop iteration. */
+        sd_event_source *refresh_source;
+        char **dirty;
+        bool module_dirty;
 } Manager;
 
 extern const ManagerPaths manager_default_paths;

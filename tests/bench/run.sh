@@ -20,7 +20,7 @@ started=$(date +%s)
 # The figures depend on the host: say how busy it was.
 host="$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
 others=$(pgrep -c -f '^qemu-system-x86_64 ' || true)
-VMRUN_ARGS="--extra-edu 64 ${VMRUN_ARGS:-}" "$TOP/tests/vm/run.sh" bench \
+VMRUN_ARGS="--extra-edu 64 --timeout 300 ${VMRUN_ARGS:-}" "$TOP/tests/vm/run.sh" bench \
     "passthru.hide=(01:00.0) pt.bench_n=$n" | tee "$log"
 rc=${PIPESTATUS[0]}
 
