@@ -454,18 +454,22 @@ static void return_done(int result, void *userdata) {
                 }
         }
 
-        ledger_remove(&m->ledger, l->group);
-        (void) manager_save_ledger(m);
-        for (char **i = l->devices; *i; i++)
-                (void) manager_send_signal(m, "LeaseReleased", "sss", *i, l->vm, l->reason);
-        log_lease("released", l->device, l->vm, (unsigned) l->pid, l->reason);
-
         {
                 _cleanup_strv_free_ char **devices = strv_copy(l->devices);
+                _cleanup_free_ char *vm = strdup(l->vm), *device = strdup(l->device);
+                const char *reason = l->reason;
+                pid_t pid = l->pid;
+                int group = l->group;
 
+                /* Available first (a waiting VM goes on), then the books. */
                 lease_free(l);
-                for (char **i = devices; *i; i++)
+                for (char **i = devices; i && *i; i++)
                         manager_refresh_device(m, *i);
+                ledger_remove(&m->ledger, group);
+                (void) manager_save_ledger(m);
+                for (char **i = devices; i && *i; i++)
+                        (void) manager_send_signal(m, "LeaseReleased", "sss", *i, vm ?: "", reason);
+                log_lease("released", device ?: "", vm ?: "", (unsigned) pid, reason);
         }
         manager_emit_manager_changed(m, "ActiveLeases");
 
@@ -605,12 +609,12 @@ void lease_revoke(Lease *l) {
 }
 
 static bool any_device_gone(Lease *l) {
-        for (char **i = l->devices; *i; i++) {
-                SysfsPciDevice sys = {};
+        char path[PATH_MAX];
 
-                if (sysfs_pci_read(l->manager->sysfs_root, *i, &sys) == -ENODEV)
+        for (char **i = l->devices; *i; i++) {
+                snprintf(path, sizeof(path), "%s/bus/pci/devices/%s", l->manager->sysfs_root, *i);
+                if (access(path, F_OK) < 0 && errno == ENOENT)
                         return true;
-                sysfs_pci_device_done(&sys);
         }
         return false;
 }

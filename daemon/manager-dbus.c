@@ -582,7 +582,7 @@ static int property_bool(sd_bus *bus, const char *path, const char *interface, c
         else if (strcmp(property, "RebootRequired") == 0)
                 b = m->reboot_required;
         else if (strcmp(property, "IommuEnabled") == 0)
-                (void) sysfs_iommu_state(m->sysfs_root, &b);
+                b = m->iommu_enabled;
         return sd_bus_message_append(reply, "b", b);
 }
 

@@ -277,6 +277,11 @@ int manager_load(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "%s", error ?: "Cannot read the lease ledger");
 
+        if (sysfs_iommu_state(m->paths.sysfs, &m->iommu_enabled) < 0)
+                m->iommu_enabled = false;
+        if (proc_interrupt_remapping(m->paths.proc, &m->interrupt_remapping) < 0)
+                m->interrupt_remapping = false;
+
         r = pci_access_open(m->paths.sysfs, &m->pci);
         if (r < 0)
                 log_warning_errno(r, "Cannot use libpci, device names and capabilities unknown: %m");

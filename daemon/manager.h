@@ -53,6 +53,9 @@ typedef struct Manager {
         size_t n_leases;
 
         bool reboot_required;
+        /* Facts of the boot, read once: they cannot change while it runs. */
+        bool iommu_enabled;
+        bool interrupt_remapping;
 
         /* Events are coalesced: what to re-read on the next loop iteration. */
         sd_event_source *refresh_source;
