@@ -16,28 +16,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test-util.h"
+
 #include "config.h"
 #include "fileio.h"
 #include "macro.h"
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void) st, (void) flag, (void) ftw;
-        return remove(path);
-}
-
-static void rm_rf_tmp(char **dir) {
-        if (*dir)
-                assert_int_equal(nftw(*dir, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
-        free(*dir);
-}
-
-static char *make_tmpdir(void) {
-        char *d = strdup("/tmp/test-config.XXXXXX");
-
-        assert_non_null(d);
-        assert_non_null(mkdtemp(d));
-        return d;
-}
 
 static char *write_conf(const char *dir, const char *text) {
         char *path;

@@ -20,36 +20,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test-util.h"
+
 #include "fileio.h"
 #include "ledger.h"
 #include "macro.h"
 #include "strv.h"
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void) st, (void) flag, (void) ftw;
-        return remove(path);
-}
-
-static void rm_rf_tmp(char **dir) {
-        if (*dir)
-                assert_int_equal(nftw(*dir, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
-        free(*dir);
-}
-
-static char *make_tmpdir(void) {
-        char *d = strdup("/tmp/test-ledger.XXXXXX");
-
-        assert_non_null(d);
-        assert_non_null(mkdtemp(d));
-        return d;
-}
-
-static char *path_in(const char *dir, const char *name) {
-        char *p;
-
-        assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
-        return p;
-}
 
 static mode_t mode_of(const char *path) {
         struct stat st;

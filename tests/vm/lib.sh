@@ -135,3 +135,40 @@ check_kmemleak() {
 say() {
     ctl "say $*"
 }
+
+# ---- passthrud in the VM (daemon and bench suites) ----
+
+# The object path, as sd_bus_path_encode() escapes it (a leading digit too).
+dev_path() {
+    echo "/org/passthru1/device/_3$(echo "$1" | cut -c1)$(echo "$1" | cut -c2- | sed 's/:/_3a/g; s/\./_2e/g')"
+}
+
+dev_prop() {
+    busctl get-property org.passthru1 "$(dev_path "$1")" org.passthru1.Device "$2" | cut -d' ' -f2- | tr -d '"'
+}
+
+start_daemon() {
+    passthrud 2>>/tmp/passthrud.log &
+    echo $! >/tmp/passthrud.pid
+    # Ready when the name is on the bus.
+    for i in $(seq 1 100); do
+        [ "$(busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
+            NameHasOwner s org.passthru1 2>/dev/null)" = "b true" ] && return 0
+        sleep 0.1
+    done
+    fail "passthrud did not come up: $(tail -n 5 /tmp/passthrud.log)"
+}
+
+stop_daemon() {
+    kill "$(cat /tmp/passthrud.pid)" 2>/dev/null || true
+    wait "$(cat /tmp/passthrud.pid)" 2>/dev/null || true
+}
+
+# wait_state DEV STATE: up to 10 s for the daemon to report it.
+wait_state() {
+    for i in $(seq 1 100); do
+        [ "$(dev_prop "$1" State)" = "$2" ] && return 0
+        sleep 0.1
+    done
+    fail "$1: state $(dev_prop "$1" State), expected $2"
+}

@@ -32,35 +32,6 @@ bench_n() {
     echo "$n"
 }
 
-dev_path() {
-    echo "/org/passthru1/device/_3$(echo "$1" | cut -c1)$(echo "$1" | cut -c2- | sed 's/:/_3a/g; s/\./_2e/g')"
-}
-
-dev_prop() {
-    busctl get-property org.passthru1 "$(dev_path "$1")" org.passthru1.Device "$2" | cut -d' ' -f2- | tr -d '"'
-}
-
-wait_state() {
-    local i
-    for i in $(seq 1 100); do
-        [ "$(dev_prop "$1" State)" = "$2" ] && return 0
-        sleep 0.1
-    done
-    fail "$1: state $(dev_prop "$1" State), expected $2"
-}
-
-start_daemon() {
-    local i
-    passthrud 2>>/tmp/passthrud.log &
-    echo $! >/tmp/passthrud.pid
-    for i in $(seq 1 100); do
-        [ "$(busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
-            NameHasOwner s org.passthru1 2>/dev/null)" = "b true" ] && return 0
-        sleep 0.1
-    done
-    fail "passthrud did not come up: $(tail -n 5 /tmp/passthrud.log)"
-}
-
 # RssAnon of passthrud, in KiB.
 rss_kib() {
     awk '/^RssAnon:/ { print $2 }' "/proc/$(cat /tmp/passthrud.pid)/status"
