@@ -438,6 +438,7 @@ static void return_done(int result, void *userdata) {
         Lease *l = job->lease;
         Manager *m = l->manager;
         size_t n = strv_length(job->devices);
+        bool quarantined = false;
 
         (void) result;
         for (size_t i = 0; i < n; i++) {
@@ -448,7 +449,7 @@ static void return_done(int result, void *userdata) {
                 if (job->results[i] == -ENODEV || !d)
                         continue;
                 if (job->results[i] < 0) {
-                        d->quarantined = true;
+                        d->quarantined = quarantined = true;
                         log_warning_errno(job->results[i], "%s is quarantined: its reset (%s) did not work: %m",
                                           job->devices[i], job->methods[i][0] ? job->methods[i] : "no method");
                 }
@@ -461,6 +462,9 @@ static void return_done(int result, void *userdata) {
                 pid_t pid = l->pid;
                 int group = l->group;
 
+                /* On disk before anyone could see the device without its quarantine. */
+                if (quarantined)
+                        (void) manager_save_quarantine(m);
                 /* Available first (a waiting VM goes on), then the books. */
                 lease_free(l);
                 for (char **i = devices; i && *i; i++)

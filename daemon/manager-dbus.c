@@ -478,7 +478,10 @@ static void reset_done(int result, void *userdata) {
         Device *d = manager_find_device(job->m, job->address);
 
         if (result >= 0 && d) {
-                d->quarantined = false;
+                if (d->quarantined) {
+                        d->quarantined = false;
+                        (void) manager_save_quarantine(job->m);
+                }
                 manager_refresh_device(job->m, job->address);
                 log_info("Reset %s (%s)", job->address, job->method);
                 (void) sd_bus_reply_method_return(job->msg, NULL);

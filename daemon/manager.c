@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -8,6 +9,7 @@
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "fileio.h"
 #include "passthru-names.h"
 #include "strv.h"
 
@@ -147,6 +149,57 @@ unsigned manager_leased_devices(Manager *m, const char *vm) {
 
 int manager_save_state(Manager *m) {
         return state_save(m->paths.state_dir, &m->state);
+}
+
+#define QUARANTINE_FILE "quarantine"
+
+int manager_save_quarantine(Manager *m) {
+        _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        int r;
+
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_devices; i++)
+                if (m->devices[i]->quarantined && strv_extend(&l, m->devices[i]->address) < 0)
+                        return -ENOMEM;
+        text = strv_join(l, "\n");
+        if (!text || asprintf(&path, "%s/" QUARANTINE_FILE, m->paths.runtime_dir) < 0)
+                return -ENOMEM;
+        r = mkdir_parents(path, 0700);
+        if (r >= 0)
+                r = write_file_atomic(path, text, 0600);
+        if (r < 0)
+                log_error_errno(r, "Cannot record the quarantined devices in %s: %m", path);
+        return r;
+}
+
+static void load_quarantine(Manager *m) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        int r;
+
+        if (asprintf(&path, "%s/" QUARANTINE_FILE, m->paths.runtime_dir) < 0)
+                return;
+        r = read_full_file(path, &text, NULL);
+        if (r == -ENOENT)
+                return;
+        if (r < 0) {
+                /* Unreadable: better to keep every passthrough device back than to guess. */
+                log_error_errno(r, "Cannot read %s, quarantining every passthrough device: %m", path);
+                for (size_t i = 0; i < m->n_devices; i++)
+                        m->devices[i]->quarantined = device_marked(m->devices[i]);
+                return;
+        }
+        l = strv_split(text);
+        for (char **i = l; i && *i; i++) {
+                Device *d = manager_find_device(m, *i);
+
+                if (d)
+                        d->quarantined = true;
+                else
+                        log_warning("Quarantined device %s is gone, forgetting it", *i);
+        }
 }
 
 int manager_save_ledger(Manager *m) {
@@ -294,6 +347,7 @@ int manager_load(Manager *m) {
                 if (r < 0 && r != -EADDRNOTAVAIL)
                         log_warning_errno(r, "Cannot read PCI device %s, ignoring: %m", *i);
         }
+        load_quarantine(m);
         return 0;
 }
 

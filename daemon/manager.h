@@ -86,6 +86,8 @@ void manager_refresh_module(Manager *m);
 unsigned manager_active_leases(Manager *m);
 unsigned manager_leased_devices(Manager *m, const char *vm);
 int manager_save_state(Manager *m);
+/* Quarantined devices outlive a restart of the daemon (not a reboot). */
+int manager_save_quarantine(Manager *m);
 int manager_save_ledger(Manager *m);
 
 /* manager-dbus.c */

@@ -154,6 +154,10 @@ testcase_no_working_reset_means_quarantine() {
     kill -9 $HOLDER
     wait_state $EDU quarantined
     expect_error org.passthru1.Error.Quarantined as_alice pt-hold $EDU vm-b
+    # A restart of the daemon does not forget it.
+    kill -9 "$(cat /tmp/passthrud.pid)"
+    start_daemon
+    assert_eq "$(dev_prop $EDU State)" quarantined "State after a restart"
     expect_error org.passthru1.Error.ResetFailed call Reset s $EDU
     echo default > $SYS/$EDU/reset_method
     mgr Reset s $EDU

@@ -188,7 +188,11 @@ testcase_load_unload_50_cycles_leaks_nothing() {
         [ "$(cat "$d/driver_override")" = "(null)" ] || fail "leftover driver_override on $d"
     done
     echo "slab before ${before} kB, after ${after} kB"
-    # Noise measured here: under 40 kB.  kmemleak in the debug-kernel pass
-    # catches smaller leaks.
+    if [ -e /sys/kernel/debug/kmemleak ]; then
+        # KASAN's quarantine and the detectors' own objects make slab usage
+        # swing by +-200 kB here: kmemleak_after_unload is the leak check.
+        return 0
+    fi
+    # Noise measured on Debian's kernel: under 40 kB.
     [ $((after - before)) -lt 100 ] || fail "slab grew by $((after - before)) kB over 50 cycles"
 }
