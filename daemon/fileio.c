@@ -457,3 +457,11 @@ void ini_write_list(FILE *f, const char *key, char * const *words) {
         if (col > 0)
                 fputc('\n', f);
 }
+
+int path_join(const char *dir, const char *name, char **ret) {
+        if (asprintf(ret, "%s/%s", dir, name) < 0) {
+                *ret = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}

@@ -27,6 +27,8 @@ int write_file_atomic(const char *path, const char *contents, mode_t mode);
 
 /* mkdir -p of the directory that holds path (not path itself). */
 int mkdir_parents(const char *path, mode_t mode);
+/* dir + "/" + name in a new string; -ENOMEM (and *ret = NULL) on failure. */
+int path_join(const char *dir, const char *name, char **ret);
 
 /*
  * INI files, parsed by libinih, with exact line numbers.

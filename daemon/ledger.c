@@ -292,14 +292,6 @@ static int ledger_entry(void *userdata, const char *section, const char *key, co
         }
 }
 
-static int path_join(const char *dir, const char *name, char **ret) {
-        if (asprintf(ret, "%s/%s", dir, name) < 0) {
-                *ret = NULL;
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 int ledger_load(const char *dir, Ledger *ret, char **ret_error) {
         _cleanup_free_ char *path = NULL;
         LedgerParse p = {};

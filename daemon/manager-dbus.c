@@ -108,35 +108,52 @@ static int method_get_device(sd_bus_message *msg, void *userdata, sd_bus_error *
         return sd_bus_reply_method_return(msg, "o", d->object_path);
 }
 
-static int read_acquire_options(sd_bus_message *msg, AcquireOptions *opts, sd_bus_error *error) {
+/* One a{sv} option a method takes: its name, its type ('b', 'u' or 't') and where it goes. */
+typedef struct MethodOption {
+        const char *name;
+        char type;
+        void *ret;
+        bool *seen;     /* optional: set when the caller passed it */
+} MethodOption;
+
+/* Read an a{sv} of options; anything unknown or of the wrong type is InvalidArgs, naming what is taken. */
+static int read_options(sd_bus_message *msg, const MethodOption *table, size_t n, sd_bus_error *error) {
         const char *key;
         int r;
 
-        *opts = (AcquireOptions) { .node_owner = (uid_t) -1 };
         r = sd_bus_message_enter_container(msg, 'a', "{sv}");
         if (r < 0)
                 return r;
         while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
+                const MethodOption *o = NULL;
+                char sig[2] = {};
+
                 r = sd_bus_message_read(msg, "s", &key);
                 if (r < 0)
                         return r;
-                if (strcmp(key, "MemoryBytes") == 0) {
-                        r = sd_bus_message_read(msg, "v", "t", &opts->memory_bytes);
-                } else if (strcmp(key, "DeviceNodeOwner") == 0) {
-                        uint32_t uid;
+                for (size_t i = 0; i < n; i++)
+                        if (strcmp(table[i].name, key) == 0)
+                                o = &table[i];
+                if (!o) {
+                        _cleanup_free_ char *taken = NULL;
+                        size_t len = 0;
+                        FILE *f = open_memstream(&taken, &len);
 
-                        r = sd_bus_message_read(msg, "v", "u", &uid);
-                        if (r >= 0 && uid == UINT32_MAX)
-                                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                        "DeviceNodeOwner: not a valid uid.");
-                        opts->node_owner = uid;
-                } else
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Unknown option '%s': Acquire takes MemoryBytes (t) and DeviceNodeOwner (u).",
-                                                 key);
+                        for (size_t i = 0; f && i < n; i++)
+                                fprintf(f, "%s%s (%c)", i == 0 ? "" : i + 1 == n ? " and " : ", ", table[i].name,
+                                        table[i].type);
+                        if (f)
+                                fclose(f);
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s': %s takes %s.",
+                                                 key, sd_bus_message_get_member(msg), taken ?: "no options");
+                }
+                sig[0] = o->type;
+                r = sd_bus_message_read(msg, "v", sig, o->ret);
                 if (r < 0)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Option '%s' has the wrong type.", key);
+                                                 "Option '%s' has the wrong type: expected '%c'.", key, o->type);
+                if (o->seen)
+                        *o->seen = true;
                 r = sd_bus_message_exit_container(msg);
                 if (r < 0)
                         return r;
@@ -144,6 +161,27 @@ static int read_acquire_options(sd_bus_message *msg, AcquireOptions *opts, sd_bu
         if (r < 0)
                 return r;
         return sd_bus_message_exit_container(msg);
+}
+
+static int read_acquire_options(sd_bus_message *msg, AcquireOptions *opts, sd_bus_error *error) {
+        uint32_t uid = 0;
+        bool owner = false;
+        const MethodOption table[] = {
+                { "MemoryBytes", 't', &opts->memory_bytes, NULL },
+                { "DeviceNodeOwner", 'u', &uid, &owner },
+        };
+        int r;
+
+        *opts = (AcquireOptions) { .node_owner = (uid_t) -1 };
+        r = read_options(msg, table, ELEMENTSOF(table), error);
+        if (r < 0)
+                return r;
+        if (owner) {
+                if (uid == UINT32_MAX)
+                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "DeviceNodeOwner: not a valid uid.");
+                opts->node_owner = (uid_t) uid;
+        }
+        return 0;
 }
 
 /* The caller's pid, pinned with a pidfd and checked to still be the sender. */
@@ -314,7 +352,7 @@ static bool device_is_critical(Manager *m, const char *address, const char **wha
 static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *nlmsg = NULL;
         Manager *m = userdata;
-        const char *arg, *key, *what;
+        const char *arg, *what;
         int enabled, live = false, force = false;
         char rule[32];
         StateDevice *s;
@@ -328,29 +366,7 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
         r = sd_bus_message_read(msg, "sb", &arg, &enabled);
         if (r < 0)
                 return r;
-        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(msg, "s", &key);
-                if (r < 0)
-                        return r;
-                if (strcmp(key, "Live") == 0)
-                        r = sd_bus_message_read(msg, "v", "b", &live);
-                else if (strcmp(key, "Force") == 0)
-                        r = sd_bus_message_read(msg, "v", "b", &force);
-                else
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "Unknown option '%s': SetPassthrough takes Live (b) and Force (b).", key);
-                if (r < 0)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option '%s' has the wrong type.", key);
-                r = sd_bus_message_exit_container(msg);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(msg);
+        r = read_options(msg, (const MethodOption[]) { { "Live", 'b', &live, NULL }, { "Force", 'b', &force, NULL } }, 2, error);
         if (r < 0)
                 return r;
 

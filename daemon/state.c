@@ -163,14 +163,6 @@ static int state_entry(void *userdata, const char *section, const char *key, con
         return ini_reason(reason, "unknown key '%s' in [%s]", key, section);
 }
 
-static int path_join(const char *dir, const char *name, char **ret) {
-        if (asprintf(ret, "%s/%s", dir, name) < 0) {
-                *ret = NULL;
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 int state_load(const char *dir, PersistentState *ret, char **ret_error) {
         _cleanup_free_ char *path = NULL;
         StateParse p = {};
