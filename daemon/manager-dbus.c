@@ -90,19 +90,25 @@ static int method_list_devices(sd_bus_message *msg, void *userdata, sd_bus_error
         return sd_bus_send(NULL, reply, NULL);
 }
 
-static int method_get_device(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+/* The start of every method on one device: may the sender call it, and which device. */
+static int read_device_call(Manager *m, sd_bus_message *msg, Caller *caller, Device **ret, sd_bus_error *error) {
         const char *arg;
-        Device *d;
         int r;
 
-        r = bouncer_check(m, msg, NULL, error);
+        r = bouncer_check(m, msg, caller, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(msg, "s", &arg);
         if (r < 0)
                 return r;
-        r = manager_lookup_device(m, arg, &d, error);
+        return manager_lookup_device(m, arg, ret, error);
+}
+
+static int method_get_device(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Device *d;
+        int r;
+
+        r = read_device_call(userdata, msg, NULL, &d, error);
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(msg, "o", d->object_path);
@@ -249,19 +255,12 @@ static int method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *err
 
 static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        const char *arg;
         Caller caller;
         Device *d;
         Lease *l;
         int r;
 
-        r = bouncer_check(m, msg, &caller, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(msg, "s", &arg);
-        if (r < 0)
-                return r;
-        r = manager_lookup_device(m, arg, &d, error);
+        r = read_device_call(m, msg, &caller, &d, error);
         if (r < 0)
                 return r;
         l = d->lease;
@@ -516,19 +515,13 @@ static void reset_done(int result, void *userdata) {
 
 static int method_reset(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        const char *arg, *method;
+        const char *method;
         DeviceState st;
         ResetJob *job;
         Device *d;
         int r;
 
-        r = bouncer_check(m, msg, NULL, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(msg, "s", &arg);
-        if (r < 0)
-                return r;
-        r = manager_lookup_device(m, arg, &d, error);
+        r = read_device_call(m, msg, NULL, &d, error);
         if (r < 0)
                 return r;
         /* The reset methods are the kernel's to change (sysfs reset_method). */

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "macro.h"
 #include "passthru-names.h"
 #include "strv.h"
@@ -126,39 +127,17 @@ static int device_exists(const char *root, const char *address) {
         return 0;
 }
 
-/* The whole file, trailing newlines stripped. */
+/* The whole file, trailing newlines stripped; sysfs attributes are small. */
 static int read_file(const char *path, char **ret) {
-        _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
-        size_t len = 0, size = 0;
+        size_t len;
+        int r;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        for (;;) {
-                ssize_t n;
-
-                if (size - len < 2) {
-                        char *b;
-
-                        if (size >= READ_MAX)
-                                return -EFBIG;
-                        size = size ? size * 2 : 256;
-                        b = realloc(buf, size);
-                        if (!b)
-                                return -ENOMEM;
-                        buf = b;
-                }
-                n = read(fd, buf + len, size - len - 1);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                len += n;
-        }
+        r = read_full_file(path, &buf, &len);
+        if (r < 0)
+                return r;
+        if (len > READ_MAX)
+                return -EFBIG;
         if (memchr(buf, '\0', len))
                 return -EBADMSG;
         while (len > 0 && buf[len - 1] == '\n')
