@@ -99,6 +99,16 @@ static bool driver_is(const Device *d, const char *name) {
         return d->sys.driver && strcmp(d->sys.driver, name) == 0;
 }
 
+int device_note_driver(Device *d, const char *driver) {
+        char *s = strdup(driver);
+
+        if (!s)
+                return -ENOMEM;
+        free(d->sys.driver);
+        d->sys.driver = s;
+        return 0;
+}
+
 DeviceState device_state(const Device *d) {
         if (d->lease)
                 return d->lease->state == LEASE_RELEASING ? DEVICE_RELEASING : DEVICE_LEASED;

@@ -38,6 +38,8 @@ int device_new(Manager *m, const char *address, Device **ret);
 Device *device_free(Device *d);
 /* Re-read sysfs and libpci; -ENODEV when the device is gone. */
 int device_refresh(Device *d);
+/* What the caller saw bound to the device itself, until the next device_refresh(). */
+int device_note_driver(Device *d, const char *driver);
 DeviceState device_state(const Device *d);
 bool device_marked(const Device *d);
 char **device_assignments(const Device *d);

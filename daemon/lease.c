@@ -29,39 +29,13 @@ static int pidfd_send_signal(int pidfd, int sig) {
         return (int) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
-/* The endpoints of an IOMMU group: the devices that move to vfio-pci. */
-static int group_endpoints(Manager *m, int group, char ***ret) {
-        _cleanup_strv_free_ char **members = NULL, **endpoints = NULL;
-        int r;
-
-        r = sysfs_iommu_group_devices(m->sysfs_root, group, &members);
-        if (r < 0)
-                return r;
-        endpoints = calloc(1, sizeof(char *));
-        if (!endpoints)
-                return -ENOMEM;
-        for (char **i = members; *i; i++) {
-                SysfsPciDevice sys = {};
-
-                if (sysfs_pci_read(m->sysfs_root, *i, &sys) < 0)
-                        continue;
-                if (!sys.is_bridge)
-                        r = strv_extend(&endpoints, *i);
-                sysfs_pci_device_done(&sys);
-                if (r < 0)
-                        return r;
-        }
-        *ret = TAKE_PTR(endpoints);
-        return 0;
-}
-
-int lease_check(Manager *m, Device *d, const char *vm, sd_bus_error *error) {
+int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd_bus_error *error) {
         _cleanup_free_ char *culprit = NULL, *culprit_driver = NULL;
         _cleanup_strv_free_ char **endpoints = NULL;
-        bool enabled = false, flag = false;
+        bool flag = false;
         char **assigned;
         unsigned n;
-        int r;
+        int viable;
 
         /* 1. The device is marked and claimed. */
         switch (device_state(d)) {
@@ -91,9 +65,8 @@ int lease_check(Manager *m, Device *d, const char *vm, sd_bus_error *error) {
                 break;
         }
 
-        /* 2. The IOMMU is on and interrupts are remapped. */
-        r = sysfs_iommu_state(m->sysfs_root, &enabled);
-        if (r < 0 || !enabled || d->sys.iommu_group < 0)
+        /* 2. The IOMMU is on and interrupts are remapped (both fixed at boot). */
+        if (!m->iommu_enabled || d->sys.iommu_group < 0)
                 return sd_bus_error_set(error, PT_ERROR_IOMMU_UNAVAILABLE,
                                         "The IOMMU is off: boot with intel_iommu=on (or amd_iommu=on).");
         if (!m->config.allow_unsafe_interrupts) {
@@ -102,7 +75,7 @@ int lease_check(Manager *m, Device *d, const char *vm, sd_bus_error *error) {
                         return sd_bus_error_set(error, PT_ERROR_IOMMU_UNAVAILABLE,
                                                 "vfio_iommu_type1 allow_unsafe_interrupts is set: a VM could forge interrupts. "
                                                 "Unset it, or accept the risk with AllowUnsafeInterrupts=yes.");
-                if (proc_interrupt_remapping(m->paths.proc, &flag) < 0 || !flag)
+                if (!m->interrupt_remapping)
                         return sd_bus_error_set(error, PT_ERROR_IOMMU_UNAVAILABLE,
                                                 "Interrupt remapping is not in force: a VM could forge interrupts. "
                                                 "Enable it in firmware, or accept the risk with AllowUnsafeInterrupts=yes.");
@@ -119,10 +92,10 @@ int lease_check(Manager *m, Device *d, const char *vm, sd_bus_error *error) {
                 return sd_bus_error_setf(error, PT_ERROR_NOT_ASSIGNED,
                                          "%s is not assigned to VM '%s'.", d->address, vm);
 
-        /* 5. The limits. */
-        r = group_endpoints(m, d->sys.iommu_group, &endpoints);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Cannot read IOMMU group %d: %m", d->sys.iommu_group);
+        /* 5. The limits.  One pass over the group serves 5 to 7. */
+        viable = sysfs_iommu_group_scan(m->sysfs_root, d->sys.iommu_group, &endpoints, &culprit, &culprit_driver);
+        if (viable < 0)
+                return sd_bus_error_set_errnof(error, viable, "Cannot read IOMMU group %d: %m", d->sys.iommu_group);
         n = strv_length(endpoints);
         if (m->config.max_devices_per_vm > 0 &&
             manager_leased_devices(m, vm) + n > m->config.max_devices_per_vm)
@@ -136,10 +109,7 @@ int lease_check(Manager *m, Device *d, const char *vm, sd_bus_error *error) {
                                          manager_leased_devices(m, NULL) + n, m->config.max_active_devices);
 
         /* 6. Every member of the group can go to VFIO. */
-        r = sysfs_pci_group_viable(m->sysfs_root, d->sys.iommu_group, &culprit, &culprit_driver);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Cannot read IOMMU group %d: %m", d->sys.iommu_group);
-        if (r == 0)
+        if (viable == 0)
                 return sd_bus_error_setf(error, PT_ERROR_GROUP_NOT_VIABLE,
                                          "IOMMU group %d is not viable: %s is held by host driver '%s'.",
                                          d->sys.iommu_group, culprit ?: "a member", culprit_driver ?: "?");
@@ -159,6 +129,8 @@ int lease_check(Manager *m, Device *d, const char *vm, sd_bus_error *error) {
                                                  member->lease->vm, (unsigned) member->lease->pid);
                 }
         }
+        if (ret_endpoints)
+                *ret_endpoints = TAKE_PTR(endpoints);
         return 0;
 }
 
@@ -282,7 +254,7 @@ static void group_node(Manager *m, int group, char *buf, size_t size) {
         snprintf(buf, size, "%s/vfio/%d", m->paths.dev, group);
 }
 
-int lease_acquire(Manager *m, Device *d, const char *vm, int pidfd_in, pid_t pid, uid_t uid,
+int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, int pidfd_in, pid_t pid, uid_t uid,
                   const AcquireOptions *opts, Lease **ret, int *ret_fd, sd_bus_error *error) {
         _cleanup_strv_free_ char **moved = calloc(1, sizeof(char *));
         _cleanup_close_ int pidfd = pidfd_in, fd = -EBADF;
@@ -294,8 +266,11 @@ int lease_acquire(Manager *m, Device *d, const char *vm, int pidfd_in, pid_t pid
                 return -ENOMEM;
 
         r = lease_new(m, &l);
-        if (r < 0)
+        if (r < 0) {
+                strv_free(endpoints);
                 return sd_bus_error_set_errno(error, r);
+        }
+        l->devices = endpoints;
         l->group = d->sys.iommu_group;
         l->pid = pid;
         l->uid = uid;
@@ -309,11 +284,6 @@ int lease_acquire(Manager *m, Device *d, const char *vm, int pidfd_in, pid_t pid
         r = proc_start_time(pid, &l->start_time);
         if (r < 0) {
                 r = sd_bus_error_set_errnof(error, r, "The calling process %u is gone: %m", (unsigned) pid);
-                goto fail;
-        }
-        r = group_endpoints(m, l->group, &l->devices);
-        if (r < 0) {
-                r = sd_bus_error_set_errnof(error, r, "Cannot read IOMMU group %d: %m", l->group);
                 goto fail;
         }
 
@@ -465,10 +435,21 @@ static void return_done(int result, void *userdata) {
                 /* On disk before anyone could see the device without its quarantine. */
                 if (quarantined)
                         (void) manager_save_quarantine(m);
-                /* Available first (a waiting VM goes on), then the books. */
+                /*
+                 * Available first (a waiting VM goes on), then the books.  A
+                 * device the job reset and saw bound to passthru is announced
+                 * at once and re-read in full after; any other is re-read now.
+                 */
                 lease_free(l);
-                for (char **i = devices; i && *i; i++)
-                        manager_refresh_device(m, *i);
+                for (size_t i = 0; i < n; i++) {
+                        Device *d = manager_find_device(m, job->devices[i]);
+
+                        if (d && job->results[i] >= 0 && device_note_driver(d, PT_STUB_DRIVER) >= 0) {
+                                manager_emit_device_changed(m, d);
+                                manager_refresh_later(m, d->address);
+                        } else
+                                manager_refresh_device(m, job->devices[i]);
+                }
                 ledger_remove(&m->ledger, group);
                 (void) manager_save_ledger(m);
                 for (char **i = devices; i && *i; i++)

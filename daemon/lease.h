@@ -48,16 +48,19 @@ typedef struct AcquireOptions {
 /*
  * The checks of Acquire, in DESIGN.md's order, without side effects.  On
  * refusal, returns a negative errno and fills @error with the named error.
+ * On success the group's endpoints (the devices that move) are in
+ * *ret_endpoints when it is not NULL.
  */
-int lease_check(Manager *m, Device *d, const char *vm, sd_bus_error *error);
+int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd_bus_error *error);
 
 /*
  * Move, open, record, after lease_check() said yes: the group fd in
- * *ret_fd (the caller sends and closes it), the lease in *ret.  @pidfd pins
- * the holder @pid; it is taken over, also on failure.  Nothing is announced
+ * *ret_fd (the caller sends and closes it), the lease in *ret.  @endpoints
+ * (from lease_check()) and @pidfd, which pins the holder @pid, are taken
+ * over, also on failure.  Nothing is announced
  * yet: the caller replies first, then calls lease_announce().
  */
-int lease_acquire(Manager *m, Device *d, const char *vm, int pidfd, pid_t pid, uid_t uid,
+int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, int pidfd, pid_t pid, uid_t uid,
                   const AcquireOptions *opts, Lease **ret, int *ret_fd, sd_bus_error *error);
 /* LeaseAcquired, the devices' new state, the journal. */
 void lease_announce(Lease *l);

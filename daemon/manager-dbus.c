@@ -212,6 +212,7 @@ static int pin_caller(sd_bus_message *msg, pid_t pid, int *ret_pidfd, sd_bus_err
 }
 
 static int method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_strv_free_ char **endpoints = NULL;
         _cleanup_close_ int fd = -EBADF;
         Manager *m = userdata;
         const char *arg, *vm;
@@ -238,13 +239,13 @@ static int method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *err
         if (r < 0)
                 return r;
         /* Refusals come in DESIGN.md's order before anything is pinned. */
-        r = lease_check(m, d, vm, error);
+        r = lease_check(m, d, vm, &endpoints, error);
         if (r < 0)
                 return r;
         r = pin_caller(msg, caller.pid, &pidfd, error);
         if (r < 0)
                 return r;
-        r = lease_acquire(m, d, vm, pidfd, caller.pid, caller.euid, &opts, &l, &fd, error);
+        r = lease_acquire(m, d, vm, TAKE_PTR(endpoints), pidfd, caller.pid, caller.euid, &opts, &l, &fd, error);
         if (r < 0)
                 return r;
         /* The fd first, then the news. */

@@ -264,8 +264,14 @@ static int on_refresh(sd_event_source *s, void *userdata) {
                 m->module_dirty = false;
                 manager_refresh_module(m);
         }
-        for (char **i = dirty; i && *i; i++)
+        for (char **i = dirty; i && *i; i++) {
+                Device *d = manager_find_device(m, *i);
+
+                /* A lease's return job moves it now and re-reads it when done. */
+                if (d && d->lease && d->lease->state == LEASE_RELEASING)
+                        continue;
                 manager_refresh_device(m, *i);
+        }
         return 0;
 }
 
@@ -280,6 +286,10 @@ static void refresh_later(Manager *m, const char *address, bool module) {
                 (void) sd_event_source_set_enabled(m->refresh_source, SD_EVENT_ONESHOT);
         else
                 manager_refresh_device(m, address);
+}
+
+void manager_refresh_later(Manager *m, const char *address) {
+        refresh_later(m, address, false);
 }
 
 static void on_udev(const char *action, const char *address, void *userdata) {

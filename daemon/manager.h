@@ -80,6 +80,8 @@ int manager_add_device(Manager *m, const char *address, Device **ret);
 void manager_remove_device(Manager *m, Device *d);
 /* Re-read a device and tell the bus what changed. */
 void manager_refresh_device(Manager *m, const char *address);
+/* The same, once the current burst of events is handled. */
+void manager_refresh_later(Manager *m, const char *address);
 /* Ask passthru.ko what it knows (module states, mismatches). */
 void manager_refresh_module(Manager *m);
 

@@ -640,20 +640,38 @@ int proc_interrupt_remapping(const char *proc_root, bool *ret) {
         return 0;
 }
 
-int sysfs_pci_group_viable(const char *root, int group, char **ret_culprit, char **ret_culprit_driver) {
+int sysfs_iommu_group_scan(const char *root, int group, char ***ret_endpoints, char **ret_culprit,
+                           char **ret_culprit_driver) {
         static const char *const allowed[] = {
                 PT_STUB_DRIVER, PT_VFIO_DRIVER, "pcieport", "pci-stub",
         };
-        _cleanup_strv_free_ char **members = NULL;
+        _cleanup_strv_free_ char **members = NULL, **endpoints = NULL;
+        _cleanup_free_ char *culprit = NULL, *culprit_driver = NULL;
         int r;
 
         r = sysfs_iommu_group_devices(root, group, &members);
         if (r < 0)
                 return r;
+        endpoints = calloc(1, sizeof(char *));
+        if (!endpoints)
+                return -ENOMEM;
         for (char **m = members; *m; m++) {
                 _cleanup_free_ char *driver = NULL;
+                uint32_t class;
                 bool ok = false;
 
+                r = read_hex_attr(root, *m, "class", 0xffffff, &class);
+                if (r == -ENODEV)
+                        continue;       /* left the group under us */
+                if (r < 0)
+                        return r;
+                if ((class >> 8) != 0x0604) {
+                        r = strv_extend(&endpoints, *m);
+                        if (r < 0)
+                                return r;
+                }
+                if (culprit)
+                        continue;
                 r = device_driver(root, *m, &driver);
                 if (r < 0)
                         return r;
@@ -664,18 +682,21 @@ int sysfs_pci_group_viable(const char *root, int group, char **ret_culprit, char
                                 ok = true;
                 if (ok)
                         continue;
-                if (ret_culprit) {
-                        *ret_culprit = strdup(*m);
-                        if (!*ret_culprit)
-                                return -ENOMEM;
-                }
-                if (ret_culprit_driver)
-                        *ret_culprit_driver = TAKE_PTR(driver);
-                return 0;
+                culprit = strdup(*m);
+                if (!culprit)
+                        return -ENOMEM;
+                culprit_driver = TAKE_PTR(driver);
         }
+        r = culprit ? 0 : 1;
+        if (ret_endpoints)
+                *ret_endpoints = TAKE_PTR(endpoints);
         if (ret_culprit)
-                *ret_culprit = NULL;
+                *ret_culprit = TAKE_PTR(culprit);
         if (ret_culprit_driver)
-                *ret_culprit_driver = NULL;
-        return 1;
+                *ret_culprit_driver = TAKE_PTR(culprit_driver);
+        return r;
+}
+
+int sysfs_pci_group_viable(const char *root, int group, char **ret_culprit, char **ret_culprit_driver) {
+        return sysfs_iommu_group_scan(root, group, NULL, ret_culprit, ret_culprit_driver);
 }

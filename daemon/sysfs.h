@@ -92,6 +92,13 @@ int proc_interrupt_remapping(const char *proc_root, bool *ret);
  * them; both NULL when viable); <0 on error (-ENOENT: no such group).
  */
 int sysfs_pci_group_viable(const char *root, int group, char **ret_culprit, char **ret_culprit_driver);
+/*
+ * One pass over IOMMU group @group: its endpoints (the members that are not
+ * PCI bridges: they move to vfio-pci) in *ret_endpoints, and viability as
+ * sysfs_pci_group_viable() says it.  Returns 1 viable, 0 not, or -errno.
+ */
+int sysfs_iommu_group_scan(const char *root, int group, char ***ret_endpoints, char **ret_culprit,
+                           char **ret_culprit_driver);
 
 static inline void sysfs_pci_device_donep(SysfsPciDevice *d) {
         sysfs_pci_device_done(d);

@@ -9,8 +9,11 @@
  *       subscribed to the device's PropertiesChanged, tells the holder to
  *       exit and times until State is "available" again: the return.
  *       It also notes when the holder's exit completed (its pidfd became
- *       readable), the part of the return that is the process ending.
- *       One line per round trip:  GRANT_US RETURN_US EXIT_US
+ *       readable), the part of the return that is the process ending, and
+ *       times a Peer.Ping on the holder's connection just before Acquire:
+ *       the bus's own round trip for a fresh client, which no daemon can
+ *       go below.
+ *       One line per round trip:  GRANT_US RETURN_US EXIT_US PING_US
  *
  *   pt-bench list [-n N]
  *       N ListDevices calls on a warm connection, the reply read through,
@@ -115,6 +118,7 @@ static int wait_available(sd_bus *bus, const char *path, const char *dev) {
 typedef struct Grant {
         int ok;
         uint64_t usec;
+        uint64_t ping_usec;
         char message[480];
 } Grant;
 
@@ -132,6 +136,14 @@ static void holder(const char *dev, const char *vm, int report, int go) {
                 snprintf(g.message, sizeof(g.message), "the holder cannot reach passthrud");
                 goto out;
         }
+        t0 = now_us();
+        r = sd_bus_call_method(bus, PT_BUS_NAME, PT_MANAGER_PATH, "org.freedesktop.DBus.Peer", "Ping", &error, NULL,
+                               NULL);
+        if (r < 0) {
+                snprintf(g.message, sizeof(g.message), "Ping: %s", error.message ?: strerror(-r));
+                goto out;
+        }
+        g.ping_usec = now_us() - t0;
         t0 = now_us();
         r = sd_bus_call_method(bus, PT_BUS_NAME, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, "Acquire", &error, &reply,
                                "ssa{sv}", dev, vm, 0);
@@ -310,8 +322,8 @@ static int one_cycle(sd_bus *bus, const char *path, const char *dev, const char 
                 exited = w->at;         /* seen together: the exit was no later */
         close(pidfd);
         waitpid(pid, &status, 0);
-        printf("%llu %llu %llu\n", (unsigned long long) g.usec, (unsigned long long) (w->at - t0),
-               (unsigned long long) (exited - t0));
+        printf("%llu %llu %llu %llu\n", (unsigned long long) g.usec, (unsigned long long) (w->at - t0),
+               (unsigned long long) (exited - t0), (unsigned long long) g.ping_usec);
         fflush(stdout);
         return 0;
 }

@@ -163,7 +163,7 @@ static Lease *fx_lease(Fx *fx, int group, const char *vm, pid_t pid, const char 
 /* lease_check() on @address for @vm: its return value; the error in fx->error. */
 static int fx_check(Fx *fx, const char *address, const char *vm) {
         sd_bus_error_free(&fx->error);
-        return lease_check(fx->m, fx_device(fx, address), vm, &fx->error);
+        return lease_check(fx->m, fx_device(fx, address), vm, NULL, &fx->error);
 }
 
 /* Refused with @name, and the message names each of the NULL-terminated words. */

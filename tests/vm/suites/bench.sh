@@ -128,7 +128,7 @@ testcase_alternate_floor_and_daemon() {
     {
         echo "floor: grant us, return us, reset method"
         cat "$BENCH_DIR/floor"
-        echo "passthrud: grant us, return us, holder exit us"
+        echo "passthrud: grant us, return us, holder exit us, Ping us"
         cat "$BENCH_DIR/daemon"
     } >/dev/console
     assert_eq "$(wc -l <"$BENCH_DIR/floor")" "$n" "floor rounds"
@@ -156,6 +156,19 @@ testcase_grant_within_1_3x_of_the_floor() {
 
 testcase_return_within_1_5x_of_the_floor() {
     compare 2 return 1.5
+}
+
+# Not a goal: what the bus alone costs a fresh client, the part of the
+# grant no daemon can remove (the floor has no bus to cross).
+testcase_bus_round_trip_share_of_the_grant() {
+    local p g f
+    [ -s "$BENCH_DIR/daemon" ] || fail "no figures: the alternating case failed"
+    p=$(awk '{ print $4 }' "$BENCH_DIR/daemon" | median)
+    g=$(awk '{ print $1 }' "$BENCH_DIR/daemon" | median)
+    f=$(awk '{ print $1 }' "$BENCH_DIR/floor" | median)
+    say "bench: a Ping on the holder's fresh connection just before Acquire: median $(ms "$p")" \
+        "($(ratio "$p" "$f")x the floor's grant by itself); the grant less one such round trip:" \
+        "$(ms $((g - p))), $(ratio $((g - p)) "$f")x the floor (information, no goal)"
 }
 
 # Not a goal: how much of passthrud's return is the holder process exiting.
