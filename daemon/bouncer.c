@@ -31,15 +31,21 @@ static Policy policy_of(const char *member) {
         return POLICY_ROOT;
 }
 
-/* Is @uid, with the groups the bus reported (or else its configured ones), in @gid? */
+/*
+ * Is @uid, with the groups the bus reported (or else its configured ones), in
+ * @gid?  Groups sd-bus read from /proc rather than got from the bus are not
+ * trusted: the process may have changed them since it connected.
+ */
 static bool in_group(sd_bus_creds *c, uid_t uid, gid_t gid) {
+        uint64_t from_proc = sd_bus_creds_get_augmented_mask(c);
         const gid_t *gids = NULL;
         gid_t primary;
-        int n;
+        int n = -ENODATA;
 
-        if (sd_bus_creds_get_gid(c, &primary) >= 0 && primary == gid)
+        if (!(from_proc & SD_BUS_CREDS_GID) && sd_bus_creds_get_gid(c, &primary) >= 0 && primary == gid)
                 return true;
-        n = sd_bus_creds_get_supplementary_gids(c, &gids);
+        if (!(from_proc & SD_BUS_CREDS_SUPPLEMENTARY_GIDS))
+                n = sd_bus_creds_get_supplementary_gids(c, &gids);
         if (n >= 0) {
                 for (int i = 0; i < n; i++)
                         if (gids[i] == gid)
@@ -72,6 +78,9 @@ int bouncer_check(Manager *m, sd_bus_message *msg, Caller *ret, sd_bus_error *er
                                       SD_BUS_CREDS_SUPPLEMENTARY_GIDS, &c);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Cannot learn who is calling: %m");
+        if (sd_bus_creds_get_augmented_mask(c) & (SD_BUS_CREDS_EUID | SD_BUS_CREDS_PID))
+                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                        "The bus did not vouch for the caller's uid and pid.");
         r = sd_bus_creds_get_euid(c, &euid);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Cannot learn the caller's uid: %m");

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <linux/passthru.h>
+
 #include "pci.h"
 #include "sysfs.h"
 
@@ -29,6 +31,7 @@ typedef struct Device {
         SysfsPciDevice sys;
         PciDetails pci;
         uint8_t module_state;   /* enum passthru_state from GET, 0 when unknown */
+        char module_rule[PASSTHRU_RULE_MAX + 8];        /* the rule that matched, "" for none */
         bool quarantined;
         Lease *lease;
         char *announced;        /* what PropertiesChanged last said, to skip repeats */

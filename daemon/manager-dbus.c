@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "bouncer.h"
+#include "cmdline.h"
 #include "device-dbus.h"
 #include "fileio.h"
 #include "lease.h"
@@ -349,12 +351,36 @@ static bool device_is_critical(Manager *m, const char *address, const char **wha
         return false;
 }
 
+/*
+ * passthrud drops only a rule it could have added itself: one device's
+ * address, not on the kernel command line.  Any other would stay, or come
+ * back at the next boot: say where to change it instead, and change nothing.
+ */
+static int check_unmark(Manager *m, Device *d, sd_bus_error *error) {
+        _cleanup_free_ char *path = NULL, *cmdline = NULL;
+
+        if (!d->module_rule[0])
+                return 0;
+        if (d->module_rule[0] != '(' || strchr(d->module_rule, '*'))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "%s is hidden by passthru.ko's rule '%s', which covers more than this device: "
+                                         "change passthru.hide= or passthru.ids= where it is set (the kernel command "
+                                         "line or /etc/modprobe.d) and reboot.", d->address, d->module_rule);
+        if (asprintf(&path, "%s/cmdline", m->paths.proc) < 0)
+                return -ENOMEM;
+        if (read_full_file(path, &cmdline, NULL) >= 0 && cmdline_hides_rule(cmdline, d->module_rule))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "%s is hidden by '%s' on the kernel command line (passthru.hide=): "
+                                         "remove it there and reboot.", d->address, d->module_rule);
+        return 0;
+}
+
 static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *nlmsg = NULL;
         Manager *m = userdata;
         const char *arg, *what;
         int enabled, live = false, force = false;
-        char rule[32];
+        char rule[PASSTHRU_RULE_MAX + 8];
         StateDevice *s;
         Device *d;
         bool reboot = false, was;
@@ -379,6 +405,12 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
         if (d->lease)
                 return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY, "%s is leased to VM '%s' (pid %u).", d->address,
                                          d->lease->vm, (unsigned) d->lease->pid);
+        if (!enabled) {
+                manager_refresh_module(m);
+                r = check_unmark(m, d, error);
+                if (r < 0)
+                        return r;
+        }
         if (enabled && live && !force && device_is_critical(m, d->address, &what))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                                          "%s carries %s: taking it live would cut the host off. Pass Force=true to do it anyway.",
@@ -417,6 +449,9 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
                                 reboot = true;
                 }
         } else if (m->nl) {
+                /* The module's own text of the rule: it may pin ids. */
+                if (d->module_rule[0])
+                        snprintf(rule, sizeof(rule), "%s", d->module_rule);
                 r = ptnl_unhide(m->nl, rule, &nlmsg);
                 if (r < 0 && r != -ENOENT)
                         log_warning_errno(r, "passthru.ko refused UNHIDE %s (%s), ignoring: %m", rule, nlmsg ?: "");

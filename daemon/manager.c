@@ -206,6 +206,20 @@ int manager_save_ledger(Manager *m) {
         return ledger_save(m->paths.runtime_dir, &m->ledger);
 }
 
+static void forget_module(Manager *m) {
+        for (size_t i = 0; i < m->n_devices; i++) {
+                m->devices[i]->module_state = 0;
+                m->devices[i]->module_rule[0] = '\0';
+        }
+}
+
+/* passthru.ko went away (or never answered): forget it, and what it said. */
+static void disconnect_module(Manager *m) {
+        m->nl_source = sd_event_source_disable_unref(m->nl_source);
+        m->nl = ptnl_close(m->nl);
+        forget_module(m);
+}
+
 void manager_refresh_module(Manager *m) {
         _cleanup_free_ PtNlDevice *devs = NULL;
         size_t n = 0;
@@ -215,16 +229,20 @@ void manager_refresh_module(Manager *m) {
                 return;
         r = ptnl_get(m->nl, &devs, &n);
         if (r < 0) {
-                log_warning_errno(r, "Cannot ask passthru.ko for its devices, ignoring: %m");
+                log_warning_errno(r, "Cannot ask passthru.ko for its devices: %m");
+                /* Unloaded, most likely: reconnect when it is back. */
+                if (r != -ENOMEM)
+                        disconnect_module(m);
                 return;
         }
-        for (size_t i = 0; i < m->n_devices; i++)
-                m->devices[i]->module_state = 0;
+        forget_module(m);
         for (size_t i = 0; i < n; i++) {
                 Device *d = manager_find_device(m, devs[i].address);
 
-                if (d)
+                if (d) {
                         d->module_state = devs[i].state;
+                        snprintf(d->module_rule, sizeof(d->module_rule), "%s", devs[i].rule);
+                }
         }
 }
 
@@ -288,17 +306,51 @@ static void refresh_later(Manager *m, const char *address, bool module) {
                 manager_refresh_device(m, address);
 }
 
+static int on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+/* Talk to passthru.ko and hear its events; it may be loaded after us. */
+static int connect_module(Manager *m) {
+        int r;
+
+        r = ptnl_open(&m->nl);
+        if (r < 0)
+                return r;
+        r = ptnl_subscribe(m->nl);
+        if (r >= 0)
+                r = sd_event_add_io(m->event, &m->nl_source, ptnl_event_fd(m->nl), EPOLLIN, on_netlink, m);
+        if (r < 0)
+                log_warning_errno(r, "Cannot hear passthru.ko's events, ignoring: %m");
+        log_info("Connected to passthru.ko");
+        manager_refresh_module(m);
+        return 0;
+}
+
 void manager_refresh_later(Manager *m, const char *address) {
         refresh_later(m, address, false);
 }
 
-static void on_udev(const char *action, const char *address, void *userdata) {
+static void on_udev(const char *subsystem, const char *action, const char *name, void *userdata) {
         Manager *m = userdata;
+        int r;
 
-        if (!pci_address_valid(address))
+        if (strcmp(subsystem, "module") == 0) {
+                if (strcmp(name, PT_STUB_DRIVER) != 0)
+                        return;
+                log_info("passthru.ko was %s", strcmp(action, "add") == 0 ? "loaded" : "unloaded");
+                disconnect_module(m);
+                if (strcmp(action, "add") == 0) {
+                        r = connect_module(m);
+                        if (r < 0)
+                                log_warning_errno(r, "Cannot talk to passthru.ko: %m");
+                }
+                for (size_t i = 0; i < m->n_devices; i++)
+                        refresh_later(m, m->devices[i]->address, false);
                 return;
-        log_debug("udev: %s %s", action, address);
-        refresh_later(m, address, false);
+        }
+        if (!pci_address_valid(name))
+                return;
+        log_debug("udev: %s %s", action, name);
+        refresh_later(m, name, false);
 }
 
 static void on_module_event(const PtNlDevice *ev, void *userdata) {
@@ -378,17 +430,9 @@ int manager_start(Manager *m, sd_event *event) {
         if (r < 0)
                 return log_error_errno(r, "Cannot listen to udev: %m");
 
-        r = ptnl_open(&m->nl);
+        r = connect_module(m);
         if (r < 0)
-                log_warning_errno(r, "passthru.ko is not reachable; devices are tracked without it: %m");
-        else {
-                r = ptnl_subscribe(m->nl);
-                if (r >= 0)
-                        r = sd_event_add_io(event, &m->nl_source, ptnl_event_fd(m->nl), EPOLLIN, on_netlink, m);
-                if (r < 0)
-                        log_warning_errno(r, "Cannot hear passthru.ko's events, ignoring: %m");
-                manager_refresh_module(m);
-        }
+                log_warning_errno(r, "passthru.ko is not reachable; devices are tracked without it until it is: %m");
 
         r = lease_reconcile(m);
         if (r < 0)

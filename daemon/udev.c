@@ -26,11 +26,12 @@ static int on_monitor(sd_event_source *s, int fd, uint32_t revents, void *userda
         (void) revents;
         /* The socket is non-blocking: drain it. */
         while ((d = udev_monitor_receive_device(u->monitor))) {
+                const char *subsystem = udev_device_get_subsystem(d);
                 const char *action = udev_device_get_action(d);
                 const char *name = udev_device_get_sysname(d);
 
-                if (action && name)
-                        u->fn(action, name, u->userdata);
+                if (subsystem && action && name)
+                        u->fn(subsystem, action, name, u->userdata);
                 udev_device_unref(d);
         }
         return 0;
@@ -60,6 +61,8 @@ int pt_udev_new(sd_event *event, PtUdevFn fn, void *userdata, PtUdev **ret) {
                 goto fail;
         }
         r = udev_monitor_filter_add_match_subsystem_devtype(u->monitor, "pci", NULL);
+        if (r >= 0)
+                r = udev_monitor_filter_add_match_subsystem_devtype(u->monitor, "module", NULL);
         if (r >= 0)
                 r = udev_monitor_enable_receiving(u->monitor);
         if (r < 0)

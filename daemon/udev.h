@@ -6,8 +6,12 @@
 
 typedef struct PtUdev PtUdev;
 
-/* action: "add", "remove", "bind", "unbind", "change", ...; address "0000:01:00.0" */
-typedef void (*PtUdevFn)(const char *action, const char *address, void *userdata);
+/*
+ * subsystem "pci": action "add", "remove", "bind", "unbind", "change", ...,
+ * name the address ("0000:01:00.0"); subsystem "module": a kernel module
+ * loaded ("add") or unloaded ("remove"), name the module's.
+ */
+typedef void (*PtUdevFn)(const char *subsystem, const char *action, const char *name, void *userdata);
 
 int pt_udev_new(sd_event *event, PtUdevFn fn, void *userdata, PtUdev **ret);
 PtUdev *pt_udev_free(PtUdev *u);

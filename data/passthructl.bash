@@ -1,4 +1,11 @@
 # bash completion for passthructl(1)
+
+# The devices passthrud tracks, as `passthructl list` prints them.
+_passthructl_devices() {
+    passthructl list 2>/dev/null |
+        awk '$1 ~ /^[0-9a-f][0-9a-f][0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]\.[0-7]$/ { print $1 }'
+}
+
 _passthructl() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
     local verbs="list show check hide unhide maintenance assign unassign release reset monitor run"
@@ -9,12 +16,14 @@ _passthructl() {
     done
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+    elif [[ $prev == --device || $prev == -d ]]; then
+        COMPREPLY=($(compgen -W "$(_passthructl_devices)" -- "$cur"))
     elif [[ -z $verb ]]; then
         COMPREPLY=($(compgen -W "$verbs" -- "$cur"))
     elif [[ $verb == maintenance ]]; then
-        COMPREPLY=($(compgen -W "enter exit status" -- "$cur"))
-    elif [[ $verb =~ ^(show|hide|unhide|assign|unassign|release|reset)$ || $prev == --device || $prev == -d ]]; then
-        COMPREPLY=($(compgen -W "$(ls /sys/bus/pci/devices 2>/dev/null)" -- "$cur"))
+        [[ $prev == maintenance ]] && COMPREPLY=($(compgen -W "enter exit status" -- "$cur"))
+    elif [[ $verb =~ ^(show|hide|unhide|assign|unassign|release|reset)$ && $prev == "$verb" ]]; then
+        COMPREPLY=($(compgen -W "$(_passthructl_devices)" -- "$cur"))
     fi
 }
 complete -F _passthructl passthructl

@@ -97,6 +97,38 @@ static struct pt_pin *pt_find_pin(struct pci_dev *pdev)
 	return NULL;
 }
 
+static struct pci_driver pt_driver;
+
+#ifdef PT_HAVE_DEVICE_DRIVER_OVERRIDE
+static int pt_set_override(struct pci_dev *pdev, const char *name)
+{
+	return device_set_driver_override(&pdev->dev, name);
+}
+
+static bool pt_override_is_ours(struct pci_dev *pdev)
+{
+	return device_match_driver_override(&pdev->dev,
+					    &pt_driver.driver) > 0;
+}
+#else
+static int pt_set_override(struct pci_dev *pdev, const char *name)
+{
+	return driver_set_override(&pdev->dev, &pdev->driver_override,
+				   name, strlen(name));
+}
+
+static bool pt_override_is_ours(struct pci_dev *pdev)
+{
+	bool ours;
+
+	device_lock(&pdev->dev);
+	ours = pdev->driver_override &&
+	       !strcmp(pdev->driver_override, PT_DRV_NAME);
+	device_unlock(&pdev->dev);
+	return ours;
+}
+#endif
+
 static int pt_pin(struct pci_dev *pdev)
 {
 	struct pt_pin *pin;
@@ -106,8 +138,7 @@ static int pt_pin(struct pci_dev *pdev)
 	pin = kzalloc(sizeof(*pin), GFP_KERNEL);
 	if (!pin)
 		return -ENOMEM;
-	ret = driver_set_override(&pdev->dev, &pdev->driver_override,
-				  PT_DRV_NAME, strlen(PT_DRV_NAME));
+	ret = pt_set_override(pdev, PT_DRV_NAME);
 	if (ret) {
 		kfree(pin);
 		return ret;
@@ -123,18 +154,10 @@ static int pt_pin(struct pci_dev *pdev)
 static void pt_unpin(struct pt_pin *pin, bool clear)
 {
 	struct pci_dev *pdev = pin->pdev;
-	bool ours;
 
 	lockdep_assert_held(&pt_lock);
-	if (clear) {
-		device_lock(&pdev->dev);
-		ours = pdev->driver_override &&
-		       !strcmp(pdev->driver_override, PT_DRV_NAME);
-		device_unlock(&pdev->dev);
-		if (ours)
-			driver_set_override(&pdev->dev, &pdev->driver_override,
-					    "", 0);
-	}
+	if (clear && pt_override_is_ours(pdev))
+		pt_set_override(pdev, "");
 	spin_lock(&pt_pins_lock);
 	list_del(&pin->node);
 	spin_unlock(&pt_pins_lock);
@@ -555,8 +578,8 @@ int pt_stub_snapshot(struct pt_entry **entries, size_t *count)
 			continue;
 		}
 		snprintf(e[n].address, sizeof(e[n].address),
-			 "%04x:%02x:%02x.%x", r->domain, r->bus, r->slot,
-			 r->func);
+			 "%04x:%02x:%02x.%x", r->domain, r->bus,
+			 r->slot & 0x1f, r->func & 0x7);
 		strscpy(e[n].rule, rn->text, sizeof(e[n].rule));
 		e[n].state = pt_state(false, PT_MATCH, false, false);
 		strscpy(e[n].reason, "no device at this address",

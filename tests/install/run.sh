@@ -4,12 +4,17 @@
 # The real-install test: a Debian 12 system with systemd (debootstrap,
 # cached) in a VM with the test topology.  Stage "install" installs this
 # tree the way README.md says (make dkms-install, make install, the
-# initramfs); stage "verify" reboots with passthru.hide=(01:00.0)(02:00.0)
-# and checks the result as a user would meet it.
+# initramfs), makes a dracut image too, and then installs a newer kernel
+# (6.12) for DKMS to build for; stage "dracut" boots the dracut image and
+# stage "newkernel" the new kernel, both with passthru.hide=; stage
+# "verify" reboots Debian's 6.1 with passthru.hide=(01:00.0)(02:00.0) and
+# checks the result as a user would meet it, down to the uninstall.
 set -euo pipefail
 . "$(dirname "$0")/../vm/common.sh"
 
 tarball=$("$TOP/tests/install/mkrootfs.sh")
+newkernel=$("$TOP/tests/install/newkernel.sh")
+newkver=$(cat "$newkernel/kver")
 work=$BUILD/install-vm
 rm -rf "$work"
 mkdir -p "$work/root"
@@ -28,10 +33,14 @@ mkdir -p "$dir/opt/passthru-test" "$dir/root/passthru" "$dir/etc/systemd/system/
 install -m 0755 "$TOP/tests/install/guest-run.sh" "$dir/opt/passthru-test/guest-run.sh"
 install -m 0644 "$TOP/tests/vm/lib.sh" "$dir/opt/passthru-test/lib.sh"
 install -m 0644 "$TOP"/tests/install/suites/*.sh "$dir/opt/passthru-test/"
+install -m 0644 "$TOP/tests/install/boot-claims.sh" "$dir/opt/passthru-test/boot-claims.sh"
 install -m 0644 "$TOP/tests/install/passthru-test.service" "$dir/etc/systemd/system/passthru-test.service"
 ln -sf /etc/systemd/system/passthru-test.service "$dir/etc/systemd/system/multi-user.target.wants/"
 # The tree as a user would have it: the checkout, without build products.
 (cd "$TOP" && git ls-files -co --exclude-standard -z | tar --null -T - -cf -) | tar -C "$dir/root/passthru" -xf -
+# The kernel that "arrives" after the install (tests/install/newkernel.sh).
+mkdir -p "$dir/root/new-kernel"
+cp "$newkernel"/*.deb "$newkernel/kver" "$dir/root/new-kernel/"
 
 kver=$(ls "$dir"/lib/modules | sort -V | tail -n 1)
 cp "$dir/boot/vmlinuz-$kver" "$work/vmlinuz"
@@ -42,7 +51,7 @@ rm -rf "$dir"
 
 vm() {
     local suite=$1 append=$2
-    python3 "$TOP/tests/vm/vmrun.py" --kernel "$work/vmlinuz" --initrd "$work/initrd.img" \
+    python3 "$TOP/tests/vm/vmrun.py" --kernel "${KERNEL:-$work/vmlinuz}" --initrd "${INITRD:-$work/initrd.img}" \
         --disk "$work/disk.img" --memory 2048 --timeout 1500 --suite "$suite" \
         --out "$BUILD/results/$suite" --append "root=/dev/vda rw $append"
 }
@@ -51,5 +60,24 @@ rc=0
 vm install "" || rc=1
 # The initramfs that stage 1 rebuilt, with passthru in it.
 debugfs -R "dump /boot/initrd.img-$kver $work/initrd.img" "$work/disk.img" 2>/dev/null
+# The image dracut made in stage 1, booted once before the main one.
+if debugfs -R "dump /boot/initrd-dracut.img-$kver $work/initrd-dracut.img" "$work/disk.img" 2>/dev/null &&
+    [[ -s $work/initrd-dracut.img ]]; then
+    INITRD=$work/initrd-dracut.img vm dracut "" || rc=1
+else
+    mkdir -p "$BUILD/results/dracut"
+    echo "FAIL dracut.setup (stage 1 made no dracut image)" >"$BUILD/results/dracut/results"
+    rc=1
+fi
+# The new kernel that stage 1 installed after passthru, with DKMS's build.
+if debugfs -R "dump /boot/vmlinuz-$newkver $work/vmlinuz-new" "$work/disk.img" 2>/dev/null &&
+    debugfs -R "dump /boot/initrd.img-$newkver $work/initrd-new.img" "$work/disk.img" 2>/dev/null &&
+    [[ -s $work/vmlinuz-new && -s $work/initrd-new.img ]]; then
+    KERNEL=$work/vmlinuz-new INITRD=$work/initrd-new.img vm newkernel "passthru.hide=(01:00.0)(02:00.0)" || rc=1
+else
+    mkdir -p "$BUILD/results/newkernel"
+    echo "FAIL newkernel.setup (stage 1 left no Linux $newkver in /boot)" >"$BUILD/results/newkernel/results"
+    rc=1
+fi
 vm verify "passthru.hide=(01:00.0)(02:00.0)" || rc=1
 exit $rc

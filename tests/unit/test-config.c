@@ -109,6 +109,31 @@ static void config_every_key_is_read(void **state) {
         assert_null(config_reset_method(&c, 0x8086, 0x10d4));
 }
 
+/* The EXAMPLE of passthru.conf(5) loads, and means what the page says. */
+static void config_man_page_example_loads(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_free_ char *page = NULL, *path = NULL, *error = NULL;
+        _cleanup_(config_done) Config c = {};
+        char *start, *end;
+        (void) state;
+
+        /* make unit runs the tests from the top of the tree. */
+        assert_int_equal(read_full_file("docs/man/passthru.conf.5", &page, NULL), 0);
+        start = strstr(page, ".SH EXAMPLE\n.nf\n");
+        assert_non_null(start);
+        start += strlen(".SH EXAMPLE\n.nf\n");
+        end = strstr(start, "\n.fi\n");
+        assert_non_null(end);
+        end[1] = '\0';
+        path = write_conf(dir, start);
+        assert_int_equal(config_init(&c), 0);
+        assert_int_equal(config_load(&c, path, &error), 0);
+        assert_null(error);
+        assert_string_equal(c.group, "kvm");
+        assert_int_equal(c.max_devices_per_vm, 4);
+        assert_string_equal(config_reset_method(&c, 0x8086, 0x10d3), "bus");
+}
+
 static void config_boolean_spellings(void **state) {
         static const struct {
                 const char *text;
@@ -332,6 +357,7 @@ int main(void) {
                 cmocka_unit_test(config_init_sets_documented_defaults),
                 cmocka_unit_test(config_missing_file_keeps_defaults),
                 cmocka_unit_test(config_every_key_is_read),
+                cmocka_unit_test(config_man_page_example_loads),
                 cmocka_unit_test(config_boolean_spellings),
                 cmocka_unit_test(config_last_duplicate_key_wins),
                 cmocka_unit_test(config_reload_resets_keys_removed_from_the_file),

@@ -33,4 +33,42 @@ testcase_initramfs_carries_passthru() {
     lsinitramfs "/boot/initrd.img-$(uname -r)" >/tmp/initrd.list
     grep -q 'passthru.ko' /tmp/initrd.list || fail "passthru.ko is not in the initramfs"
     grep -q 'scripts/init-top/passthru' /tmp/initrd.list || fail "the init-top script is not in the initramfs"
+    grep -q 'modprobe.d/passthru-vfio.conf' /tmp/initrd.list || fail "the vfio-pci softdep is not in the initramfs"
+}
+
+# dracut-core beside initramfs-tools: the same kernel, an image made by
+# dracut with our module (data/dracut/), booted by the "dracut" stage
+# without passthru.hide= on the command line: the rules come from the
+# /etc/modprobe.d/passthru.conf in the image, as passthrud would write it.
+testcase_dracut_initramfs_carries_passthru() {
+    local img=/boot/initrd-dracut.img-$(uname -r)
+    printf '# Written by passthrud (the install test)\noptions passthru hide=(01:00.0)(02:00.0)\n' \
+        >/etc/modprobe.d/passthru.conf
+    dracut --force --hostonly --kver "$(uname -r)" "$img" || fail "dracut failed"
+    rm /etc/modprobe.d/passthru.conf
+    lsinitrd "$img" >/tmp/dracut.list
+    grep -q 'passthru.ko' /tmp/dracut.list || fail "passthru.ko is not in the dracut image"
+    grep -q 'cmdline/00-passthru-load.sh' /tmp/dracut.list || fail "the passthru hook is not in the dracut image"
+    grep -q 'etc/modprobe.d/passthru.conf' /tmp/dracut.list || fail "/etc/modprobe.d/passthru.conf is not in the dracut image"
+    grep -q 'modprobe.d/passthru-vfio.conf' /tmp/dracut.list || fail "the vfio-pci softdep is not in the dracut image"
+}
+
+# A kernel upgrade after the install: DKMS builds passthru for the new
+# kernel by itself (its kernel hooks), before that kernel's initramfs is
+# made, so the new initramfs carries it too.
+testcase_dkms_builds_for_a_new_kernel_when_it_arrives() {
+    local kver file
+    kver=$(cat /root/new-kernel/kver)
+    DEBIAN_FRONTEND=noninteractive dpkg -i /root/new-kernel/*.deb >/tmp/dpkg.log 2>&1 ||
+        { tail -n 30 /tmp/dpkg.log; fail "dpkg -i of Linux $kver failed"; }
+    grep -i "dkms\|passthru" /tmp/dpkg.log
+    dkms status passthru >/tmp/dkms.status
+    grep -F ", $kver, " /tmp/dkms.status | grep -q ": installed$" || fail "dkms status for $kver: $(cat /tmp/dkms.status)"
+    file=$(modinfo -k "$kver" -F filename passthru) || fail "modinfo -k $kver finds no passthru"
+    case $file in
+    /lib/modules/$kver/updates/dkms/*) ;;
+    *) fail "passthru for $kver is $file, not DKMS's build" ;;
+    esac
+    modinfo -k "$kver" -F vermagic passthru | grep -q "^$kver " || fail "vermagic: $(modinfo -k "$kver" -F vermagic passthru)"
+    lsinitramfs "/boot/initrd.img-$kver" | grep -q 'passthru.ko' || fail "passthru.ko is not in $kver's initramfs"
 }

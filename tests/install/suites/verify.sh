@@ -2,8 +2,7 @@
 # Stage 2 of the real-install test: rebooted with
 # passthru.hide=(01:00.0)(02:00.0) after stage 1 installed everything.
 
-EDU=0000:01:00.0
-NIC=0000:02:00.0
+. /opt/passthru-test/boot-claims.sh
 
 as_alice() {
     setpriv --reuid=1000 --regid=1000 --init-groups "$@"
@@ -17,22 +16,8 @@ wait_available() {
     fail "$1 did not come back: $(passthructl show "$1")"
 }
 
-# "[   1.234567] text" -> 1234567 (microseconds)
-usec_of() {
-    grep -m1 "$1" /tmp/boot.dmesg | sed 's/^\[ *\([0-9]*\)\.\([0-9]*\)\].*/\1\2/'
-}
-
 testcase_hidden_devices_are_claimed_from_the_initramfs() {
-    local claim root
-    assert_driver $EDU passthru
-    assert_driver $NIC passthru
-    [ ! -e $SYS/$NIC/net ] || fail "e1000e made a network interface of $NIC"
-    ! grep -q "e1000e $NIC" /tmp/boot.dmesg || fail "e1000e touched $NIC"
-    claim=$(usec_of "passthru $NIC: claimed")
-    root=$(usec_of "EXT4-fs (vda): mounted")
-    echo "claimed at $claim us, root mounted at $root us"
-    [ -n "$claim" ] && [ -n "$root" ] && [ "$claim" -lt "$root" ] ||
-        fail "passthru claimed $NIC after the root file system was mounted: not from the initramfs"
+    assert_claimed_from_initramfs "the initramfs"
 }
 
 testcase_udev_rule_started_passthrud_at_boot() {
@@ -88,6 +73,21 @@ testcase_passthructl_list_show_check_json() {
     passthructl --json check | grep -q '"ok":true' || fail "--json check"
 }
 
+# The installed completion, found by bash-completion's own loader, offers
+# the devices the running passthrud lists.
+testcase_bash_completion_offers_passthruds_devices() {
+    bash -c '. /usr/share/bash-completion/bash_completion
+        _completion_loader passthructl
+        complete -p passthructl || exit 1
+        COMP_WORDS=(passthructl show ""); COMP_CWORD=2; COMPREPLY=()
+        _passthructl
+        printf "%s\n" "${COMPREPLY[@]}"' >/tmp/completion 2>&1
+    cat /tmp/completion
+    grep -q "complete -F _passthructl passthructl" /tmp/completion || fail "bash-completion did not load passthructl's completion"
+    grep -qx "$EDU" /tmp/completion || fail "'passthructl show <TAB>' does not offer $EDU"
+    grep -qx "$NIC" /tmp/completion || fail "'passthructl show <TAB>' does not offer $NIC"
+}
+
 testcase_readme_maintenance_session() {
     busctl introspect org.passthru1 /org/passthru1 | grep -q '^\.Acquire' || fail "introspect"
     passthructl maintenance enter
@@ -125,6 +125,20 @@ testcase_qemu_uses_a_granted_device_as_alice() {
     # The journal has the lease's fields.
     journalctl -b -o verbose PASSTHRU_DEVICE=$EDU PASSTHRU_EVENT=acquired --no-pager | tee /tmp/journal |
         grep -q "PASSTHRU_VM=demo" || fail "no structured journal entry: $(tail -n 5 /tmp/journal)"
+}
+
+# The kernel stage 1 added goes again; DKMS's build for it goes with it.
+testcase_removing_the_new_kernel_removes_its_module() {
+    local kver pkgs
+    kver=$(cat /root/new-kernel/kver)
+    pkgs=
+    for f in /root/new-kernel/*.deb; do pkgs="$pkgs $(dpkg-deb -f "$f" Package)"; done
+    DEBIAN_FRONTEND=noninteractive dpkg --purge $pkgs >/tmp/purge.log 2>&1 ||
+        { tail -n 20 /tmp/purge.log; fail "dpkg --purge of Linux $kver failed"; }
+    dkms status passthru >/tmp/dkms.status
+    ! grep -qF ", $kver, " /tmp/dkms.status || fail "dkms still lists $kver: $(cat /tmp/dkms.status)"
+    grep -qF ", $(uname -r), " /tmp/dkms.status || fail "dkms lost the running kernel's build: $(cat /tmp/dkms.status)"
+    [ ! -e "/lib/modules/$kver/updates/dkms" ] || fail "/lib/modules/$kver/updates/dkms is still there"
 }
 
 testcase_uninstall_leaves_nothing_behind() {

@@ -276,6 +276,30 @@ testcase_maintenance_mode() {
     grep -q "MaintenanceMode=no" /var/lib/passthru/state || fail "state: $(cat /var/lib/passthru/state)"
 }
 
+# Unmarking drops only a one-device rule passthrud could have set itself;
+# a wildcard or a kernel command line rule is refused with where to change
+# it, and nothing changes.
+testcase_unmarking_what_boot_rules_hide_says_where() {
+    mgr EnterMaintenanceMode
+    expect_error org.freedesktop.DBus.Error.NotSupported call SetPassthrough "sba{sv}" $BR1 false
+    grep -qF "(0000:04:*.*)" /tmp/out || fail "the refusal does not name the rule: $(cat /tmp/out)"
+    expect_error org.freedesktop.DBus.Error.NotSupported call SetPassthrough "sba{sv}" $EDU false
+    grep -q "kernel command line" /tmp/out || fail "the refusal does not say where: $(cat /tmp/out)"
+    assert_driver $BR1 passthru
+    assert_driver $EDU passthru
+    assert_eq "$(busctl get-property org.passthru1 "$(dev_path $BR1)" org.passthru1.Device Passthrough)" "b true" \
+        "Passthrough of $BR1 after the refusal"
+    grep -q "^options passthru hide=(0000:01:00.0).*(0000:04:01.0)" /etc/modprobe.d/passthru.conf ||
+        fail "modprobe.d changed: $(cat /etc/modprobe.d/passthru.conf)"
+    # The NIC's rule is the one SetPassthrough added live: it goes.
+    assert_eq "$(mgr SetPassthrough sba{sv} $NIC false 0)" "b false" "unmark $NIC"
+    wait_state $NIC host
+    grep -q "0000:02:00.0" /etc/modprobe.d/passthru.conf && fail "modprobe.d still hides $NIC"
+    assert_eq "$(mgr SetPassthrough sba{sv} $NIC true 1 Live b true)" "b false" "mark $NIC again"
+    wait_state $NIC available
+    mgr ExitMaintenanceMode
+}
+
 testcase_live_passthrough_spares_the_default_route_unless_forced() {
     local nic
     mgr EnterMaintenanceMode
@@ -341,6 +365,23 @@ testcase_limits_from_the_configuration() {
     start_daemon
     grep -q "passthru.conf:2" /tmp/passthrud.log || fail "no line number for the bad config: $(tail -n 3 /tmp/passthrud.log)"
     rm /etc/passthru/passthru.conf
+}
+
+# passthru.ko unloaded and loaded again under a running passthrud: the
+# daemon notices both, and talks to the new module (its rules, its HIDE).
+testcase_module_reload_under_the_daemon_reconnects() {
+    local before
+    before=$(grep -c "Connected to passthru.ko" /tmp/passthrud.log)
+    modprobe -r passthru || fail "modprobe -r passthru failed"
+    wait_state $EDU pending-reboot
+    modprobe passthru || fail "modprobe passthru failed"
+    wait_state $EDU available
+    [ "$(grep -c "Connected to passthru.ko" /tmp/passthrud.log)" -gt "$before" ] ||
+        fail "passthrud did not reconnect: $(tail -n 5 /tmp/passthrud.log)"
+    mgr EnterMaintenanceMode
+    expect_error org.freedesktop.DBus.Error.NotSupported call SetPassthrough "sba{sv}" $BR1 false
+    grep -qF "(0000:04:*.*)" /tmp/out || fail "the new module's rule is unknown: $(cat /tmp/out)"
+    mgr ExitMaintenanceMode
 }
 
 testcase_hot_removed_lease_ends_with_device_removed() {
