@@ -6,10 +6,13 @@
 
 #include "cmdline.h"
 
-/* One hex field of 1-8 digits, at most @max, as xen-pciback reads them. */
+/* One hex field of 1-8 digits with an optional 0x, at most @max, as passthru.ko reads them. */
 static int parse_hex(const char **p, const char *end, unsigned max, unsigned *ret) {
         unsigned v = 0;
         int n = 0;
+
+        if (end - *p > 2 && (*p)[0] == '0' && ((*p)[1] == 'x' || (*p)[1] == 'X') && isxdigit((unsigned char) (*p)[2]))
+                *p += 2;
 
         while (*p < end && isxdigit((unsigned char) **p)) {
                 if (++n > 8)

@@ -33,6 +33,8 @@ static void tokens_canonical_like_the_module(void **state) {
         assert_canonical("(ABCD:Ff:1F.7)", "(abcd:ff:1f.7)");
         assert_canonical("(01:00.0=1234:11E8)", "(0000:01:00.0=1234:11e8)");
         assert_canonical("(1:2:3.4=8086:10d3)", "(0001:02:03.4=8086:10d3)");
+        assert_canonical("(0x1:0X0.0)", "(0000:01:00.0)");
+        assert_canonical("(0x0000:0x01:0x1f.0x7=0x1234:0x11e8)", "(0000:01:1f.7=1234:11e8)");
 }
 
 static void wildcards_and_bad_tokens_are_not_exact(void **state) {
@@ -51,6 +53,8 @@ static void wildcards_and_bad_tokens_are_not_exact(void **state) {
         assert_not_exact("()");
         assert_not_exact("(:00.0)");
         assert_not_exact("(000000001:00.0)");   /* more than 8 digits */
+        assert_not_exact("(0x:00.0)");
+        assert_not_exact("(0x0x1:00.0)");
 }
 
 static void short_buffer_is_enobufs(void **state) {
