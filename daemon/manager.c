@@ -230,7 +230,7 @@ void manager_refresh_module(Manager *m) {
         r = ptnl_get(m->nl, &devs, &n);
         if (r < 0) {
                 log_warning_errno(r, "Cannot ask passthru.ko for its devices: %m");
-                /* Unloaded, most likely: reconnect when it is back. */
+                /* Unloaded, most likely: reconnect when it is back (or at the next PCI event). */
                 if (r != -ENOMEM)
                         disconnect_module(m);
                 return;
@@ -350,6 +350,9 @@ static void on_udev(const char *subsystem, const char *action, const char *name,
         if (!pci_address_valid(name))
                 return;
         log_debug("udev: %s %s", action, name);
+        /* Lost after a failed request while the module stayed: try again. */
+        if (!m->nl && connect_module(m) >= 0)
+                m->module_dirty = true;
         refresh_later(m, name, false);
 }
 
