@@ -254,16 +254,19 @@ static void group_node(Manager *m, int group, char *buf, size_t size) {
         snprintf(buf, size, "%s/vfio/%d", m->paths.dev, group);
 }
 
-int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, int pidfd_in, pid_t pid, uid_t uid,
+int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, CallerPin *pin, uid_t uid,
                   const AcquireOptions *opts, Lease **ret, int *ret_fd, sd_bus_error *error) {
         _cleanup_strv_free_ char **moved = calloc(1, sizeof(char *));
-        _cleanup_close_ int pidfd = pidfd_in, fd = -EBADF;
+        _cleanup_close_ int pidfd = -EBADF, fd = -EBADF;
+        pid_t pid = pin->pid;
         char node[PATH_MAX];
         Lease *l = NULL;
         int r;
 
-        if (!moved)
+        if (!moved) {
+                strv_free(endpoints);
                 return -ENOMEM;
+        }
 
         r = lease_new(m, &l);
         if (r < 0) {
@@ -310,6 +313,12 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, int p
         fd = open(node, O_RDWR | O_CLOEXEC);
         if (fd < 0) {
                 r = sd_bus_error_set_errnof(error, errno, "Cannot open %s: %m", node);
+                goto fail_moved;
+        }
+        /* Still the same bus peer?  Before its uid or rlimit is touched. */
+        pidfd = bouncer_pin_finish(m, pin, error);
+        if (pidfd < 0) {
+                r = pidfd;
                 goto fail_moved;
         }
         if (l->node_owner != UID_NONE && fchown(fd, l->node_owner, (gid_t) -1) < 0) {

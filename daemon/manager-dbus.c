@@ -192,36 +192,15 @@ static int read_acquire_options(sd_bus_message *msg, AcquireOptions *opts, sd_bu
         return 0;
 }
 
-/* The caller's pid, pinned with a pidfd and checked to still be the sender. */
-static int pin_caller(sd_bus_message *msg, pid_t pid, int *ret_pidfd, sd_bus_error *error) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *c = NULL;
-        _cleanup_close_ int pidfd = -EBADF;
-        pid_t again = 0;
-        int r;
-
-        if (pid <= 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "The bus did not say which process is calling.");
-        pidfd = pidfd_open(pid);
-        if (pidfd < 0)
-                return sd_bus_error_set_errnof(error, errno, "Cannot pin the calling process %u: %m", (unsigned) pid);
-        r = sd_bus_get_name_creds(sd_bus_message_get_bus(msg), sd_bus_message_get_sender(msg), SD_BUS_CREDS_PID, &c);
-        if (r >= 0)
-                r = sd_bus_creds_get_pid(c, &again);
-        if (r < 0 || again != pid)
-                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "The calling process went away.");
-        *ret_pidfd = TAKE_FD(pidfd);
-        return 0;
-}
-
 static int method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_strv_free_ char **endpoints = NULL;
+        _cleanup_(bouncer_pin_done) CallerPin pin = CALLER_PIN_NULL;
         _cleanup_close_ int fd = -EBADF;
         Manager *m = userdata;
         const char *arg, *vm;
         AcquireOptions opts;
         Caller caller;
         Lease *l = NULL;
-        int pidfd = -EBADF;
         Device *d;
         int r;
 
@@ -244,10 +223,11 @@ static int method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *err
         r = lease_check(m, d, vm, &endpoints, error);
         if (r < 0)
                 return r;
-        r = pin_caller(msg, caller.pid, &pidfd, error);
+        /* Asked now, answered while the devices move. */
+        r = bouncer_pin_start(m, msg, caller.pid, &pin, error);
         if (r < 0)
                 return r;
-        r = lease_acquire(m, d, vm, TAKE_PTR(endpoints), pidfd, caller.pid, caller.euid, &opts, &l, &fd, error);
+        r = lease_acquire(m, d, vm, TAKE_PTR(endpoints), &pin, caller.euid, &opts, &l, &fd, error);
         if (r < 0)
                 return r;
         /* The fd first, then the news. */
@@ -721,5 +701,8 @@ int manager_bus_setup(Manager *m) {
         r = sd_bus_request_name(m->bus, PT_BUS_NAME, 0);
         if (r < 0)
                 return log_error_errno(r, "Cannot take the bus name %s: %m", PT_BUS_NAME);
+        r = sd_bus_open_system_with_description(&m->check_bus, "passthrud-checks");
+        if (r < 0)
+                log_warning_errno(r, "Cannot open a second bus connection, Acquire checks its caller on the main one: %m");
         return 0;
 }

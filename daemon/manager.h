@@ -34,6 +34,7 @@ typedef struct ManagerPaths {
 typedef struct Manager {
         sd_event *event;
         sd_bus *bus;
+        sd_bus *check_bus;      /* a second connection: the checks of Acquire (bouncer.h) */
         ManagerPaths paths;
         const char *sysfs_root;         /* == paths.sysfs */
 
