@@ -6,6 +6,11 @@
 
 #include "cmdline.h"
 
+typedef struct HideToken {
+        unsigned domain, bus, slot, func, vendor, device;
+        bool any_slot, any_func, ids;
+} HideToken;
+
 /* One hex field of 1-8 digits with an optional 0x, at most @max, as passthru.ko reads them. */
 static int parse_hex(const char **p, const char *end, unsigned max, unsigned *ret) {
         unsigned v = 0;
@@ -13,7 +18,6 @@ static int parse_hex(const char **p, const char *end, unsigned max, unsigned *re
 
         if (end - *p > 2 && (*p)[0] == '0' && ((*p)[1] == 'x' || (*p)[1] == 'X') && isxdigit((unsigned char) (*p)[2]))
                 *p += 2;
-
         while (*p < end && isxdigit((unsigned char) **p)) {
                 if (++n > 8)
                         return -EINVAL;
@@ -26,74 +30,132 @@ static int parse_hex(const char **p, const char *end, unsigned max, unsigned *re
         return 0;
 }
 
-static int expect(const char **p, const char *end, char c) {
-        if (*p >= end || **p != c)
+static bool skip(const char **p, const char *end, const char *s) {
+        size_t n = strlen(s);
+
+        if ((size_t) (end - *p) < n || strncmp(*p, s, n) != 0)
+                return false;
+        *p += n;
+        return true;
+}
+
+/* "(" [DDDD:]BB:SS.F | [DDDD:]BB:SS.* | [DDDD:]BB:*.* [=VVVV:DDDD] ")" */
+static int parse_token(const char *token, size_t len, HideToken *t) {
+        const char *p = token, *end = token + len;
+        unsigned a, b;
+
+        *t = (HideToken) {};
+        if (!skip(&p, end, "(") || parse_hex(&p, end, 0xffff, &a) < 0 || !skip(&p, end, ":"))
                 return -EINVAL;
-        (*p)++;
+        if (skip(&p, end, "*.*")) {             /* BB:*.* */
+                if (a > 0xff)
+                        return -EINVAL;
+                t->bus = a;
+                t->any_slot = true;
+        } else {
+                if (parse_hex(&p, end, 0xff, &b) < 0)
+                        return -EINVAL;
+                if (skip(&p, end, ":")) {       /* DDDD:BB:... */
+                        t->domain = a;
+                        t->bus = b;
+                        if (skip(&p, end, "*.*"))
+                                t->any_slot = true;
+                        else if (parse_hex(&p, end, 0x1f, &t->slot) < 0)
+                                return -EINVAL;
+                } else {                        /* BB:SS... */
+                        if (a > 0xff || b > 0x1f)
+                                return -EINVAL;
+                        t->bus = a;
+                        t->slot = b;
+                }
+                if (!t->any_slot) {
+                        if (!skip(&p, end, "."))
+                                return -EINVAL;
+                        if (skip(&p, end, "*"))
+                                t->any_func = true;
+                        else if (parse_hex(&p, end, 0x7, &t->func) < 0)
+                                return -EINVAL;
+                }
+        }
+        if (skip(&p, end, "=")) {
+                if (parse_hex(&p, end, 0xffff, &t->vendor) < 0 || !skip(&p, end, ":") ||
+                    parse_hex(&p, end, 0xffff, &t->device) < 0)
+                        return -EINVAL;
+                t->ids = true;
+        }
+        if (!skip(&p, end, ")") || p != end)
+                return -EINVAL;
         return 0;
 }
 
-int hide_token_canonical(const char *token, size_t len, char *buf, size_t size) {
-        const char *p = token, *end = token + len;
-        unsigned a, b, domain = 0, bus, slot, func, vendor = 0, device = 0;
-        bool ids = false;
+/* The token as passthru.ko prints its rules. */
+static int format_token(const HideToken *t, char *buf, size_t size) {
+        char slot[8];
         int n;
 
-        if (expect(&p, end, '(') < 0 || parse_hex(&p, end, 0xffff, &a) < 0 || expect(&p, end, ':') < 0 ||
-            parse_hex(&p, end, 0xff, &b) < 0)
-                return -EINVAL;
-        if (p < end && *p == ':') {
-                p++;
-                if (a > 0xffff || b > 0xff || parse_hex(&p, end, 0x1f, &slot) < 0)
-                        return -EINVAL;
-                domain = a;
-                bus = b;
-        } else {
-                if (a > 0xff || b > 0x1f)
-                        return -EINVAL;
-                bus = a;
-                slot = b;
-        }
-        if (expect(&p, end, '.') < 0 || parse_hex(&p, end, 0x7, &func) < 0)
-                return -EINVAL;
-        if (p < end && *p == '=') {
-                p++;
-                if (parse_hex(&p, end, 0xffff, &vendor) < 0 || expect(&p, end, ':') < 0 ||
-                    parse_hex(&p, end, 0xffff, &device) < 0)
-                        return -EINVAL;
-                ids = true;
-        }
-        if (expect(&p, end, ')') < 0 || p != end)
-                return -EINVAL;
-        if (ids)
-                n = snprintf(buf, size, "(%04x:%02x:%02x.%x=%04x:%04x)", domain, bus, slot, func, vendor, device);
+        if (t->any_slot)
+                snprintf(slot, sizeof(slot), "*.*");
+        else if (t->any_func)
+                snprintf(slot, sizeof(slot), "%02x.*", t->slot);
         else
-                n = snprintf(buf, size, "(%04x:%02x:%02x.%x)", domain, bus, slot, func);
+                snprintf(slot, sizeof(slot), "%02x.%x", t->slot, t->func);
+        if (t->ids)
+                n = snprintf(buf, size, "(%04x:%02x:%s=%04x:%04x)", t->domain, t->bus, slot, t->vendor, t->device);
+        else
+                n = snprintf(buf, size, "(%04x:%02x:%s)", t->domain, t->bus, slot);
         return n < 0 || (size_t) n >= size ? -ENOBUFS : 0;
 }
 
-/* Does the hide= value [v, end) hold @canonical among its tokens? */
-static bool value_holds(const char *v, const char *end, const char *canonical) {
+int hide_token_canonical(const char *token, size_t len, char *buf, size_t size) {
+        HideToken t;
+
+        if (parse_token(token, len, &t) < 0 || t.any_slot || t.any_func)
+                return -EINVAL;
+        return format_token(&t, buf, size);
+}
+
+/* Would passthru.ko claim the device at @address with these ids by @t? */
+static bool token_covers(const HideToken *t, const char *address, unsigned vendor, unsigned device) {
+        unsigned domain, bus, slot, func;
+
+        if (sscanf(address, "%4x:%2x:%2x.%1x", &domain, &bus, &slot, &func) != 4)
+                return false;
+        if (t->domain != domain || t->bus != bus)
+                return false;
+        if (!t->any_slot && (t->slot != slot || (!t->any_func && t->func != func)))
+                return false;
+        return !t->ids || (t->vendor == vendor && t->device == device);
+}
+
+/* The first token of the hide= value [v, end) that covers the device; its text in @rule. */
+static bool value_covers(const char *v, const char *end, const char *address, unsigned vendor, unsigned device,
+                         char *rule, size_t size) {
         while (v < end) {
                 const char *close;
-                char buf[64];
+                HideToken t;
 
                 if (*v != '(') {
                         v++;    /* whitespace between tokens, or junk the module refused */
                         continue;
                 }
-                close = memchr(v, ')', (size_t) (end - v));
-                if (!close)
-                        return false;
-                if (hide_token_canonical(v, (size_t) (close + 1 - v), buf, sizeof(buf)) == 0 &&
-                    strcmp(buf, canonical) == 0)
+                /* As passthru.ko reads it: a '(' before the ')' starts the next token. */
+                close = v + 1;
+                while (close < end && *close != ')' && *close != '(')
+                        close++;
+                if (close == end || *close == '(') {
+                        v = close;
+                        continue;
+                }
+                if (parse_token(v, (size_t) (close + 1 - v), &t) == 0 && token_covers(&t, address, vendor, device) &&
+                    format_token(&t, rule, size) == 0)
                         return true;
                 v = close + 1;
         }
         return false;
 }
 
-bool cmdline_hides_rule(const char *cmdline, const char *canonical) {
+bool cmdline_hide_covers(const char *cmdline, const char *address, unsigned vendor, unsigned device, char *rule,
+                         size_t size) {
         static const char key[] = "passthru.hide=";
 
         for (const char *p = strstr(cmdline, key); p; p = strstr(p + 1, key)) {
@@ -108,7 +170,7 @@ bool cmdline_hides_rule(const char *cmdline, const char *canonical) {
                 } else
                         for (end = v; *end && !isspace((unsigned char) *end); end++)
                                 ;
-                if (value_holds(v, end, canonical))
+                if (value_covers(v, end, address, vendor, device, rule, size))
                         return true;
         }
         return false;

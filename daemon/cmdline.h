@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The kernel command line's passthru.hide= rules, compared in passthru.ko's
- * canonical text ("(0000:01:00.0)", "(0000:01:00.0=1234:11e8)"): the rules
- * passthrud cannot drop, since the next boot brings them back.
+ * The kernel command line's passthru.hide= rules, read as passthru.ko reads
+ * them and printed in its canonical text ("(0000:01:00.0)",
+ * "(0000:04:*.*)", "(0000:01:00.0=1234:11e8)"): rules passthrud cannot
+ * drop, since the next boot brings them back.
  */
 #pragma once
 
@@ -16,5 +17,11 @@
  */
 int hide_token_canonical(const char *token, size_t len, char *buf, size_t size);
 
-/* Does a passthru.hide= word of @cmdline hold the exact rule @canonical? */
-bool cmdline_hides_rule(const char *cmdline, const char *canonical);
+/*
+ * Does a passthru.hide= word of @cmdline cover the device at @address
+ * (DDDD:BB:SS.F) with ids @vendor:@device?  Exact tokens and wildcards
+ * count; a token that pins other ids does not.  The first such token, in
+ * canonical text, goes to @rule.
+ */
+bool cmdline_hide_covers(const char *cmdline, const char *address, unsigned vendor, unsigned device, char *rule,
+                         size_t size);

@@ -338,20 +338,20 @@ static bool device_is_critical(Manager *m, const char *address, const char **wha
  */
 static int check_unmark(Manager *m, Device *d, sd_bus_error *error) {
         _cleanup_free_ char *path = NULL, *cmdline = NULL;
+        char rule[PASSTHRU_RULE_MAX + 8];
 
-        if (!d->module_rule[0])
-                return 0;
-        if (d->module_rule[0] != '(' || strchr(d->module_rule, '*'))
+        if (d->module_rule[0] && (d->module_rule[0] != '(' || strchr(d->module_rule, '*')))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
                                          "%s is hidden by passthru.ko's rule '%s', which covers more than this device: "
                                          "change passthru.hide= or passthru.ids= where it is set (the kernel command "
                                          "line or /etc/modprobe.d) and reboot.", d->address, d->module_rule);
         if (asprintf(&path, "%s/cmdline", m->paths.proc) < 0)
                 return -ENOMEM;
-        if (read_full_file(path, &cmdline, NULL) >= 0 && cmdline_hides_rule(cmdline, d->module_rule))
+        if (read_full_file(path, &cmdline, NULL) >= 0 &&
+            cmdline_hide_covers(cmdline, d->address, d->sys.vendor, d->sys.device, rule, sizeof(rule)))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
                                          "%s is hidden by '%s' on the kernel command line (passthru.hide=): "
-                                         "remove it there and reboot.", d->address, d->module_rule);
+                                         "remove it there and reboot.", d->address, rule);
         return 0;
 }
 
@@ -435,6 +435,22 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
                 r = ptnl_unhide(m->nl, rule, &nlmsg);
                 if (r < 0 && r != -ENOENT)
                         log_warning_errno(r, "passthru.ko refused UNHIDE %s (%s), ignoring: %m", rule, nlmsg ?: "");
+                /* Another rule (an administrator's modprobe.d, say) may still hold it: then undo. */
+                manager_refresh_module(m);
+                if (d->module_rule[0]) {
+                        _cleanup_free_ char *again = strdup(d->module_rule);
+
+                        if (r >= 0 && m->nl)
+                                (void) ptnl_hide(m->nl, rule, NULL);
+                        s->passthrough = was;
+                        (void) write_modprobe(m);
+                        (void) manager_save_state(m);
+                        manager_refresh_module(m);
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                                 "%s is still hidden by passthru.ko's rule '%s' after dropping '%s': "
+                                                 "change passthru.hide= or passthru.ids= where it is set and reboot.",
+                                                 d->address, again ?: "?", rule);
+                }
         }
 
         if (reboot && !m->reboot_required) {

@@ -321,8 +321,10 @@ static int connect_module(Manager *m) {
                 r = sd_event_add_io(m->event, &m->nl_source, ptnl_event_fd(m->nl), EPOLLIN, on_netlink, m);
         if (r < 0)
                 log_warning_errno(r, "Cannot hear passthru.ko's events, ignoring: %m");
-        log_info("Connected to passthru.ko");
         manager_refresh_module(m);
+        if (!m->nl)
+                return -EIO;    /* it did not answer GET: dropped again */
+        log_info("Connected to passthru.ko");
         return 0;
 }
 
@@ -335,11 +337,14 @@ static void on_udev(const char *subsystem, const char *action, const char *name,
         int r;
 
         if (strcmp(subsystem, "module") == 0) {
-                if (strcmp(name, PT_STUB_DRIVER) != 0)
+                bool added = strcmp(action, "add") == 0;
+
+                /* "change" (udevadm trigger, say) is neither. */
+                if (strcmp(name, PT_STUB_DRIVER) != 0 || (!added && strcmp(action, "remove") != 0))
                         return;
-                log_info("passthru.ko was %s", strcmp(action, "add") == 0 ? "loaded" : "unloaded");
+                log_info("passthru.ko was %s", added ? "loaded" : "unloaded");
                 disconnect_module(m);
-                if (strcmp(action, "add") == 0) {
+                if (added) {
                         r = connect_module(m);
                         if (r < 0)
                                 log_warning_errno(r, "Cannot talk to passthru.ko: %m");

@@ -14,18 +14,71 @@
  * netlink family "passthru" lists, hides and unhides devices at run time.
  */
 #include <linux/kernel.h>
+#include <linux/moduleparam.h>
 #include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/string.h>
 
 #include "netlink.h"
 #include "stub.h"
 
-static char *hide;
-module_param(hide, charp, 0444);
-MODULE_PARM_DESC(hide, "Devices to claim: (dddd:bb:ss.f[=vvvv:dddd]) tokens; ss.* and *.* wildcards");
+/*
+ * hide= and ids= may each be given more than once: on the kernel command
+ * line and in modprobe.d (where passthrud writes its marks), say.  Every
+ * value adds its tokens; none replaces the others, as a charp would.
+ */
+struct pt_param_list {
+	char *str;	/* the values so far, joined by @sep */
+	char sep;
+};
 
-static char *ids;
-module_param(ids, charp, 0444);
-MODULE_PARM_DESC(ids, "Ids to claim: vendor:device[:subvendor[:subdevice[:class[:class_mask]]]], comma separated");
+static int pt_param_add(const char *val, const struct kernel_param *kp)
+{
+	struct pt_param_list *l = kp->arg;
+	size_t old = l->str ? strlen(l->str) : 0;
+	size_t n = val ? strlen(val) : 0;
+	char *s;
+
+	if (!n)
+		return 0;
+	s = krealloc(l->str, old + n + 2, GFP_KERNEL);
+	if (!s)
+		return -ENOMEM;
+	if (old)
+		s[old++] = l->sep;
+	memcpy(s + old, val, n + 1);
+	l->str = s;
+	return 0;
+}
+
+static int pt_param_get(char *buffer, const struct kernel_param *kp)
+{
+	const struct pt_param_list *l = kp->arg;
+
+	return scnprintf(buffer, PAGE_SIZE, "%s\n", l->str ? l->str : "");
+}
+
+static void pt_param_free(void *arg)
+{
+	struct pt_param_list *l = arg;
+
+	kfree(l->str);
+	l->str = NULL;
+}
+
+static const struct kernel_param_ops pt_param_list_ops = {
+	.set = pt_param_add,
+	.get = pt_param_get,
+	.free = pt_param_free,
+};
+
+static struct pt_param_list hide = { .sep = ' ' };
+module_param_cb(hide, &pt_param_list_ops, &hide, 0444);
+MODULE_PARM_DESC(hide, "Devices to claim: (dddd:bb:ss.f[=vvvv:dddd]) tokens; ss.* and *.* wildcards; repeatable");
+
+static struct pt_param_list ids = { .sep = ',' };
+module_param_cb(ids, &pt_param_list_ops, &ids, 0444);
+MODULE_PARM_DESC(ids, "Ids to claim: vendor:device[:subvendor[:subdevice[:class[:class_mask]]]], comma separated; repeatable");
 
 typedef int (*pt_next_fn)(const char **pos, struct pt_rule *rule,
 			  struct pt_token *tok, const char **reason);
@@ -63,8 +116,8 @@ static int __init passthru_init(void)
 	if (ret)
 		return ret;
 
-	pt_add_rules("hide", hide, pt_hide_next);
-	pt_add_rules("ids", ids, pt_ids_next);
+	pt_add_rules("hide", hide.str, pt_hide_next);
+	pt_add_rules("ids", ids.str, pt_ids_next);
 	/* Frees the rules itself when it fails. */
 	ret = pt_stub_init();
 	if (ret)

@@ -18,6 +18,8 @@ packages=(
     bc flex bison libelf-dev libssl-dev ccache rsync
     # DKMS
     dkms
+    # the bash completion's test: bash-completion's own helpers
+    bash-completion
 )
 
 missing=()

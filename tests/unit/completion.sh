@@ -3,7 +3,8 @@
 #
 # The bash completion for passthructl (data/passthructl.bash), driven the
 # way bash drives it: COMP_WORDS and COMP_CWORD set, the function called,
-# COMPREPLY read back.  Device addresses come from `passthructl list`; here
+# COMPREPLY read back, with bash-completion's helpers loaded as they are
+# when it is installed.  Device addresses come from `passthructl list`; here
 # a stand-in prints a table in its format, so no daemon is needed.  The
 # verbs are checked against the real passthructl's --help.
 # Prints "PASS|FAIL unit.completion.CASE" lines; exits non-zero on a failure.
@@ -29,18 +30,35 @@ STANDIN
 chmod +x "$bin/passthructl"
 PATH=$bin:$PATH
 
+# As installed: loaded by bash-completion, whose helpers it uses.
+# shellcheck source=/dev/null
+. /usr/share/bash-completion/bash_completion
 # shellcheck source=/dev/null
 . "$top/data/passthructl.bash"
 
-# complete_words WORD...: the candidates for the last word (the one being typed).
+# complete_words WORD...: what a TAB after the last word would put in its
+# place.  COMP_WORDS is split the way bash splits it, at ':' too
+# (COMP_WORDBREAKS); bash then replaces only the part after the last ':',
+# so that part is put back in front of each candidate.
 complete_words() {
-    COMP_WORDS=("$@")
+    local line="$*" w prefix=
+    COMP_WORDS=()
+    for w in "$@"; do
+        while [[ $w == *:* ]]; do
+            [[ -n ${w%%:*} ]] && COMP_WORDS+=("${w%%:*}")
+            COMP_WORDS+=(":")
+            w=${w#*:}
+        done
+        COMP_WORDS+=("$w")
+    done
     COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
-    COMP_LINE="$*"
+    COMP_LINE=$line
     COMP_POINT=${#COMP_LINE}
     COMPREPLY=()
     _passthructl
-    [[ ${#COMPREPLY[@]} -gt 0 ]] && printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' ' | sed 's/ $//'
+    w=${!#}
+    [[ $w == *:* ]] && prefix=${w%:*}:
+    [[ ${#COMPREPLY[@]} -gt 0 ]] && printf "$prefix%s\n" "${COMPREPLY[@]}" | sort | tr '\n' ' ' | sed 's/ $//'
 }
 
 # expect NAME "EXPECTED" WORD...
@@ -78,8 +96,11 @@ expect nothing_after_maintenance_action "" passthructl maintenance enter ""
 expect options_after_a_verb "--json" passthructl list --j
 expect device_addresses_for_show "0000:00:1f.2 0000:01:00.0 0000:02:00.0" passthructl show ""
 expect device_address_prefix "0000:01:00.0" passthructl hide 0000:01
+expect device_address_after_two_colons "0000:01:00.0" passthructl hide 0000:01:0
+expect device_address_at_a_colon "0000:00:1f.2 0000:01:00.0 0000:02:00.0" passthructl show 0000:
 expect nothing_after_the_device "" passthructl show 0000:01:00.0 ""
 expect device_after_run_device "0000:02:00.0" passthructl run --device 0000:02
 expect second_device_of_run "0000:00:1f.2 0000:01:00.0 0000:02:00.0" passthructl run --device 0000:01:00.0 -d ""
+expect verb_after_a_run_option "" passthructl --device 0000:01:00.0 show 0000:09
 expect nothing_after_list "" passthructl list ""
 exit $rc

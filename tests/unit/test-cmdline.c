@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* passthru.hide= on the kernel command line, in passthru.ko's canonical text. */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <stdarg.h>
@@ -23,6 +25,24 @@ static void assert_not_exact(const char *token) {
 
         if (hide_token_canonical(token, strlen(token), buf, sizeof(buf)) != -EINVAL)
                 fail_msg("'%s' was taken as one device's rule: '%s'", token, buf);
+}
+
+/* cmdline_hide_covers() for a device with ids 1234:11e8, and the rule it names. */
+static bool covers_as(const char *cmdline, const char *address, const char *want) {
+        char rule[64] = "";
+        bool r = cmdline_hide_covers(cmdline, address, 0x1234, 0x11e8, rule, sizeof(rule));
+
+        if (r && want)
+                assert_string_equal(rule, want);
+        return r;
+}
+
+/* Does @cmdline hide the device whose exact rule is @canonical ("(0000:01:00.0)")? */
+static bool covers(const char *cmdline, const char *canonical) {
+        char address[16];
+
+        assert_int_equal(sscanf(canonical, "(%12[0-9a-f:.]", address), 1);
+        return covers_as(cmdline, address, NULL);
 }
 
 static void tokens_canonical_like_the_module(void **state) {
@@ -68,27 +88,47 @@ static void cmdline_words_are_found(void **state) {
         const char *cmdline = "BOOT_IMAGE=/vmlinuz root=/dev/vda passthru.hide=(01:00.0)(4:*.*)(0000:03:00.0=8086:10d3) quiet\n";
         (void) state;
 
-        assert_true(cmdline_hides_rule(cmdline, "(0000:01:00.0)"));
-        assert_true(cmdline_hides_rule(cmdline, "(0000:03:00.0=8086:10d3)"));
-        assert_false(cmdline_hides_rule(cmdline, "(0000:03:00.0)"));
-        assert_false(cmdline_hides_rule(cmdline, "(0000:02:00.0)"));
-        assert_false(cmdline_hides_rule(cmdline, "(0000:04:00.0)"));
+        assert_true(covers(cmdline, "(0000:01:00.0)"));
+        /* The pin names other ids than the device's 1234:11e8: not claimed. */
+        assert_false(covers(cmdline, "(0000:03:00.0)"));
+        assert_false(covers(cmdline, "(0000:02:00.0)"));
+        assert_true(covers(cmdline, "(0000:04:00.0)"));        /* (4:*.*) */
+        assert_false(covers(cmdline, "(0000:14:00.0)"));
 }
 
 static void quoted_values_and_several_words(void **state) {
         (void) state;
-        assert_true(cmdline_hides_rule("passthru.hide=\"(1:0.0) (2:0.0)\" ro", "(0000:02:00.0)"));
-        assert_true(cmdline_hides_rule("a passthru.hide=(1:0.0) passthru.hide=(5:0.0)", "(0000:05:00.0)"));
-        assert_true(cmdline_hides_rule("passthru.hide=(1:0.0)", "(0000:01:00.0)"));
+        assert_true(covers("passthru.hide=\"(1:0.0) (2:0.0)\" ro", "(0000:02:00.0)"));
+        assert_true(covers("a passthru.hide=(1:0.0) passthru.hide=(5:0.0)", "(0000:05:00.0)"));
+        assert_true(covers("passthru.hide=(1:0.0)", "(0000:01:00.0)"));
 }
 
 static void other_words_do_not_count(void **state) {
         (void) state;
-        assert_false(cmdline_hides_rule("xpassthru.hide=(1:0.0)", "(0000:01:00.0)"));
-        assert_false(cmdline_hides_rule("passthru.ids=1234:11e8 other=(1:0.0)", "(0000:01:00.0)"));
-        assert_false(cmdline_hides_rule("passthru.hide=", "(0000:01:00.0)"));
-        assert_false(cmdline_hides_rule("passthru.hide=(1:0.0", "(0000:01:00.0)"));
-        assert_false(cmdline_hides_rule("", "(0000:01:00.0)"));
+        assert_false(covers("xpassthru.hide=(1:0.0)", "(0000:01:00.0)"));
+        assert_false(covers("passthru.ids=1234:11e8 other=(1:0.0)", "(0000:01:00.0)"));
+        assert_false(covers("passthru.hide=", "(0000:01:00.0)"));
+        assert_false(covers("passthru.hide=(1:0.0", "(0000:01:00.0)"));
+        /* A '(' before the ')' starts the next token, as in passthru.ko. */
+        assert_false(covers("passthru.hide=\"(01:00.0 (02:00.0)\"", "(0000:01:00.0)"));
+        assert_true(covers("passthru.hide=\"(01:00.0 (02:00.0)\"", "(0000:02:00.0)"));
+        /* Unquoted, the value ends at the space. */
+        assert_false(covers("passthru.hide=(01:00.0 (02:00.0)", "(0000:02:00.0)"));
+        assert_false(covers("", "(0000:01:00.0)"));
+}
+
+static void wildcards_cover_their_bus_or_slot(void **state) {
+        const char *cmdline = "passthru.hide=(01:00.0)(4:*.*)(0x5:0x2.*)(6:0.0=1234:11e8) ro";
+        (void) state;
+
+        assert_true(covers_as(cmdline, "0000:04:01.0", "(0000:04:*.*)"));
+        assert_true(covers_as(cmdline, "0000:04:1f.7", "(0000:04:*.*)"));
+        assert_false(covers_as(cmdline, "0001:04:01.0", NULL));
+        assert_true(covers_as(cmdline, "0000:05:02.3", "(0000:05:02.*)"));
+        assert_false(covers_as(cmdline, "0000:05:03.0", NULL));
+        assert_true(covers_as(cmdline, "0000:06:00.0", "(0000:06:00.0=1234:11e8)"));
+        assert_true(covers_as(cmdline, "0000:01:00.0", "(0000:01:00.0)"));
+        assert_true(covers_as("passthru.hide=(0002:07:*.*)", "0002:07:00.0", "(0002:07:*.*)"));
 }
 
 int main(void) {
@@ -99,6 +139,7 @@ int main(void) {
                 cmocka_unit_test(cmdline_words_are_found),
                 cmocka_unit_test(quoted_values_and_several_words),
                 cmocka_unit_test(other_words_do_not_count),
+                cmocka_unit_test(wildcards_cover_their_bus_or_slot),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -376,6 +376,11 @@ testcase_module_reload_under_the_daemon_reconnects() {
     wait_state $EDU pending-reboot
     modprobe passthru || fail "modprobe passthru failed"
     wait_state $EDU available
+    # The NIC is marked only in the modprobe.d file passthrud wrote: it adds
+    # to the command line's rules (hide= accumulates).
+    grep -q "(0000:02:00.0)" /etc/modprobe.d/passthru.conf || fail "modprobe.d: $(cat /etc/modprobe.d/passthru.conf)"
+    ! grep -q "02:00.0" /proc/cmdline || fail "the NIC is on the command line"
+    wait_state $NIC available
     [ "$(grep -c "Connected to passthru.ko" /tmp/passthrud.log)" -gt "$before" ] ||
         fail "passthrud did not reconnect: $(tail -n 5 /tmp/passthrud.log)"
     mgr EnterMaintenanceMode

@@ -54,6 +54,18 @@ testcase_ids_parameter_claims_matching_devices() {
     dmesg | grep -qF 'ids=: ignoring "8086": expected vendor:device' || fail "no log line for 8086"
 }
 
+# Given twice (the kernel command line and modprobe.d, say), hide= and
+# ids= add up instead of the last one winning.
+testcase_repeated_hide_and_ids_add_up() {
+    load_passthru "hide=(01:00.0)" "hide=(04:01.0)" "ids=8086:10d3" "ids=1234:ffff"
+    assert_driver $EDU passthru
+    assert_driver $BR1 passthru
+    assert_driver $NIC passthru
+    assert_driver $BR2 none
+    assert_eq "$(cat /sys/module/passthru/parameters/hide)" "(01:00.0) (04:01.0)" "hide parameter"
+    assert_eq "$(cat /sys/module/passthru/parameters/ids)" "8086:10d3,1234:ffff" "ids parameter"
+}
+
 testcase_id_pin_claims_only_matching_ids() {
     load_passthru "hide=(01:00.0=1234:11e8)"
     assert_driver $EDU passthru
