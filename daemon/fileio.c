@@ -348,6 +348,44 @@ static const char *ini_syntax_reason(const IniParse *p, unsigned line) {
         return "expected 'Key=Value', '[Section]' or a comment";
 }
 
+int write_file_atomic_in(const char *dir, const char *name, const char *contents, mode_t dir_mode, mode_t mode) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = path_join(dir, name, &path);
+        if (r < 0)
+                return r;
+        r = mkdir_parents(path, dir_mode);
+        if (r < 0)
+                return r;
+        return write_file_atomic(path, contents, mode);
+}
+
+int memstream_finish(FILE *f, char **buf) {
+        bool failed = ferror(f);
+
+        if (fclose(f) != 0 || failed) {
+                free(*buf);
+                *buf = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int ini_parse_file_in(const char *dir, const char *name, ini_handler_t handler, void *userdata, char **ret_error) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = path_join(dir, name, &path);
+        if (r < 0) {
+                if (ret_error)
+                        *ret_error = NULL;
+                return r;
+        }
+        r = ini_parse_path(path, handler, userdata, ret_error);
+        return r == -ENOENT ? 0 : r;
+}
+
 int ini_parse_path(const char *path, ini_handler_t handler, void *userdata, char **ret_error) {
         _cleanup_free_ char *data = NULL;
         IniParse p = {

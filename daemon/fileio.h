@@ -29,6 +29,11 @@ int write_file_atomic(const char *path, const char *contents, mode_t mode);
 int mkdir_parents(const char *path, mode_t mode);
 /* dir + "/" + name in a new string; -ENOMEM (and *ret = NULL) on failure. */
 int path_join(const char *dir, const char *name, char **ret);
+/* write_file_atomic() of DIR/NAME, making DIR (with dir_mode) first. */
+int write_file_atomic_in(const char *dir, const char *name, const char *contents, mode_t dir_mode, mode_t mode);
+
+/* Close an open_memstream() stream; -ENOMEM (and *buf freed) if any write to it failed. */
+int memstream_finish(FILE *f, char **buf);
 
 /*
  * INI files, parsed by libinih, with exact line numbers.
@@ -58,6 +63,8 @@ typedef int (*ini_handler_t)(void *userdata,
  * "PATH: reason" for I/O errors; free() it.
  */
 int ini_parse_path(const char *path, ini_handler_t handler, void *userdata, char **ret_error);
+/* ini_parse_path() of DIR/NAME, where a missing file parses as empty (0). */
+int ini_parse_file_in(const char *dir, const char *name, ini_handler_t handler, void *userdata, char **ret_error);
 
 /* For handlers: *reason = the formatted text; returns -EINVAL (-ENOMEM if that fails). */
 int ini_reason(char **reason, const char *format, ...) __attribute__((format(printf, 2, 3)));

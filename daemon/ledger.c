@@ -293,19 +293,11 @@ static int ledger_entry(void *userdata, const char *section, const char *key, co
 }
 
 int ledger_load(const char *dir, Ledger *ret, char **ret_error) {
-        _cleanup_free_ char *path = NULL;
         LedgerParse p = {};
         int r;
 
-        r = path_join(dir, LEDGER_FILE_NAME, &path);
+        r = ini_parse_file_in(dir, LEDGER_FILE_NAME, ledger_entry, &p, ret_error);
         if (r < 0) {
-                if (ret_error)
-                        *ret_error = NULL;
-                return r;
-        }
-
-        r = ini_parse_path(path, ledger_entry, &p, ret_error);
-        if (r < 0 && r != -ENOENT) {
                 ledger_done(&p.ledger);
                 return r;
         }
@@ -330,18 +322,13 @@ static bool ledger_valid(const Ledger *l) {
 }
 
 int ledger_save(const char *dir, const Ledger *l) {
-        _cleanup_free_ char *path = NULL, *text = NULL;
-        bool failed;
+        _cleanup_free_ char *text = NULL;
         size_t size;
         FILE *f;
         int r;
 
         if (!ledger_valid(l))
                 return -EINVAL;
-
-        r = path_join(dir, LEDGER_FILE_NAME, &path);
-        if (r < 0)
-                return r;
 
         f = open_memstream(&text, &size);
         if (!f)
@@ -357,14 +344,10 @@ int ledger_save(const char *dir, const Ledger *l) {
                 if (e->node_owner != LEDGER_NO_UID)
                         fprintf(f, "NodeOwner=%u\n", (unsigned) e->node_owner);
         }
-        failed = ferror(f);
-        if (fclose(f) != 0 || failed)
-                return -ENOMEM;
-
-        r = mkdir_parents(path, 0700);
+        r = memstream_finish(f, &text);
         if (r < 0)
                 return r;
-        return write_file_atomic(path, text, 0600);
+        return write_file_atomic_in(dir, LEDGER_FILE_NAME, text, 0700, 0600);
 }
 
 int proc_start_time(pid_t pid, uint64_t *ret) {

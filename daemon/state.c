@@ -164,19 +164,11 @@ static int state_entry(void *userdata, const char *section, const char *key, con
 }
 
 int state_load(const char *dir, PersistentState *ret, char **ret_error) {
-        _cleanup_free_ char *path = NULL;
         StateParse p = {};
         int r;
 
-        r = path_join(dir, STATE_FILE_NAME, &path);
+        r = ini_parse_file_in(dir, STATE_FILE_NAME, state_entry, &p, ret_error);
         if (r < 0) {
-                if (ret_error)
-                        *ret_error = NULL;
-                return r;
-        }
-
-        r = ini_parse_path(path, state_entry, &p, ret_error);
-        if (r < 0 && r != -ENOENT) {
                 state_done(&p.state);
                 return r;
         }
@@ -196,30 +188,14 @@ static bool state_valid(const PersistentState *s) {
         return true;
 }
 
-/* Close a memstream and take its buffer; -ENOMEM if any write failed. */
-static int memstream_finish(FILE *f, char **buf) {
-        bool failed = ferror(f);
-
-        if (fclose(f) != 0 || failed) {
-                free(*buf);
-                *buf = NULL;
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 int state_save(const char *dir, const PersistentState *s) {
-        _cleanup_free_ char *path = NULL, *text = NULL;
+        _cleanup_free_ char *text = NULL;
         size_t size;
         FILE *f;
         int r;
 
         if (!state_valid(s))
                 return -EINVAL;
-
-        r = path_join(dir, STATE_FILE_NAME, &path);
-        if (r < 0)
-                return r;
 
         f = open_memstream(&text, &size);
         if (!f)
@@ -235,11 +211,7 @@ int state_save(const char *dir, const PersistentState *s) {
         r = memstream_finish(f, &text);
         if (r < 0)
                 return r;
-
-        r = mkdir_parents(path, 0755);
-        if (r < 0)
-                return r;
-        return write_file_atomic(path, text, 0644);
+        return write_file_atomic_in(dir, STATE_FILE_NAME, text, 0755, 0644);
 }
 
 int modprobe_conf_write(const char *path, char * const *addresses) {
