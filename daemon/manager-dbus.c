@@ -171,6 +171,13 @@ static int read_options(sd_bus_message *msg, const MethodOption *table, size_t n
         return sd_bus_message_exit_container(msg);
 }
 
+static int check_vm_name(const char *vm, sd_bus_error *error) {
+        if (!vm_name_valid(vm))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "'%s' is not a VM name: 1-64 characters of A-Z a-z 0-9 . _ -", vm);
+        return 0;
+}
+
 static int read_acquire_options(sd_bus_message *msg, AcquireOptions *opts, sd_bus_error *error) {
         uint32_t uid = 0;
         bool owner = false;
@@ -213,9 +220,9 @@ static int method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *err
         r = read_acquire_options(msg, &opts, error);
         if (r < 0)
                 return r;
-        if (!vm_name_valid(vm))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "'%s' is not a VM name: 1-64 characters of A-Z a-z 0-9 . _ -", vm);
+        r = check_vm_name(vm, error);
+        if (r < 0)
+                return r;
         r = manager_lookup_device(m, arg, &d, error);
         if (r < 0)
                 return r;
@@ -428,6 +435,7 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
                         } else
                                 reboot = true;
                 }
+                manager_refresh_module(m);
         } else if (m->nl) {
                 /* The module's own text of the rule: it may pin ids. */
                 if (d->module_rule[0])
@@ -457,7 +465,6 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
                 m->reboot_required = true;
                 manager_emit_manager_changed(m, "RebootRequired");
         }
-        manager_refresh_module(m);
         manager_refresh_device(m, d->address);
         return sd_bus_reply_method_return(msg, "b", reboot);
 }
@@ -476,9 +483,9 @@ static int method_assign(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         r = sd_bus_message_read(msg, "ss", &arg, &vm);
         if (r < 0)
                 return r;
-        if (!vm_name_valid(vm))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "'%s' is not a VM name: 1-64 characters of A-Z a-z 0-9 . _ -", vm);
+        r = check_vm_name(vm, error);
+        if (r < 0)
+                return r;
         r = manager_lookup_device(m, arg, &d, error);
         if (r < 0)
                 return r;
