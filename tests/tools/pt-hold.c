@@ -40,8 +40,23 @@ static int usage(void) {
         return 2;
 }
 
-static int call_method(sd_bus *bus, const char *method, const char *sig, char **args, int n) {
+/* Send @call (built with result @r so far); errors say their D-Bus name. 0 or 1 (failed). */
+static int send_call(sd_bus *bus, sd_bus_message *call, int r, sd_bus_message **reply) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        if (r < 0) {
+                fprintf(stderr, "pt-hold: cannot build the call: %s\n", strerror(-r));
+                return 1;
+        }
+        r = sd_bus_call(bus, call, 0, &error, reply);
+        if (r < 0) {
+                fprintf(stderr, "%s: %s\n", error.name ?: "error", error.message ?: strerror(-r));
+                return 1;
+        }
+        return 0;
+}
+
+static int call_method(sd_bus *bus, const char *method, const char *sig, char **args, int n) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
         int r, k = 0;
 
@@ -73,20 +88,10 @@ static int call_method(sd_bus *bus, const char *method, const char *sig, char **
                 else
                         return usage();
         }
-        if (r < 0) {
-                fprintf(stderr, "pt-hold: cannot build the call: %s\n", strerror(-r));
-                return 1;
-        }
-        r = sd_bus_call(bus, call, 0, &error, &reply);
-        if (r < 0) {
-                fprintf(stderr, "%s: %s\n", error.name ?: "error", error.message ?: strerror(-r));
-                return 1;
-        }
-        return 0;
+        return send_call(bus, call, r, &reply);
 }
 
 int main(int argc, char *argv[]) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *call = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         unsigned long long memory = 0;
@@ -139,15 +144,8 @@ int main(int argc, char *argv[]) {
                 r = sd_bus_message_append(call, "{sv}", "DeviceNodeOwner", "u", (uint32_t) owner);
         if (r >= 0)
                 r = sd_bus_message_close_container(call);
-        if (r < 0) {
-                fprintf(stderr, "pt-hold: cannot build the call: %s\n", strerror(-r));
+        if (send_call(bus, call, r, &reply) != 0)
                 return 1;
-        }
-        r = sd_bus_call(bus, call, 0, &error, &reply);
-        if (r < 0) {
-                fprintf(stderr, "%s: %s\n", error.name ?: "error", error.message ?: strerror(-r));
-                return 1;
-        }
         r = sd_bus_message_read(reply, "h", &fd);
         if (r < 0) {
                 fprintf(stderr, "pt-hold: bad reply: %s\n", strerror(-r));
