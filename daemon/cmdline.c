@@ -106,14 +106,6 @@ static int format_token(const HideToken *t, char *buf, size_t size) {
         return n < 0 || (size_t) n >= size ? -ENOBUFS : 0;
 }
 
-int hide_token_canonical(const char *token, size_t len, char *buf, size_t size) {
-        HideToken t;
-
-        if (parse_token(token, len, &t) < 0 || t.any_slot || t.any_func)
-                return -EINVAL;
-        return format_token(&t, buf, size);
-}
-
 /* Would passthru.ko claim the device at @address with these ids by @t? */
 static bool token_covers(const HideToken *t, const char *address, unsigned vendor, unsigned device) {
         unsigned domain, bus, slot, func;

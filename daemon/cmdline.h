@@ -11,13 +11,6 @@
 #include <stddef.h>
 
 /*
- * The canonical text of one exact hide= token ("(1:0.0)" -> "(0000:01:00.0)")
- * in @buf; -EINVAL for a token that is not one device's address (wildcards,
- * bad syntax, fields out of range), -ENOBUFS when @buf is too small.
- */
-int hide_token_canonical(const char *token, size_t len, char *buf, size_t size);
-
-/*
  * Does a passthru.hide= word of @cmdline cover the device at @address
  * (DDDD:BB:SS.F) with ids @vendor:@device?  Exact tokens and wildcards
  * count; a token that pins other ids does not.  The first such token, in

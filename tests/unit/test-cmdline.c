@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* passthru.hide= on the kernel command line, in passthru.ko's canonical text. */
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,18 +12,34 @@
 
 #include "cmdline.h"
 
+/*
+ * @token alone on the command line covers the device that its canonical
+ * text @want names (with the ids it pins, or 1234:11e8) and reads as @want.
+ */
 static void assert_canonical(const char *token, const char *want) {
-        char buf[64];
+        char cmdline[128], address[16], rule[64] = "";
+        unsigned vendor = 0x1234, device = 0x11e8;
+        const char *pin = strchr(want, '=');
 
-        assert_int_equal(hide_token_canonical(token, strlen(token), buf, sizeof(buf)), 0);
-        assert_string_equal(buf, want);
+        assert_int_equal(sscanf(want, "(%12[0-9a-f:.]", address), 1);
+        if (pin)
+                assert_int_equal(sscanf(pin, "=%4x:%4x", &vendor, &device), 2);
+        snprintf(cmdline, sizeof(cmdline), "passthru.hide=%s", token);
+        assert_true(cmdline_hide_covers(cmdline, address, vendor, device, rule, sizeof(rule)));
+        assert_string_equal(rule, want);
 }
 
-static void assert_not_exact(const char *token) {
-        char buf[64];
+/* A token passthru.ko refuses covers nothing, not even what a lenient reading would make of it. */
+static void assert_refused(const char *token) {
+        static const char *const addresses[] = {
+                "0000:00:00.0", "0000:01:00.0", "0001:00:00.0", "0000:04:01.0", "0000:10:00.0",
+        };
+        char cmdline[128], rule[64];
 
-        if (hide_token_canonical(token, strlen(token), buf, sizeof(buf)) != -EINVAL)
-                fail_msg("'%s' was taken as one device's rule: '%s'", token, buf);
+        snprintf(cmdline, sizeof(cmdline), "passthru.hide=%s", token);
+        for (size_t i = 0; i < sizeof(addresses) / sizeof(addresses[0]); i++)
+                if (cmdline_hide_covers(cmdline, addresses[i], 0x1234, 0x11e8, rule, sizeof(rule)))
+                        fail_msg("'%s' was read as '%s', covering %s", token, rule, addresses[i]);
 }
 
 /* cmdline_hide_covers() for a device with ids 1234:11e8, and the rule it names. */
@@ -55,33 +70,34 @@ static void tokens_canonical_like_the_module(void **state) {
         assert_canonical("(1:2:3.4=8086:10d3)", "(0001:02:03.4=8086:10d3)");
         assert_canonical("(0x1:0X0.0)", "(0000:01:00.0)");
         assert_canonical("(0x0000:0x01:0x1f.0x7=0x1234:0x11e8)", "(0000:01:1f.7=1234:11e8)");
+        /* Junk after a token is a bad token of its own: the good one still counts, as in passthru.ko. */
+        assert_canonical("(01:00.0)x", "(0000:01:00.0)");
 }
 
-static void wildcards_and_bad_tokens_are_not_exact(void **state) {
+static void bad_tokens_cover_nothing(void **state) {
         (void) state;
-        assert_not_exact("(04:*.*)");
-        assert_not_exact("(04:01.*)");
-        assert_not_exact("(01:20.0)");          /* slot out of range */
-        assert_not_exact("(01:00.8)");          /* function out of range */
-        assert_not_exact("(100:00.0)");         /* bus out of range */
-        assert_not_exact("(10000:01:00.0)");    /* domain out of range */
-        assert_not_exact("(01:00.0");
-        assert_not_exact("01:00.0)");
-        assert_not_exact("(01:00.0=1234)");
-        assert_not_exact("(01:00.0=12345:1)");
-        assert_not_exact("(01:00.0)x");
-        assert_not_exact("()");
-        assert_not_exact("(:00.0)");
-        assert_not_exact("(000000001:00.0)");   /* more than 8 digits */
-        assert_not_exact("(0x:00.0)");
-        assert_not_exact("(0x0x1:00.0)");
+        assert_refused("(01:20.0)");            /* slot out of range */
+        assert_refused("(01:00.8)");            /* function out of range */
+        assert_refused("(100:00.0)");           /* bus out of range */
+        assert_refused("(10000:01:00.0)");      /* domain out of range */
+        assert_refused("(01:00.0");
+        assert_refused("01:00.0)");
+        assert_refused("(01:00.0=1234)");
+        assert_refused("(01:00.0=12345:1)");
+        assert_refused("()");
+        assert_refused("(:00.0)");
+        assert_refused("(000000001:00.0)");     /* more than 8 digits */
+        assert_refused("(0x:00.0)");
+        assert_refused("(0x0x1:00.0)");
+        assert_refused("(04:*.0)");
+        assert_refused("(04:01.*=1234:11e8");
 }
 
-static void short_buffer_is_enobufs(void **state) {
-        char buf[8];
+static void short_rule_buffer_covers_nothing(void **state) {
+        char rule[8];
         (void) state;
 
-        assert_int_equal(hide_token_canonical("(01:00.0)", 9, buf, sizeof(buf)), -ENOBUFS);
+        assert_false(cmdline_hide_covers("passthru.hide=(01:00.0)", "0000:01:00.0", 0x1234, 0x11e8, rule, sizeof(rule)));
 }
 
 static void cmdline_words_are_found(void **state) {
@@ -134,8 +150,8 @@ static void wildcards_cover_their_bus_or_slot(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(tokens_canonical_like_the_module),
-                cmocka_unit_test(wildcards_and_bad_tokens_are_not_exact),
-                cmocka_unit_test(short_buffer_is_enobufs),
+                cmocka_unit_test(bad_tokens_cover_nothing),
+                cmocka_unit_test(short_rule_buffer_covers_nothing),
                 cmocka_unit_test(cmdline_words_are_found),
                 cmocka_unit_test(quoted_values_and_several_words),
                 cmocka_unit_test(other_words_do_not_count),
