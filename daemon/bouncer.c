@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <grp.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <pwd.h>
@@ -10,6 +9,7 @@
 #include <string.h>
 
 #include "bouncer.h"
+#include "lease.h"
 #include "macro.h"
 #include "manager.h"
 
@@ -126,7 +126,7 @@ int bouncer_pin_start(Manager *m, sd_bus_message *msg, pid_t pid, CallerPin *p, 
         p->pid = pid;
         if (pid <= 0 || !sender)
                 return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "The bus did not say which process is calling.");
-        p->pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        p->pidfd = pidfd_open(pid);
         if (p->pidfd < 0) {
                 r = -errno;
                 p->pidfd = -EBADF;

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "cmdline.h"
+#include "macro.h"
 
 /*
  * @token alone on the command line covers the device that its canonical
@@ -37,7 +38,7 @@ static void assert_refused(const char *token) {
         char cmdline[128], rule[64];
 
         snprintf(cmdline, sizeof(cmdline), "passthru.hide=%s", token);
-        for (size_t i = 0; i < sizeof(addresses) / sizeof(addresses[0]); i++)
+        for (size_t i = 0; i < ELEMENTSOF(addresses); i++)
                 if (cmdline_hide_covers(cmdline, addresses[i], 0x1234, 0x11e8, rule, sizeof(rule)))
                         fail_msg("'%s' was read as '%s', covering %s", token, rule, addresses[i]);
 }
