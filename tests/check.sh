@@ -65,6 +65,10 @@ stage module "$TOP/tests/vm/run.sh" module "$HIDE"
 echo "--- vm: daemon suite, Debian's kernel"
 stage daemon "$TOP/tests/vm/run.sh" daemon 'passthru.hide=(01:00.0)(04:*.*)(05:00.0)'
 
+# The README's first command, as a newcomer runs it.
+echo "--- make demo"
+stage demo make -C "$TOP" demo
+
 # The debug kernel: built once (~25 min cold), then cached.
 echo "--- debug kernel (KUnit, KASAN, lockdep, kmemleak, failslab)"
 case_ kernel debug_kernel_builds "$TOP/tests/kernel/build.sh"
