@@ -4,23 +4,9 @@
 # As root, with apt-get; otherwise print the command to run.
 set -euo pipefail
 
-packages=(
-    # build
-    gcc make pkg-config libc6-dev linux-headers-amd64
-    libnl-3-dev libnl-genl-3-dev libudev-dev libpci-dev libsystemd-dev
-    libinih-dev libcmocka-dev libjson-c-dev pci.ids
-    # style
-    sparse linux-source-6.1 xz-utils
-    # the VM test bed
-    qemu-system-x86 linux-image-amd64 busybox-static dash kmod cpio
-    util-linux python3 gzip dbus systemd
-    # the debug kernel
-    bc flex bison libelf-dev libssl-dev ccache rsync
-    # DKMS
-    dkms
-    # the bash completion's test: bash-completion's own helpers
-    bash-completion
-)
+# One list, read by this script and checked against the test scripts by
+# tests/unit/deps.py: the first word of each line of tests/deps.list.
+mapfile -t packages < <(sed -e 's/#.*//' "$(dirname "$0")/deps.list" | awk 'NF { print $1 }')
 
 missing=()
 for p in "${packages[@]}"; do

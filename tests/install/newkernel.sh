@@ -9,8 +9,16 @@
 # also holds "kver" (the kernel's release, as uname -r says it).
 set -euo pipefail
 cache=${PASSTHRU_CACHE:-$HOME/.cache/passthru}
-abi=$(apt-cache depends linux-headers-6.12-amd64 2>/dev/null |
-    sed -n 's/^ *Depends: linux-headers-\(6\.12\..*\)-amd64$/\1/p' | head -n 1)
+find_abi() {
+    apt-cache depends linux-headers-6.12-amd64 2>/dev/null |
+        sed -n 's/^ *Depends: linux-headers-\(6\.12\..*\)-amd64$/\1/p' | head -n 1
+}
+abi=$(find_abi)
+# apt's lists may be missing (make deps updates them only to install):
+# as root, fetch them once.
+if [[ -z $abi && $(id -u) -eq 0 ]]; then
+    apt-get update -q >&2 && abi=$(find_abi)
+fi
 if [[ -z $abi ]]; then
     echo "newkernel: apt knows no linux-headers-6.12-amd64 (run apt-get update)" >&2
     exit 1

@@ -71,15 +71,48 @@ nl_state() {
     ptnl get | awk -v a="$1" '$1 == a { print $2; found = 1 } END { if (!found) print "unlisted" }'
 }
 
-# The kernel log lines that fail any case.
+TROUBLE='WARNING:|BUG:|Oops|general protection|Call Trace:|UBSAN:|KASAN:|kmemleak: .*suspected memory leak|possible circular locking|possible recursive locking|INFO: task .* blocked|sleeping function called from invalid context'
+
+# The time on the kernel log's clock from which passthru can be involved:
+# its first line (the module's load), else now.  Reports before it are the
+# boot's, not passthru's.
+passthru_since() {
+    dmesg | awk '{ ts = $0; sub(/^\[ */, "", ts); sub(/\].*/, "", ts) }
+        /^\[ *[0-9.]+\] passthru[:_ ]/ { print ts; found = 1; exit }
+        { last = ts }
+        END { if (!found) print (last == "" ? 0 : last) }'
+}
+
+# kernel_trouble [before|since] T: the kernel log lines that fail a case,
+# among those logged before or since T (default: every line since the
+# module could be involved; the log is cleared after each case).
 kernel_trouble() {
-    dmesg | grep -E 'WARNING:|BUG:|Oops|general protection|Call Trace:|UBSAN:|KASAN:|kmemleak: .*suspected memory leak|possible circular locking|possible recursive locking|INFO: task .* blocked|sleeping function called from invalid context' || true
+    local when=${1:-since} t=${2:-$PASSTHRU_SINCE}
+    dmesg | awk -v when="$when" -v t="$t" '
+        /^\[ *[0-9]+\.[0-9]+\]/ { ts = $0; sub(/^\[ */, "", ts); sub(/\].*/, "", ts)
+            keep = (when == "before") ? (ts + 0 < t + 0) : (ts + 0 >= t + 0) }
+        keep' | grep -E "$TROUBLE" || true
+}
+
+# A report the kernel made before passthru could be involved fails this
+# case, with its text, and no case of the suite.
+check_boot_log() {
+    local trouble
+    PASSTHRU_SINCE=$(passthru_since)
+    trouble=$(kernel_trouble before "$PASSTHRU_SINCE")
+    if [ -z "$trouble" ]; then
+        ctl "result PASS $1.kernel_boot_is_clean"
+    else
+        dmesg >/dev/console
+        ctl "result FAIL $1.kernel_boot_is_clean before passthru (${PASSTHRU_SINCE}s): $(echo "$trouble" | head -n 3 | tr '\n' '|')"
+    fi
 }
 
 run_suite() {
     local file=$1 suite name rc trouble msg
     suite=$(basename "$file" .sh)
     . "$file"
+    check_boot_log "$suite"
     if command -v suite_setup >/dev/null; then
         if ! (set -e; suite_setup) >/tmp/setup.log 2>&1; then
             cat /tmp/setup.log >/dev/console
