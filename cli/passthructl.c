@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/utsname.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -632,6 +633,7 @@ static int verb_run(sd_bus *bus, char **args) {
         _cleanup_strv_free_ char **groups = calloc(1, sizeof(char *)), **fds = calloc(1, sizeof(char *));
         _cleanup_free_ char *groups_env = NULL, *fds_env = NULL;
         bool open_node;
+        pid_t parent_pid;
         int status, r;
 
         if (!arg_vm || !arg_devices || !arg_devices[0]) {
@@ -690,13 +692,23 @@ static int verb_run(sd_bus *bus, char **args) {
         setenv("PASSTHRU_GROUP_FDS", fds_env, 1);
         setenv("PASSTHRU_VM", arg_vm, 1);
 
-        /* passthructl stays the lease holder: the lease ends when it exits. */
+        /*
+         * passthructl stays the lease holder: the lease ends when it exits.
+         * The VMM dies with it (a revocation that kills the holder ends the
+         * VMM too), and whatever the VMM forks stays below passthructl, where
+         * passthrud looks for the group's holders.
+         */
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+                fprintf(stderr, "passthructl: cannot become a subreaper, ignoring: %m\n");
+        parent_pid = getpid();
         child_pid = fork();
         if (child_pid < 0) {
                 fprintf(stderr, "passthructl: fork: %m\n");
                 return EXIT_FAILED;
         }
         if (child_pid == 0) {
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent_pid)
+                        _exit(127);     /* passthructl is already gone: so is the lease */
                 execvp(args[0], args);
                 fprintf(stderr, "passthructl: cannot run %s: %m\n", args[0]);
                 _exit(127);

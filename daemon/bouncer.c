@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "bouncer.h"
-#include "lease.h"
+#include "process.h"
 #include "macro.h"
 #include "manager.h"
 

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <unistd.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,40 @@ static int config_parse_unsigned(const char *key, const char *value, uint64_t ma
         return 0;
 }
 
+/* "4096", "512M", "2G": bytes, or with a binary suffix. */
+static int parse_size(const char *value, uint64_t *ret) {
+        static const char suffixes[] = "KMGT";
+        _cleanup_free_ char *digits = strdup(value);
+        const char *s;
+        unsigned shift = 0;
+        uint64_t v;
+        size_t n;
+        int r;
+
+        if (!digits)
+                return -ENOMEM;
+        n = strlen(digits);
+        if (n > 0 && (s = strchr(suffixes, digits[n - 1]))) {
+                shift = 10 * (unsigned) (s - suffixes + 1);
+                digits[n - 1] = '\0';
+        }
+        r = parse_uint64(digits, UINT64_MAX >> shift, &v);
+        if (r < 0)
+                return r;
+        *ret = v << shift;
+        return 0;
+}
+
+uint64_t config_max_memory_bytes(const Config *c) {
+        long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+
+        if (c->max_memory_bytes > 0)
+                return c->max_memory_bytes;
+        if (pages <= 0 || size <= 0)
+                return 0;
+        return (uint64_t) pages * (uint64_t) size;
+}
+
 static int config_parse_daemon(Config *c, const char *key, const char *value, char **reason) {
         uint64_t v;
         int r;
@@ -179,6 +214,18 @@ static int config_parse_daemon(Config *c, const char *key, const char *value, ch
         } else if (strcmp(key, "AllowUnsafeInterrupts") == 0) {
                 if (parse_boolean(value, &c->allow_unsafe_interrupts) < 0)
                         return ini_reason(reason, "AllowUnsafeInterrupts: not a boolean (yes or no): '%s'", value);
+
+        } else if (strcmp(key, "MaxMemoryBytes") == 0) {
+                if (!*value)
+                        c->max_memory_bytes = 0;
+                else {
+                        r = parse_size(value, &c->max_memory_bytes);
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r < 0)
+                                return ini_reason(reason, "MaxMemoryBytes: not a size (bytes, or with K, M, G or T): '%s'",
+                                                  value);
+                }
 
         } else
                 return ini_reason(reason, "unknown key '%s' in [Daemon]", key);

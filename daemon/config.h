@@ -8,6 +8,9 @@
  *   MaxActiveDevices=0          0 = no limit
  *   RevokeGraceSec=30           0..86400
  *   AllowUnsafeInterrupts=no    yes/no/true/false/1/0
+ *   MaxMemoryBytes=             cap of Acquire's MemoryBytes; bytes, or with
+ *                               a K, M, G or T suffix (powers of 1024);
+ *                               empty or 0: the host's physical memory
  *
  *   [Reset]
  *   8086:10d3=bus               pin a reset method per vendor:device
@@ -36,6 +39,7 @@ typedef struct Config {
         unsigned max_active_devices;            /* 0 = no limit */
         uint64_t revoke_grace_usec;
         bool allow_unsafe_interrupts;
+        uint64_t max_memory_bytes;              /* 0 = the host's physical memory */
         ConfigResetPin *reset_pins;
         size_t n_reset_pins;
 } Config;
@@ -53,6 +57,9 @@ void config_done(Config *c);
  * Malformed contents give -EINVAL, I/O errors their errno.
  */
 int config_load(Config *c, const char *path, char **ret_error);
+
+/* The cap on Acquire's MemoryBytes, in bytes. */
+uint64_t config_max_memory_bytes(const Config *c);
 
 /* The pinned reset method for vendor:device, or NULL. */
 const char *config_reset_method(const Config *c, uint16_t vendor, uint16_t device);

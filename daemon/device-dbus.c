@@ -68,6 +68,8 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "s", d->lease ? d->lease->vm : "");
         if (strcmp(p, "OwnerPid") == 0)
                 return sd_bus_message_append(reply, "u", d->lease ? (uint32_t) d->lease->pid : 0);
+        if (strcmp(p, "Stuck") == 0)
+                return sd_bus_message_append(reply, "s", d->lease && d->lease->stuck ? d->lease->stuck : "");
         if (strcmp(p, "Assignments") == 0)
                 return append_strv(reply, device_assignments(d));
         if (strcmp(p, "ResetMethods") == 0)
@@ -100,6 +102,7 @@ static const sd_bus_vtable device_vtable[] = {
         PROP("Viable", "b", CHANGES),
         PROP("Owner", "s", CHANGES),
         PROP("OwnerPid", "u", CHANGES),
+        PROP("Stuck", "s", CHANGES),
         PROP("Assignments", "as", CHANGES),
         PROP("ResetMethods", "as", CONST),
         PROP("Pcie", "b", CONST),

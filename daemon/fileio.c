@@ -16,6 +16,7 @@
 
 #include "fileio.h"
 #include "macro.h"
+#include "strv.h"
 
 int read_full_file(const char *path, char **ret, size_t *ret_size) {
         _cleanup_close_ int fd = -EBADF;
@@ -501,5 +502,37 @@ int path_join(const char *dir, const char *name, char **ret) {
                 *ret = NULL;
                 return -ENOMEM;
         }
+        return 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(*(char * const *) a, *(char * const *) b);
+}
+
+int dir_list(const char *path, bool (*keep)(const char *name), char ***ret) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        struct dirent *de;
+        int r;
+
+        d = opendir(path);
+        if (!d)
+                return -errno;
+        l = calloc(1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        errno = 0;
+        while ((de = readdir(d))) {
+                if (keep ? keep(de->d_name) : de->d_name[0] != '.') {
+                        r = strv_extend(&l, de->d_name);
+                        if (r < 0)
+                                return r;
+                }
+                errno = 0;
+        }
+        if (errno != 0)
+                return -errno;
+        qsort(l, strv_length(l), sizeof(char *), cmp_str);
+        *ret = TAKE_PTR(l);
         return 0;
 }

@@ -6,6 +6,8 @@
  */
 #pragma once
 
+#include <dirent.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +29,14 @@ int write_file_atomic(const char *path, const char *contents, mode_t mode);
 
 /* mkdir -p of the directory that holds path (not path itself). */
 int mkdir_parents(const char *path, mode_t mode);
+/* The names in directory @path that @keep accepts (all but dot files when
+ * NULL), sorted; -ENOENT or -ENOTDIR when it is none. */
+static inline void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
+
+int dir_list(const char *path, bool (*keep)(const char *name), char ***ret);
 /* dir + "/" + name in a new string; -ENOMEM (and *ret = NULL) on failure. */
 int path_join(const char *dir, const char *name, char **ret);
 /* write_file_atomic() of DIR/NAME, making DIR (with dir_mode) first. */

@@ -21,14 +21,6 @@
 
 #define UID_NONE ((uid_t) -1)
 
-int pidfd_open(pid_t pid) {
-        return (int) syscall(SYS_pidfd_open, pid, 0);
-}
-
-static int pidfd_send_signal(int pidfd, int sig) {
-        return (int) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-}
-
 int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd_bus_error *error) {
         _cleanup_free_ char *culprit = NULL, *culprit_driver = NULL;
         _cleanup_strv_free_ char **endpoints = NULL;
@@ -114,11 +106,19 @@ int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd
                                          "IOMMU group %d is not viable: %s is held by host driver '%s'.",
                                          d->sys.iommu_group, culprit ?: "a member", culprit_driver ?: "?");
 
-        /* 7. Nobody else holds the group. */
+        /*
+         * 7. Nobody else holds the group, and every other member is
+         * available: a quarantined, releasing or foreign member would reach
+         * this VM without the reset it is owed.
+         */
         for (char **i = endpoints; *i; i++) {
                 Device *member = manager_find_device(m, *i);
 
-                if (member && member->lease) {
+                if (!member)
+                        return sd_bus_error_setf(error, PT_ERROR_GROUP_NOT_VIABLE,
+                                                 "%s shares IOMMU group %d with %s, which passthrud does not track.",
+                                                 d->address, d->sys.iommu_group, *i);
+                if (member->lease) {
                         if (member == d)
                                 return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
                                                          "%s is leased to VM '%s' (pid %u).", d->address,
@@ -128,6 +128,28 @@ int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd
                                                  d->address, d->sys.iommu_group, member->address,
                                                  member->lease->vm, (unsigned) member->lease->pid);
                 }
+                if (member == d)
+                        continue;
+                switch (device_state(member)) {
+                case DEVICE_AVAILABLE:
+                        break;
+                case DEVICE_QUARANTINED:
+                        return sd_bus_error_setf(error, PT_ERROR_QUARANTINED,
+                                                 "%s shares IOMMU group %d with %s, which is quarantined: "
+                                                 "root must clear it with Reset first.",
+                                                 d->address, d->sys.iommu_group, member->address);
+                case DEVICE_RELEASING:
+                        return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
+                                                 "%s shares IOMMU group %d with %s, which is on vfio-pci without a lease "
+                                                 "(releasing): it is not back on passthru yet.",
+                                                 d->address, d->sys.iommu_group, member->address);
+                default:
+                        return sd_bus_error_setf(error, PT_ERROR_GROUP_NOT_VIABLE,
+                                                 "%s shares IOMMU group %d with %s, which is %s (driver '%s'), not available.",
+                                                 d->address, d->sys.iommu_group, member->address,
+                                                 device_state_to_string(device_state(member)),
+                                                 member->sys.driver ?: "none");
+                }
         }
         if (ret_endpoints)
                 *ret_endpoints = TAKE_PTR(endpoints);
@@ -135,6 +157,7 @@ int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd
 }
 
 static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+static void lease_note_family(Lease *l);
 
 static void lease_attach(Lease *l) {
         Manager *m = l->manager;
@@ -142,10 +165,8 @@ static void lease_attach(Lease *l) {
         for (char **i = l->devices; *i; i++) {
                 Device *d = manager_find_device(m, *i);
 
-                if (d) {
+                if (d)
                         d->lease = l;
-                        d->quarantined = false;
-                }
         }
 }
 
@@ -197,6 +218,10 @@ Lease *lease_free(Lease *l) {
         }
         sd_event_source_disable_unref(l->pidfd_source);
         sd_event_source_disable_unref(l->grace_timer);
+        sd_event_source_disable_unref(l->stuck_timer);
+        pid_set_done(&l->family);
+        free(l->cgroup);
+        free(l->stuck);
         if (l->pidfd >= 0)
                 close(l->pidfd);
         free(l->device);
@@ -237,17 +262,35 @@ static void rollback(Manager *m, char **moved) {
         }
 }
 
-static void set_memlock(pid_t pid, uint64_t bytes) {
+/* Raise the holder's RLIMIT_MEMLOCK for the lease; lease_end() puts the old one back. */
+static void set_memlock(Lease *l, uint64_t bytes) {
         struct rlimit old, new;
 
-        if (prlimit(pid, RLIMIT_MEMLOCK, NULL, &old) < 0) {
-                log_warning_errno(-errno, "Cannot read RLIMIT_MEMLOCK of pid %u, ignoring: %m", (unsigned) pid);
+        if (prlimit(l->pid, RLIMIT_MEMLOCK, NULL, &old) < 0) {
+                log_warning_errno(-errno, "Cannot read RLIMIT_MEMLOCK of pid %u, ignoring: %m", (unsigned) l->pid);
                 return;
         }
         new.rlim_cur = old.rlim_cur == RLIM_INFINITY || old.rlim_cur >= bytes ? old.rlim_cur : bytes;
         new.rlim_max = old.rlim_max == RLIM_INFINITY || old.rlim_max >= new.rlim_cur ? old.rlim_max : new.rlim_cur;
-        if (prlimit(pid, RLIMIT_MEMLOCK, &new, NULL) < 0)
-                log_warning_errno(-errno, "Cannot raise RLIMIT_MEMLOCK of pid %u, ignoring: %m", (unsigned) pid);
+        if (new.rlim_cur == old.rlim_cur && new.rlim_max == old.rlim_max)
+                return;
+        if (prlimit(l->pid, RLIMIT_MEMLOCK, &new, NULL) < 0) {
+                log_warning_errno(-errno, "Cannot raise RLIMIT_MEMLOCK of pid %u, ignoring: %m", (unsigned) l->pid);
+                return;
+        }
+        l->old_memlock = old;
+        l->memlock_raised = true;
+}
+
+/* The holder, if it still lives, gets its own limit back. */
+static void restore_memlock(Lease *l) {
+        if (!l->memlock_raised || l->pidfd < 0)
+                return;
+        l->memlock_raised = false;
+        if (pidfd_send_signal(l->pidfd, 0) < 0)
+                return;         /* gone */
+        if (prlimit(l->pid, RLIMIT_MEMLOCK, &l->old_memlock, NULL) < 0 && errno != ESRCH)
+                log_warning_errno(-errno, "Cannot put back RLIMIT_MEMLOCK of pid %u, ignoring: %m", (unsigned) l->pid);
 }
 
 static void group_node(Manager *m, int group, char *buf, size_t size) {
@@ -326,9 +369,6 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, Calle
                                             (unsigned) l->node_owner);
                 goto fail_moved;
         }
-        if (opts->memory_bytes > 0)
-                set_memlock(pid, opts->memory_bytes);
-
         /* On disk before the fd leaves the daemon. */
         r = ledger_record(l);
         if (r < 0) {
@@ -344,6 +384,11 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, Calle
                 goto fail_moved;
         }
 
+        if (proc_cgroup(m->paths.proc, pid, &l->cgroup) < 0)
+                l->cgroup = NULL;       /* no cgroup v2: the process tree and the node only */
+        /* Granted: only now is the caller's limit raised. */
+        if (opts->memory_bytes > 0)
+                set_memlock(l, opts->memory_bytes);
         lease_attach(l);
         *ret = l;
         *ret_fd = TAKE_FD(fd);
@@ -428,7 +473,12 @@ static void return_done(int result, void *userdata) {
                 if (job->results[i] == -ENODEV || !d)
                         continue;
                 if (job->results[i] < 0) {
-                        d->quarantined = quarantined = true;
+                        quarantined = true;
+                        d->quarantined = true;
+                        if (!strv_contains(m->quarantine, d->address) &&
+                            strv_extend(&m->quarantine, d->address) < 0)
+                                log_error("Out of memory: %s is quarantined until the daemon restarts",
+                                          d->address);
                         log_warning_errno(job->results[i], "%s is quarantined: its reset (%s) did not work: %m",
                                           job->devices[i], job->methods[i][0] ? job->methods[i] : "no method");
                 }
@@ -483,10 +533,11 @@ void lease_end(Lease *l, const char *reason) {
 
         if (l->state == LEASE_RELEASING)
                 return;
+        lease_note_family(l);
         l->state = LEASE_RELEASING;
         l->reason = reason;
+        restore_memlock(l);
         l->pidfd_source = sd_event_source_disable_unref(l->pidfd_source);
-        l->grace_timer = sd_event_source_disable_unref(l->grace_timer);
 
         if (l->node_owner != UID_NONE) {
                 group_node(m, l->group, node, sizeof(node));
@@ -541,32 +592,162 @@ fail:
         }
 }
 
-/* Does @pid still have /dev/vfio/@group open? */
-static bool holds_group(Manager *m, pid_t pid, int group) {
-        char dir[PATH_MAX], node[64], link[PATH_MAX + 256], target[PATH_MAX];
-        struct dirent *de;
-        bool found = false;
-        DIR *d;
+#define VFIO_DEVICE_FD "anon_inode:[vfio-device]"
 
-        snprintf(dir, sizeof(dir), "%s/%u/fd", m->paths.proc, (unsigned) pid);
-        snprintf(node, sizeof(node), "/dev/vfio/%d", group);
-        d = opendir(dir);
-        if (!d)
-                return false;
-        while (!found && (de = readdir(d))) {
-                ssize_t k;
+/* Is @pid another lease's: its holder, a descendant, or a holder of its group? */
+static bool belongs_elsewhere(Lease *l, PidSet *others, pid_t pid) {
+        Manager *m = l->manager;
+        char node[64];
 
-                if (de->d_name[0] == '.')
+        if (pid_set_contains(others, pid))
+                return true;
+        for (size_t i = 0; i < m->n_leases; i++) {
+                Lease *o = m->leases[i];
+
+                if (o == l)
                         continue;
-                snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
-                k = readlink(link, target, sizeof(target) - 1);
-                if (k < 0)
-                        continue;
-                target[k] = '\0';
-                found = strcmp(target, node) == 0;
+                snprintf(node, sizeof(node), "/dev/vfio/%d", o->group);
+                if (proc_has_fd(m->paths.proc, pid, node))
+                        return true;
         }
-        closedir(d);
-        return found;
+        return false;
+}
+
+/* The holders and descendants of every other lease. */
+static void other_families(Lease *l, PidSet *ret) {
+        Manager *m = l->manager;
+
+        for (size_t i = 0; i < m->n_leases; i++) {
+                Lease *o = m->leases[i];
+
+                if (o == l)
+                        continue;
+                (void) pid_set_add(ret, o->pid);
+                for (size_t k = 0; k < o->family.n; k++)
+                        (void) pid_set_add(ret, o->family.pids[k]);
+                (void) proc_add_descendants(m->paths.proc, o->pid, ret);
+        }
+}
+
+/* Remember who descends from the holder now: they may be orphaned later. */
+static void lease_note_family(Lease *l) {
+        if (l->pidfd >= 0 && pidfd_send_signal(l->pidfd, 0) >= 0)
+                (void) proc_add_descendants(l->manager->paths.proc, l->pid, &l->family);
+}
+
+/*
+ * Every process that holds this lease's group, as far as the daemon can
+ * tell: the holder, its descendants (now and seen before), whoever has
+ * /dev/vfio/N open, and, when the holder lived in a cgroup of its own
+ * (not the root), the processes of that cgroup with a VFIO device fd that
+ * no other lease accounts for.  A VFIO device fd does not say its device on
+ * this kernel: one passed to a process outside all of these is not found
+ * here; lease_check_stuck() names it.
+ */
+static void lease_kill(Lease *l) {
+        Manager *m = l->manager;
+        _cleanup_(pid_set_done) PidSet victims = {}, others = {};
+        char node[64], comm[32];
+
+        lease_note_family(l);
+        other_families(l, &others);
+        snprintf(node, sizeof(node), "/dev/vfio/%d", l->group);
+        if (l->pidfd >= 0 && pidfd_send_signal(l->pidfd, 0) >= 0)
+                (void) pid_set_add(&victims, l->pid);
+        for (size_t i = 0; i < l->family.n; i++)
+                (void) pid_set_add(&victims, l->family.pids[i]);
+        (void) proc_add_fd_holders(m->paths.proc, node, &victims);
+        if (l->cgroup && strcmp(l->cgroup, "/") != 0) {
+                _cleanup_(pid_set_done) PidSet devfd = {};
+
+                (void) proc_add_fd_holders(m->paths.proc, VFIO_DEVICE_FD, &devfd);
+                for (size_t i = 0; i < devfd.n; i++) {
+                        _cleanup_free_ char *cg = NULL;
+
+                        if (proc_cgroup(m->paths.proc, devfd.pids[i], &cg) >= 0 && strcmp(cg, l->cgroup) == 0 &&
+                            !belongs_elsewhere(l, &others, devfd.pids[i]))
+                                (void) pid_set_add(&victims, devfd.pids[i]);
+                }
+        }
+        l->killed = true;
+        for (size_t i = 0; i < victims.n; i++) {
+                pid_t p = victims.pids[i];
+                int r;
+
+                if (p == getpid() || p == 1)
+                        continue;
+                proc_comm(m->paths.proc, p, comm, sizeof(comm));
+                r = process_kill(p);
+                if (r >= 0)
+                        log_notice("Killed pid %u (%s), which still held IOMMU group %d of VM '%s' after the grace period",
+                                   (unsigned) p, comm, l->group, l->vm);
+                else if (r != -ESRCH)
+                        log_error_errno(r, "Cannot kill pid %u (%s), which holds IOMMU group %d: %m", (unsigned) p, comm,
+                                        l->group);
+        }
+}
+
+#define STUCK_CHECK_USEC (5 * 1000000ULL)
+
+/*
+ * The group still has not come back some seconds after the kill: name the
+ * processes that hold /dev/vfio/N or a VFIO device fd and belong to no
+ * other lease, in the journal and in the device's Stuck property.
+ */
+static int on_stuck_check(sd_event_source *s, uint64_t usec, void *userdata) {
+        _cleanup_(pid_set_done) PidSet suspects = {}, others = {};
+        _cleanup_free_ char *text = NULL;
+        Lease *l = userdata;
+        Manager *m = l->manager;
+        char node[64], comm[32];
+        size_t size = 0;
+        FILE *f;
+
+        (void) s;
+        (void) usec;
+        other_families(l, &others);
+        snprintf(node, sizeof(node), "/dev/vfio/%d", l->group);
+        (void) proc_add_fd_holders(m->paths.proc, node, &suspects);
+        (void) proc_add_fd_holders(m->paths.proc, VFIO_DEVICE_FD, &suspects);
+        f = open_memstream(&text, &size);
+        if (!f)
+                return 0;
+        fprintf(f, "IOMMU group %d is not back: still open", l->group);
+        for (size_t i = 0, k = 0; i < suspects.n; i++) {
+                if (suspects.pids[i] == getpid() || belongs_elsewhere(l, &others, suspects.pids[i]))
+                        continue;
+                proc_comm(m->paths.proc, suspects.pids[i], comm, sizeof(comm));
+                fprintf(f, "%s pid %u (%s)", k++ ? "," : " in: suspects", (unsigned) suspects.pids[i], comm);
+        }
+        fprintf(f, "; kill them to let the device go back (passthructl release again kills what it can attribute)");
+        if (fclose(f) != 0 || !text)
+                return 0;
+        if (!l->stuck || strcmp(l->stuck, text) != 0) {
+                log_warning("%s", text);
+                free(l->stuck);
+                l->stuck = TAKE_PTR(text);
+                for (char **i = l->devices; *i; i++) {
+                        Device *d = manager_find_device(m, *i);
+
+                        if (d && m->bus)
+                                (void) sd_bus_emit_properties_changed(m->bus, d->object_path, PT_DEVICE_INTERFACE,
+                                                                      "Stuck", NULL);
+                }
+        }
+        (void) sd_event_source_set_time_relative(l->stuck_timer, STUCK_CHECK_USEC);
+        (void) sd_event_source_set_enabled(l->stuck_timer, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+static void lease_watch_stuck(Lease *l) {
+        int r;
+
+        if (l->stuck_timer)
+                return;
+        r = sd_event_add_time_relative(l->manager->event, &l->stuck_timer, CLOCK_MONOTONIC, STUCK_CHECK_USEC, 0,
+                                       on_stuck_check, l);
+        if (r < 0)
+                log_warning_errno(r, "Cannot watch IOMMU group %d's return, ignoring: %m", l->group);
 }
 
 static int on_grace_over(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -574,14 +755,11 @@ static int on_grace_over(sd_event_source *s, uint64_t usec, void *userdata) {
 
         (void) s;
         (void) usec;
-        if (holds_group(l->manager, l->pid, l->group)) {
-                log_notice("Holder %u of IOMMU group %d did not let go within the grace period: killing it",
-                           (unsigned) l->pid, l->group);
-                if (pidfd_send_signal(l->pidfd, SIGKILL) < 0 && errno != ESRCH)
-                        log_error_errno(-errno, "Cannot kill pid %u: %m", (unsigned) l->pid);
-                return 0;       /* its exit ends the lease */
-        }
-        lease_end(l, "revoked");
+        l->grace_timer = sd_event_source_disable_unref(l->grace_timer);
+        lease_kill(l);
+        if (l->state != LEASE_RELEASING)
+                lease_end(l, "revoked");
+        lease_watch_stuck(l);
         return 0;
 }
 
@@ -589,9 +767,16 @@ void lease_revoke(Lease *l) {
         Manager *m = l->manager;
         int r;
 
-        if (l->state != LEASE_ACTIVE)
+        if (l->grace_timer)
+                return;                 /* the grace period is running */
+        if (l->killed) {
+                /* Asked again after the kill: kill what can be found now. */
+                lease_kill(l);
                 return;
-        l->state = LEASE_REVOKING;
+        }
+        if (l->state == LEASE_ACTIVE)
+                l->state = LEASE_REVOKING;
+        lease_note_family(l);
         (void) manager_send_signal(m, "LeaseRevoked", "ssu", l->device, l->vm, (uint32_t) l->pid);
         log_lease("revoked", l->device, l->vm, (unsigned) l->pid, NULL);
         r = sd_event_add_time_relative(m->event, &l->grace_timer, CLOCK_MONOTONIC,

@@ -9,11 +9,13 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "bouncer.h"
+#include "process.h"
 
 typedef struct Device Device;
 typedef struct Manager Manager;
@@ -40,6 +42,13 @@ typedef struct Lease {
         LeaseState state;
         const char *reason;     /* why it ends: released, process-exited, ... */
         int *reset_results;     /* per device, from the return job */
+        char *cgroup;           /* the holder's, at the grant: where its VMM lives */
+        PidSet family;          /* the holder's descendants, as seen so far */
+        bool killed;            /* revocation has sent SIGKILL */
+        sd_event_source *stuck_timer;
+        char *stuck;            /* who still holds the group after the kill, or NULL */
+        bool memlock_raised;    /* old_memlock is the holder's, to put back */
+        struct rlimit old_memlock;
 } Lease;
 
 typedef struct AcquireOptions {
@@ -70,7 +79,14 @@ void lease_announce(Lease *l);
 
 /* Start ending a lease: holder's Release, process exit, device removal. */
 void lease_end(Lease *l, const char *reason);
-/* Root's Release of a live holder: LeaseRevoked, grace period, SIGKILL. */
+/*
+ * Root's Release: LeaseRevoked, the grace period, then SIGKILL for every
+ * process found holding the group (the holder, its descendants, whoever
+ * has /dev/vfio/N open, and VFIO device holders in the holder's own
+ * cgroup), and the return trip.  Also for a lease already on its way back
+ * (a holder that released but kept a device fd).  What still holds the
+ * group after that is named in the device's Stuck property.
+ */
 void lease_revoke(Lease *l);
 
 /* Re-establish the leases of the ledger after a restart. */
@@ -78,4 +94,3 @@ int lease_reconcile(Manager *m);
 
 Lease *lease_free(Lease *l);
 
-int pidfd_open(pid_t pid);

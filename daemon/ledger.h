@@ -17,6 +17,8 @@
  */
 #pragma once
 
+#include "process.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -62,9 +64,3 @@ bool ledger_remove(Ledger *l, int group);
 LedgerEntry *ledger_find_group(Ledger *l, int group);
 LedgerEntry *ledger_find_device(Ledger *l, const char *address);
 
-/*
- * The start time of pid (field 22 of /proc/PID/stat, clock ticks since
- * boot): with the pid, it names one process even after the pid is reused.
- * -ESRCH if there is no such process.
- */
-int proc_start_time(pid_t pid, uint64_t *ret);

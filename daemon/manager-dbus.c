@@ -14,6 +14,7 @@
 #include "cmdline.h"
 #include "device-dbus.h"
 #include "fileio.h"
+#include "critical.h"
 #include "lease.h"
 #include "log.h"
 #include "macro.h"
@@ -220,6 +221,12 @@ static int method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *err
         r = read_acquire_options(msg, &opts, error);
         if (r < 0)
                 return r;
+        if (opts.memory_bytes > config_max_memory_bytes(&m->config))
+                return sd_bus_error_setf(error, PT_ERROR_LIMIT_EXCEEDED,
+                                         "MemoryBytes=%" PRIu64 " is above the cap of %" PRIu64 " bytes "
+                                         "(MaxMemoryBytes= in %s; default: the host's physical memory).",
+                                         opts.memory_bytes, config_max_memory_bytes(&m->config),
+                                         m->paths.config_file);
         r = check_vm_name(vm, error);
         if (r < 0)
                 return r;
@@ -256,12 +263,16 @@ static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *err
         l = d->lease;
         if (!l)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s is not leased.", d->address);
-        if (l->state == LEASE_RELEASING)
-                return sd_bus_reply_method_return(msg, NULL);
-        if (caller.pid == l->pid)
+        /*
+         * The holder ends its lease (again: a no-op).  Root revokes it, also
+         * one on its way back: a device held past its release is taken.
+         */
+        if (caller.pid == l->pid && l->state != LEASE_RELEASING)
                 lease_end(l, "released");
         else if (caller.euid == 0)
                 lease_revoke(l);
+        else if (caller.pid == l->pid)
+                ;
         else
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                                          "%s is leased to VM '%s' by another process (pid %u).", d->address, l->vm,
@@ -295,49 +306,6 @@ static int write_modprobe(Manager *m) {
         return modprobe_conf_write(m->paths.modprobe_file, marked);
 }
 
-/* Is @address behind the root file system or the default route? */
-static bool device_is_critical(Manager *m, const char *address, const char **what) {
-        char path[PATH_MAX], link[PATH_MAX], needle[32];
-        struct stat st;
-        FILE *f;
-
-        snprintf(needle, sizeof(needle), "/%s/", address);
-        if (stat("/", &st) >= 0) {
-                snprintf(path, sizeof(path), "%s/dev/block/%u:%u", m->paths.sysfs, major(st.st_dev), minor(st.st_dev));
-                ssize_t k = readlink(path, link, sizeof(link) - 1);
-                if (k > 0) {
-                        link[k] = '\0';
-                        if (strstr(link, needle)) {
-                                *what = "the root file system";
-                                return true;
-                        }
-                }
-        }
-        snprintf(path, sizeof(path), "%s/net/route", m->paths.proc);
-        f = fopen(path, "re");
-        if (f) {
-                char line[512], ifname[64];
-                unsigned long dest;
-
-                while (fgets(line, sizeof(line), f))
-                        if (sscanf(line, "%63s %lx", ifname, &dest) == 2 && dest == 0) {
-                                snprintf(path, sizeof(path), "%s/class/net/%s/device", m->paths.sysfs, ifname);
-                                ssize_t k = readlink(path, link, sizeof(link) - 1);
-                                if (k > 0) {
-                                        link[k] = '\0';
-                                        strcat(link, "/");
-                                        if (strstr(link, needle)) {
-                                                fclose(f);
-                                                *what = "the default route";
-                                                return true;
-                                        }
-                                }
-                        }
-                fclose(f);
-        }
-        return false;
-}
-
 /*
  * passthrud drops only a rule it could have added itself: one device's
  * address, not on the kernel command line.  Any other would stay, or come
@@ -363,9 +331,9 @@ static int check_unmark(Manager *m, Device *d, sd_bus_error *error) {
 }
 
 static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ char *nlmsg = NULL;
+        _cleanup_free_ char *nlmsg = NULL, *what = NULL;
         Manager *m = userdata;
-        const char *arg, *what;
+        const char *arg;
         int enabled, live = false, force = false;
         char rule[PASSTHRU_RULE_MAX + 8];
         StateDevice *s;
@@ -398,10 +366,18 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
                 if (r < 0)
                         return r;
         }
-        if (enabled && live && !force && device_is_critical(m, d->address, &what))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "%s carries %s: taking it live would cut the host off. Pass Force=true to do it anyway.",
-                                         d->address, what);
+        /* Stacked storage and networking included (critical.h); unsure is refused too. */
+        if (enabled && live && !force) {
+                r = critical_device_use(m->paths.sysfs, m->paths.proc, d->address, &what);
+                if (r < 0)
+                        return sd_bus_error_set_errnof(error, r,
+                                                       "Cannot tell whether %s carries the root file system or a default route: %m. "
+                                                       "Pass Force=true to take it anyway.", d->address);
+                if (r > 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                                 "%s carries %s: taking it live would cut the host off. Pass Force=true to do it anyway.",
+                                                 d->address, what);
+        }
 
         r = state_ensure_device(&m->state, d->address, &s);
         if (r < 0)
@@ -532,10 +508,8 @@ static void reset_done(int result, void *userdata) {
         Device *d = manager_find_device(job->m, job->address);
 
         if (result >= 0 && d) {
-                if (d->quarantined) {
-                        d->quarantined = false;
-                        (void) manager_save_quarantine(job->m);
-                }
+                if (d->quarantined && manager_set_quarantined(job->m, d, false) < 0)
+                        log_warning("%s stays quarantined: the list could not be written", job->address);
                 manager_refresh_device(job->m, job->address);
                 log_info("Reset %s (%s)", job->address, job->method);
                 (void) sd_bus_reply_method_return(job->msg, NULL);
@@ -684,16 +658,15 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Release", SD_BUS_ARGS("s", device), SD_BUS_NO_RESULT,
                                 method_release, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetPassthrough", SD_BUS_ARGS("s", device, "b", enabled, "a{sv}", options),
-                                SD_BUS_RESULT("b", reboot_required), method_set_passthrough,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
+                                SD_BUS_RESULT("b", reboot_required), method_set_passthrough, 0),
         SD_BUS_METHOD_WITH_ARGS("Assign", SD_BUS_ARGS("s", device, "s", vm), SD_BUS_NO_RESULT,
-                                method_assign, SD_BUS_VTABLE_UNPRIVILEGED),
+                                method_assign, 0),
         SD_BUS_METHOD_WITH_ARGS("Unassign", SD_BUS_ARGS("s", device, "s", vm), SD_BUS_NO_RESULT,
-                                method_assign, SD_BUS_VTABLE_UNPRIVILEGED),
+                                method_assign, 0),
         SD_BUS_METHOD_WITH_ARGS("Reset", SD_BUS_ARGS("s", device), SD_BUS_NO_RESULT,
-                                method_reset, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("EnterMaintenanceMode", NULL, NULL, method_maintenance, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("ExitMaintenanceMode", NULL, NULL, method_maintenance, SD_BUS_VTABLE_UNPRIVILEGED),
+                                method_reset, 0),
+        SD_BUS_METHOD("EnterMaintenanceMode", NULL, NULL, method_maintenance, 0),
+        SD_BUS_METHOD("ExitMaintenanceMode", NULL, NULL, method_maintenance, 0),
         SD_BUS_SIGNAL_WITH_ARGS("LeaseAcquired", SD_BUS_ARGS("s", device, "s", vm, "u", pid), 0),
         SD_BUS_SIGNAL_WITH_ARGS("LeaseRevoked", SD_BUS_ARGS("s", device, "s", vm, "u", pid), 0),
         SD_BUS_SIGNAL_WITH_ARGS("LeaseReleased", SD_BUS_ARGS("s", device, "s", vm, "s", reason), 0),

@@ -55,6 +55,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->nl_source);
         sd_event_source_disable_unref(m->refresh_source);
         strv_free(m->dirty);
+        strv_free(m->quarantine);
         pt_udev_free(m->udev);
         ptnl_close(m->nl);
         pci_access_close(m->pci);
@@ -118,6 +119,7 @@ int manager_add_device(Manager *m, const char *address, Device **ret) {
                 return -ENOMEM;
         }
         m->devices = a;
+        d->quarantined = strv_contains(m->quarantine, d->address);
         m->devices[m->n_devices++] = d;
         qsort(m->devices, m->n_devices, sizeof(Device *), device_cmp);
         if (ret)
@@ -161,8 +163,8 @@ int manager_save_quarantine(Manager *m) {
 
         if (!l)
                 return -ENOMEM;
-        for (size_t i = 0; i < m->n_devices; i++)
-                if (m->devices[i]->quarantined && strv_extend(&l, m->devices[i]->address) < 0)
+        for (char **i = m->quarantine; i && *i; i++)
+                if (strv_extend(&l, *i) < 0)
                         return -ENOMEM;
         text = strv_join(l, "\n");
         if (!text || asprintf(&path, "%s/" QUARANTINE_FILE, m->paths.runtime_dir) < 0)
@@ -173,6 +175,19 @@ int manager_save_quarantine(Manager *m) {
         if (r < 0)
                 log_error_errno(r, "Cannot record the quarantined devices in %s: %m", path);
         return r;
+}
+
+int manager_set_quarantined(Manager *m, Device *d, bool on) {
+        int r = 0;
+
+        if (on && !strv_contains(m->quarantine, d->address))
+                r = strv_extend(&m->quarantine, d->address);
+        else if (!on)
+                (void) strv_remove(m->quarantine, d->address);
+        if (r < 0)
+                return r;
+        d->quarantined = on;
+        return manager_save_quarantine(m);
 }
 
 static void load_quarantine(Manager *m) {
@@ -189,17 +204,25 @@ static void load_quarantine(Manager *m) {
                 /* Unreadable: better to keep every passthrough device back than to guess. */
                 log_error_errno(r, "Cannot read %s, quarantining every passthrough device: %m", path);
                 for (size_t i = 0; i < m->n_devices; i++)
-                        m->devices[i]->quarantined = device_marked(m->devices[i]);
+                        if (device_marked(m->devices[i]) &&
+                            strv_extend(&m->quarantine, m->devices[i]->address) >= 0)
+                                m->devices[i]->quarantined = true;
                 return;
         }
+        /* A device that is gone now keeps its quarantine for when it returns. */
         l = strv_split(text);
         for (char **i = l; i && *i; i++) {
                 Device *d = manager_find_device(m, *i);
+                char address[13];
 
+                if (pci_address_normalize(*i, address) < 0) {
+                        log_warning("%s: '%s' is not a PCI address, ignoring", path, *i);
+                        continue;
+                }
+                if (!strv_contains(m->quarantine, address) && strv_extend(&m->quarantine, address) < 0)
+                        return;
                 if (d)
                         d->quarantined = true;
-                else
-                        log_warning("Quarantined device %s is gone, forgetting it", *i);
         }
 }
 
@@ -387,9 +410,15 @@ int manager_load(Manager *m) {
         _cleanup_free_ char *error = NULL;
         int r;
 
+        /* A file that does not parse must not leave wider access than it says. */
         r = config_load(&m->config, m->paths.config_file, &error);
-        if (r < 0)
-                log_error("%s; keeping the defaults", error ?: "Cannot read the configuration");
+        if (r < 0) {
+                if (error)
+                        log_error("%s: refusing to start", error);
+                else
+                        log_error_errno(r, "Cannot read %s, refusing to start: %m", m->paths.config_file);
+                return r;
+        }
         error = mfree(error);
 
         r = state_load(m->paths.state_dir, &m->state, &error);
@@ -443,9 +472,13 @@ int manager_start(Manager *m, sd_event *event) {
         if (r < 0)
                 log_warning_errno(r, "passthru.ko is not reachable; devices are tracked without it until it is: %m");
 
+        /* The name first: a second instance must touch nothing. */
+        r = manager_bus_setup(m);
+        if (r < 0)
+                return r;
+
         r = lease_reconcile(m);
         if (r < 0)
                 return log_error_errno(r, "Cannot reconcile the lease ledger: %m");
-
-        return manager_bus_setup(m);
+        return 0;
 }

@@ -53,6 +53,9 @@ typedef struct Manager {
         Lease **leases;
         size_t n_leases;
 
+        /* Quarantined addresses: kept when a device leaves and comes back. */
+        char **quarantine;
+
         bool reboot_required;
         /* Facts of the boot, read once: they cannot change while it runs. */
         bool iommu_enabled;
@@ -89,7 +92,12 @@ void manager_refresh_module(Manager *m);
 unsigned manager_active_leases(Manager *m);
 unsigned manager_leased_devices(Manager *m, const char *vm);
 int manager_save_state(Manager *m);
-/* Quarantined devices outlive a restart of the daemon (not a reboot). */
+/*
+ * Quarantine @d, or lift it (only a successful Reset may).  The list is on
+ * disk before this returns: it outlives a restart of the daemon (not a
+ * reboot) and the device's removal and return.
+ */
+int manager_set_quarantined(Manager *m, Device *d, bool on);
 int manager_save_quarantine(Manager *m);
 int manager_save_ledger(Manager *m);
 

@@ -27,11 +27,6 @@ static const char *root_or_default(const char *root) {
         return root ? root : "/sys";
 }
 
-static void closedirp(DIR **d) {
-        if (*d)
-                closedir(*d);
-}
-
 static void fclosep(FILE **f) {
         if (*f)
                 fclose(*f);
@@ -236,37 +231,9 @@ static int read_hex_attr(const char *root, const char *address, const char *file
         return parse_hex_attr(s, max, ret);
 }
 
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(char * const *) a, *(char * const *) b);
-}
-
 /* Sorted PCI addresses among the entries of a directory. */
 static int list_addresses(const char *path, char ***ret) {
-        _cleanup_(closedirp) DIR *d = NULL;
-        _cleanup_strv_free_ char **l = NULL;
-        struct dirent *de;
-        int r;
-
-        d = opendir(path);
-        if (!d)
-                return -errno;
-        l = calloc(1, sizeof(char *));
-        if (!l)
-                return -ENOMEM;
-        errno = 0;
-        while ((de = readdir(d))) {
-                if (pci_address_valid(de->d_name)) {
-                        r = strv_extend(&l, de->d_name);
-                        if (r < 0)
-                                return r;
-                }
-                errno = 0;
-        }
-        if (errno != 0)
-                return -errno;
-        qsort(l, strv_length(l), sizeof(char *), cmp_str);
-        *ret = TAKE_PTR(l);
-        return 0;
+        return dir_list(path, pci_address_valid, ret);
 }
 
 void sysfs_pci_device_done(SysfsPciDevice *d) {

@@ -11,7 +11,10 @@
  * by the fd's number, and $PASSTHRU_GROUP_FD holds it.  pt-hold stays the
  * lease's holder until COMMAND exits (or, with -H, until it is killed).
  * -c closes pt-hold's own copy of the fd before COMMAND runs, for commands
- * that open /dev/vfio/N themselves (with -o).
+ * that open /dev/vfio/N themselves (with -o).  -C closes pt-hold's copy
+ * once COMMAND runs, leaving COMMAND the only one with it.  -r SECONDS
+ * calls Release that long after COMMAND started, and pt-hold goes on
+ * (a holder that let go of its lease but not of the device).
  *
  * -X calls any Manager method and prints the error name when it fails
  * (busctl does not): SIGNATURE is made of s, b ("true"/"false"), u, and a
@@ -35,7 +38,7 @@
 #include "passthru-names.h"
 
 static int usage(void) {
-        fprintf(stderr, "usage: pt-hold [-m BYTES] [-o UID] [-c] [-H] DEVICE VM [-- COMMAND...]\n"
+        fprintf(stderr, "usage: pt-hold [-m BYTES] [-o UID] [-c|-C] [-r SECONDS] [-H] DEVICE VM [-- COMMAND...]\n"
                         "       pt-hold -X METHOD SIGNATURE [ARG...]\n");
         return 2;
 }
@@ -96,13 +99,14 @@ int main(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         unsigned long long memory = 0;
         long owner = -1;
-        bool close_own = false, hold = false;
-        const char *method = NULL;
+        bool close_own = false, close_after = false, hold = false;
+        int release_after = -1;
+        const char *method = NULL, *device;
         int c, r, fd, status;
         char fdstr[16];
         pid_t child;
 
-        while ((c = getopt(argc, argv, "+m:o:cHX:")) >= 0) {
+        while ((c = getopt(argc, argv, "+m:o:cCr:HX:")) >= 0) {
                 switch (c) {
                 case 'm':
                         memory = strtoull(optarg, NULL, 10);
@@ -112,6 +116,12 @@ int main(int argc, char *argv[]) {
                         break;
                 case 'c':
                         close_own = true;
+                        break;
+                case 'C':
+                        close_after = true;
+                        break;
+                case 'r':
+                        release_after = atoi(optarg);
                         break;
                 case 'H':
                         hold = true;
@@ -163,6 +173,7 @@ int main(int argc, char *argv[]) {
         printf("acquired %s for %s: group fd %d\n", argv[optind], argv[optind + 1], fd);
         fflush(stdout);
 
+        device = argv[optind];
         optind += 2;
         if (optind < argc && strcmp(argv[optind], "--") == 0)
                 optind++;
@@ -182,8 +193,21 @@ int main(int argc, char *argv[]) {
                         fprintf(stderr, "pt-hold: cannot run %s: %m\n", argv[optind]);
                         _exit(127);
                 }
-                if (close_own)
+                if (close_own || close_after)
                         close(fd);
+                if (release_after >= 0) {
+                        _cleanup_(sd_bus_message_unrefp) sd_bus_message *rel = NULL;
+
+                        sleep((unsigned) release_after);
+                        r = sd_bus_message_new_method_call(bus, &rel, PT_BUS_NAME, PT_MANAGER_PATH,
+                                                           PT_MANAGER_INTERFACE, "Release");
+                        if (r >= 0)
+                                r = sd_bus_message_append(rel, "s", device);
+                        if (send_call(bus, rel, r, NULL) != 0)
+                                return 1;
+                        printf("released %s\n", device);
+                        fflush(stdout);
+                }
                 while (waitpid(child, &status, 0) < 0)
                         if (errno != EINTR)
                                 return 1;

@@ -65,7 +65,7 @@ typedef struct Ctx {
         /* arguments */
         const char *address;
         int arg_fd, arg_group;          /* --fd, --group, or -1 */
-        bool dma, quiet, hold;
+        bool dma, quiet, hold, close_group, detach;
 
         /* resources, released in reverse order by ctx_done() */
         int container, group, device;
@@ -603,6 +603,8 @@ static void usage(FILE *f) {
               "  --group N    open /dev/vfio/N (default: the device's iommu_group in sysfs)\n"
               "  --dma        also run a DMA round trip (edu device 1234:11e8 only)\n"
               "  --hold       after the checks, keep the device open until killed\n"
+              "  --close-group  with --hold: keep only the device fd (close the group fd)\n"
+              "  --detach     with --hold: leave the process tree (fork, setsid, parent exits)\n"
               "  --quiet      print nothing on success\n", f);
 }
 
@@ -614,6 +616,8 @@ static int parse_argv(Ctx *c, int argc, char **argv) {
                 { "dma",   no_argument,       NULL, 'd' },
                 { "quiet", no_argument,       NULL, 'q' },
                 { "hold",  no_argument,       NULL, 'H' },
+                { "close-group", no_argument, NULL, 'C' },
+                { "detach", no_argument,      NULL, 'D' },
                 { "help",  no_argument,       NULL, 'h' },
                 {}
         };
@@ -636,6 +640,12 @@ static int parse_argv(Ctx *c, int argc, char **argv) {
                         break;
                 case 'H':
                         c->hold = true;
+                        break;
+                case 'C':
+                        c->close_group = true;
+                        break;
+                case 'D':
+                        c->detach = true;
                         break;
                 case 'h':
                         usage(stdout);
@@ -679,7 +689,23 @@ int main(int argc, char **argv) {
         }
         if (r >= 0 && c.hold) {
                 /* A VMM at work: the device stays open until we are killed. */
-                printf("holding %s\n", c.address);
+                if (c.close_group && c.group >= 0) {
+                        close(c.group);
+                        c.group = -1;
+                }
+                if (c.detach) {
+                        pid_t pid = fork();
+
+                        if (pid < 0)
+                                return 1;
+                        if (pid > 0) {
+                                printf("detached %d\n", (int) pid);
+                                fflush(stdout);
+                                _exit(0);
+                        }
+                        (void) setsid();
+                }
+                printf("holding %s%s\n", c.address, c.close_group ? " (device fd only)" : "");
                 fflush(stdout);
                 for (;;)
                         pause();

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The lease ledger (/run/passthru/leases) and process start times. */
+/* The lease ledger (/run/passthru/leases). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <ftw.h>
@@ -378,52 +378,6 @@ static void ledger_save_refuses_inconsistent_ledgers(void **state) {
         assert_int_equal(ledger_save(dir, &l), -EINVAL);
 }
 
-static void proc_start_time_of_self(void **state) {
-        uint64_t a, b, child;
-        pid_t pid;
-        (void) state;
-
-        assert_int_equal(proc_start_time(getpid(), &a), 0);
-        assert_int_equal(proc_start_time(getpid(), &b), 0);
-        assert_true(a > 0);
-        assert_int_equal(a, b);
-
-        pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                pause();
-                _exit(0);
-        }
-        assert_int_equal(proc_start_time(pid, &child), 0);
-        assert_true(child >= a);
-        assert_int_equal(kill(pid, SIGKILL), 0);
-        assert_int_equal(waitpid(pid, NULL, 0), pid);
-        assert_int_equal(proc_start_time(pid, &child), -ESRCH);
-}
-
-static void proc_start_time_survives_parentheses_in_comm(void **state) {
-        char old[17] = "";
-        uint64_t before, after;
-        (void) state;
-
-        assert_int_equal(proc_start_time(getpid(), &before), 0);
-        assert_int_equal(prctl(PR_GET_NAME, old), 0);
-        assert_int_equal(prctl(PR_SET_NAME, "a) 1 2 ) 3 4 5"), 0);
-        assert_int_equal(proc_start_time(getpid(), &after), 0);
-        assert_int_equal(prctl(PR_SET_NAME, old), 0);
-        assert_int_equal(after, before);
-}
-
-static void proc_start_time_refuses_bad_pids(void **state) {
-        uint64_t t;
-        (void) state;
-
-        assert_int_equal(proc_start_time(0, &t), -EINVAL);
-        assert_int_equal(proc_start_time(-1, &t), -EINVAL);
-        /* Above the kernel's PID_MAX_LIMIT (4194304). */
-        assert_int_equal(proc_start_time(INT_MAX, &t), -ESRCH);
-}
-
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(ledger_missing_file_is_empty),
@@ -437,9 +391,6 @@ int main(void) {
                 cmocka_unit_test(ledger_add_remove_and_find),
                 cmocka_unit_test(ledger_add_refuses_invalid_entries),
                 cmocka_unit_test(ledger_save_refuses_inconsistent_ledgers),
-                cmocka_unit_test(proc_start_time_of_self),
-                cmocka_unit_test(proc_start_time_survives_parentheses_in_comm),
-                cmocka_unit_test(proc_start_time_refuses_bad_pids),
         };
 
         umask(022);

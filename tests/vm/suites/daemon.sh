@@ -360,11 +360,17 @@ testcase_limits_from_the_configuration() {
     grep -q "MaxDevicesPerVm=1" /tmp/out || fail "LimitExceeded does not name the limit"
     kill $HOLDER
     wait_state $EDU available
-    printf '[Daemon]\nBogus=1\n' >/etc/passthru/passthru.conf
+    # A file that does not parse: no start with defaults (wider access).
+    printf '[Daemon]\nGroup=wheel\nBogus=1\n' >/etc/passthru/passthru.conf
     stop_daemon
-    start_daemon
-    grep -q "passthru.conf:2" /tmp/passthrud.log || fail "no line number for the bad config: $(tail -n 3 /tmp/passthrud.log)"
+    if passthrud 2>/tmp/bad.log; then
+        fail "passthrud ran with a malformed passthru.conf"
+    fi
+    cat /tmp/bad.log
+    grep -q "passthru.conf:3: unknown key 'Bogus'.*refusing to start" /tmp/bad.log ||
+        fail "no line and reason for the bad config: $(cat /tmp/bad.log)"
     rm /etc/passthru/passthru.conf
+    start_daemon
 }
 
 # passthru.ko unloaded and loaded again under a running passthrud: the
@@ -409,6 +415,226 @@ testcase_hot_removed_lease_ends_with_device_removed() {
     busctl get-property $BUS Version >/dev/null
     mgr ListDevices | grep -q "$HP" && fail "$HP still listed"
     kill -0 "$(cat /tmp/passthrud.pid)" || fail "passthrud died"
+}
+
+# ---- issue 10: a lease that cannot be escaped ----
+
+# The pids with a VFIO group or device fd open.
+vfio_holders() {
+    for p in /proc/[0-9]*; do
+        ls -l "$p/fd" 2>/dev/null | grep -qE 'vfio-device|/dev/vfio/[0-9]' && echo "${p#/proc/}"
+    done
+    true
+}
+
+# child_of PID: a child process of PID.
+child_of() {
+    for p in /proc/[0-9]*; do
+        [ "$(cut -d' ' -f4 "$p/stat" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}"
+    done | head -n 1
+}
+
+wait_for_line() {
+    for i in $(seq 1 100); do
+        grep -q "$1" "$2" && return 0
+        sleep 0.1
+    done
+    fail "no '$1' in $2: $(cat "$2")"
+}
+
+# Back within grace (1 s) + 5 s, with nobody holding VFIO.
+assert_back_within_6s() {
+    local t0 t
+    t0=$(cut -d. -f1 /proc/uptime)
+    for i in $(seq 1 60); do
+        [ "$(dev_prop "$1" State)" = available ] && [ "$(driver "$1")" = passthru ] && break
+        sleep 0.1
+    done
+    t=$(( $(cut -d. -f1 /proc/uptime) - t0 ))
+    [ "$(dev_prop "$1" State)" = available ] || fail "$1 not back: $(dev_prop "$1" State), driver $(driver "$1"): $(tail -n 5 /tmp/passthrud.log)"
+    assert_driver "$1" passthru
+    [ -z "$(vfio_holders)" ] || fail "still holding VFIO: $(vfio_holders)"
+    echo "back after ${t}s"
+}
+
+grace_1s() {
+    printf '[Daemon]\nRevokeGraceSec=1\n%s' "${1:-}" >/etc/passthru/passthru.conf
+    stop_daemon
+    start_daemon
+}
+
+testcase_group_with_a_quarantined_member_is_refused_untouched() {
+    stop_daemon
+    echo $BR2 >/run/passthru/quarantine
+    start_daemon
+    assert_eq "$(dev_prop $BR1 State)" available "State of $BR1"
+    assert_eq "$(dev_prop $BR2 State)" quarantined "State of $BR2"
+    expect_error org.passthru1.Error.Quarantined as_alice pt-hold $BR1 vm-a
+    grep -q "$BR2, which is quarantined" /tmp/out || fail "the refusal does not name $BR2"
+    assert_driver $BR1 passthru
+    assert_driver $BR2 passthru
+    assert_eq "$(dev_prop $BR2 State)" quarantined "State of $BR2 after the refusal"
+}
+
+testcase_group_with_a_foreign_vfio_member_is_refused() {
+    stop_daemon
+    : >/run/passthru/quarantine
+    start_daemon
+    echo vfio-pci > $SYS/$BR2/driver_override
+    echo $BR2 > /sys/bus/pci/drivers/passthru/unbind
+    echo $BR2 > /sys/bus/pci/drivers_probe
+    assert_driver $BR2 vfio-pci
+    wait_state $BR2 releasing
+    expect_error org.passthru1.Error.DeviceBusy as_alice pt-hold $BR1 vm-a
+    grep -q "$BR2, which is on vfio-pci without a lease" /tmp/out || fail "the refusal does not name $BR2"
+    assert_driver $BR1 passthru
+    echo passthru > $SYS/$BR2/driver_override
+    echo $BR2 > /sys/bus/pci/drivers/vfio-pci/unbind
+    echo $BR2 > /sys/bus/pci/drivers_probe
+    wait_state $BR2 available
+}
+
+testcase_quarantine_survives_removal_and_rescan() {
+    echo > $SYS/$EDU/reset_method
+    hold $EDU vm-a
+    kill -9 $HOLDER
+    wait_state $EDU quarantined
+    echo 1 > $SYS/$EDU/remove
+    for i in $(seq 1 100); do
+        mgr ListDevices | grep -q "$EDU" || break
+        sleep 0.1
+    done
+    mgr ListDevices | grep -q "$EDU" && fail "$EDU still listed after its removal"
+    echo 1 > /sys/bus/pci/rescan
+    wait_state $EDU quarantined
+    expect_error org.passthru1.Error.Quarantined as_alice pt-hold $EDU vm-b
+    mgr Reset s $EDU
+    wait_state $EDU available
+}
+
+testcase_revoke_ends_a_holder_that_kept_only_a_device_fd() {
+    grace_1s
+    setpriv --reuid=1000 --regid=1000 --groups=990 pt-hold -C $EDU vm-a -- \
+        vfio-check --fd @FD@ --hold --close-group $EDU >/tmp/hold.out 2>&1 &
+    HOLDER=$!
+    wait_for_line "device fd only" /tmp/hold.out
+    mgr Release s $EDU
+    assert_back_within_6s $EDU
+    ! kill -0 $HOLDER 2>/dev/null || fail "the holder survived"
+}
+
+testcase_revoke_ends_a_holder_that_released_but_kept_a_device_fd() {
+    setpriv --reuid=1000 --regid=1000 --groups=990 pt-hold -C -r 1 $EDU vm-a -- \
+        vfio-check --fd @FD@ --hold --close-group $EDU >/tmp/hold.out 2>&1 &
+    HOLDER=$!
+    wait_for_line "released" /tmp/hold.out
+    sleep 1
+    assert_eq "$(dev_prop $EDU State)" releasing "State while its device fd is open"
+    mgr Release s $EDU
+    assert_back_within_6s $EDU
+    ! kill -0 $HOLDER 2>/dev/null || fail "the holder survived"
+}
+
+testcase_revoke_ends_the_vmm_under_passthructl_run() {
+    local group run
+    group=$(dev_prop $EDU IommuGroup)
+    setpriv --reuid=1000 --regid=1000 --groups=990 passthructl run --device $EDU --vm vm-c --open-node -- \
+        vfio-check --group "$group" --hold --close-group $EDU >/tmp/run.out 2>&1 &
+    run=$!
+    wait_for_line "device fd only" /tmp/run.out
+    assert_eq "$(dev_prop $EDU Owner)" vm-c "Owner"
+    mgr Release s $EDU
+    assert_back_within_6s $EDU
+    ! kill -0 $run 2>/dev/null || fail "passthructl run survived"
+}
+
+testcase_a_device_fd_passed_out_of_reach_is_named_in_stuck() {
+    local det
+    setpriv --reuid=1000 --regid=1000 --groups=990 pt-hold -C -H $EDU vm-a -- \
+        vfio-check --fd @FD@ --hold --close-group --detach $EDU >/tmp/hold.out 2>&1 &
+    HOLDER=$!
+    wait_for_line "device fd only" /tmp/hold.out
+    det=$(sed -n 's/^detached //p' /tmp/hold.out)
+    [ -n "$det" ] || fail "no detached pid: $(cat /tmp/hold.out)"
+    mgr Release s $EDU
+    for i in $(seq 1 120); do
+        dev_prop $EDU Stuck | grep -q "pid $det (vfio-check)" && break
+        sleep 0.1
+    done
+    dev_prop $EDU Stuck | grep -q "pid $det (vfio-check)" || fail "Stuck does not name $det: '$(dev_prop $EDU Stuck)'"
+    assert_eq "$(dev_prop $EDU State)" releasing "State while stuck"
+    ! kill -0 $HOLDER 2>/dev/null || fail "the holder survived"
+    kill -9 "$det"
+    wait_state $EDU available
+    assert_eq "$(dev_prop $EDU Stuck)" "" "Stuck after the return"
+}
+
+testcase_revoke_ends_what_the_holder_left_in_its_cgroup() {
+    local det
+    grep -q cgroup2 /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup
+    mkdir -p /sys/fs/cgroup/vm-a
+    sh -c 'echo $$ > /sys/fs/cgroup/vm-a/cgroup.procs &&
+        exec setpriv --reuid=1000 --regid=1000 --groups=990 pt-hold -C -H '$EDU' vm-a -- \
+        vfio-check --fd @FD@ --hold --close-group --detach '$EDU >/tmp/hold.out 2>&1 &
+    HOLDER=$!
+    wait_for_line "device fd only" /tmp/hold.out
+    det=$(sed -n 's/^detached //p' /tmp/hold.out)
+    grep -q "^0::/vm-a$" /proc/"$det"/cgroup || fail "the detached holder is not in vm-a"
+    mgr Release s $EDU
+    assert_back_within_6s $EDU
+    ! kill -0 "$det" 2>/dev/null || fail "the detached process in the holder's cgroup survived"
+    rmdir /sys/fs/cgroup/vm-a
+}
+
+testcase_memory_bytes_is_capped_and_put_back() {
+    local before during after
+    grace_1s 'MaxMemoryBytes=64M
+'
+    expect_error org.passthru1.Error.LimitExceeded as_alice pt-hold -m 4611686018427387904 $EDU vm-a
+    grep -q "MaxMemoryBytes" /tmp/out || fail "LimitExceeded does not name the setting"
+    assert_eq "$(dev_prop $EDU State)" available "State after the refusal"
+    setpriv --reuid=1000 --regid=1000 --groups=990 pt-hold -m 33554432 -r 2 -H $EDU vm-a -- true >/tmp/hold.out 2>&1 &
+    HOLDER=$!
+    wait_for_line "acquired" /tmp/hold.out
+    before=$(grep "locked memory" /proc/self/limits | tr -s ' ')
+    during=$(grep "locked memory" /proc/$HOLDER/limits | tr -s ' ')
+    echo "before: $before; during: $during"
+    echo "$during" | grep -q "locked memory 33554432 33554432" || fail "not raised during the lease: $during"
+    wait_for_line "released" /tmp/hold.out
+    wait_state $EDU available
+    after=$(grep "locked memory" /proc/$HOLDER/limits | tr -s ' ')
+    assert_eq "$after" "$before" "RLIMIT_MEMLOCK after the lease"
+    kill $HOLDER
+    rm /etc/passthru/passthru.conf
+    stop_daemon
+    start_daemon
+}
+
+testcase_a_second_instance_touches_nothing() {
+    hold $EDU vm-a
+    if passthrud 2>/tmp/second.log; then
+        fail "a second passthrud ran"
+    fi
+    cat /tmp/second.log
+    grep -q "Cannot take the bus name" /tmp/second.log || fail "no word of the bus name: $(cat /tmp/second.log)"
+    ! grep -qE "survived the restart|died while|Reset|quarantined" /tmp/second.log ||
+        fail "the second instance looked at the leases"
+    assert_driver $EDU vfio-pci
+    assert_eq "$(dev_prop $EDU State)" leased "State"
+    kill -0 $HOLDER || fail "the holder died"
+    kill $HOLDER
+    wait_state $EDU available
+}
+
+testcase_root_only_methods_are_refused_by_sd_bus_itself() {
+    for who in as_alice as_bob; do
+        expect_error org.freedesktop.DBus.Error.AccessDenied $who pt-hold -X Reset s $EDU
+        grep -q "not permitted" /tmp/out || fail "refused by the handler, not by sd-bus: $(cat /tmp/out)"
+        expect_error org.freedesktop.DBus.Error.AccessDenied $who pt-hold -X EnterMaintenanceMode ""
+        expect_error org.freedesktop.DBus.Error.AccessDenied $who pt-hold -X Assign ss $EDU vm-x
+        expect_error org.freedesktop.DBus.Error.AccessDenied $who pt-hold -X SetPassthrough "sba{sv}" $EDU true
+    done
+    assert_eq "$(busctl get-property $BUS MaintenanceMode)" "b false" "MaintenanceMode"
 }
 
 suite_teardown() {

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Does the host need a PCI device to keep running: is the root file system
+ * on it, or a default route through it?  Taking such a device live would
+ * pull the floor from under the host.
+ *
+ * The root file system: the "/" line of PROC/self/mountinfo names a block
+ * device (SYSFS/dev/block/M:m), or for btrfs (an anonymous 0:N) the file
+ * system whose SYSFS/fs/btrfs/FSID/devices/ holds the mount's source.  From
+ * there the walk follows what the block layer stacks: slaves/ (dm: LVM,
+ * dm-crypt, multipath; md), a partition's disk, and an NVMe multipath head's
+ * controllers.
+ *
+ * The default routes: PROC/net/route and PROC/net/ipv6_route (missing when
+ * IPv6 is off: no routes).  From each route's interface the walk follows the
+ * net devices below it: lower_* links (bridge, bond, VLAN, macvlan...), a
+ * bridge's brif/ and a bond's bonding/slaves.
+ *
+ * A device is on the PCI device when its sysfs path (symlinks resolved)
+ * runs through the device's directory.
+ */
+#pragma once
+
+/*
+ * sysfs and proc are the roots of the trees (NULL: "/sys" and "/proc"),
+ * address a canonical PCI address.  Returns 1 and *ret_what = a malloc()ed
+ * phrase such as "the root file system (/dev/mapper/vg-root on dm-1, via
+ * nvme0n1p3)" or "the default route (IPv6, br0 via eth0)" when the device is
+ * under either; 0 (*ret_what untouched) when it is under neither; a
+ * negative errno when something that must be read could not be: -EINVAL for
+ * a bad address, mountinfo's errors (-ENOENT too when it has no "/" mount),
+ * -ELOOP for a stack deeper than any real one.
+ */
+int critical_device_use(const char *sysfs, const char *proc, const char *address, char **ret_what);

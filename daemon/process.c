@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "macro.h"
+#include "process.h"
+
+int pidfd_open(pid_t pid) {
+        return (int) syscall(SYS_pidfd_open, pid, 0);
+}
+
+int pidfd_send_signal(int pidfd, int sig) {
+        return (int) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+void pid_set_done(PidSet *s) {
+        free(s->pids);
+        *s = (PidSet) {};
+}
+
+bool pid_set_contains(const PidSet *s, pid_t pid) {
+        for (size_t i = 0; i < s->n; i++)
+                if (s->pids[i] == pid)
+                        return true;
+        return false;
+}
+
+int pid_set_add(PidSet *s, pid_t pid) {
+        pid_t *a;
+
+        if (pid <= 0 || pid_set_contains(s, pid))
+                return 0;
+        a = reallocarray(s->pids, s->n + 1, sizeof(pid_t));
+        if (!a)
+                return -ENOMEM;
+        s->pids = a;
+        s->pids[s->n++] = pid;
+        return 1;
+}
+
+static bool parse_pid(const char *s, pid_t *ret) {
+        char *end;
+        long v;
+
+        errno = 0;
+        v = strtol(s, &end, 10);
+        if (errno || end == s || *end || v <= 0 || v > INT_MAX)
+                return false;
+        *ret = (pid_t) v;
+        return true;
+}
+
+/* Field @field (1-based, as proc(5) counts; 3 or more) of /proc/PID/stat. */
+static int proc_stat_field(const char *proc, pid_t pid, int field, char *buf, size_t size) {
+        _cleanup_free_ char *path = NULL, *stat = NULL;
+        const char *p;
+        size_t n;
+        int r;
+
+        if (pid <= 0)
+                return -EINVAL;
+        if (asprintf(&path, "%s/%d/stat", proc, (int) pid) < 0) {
+                path = NULL;
+                return -ENOMEM;
+        }
+        r = read_full_file(path, &stat, NULL);
+        if (r == -ENOENT)
+                return -ESRCH;
+        if (r < 0)
+                return r;
+        /* "PID (COMM) STATE ...": COMM may hold anything, ')' included. */
+        p = strrchr(stat, ')');
+        if (!p)
+                return -EBADMSG;
+        p++;
+        for (int f = 3; f < field; f++) {
+                p += strspn(p, " ");
+                if (!*p)
+                        return -EBADMSG;
+                p += strcspn(p, " ");
+        }
+        p += strspn(p, " ");
+        n = strcspn(p, " \n");
+        if (n == 0 || n >= size)
+                return -EBADMSG;
+        memcpy(buf, p, n);
+        buf[n] = '\0';
+        return 0;
+}
+
+int proc_start_time(pid_t pid, uint64_t *ret) {
+        char digits[24];
+        uint64_t v;
+        int r;
+
+        r = proc_stat_field("/proc", pid, 22, digits, sizeof(digits));
+        if (r < 0)
+                return r;
+        if (parse_uint64(digits, UINT64_MAX, &v) < 0)
+                return -EBADMSG;
+        *ret = v;
+        return 0;
+}
+
+/* The parent of @pid; 0 when unknown. */
+static pid_t proc_parent(const char *proc, pid_t pid) {
+        char digits[16];
+        pid_t ppid;
+
+        if (proc_stat_field(proc, pid, 4, digits, sizeof(digits)) < 0 || !parse_pid(digits, &ppid))
+                return 0;
+        return ppid;
+}
+
+int proc_add_descendants(const char *proc, pid_t pid, PidSet *s) {
+        PidSet all = {};
+        pid_t *parent = NULL;
+        struct dirent *de;
+        bool grew = true;
+        DIR *d;
+        int r = 0;
+
+        d = opendir(proc);
+        if (!d)
+                return -errno;
+        while ((de = readdir(d))) {
+                pid_t p;
+
+                if (parse_pid(de->d_name, &p) && (r = pid_set_add(&all, p)) < 0)
+                        break;
+        }
+        closedir(d);
+        if (r < 0)
+                goto out;
+        parent = calloc(all.n ?: 1, sizeof(pid_t));
+        if (!parent) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (size_t i = 0; i < all.n; i++)
+                parent[i] = proc_parent(proc, all.pids[i]);
+        /* Until nothing new: a child's child may come before its parent. */
+        while (grew) {
+                grew = false;
+                for (size_t i = 0; i < all.n; i++) {
+                        if (pid_set_contains(s, all.pids[i]) || all.pids[i] == pid)
+                                continue;
+                        if (parent[i] == pid || (parent[i] > 0 && pid_set_contains(s, parent[i]))) {
+                                r = pid_set_add(s, all.pids[i]);
+                                if (r < 0)
+                                        goto out;
+                                grew = true;
+                        }
+                }
+        }
+        r = 0;
+out:
+        free(parent);
+        pid_set_done(&all);
+        return r;
+}
+
+bool proc_has_fd(const char *proc, pid_t pid, const char *target) {
+        char dir[PATH_MAX], link[PATH_MAX + 300], buf[PATH_MAX];
+        struct dirent *de;
+        bool found = false;
+        DIR *d;
+
+        snprintf(dir, sizeof(dir), "%s/%d/fd", proc, (int) pid);
+        d = opendir(dir);
+        if (!d)
+                return false;
+        while (!found && (de = readdir(d))) {
+                ssize_t k;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
+                k = readlink(link, buf, sizeof(buf) - 1);
+                if (k < 0)
+                        continue;
+                buf[k] = '\0';
+                found = strcmp(buf, target) == 0;
+        }
+        closedir(d);
+        return found;
+}
+
+int proc_add_fd_holders(const char *proc, const char *target, PidSet *s) {
+        struct dirent *de;
+        DIR *d;
+        int r = 0;
+
+        d = opendir(proc);
+        if (!d)
+                return -errno;
+        while ((de = readdir(d))) {
+                pid_t p;
+
+                if (parse_pid(de->d_name, &p) && proc_has_fd(proc, p, target) && (r = pid_set_add(s, p)) < 0)
+                        break;
+        }
+        closedir(d);
+        return r < 0 ? r : 0;
+}
+
+int proc_cgroup(const char *proc, pid_t pid, char **ret) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        char *line, *save = NULL;
+        int r;
+
+        if (asprintf(&path, "%s/%d/cgroup", proc, (int) pid) < 0) {
+                path = NULL;
+                return -ENOMEM;
+        }
+        r = read_full_file(path, &text, NULL);
+        if (r < 0)
+                return r;
+        /* cgroup v2's line is "0::PATH". */
+        for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+                if (strncmp(line, "0::", 3) == 0) {
+                        char *c = strdup(line + 3);
+
+                        if (!c)
+                                return -ENOMEM;
+                        *ret = c;
+                        return 0;
+                }
+        return -ENODATA;
+}
+
+void proc_comm(const char *proc, pid_t pid, char *buf, size_t size) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+
+        snprintf(buf, size, "?");
+        if (asprintf(&path, "%s/%d/comm", proc, (int) pid) < 0) {
+                path = NULL;
+                return;
+        }
+        if (read_full_file(path, &text, NULL) < 0)
+                return;
+        text[strcspn(text, "\n")] = '\0';
+        snprintf(buf, size, "%s", text);
+}
+
+int process_kill(pid_t pid) {
+        _cleanup_close_ int fd = pidfd_open(pid);
+
+        if (fd < 0)
+                return -errno;
+        if (pidfd_send_signal(fd, SIGKILL) < 0)
+                return -errno;
+        return 0;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Processes, as the daemon finds them: pidfds, and what /proc says of who
+ * descends from whom, who has a file open and which cgroup a process is in.
+ * Library code: no logging.  @proc is the procfs root ("/proc").
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+int pidfd_open(pid_t pid);
+int pidfd_send_signal(int pidfd, int sig);
+
+typedef struct PidSet {
+        pid_t *pids;
+        size_t n;
+} PidSet;
+
+void pid_set_done(PidSet *s);
+bool pid_set_contains(const PidSet *s, pid_t pid);
+int pid_set_add(PidSet *s, pid_t pid);
+
+/* The start time of @pid (clock ticks since boot, /proc/PID/stat's field 22): with the pid, a process's identity. */
+int proc_start_time(pid_t pid, uint64_t *ret);
+
+/* Add every living descendant of @pid (not @pid itself) to @s. */
+int proc_add_descendants(const char *proc, pid_t pid, PidSet *s);
+/* Add every process with an fd whose link reads exactly @target to @s. */
+int proc_add_fd_holders(const char *proc, const char *target, PidSet *s);
+/* Does @pid have an fd whose link reads exactly @target? */
+bool proc_has_fd(const char *proc, pid_t pid, const char *target);
+/* The cgroup v2 path of @pid ("/user.slice/..."), from /proc/PID/cgroup. */
+int proc_cgroup(const char *proc, pid_t pid, char **ret);
+/* The command name (/proc/PID/comm), "?" when unknown; never fails. */
+void proc_comm(const char *proc, pid_t pid, char *buf, size_t size);
+/* SIGKILL @pid through a pidfd (no recycled pid is hit); 0, or -ESRCH when gone. */
+int process_kill(pid_t pid);

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Process helpers: start times, descendants, fd holders, cgroups, pidfd kills. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "macro.h"
+#include "process.h"
+
+/* A child that waits; with @grandchild, it forks one first.  Returns after both exist. */
+static pid_t spawn(bool grandchild, pid_t *ret_grandchild) {
+        int p[2];
+        pid_t pid, gc = 0;
+
+        assert_int_equal(pipe(p), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                close(p[0]);
+                if (grandchild) {
+                        gc = fork();
+                        if (gc == 0) {
+                                for (;;)
+                                        pause();
+                        }
+                }
+                (void) !write(p[1], &gc, sizeof(gc));
+                for (;;)
+                        pause();
+        }
+        close(p[1]);
+        assert_int_equal(read(p[0], &gc, sizeof(gc)), (ssize_t) sizeof(gc));
+        close(p[0]);
+        if (ret_grandchild)
+                *ret_grandchild = gc;
+        return pid;
+}
+
+static void reap(pid_t pid) {
+        (void) kill(pid, SIGKILL);
+        (void) waitpid(pid, NULL, 0);
+}
+
+static void proc_start_time_of_self(void **state) {
+        uint64_t a, b, child;
+        pid_t pid;
+        (void) state;
+
+        assert_int_equal(proc_start_time(getpid(), &a), 0);
+        assert_int_equal(proc_start_time(getpid(), &b), 0);
+        assert_true(a > 0);
+        assert_int_equal(a, b);
+
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                pause();
+                _exit(0);
+        }
+        assert_int_equal(proc_start_time(pid, &child), 0);
+        assert_true(child >= a);
+        assert_int_equal(kill(pid, SIGKILL), 0);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+        assert_int_equal(proc_start_time(pid, &child), -ESRCH);
+}
+
+static void proc_start_time_survives_parentheses_in_comm(void **state) {
+        char old[17] = "";
+        uint64_t before, after;
+        (void) state;
+
+        assert_int_equal(proc_start_time(getpid(), &before), 0);
+        assert_int_equal(prctl(PR_GET_NAME, old), 0);
+        assert_int_equal(prctl(PR_SET_NAME, "a) 1 2 ) 3 4 5"), 0);
+        assert_int_equal(proc_start_time(getpid(), &after), 0);
+        assert_int_equal(prctl(PR_SET_NAME, old), 0);
+        assert_int_equal(after, before);
+}
+
+static void proc_start_time_refuses_bad_pids(void **state) {
+        uint64_t t;
+        (void) state;
+
+        assert_int_equal(proc_start_time(0, &t), -EINVAL);
+        assert_int_equal(proc_start_time(-1, &t), -EINVAL);
+        /* Above the kernel's PID_MAX_LIMIT (4194304). */
+        assert_int_equal(proc_start_time(INT_MAX, &t), -ESRCH);
+}
+
+static void descendants_include_grandchildren_only_below(void **state) {
+        _cleanup_(pid_set_done) PidSet s = {};
+        pid_t child, grandchild, other;
+        (void) state;
+
+        child = spawn(true, &grandchild);
+        other = spawn(false, NULL);
+        assert_int_equal(proc_add_descendants("/proc", child, &s), 0);
+        assert_true(pid_set_contains(&s, grandchild));
+        assert_false(pid_set_contains(&s, child));
+        assert_false(pid_set_contains(&s, other));
+        pid_set_done(&s);
+        assert_int_equal(proc_add_descendants("/proc", getpid(), &s), 0);
+        assert_true(pid_set_contains(&s, child));
+        assert_true(pid_set_contains(&s, grandchild));
+        assert_true(pid_set_contains(&s, other));
+        assert_false(pid_set_contains(&s, getpid()));
+        (void) kill(grandchild, SIGKILL);
+        reap(child);
+        reap(other);
+}
+
+static void fd_holders_are_found_by_link_target(void **state) {
+        _cleanup_(pid_set_done) PidSet s = {};
+        char path[] = "/tmp/test-process-XXXXXX";
+        int fd;
+        pid_t child;
+        (void) state;
+
+        fd = mkstemp(path);
+        assert_true(fd >= 0);
+        child = spawn(false, NULL);     /* inherits fd */
+        assert_true(proc_has_fd("/proc", child, path));
+        assert_false(proc_has_fd("/proc", child, "/nonexistent"));
+        assert_int_equal(proc_add_fd_holders("/proc", path, &s), 0);
+        assert_true(pid_set_contains(&s, child));
+        assert_true(pid_set_contains(&s, getpid()));
+        assert_int_equal(s.n, 2);
+        reap(child);
+        close(fd);
+        unlink(path);
+}
+
+static void cgroup_and_comm_of_self(void **state) {
+        _cleanup_free_ char *cg = NULL;
+        char comm[32];
+        int r;
+        (void) state;
+
+        r = proc_cgroup("/proc", getpid(), &cg);
+        if (r == -ENODATA)
+                skip();         /* cgroup v1 only */
+        assert_int_equal(r, 0);
+        assert_true(cg[0] == '/');
+        proc_comm("/proc", getpid(), comm, sizeof(comm));
+        assert_string_equal(comm, "test-process");
+        proc_comm("/proc", INT_MAX, comm, sizeof(comm));
+        assert_string_equal(comm, "?");
+        assert_int_equal(proc_cgroup("/proc", INT_MAX, &cg), -ENOENT);
+}
+
+static void process_kill_ends_a_process_and_reports_gone(void **state) {
+        int status;
+        pid_t child;
+        (void) state;
+
+        child = spawn(false, NULL);
+        assert_int_equal(process_kill(child), 0);
+        assert_int_equal(waitpid(child, &status, 0), child);
+        assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        assert_int_equal(process_kill(child), -ESRCH);
+}
+
+static void pid_set_keeps_each_pid_once(void **state) {
+        _cleanup_(pid_set_done) PidSet s = {};
+        (void) state;
+
+        assert_int_equal(pid_set_add(&s, 5), 1);
+        assert_int_equal(pid_set_add(&s, 5), 0);
+        assert_int_equal(pid_set_add(&s, 0), 0);
+        assert_int_equal(pid_set_add(&s, -3), 0);
+        assert_int_equal(pid_set_add(&s, 7), 1);
+        assert_int_equal(s.n, 2);
+        assert_true(pid_set_contains(&s, 7));
+        assert_false(pid_set_contains(&s, 6));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(proc_start_time_of_self),
+                cmocka_unit_test(proc_start_time_survives_parentheses_in_comm),
+                cmocka_unit_test(proc_start_time_refuses_bad_pids),
+                cmocka_unit_test(descendants_include_grandchildren_only_below),
+                cmocka_unit_test(fd_holders_are_found_by_link_target),
+                cmocka_unit_test(cgroup_and_comm_of_self),
+                cmocka_unit_test(process_kill_ends_a_process_and_reports_gone),
+                cmocka_unit_test(pid_set_keeps_each_pid_once),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
