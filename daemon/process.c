@@ -120,24 +120,30 @@ static pid_t proc_parent(const char *proc, pid_t pid) {
         return ppid;
 }
 
-int proc_add_descendants(const char *proc, pid_t pid, PidSet *s) {
-        PidSet all = {};
-        pid_t *parent = NULL;
+/* Every pid in @proc now. */
+static int proc_all_pids(const char *proc, PidSet *ret) {
+        _cleanup_(closedirp) DIR *d = opendir(proc);
         struct dirent *de;
-        bool grew = true;
-        DIR *d;
-        int r = 0;
+        int r;
 
-        d = opendir(proc);
         if (!d)
                 return -errno;
         while ((de = readdir(d))) {
                 pid_t p;
 
-                if (parse_pid(de->d_name, &p) && (r = pid_set_add(&all, p)) < 0)
-                        break;
+                if (parse_pid(de->d_name, &p) && (r = pid_set_add(ret, p)) < 0)
+                        return r;
         }
-        closedir(d);
+        return 0;
+}
+
+int proc_add_descendants(const char *proc, pid_t pid, PidSet *s) {
+        PidSet all = {};
+        pid_t *parent = NULL;
+        bool grew = true;
+        int r;
+
+        r = proc_all_pids(proc, &all);
         if (r < 0)
                 goto out;
         parent = calloc(all.n ?: 1, sizeof(pid_t));
@@ -195,21 +201,16 @@ bool proc_has_fd(const char *proc, pid_t pid, const char *target) {
 }
 
 int proc_add_fd_holders(const char *proc, const char *target, PidSet *s) {
-        struct dirent *de;
-        DIR *d;
-        int r = 0;
+        _cleanup_(pid_set_done) PidSet all = {};
+        int r;
 
-        d = opendir(proc);
-        if (!d)
-                return -errno;
-        while ((de = readdir(d))) {
-                pid_t p;
-
-                if (parse_pid(de->d_name, &p) && proc_has_fd(proc, p, target) && (r = pid_set_add(s, p)) < 0)
-                        break;
-        }
-        closedir(d);
-        return r < 0 ? r : 0;
+        r = proc_all_pids(proc, &all);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < all.n; i++)
+                if (proc_has_fd(proc, all.pids[i], target) && (r = pid_set_add(s, all.pids[i])) < 0)
+                        return r;
+        return 0;
 }
 
 int proc_cgroup(const char *proc, pid_t pid, char **ret) {
