@@ -45,7 +45,7 @@ module:
 	@test -d "$(KDIR)" || { echo "No kernel headers in $(KDIR): run 'make deps' or set KVER/KDIR" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
-tools: $(BUILD)/ptnl $(BUILD)/vfio-check $(BUILD)/pt-hold $(BUILD)/pt-bench $(BUILD)/pt-bench-floor
+tools: $(BUILD)/ptnl $(BUILD)/vfio-check $(BUILD)/pt-hold $(BUILD)/pt-reuse $(BUILD)/pt-bench $(BUILD)/pt-bench-floor
 
 $(BUILD)/obj/%.o: daemon/%.c $(DAEMON_HDRS)
 	@mkdir -p $(dir $@)
@@ -73,6 +73,9 @@ $(BUILD)/ptnl: tests/tools/ptnl.c $(BUILD)/libpassthrud.a
 	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -o $@ $< $(BUILD)/libpassthrud.a $(USER_LIBS)
 
 $(BUILD)/pt-hold: tests/tools/pt-hold.c $(DAEMON_HDRS)
+	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -o $@ $< $(USER_LIBS)
+
+$(BUILD)/pt-reuse: tests/tools/pt-reuse.c $(DAEMON_HDRS)
 	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -o $@ $< $(USER_LIBS)
 
 # make bench's programs: a D-Bus client of passthrud and the bare floor.

@@ -106,8 +106,13 @@ static int report(const char *what, const sd_bus_error *e, int r) {
 
         fprintf(stderr, "passthructl: %s: %s\n", what, e && e->message ? e->message : strerror(-r));
         if (strcmp(name, SD_BUS_ERROR_ACCESS_DENIED) == 0) {
-                fprintf(stderr, "Hint: run it as root%s.\n",
-                        strstr(what, "acquire") || strstr(what, "release") ? ", or as a member of the lease group (default 'passthru')" : "");
+                const char *message = e && e->message ? e->message : "";
+
+                /* Only the refusals about who the caller is get a hint about who to be. */
+                if (strstr(message, "members of group"))
+                        fprintf(stderr, "Hint: run it as root, or join that group (usermod -aG GROUP USER) and log in again.\n");
+                else if (strstr(message, "not permitted") || strstr(message, "root only"))
+                        fprintf(stderr, "Hint: run it as root.\n");
                 return EXIT_DENIED;
         }
         if (strcmp(name, SD_BUS_ERROR_SERVICE_UNKNOWN) == 0 || strcmp(name, SD_BUS_ERROR_NAME_HAS_NO_OWNER) == 0 ||

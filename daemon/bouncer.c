@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bouncer.h"
+#include "log.h"
 #include "process.h"
 #include "macro.h"
 #include "manager.h"
@@ -103,81 +104,107 @@ int bouncer_check(Manager *m, sd_bus_message *msg, Caller *ret, sd_bus_error *er
         return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "%s is for root only.", member ?: "This");
 }
 
-/* How long the bus may take to say who is calling. */
-#define PIN_TIMEOUT_USEC (5 * 1000000ULL)
+static uint64_t boottime_usec(void) {
+        struct timespec ts;
 
-static int on_pid_answer(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        CallerPin *p = userdata;
-        uint32_t pid = 0;
+        clock_gettime(CLOCK_BOOTTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+void bus_peers_done(BusPeers *p) {
+        for (size_t i = 0; i < p->n; i++)
+                free(p->peers[i].name);
+        free(p->peers);
+        sd_bus_slot_unref(p->slot);
+        *p = (BusPeers) {};
+}
+
+static BusPeer *bus_peers_find(const BusPeers *p, const char *name) {
+        for (size_t i = 0; i < p->n; i++)
+                if (strcmp(p->peers[i].name, name) == 0)
+                        return &p->peers[i];
+        return NULL;
+}
+
+int bus_peers_note(BusPeers *p, const char *name, uint64_t when) {
+        BusPeer *found = bus_peers_find(p, name), *a;
+
+        if (when == 0) {
+                if (found) {
+                        free(found->name);
+                        *found = p->peers[--p->n];
+                }
+                return 0;
+        }
+        if (found)
+                return 0;       /* the first sighting is the one that counts */
+        a = reallocarray(p->peers, p->n + 1, sizeof(BusPeer));
+        if (!a)
+                return -ENOMEM;
+        p->peers = a;
+        p->peers[p->n].name = strdup(name);
+        if (!p->peers[p->n].name)
+                return -ENOMEM;
+        p->peers[p->n++].appeared = when;
+        return 0;
+}
+
+uint64_t bus_peers_appeared(const BusPeers *p, const char *name) {
+        const BusPeer *found = bus_peers_find(p, name);
+
+        return found ? found->appeared : p->watch_started;
+}
+
+static int on_name_owner_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        const char *name, *old_owner, *new_owner;
 
         (void) ret_error;
-        p->answered = true;
-        p->slot = sd_bus_slot_unref(p->slot);
-        if (!sd_bus_message_is_method_error(reply, NULL) && sd_bus_message_read(reply, "u", &pid) >= 0)
-                p->again = (pid_t) pid;
+        if (sd_bus_message_read(msg, "sss", &name, &old_owner, &new_owner) < 0 || name[0] != ':')
+                return 0;
+        /* A unique name appears once and leaves once: ("", ":1.5") and (":1.5", ""). */
+        if (bus_peers_note(&m->peers, name, new_owner[0] ? boottime_usec() : 0) < 0)
+                log_error("Out of memory while following bus connections: callers may be refused");
         return 0;
 }
 
-int bouncer_pin_start(Manager *m, sd_bus_message *msg, pid_t pid, CallerPin *p, sd_bus_error *error) {
-        const char *sender = sd_bus_message_get_sender(msg);
+int bouncer_watch_peers(Manager *m, sd_bus *bus) {
         int r;
 
-        *p = CALLER_PIN_NULL;
-        p->pid = pid;
-        if (pid <= 0 || !sender)
+        r = sd_bus_match_signal(bus, &m->peers.slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, m);
+        if (r < 0)
+                return r;
+        /* The match is in force now: any connection not seen began before this. */
+        m->peers.watch_started = boottime_usec();
+        return 0;
+}
+
+int bouncer_pin(Manager *m, sd_bus_message *msg, pid_t pid, sd_bus_error *error) {
+        const char *sender = sd_bus_message_get_sender(msg);
+        _cleanup_close_ int pidfd = -EBADF;
+        uint64_t ticks, started, appeared;
+        long hz = sysconf(_SC_CLK_TCK);
+        int r;
+
+        if (pid <= 0 || !sender || hz <= 0)
                 return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "The bus did not say which process is calling.");
-        p->pidfd = pidfd_open(pid);
-        if (p->pidfd < 0) {
+        pidfd = pidfd_open(pid);
+        if (pidfd < 0) {
                 r = -errno;
-                p->pidfd = -EBADF;
                 return sd_bus_error_set_errnof(error, r, "Cannot pin the calling process %u: %m", (unsigned) pid);
         }
-        if (m->check_bus) {
-                r = sd_bus_call_method_async(m->check_bus, &p->slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                             "org.freedesktop.DBus", "GetConnectionUnixProcessID", on_pid_answer, p,
-                                             "s", sender);
-                if (r >= 0)
-                        return 0;
-        }
-        /* No connection of our own: ask on the main one, and wait now. */
-        {
-                _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *c = NULL;
-
-                r = sd_bus_get_name_creds(sd_bus_message_get_bus(msg), sender, SD_BUS_CREDS_PID, &c);
-                if (r >= 0)
-                        (void) sd_bus_creds_get_pid(c, &p->again);
-                p->answered = true;
-        }
-        return 0;
-}
-
-int bouncer_pin_finish(Manager *m, CallerPin *p, sd_bus_error *error) {
-        struct timespec ts;
-        uint64_t now, deadline;
-        int r;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        deadline = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000 + PIN_TIMEOUT_USEC;
-        while (!p->answered) {
-                r = sd_bus_process(m->check_bus, NULL);
-                if (r < 0)
-                        return sd_bus_error_set_errnof(error, r, "Cannot ask the bus who is calling: %m");
-                if (r > 0)
-                        continue;
-                clock_gettime(CLOCK_MONOTONIC, &ts);
-                now = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
-                if (now >= deadline)
-                        return sd_bus_error_set(error, SD_BUS_ERROR_TIMEOUT, "The bus did not say in time who is calling.");
-                r = sd_bus_wait(m->check_bus, deadline - now);
-                if (r < 0)
-                        return sd_bus_error_set_errnof(error, r, "Cannot ask the bus who is calling: %m");
-        }
-        if (p->again != p->pid)
-                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "The calling process went away.");
-        return TAKE_FD(p->pidfd);
-}
-
-void bouncer_pin_done(CallerPin *p) {
-        p->slot = sd_bus_slot_unref(p->slot);
-        p->pidfd = safe_close(p->pidfd);
+        /* The start time read after the pidfd, and the process still alive: both are of the pinned one. */
+        r = proc_start_time(pid, &ticks);
+        if (r < 0 || pidfd_send_signal(pidfd, 0) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "The calling process %u exited during the call.", (unsigned) pid);
+        /* /proc's start time is in clock ticks since boot, rounded down. */
+        started = ticks * (1000000ULL / (uint64_t) hz);
+        appeared = bus_peers_appeared(&m->peers, sender);
+        if (started > appeared)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Process %u started after bus connection %s appeared: it cannot be the "
+                                         "process that made it (its pid was reused).", (unsigned) pid, sender);
+        return TAKE_FD(pidfd);
 }

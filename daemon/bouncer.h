@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
@@ -22,22 +23,37 @@ typedef struct Caller {
 int bouncer_check(Manager *m, sd_bus_message *msg, Caller *ret, sd_bus_error *error);
 
 /*
- * DESIGN.md's "then checked again": the caller's pid pinned with a pidfd,
- * then asked of the bus once more.  The question goes out on a connection
- * of the checks' own (Manager.check_bus), so that its answer arrives while
- * Acquire moves the devices; bouncer_pin_finish() collects it.
+ * The caller of Acquire pinned: a pidfd of the process the bus names for the
+ * calling connection, proved to be the process that made that connection.
+ * The bus records the pid once, when the connection authenticates; if that
+ * process died and its pid went to a new process while the connection lived
+ * on (its socket passed to another process), the pid now names an impostor.
+ * A process cannot be younger than a connection it made: the daemon learns
+ * when each connection appeared (NameOwnerChanged, see bouncer_watch_peers())
+ * and refuses a process that started after it.  A connection older than the
+ * daemon's watch is bounded by the watch's own start.  Returns the pidfd, or
+ * a negative errno with @error set (AccessDenied).
  */
-typedef struct CallerPin {
-        pid_t pid;
-        int pidfd;
+int bouncer_pin(Manager *m, sd_bus_message *msg, pid_t pid, sd_bus_error *error);
+
+/* Follow connections appearing and leaving on @bus (synchronous AddMatch). */
+int bouncer_watch_peers(Manager *m, sd_bus *bus);
+
+/* The connections seen: unique name and when it appeared (CLOCK_BOOTTIME, usec). */
+typedef struct BusPeer {
+        char *name;
+        uint64_t appeared;
+} BusPeer;
+
+typedef struct BusPeers {
+        BusPeer *peers;
+        size_t n;
+        uint64_t watch_started;         /* connections before this are unknown */
         sd_bus_slot *slot;
-        bool answered;
-        pid_t again;            /* the bus's answer; 0 when it had none */
-} CallerPin;
+} BusPeers;
 
-#define CALLER_PIN_NULL ((CallerPin) { .pidfd = -EBADF })
-
-int bouncer_pin_start(Manager *m, sd_bus_message *msg, pid_t pid, CallerPin *p, sd_bus_error *error);
-/* The pidfd (taken from @p) when the sender is still @p->pid; else AccessDenied. */
-int bouncer_pin_finish(Manager *m, CallerPin *p, sd_bus_error *error);
-void bouncer_pin_done(CallerPin *p);
+void bus_peers_done(BusPeers *p);
+/* Record @name's appearance at @when, or forget it (@when == 0). */
+int bus_peers_note(BusPeers *p, const char *name, uint64_t when);
+/* When @name appeared; for one not seen, the start of the watch. */
+uint64_t bus_peers_appeared(const BusPeers *p, const char *name);

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "fileio.h"
 #include "macro.h"
+#include "strv.h"
 
 #define USEC_PER_SEC ((uint64_t) 1000000)
 
@@ -30,6 +31,9 @@ void config_done(Config *c) {
         for (size_t i = 0; i < c->n_reset_pins; i++)
                 free(c->reset_pins[i].method);
         free(c->reset_pins);
+        for (size_t i = 0; i < c->n_trusts; i++)
+                strv_free(c->trusts[i].methods);
+        free(c->trusts);
         *c = (Config) {};
 }
 
@@ -38,6 +42,24 @@ const char *config_reset_method(const Config *c, uint16_t vendor, uint16_t devic
                 if (c->reset_pins[i].vendor == vendor && c->reset_pins[i].device == device)
                         return c->reset_pins[i].method;
         return NULL;
+}
+
+const char *const config_known_reset_methods[] = {
+        "flr", "af_flr", "bus", "device_specific", "acpi", "cxl_bus", "pm", NULL,
+};
+
+/* Trusted everywhere: a function-level reset, or the link's secondary bus reset. */
+static const char *const always_trusted[] = { "flr", "af_flr", "bus", NULL };
+
+bool config_reset_trusted(const Config *c, uint16_t vendor, uint16_t device, const char *method) {
+        if (!method)
+                return false;
+        if (strv_contains((char **) always_trusted, method))
+                return true;
+        for (size_t i = 0; i < c->n_trusts; i++)
+                if (c->trusts[i].vendor == vendor && c->trusts[i].device == device)
+                        return strv_contains(c->trusts[i].methods, method);
+        return false;
 }
 
 bool group_name_valid(const char *s) {
@@ -130,6 +152,61 @@ static int config_parse_reset(Config *c, const char *key, const char *value, cha
                 return ini_reason(reason, "[Reset] %04x:%04x: not a reset method: '%s'", vendor, device, method);
 
         return config_set_pin(c, vendor, device, method);
+}
+
+static int config_set_trust(Config *c, uint16_t vendor, uint16_t device, char **methods) {
+        ConfigTrust *t;
+
+        for (size_t i = 0; i < c->n_trusts; i++)
+                if (c->trusts[i].vendor == vendor && c->trusts[i].device == device) {
+                        strv_free(c->trusts[i].methods);
+                        c->trusts[i].methods = methods;
+                        return 0;
+                }
+
+        t = reallocarray(c->trusts, c->n_trusts + 1, sizeof(ConfigTrust));
+        if (!t) {
+                strv_free(methods);
+                return -ENOMEM;
+        }
+        c->trusts = t;
+        c->trusts[c->n_trusts++] = (ConfigTrust) {
+                .vendor = vendor,
+                .device = device,
+                .methods = methods,
+        };
+        return 0;
+}
+
+/* "8086:10d3=pm" or "8086:10d3=pm device_specific", split as in [Reset]. */
+static int config_parse_trust(Config *c, const char *key, const char *value, char **reason) {
+        _cleanup_strv_free_ char **methods = NULL;
+        uint16_t vendor, device;
+        const char *list;
+        size_t n;
+
+        n = strspn(value, "0123456789abcdefABCDEF");
+        list = value + n;
+        list += strspn(list, " \t");
+        if (parse_id(key, strlen(key), &vendor) < 0 ||
+            parse_id(value, n, &device) < 0 ||
+            *list != '=')
+                return ini_reason(reason, "[Trust]: expected VENDOR:DEVICE=METHOD... (such as 8086:10d3=pm), got '%s'",
+                                  key);
+
+        list++;
+        methods = strv_split(list);
+        if (!methods)
+                return -ENOMEM;
+        if (!methods[0])
+                return ini_reason(reason, "[Trust] %04x:%04x: no reset method named", vendor, device);
+        for (char **i = methods; *i; i++)
+                if (!strv_contains((char **) config_known_reset_methods, *i))
+                        return ini_reason(reason,
+                                          "[Trust] %04x:%04x: not a reset method: '%s' (one of flr, af_flr, bus, "
+                                          "device_specific, acpi, cxl_bus, pm)", vendor, device, *i);
+
+        return config_set_trust(c, vendor, device, TAKE_PTR(methods));
 }
 
 static int config_parse_unsigned(const char *key, const char *value, uint64_t max,
@@ -243,6 +320,8 @@ static int config_entry(void *userdata, const char *section, const char *key, co
                 return key ? config_parse_daemon(c, key, value, reason) : 0;
         if (strcmp(section, "Reset") == 0)
                 return key ? config_parse_reset(c, key, value, reason) : 0;
+        if (strcmp(section, "Trust") == 0)
+                return key ? config_parse_trust(c, key, value, reason) : 0;
         return ini_reason(reason, "unknown section [%s]", section);
 }
 

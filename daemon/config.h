@@ -13,7 +13,13 @@
  *                               empty or 0: the host's physical memory
  *
  *   [Reset]
- *   8086:10d3=bus               pin a reset method per vendor:device
+ *   8086:10d3=bus               pin a reset method per vendor:device: the only
+ *                               one tried between two owners (when it lists it)
+ *
+ *   [Trust]
+ *   8086:10d3=pm                reset methods trusted to clear this device's
+ *                               state, besides flr, af_flr and bus (trusted
+ *                               for every device); one or more, space-separated
  *
  * Comments: lines that start with '#' or ';', and " # ..." or " ; ..."
  * after a value.  A key given twice: the last one wins.
@@ -33,6 +39,11 @@ typedef struct ConfigResetPin {
         char *method;
 } ConfigResetPin;
 
+typedef struct ConfigTrust {
+        uint16_t vendor, device;
+        char **methods;
+} ConfigTrust;
+
 typedef struct Config {
         char *group;
         unsigned max_devices_per_vm;            /* 0 = no limit */
@@ -42,6 +53,8 @@ typedef struct Config {
         uint64_t max_memory_bytes;              /* 0 = the host's physical memory */
         ConfigResetPin *reset_pins;
         size_t n_reset_pins;
+        ConfigTrust *trusts;
+        size_t n_trusts;
 } Config;
 
 /* The defaults: group "passthru", no limits, 30 s grace, unsafe interrupts refused. */
@@ -63,6 +76,16 @@ uint64_t config_max_memory_bytes(const Config *c);
 
 /* The pinned reset method for vendor:device, or NULL. */
 const char *config_reset_method(const Config *c, uint16_t vendor, uint16_t device);
+
+/*
+ * Whether a successful reset with @method clears vendor:device's state
+ * enough to hand the device to another owner: flr, af_flr and bus always,
+ * any other method only when [Trust] names it for these ids.
+ */
+bool config_reset_trusted(const Config *c, uint16_t vendor, uint16_t device, const char *method);
+
+/* The reset methods the kernel knows (sysfs reset_method), strongest first; NULL-terminated. */
+extern const char *const config_known_reset_methods[];
 
 /* A name that Group= accepts: [A-Za-z_][A-Za-z0-9_.-]*, at most 31 characters. */
 bool group_name_valid(const char *s);

@@ -74,6 +74,10 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return append_strv(reply, device_assignments(d));
         if (strcmp(p, "ResetMethods") == 0)
                 return append_strv(reply, d->sys.reset_methods);
+        if (strcmp(p, "ResetResults") == 0)
+                return append_strv(reply, d->reset_results);
+        if (strcmp(p, "ResetHint") == 0)
+                return sd_bus_message_append(reply, "s", d->reset_hint ?: "");
         if (strcmp(p, "Pcie") == 0)
                 return sd_bus_message_append(reply, "b", d->pci.pcie);
         if (strcmp(p, "Msi") == 0)
@@ -105,6 +109,8 @@ static const sd_bus_vtable device_vtable[] = {
         PROP("Stuck", "s", CHANGES),
         PROP("Assignments", "as", CHANGES),
         PROP("ResetMethods", "as", CONST),
+        PROP("ResetResults", "as", CHANGES),
+        PROP("ResetHint", "s", CHANGES),
         PROP("Pcie", "b", CONST),
         PROP("Msi", "b", CONST),
         PROP("MsiX", "b", CONST),
@@ -160,6 +166,12 @@ int device_bus_setup(Manager *m) {
         if (r < 0)
                 return r;
         return sd_bus_add_node_enumerator(m->bus, NULL, PT_DEVICE_PATH_PREFIX, device_enumerate, m);
+}
+
+void device_send_reset_changed(Manager *m, Device *d) {
+        if (m->bus)
+                (void) sd_bus_emit_properties_changed(m->bus, d->object_path, PT_DEVICE_INTERFACE, "ResetResults",
+                                                      "ResetHint", NULL);
 }
 
 void manager_emit_device_changed(Manager *m, Device *d) {

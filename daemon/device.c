@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,8 +8,10 @@
 
 #include "device.h"
 #include "lease.h"
+#include "macro.h"
 #include "manager.h"
 #include "passthru-names.h"
+#include "strv.h"
 
 static const char *const state_table[_DEVICE_STATE_MAX] = {
         [DEVICE_HOST] = "host",
@@ -54,6 +57,8 @@ Device *device_free(Device *d) {
         sysfs_pci_device_done(&d->sys);
         pci_details_done(&d->pci);
         free(d->announced);
+        strv_free(d->reset_results);
+        free(d->reset_hint);
         free(d->object_path);
         free(d);
         return NULL;
@@ -107,6 +112,51 @@ int device_note_driver(Device *d, const char *driver) {
         free(d->sys.driver);
         d->sys.driver = s;
         return 0;
+}
+
+int device_note_reset(Device *d, const ResetChain *chain, const char *config_file) {
+        _cleanup_strv_free_ char **results = NULL;
+        _cleanup_free_ char *line = NULL, *hint = NULL;
+        int r;
+
+        r = reset_chain_results(chain, &results);
+        if (r < 0)
+                return r;
+        r = reset_chain_trust_line(chain, &line);
+        if (r < 0)
+                return r;
+        if (line && asprintf(&hint, "%s in %s", line, config_file) < 0)
+                return -ENOMEM;
+        strv_free(d->reset_results);
+        d->reset_results = TAKE_PTR(results);
+        free(d->reset_hint);
+        d->reset_hint = TAKE_PTR(hint);
+        return 0;
+}
+
+char *device_reset_explain(const Device *d, int r) {
+        _cleanup_free_ char *results = strv_join(d->reset_results, "; ");
+        const char *method;
+        char *s = NULL;
+
+        if (!results)
+                return NULL;
+        if (r == -ENOTTY)
+                return strdup("it offers no reset method (its sysfs reset_method is empty)");
+        if (r >= 0)
+                return TAKE_PTR(results);
+        if (!d->reset_hint) {
+                if (asprintf(&s, "no reset trusted to clear its state worked (%s)", results) < 0)
+                        return NULL;
+                return s;
+        }
+        method = strchr(d->reset_hint, '=');
+        if (asprintf(&s, "no reset trusted to clear its state worked (%s); if %.*s does clear it, trust it: %s, "
+                     "restart passthrud and run 'passthructl reset %s'", results,
+                     method ? (int) strcspn(method + 1, " ") : 0, method ? method + 1 : "", d->reset_hint,
+                     d->address) < 0)
+                return NULL;
+        return s;
 }
 
 DeviceState device_state(const Device *d) {

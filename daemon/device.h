@@ -8,6 +8,7 @@
 #include <linux/passthru.h>
 
 #include "pci.h"
+#include "reset.h"
 #include "sysfs.h"
 
 typedef struct Manager Manager;
@@ -35,6 +36,8 @@ typedef struct Device {
         bool quarantined;
         Lease *lease;
         char *announced;        /* what PropertiesChanged last said, to skip repeats */
+        char **reset_results;   /* what the last reset chain did ("bus: ok"), since the daemon started */
+        char *reset_hint;       /* "[Trust] VVVV:DDDD=METHOD in FILE" that would have been enough, or NULL */
 } Device;
 
 int device_new(Manager *m, const char *address, Device **ret);
@@ -44,6 +47,20 @@ int device_refresh(Device *d);
 /* What the caller saw bound to the device itself, until the next device_refresh(). */
 int device_note_driver(Device *d, const char *driver);
 DeviceState device_state(const Device *d);
+/*
+ * Keep what @chain did for ResetResults and ResetHint (the [Trust] line,
+ * "in @config_file").  The caller announces it (device_send_reset_changed()).
+ */
+int device_note_reset(Device *d, const ResetChain *chain, const char *config_file);
+/*
+ * What the last reset chain did, in words for the journal and errors (@r:
+ * what reset_chain_run() returned): "bus: ok", or "no reset trusted to
+ * clear its state worked (bus: Input/output error; pm: ok (not trusted
+ * to clear state)); if pm does clear it, trust it: [Trust] 8086:10d3=pm
+ * in /etc/passthru/passthru.conf, restart passthrud and run 'passthructl
+ * reset ADDRESS'".  NULL on ENOMEM.
+ */
+char *device_reset_explain(const Device *d, int r);
 bool device_marked(const Device *d);
 char **device_assignments(const Device *d);
 const char *device_state_to_string(DeviceState s);

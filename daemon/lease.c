@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "device-dbus.h"
 #include "lease.h"
 #include "log.h"
 #include "macro.h"
@@ -297,11 +298,10 @@ static void group_node(Manager *m, int group, char *buf, size_t size) {
         snprintf(buf, size, "%s/vfio/%d", m->paths.dev, group);
 }
 
-int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, CallerPin *pin, uid_t uid,
+int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t pid, int pidfd_in, uid_t uid,
                   const AcquireOptions *opts, Lease **ret, int *ret_fd, sd_bus_error *error) {
         _cleanup_strv_free_ char **moved = calloc(1, sizeof(char *));
-        _cleanup_close_ int pidfd = -EBADF, fd = -EBADF;
-        pid_t pid = pin->pid;
+        _cleanup_close_ int pidfd = pidfd_in, fd = -EBADF;
         char node[PATH_MAX];
         Lease *l = NULL;
         int r;
@@ -358,15 +358,10 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, Calle
                 r = sd_bus_error_set_errnof(error, errno, "Cannot open %s: %m", node);
                 goto fail_moved;
         }
-        /* Still the same bus peer?  Before its uid or rlimit is touched. */
-        pidfd = bouncer_pin_finish(m, pin, error);
-        if (pidfd < 0) {
-                r = pidfd;
-                goto fail_moved;
-        }
-        if (l->node_owner != UID_NONE && fchown(fd, l->node_owner, (gid_t) -1) < 0) {
-                r = sd_bus_error_set_errnof(error, errno, "Cannot hand %s to uid %u: %m", node,
-                                            (unsigned) l->node_owner);
+        /* The holder still there?  Before the node is handed to anyone. */
+        if (pidfd_send_signal(pidfd, 0) < 0) {
+                r = sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "The calling process %u exited during the call.",
+                                      (unsigned) pid);
                 goto fail_moved;
         }
         /* On disk before the fd leaves the daemon. */
@@ -377,10 +372,18 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, Calle
         }
         l->pidfd = TAKE_FD(pidfd);
         r = lease_watch(l);
+        if (r < 0)
+                r = sd_bus_error_set_errno(error, r);
+        /*
+         * The node last: until it is handed over only the daemon has the
+         * group open, so the rollback's unbind cannot wait on the loop.
+         */
+        else if (l->node_owner != UID_NONE && fchown(fd, l->node_owner, (gid_t) -1) < 0)
+                r = sd_bus_error_set_errnof(error, errno, "Cannot hand %s to uid %u: %m", node,
+                                            (unsigned) l->node_owner);
         if (r < 0) {
                 ledger_remove(&m->ledger, l->group);
                 (void) manager_save_ledger(m);
-                r = sd_bus_error_set_errno(error, r);
                 goto fail_moved;
         }
 
@@ -395,11 +398,7 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, Calle
         return 0;
 
 fail_moved:
-        if (fd >= 0) {
-                if (l->node_owner != UID_NONE)
-                        (void) fchown(fd, 0, (gid_t) -1);
-                fd = safe_close(fd);
-        }
+        fd = safe_close(fd);
         rollback(m, moved);
 fail:
         lease_free(l);
@@ -425,9 +424,21 @@ typedef struct ReturnJob {
         Lease *lease;
         char *sysfs_root;
         char **devices;
-        char **methods;         /* per device: the reset method, "" for none */
+        ResetChain *chains;     /* per device: the reset chain, and what it did */
         int *results;           /* per device: 0, or why it is quarantined */
 } ReturnJob;
+
+static void return_job_free(ReturnJob *job) {
+        size_t n = strv_length(job->devices);
+
+        for (size_t i = 0; job->chains && i < n; i++)
+                reset_chain_done(&job->chains[i]);
+        free(job->chains);
+        strv_free(job->devices);
+        free(job->results);
+        free(job->sysfs_root);
+        free(job);
+}
 
 static int return_run(void *userdata) {
         ReturnJob *job = userdata;
@@ -444,11 +455,10 @@ static int return_run(void *userdata) {
 
                 if (job->results[i] == -ENODEV)
                         continue;       /* removed */
-                /* One reset, the strongest the device offers. */
-                if (job->methods[i][0])
-                        job->results[i] = sysfs_reset(job->sysfs_root, job->devices[i], job->methods[i]);
-                else
-                        job->results[i] = -ENOTTY;
+                /* Strongest first, until one trusted to clear the device's state works. */
+                job->results[i] = reset_chain_run(&job->chains[i], job->sysfs_root, job->devices[i], NULL, NULL);
+                if (job->results[i] == -ENODEV)
+                        continue;
                 (void) sysfs_set_bus_master(job->sysfs_root, job->devices[i], false);
                 r = sysfs_bind_to(job->sysfs_root, job->devices[i], PT_STUB_DRIVER);
                 if (r < 0 && job->results[i] >= 0)
@@ -462,7 +472,7 @@ static void return_done(int result, void *userdata) {
         Lease *l = job->lease;
         Manager *m = l->manager;
         size_t n = strv_length(job->devices);
-        bool quarantined = false;
+        _cleanup_free_ char *why = NULL;
 
         (void) result;
         for (size_t i = 0; i < n; i++) {
@@ -472,16 +482,19 @@ static void return_done(int result, void *userdata) {
                         l->reason = "device-removed";
                 if (job->results[i] == -ENODEV || !d)
                         continue;
+                if (device_note_reset(d, &job->chains[i], m->paths.config_file) < 0)
+                        log_error("Out of memory: the reset results of %s are not recorded", d->address);
+                device_send_reset_changed(m, d);
+                why = mfree(why);
+                why = device_reset_explain(d, job->results[i]);
                 if (job->results[i] < 0) {
-                        quarantined = true;
-                        d->quarantined = true;
-                        if (!strv_contains(m->quarantine, d->address) &&
-                            strv_extend(&m->quarantine, d->address) < 0)
-                                log_error("Out of memory: %s is quarantined until the daemon restarts",
+                        /* On disk before anyone could see the device without its quarantine. */
+                        if (manager_set_quarantined(m, d, true) < 0)
+                                log_error("%s is quarantined until the daemon restarts: the list could not be written",
                                           d->address);
-                        log_warning_errno(job->results[i], "%s is quarantined: its reset (%s) did not work: %m",
-                                          job->devices[i], job->methods[i][0] ? job->methods[i] : "no method");
-                }
+                        log_warning("%s is quarantined: %s", d->address, why ?: "its reset did not work");
+                } else if (strv_length(d->reset_results) > 1)
+                        log_notice("Reset %s, not with its first method: %s", d->address, why ?: "");
         }
 
         {
@@ -491,9 +504,6 @@ static void return_done(int result, void *userdata) {
                 pid_t pid = l->pid;
                 int group = l->group;
 
-                /* On disk before anyone could see the device without its quarantine. */
-                if (quarantined)
-                        (void) manager_save_quarantine(m);
                 /*
                  * Available first (a waiting VM goes on), then the books.  A
                  * device the job reset and saw bound to passthru is announced
@@ -516,12 +526,7 @@ static void return_done(int result, void *userdata) {
                 log_lease("released", device ?: "", vm ?: "", (unsigned) pid, reason);
         }
         manager_emit_manager_changed(m, "ActiveLeases");
-
-        strv_free(job->devices);
-        strv_free(job->methods);
-        free(job->results);
-        free(job->sysfs_root);
-        free(job);
+        return_job_free(job);
 }
 
 void lease_end(Lease *l, const char *reason) {
@@ -553,19 +558,16 @@ void lease_end(Lease *l, const char *reason) {
         job->lease = l;
         job->sysfs_root = strdup(m->sysfs_root);
         job->devices = strv_copy(l->devices);
-        job->methods = calloc(n + 1, sizeof(char *));
+        job->chains = calloc(n ?: 1, sizeof(ResetChain));
         job->results = calloc(n ?: 1, sizeof(int));
-        if (!job->sysfs_root || !job->devices || !job->methods || !job->results)
+        if (!job->sysfs_root || !job->devices || !job->chains || !job->results)
                 goto oom;
         for (size_t i = 0; i < n; i++) {
                 Device *d = manager_find_device(m, l->devices[i]);
-                const char *method = NULL;
 
-                if (d)
-                        method = sysfs_strongest_reset(d->sys.reset_methods,
-                                                       config_reset_method(&m->config, d->sys.vendor, d->sys.device));
-                job->methods[i] = strdup(method ?: "");
-                if (!job->methods[i])
+                /* A device the daemon does not know: no methods, no reset, quarantine. */
+                if (d && reset_chain_init(&job->chains[i], d->sys.reset_methods, &m->config, d->sys.vendor,
+                                          d->sys.device) < 0)
                         goto oom;
         }
         r = worker_submit(m->worker, return_run, return_done, job);
@@ -583,13 +585,8 @@ void lease_end(Lease *l, const char *reason) {
 oom:
         log_error("Out of memory while returning IOMMU group %d", l->group);
 fail:
-        if (job) {
-                strv_free(job->devices);
-                strv_free(job->methods);
-                free(job->results);
-                free(job->sysfs_root);
-                free(job);
-        }
+        if (job)
+                return_job_free(job);
 }
 
 #define VFIO_DEVICE_FD "anon_inode:[vfio-device]"

@@ -67,12 +67,11 @@ int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd
 /*
  * Move, open, record, after lease_check() said yes: the group fd in
  * *ret_fd (the caller sends and closes it), the lease in *ret.  @endpoints
- * (from lease_check()) is taken over, also on failure; the holder is
- * @pin's process, confirmed by bouncer_pin_finish() once the devices have
- * moved (its pidfd is then the lease's).  Nothing is announced
- * yet: the caller replies first, then calls lease_announce().
+ * (from lease_check()) and @pidfd (the holder @pid pinned by bouncer_pin())
+ * are taken over, also on failure.  Nothing is announced yet: the caller
+ * replies first, then calls lease_announce().
  */
-int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, CallerPin *pin, uid_t uid,
+int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t pid, int pidfd, uid_t uid,
                   const AcquireOptions *opts, Lease **ret, int *ret_fd, sd_bus_error *error);
 /* LeaseAcquired, the devices' new state, the journal. */
 void lease_announce(Lease *l);

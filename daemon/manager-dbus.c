@@ -202,8 +202,7 @@ static int read_acquire_options(sd_bus_message *msg, AcquireOptions *opts, sd_bu
 
 static int method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_strv_free_ char **endpoints = NULL;
-        _cleanup_(bouncer_pin_done) CallerPin pin = CALLER_PIN_NULL;
-        _cleanup_close_ int fd = -EBADF;
+        _cleanup_close_ int fd = -EBADF, pidfd = -EBADF;
         Manager *m = userdata;
         const char *arg, *vm;
         AcquireOptions opts;
@@ -237,11 +236,12 @@ static int method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *err
         r = lease_check(m, d, vm, &endpoints, error);
         if (r < 0)
                 return r;
-        /* Asked now, answered while the devices move. */
-        r = bouncer_pin_start(m, msg, caller.pid, &pin, error);
-        if (r < 0)
-                return r;
-        r = lease_acquire(m, d, vm, TAKE_PTR(endpoints), &pin, caller.euid, &opts, &l, &fd, error);
+        /* The caller pinned, and proved to be the connection's maker. */
+        pidfd = bouncer_pin(m, msg, caller.pid, error);
+        if (pidfd < 0)
+                return pidfd;
+        r = lease_acquire(m, d, vm, TAKE_PTR(endpoints), caller.pid, TAKE_FD(pidfd), caller.euid, &opts, &l, &fd,
+                          error);
         if (r < 0)
                 return r;
         /* The fd first, then the news. */
@@ -330,6 +330,72 @@ static int check_unmark(Manager *m, Device *d, sd_bus_error *error) {
         return 0;
 }
 
+/*
+ * Taking a device from its host driver, live: the driver's remove may wait
+ * as long as someone uses the device (vfio-pci's waits for its holder), so
+ * it runs in a worker and SetPassthrough answers when it is done.
+ */
+typedef struct TakeJob {
+        Manager *m;
+        sd_bus_message *msg;
+        char *sysfs_root;
+        char *driver;
+        char address[13];
+} TakeJob;
+
+static void take_job_free(TakeJob *job) {
+        sd_bus_message_unref(job->msg);
+        free(job->sysfs_root);
+        free(job->driver);
+        free(job);
+}
+
+static int take_run(void *userdata) {
+        TakeJob *job = userdata;
+
+        return sysfs_bind_to(job->sysfs_root, job->address, PT_STUB_DRIVER);
+}
+
+static void take_done(int result, void *userdata) {
+        TakeJob *job = userdata;
+
+        if (result < 0) {
+                log_error_errno(result, "Cannot take %s from driver '%s': %m", job->address, job->driver);
+                (void) sd_bus_reply_method_errnof(job->msg, -result, "Cannot take %s from driver '%s': %m", job->address,
+                                                  job->driver);
+        } else {
+                log_info("Took %s from driver '%s' for passthrough", job->address, job->driver);
+                (void) sd_bus_reply_method_return(job->msg, "b", false);
+        }
+        manager_refresh_module(job->m);
+        manager_refresh_device(job->m, job->address);
+        take_job_free(job);
+}
+
+static int take_from_host_driver(Manager *m, sd_bus_message *msg, Device *d, sd_bus_error *error) {
+        TakeJob *job;
+        int r;
+
+        job = calloc(1, sizeof(*job));
+        if (!job)
+                return -ENOMEM;
+        job->m = m;
+        job->msg = sd_bus_message_ref(msg);
+        job->sysfs_root = strdup(m->sysfs_root);
+        job->driver = strdup(d->sys.driver);
+        snprintf(job->address, sizeof(job->address), "%s", d->address);
+        if (!job->sysfs_root || !job->driver) {
+                take_job_free(job);
+                return -ENOMEM;
+        }
+        r = worker_submit(m->worker, take_run, take_done, job);
+        if (r < 0) {
+                take_job_free(job);
+                return sd_bus_error_set_errnof(error, r, "Cannot start taking %s from its driver: %m", d->address);
+        }
+        return 1;
+}
+
 static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *nlmsg = NULL, *what = NULL;
         Manager *m = userdata;
@@ -402,14 +468,9 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
                 }
                 (void) device_refresh(d);
                 if (d->sys.driver && strcmp(d->sys.driver, PT_STUB_DRIVER) != 0) {
-                        if (live) {
-                                r = sysfs_bind_to(m->sysfs_root, d->address, PT_STUB_DRIVER);
-                                if (r < 0)
-                                        return sd_bus_error_set_errnof(error, r, "Cannot take %s from driver '%s': %m",
-                                                                       d->address, d->sys.driver);
-                                log_info("Took %s from its host driver for passthrough", d->address);
-                        } else
-                                reboot = true;
+                        if (live)
+                                return take_from_host_driver(m, msg, d, error);
+                        reboot = true;
                 }
                 manager_refresh_module(m);
         } else if (m->nl) {
@@ -694,11 +755,12 @@ int manager_bus_setup(Manager *m) {
         r = device_bus_setup(m);
         if (r < 0)
                 return r;
+        /* Before the name: no caller can be older than the watch and unknown to it. */
+        r = bouncer_watch_peers(m, m->bus);
+        if (r < 0)
+                return log_error_errno(r, "Cannot follow the bus's connections: %m");
         r = sd_bus_request_name(m->bus, PT_BUS_NAME, 0);
         if (r < 0)
                 return log_error_errno(r, "Cannot take the bus name %s: %m", PT_BUS_NAME);
-        r = sd_bus_open_system_with_description(&m->check_bus, "passthrud-checks");
-        if (r < 0)
-                log_warning_errno(r, "Cannot open a second bus connection, Acquire checks its caller on the main one: %m");
         return 0;
 }

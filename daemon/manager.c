@@ -51,7 +51,7 @@ Manager *manager_free(Manager *m) {
                 device_free(m->devices[i]);
         free(m->devices);
         sd_bus_flush_close_unref(m->bus);
-        sd_bus_flush_close_unref(m->check_bus);
+        bus_peers_done(&m->peers);
         sd_event_source_disable_unref(m->nl_source);
         sd_event_source_disable_unref(m->refresh_source);
         strv_free(m->dirty);

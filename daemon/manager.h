@@ -9,6 +9,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "bouncer.h"
 #include "config.h"
 #include "device.h"
 #include "ledger.h"
@@ -34,7 +35,7 @@ typedef struct ManagerPaths {
 typedef struct Manager {
         sd_event *event;
         sd_bus *bus;
-        sd_bus *check_bus;      /* a second connection: the checks of Acquire (bouncer.h) */
+        BusPeers peers;         /* when each bus connection appeared (bouncer.h) */
         ManagerPaths paths;
         const char *sysfs_root;         /* == paths.sysfs */
 

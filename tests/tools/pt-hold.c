@@ -16,6 +16,10 @@
  * calls Release that long after COMMAND started, and pt-hold goes on
  * (a holder that let go of its lease but not of the device).
  *
+ * -L COUNT calls ListDevices COUNT times and prints the slowest round trip
+ * ("slowest N ms"): the bus loop's responsiveness, without a process
+ * start per call.
+ *
  * -X calls any Manager method and prints the error name when it fails
  * (busctl does not): SIGNATURE is made of s, b ("true"/"false"), u, and a
  * trailing a{sv} whose entries are the remaining "Key=true|false" args.
@@ -30,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-bus.h>
@@ -94,6 +99,42 @@ static int call_method(sd_bus *bus, const char *method, const char *sig, char **
         return send_call(bus, call, r, &reply);
 }
 
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static int measure_latency(int count) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        uint64_t worst = 0;
+        int r;
+
+        r = sd_bus_open_system(&bus);
+        if (r < 0) {
+                fprintf(stderr, "pt-hold: cannot connect to the system bus: %s\n", strerror(-r));
+                return 1;
+        }
+        for (int i = 0; i < count; i++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+                uint64_t t0 = now_usec(), t;
+
+                r = sd_bus_call_method(bus, PT_BUS_NAME, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, "ListDevices", &error,
+                                       &reply, NULL);
+                if (r < 0) {
+                        fprintf(stderr, "%s: %s\n", error.name ?: "error", error.message ?: strerror(-r));
+                        return 1;
+                }
+                t = now_usec() - t0;
+                if (t > worst)
+                        worst = t;
+        }
+        printf("slowest %llu ms\n", (unsigned long long) (worst / 1000));
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *call = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -106,7 +147,9 @@ int main(int argc, char *argv[]) {
         char fdstr[16];
         pid_t child;
 
-        while ((c = getopt(argc, argv, "+m:o:cCr:HX:")) >= 0) {
+        int latency_calls = 0;
+
+        while ((c = getopt(argc, argv, "+m:o:cCr:HX:L:")) >= 0) {
                 switch (c) {
                 case 'm':
                         memory = strtoull(optarg, NULL, 10);
@@ -129,10 +172,15 @@ int main(int argc, char *argv[]) {
                 case 'X':
                         method = optarg;
                         break;
+                case 'L':
+                        latency_calls = atoi(optarg);
+                        break;
                 default:
                         return usage();
                 }
         }
+        if (latency_calls > 0)
+                return measure_latency(latency_calls);
         if (argc - optind < (method ? 1 : 2))
                 return usage();
 

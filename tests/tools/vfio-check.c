@@ -15,7 +15,10 @@
  *     register, and the liveness register returning the inverse of what was written);
  *  7. with --dma: the edu device copies a buffer from our memory into itself and back into
  *     a second buffer, through IOMMU mappings we created, so the device can reach exactly
- *     what the container maps.
+ *     what the container maps;
+ *  8. with --poke OFFSET=VALUE and --peek OFFSET (any device, in the order given): write or
+ *     read a 32-bit register of BAR0; each peek prints "peek 0xOFFSET = 0xVALUE" on stdout
+ *     (also with --quiet), for tests that look for state left behind by an earlier owner.
  *
  * Each passed check prints "ok: ..." on stdout; the first failure prints
  * "vfio-check: <check> failed: <reason>" on stderr and exits 1. Usage errors exit 2.
@@ -61,11 +64,20 @@
 #define IOVA_A 0x100000ull              /* both well below edu's 2^28 DMA mask */
 #define IOVA_B 0x200000ull
 
+#define MAX_BAR_OPS 16
+
+typedef struct BarOp {
+        bool write;
+        uint32_t offset, value;
+} BarOp;
+
 typedef struct Ctx {
         /* arguments */
         const char *address;
         int arg_fd, arg_group;          /* --fd, --group, or -1 */
         bool dma, quiet, hold, close_group, detach;
+        BarOp bar_ops[MAX_BAR_OPS];     /* --poke and --peek, in order */
+        size_t n_bar_ops;
 
         /* resources, released in reverse order by ctx_done() */
         int container, group, device;
@@ -372,12 +384,12 @@ static int step_config(Ctx *c) {
         return 0;
 }
 
-static int step_edu(Ctx *c) {
+/* BAR0 readable and writable, memory decoding on, mapped if vfio-pci allows it. */
+static int bar0_setup(Ctx *c) {
         struct vfio_region_info ri;
-        uint32_t id, v;
         int r;
 
-        if (!is_edu(c))
+        if (c->bar0_size > 0)
                 return 0;
         r = get_region(c, VFIO_PCI_BAR0_REGION_INDEX, &ri);
         if (r < 0)
@@ -397,6 +409,18 @@ static int step_edu(Ctx *c) {
                 if (p != MAP_FAILED)            /* otherwise fall back to pread/pwrite */
                         c->bar0 = p;
         }
+        return 0;
+}
+
+static int step_edu(Ctx *c) {
+        uint32_t id, v;
+        int r;
+
+        if (!is_edu(c))
+                return 0;
+        r = bar0_setup(c);
+        if (r < 0)
+                return r;
 
         r = bar_rw32(c, EDU_REG_ID, &id, false);
         if (r < 0)
@@ -569,6 +593,33 @@ static int step_dma(Ctx *c) {
         return 0;
 }
 
+static int step_bar_ops(Ctx *c) {
+        int r;
+
+        if (c->n_bar_ops == 0)
+                return 0;
+        r = bar0_setup(c);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < c->n_bar_ops; i++) {
+                BarOp *op = &c->bar_ops[i];
+
+                if ((uint64_t) op->offset + 4 > c->bar0_size)
+                        return fail(c, -ERANGE, "offset 0x%x is beyond BAR0 (%llu bytes)", op->offset,
+                                    (unsigned long long) c->bar0_size);
+                r = bar_rw32(c, op->offset, &op->value, op->write);
+                if (r < 0)
+                        return fail_errno(c, r, "%s BAR0 at 0x%x", op->write ? "writing" : "reading", op->offset);
+                if (op->write)
+                        ok(c, "poke 0x%x = 0x%08x", op->offset, op->value);
+                else {
+                        printf("peek 0x%x = 0x%08x\n", op->offset, op->value);
+                        fflush(stdout);
+                }
+        }
+        return 0;
+}
+
 static const struct {
         const char *what;
         int (*run)(Ctx *c);
@@ -580,6 +631,7 @@ static const struct {
         { "config space", step_config    },
         { "edu BAR0",     step_edu       },
         { "edu DMA",      step_dma       },
+        { "BAR0 access",  step_bar_ops   },
 };
 
 static void ctx_done(Ctx *c) {
@@ -597,15 +649,50 @@ static void ctx_done(Ctx *c) {
 }
 
 static void usage(FILE *f) {
-        fputs("Usage: vfio-check [--fd N | --group N] [--dma] [--hold] [--quiet] DEVICE\n"
+        fputs("Usage: vfio-check [--fd N | --group N] [--dma] [--poke OFF=VAL] [--peek OFF] [--hold] [--quiet] DEVICE\n"
               "  DEVICE       PCI address, e.g. 0000:04:01.0\n"
               "  --fd N       use the already-open VFIO group fd N\n"
               "  --group N    open /dev/vfio/N (default: the device's iommu_group in sysfs)\n"
               "  --dma        also run a DMA round trip (edu device 1234:11e8 only)\n"
+              "  --poke OFF=VAL  write the 32-bit VAL at byte offset OFF of BAR0 (C numbers: 0x5400)\n"
+              "  --peek OFF   read the 32-bit register at OFF of BAR0; prints \"peek 0xOFF = 0xVAL\"\n"
+              "               (both repeatable, run in order after the other checks)\n"
               "  --hold       after the checks, keep the device open until killed\n"
               "  --close-group  with --hold: keep only the device fd (close the group fd)\n"
               "  --detach     with --hold: leave the process tree (fork, setsid, parent exits)\n"
               "  --quiet      print nothing on success\n", f);
+}
+
+/* A 32-bit number in C notation (0x5400, 21504); the whole string. */
+static int parse_u32(const char *s, size_t n, uint32_t *ret) {
+        char buf[32], *end;
+        unsigned long long v;
+
+        if (n == 0 || n >= sizeof(buf) || s[0] == '-' || s[0] == '+' || isspace((unsigned char) s[0]))
+                return -EINVAL;
+        memcpy(buf, s, n);
+        buf[n] = '\0';
+        errno = 0;
+        v = strtoull(buf, &end, 0);
+        if (errno != 0 || *end != '\0' || v > UINT32_MAX)
+                return -EINVAL;
+        *ret = (uint32_t) v;
+        return 0;
+}
+
+/* "OFFSET=VALUE" for --poke, "OFFSET" for --peek; offsets 4-byte aligned. */
+static int parse_bar_op(const char *s, bool write, BarOp *ret) {
+        const char *eq = strchr(s, '=');
+        BarOp op = { .write = write };
+
+        if (write != !!eq)
+                return -EINVAL;
+        if (parse_u32(s, eq ? (size_t) (eq - s) : strlen(s), &op.offset) < 0 || op.offset % 4 != 0)
+                return -EINVAL;
+        if (eq && parse_u32(eq + 1, strlen(eq + 1), &op.value) < 0)
+                return -EINVAL;
+        *ret = op;
+        return 0;
 }
 
 /* Returns 1 to run, 0 after --help, -EINVAL on usage errors. */
@@ -618,6 +705,8 @@ static int parse_argv(Ctx *c, int argc, char **argv) {
                 { "hold",  no_argument,       NULL, 'H' },
                 { "close-group", no_argument, NULL, 'C' },
                 { "detach", no_argument,      NULL, 'D' },
+                { "poke",  required_argument, NULL, 'P' },
+                { "peek",  required_argument, NULL, 'K' },
                 { "help",  no_argument,       NULL, 'h' },
                 {}
         };
@@ -646,6 +735,19 @@ static int parse_argv(Ctx *c, int argc, char **argv) {
                         break;
                 case 'D':
                         c->detach = true;
+                        break;
+                case 'P':
+                case 'K':
+                        if (c->n_bar_ops >= MAX_BAR_OPS) {
+                                fprintf(stderr, "vfio-check: at most %d --poke and --peek\n", MAX_BAR_OPS);
+                                goto bad;
+                        }
+                        if (parse_bar_op(optarg, opt == 'P', &c->bar_ops[c->n_bar_ops]) < 0) {
+                                fprintf(stderr, "vfio-check: invalid %s '%s'\n", opt == 'P' ? "--poke OFFSET=VALUE" :
+                                        "--peek OFFSET", optarg);
+                                goto bad;
+                        }
+                        c->n_bar_ops++;
                         break;
                 case 'h':
                         usage(stdout);

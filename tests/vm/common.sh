@@ -63,7 +63,7 @@ build_initramfs() {
     kos=$(build_modules) || return 1
     make -s -C "$TOP" tools daemon >&2
     "$TOP/tests/vm/mkinitramfs.sh" -k "$KVER" -o "$out" ${MODROOT:+-d "$MODROOT"} -m "$kos" \
-        -b "$BUILD/ptnl" -b "$BUILD/vfio-check" -b "$BUILD/pt-hold" -b "$BUILD/passthrud" -b "$BUILD/passthructl" \
+        -b "$BUILD/ptnl" -b "$BUILD/vfio-check" -b "$BUILD/pt-hold" -b "$BUILD/passthrud" -b "$BUILD/passthructl" -b "$BUILD/pt-reuse" \
         -b "$BUILD/pt-bench" -b "$BUILD/pt-bench-floor" \
         -b /usr/bin/dbus-daemon -b /usr/bin/busctl \
         -M virtio_pci -M virtio_console -M e1000e -M e1000 -M vfio-pci -M pci-stub \

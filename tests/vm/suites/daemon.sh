@@ -637,6 +637,84 @@ testcase_root_only_methods_are_refused_by_sd_bus_itself() {
     assert_eq "$(busctl get-property $BUS MaintenanceMode)" "b false" "MaintenanceMode"
 }
 
+testcase_a_recycled_pid_cannot_become_a_holder() {
+    local apid cpid try
+    for try in 1 2 3 4 5; do
+        rm -f /tmp/go
+        mkfifo /tmp/go
+        setpriv --reuid=1000 --regid=1000 --groups=990 pt-reuse $EDU vm-r </tmp/go >/tmp/reuse.out 2>&1 &
+        exec 7>/tmp/go
+        wait_for_line connected /tmp/reuse.out
+        apid=$(awk '/^connected/ { print $2 }' /tmp/reuse.out)
+        for i in $(seq 1 50); do
+            [ -d /proc/$apid ] || break
+            sleep 0.1
+        done
+        # The connection's maker is gone; a new process takes its pid.
+        echo $((apid - 1)) >/proc/sys/kernel/ns_last_pid
+        sleep 100 &
+        cpid=$!
+        [ "$cpid" = "$apid" ] && break
+        kill $cpid
+        echo go >&7
+        exec 7>&-
+        wait
+    done
+    [ "$cpid" = "$apid" ] || fail "could not recycle pid $apid"
+    echo "pid $apid recycled as $(cat /proc/$cpid/comm)"
+    echo go >&7
+    exec 7>&-
+    for i in $(seq 1 100); do
+        grep -qE "^(granted|error)" /tmp/reuse.out && break
+        sleep 0.1
+    done
+    cat /tmp/reuse.out
+    grep -q "^error org.freedesktop.DBus.Error.AccessDenied: Process $apid started after bus connection" /tmp/reuse.out ||
+        fail "the recycled pid was not refused: $(cat /tmp/reuse.out)"
+    assert_eq "$(dev_prop $EDU State)" available "State"
+    assert_driver $EDU passthru
+    kill $cpid
+}
+
+testcase_twenty_acquires_right_after_the_start_are_granted() {
+    stop_daemon
+    start_daemon
+    for i in $(seq 1 20); do
+        as_alice pt-hold $EDU vm-$i -- true >/tmp/out 2>&1 || fail "Acquire $i refused: $(cat /tmp/out)"
+        wait_state $EDU available
+    done
+}
+
+testcase_bus_answers_while_a_live_passthrough_waits_for_a_held_device() {
+    local group holder sp
+    mgr EnterMaintenanceMode
+    if [ "$(dev_prop $NIC Passthrough)" = true ]; then
+        mgr SetPassthrough "sba{sv}" $NIC false 0
+    fi
+    # Another tool has the NIC on vfio-pci, with a VM holding it.
+    echo vfio-pci > $SYS/$NIC/driver_override
+    [ -e $SYS/$NIC/driver ] && echo $NIC > $SYS/$NIC/driver/unbind
+    echo $NIC > /sys/bus/pci/drivers_probe
+    assert_driver $NIC vfio-pci
+    group=$(dev_prop $NIC IommuGroup)
+    vfio-check --group "$group" --hold $NIC >/tmp/vh.out 2>&1 &
+    holder=$!
+    wait_for_line holding /tmp/vh.out
+    busctl call $BUS SetPassthrough "sba{sv}" $NIC true 1 Live b true >/tmp/sp.out 2>&1 &
+    sp=$!
+    sleep 1
+    kill -0 $sp 2>/dev/null || fail "SetPassthrough returned while vfio-pci was held: $(cat /tmp/sp.out)"
+    pt-hold -L 30 >/tmp/lat.out || fail "the bus did not answer: $(cat /tmp/lat.out)"
+    cat /tmp/lat.out
+    [ "$(awk '{ print $2 }' /tmp/lat.out)" -le 100 ] || fail "the bus loop stalled: $(cat /tmp/lat.out)"
+    kill $holder
+    wait $sp || fail "SetPassthrough failed: $(cat /tmp/sp.out)"
+    assert_eq "$(cat /tmp/sp.out)" "b false" "SetPassthrough's answer"
+    assert_driver $NIC passthru
+    wait_state $NIC available
+    mgr ExitMaintenanceMode
+}
+
 suite_teardown() {
     cat /tmp/passthrud.log >/dev/console
 }
