@@ -62,6 +62,8 @@ build_initramfs() {
     local out=$1 kos
     kos=$(build_modules) || return 1
     make -s -C "$TOP" tools daemon >&2
+    # The documented D-Bus members, for the introspection test.
+    python3 "$TOP/tests/unit/docs.py" --contract >"$BUILD/contract.txt" || return 1
     "$TOP/tests/vm/mkinitramfs.sh" -k "$KVER" -o "$out" ${MODROOT:+-d "$MODROOT"} -m "$kos" \
         -b "$BUILD/ptnl" -b "$BUILD/vfio-check" -b "$BUILD/pt-hold" -b "$BUILD/passthrud" -b "$BUILD/passthructl" -b "$BUILD/pt-reuse" \
         -b "$BUILD/pt-bench" -b "$BUILD/pt-bench-floor" \
@@ -70,6 +72,6 @@ build_initramfs() {
         -f /usr/share/dbus-1/system.conf:/usr/share/dbus-1/system.conf \
         -f "$TOP/data/org.passthru1.conf:/usr/share/dbus-1/system.d/org.passthru1.conf" \
         -f /usr/share/misc/pci.ids:/usr/share/misc/pci.ids \
-        -f "$TOP/tests/vm/init.sh:/init" -f "$TOP/tests/vm/lib.sh:/tests/lib.sh" \
+        -f "$BUILD/contract.txt:/tests/contract.txt" -f "$TOP/tests/vm/init.sh:/init" -f "$TOP/tests/vm/lib.sh:/tests/lib.sh" \
         $(for s in "$TOP"/tests/vm/suites/*.sh; do echo "-f $s:/tests/$(basename "$s")"; done)
 }

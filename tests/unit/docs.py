@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""docs/DESIGN.md's D-Bus tables against the daemon's vtables.
+
+Reads the Manager methods, Manager properties, Signals and Device
+properties tables of docs/DESIGN.md and the SD_BUS_* entries of
+daemon/manager-dbus.c and daemon/device-dbus.c; prints "PASS|FAIL
+unit.docs.NAME [why]" for each member, failing on any difference in either
+direction.  With --contract, prints the documented members instead, one per
+line ("Manager method NAME IN OUT", "Manager property NAME TYPE", "Manager
+signal NAME SIGNATURE", "Device property NAME TYPE"), which the daemon VM
+suite compares with the real bus's introspection."""
+import os
+import re
+import sys
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def table(text, heading):
+    """The rows (lists of cells, backquotes stripped) of the table under ### heading."""
+    m = re.search(r"^### " + re.escape(heading) + r"\n(.*?)(?=^#|\Z)", text, re.S | re.M)
+    if not m:
+        raise SystemExit(f"docs/DESIGN.md has no section '### {heading}'")
+    rows = []
+    for line in m.group(1).splitlines():
+        if not line.startswith("|") or re.match(r"^\|\s*-", line):
+            continue
+        cells = [c.strip().strip("`").strip() for c in line.strip().strip("|").split("|")]
+        rows.append(cells)
+    return rows[1:]     # without the header row
+
+
+def documented():
+    text = open(os.path.join(TOP, "docs/DESIGN.md")).read()
+    out = {}
+    for name, sig, *_ in table(text, "Manager methods"):
+        m = re.match(r"^\((.*)\) -> (\(\)|\S+)$", sig)
+        if not m:
+            raise SystemExit(f"docs/DESIGN.md: method {name}: signature '{sig}' is not '(IN) -> OUT'")
+        out[("Manager", "method", name)] = (m.group(1), "" if m.group(2) == "()" else m.group(2))
+    for name, typ, *_ in table(text, "Manager properties"):
+        out[("Manager", "property", name)] = (typ,)
+    for name, args, *_ in table(text, "Signals"):
+        sig = "".join(a.split()[0] for a in args.strip("()").split(",") if a.strip())
+        out[("Manager", "signal", name)] = (sig,)
+    for name, typ, *_ in table(text, "Device properties"):
+        out[("Device", "property", name)] = (typ,)
+    return out
+
+
+def in_code():
+    out = {}
+    src = open(os.path.join(TOP, "daemon/manager-dbus.c")).read()
+    v = src[src.index("manager_vtable[]"):]
+    v = v[:v.index("SD_BUS_VTABLE_END")]
+    for m in re.finditer(r'SD_BUS_METHOD_WITH_ARGS\(\s*"(\w+)",\s*(SD_BUS_NO_ARGS|SD_BUS_ARGS\(((?:"[^"]*"|[^()"])*)\)),\s*'
+                         r'(SD_BUS_NO_RESULT|SD_BUS_RESULT\(((?:"[^"]*"|[^()"])*)\))', v, re.S):
+        ins = "".join(re.findall(r'"([^"]+)",\s*\w+', m.group(3) or ""))
+        outs = "".join(re.findall(r'"([^"]+)",\s*\w+', m.group(5) or ""))
+        out[("Manager", "method", m.group(1))] = (ins, outs)
+    for m in re.finditer(r'SD_BUS_METHOD\(\s*"(\w+)",\s*(NULL|"[^"]*"),\s*(NULL|"[^"]*")', v):
+        out[("Manager", "method", m.group(1))] = (m.group(2).strip('"') if m.group(2) != "NULL" else "",
+                                                   m.group(3).strip('"') if m.group(3) != "NULL" else "")
+    for m in re.finditer(r'SD_BUS_PROPERTY\(\s*"(\w+)",\s*"([^"]+)"', v):
+        out[("Manager", "property", m.group(1))] = (m.group(2),)
+    for m in re.finditer(r'SD_BUS_SIGNAL_WITH_ARGS\(\s*"(\w+)",\s*SD_BUS_ARGS\((.*?)\)', v, re.S):
+        out[("Manager", "signal", m.group(1))] = ("".join(re.findall(r'"([^"]+)",\s*\w+', m.group(2))),)
+    src = open(os.path.join(TOP, "daemon/device-dbus.c")).read()
+    v = src[src.index("device_vtable[]"):]
+    v = v[:v.index("SD_BUS_VTABLE_END")]
+    for m in re.finditer(r'PROP\(\s*"(\w+)",\s*"([^"]+)"', v):
+        out[("Device", "property", m.group(1))] = (m.group(2),)
+    return out
+
+
+def main():
+    docs = documented()
+    if "--contract" in sys.argv:
+        for key in sorted(docs):
+            print(" ".join(key + docs[key]).rstrip())
+        return 0
+    code = in_code()
+    failed = 0
+    for key in sorted(set(docs) | set(code)):
+        name = ".".join(key)
+        if key not in code:
+            why = "documented in docs/DESIGN.md but not in the daemon's vtable"
+        elif key not in docs:
+            why = "in the daemon's vtable but not documented in docs/DESIGN.md"
+        elif docs[key] != code[key]:
+            why = f"docs/DESIGN.md says {docs[key]}, the vtable {code[key]}"
+        else:
+            print(f"PASS unit.docs.{name}")
+            continue
+        failed += 1
+        print(f"FAIL unit.docs.{name} {why}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
