@@ -10,7 +10,8 @@
 #   make deps            install the Debian packages all of this needs
 #   make install / dkms-install / uninstall
 
-VERSION := 0.1.0
+# The one version: VERSION, written into dkms.conf, the module and the daemon.
+VERSION := $(shell cat $(dir $(lastword $(MAKEFILE_LIST)))VERSION)
 
 # The kernel to build for: the running one when its headers are here,
 # else the newest kernel whose headers are installed.
@@ -23,12 +24,13 @@ CFLAGS ?= -O2 -g
 BUILD := build
 PKGS := libsystemd libudev libpci libnl-genl-3.0 inih json-c
 WARN := -std=gnu11 -Wall -Wextra -Werror
-USER_CPPFLAGS = -D_GNU_SOURCE= -Iinclude -Iinclude/uapi -Idaemon $(shell pkg-config --cflags $(PKGS))
-USER_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
+USER_CPPFLAGS := -D_GNU_SOURCE= -DPT_VERSION='"$(VERSION)"' -Iinclude -Iinclude/uapi -Idaemon \
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+USER_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer
 
 # daemon/: everything but the mains is a library that the tests link.
-DAEMON_MAINS := daemon/passthrud.c daemon/passthructl.c
+DAEMON_MAINS := daemon/passthrud.c
 DAEMON_SRCS := $(filter-out $(DAEMON_MAINS),$(wildcard daemon/*.c))
 DAEMON_HDRS := $(wildcard daemon/*.h) include/passthru-names.h include/uapi/linux/passthru.h
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test-*.c))
@@ -47,13 +49,16 @@ module:
 
 tools: $(BUILD)/ptnl $(BUILD)/vfio-check $(BUILD)/pt-hold $(BUILD)/pt-reuse $(BUILD)/pt-bench $(BUILD)/pt-bench-floor
 
-$(BUILD)/obj/%.o: daemon/%.c $(DAEMON_HDRS)
+# -MMD: each object also depends on the headers it really includes.
+$(BUILD)/obj/%.o: daemon/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -c -o $@ $<
+	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/asan/%.o: daemon/%.c $(DAEMON_HDRS)
+$(BUILD)/asan/%.o: daemon/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) -O1 -g $(SANITIZE) $(USER_CPPFLAGS) -c -o $@ $<
+	$(CC) $(WARN) -O1 -g $(SANITIZE) $(USER_CPPFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/asan/*.d)
 
 $(BUILD)/libpassthrud.a: $(DAEMON_SRCS:daemon/%.c=$(BUILD)/obj/%.o)
 	$(AR) rcs $@ $^
@@ -125,10 +130,15 @@ install: daemon
 uninstall:
 	@PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) BUILD=$(BUILD) data/install.sh uninstall
 
-dkms-install:
+$(BUILD)/dkms.conf: dkms.conf.in VERSION
+	@mkdir -p $(BUILD)
+	sed 's/@VERSION@/$(VERSION)/' $< >$@
+
+dkms-install: $(BUILD)/dkms.conf
 	rm -rf $(DESTDIR)/usr/src/passthru-$(VERSION)
 	mkdir -p $(DESTDIR)/usr/src/passthru-$(VERSION)
-	cp -r Kbuild Makefile dkms.conf kmod include $(DESTDIR)/usr/src/passthru-$(VERSION)/
+	cp -r Kbuild Makefile VERSION kmod include $(DESTDIR)/usr/src/passthru-$(VERSION)/
+	cp $(BUILD)/dkms.conf $(DESTDIR)/usr/src/passthru-$(VERSION)/
 	dkms add passthru/$(VERSION)
 	@# every installed kernel with headers; AUTOINSTALL covers the next ones
 	for k in $$(ls /lib/modules); do \

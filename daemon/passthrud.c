@@ -7,24 +7,34 @@
 #include "macro.h"
 #include "manager.h"
 
-int main(void) {
+static int run(void) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         Manager *m = NULL;
         int r;
 
         r = sd_event_default(&event);
-        if (r >= 0)
-                r = manager_new(&manager_default_paths, &m);
-        if (r >= 0)
-                r = manager_load(m);
-        if (r >= 0)
-                r = sd_event_set_signal_exit(event, true);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the event loop: %m");
+        r = sd_event_set_signal_exit(event, true);
+        if (r < 0)
+                return log_error_errno(r, "Cannot handle SIGTERM and SIGINT: %m");
+        r = manager_new(&manager_default_paths, &m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the manager: %m");
+        /* manager_load() and manager_start() log their own failures. */
+        r = manager_load(m);
         if (r >= 0)
                 r = manager_start(m, event);
         if (r >= 0) {
                 log_info("passthrud running: %zu devices, %zu leases", m->n_devices, m->n_leases);
                 r = sd_event_loop(event);
+                if (r < 0)
+                        log_error_errno(r, "The event loop failed: %m");
         }
         manager_free(m);
-        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        return r;
+}
+
+int main(void) {
+        return run() < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

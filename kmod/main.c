@@ -141,3 +141,4 @@ module_exit(passthru_exit);
 MODULE_DESCRIPTION("Stub PCI driver that keeps devices for passthrough");
 MODULE_AUTHOR("The passthru developers");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(PASSTHRU_VERSION);

@@ -25,7 +25,7 @@ echo "checkpatch: $files" | tr '\n' ' '; echo
 # sparse: rebuild everything with C=2, fail on any report.
 dir=$BUILD/sparse
 rm -rf "$dir"; mkdir -p "$dir"
-cp -r "$TOP/Kbuild" "$TOP/kmod" "$TOP/include" "$dir/"
+cp -r "$TOP/Kbuild" "$TOP/VERSION" "$TOP/kmod" "$TOP/include" "$dir/"
 out=$(make -C "$kdir" M="$dir" C=2 CHECK="sparse -Wsparse-error" W=1 modules 2>&1) || { echo "$out"; exit 1; }
 echo "$out"
 if grep -E 'warning:|error:' <<<"$out"; then

@@ -6,12 +6,13 @@ set -euo pipefail
 . "$(dirname "$0")/../vm/common.sh"
 
 kver=$(vm_kver)
-version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$TOP/dkms.conf")
+version=$(cat "$TOP/VERSION")
+make -s -C "$TOP" build/dkms.conf
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 src=$tmp/src/passthru-$version
 mkdir -p "$src" "$tmp/dkms"
-(cd "$TOP" && cp -r Kbuild Makefile dkms.conf kmod include "$src/")
+(cd "$TOP" && cp -r Kbuild Makefile VERSION kmod include "$src/" && cp build/dkms.conf "$src/")
 find "$src" \( -name '*.o' -o -name '*.ko' -o -name '*.cmd' -o -name '*.mod*' \) -delete
 
 before=$(ls -A /var/lib/dkms 2>/dev/null | md5sum)

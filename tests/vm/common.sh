@@ -50,7 +50,7 @@ build_modules() {
     local dir=$BUILD/kmod-$KVER
     rm -rf "$dir"
     mkdir -p "$dir/tests"
-    cp -r "$TOP/Kbuild" "$TOP/kmod" "$TOP/include" "$dir/"
+    cp -r "$TOP/Kbuild" "$TOP/VERSION" "$TOP/kmod" "$TOP/include" "$dir/"
     cp -r "$TOP/tests/kunit" "$dir/tests/"
     make -C "$KDIR" M="$dir" W=1 modules >"$dir/build.log" 2>&1 ||
         { cat "$dir/build.log" >&2; return 1; }
