@@ -20,6 +20,7 @@
 #include <linux/pci.h>
 #include <linux/slab.h>
 
+#include "compat.h"
 #include "netlink.h"
 #include "stub.h"
 
@@ -99,35 +100,10 @@ static struct pt_pin *pt_find_pin(struct pci_dev *pdev)
 
 static struct pci_driver pt_driver;
 
-#ifdef PT_HAVE_DEVICE_DRIVER_OVERRIDE
-static int pt_set_override(struct pci_dev *pdev, const char *name)
-{
-	return device_set_driver_override(&pdev->dev, name);
-}
-
 static bool pt_override_is_ours(struct pci_dev *pdev)
 {
-	return device_match_driver_override(&pdev->dev,
-					    &pt_driver.driver) > 0;
+	return pt_driver_override_is(pdev, &pt_driver.driver);
 }
-#else
-static int pt_set_override(struct pci_dev *pdev, const char *name)
-{
-	return driver_set_override(&pdev->dev, &pdev->driver_override,
-				   name, strlen(name));
-}
-
-static bool pt_override_is_ours(struct pci_dev *pdev)
-{
-	bool ours;
-
-	device_lock(&pdev->dev);
-	ours = pdev->driver_override &&
-	       !strcmp(pdev->driver_override, PT_DRV_NAME);
-	device_unlock(&pdev->dev);
-	return ours;
-}
-#endif
 
 static int pt_pin(struct pci_dev *pdev)
 {
@@ -138,7 +114,7 @@ static int pt_pin(struct pci_dev *pdev)
 	pin = kzalloc(sizeof(*pin), GFP_KERNEL);
 	if (!pin)
 		return -ENOMEM;
-	ret = pt_set_override(pdev, PT_DRV_NAME);
+	ret = pt_set_driver_override(pdev, PT_DRV_NAME);
 	if (ret) {
 		kfree(pin);
 		return ret;
@@ -157,7 +133,7 @@ static void pt_unpin(struct pt_pin *pin, bool clear)
 
 	lockdep_assert_held(&pt_lock);
 	if (clear && pt_override_is_ours(pdev))
-		pt_set_override(pdev, "");
+		pt_set_driver_override(pdev, "");
 	spin_lock(&pt_pins_lock);
 	list_del(&pin->node);
 	spin_unlock(&pt_pins_lock);
