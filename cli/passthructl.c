@@ -38,6 +38,19 @@ enum {
         EXIT_NO_DAEMON = 6,     /* passthrud not reachable */
 };
 
+/* The options each verb takes; any other given is refused (main()). */
+typedef enum VerbOption {
+        OPT_JSON = 1 << 0,
+        OPT_LIVE = 1 << 1,
+        OPT_FORCE = 1 << 2,
+        OPT_RUN = 1 << 3,               /* --device --vm --memory --open-node --pass-fd */
+        OPT_NO_LEGEND = 1 << 4,
+        _OPT_COUNT = 5,
+} VerbOption;
+
+static unsigned arg_given = 0;
+static const char *arg_given_name[_OPT_COUNT];
+static bool arg_legend = true;
 static bool arg_json = false;
 static bool arg_live = false;
 static bool arg_force = false;
@@ -48,12 +61,12 @@ static int arg_open_node = -1;  /* -1: decide from the command */
 
 typedef struct DeviceInfo {
         char *path;
-        char *address, *state, *driver, *owner, *name;
+        char *address, *state, *driver, *owner, *name, *reset_hint;
         uint16_t vendor, device;
         uint32_t class, owner_pid;
         int32_t group;
         bool passthrough, viable, pcie, msi, msix;
-        char **group_devices, **assignments, **reset_methods;
+        char **group_devices, **assignments, **reset_methods, **reset_results;
 } DeviceInfo;
 
 static void device_info_done(DeviceInfo *d) {
@@ -63,9 +76,11 @@ static void device_info_done(DeviceInfo *d) {
         free(d->driver);
         free(d->owner);
         free(d->name);
+        free(d->reset_hint);
         strv_free(d->group_devices);
         strv_free(d->assignments);
         strv_free(d->reset_methods);
+        strv_free(d->reset_results);
 }
 
 static void device_infos_free(DeviceInfo *d, size_t n) {
@@ -216,9 +231,11 @@ static int read_property(sd_bus_message *m, const char *name, DeviceInfo *d) {
         STR("Driver", driver);
         STR("Owner", owner);
         STR("Name", name);
+        STR("ResetHint", reset_hint);
         STRV("GroupDevices", group_devices);
         STRV("Assignments", assignments);
         STRV("ResetMethods", reset_methods);
+        STRV("ResetResults", reset_results);
         BOOL("Passthrough", passthrough);
         BOOL("Viable", viable);
         BOOL("Pcie", pcie);
@@ -364,6 +381,8 @@ static json_object *device_json(const DeviceInfo *d) {
         json_object_object_add(o, "owner_pid", json_object_new_int64(d->owner_pid));
         json_object_object_add(o, "assignments", json_strv(d->assignments));
         json_object_object_add(o, "reset_methods", json_strv(d->reset_methods));
+        json_object_object_add(o, "reset_results", json_strv(d->reset_results));
+        json_object_object_add(o, "reset_hint", json_object_new_string(d->reset_hint ?: ""));
         json_object_object_add(o, "pcie", json_object_new_boolean(d->pcie));
         json_object_object_add(o, "msi", json_object_new_boolean(d->msi));
         json_object_object_add(o, "msix", json_object_new_boolean(d->msix));
@@ -391,8 +410,9 @@ static int verb_list(sd_bus *bus, char **args) {
                         json_object_array_add(a, device_json(&devs[i]));
                 print_json(a);
         } else {
-                printf("%-12s %-9s %-5s %-14s %-10s %-12s %s\n", "DEVICE", "IDS", "GROUP", "STATE", "DRIVER", "OWNER",
-                       "NAME");
+                if (arg_legend)
+                        printf("%-12s %-9s %-5s %-14s %-10s %-12s %s\n", "DEVICE", "IDS", "GROUP", "STATE", "DRIVER",
+                               "OWNER", "NAME");
                 for (size_t i = 0; i < n; i++) {
                         const DeviceInfo *d = &devs[i];
 
@@ -401,7 +421,8 @@ static int verb_list(sd_bus *bus, char **args) {
                                d->driver && *d->driver ? d->driver : "-", d->owner && *d->owner ? d->owner : "-",
                                d->name ?: "");
                 }
-                printf("\n%zu devices listed.\n", n);
+                if (arg_legend)
+                        printf("\n%zu devices listed.\n", n);
         }
         device_infos_free(devs, n);
         return EXIT_OK;
@@ -414,6 +435,24 @@ static void print_strv_line(const char *label, char **l) {
         for (size_t i = 0; l && l[i]; i++)
                 printf("%s%s", i ? " " : "", l[i]);
         printf("\n");
+}
+
+/* What the last reset did, one method a line, and what would make it enough. */
+static void print_reset_results(const DeviceInfo *d) {
+        bool quarantined = d->state && strcmp(d->state, "quarantined") == 0;
+
+        if (d->reset_results && d->reset_results[0])
+                for (size_t i = 0; d->reset_results[i]; i++)
+                        printf("%14s%c %s\n", i == 0 ? "Last reset" : "", i == 0 ? ':' : ' ', d->reset_results[i]);
+        else if (quarantined)
+                printf("%14s: not recorded since passthrud started; 'passthructl reset %s' tries again\n",
+                       "Last reset", d->address);
+        if (d->reset_hint && *d->reset_hint)
+                printf("%14s: %s (only if that method clears its state), then restart passthrud and run "
+                       "'passthructl reset %s'\n", "To trust it", d->reset_hint, d->address);
+        else if (quarantined && d->reset_results && d->reset_results[0])
+                printf("%14s: no reset method worked; see dmesg, and 'passthructl reset %s' to try again\n",
+                       "To use it", d->address);
 }
 
 static int verb_show(sd_bus *bus, char **args) {
@@ -439,6 +478,7 @@ static int verb_show(sd_bus *bus, char **args) {
                 printf("%14s: %s\n", "Viable", d.viable ? "yes" : "no");
                 print_strv_line("Assigned to", d.assignments);
                 print_strv_line("Reset methods", d.reset_methods);
+                print_reset_results(&d);
                 printf("%14s: %s, MSI %s, MSI-X %s\n", "Bus", d.pcie ? "PCI Express" : "conventional PCI",
                        d.msi ? "yes" : "no", d.msix ? "yes" : "no");
         }
@@ -949,22 +989,26 @@ typedef struct Verb {
         int (*run)(sd_bus *bus, char **args);
         const char *usage;
         const char *help;
+        unsigned options;               /* VerbOption */
 } Verb;
 
 static const Verb verbs[] = {
-        { "list", 0, 0, verb_list, "list", "List devices, their state, driver and owner" },
-        { "show", 1, 1, verb_show, "show DEVICE", "Show everything about one device" },
-        { "check", 0, 0, verb_check, "check", "Can this host pass devices through? IOMMU, VFIO, each group" },
-        { "hide", 1, 1, verb_hide_on, "hide [--live [--force]] DEVICE", "Mark a device for passthrough (maintenance mode)" },
-        { "unhide", 1, 1, verb_unhide, "unhide DEVICE", "Unmark a device (maintenance mode)" },
-        { "maintenance", 1, 1, verb_maintenance, "maintenance enter|exit|status", "Enter, leave or show maintenance mode" },
-        { "assign", 2, 2, verb_assign_on, "assign DEVICE VM", "Allow VM to lease DEVICE (maintenance mode)" },
-        { "unassign", 2, 2, verb_unassign, "unassign DEVICE VM", "Take that permission back (maintenance mode)" },
-        { "release", 1, 1, verb_release, "release DEVICE", "End a lease (root revokes another holder's)" },
-        { "reset", 1, 1, verb_reset, "reset DEVICE", "Reset an available or quarantined device" },
-        { "monitor", 0, 0, verb_monitor, "monitor", "Print lease and device events as they happen" },
+        { "list", 0, 0, verb_list, "list", "List devices, their state, driver and owner",
+          OPT_JSON | OPT_NO_LEGEND },
+        { "show", 1, 1, verb_show, "show DEVICE", "Show everything about one device", OPT_JSON },
+        { "check", 0, 0, verb_check, "check", "Can this host pass devices through? IOMMU, VFIO, each group",
+          OPT_JSON },
+        { "hide", 1, 1, verb_hide_on, "hide [--live [--force]] DEVICE", "Mark a device for passthrough (maintenance mode)",
+          OPT_LIVE | OPT_FORCE },
+        { "unhide", 1, 1, verb_unhide, "unhide DEVICE", "Unmark a device (maintenance mode)", 0 },
+        { "maintenance", 1, 1, verb_maintenance, "maintenance enter|exit|status", "Enter, leave or show maintenance mode", OPT_JSON },
+        { "assign", 2, 2, verb_assign_on, "assign DEVICE VM", "Allow VM to lease DEVICE (maintenance mode)", 0 },
+        { "unassign", 2, 2, verb_unassign, "unassign DEVICE VM", "Take that permission back (maintenance mode)", 0 },
+        { "release", 1, 1, verb_release, "release DEVICE", "End a lease (root revokes another holder's)", 0 },
+        { "reset", 1, 1, verb_reset, "reset DEVICE", "Reset an available or quarantined device", 0 },
+        { "monitor", 0, 0, verb_monitor, "monitor", "Print lease and device events as they happen", 0 },
         { "run", 1, -1, verb_run, "run --device D [--device D2] --vm NAME [--memory SIZE] -- COMMAND...",
-          "Lease devices and run a hypervisor with them" },
+          "Lease devices and run a hypervisor with them", OPT_RUN },
 };
 
 static void help(void) {
@@ -973,7 +1017,9 @@ static void help(void) {
                 printf("  %-40s %s\n", verbs[i].usage, verbs[i].help);
         printf("\nOptions:\n"
                "  -h --help          Show this help\n"
-               "     --json          Print listings as JSON\n"
+               "     --version       Show the version\n"
+               "     --json          list, show, check, maintenance status: print JSON\n"
+               "     --no-legend     list: no header line\n"
                "     --live          hide: take the device from its host driver now\n"
                "     --force         hide --live: even the root file system's or default route's device\n"
                "  -d --device=ADDR   run: a device to lease (repeatable)\n"
@@ -1006,11 +1052,30 @@ static int parse_size(const char *s, uint64_t *ret) {
         return 0;
 }
 
+static void note_option(VerbOption o, const char *name) {
+        arg_given |= o;
+        for (unsigned i = 0; i < _OPT_COUNT; i++)
+                if (o == 1u << i && !arg_given_name[i])
+                        arg_given_name[i] = name;
+}
+
+/* The name of an option given that @verb does not take, or NULL. */
+static const char *option_not_for(const Verb *verb) {
+        unsigned extra = arg_given & ~verb->options;
+
+        for (unsigned i = 0; i < _OPT_COUNT; i++)
+                if (extra & (1u << i))
+                        return arg_given_name[i];
+        return NULL;
+}
+
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_JSON = 0x100, ARG_LIVE, ARG_FORCE, ARG_VM, ARG_OPEN_NODE, ARG_PASS_FD };
+        enum { ARG_JSON = 0x100, ARG_LIVE, ARG_FORCE, ARG_VM, ARG_OPEN_NODE, ARG_PASS_FD, ARG_VERSION, ARG_NO_LEGEND };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
                 { "json", no_argument, NULL, ARG_JSON },
+                { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
                 { "live", no_argument, NULL, ARG_LIVE },
                 { "force", no_argument, NULL, ARG_FORCE },
                 { "device", required_argument, NULL, 'd' },
@@ -1027,32 +1092,47 @@ static int parse_argv(int argc, char *argv[]) {
                 case 'h':
                         help();
                         return 0;
+                case ARG_VERSION:
+                        printf("passthructl %s\n", PT_VERSION);
+                        return 0;
                 case ARG_JSON:
                         arg_json = true;
+                        note_option(OPT_JSON, "--json");
+                        break;
+                case ARG_NO_LEGEND:
+                        arg_legend = false;
+                        note_option(OPT_NO_LEGEND, "--no-legend");
                         break;
                 case ARG_LIVE:
                         arg_live = true;
+                        note_option(OPT_LIVE, "--live");
                         break;
                 case ARG_FORCE:
                         arg_force = true;
+                        note_option(OPT_FORCE, "--force");
                         break;
                 case 'd':
+                        note_option(OPT_RUN, "--device");
                         if (strv_extend(&arg_devices, optarg) < 0)
                                 return -ENOMEM;
                         break;
                 case ARG_VM:
+                        note_option(OPT_RUN, "--vm");
                         arg_vm = optarg;
                         break;
                 case 'm':
+                        note_option(OPT_RUN, "--memory");
                         if (parse_size(optarg, &arg_memory) < 0) {
                                 fprintf(stderr, "passthructl: bad --memory '%s' (e.g. 512M, 2G)\n", optarg);
                                 return -EINVAL;
                         }
                         break;
                 case ARG_OPEN_NODE:
+                        note_option(OPT_RUN, "--open-node");
                         arg_open_node = 1;
                         break;
                 case ARG_PASS_FD:
+                        note_option(OPT_RUN, "--pass-fd");
                         arg_open_node = 0;
                         break;
                 default:
@@ -1084,6 +1164,17 @@ int main(int argc, char *argv[]) {
         if (!verb || n < verb->min_args || (verb->max_args >= 0 && n > verb->max_args)) {
                 fprintf(stderr, verb ? "passthructl: usage: passthructl %s\n" : "passthructl: unknown command '%s'; see --help\n",
                         verb ? verb->usage : argv[optind]);
+                r = EXIT_USAGE;
+                goto out;
+        }
+        if (option_not_for(verb)) {
+                fprintf(stderr, "passthructl: %s does not apply to '%s'; usage: passthructl %s\n", option_not_for(verb),
+                        verb->name, verb->usage);
+                r = EXIT_USAGE;
+                goto out;
+        }
+        if (arg_force && !arg_live) {
+                fprintf(stderr, "passthructl: --force goes with --live\n");
                 r = EXIT_USAGE;
                 goto out;
         }

@@ -52,8 +52,10 @@ int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd
                 break;
         case DEVICE_QUARANTINED:
                 return sd_bus_error_setf(error, PT_ERROR_QUARANTINED,
-                                         "%s came back from a VM without a reset that worked; root must clear it with Reset.",
-                                         d->address);
+                                         "%s came back from a VM without a reset trusted to clear its state "
+                                         "('passthructl show %s' says what each method did); "
+                                         "root must clear it with Reset.",
+                                         d->address, d->address);
         default:
                 break;
         }
@@ -426,6 +428,7 @@ typedef struct ReturnJob {
         char **devices;
         ResetChain *chains;     /* per device: the reset chain, and what it did */
         int *results;           /* per device: 0, or why it is quarantined */
+        int *resets;            /* per device: what its reset chain returned */
 } ReturnJob;
 
 static void return_job_free(ReturnJob *job) {
@@ -436,6 +439,7 @@ static void return_job_free(ReturnJob *job) {
         free(job->chains);
         strv_free(job->devices);
         free(job->results);
+        free(job->resets);
         free(job->sysfs_root);
         free(job);
 }
@@ -456,7 +460,8 @@ static int return_run(void *userdata) {
                 if (job->results[i] == -ENODEV)
                         continue;       /* removed */
                 /* Strongest first, until one trusted to clear the device's state works. */
-                job->results[i] = reset_chain_run(&job->chains[i], job->sysfs_root, job->devices[i], NULL, NULL);
+                job->resets[i] = reset_chain_run(&job->chains[i], job->sysfs_root, job->devices[i], NULL, NULL);
+                job->results[i] = job->resets[i];
                 if (job->results[i] == -ENODEV)
                         continue;
                 (void) sysfs_set_bus_master(job->sysfs_root, job->devices[i], false);
@@ -486,13 +491,17 @@ static void return_done(int result, void *userdata) {
                         log_error("Out of memory: the reset results of %s are not recorded", d->address);
                 device_send_reset_changed(m, d);
                 why = mfree(why);
-                why = device_reset_explain(d, job->results[i]);
+                why = device_reset_explain(d, job->resets[i]);
                 if (job->results[i] < 0) {
                         /* On disk before anyone could see the device without its quarantine. */
                         if (manager_set_quarantined(m, d, true) < 0)
                                 log_error("%s is quarantined until the daemon restarts: the list could not be written",
                                           d->address);
-                        log_warning("%s is quarantined: %s", d->address, why ?: "its reset did not work");
+                        if (job->resets[i] < 0)
+                                log_warning("%s is quarantined: %s", d->address, why ?: "its reset did not work");
+                        else
+                                log_warning_errno(job->results[i], "%s is quarantined: reset (%s), but not bound to "
+                                                  PT_STUB_DRIVER ": %m", d->address, why ?: "");
                 } else if (strv_length(d->reset_results) > 1)
                         log_notice("Reset %s, not with its first method: %s", d->address, why ?: "");
         }
@@ -560,7 +569,8 @@ void lease_end(Lease *l, const char *reason) {
         job->devices = strv_copy(l->devices);
         job->chains = calloc(n ?: 1, sizeof(ResetChain));
         job->results = calloc(n ?: 1, sizeof(int));
-        if (!job->sysfs_root || !job->devices || !job->chains || !job->results)
+        job->resets = calloc(n ?: 1, sizeof(int));
+        if (!job->sysfs_root || !job->devices || !job->chains || !job->results || !job->resets)
                 goto oom;
         for (size_t i = 0; i < n; i++) {
                 Device *d = manager_find_device(m, l->devices[i]);

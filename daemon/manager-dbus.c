@@ -22,7 +22,6 @@
 #include "passthru-names.h"
 #include "strv.h"
 
-#define PT_VERSION "0.1.0"
 
 static const sd_bus_error_map pt_errors[] = {
         SD_BUS_ERROR_MAP(PT_ERROR_NO_SUCH_DEVICE, ENODEV),
@@ -550,46 +549,64 @@ typedef struct ResetJob {
         sd_bus_message *msg;
         char *sysfs_root;
         char address[13];
-        char *method;
+        ResetChain chain;
 } ResetJob;
+
+static ResetJob *reset_job_free(ResetJob *job) {
+        sd_bus_message_unref(job->msg);
+        reset_chain_done(&job->chain);
+        free(job->sysfs_root);
+        free(job);
+        return NULL;
+}
 
 static int reset_run(void *userdata) {
         ResetJob *job = userdata;
         int r;
 
-        if (!job->method)
-                return -ENOTTY;
-        r = sysfs_reset(job->sysfs_root, job->address, job->method);
-        (void) sysfs_set_bus_master(job->sysfs_root, job->address, false);
+        /* The same chain as between two owners: strongest first, until a trusted one works. */
+        r = reset_chain_run(&job->chain, job->sysfs_root, job->address, NULL, NULL);
+        if (r != -ENOTTY && r != -ENODEV)
+                (void) sysfs_set_bus_master(job->sysfs_root, job->address, false);
         return r;
 }
 
 static void reset_done(int result, void *userdata) {
         ResetJob *job = userdata;
         Device *d = manager_find_device(job->m, job->address);
+        _cleanup_free_ char *why = NULL;
 
-        if (result >= 0 && d) {
+        if (!d) {
+                (void) sd_bus_reply_method_errorf(job->msg, PT_ERROR_NO_SUCH_DEVICE, "%s went away during its reset.",
+                                                  job->address);
+                reset_job_free(job);
+                return;
+        }
+        if (device_note_reset(d, &job->chain, job->m->paths.config_file) < 0)
+                log_error("Out of memory: the reset results of %s are not recorded", d->address);
+        device_send_reset_changed(job->m, d);
+        why = device_reset_explain(d, result);
+        if (result >= 0) {
                 if (d->quarantined && manager_set_quarantined(job->m, d, false) < 0)
                         log_warning("%s stays quarantined: the list could not be written", job->address);
                 manager_refresh_device(job->m, job->address);
-                log_info("Reset %s (%s)", job->address, job->method);
+                log_info("Reset %s (%s)", job->address, why ?: "");
                 (void) sd_bus_reply_method_return(job->msg, NULL);
-        } else if (result == -ENOTTY)
-                (void) sd_bus_reply_method_errorf(job->msg, PT_ERROR_RESET_FAILED, "%s has no reset method.", job->address);
+        } else if (result == -ENODEV)
+                (void) sd_bus_reply_method_errorf(job->msg, PT_ERROR_NO_SUCH_DEVICE, "%s went away during its reset.",
+                                                  job->address);
         else {
-                errno = -result;
-                (void) sd_bus_reply_method_errorf(job->msg, PT_ERROR_RESET_FAILED, "Resetting %s (%s) failed: %m",
-                                                  job->address, job->method ?: "none");
+                /* A failed Reset leaves the state as it was: quarantined stays so, available too. */
+                log_warning("Reset of %s not enough%s: %s", job->address, d->quarantined ? ", it stays quarantined" : "",
+                            why ?: "out of memory");
+                (void) sd_bus_reply_method_errorf(job->msg, PT_ERROR_RESET_FAILED, "Resetting %s: %s.", job->address,
+                                                  why ?: "out of memory");
         }
-        sd_bus_message_unref(job->msg);
-        free(job->sysfs_root);
-        free(job->method);
-        free(job);
+        reset_job_free(job);
 }
 
 static int method_reset(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        const char *method;
         DeviceState st;
         ResetJob *job;
         Device *d;
@@ -607,22 +624,19 @@ static int method_reset(sd_bus_message *msg, void *userdata, sd_bus_error *error
         if (st != DEVICE_AVAILABLE && st != DEVICE_QUARANTINED)
                 return sd_bus_error_setf(error, PT_ERROR_NOT_PASSTHROUGH, "%s is not kept by passthru (state %s).",
                                          d->address, device_state_to_string(st));
-        method = sysfs_strongest_reset(d->sys.reset_methods,
-                                       config_reset_method(&m->config, d->sys.vendor, d->sys.device));
         job = calloc(1, sizeof(*job));
         if (!job)
                 return -ENOMEM;
         job->m = m;
         job->msg = sd_bus_message_ref(msg);
         job->sysfs_root = strdup(m->sysfs_root);
-        job->method = method ? strdup(method) : NULL;
         snprintf(job->address, sizeof(job->address), "%s", d->address);
-        r = worker_submit(m->worker, reset_run, reset_done, job);
+        r = job->sysfs_root ? reset_chain_init(&job->chain, d->sys.reset_methods, &m->config, d->sys.vendor,
+                                               d->sys.device) : -ENOMEM;
+        if (r >= 0)
+                r = worker_submit(m->worker, reset_run, reset_done, job);
         if (r < 0) {
-                sd_bus_message_unref(job->msg);
-                free(job->sysfs_root);
-                free(job->method);
-                free(job);
+                reset_job_free(job);
                 return r;
         }
         return 1;       /* the reply comes from reset_done() */

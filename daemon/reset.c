@@ -129,7 +129,8 @@ int reset_chain_run(ResetChain *c, const char *root, const char *address, ResetF
                 return -ENOTTY;
         if (untrusted_ok)
                 return -EPERM;
-        return first;
+        /* -ENOTTY says "no method" to the caller; a method's own ENOTTY is in its result. */
+        return first == -ENOTTY ? -EIO : first;
 }
 
 int reset_chain_results(const ResetChain *c, char ***ret) {
@@ -148,6 +149,10 @@ int reset_chain_results(const ResetChain *c, char ***ret) {
                         r = asprintf(&line, "%s: pinned in [Reset], but not offered by the device", s->method);
                 else if (s->result == 0)
                         r = asprintf(&line, "%s: ok%s", s->method, s->trusted ? "" : " (not trusted to clear state)");
+                else if (s->result == -ENOTTY)
+                        /* The kernel's word for "not this way", also when the device did not come back in time. */
+                        r = asprintf(&line, "%s: failed (ENOTTY: unsupported, or the device did not come back; "
+                                     "see dmesg)", s->method);
                 else
                         r = asprintf(&line, "%s: %s", s->method, strerror(-s->result));
                 if (r < 0)
@@ -160,20 +165,28 @@ int reset_chain_results(const ResetChain *c, char ***ret) {
         return 0;
 }
 
+static bool step_worked(const ResetStep *s) {
+        return s->tried && s->listed && s->result == 0;
+}
+
 int reset_chain_trust_line(const ResetChain *c, char **ret) {
+        const ResetStep *weak = NULL;
         char *line = NULL;
 
         for (size_t i = 0; i < c->n_steps; i++) {
                 const ResetStep *s = &c->steps[i];
 
-                if (!s->tried || !s->listed || s->result != 0)
+                if (!step_worked(s))
                         continue;
-                if (s->trusted)
-                        break;          /* enough as it is */
-                if (asprintf(&line, "[Trust] %04x:%04x=%s", c->vendor, c->device, s->method) < 0)
-                        return -ENOMEM;
-                break;
+                if (s->trusted) {
+                        *ret = NULL;    /* enough as it is */
+                        return 0;
+                }
+                if (!weak)
+                        weak = s;
         }
+        if (weak && asprintf(&line, "[Trust] %04x:%04x=%s", c->vendor, c->device, weak->method) < 0)
+                return -ENOMEM;
         *ret = line;
         return 0;
 }

@@ -52,15 +52,19 @@ void reset_chain_done(ResetChain *c);
  * one works; every attempt's result is kept.  Returns 0 when a trusted
  * method worked; -ENOTTY when the device lists no method; -ENODEV when it
  * went away; -EPERM when methods worked but none of them is trusted;
- * else the error of the first method tried.
+ * else the error of the first method tried (-EIO when that was ENOTTY,
+ * which the kernel gives when a method does not work out).
  */
 int reset_chain_run(ResetChain *c, const char *root, const char *address, ResetFunc fn, void *userdata);
 
 /*
  * One line per method tried, in order: "bus: Input/output error",
- * "pm: ok (not trusted to clear state)", "flr: ok", and for a pin the
- * device does not list "pm: pinned in [Reset], but not offered by the
- * device".  An empty list when nothing was tried.
+ * "pm: ok (not trusted to clear state)", "flr: ok"; for the kernel's
+ * ENOTTY (e1000e's bus reset in the test VM: the link was not back within
+ * a second) "bus: failed (ENOTTY: unsupported, or the device did not come
+ * back; see dmesg)"; for a pin the device does not list "pm: pinned in
+ * [Reset], but not offered by the device".  An empty list when nothing was
+ * tried.
  */
 int reset_chain_results(const ResetChain *c, char ***ret);
 

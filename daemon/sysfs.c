@@ -487,21 +487,6 @@ int sysfs_reset(const char *root, const char *address, const char *method) {
         return r;
 }
 
-const char *sysfs_strongest_reset(char * const *methods, const char *pinned) {
-        static const char *const order[] = { "flr", "af_flr", "bus", "pm" };
-
-        if (pinned && *pinned) {
-                for (size_t i = 0; methods && methods[i]; i++)
-                        if (strcmp(methods[i], pinned) == 0)
-                                return methods[i];
-        }
-        for (size_t k = 0; k < ELEMENTSOF(order); k++)
-                for (size_t i = 0; methods && methods[i]; i++)
-                        if (strcmp(methods[i], order[k]) == 0)
-                                return methods[i];
-        return NULL;
-}
-
 int sysfs_set_bus_master(const char *root, const char *address, bool enable) {
         _cleanup_free_ char *p = NULL;
         _cleanup_close_ int fd = -EBADF;

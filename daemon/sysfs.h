@@ -69,11 +69,6 @@ int sysfs_bind_to(const char *root, const char *address, const char *driver);
  * error: the reset's, then the restore's.
  */
 int sysfs_reset(const char *root, const char *address, const char *method);
-/*
- * The method to use: pinned if the device offers it, else the first of
- * "flr", "af_flr", "bus", "pm" that it offers; NULL if none.
- */
-const char *sysfs_strongest_reset(char * const *methods, const char *pinned);
 
 /* Set or clear Bus Master Enable (bit 2 of PCI_COMMAND) through .../ADDR/config. */
 int sysfs_set_bus_master(const char *root, const char *address, bool enable);

@@ -65,6 +65,9 @@ stage module "$TOP/tests/vm/run.sh" module "$HIDE"
 echo "--- vm: daemon suite, Debian's kernel"
 stage daemon "$TOP/tests/vm/run.sh" daemon 'passthru.hide=(01:00.0)(04:*.*)(05:00.0)'
 
+echo "--- vm: reset suite, Debian's kernel"
+stage reset "$TOP/tests/vm/run.sh" reset 'passthru.hide=(01:00.0)(02:00.0)'
+
 # The README's first command, as a newcomer runs it.
 echo "--- make demo"
 stage demo make -C "$TOP" demo

@@ -44,6 +44,7 @@ static void assert_refused(const char *text, const char *suffix) {
         assert_string_equal(c.group, "passthru");
         assert_int_equal(c.max_active_devices, 7);
         assert_int_equal(c.n_reset_pins, 0);
+        assert_int_equal(c.n_trusts, 0);
 }
 
 static void config_init_sets_documented_defaults(void **state) {
@@ -58,6 +59,15 @@ static void config_init_sets_documented_defaults(void **state) {
         assert_false(c.allow_unsafe_interrupts);
         assert_int_equal(c.n_reset_pins, 0);
         assert_null(config_reset_method(&c, 0x8086, 0x10d3));
+        /* Trusted to clear state by default: a function-level or a bus reset, nothing weaker. */
+        assert_int_equal(c.n_trusts, 0);
+        assert_true(config_reset_trusted(&c, 0x8086, 0x10d3, "flr"));
+        assert_true(config_reset_trusted(&c, 0x8086, 0x10d3, "af_flr"));
+        assert_true(config_reset_trusted(&c, 0x8086, 0x10d3, "bus"));
+        assert_false(config_reset_trusted(&c, 0x8086, 0x10d3, "pm"));
+        assert_false(config_reset_trusted(&c, 0x8086, 0x10d3, "device_specific"));
+        assert_false(config_reset_trusted(&c, 0x8086, 0x10d3, "acpi"));
+        assert_false(config_reset_trusted(&c, 0x8086, 0x10d3, NULL));
 }
 
 static void config_missing_file_keeps_defaults(void **state) {
@@ -132,6 +142,86 @@ static void config_man_page_example_loads(void **state) {
         assert_string_equal(c.group, "kvm");
         assert_int_equal(c.max_devices_per_vm, 4);
         assert_string_equal(config_reset_method(&c, 0x8086, 0x10d3), "bus");
+        assert_true(config_reset_trusted(&c, 0x8086, 0x10d3, "pm"));
+        assert_false(config_reset_trusted(&c, 0x8086, 0x100e, "pm"));
+}
+
+static void config_trust_section_is_read(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_free_ char *path = NULL, *error = NULL;
+        _cleanup_(config_done) Config c = {};
+        (void) state;
+
+        path = write_conf(dir,
+                          "[Trust]\n"
+                          "8086:10d3=pm\n"
+                          "10DE:1B80 = device_specific  acpi ; these two clear it\n"
+                          "1af4:1041=pm\n"
+                          "1af4:1041=acpi\n");
+        assert_int_equal(config_init(&c), 0);
+        assert_int_equal(config_load(&c, path, &error), 0);
+        assert_null(error);
+        assert_int_equal(c.n_trusts, 3);
+        assert_true(config_reset_trusted(&c, 0x8086, 0x10d3, "pm"));
+        assert_true(config_reset_trusted(&c, 0x8086, 0x10d3, "bus"));
+        assert_false(config_reset_trusted(&c, 0x8086, 0x10d3, "acpi"));
+        assert_true(config_reset_trusted(&c, 0x10de, 0x1b80, "device_specific"));
+        assert_true(config_reset_trusted(&c, 0x10de, 0x1b80, "acpi"));
+        assert_false(config_reset_trusted(&c, 0x10de, 0x1b80, "pm"));
+        /* The last line for the same ids wins, as for every key. */
+        assert_false(config_reset_trusted(&c, 0x1af4, 0x1041, "pm"));
+        assert_true(config_reset_trusted(&c, 0x1af4, 0x1041, "acpi"));
+        /* Other ids, even the same vendor, keep the defaults. */
+        assert_false(config_reset_trusted(&c, 0x8086, 0x10d4, "pm"));
+        assert_true(config_reset_trusted(&c, 0x8086, 0x10d4, "flr"));
+        /* A trust line is not a pin. */
+        assert_null(config_reset_method(&c, 0x8086, 0x10d3));
+}
+
+static void config_reload_forgets_trust_removed_from_the_file(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_free_ char *path = NULL, *error = NULL;
+        _cleanup_(config_done) Config c = {};
+        (void) state;
+
+        path = write_conf(dir, "[Trust]\n8086:10d3=pm\n");
+        assert_int_equal(config_init(&c), 0);
+        assert_int_equal(config_load(&c, path, &error), 0);
+        assert_true(config_reset_trusted(&c, 0x8086, 0x10d3, "pm"));
+        free(write_conf(dir, "[Daemon]\nGroup=wheel\n"));
+        assert_int_equal(config_load(&c, path, &error), 0);
+        assert_int_equal(c.n_trusts, 0);
+        assert_false(config_reset_trusted(&c, 0x8086, 0x10d3, "pm"));
+
+        /* A refused file keeps the trust that was loaded. */
+        free(write_conf(dir, "[Trust]\n8086:10d3=pm\n"));
+        assert_int_equal(config_load(&c, path, &error), 0);
+        free(write_conf(dir, "[Trust]\n8086:10d3=acpi\n8086:10d4=pn\n"));
+        assert_int_equal(config_load(&c, path, &error), -EINVAL);
+        assert_true(config_reset_trusted(&c, 0x8086, 0x10d3, "pm"));
+        assert_false(config_reset_trusted(&c, 0x8086, 0x10d3, "acpi"));
+}
+
+static void config_bad_trust_lines_refused_naming_the_line(void **state) {
+        (void) state;
+        assert_refused("[Trust]\nzz86:10d3=pm\n",
+                       ":2: [Trust]: expected VENDOR:DEVICE=METHOD... (such as 8086:10d3=pm), got 'zz86'");
+        assert_refused("# e1000e\n[Trust]\n8086:10d3\n",
+                       ":3: [Trust]: expected VENDOR:DEVICE=METHOD... (such as 8086:10d3=pm), got '8086'");
+        assert_refused("[Trust]\n8086=pm\n",
+                       ":2: [Trust]: expected VENDOR:DEVICE=METHOD... (such as 8086:10d3=pm), got '8086'");
+        assert_refused("[Trust]\n8086:10d3x=pm\n",
+                       ":2: [Trust]: expected VENDOR:DEVICE=METHOD... (such as 8086:10d3=pm), got '8086'");
+        assert_refused("[Trust]\n8086:10d3=\n", ":2: [Trust] 8086:10d3: no reset method named");
+        assert_refused("[Trust]\n8086:10d3=pn\n",
+                       ":2: [Trust] 8086:10d3: not a reset method: 'pn' (one of flr, af_flr, bus, device_specific, "
+                       "acpi, cxl_bus, pm)");
+        assert_refused("[Daemon]\nGroup=wheel\n[Trust]\n8086:10d3=pm PM\n",
+                       ":4: [Trust] 8086:10d3: not a reset method: 'PM' (one of flr, af_flr, bus, device_specific, "
+                       "acpi, cxl_bus, pm)");
+        assert_refused("[Trust]\n8086:10d3=pm,bus\n",
+                       ":2: [Trust] 8086:10d3: not a reset method: 'pm,bus' (one of flr, af_flr, bus, "
+                       "device_specific, acpi, cxl_bus, pm)");
 }
 
 static void config_boolean_spellings(void **state) {
@@ -358,6 +448,9 @@ int main(void) {
                 cmocka_unit_test(config_missing_file_keeps_defaults),
                 cmocka_unit_test(config_every_key_is_read),
                 cmocka_unit_test(config_man_page_example_loads),
+                cmocka_unit_test(config_trust_section_is_read),
+                cmocka_unit_test(config_reload_forgets_trust_removed_from_the_file),
+                cmocka_unit_test(config_bad_trust_lines_refused_naming_the_line),
                 cmocka_unit_test(config_boolean_spellings),
                 cmocka_unit_test(config_last_duplicate_key_wins),
                 cmocka_unit_test(config_reload_resets_keys_removed_from_the_file),

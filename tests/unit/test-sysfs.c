@@ -450,37 +450,6 @@ static void reset_failure_is_returned_and_list_still_restored(void **state) {
         assert_int_equal(sysfs_reset(root, A2, NULL), -ENODEV);
 }
 
-static void strongest_reset_prefers_flr_af_flr_bus_pm(void **state) {
-        char *all[] = { "pm", "bus", "af_flr", "flr", NULL };
-        char *no_flr[] = { "pm", "bus", "af_flr", NULL };
-        char *weak[] = { "device_specific", "pm", "bus", NULL };
-        char *pm[] = { "acpi", "pm", NULL };
-
-        (void) state;
-        assert_string_equal(sysfs_strongest_reset(all, NULL), "flr");
-        assert_string_equal(sysfs_strongest_reset(no_flr, NULL), "af_flr");
-        assert_string_equal(sysfs_strongest_reset(weak, NULL), "bus");
-        assert_string_equal(sysfs_strongest_reset(pm, ""), "pm");
-}
-
-static void strongest_reset_honours_pin_only_when_offered(void **state) {
-        char *methods[] = { "flr", "bus", "pm", NULL };
-
-        (void) state;
-        assert_string_equal(sysfs_strongest_reset(methods, "bus"), "bus");
-        assert_string_equal(sysfs_strongest_reset(methods, "af_flr"), "flr");
-}
-
-static void strongest_reset_without_known_method_is_null(void **state) {
-        char *none[] = { NULL };
-        char *odd[] = { "device_specific", "acpi", NULL };
-
-        (void) state;
-        assert_null(sysfs_strongest_reset(NULL, NULL));
-        assert_null(sysfs_strongest_reset(none, "flr"));
-        assert_null(sysfs_strongest_reset(odd, NULL));
-}
-
 /* Bus mastering */
 
 static uint16_t fake_command(const char *root, const char *address) {
@@ -677,9 +646,6 @@ int main(void) {
                 T(reset_without_reset_file_or_methods_is_enotty),
                 T(reset_with_method_the_device_lacks_is_eopnotsupp),
                 T(reset_failure_is_returned_and_list_still_restored),
-                T(strongest_reset_prefers_flr_af_flr_bus_pm),
-                T(strongest_reset_honours_pin_only_when_offered),
-                T(strongest_reset_without_known_method_is_null),
                 T(bus_master_clears_and_sets_only_bit_2),
                 T(bus_master_on_missing_or_short_config_fails),
                 T(iommu_enabled_only_with_class_iommu_entry),

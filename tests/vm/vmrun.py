@@ -84,6 +84,7 @@ def main():
     ap.add_argument("--suite", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--extra-edu", type=int, default=0)
+    ap.add_argument("--cpu", default=CPU, help="QEMU's -cpu (default: %s)" % CPU)
     ap.add_argument("--memory", default="1024")
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--qemu-arg", action="append", default=[])
@@ -107,7 +108,7 @@ def main():
 
     append = "console=ttyS0 intel_iommu=on panic=-1 oops=panic loglevel=7 pt.suite=%s %s" % (
         args.suite, args.append)
-    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-machine", "q35", "-cpu", CPU,
+    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-machine", "q35", "-cpu", args.cpu,
            "-smp", "2", "-m", args.memory, "-nodefaults", "-no-user-config",
            "-display", "none", "-vga", "none", "-no-reboot",
            "-device", "intel-iommu",
