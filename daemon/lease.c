@@ -60,6 +60,10 @@ int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd
                 break;
         }
 
+        if (d->resetting)
+                return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
+                                         "%s is being reset by root: ask again when the reset is done.", d->address);
+
         /* 2. The IOMMU is on and interrupts are remapped (both fixed at boot). */
         if (!m->iommu_enabled || d->sys.iommu_group < 0)
                 return sd_bus_error_set(error, PT_ERROR_IOMMU_UNAVAILABLE,
@@ -133,6 +137,10 @@ int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd
                 }
                 if (member == d)
                         continue;
+                if (member->resetting)
+                        return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
+                                                 "%s shares IOMMU group %d with %s, which root is resetting.",
+                                                 d->address, d->sys.iommu_group, member->address);
                 switch (device_state(member)) {
                 case DEVICE_AVAILABLE:
                         break;

@@ -582,6 +582,7 @@ static void reset_done(int result, void *userdata) {
                 reset_job_free(job);
                 return;
         }
+        d->resetting = false;
         if (device_note_reset(d, &job->chain, job->m->paths.config_file) < 0)
                 log_error("Out of memory: the reset results of %s are not recorded", d->address);
         device_send_reset_changed(job->m, d);
@@ -624,6 +625,8 @@ static int method_reset(sd_bus_message *msg, void *userdata, sd_bus_error *error
         if (st != DEVICE_AVAILABLE && st != DEVICE_QUARANTINED)
                 return sd_bus_error_setf(error, PT_ERROR_NOT_PASSTHROUGH, "%s is not kept by passthru (state %s).",
                                          d->address, device_state_to_string(st));
+        if (d->resetting)
+                return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY, "%s is being reset already.", d->address);
         job = calloc(1, sizeof(*job));
         if (!job)
                 return -ENOMEM;
@@ -639,6 +642,8 @@ static int method_reset(sd_bus_message *msg, void *userdata, sd_bus_error *error
                 reset_job_free(job);
                 return r;
         }
+        /* Acquire waits: the group must not move to vfio-pci under the reset. */
+        d->resetting = true;
         return 1;       /* the reply comes from reset_done() */
 }
 

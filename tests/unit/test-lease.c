@@ -416,6 +416,31 @@ static void leased_member_is_device_busy_naming_vm_and_pid(void **state) {
         assert_refused(fx, fx_check(fx, D2B, "vm-a"), PT_ERROR_DEVICE_BUSY, "vm-x", "4242", NULL);
 }
 
+static void quarantined_member_refuses_the_group_naming_it(void **state) {
+        Fx *fx = *state;
+
+        fx_load(fx, MARKED_STATE);
+        fx_device(fx, D2B)->quarantined = true;
+        assert_refused(fx, fx_check(fx, D2A, "vm-a"), PT_ERROR_QUARANTINED, D2B, "quarantined", NULL);
+}
+
+static void member_on_vfio_without_a_lease_is_device_busy_naming_it(void **state) {
+        Fx *fx = *state;
+
+        fake_bind(fx->root, D2B, "vfio-pci");
+        fx_load(fx, MARKED_STATE);
+        assert_refused(fx, fx_check(fx, D2A, "vm-a"), PT_ERROR_DEVICE_BUSY, D2B, "without a lease", NULL);
+}
+
+static void device_or_member_being_reset_is_device_busy(void **state) {
+        Fx *fx = *state;
+
+        fx_load(fx, MARKED_STATE);
+        fx_device(fx, D2B)->resetting = true;
+        assert_refused(fx, fx_check(fx, D2A, "vm-a"), PT_ERROR_DEVICE_BUSY, D2B, "resetting", NULL);
+        assert_refused(fx, fx_check(fx, D2B, "vm-a"), PT_ERROR_DEVICE_BUSY, D2B, "being reset", NULL);
+}
+
 /* The order: when two rules are broken, the earlier one answers. */
 
 static void not_passthrough_wins_over_iommu_off(void **state) {
@@ -556,6 +581,9 @@ int main(void) {
                 T(max_active_devices_counts_every_vms_leases),
                 T(member_on_host_driver_is_group_not_viable_naming_it),
                 T(leased_member_is_device_busy_naming_vm_and_pid),
+                T(quarantined_member_refuses_the_group_naming_it),
+                T(member_on_vfio_without_a_lease_is_device_busy_naming_it),
+                T(device_or_member_being_reset_is_device_busy),
                 T(not_passthrough_wins_over_iommu_off),
                 T(quarantined_wins_over_iommu_off),
                 T(iommu_unavailable_wins_over_maintenance_mode),
