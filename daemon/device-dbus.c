@@ -29,91 +29,89 @@ static bool group_viable(Device *d) {
                sysfs_pci_group_viable(d->manager->sysfs_root, d->sys.iommu_group, &culprit, &driver) > 0;
 }
 
-static int property_get(sd_bus *bus, const char *path, const char *interface, const char *p,
-                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Device *d = userdata;
-
-        (void) bus;
-        (void) path;
-        (void) interface;
-        (void) error;
-        if (strcmp(p, "Address") == 0)
-                return sd_bus_message_append(reply, "s", d->address);
-        if (strcmp(p, "VendorId") == 0)
-                return sd_bus_message_append(reply, "q", d->sys.vendor);
-        if (strcmp(p, "DeviceId") == 0)
-                return sd_bus_message_append(reply, "q", d->sys.device);
-        if (strcmp(p, "Name") == 0)
-                return sd_bus_message_append(reply, "s", d->pci.name ?: "");
-        if (strcmp(p, "Class") == 0)
-                return sd_bus_message_append(reply, "u", d->sys.class);
-        if (strcmp(p, "Driver") == 0)
-                return sd_bus_message_append(reply, "s", d->sys.driver ?: "");
-        if (strcmp(p, "State") == 0)
-                return sd_bus_message_append(reply, "s", device_state_to_string(device_state(d)));
-        if (strcmp(p, "Passthrough") == 0)
-                return sd_bus_message_append(reply, "b", device_marked(d));
-        if (strcmp(p, "IommuGroup") == 0)
-                return sd_bus_message_append(reply, "i", d->sys.iommu_group);
-        if (strcmp(p, "GroupDevices") == 0) {
-                _cleanup_strv_free_ char **l = NULL;
-
-                if (d->sys.iommu_group >= 0)
-                        (void) sysfs_iommu_group_devices(d->manager->sysfs_root, d->sys.iommu_group, &l);
-                return append_strv(reply, l);
+/*
+ * One getter per property, each a line: DEVICE_GETTER(Name, "sig", value of
+ * Device *d).  A new property is a getter here and a line in the vtable.
+ */
+#define DEVICE_GETTER(name, sig, value)                                                                 \
+        static int get_##name(sd_bus *bus, const char *path, const char *interface, const char *property, \
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {             \
+                Device *d = userdata;                                                                   \
+                (void) bus, (void) path, (void) interface, (void) property, (void) error;               \
+                return sd_bus_message_append(reply, sig, value);                                        \
         }
-        if (strcmp(p, "Viable") == 0)
-                return sd_bus_message_append(reply, "b", group_viable(d));
-        if (strcmp(p, "Owner") == 0)
-                return sd_bus_message_append(reply, "s", d->lease ? d->lease->vm : "");
-        if (strcmp(p, "OwnerPid") == 0)
-                return sd_bus_message_append(reply, "u", d->lease ? (uint32_t) d->lease->pid : 0);
-        if (strcmp(p, "Stuck") == 0)
-                return sd_bus_message_append(reply, "s", d->lease && d->lease->stuck ? d->lease->stuck : "");
-        if (strcmp(p, "Assignments") == 0)
-                return append_strv(reply, device_assignments(d));
-        if (strcmp(p, "ResetMethods") == 0)
-                return append_strv(reply, d->sys.reset_methods);
-        if (strcmp(p, "ResetResults") == 0)
-                return append_strv(reply, d->reset_results);
-        if (strcmp(p, "ResetHint") == 0)
-                return sd_bus_message_append(reply, "s", d->reset_hint ?: "");
-        if (strcmp(p, "Pcie") == 0)
-                return sd_bus_message_append(reply, "b", d->pci.pcie);
-        if (strcmp(p, "Msi") == 0)
-                return sd_bus_message_append(reply, "b", d->pci.msi);
-        if (strcmp(p, "MsiX") == 0)
-                return sd_bus_message_append(reply, "b", d->pci.msix);
-        return -EINVAL;
+#define DEVICE_GETTER_STRV(name, value)                                                                 \
+        static int get_##name(sd_bus *bus, const char *path, const char *interface, const char *property, \
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {             \
+                Device *d = userdata;                                                                   \
+                (void) bus, (void) path, (void) interface, (void) property, (void) error;               \
+                return append_strv(reply, value);                                                       \
+        }
+
+static char **group_devices(Device *d) {
+        char **l = NULL;
+
+        if (d->sys.iommu_group >= 0)
+                (void) sysfs_iommu_group_devices(d->manager->sysfs_root, d->sys.iommu_group, &l);
+        return l;
 }
 
-#define PROP(name, sig, flags) SD_BUS_PROPERTY(name, sig, property_get, 0, flags)
+DEVICE_GETTER(Address, "s", d->address)
+DEVICE_GETTER(VendorId, "q", d->sys.vendor)
+DEVICE_GETTER(DeviceId, "q", d->sys.device)
+DEVICE_GETTER(Name, "s", d->pci.name ?: "")
+DEVICE_GETTER(Class, "u", d->sys.class)
+DEVICE_GETTER(Driver, "s", d->sys.driver ?: "")
+DEVICE_GETTER(State, "s", device_state_to_string(device_state(d)))
+DEVICE_GETTER(Passthrough, "b", device_marked(d))
+DEVICE_GETTER(IommuGroup, "i", d->sys.iommu_group)
+DEVICE_GETTER(Viable, "b", group_viable(d))
+DEVICE_GETTER(Owner, "s", d->lease ? d->lease->vm : "")
+DEVICE_GETTER(OwnerPid, "u", d->lease ? (uint32_t) d->lease->pid : 0)
+DEVICE_GETTER(Stuck, "s", d->lease && d->lease->stuck ? d->lease->stuck : "")
+DEVICE_GETTER(ResetHint, "s", d->reset_hint ?: "")
+DEVICE_GETTER(Pcie, "b", d->pci.pcie)
+DEVICE_GETTER(Msi, "b", d->pci.msi)
+DEVICE_GETTER(MsiX, "b", d->pci.msix)
+DEVICE_GETTER_STRV(Assignments, device_assignments(d))
+DEVICE_GETTER_STRV(ResetMethods, d->sys.reset_methods)
+DEVICE_GETTER_STRV(ResetResults, d->reset_results)
+
+static int get_GroupDevices(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        _cleanup_strv_free_ char **l = group_devices(userdata);
+
+        (void) bus, (void) path, (void) interface, (void) property, (void) error;
+        return append_strv(reply, l);
+}
+
+#define PROP(name, sig, flags) SD_BUS_PROPERTY(#name, sig, get_##name, 0, flags)
 #define CHANGES SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
 #define CONST SD_BUS_VTABLE_PROPERTY_CONST
 
 static const sd_bus_vtable device_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        PROP("Address", "s", CONST),
-        PROP("VendorId", "q", CONST),
-        PROP("DeviceId", "q", CONST),
-        PROP("Name", "s", CONST),
-        PROP("Class", "u", CONST),
-        PROP("Driver", "s", CHANGES),
-        PROP("State", "s", CHANGES),
-        PROP("Passthrough", "b", CHANGES),
-        PROP("IommuGroup", "i", CONST),
-        PROP("GroupDevices", "as", CHANGES),
-        PROP("Viable", "b", CHANGES),
-        PROP("Owner", "s", CHANGES),
-        PROP("OwnerPid", "u", CHANGES),
-        PROP("Stuck", "s", CHANGES),
-        PROP("Assignments", "as", CHANGES),
-        PROP("ResetMethods", "as", CONST),
-        PROP("ResetResults", "as", CHANGES),
-        PROP("ResetHint", "s", CHANGES),
-        PROP("Pcie", "b", CONST),
-        PROP("Msi", "b", CONST),
-        PROP("MsiX", "b", CONST),
+        PROP(Address, "s", CONST),
+        PROP(VendorId, "q", CONST),
+        PROP(DeviceId, "q", CONST),
+        PROP(Name, "s", CONST),
+        PROP(Class, "u", CONST),
+        PROP(Driver, "s", CHANGES),
+        PROP(State, "s", CHANGES),
+        PROP(Passthrough, "b", CHANGES),
+        PROP(IommuGroup, "i", CONST),
+        PROP(GroupDevices, "as", CHANGES),
+        PROP(Viable, "b", CHANGES),
+        PROP(Owner, "s", CHANGES),
+        PROP(OwnerPid, "u", CHANGES),
+        PROP(Stuck, "s", CHANGES),
+        PROP(Assignments, "as", CHANGES),
+        PROP(ResetMethods, "as", CONST),
+        PROP(ResetResults, "as", CHANGES),
+        PROP(ResetHint, "s", CHANGES),
+        PROP(Pcie, "b", CONST),
+        PROP(Msi, "b", CONST),
+        PROP(MsiX, "b", CONST),
         SD_BUS_VTABLE_END
 };
 
@@ -174,22 +172,40 @@ void device_send_reset_changed(Manager *m, Device *d) {
                                                       "ResetHint", NULL);
 }
 
-void manager_emit_device_changed(Manager *m, Device *d) {
-        char *now = NULL;
+void device_send_stuck_changed(Manager *m, Device *d) {
+        if (m->bus)
+                (void) sd_bus_emit_properties_changed(m->bus, d->object_path, PT_DEVICE_INTERFACE, "Stuck", NULL);
+}
 
-        if (!m->bus)
-                return;
+/* Announce @d's changes; returns whether its driver changed since the last announcement. */
+static bool send_changed(Manager *m, Device *d) {
+        _cleanup_free_ char *now = NULL;
+        bool driver_changed;
+        size_t n;
+
         /* Several events often say the same thing: announce changes only. */
-        if (asprintf(&now, "%s|%d|%s|%u|%d", d->sys.driver ?: "", (int) device_state(d),
-                     d->lease ? d->lease->vm : "", d->lease ? (unsigned) d->lease->pid : 0u, device_marked(d)) < 0)
+        if (asprintf(&now, "%s|%d|%s|%u|%d|%d", d->sys.driver ?: "", (int) device_state(d),
+                     d->lease ? d->lease->vm : "", d->lease ? (unsigned) d->lease->pid : 0u, device_marked(d),
+                     group_viable(d)) < 0)
                 now = NULL;
-        if (now && d->announced && strcmp(now, d->announced) == 0) {
-                free(now);
-                return;
-        }
+        if (now && d->announced && strcmp(now, d->announced) == 0)
+                return false;
+        n = strcspn(now ?: "", "|");
+        driver_changed = !now || !d->announced || strncmp(now, d->announced, n + 1) != 0;
         free(d->announced);
-        d->announced = now;
+        d->announced = TAKE_PTR(now);
         (void) sd_bus_emit_properties_changed(m->bus, d->object_path, PT_DEVICE_INTERFACE, "Driver", "State",
                                               "Passthrough", "GroupDevices", "Viable", "Owner", "OwnerPid",
                                               "Assignments", NULL);
+        return driver_changed;
+}
+
+void device_send_changed(Manager *m, Device *d) {
+        if (!m->bus)
+                return;
+        /* A member's driver decides its siblings' Viable too. */
+        if (send_changed(m, d) && d->sys.iommu_group >= 0)
+                for (size_t i = 0; i < m->n_devices; i++)
+                        if (m->devices[i] != d && m->devices[i]->sys.iommu_group == d->sys.iommu_group)
+                                (void) send_changed(m, m->devices[i]);
 }

@@ -6,5 +6,13 @@ typedef struct Device Device;
 typedef struct Manager Manager;
 
 int device_bus_setup(Manager *m);
+/*
+ * PropertiesChanged for what may have changed after an event (Driver,
+ * State, Passthrough, Owner, OwnerPid, Assignments), only when it did; the
+ * group's other members follow when Viable or GroupDevices may have.
+ */
+void device_send_changed(Manager *m, Device *d);
+/* PropertiesChanged for Stuck (lease.c's revocation). */
+void device_send_stuck_changed(Manager *m, Device *d);
 /* PropertiesChanged for ResetResults and ResetHint (device_note_reset()). */
 void device_send_reset_changed(Manager *m, Device *d);

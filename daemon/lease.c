@@ -17,6 +17,7 @@
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "manager-dbus.h"
 #include "passthru-names.h"
 #include "strv.h"
 
@@ -418,14 +419,14 @@ fail:
 void lease_announce(Lease *l) {
         Manager *m = l->manager;
 
-        (void) manager_send_signal(m, "LeaseAcquired", "ssu", l->device, l->vm, (uint32_t) l->pid);
+        manager_send_lease_acquired(m, l);
         for (char **i = l->devices; *i; i++) {
                 Device *d = manager_find_device(m, *i);
 
                 if (d)
-                        manager_emit_device_changed(m, d);
+                        device_send_changed(m, d);
         }
-        manager_emit_manager_changed(m, "ActiveLeases");
+        manager_send_changed(m, "ActiveLeases");
         log_lease("acquired", l->device, l->vm, (unsigned) l->pid, NULL);
 }
 
@@ -531,7 +532,7 @@ static void return_done(int result, void *userdata) {
                         Device *d = manager_find_device(m, job->devices[i]);
 
                         if (d && job->results[i] >= 0 && device_note_driver(d, PT_STUB_DRIVER) >= 0) {
-                                manager_emit_device_changed(m, d);
+                                device_send_changed(m, d);
                                 manager_refresh_later(m, d->address);
                         } else
                                 manager_refresh_device(m, job->devices[i]);
@@ -539,10 +540,10 @@ static void return_done(int result, void *userdata) {
                 ledger_remove(&m->ledger, group);
                 (void) manager_save_ledger(m);
                 for (char **i = devices; i && *i; i++)
-                        (void) manager_send_signal(m, "LeaseReleased", "sss", *i, vm ?: "", reason);
+                        manager_send_lease_released(m, *i, vm, reason);
                 log_lease("released", device ?: "", vm ?: "", (unsigned) pid, reason);
         }
-        manager_emit_manager_changed(m, "ActiveLeases");
+        manager_send_changed(m, "ActiveLeases");
         return_job_free(job);
 }
 
@@ -597,7 +598,7 @@ void lease_end(Lease *l, const char *reason) {
                 Device *d = manager_find_device(m, *i);
 
                 if (d)
-                        manager_emit_device_changed(m, d);
+                        device_send_changed(m, d);
         }
         return;
 oom:
@@ -744,9 +745,8 @@ static int on_stuck_check(sd_event_source *s, uint64_t usec, void *userdata) {
                 for (char **i = l->devices; *i; i++) {
                         Device *d = manager_find_device(m, *i);
 
-                        if (d && m->bus)
-                                (void) sd_bus_emit_properties_changed(m->bus, d->object_path, PT_DEVICE_INTERFACE,
-                                                                      "Stuck", NULL);
+                        if (d)
+                                device_send_stuck_changed(m, d);
                 }
         }
         (void) sd_event_source_set_time_relative(l->stuck_timer, STUCK_CHECK_USEC);
@@ -792,7 +792,7 @@ void lease_revoke(Lease *l) {
         if (l->state == LEASE_ACTIVE)
                 l->state = LEASE_REVOKING;
         lease_note_family(l);
-        (void) manager_send_signal(m, "LeaseRevoked", "ssu", l->device, l->vm, (uint32_t) l->pid);
+        manager_send_lease_revoked(m, l);
         log_lease("revoked", l->device, l->vm, (unsigned) l->pid, NULL);
         r = sd_event_add_time_relative(m->event, &l->grace_timer, CLOCK_MONOTONIC,
                                        m->config.revoke_grace_usec, 0, on_grace_over, l);

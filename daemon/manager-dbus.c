@@ -19,6 +19,7 @@
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "manager-dbus.h"
 #include "passthru-names.h"
 #include "strv.h"
 
@@ -39,7 +40,7 @@ static const sd_bus_error_map pt_errors[] = {
         SD_BUS_ERROR_MAP_END
 };
 
-int manager_send_signal(Manager *m, const char *member, const char *types, ...) {
+static int send_signal(Manager *m, const char *member, const char *types, ...) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
         va_list ap;
         int r;
@@ -57,9 +58,22 @@ int manager_send_signal(Manager *m, const char *member, const char *types, ...) 
         return sd_bus_send(m->bus, msg, NULL);
 }
 
-void manager_emit_manager_changed(Manager *m, const char *property) {
+void manager_send_changed(Manager *m, const char *property) {
         if (m->bus)
                 (void) sd_bus_emit_properties_changed(m->bus, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, property, NULL);
+}
+
+/* The signals' senders: their members and signatures match the vtable below. */
+void manager_send_lease_acquired(Manager *m, const Lease *l) {
+        (void) send_signal(m, "LeaseAcquired", "ssu", l->device, l->vm, (uint32_t) l->pid);
+}
+
+void manager_send_lease_revoked(Manager *m, const Lease *l) {
+        (void) send_signal(m, "LeaseRevoked", "ssu", l->device, l->vm, (uint32_t) l->pid);
+}
+
+void manager_send_lease_released(Manager *m, const char *device, const char *vm, const char *reason) {
+        (void) send_signal(m, "LeaseReleased", "sss", device, vm ?: "", reason);
 }
 
 /* ---- methods ---- */
@@ -499,7 +513,7 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
 
         if (reboot && !m->reboot_required) {
                 m->reboot_required = true;
-                manager_emit_manager_changed(m, "RebootRequired");
+                manager_send_changed(m, "RebootRequired");
         }
         manager_refresh_device(m, d->address);
         return sd_bus_reply_method_return(msg, "b", reboot);
@@ -666,7 +680,7 @@ static int method_maintenance(sd_bus_message *msg, void *userdata, sd_bus_error 
                         return sd_bus_error_set_errnof(error, r, "Cannot save the state: %m");
                 }
                 log_info("%s maintenance mode", enter ? "Entered" : "Left");
-                manager_emit_manager_changed(m, "MaintenanceMode");
+                manager_send_changed(m, "MaintenanceMode");
         }
         return sd_bus_reply_method_return(msg, NULL);
 }

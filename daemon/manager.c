@@ -8,7 +8,9 @@
 #include "lease.h"
 #include "log.h"
 #include "macro.h"
+#include "device-dbus.h"
 #include "manager.h"
+#include "manager-dbus.h"
 #include "fileio.h"
 #include "passthru-names.h"
 #include "strv.h"
@@ -293,7 +295,7 @@ void manager_refresh_device(Manager *m, const char *address) {
                 manager_remove_device(m, d);
                 return;
         }
-        manager_emit_device_changed(m, d);
+        device_send_changed(m, d);
 }
 
 static int on_refresh(sd_event_source *s, void *userdata) {

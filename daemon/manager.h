@@ -101,9 +101,3 @@ int manager_save_state(Manager *m);
 int manager_set_quarantined(Manager *m, Device *d, bool on);
 int manager_save_quarantine(Manager *m);
 int manager_save_ledger(Manager *m);
-
-/* manager-dbus.c */
-int manager_bus_setup(Manager *m);
-void manager_emit_device_changed(Manager *m, Device *d);
-void manager_emit_manager_changed(Manager *m, const char *property);
-int manager_send_signal(Manager *m, const char *member, const char *types, ...);

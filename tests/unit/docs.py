@@ -69,7 +69,7 @@ def in_code():
     src = open(os.path.join(TOP, "daemon/device-dbus.c")).read()
     v = src[src.index("device_vtable[]"):]
     v = v[:v.index("SD_BUS_VTABLE_END")]
-    for m in re.finditer(r'PROP\(\s*"(\w+)",\s*"([^"]+)"', v):
+    for m in re.finditer(r'PROP\(\s*"?(\w+)"?,\s*"([^"]+)"', v):
         out[("Device", "property", m.group(1))] = (m.group(2),)
     return out
 

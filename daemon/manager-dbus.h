@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * org.passthru1.Manager on the bus (manager-dbus.c): its setup, and the one
+ * typed sender of each of its signals and property changes.  The object
+ * layer (manager.c, lease.c) reaches the bus through these only; members and
+ * signatures are spelled beside the vtable that declares them.
+ */
+#pragma once
+
+#include <sys/types.h>
+
+typedef struct Lease Lease;
+typedef struct Manager Manager;
+
+/* Connect, publish the objects, follow the bus's connections, take the name. */
+int manager_bus_setup(Manager *m);
+
+/* PropertiesChanged for one Manager property (MaintenanceMode, RebootRequired, ActiveLeases). */
+void manager_send_changed(Manager *m, const char *property);
+
+/* LeaseAcquired(device, vm, pid): once per lease, the device given to Acquire. */
+void manager_send_lease_acquired(Manager *m, const Lease *l);
+/* LeaseRevoked(device, vm, pid): root's Release, the grace period starts. */
+void manager_send_lease_revoked(Manager *m, const Lease *l);
+/* LeaseReleased(device, vm, reason): once for each device of the group, when it is back. */
+void manager_send_lease_released(Manager *m, const char *device, const char *vm, const char *reason);
