@@ -349,17 +349,23 @@ static const char *ini_syntax_reason(const IniParse *p, unsigned line) {
         return "expected 'Key=Value', '[Section]' or a comment";
 }
 
-int write_file_atomic_in(const char *dir, const char *name, const char *contents, mode_t dir_mode, mode_t mode) {
-        _cleanup_free_ char *path = NULL;
+int write_file_atomic_printed(const char *path, mode_t dir_mode, mode_t mode, FilePrinter print, const void *userdata) {
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        FILE *f;
         int r;
 
-        r = path_join(dir, name, &path);
+        f = open_memstream(&text, &size);
+        if (!f)
+                return -ENOMEM;
+        print(f, userdata);
+        r = memstream_finish(f, &text);
         if (r < 0)
                 return r;
         r = mkdir_parents(path, dir_mode);
         if (r < 0)
                 return r;
-        return write_file_atomic(path, contents, mode);
+        return write_file_atomic(path, text, mode);
 }
 
 int memstream_finish(FILE *f, char **buf) {

@@ -39,8 +39,14 @@ static inline void closedirp(DIR **d) {
 int dir_list(const char *path, bool (*keep)(const char *name), char ***ret);
 /* dir + "/" + name in a new string; -ENOMEM (and *ret = NULL) on failure. */
 int path_join(const char *dir, const char *name, char **ret);
-/* write_file_atomic() of DIR/NAME, making DIR (with dir_mode) first. */
-int write_file_atomic_in(const char *dir, const char *name, const char *contents, mode_t dir_mode, mode_t mode);
+/*
+ * Write @path atomically with what @print writes to the stream it is given
+ * (in memory first: a failure leaves the old file as it was); its directory
+ * is made with @dir_mode when missing.  The one save pipeline of the
+ * daemon's files (ledger, state, modprobe.d).
+ */
+typedef void (*FilePrinter)(FILE *f, const void *userdata);
+int write_file_atomic_printed(const char *path, mode_t dir_mode, mode_t mode, FilePrinter print, const void *userdata);
 
 /* Close an open_memstream() stream; -ENOMEM (and *buf freed) if any write to it failed. */
 int memstream_finish(FILE *f, char **buf);

@@ -321,18 +321,9 @@ static bool ledger_valid(const Ledger *l) {
         return true;
 }
 
-int ledger_save(const char *dir, const Ledger *l) {
-        _cleanup_free_ char *text = NULL;
-        size_t size;
-        FILE *f;
-        int r;
+static void ledger_print(FILE *f, const void *userdata) {
+        const Ledger *l = userdata;
 
-        if (!ledger_valid(l))
-                return -EINVAL;
-
-        f = open_memstream(&text, &size);
-        if (!f)
-                return -ENOMEM;
         fputs("# Written by passthrud: the active leases.\n", f);
         for (size_t i = 0; i < l->n; i++) {
                 const LedgerEntry *e = &l->entries[i];
@@ -344,8 +335,16 @@ int ledger_save(const char *dir, const Ledger *l) {
                 if (e->node_owner != LEDGER_NO_UID)
                         fprintf(f, "NodeOwner=%u\n", (unsigned) e->node_owner);
         }
-        r = memstream_finish(f, &text);
+}
+
+int ledger_save(const char *dir, const Ledger *l) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (!ledger_valid(l))
+                return -EINVAL;
+        r = path_join(dir, LEDGER_FILE_NAME, &path);
         if (r < 0)
                 return r;
-        return write_file_atomic_in(dir, LEDGER_FILE_NAME, text, 0700, 0600);
+        return write_file_atomic_printed(path, 0700, 0600, ledger_print, l);
 }

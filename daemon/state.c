@@ -188,18 +188,9 @@ static bool state_valid(const PersistentState *s) {
         return true;
 }
 
-int state_save(const char *dir, const PersistentState *s) {
-        _cleanup_free_ char *text = NULL;
-        size_t size;
-        FILE *f;
-        int r;
+static void state_print(FILE *f, const void *userdata) {
+        const PersistentState *s = userdata;
 
-        if (!state_valid(s))
-                return -EINVAL;
-
-        f = open_memstream(&text, &size);
-        if (!f)
-                return -ENOMEM;
         fprintf(f, "# Written by passthrud; changed through its D-Bus API.\n"
                 "[Manager]\n"
                 "MaintenanceMode=%s\n", yes_no(s->maintenance));
@@ -208,25 +199,23 @@ int state_save(const char *dir, const PersistentState *s) {
                         s->devices[i].address, yes_no(s->devices[i].passthrough));
                 ini_write_list(f, "Assignments", s->devices[i].assignments);
         }
-        r = memstream_finish(f, &text);
-        if (r < 0)
-                return r;
-        return write_file_atomic_in(dir, STATE_FILE_NAME, text, 0755, 0644);
 }
 
-int modprobe_conf_write(const char *path, char * const *addresses) {
-        _cleanup_free_ char *text = NULL;
-        size_t size;
-        FILE *f;
+int state_save(const char *dir, const PersistentState *s) {
+        _cleanup_free_ char *path = NULL;
         int r;
 
-        for (size_t i = 0; addresses && addresses[i]; i++)
-                if (!pci_address_valid(addresses[i]))
-                        return -EINVAL;
+        if (!state_valid(s))
+                return -EINVAL;
+        r = path_join(dir, STATE_FILE_NAME, &path);
+        if (r < 0)
+                return r;
+        return write_file_atomic_printed(path, 0755, 0644, state_print, s);
+}
 
-        f = open_memstream(&text, &size);
-        if (!f)
-                return -ENOMEM;
+static void modprobe_conf_print(FILE *f, const void *userdata) {
+        char * const *addresses = userdata;
+
         fputs("# Written by passthrud: devices marked for passthrough.\n", f);
         if (addresses && addresses[0]) {
                 fputs("options passthru hide=", f);
@@ -234,9 +223,11 @@ int modprobe_conf_write(const char *path, char * const *addresses) {
                         fprintf(f, "(%s)", addresses[i]);
                 fputc('\n', f);
         }
-        r = memstream_finish(f, &text);
-        if (r < 0)
-                return r;
+}
 
-        return write_file_atomic(path, text, 0644);
+int modprobe_conf_write(const char *path, char * const *addresses) {
+        for (size_t i = 0; addresses && addresses[i]; i++)
+                if (!pci_address_valid(addresses[i]))
+                        return -EINVAL;
+        return write_file_atomic_printed(path, 0755, 0644, modprobe_conf_print, addresses);
 }

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* fileio: atomic writes, whole-file reads, directory listings, number and boolean parsing. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "test-util.h"
+
+#include "fileio.h"
+#include "macro.h"
+#include "strv.h"
+
+static mode_t mode_of(const char *path) {
+        struct stat st;
+
+        assert_int_equal(stat(path, &st), 0);
+        return st.st_mode & 07777;
+}
+
+static void print_greeting(FILE *f, const void *userdata) {
+        fprintf(f, "hello %s\n", (const char *) userdata);
+}
+
+static void printed_write_makes_directories_and_modes(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_free_ char *path = NULL, *sub = NULL, *text = NULL;
+        (void) state;
+
+        sub = path_in(dir, "a/b");
+        assert_true(asprintf(&path, "%s/file", sub) > 0);
+        assert_int_equal(write_file_atomic_printed(path, 0700, 0640, print_greeting, "world"), 0);
+        assert_int_equal(mode_of(sub), 0700);
+        assert_int_equal(mode_of(path), 0640);
+        assert_int_equal(read_full_file(path, &text, NULL), 0);
+        assert_string_equal(text, "hello world\n");
+}
+
+static void printed_write_replaces_and_failure_keeps_the_old_file(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_free_ char *path = path_in(dir, "f"), *text = NULL, *blocked = NULL;
+        (void) state;
+
+        assert_int_equal(write_file_atomic_printed(path, 0755, 0644, print_greeting, "one"), 0);
+        assert_int_equal(write_file_atomic_printed(path, 0755, 0644, print_greeting, "two"), 0);
+        assert_int_equal(read_full_file(path, &text, NULL), 0);
+        assert_string_equal(text, "hello two\n");
+        /* A parent that is a file: the write fails, nothing else changes. */
+        assert_true(asprintf(&blocked, "%s/f/inside", dir) > 0);
+        assert_true(write_file_atomic_printed(blocked, 0755, 0644, print_greeting, "three") < 0);
+        free(text);
+        assert_int_equal(read_full_file(path, &text, NULL), 0);
+        assert_string_equal(text, "hello two\n");
+}
+
+static bool starts_with_x(const char *name) {
+        return name[0] == 'x';
+}
+
+static void dir_list_sorts_and_filters(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_strv_free_ char **all = NULL, **xs = NULL;
+        const char *names[] = { "xb", "a", "xa", ".hidden" };
+        (void) state;
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                _cleanup_free_ char *p = path_in(dir, names[i]);
+
+                assert_int_equal(write_file_atomic_printed(p, 0755, 0644, print_greeting, "x"), 0);
+        }
+        assert_int_equal(dir_list(dir, NULL, &all), 0);
+        assert_int_equal(strv_length(all), 3);
+        assert_string_equal(all[0], "a");
+        assert_string_equal(all[1], "xa");
+        assert_string_equal(all[2], "xb");
+        assert_int_equal(dir_list(dir, starts_with_x, &xs), 0);
+        assert_int_equal(strv_length(xs), 2);
+        assert_string_equal(xs[0], "xa");
+        {
+                _cleanup_free_ char *missing = path_in(dir, "nope");
+                char **none = NULL;
+
+                assert_int_equal(dir_list(missing, NULL, &none), -ENOENT);
+                assert_null(none);
+        }
+}
+
+static void read_full_file_of_a_missing_file_is_enoent(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_free_ char *path = path_in(dir, "missing");
+        char *text = NULL;
+        (void) state;
+
+        assert_int_equal(read_full_file(path, &text, NULL), -ENOENT);
+        assert_null(text);
+}
+
+static void numbers_and_booleans(void **state) {
+        uint64_t v;
+        bool b;
+        (void) state;
+
+        assert_int_equal(parse_uint64("42", 100, &v), 0);
+        assert_int_equal(v, 42);
+        assert_int_equal(parse_uint64("101", 100, &v), -ERANGE);
+        assert_true(parse_uint64("-1", 100, &v) < 0);
+        assert_true(parse_uint64("", 100, &v) < 0);
+        assert_true(parse_uint64("4x", 100, &v) < 0);
+        assert_int_equal(parse_boolean("yes", &b), 0);
+        assert_true(b);
+        assert_int_equal(parse_boolean("0", &b), 0);
+        assert_false(b);
+        assert_true(parse_boolean("maybe", &b) < 0);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(printed_write_makes_directories_and_modes),
+                cmocka_unit_test(printed_write_replaces_and_failure_keeps_the_old_file),
+                cmocka_unit_test(dir_list_sorts_and_filters),
+                cmocka_unit_test(read_full_file_of_a_missing_file_is_enoent),
+                cmocka_unit_test(numbers_and_booleans),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
