@@ -292,28 +292,36 @@ static struct notifier_block pt_bus_nb = {
 	.notifier_call = pt_bus_notify,
 };
 
-/* Add a rule before the driver starts (parameters).  -EEXIST: duplicate. */
-int pt_stub_add_rule(const struct pt_rule *rule)
+/*
+ * Append @rule to the rule list, under pt_lock; its node in *@ret.
+ * -EEXIST when an equal rule is there already.
+ */
+static int pt_rule_insert(const struct pt_rule *rule, struct pt_rule_node **ret)
 {
 	struct pt_rule_node *rn;
-	int ret = 0;
 
-	mutex_lock(&pt_lock);
-	list_for_each_entry(rn, &pt_rules, node) {
-		if (pt_rule_equal(&rn->rule, rule)) {
-			ret = -EEXIST;
-			goto out;
-		}
-	}
+	lockdep_assert_held(&pt_lock);
+	list_for_each_entry(rn, &pt_rules, node)
+		if (pt_rule_equal(&rn->rule, rule))
+			return -EEXIST;
 	rn = kzalloc(sizeof(*rn), GFP_KERNEL);
-	if (!rn) {
-		ret = -ENOMEM;
-		goto out;
-	}
+	if (!rn)
+		return -ENOMEM;
 	rn->rule = *rule;
 	pt_rule_format(rule, rn->text, sizeof(rn->text));
 	list_add_tail(&rn->node, &pt_rules);
-out:
+	if (ret)
+		*ret = rn;
+	return 0;
+}
+
+/* Add a rule before the driver starts (parameters).  -EEXIST: duplicate. */
+int pt_stub_add_rule(const struct pt_rule *rule)
+{
+	int ret;
+
+	mutex_lock(&pt_lock);
+	ret = pt_rule_insert(rule, NULL);
 	mutex_unlock(&pt_lock);
 	return ret;
 }
@@ -386,21 +394,12 @@ int pt_stub_hide(const struct pt_rule *rule, struct netlink_ext_ack *extack)
 		ret = -ESHUTDOWN;
 		goto out;
 	}
-	list_for_each_entry(rn, &pt_rules, node) {
-		if (pt_rule_equal(&rn->rule, rule)) {
+	ret = pt_rule_insert(rule, &rn);
+	if (ret) {
+		if (ret == -EEXIST)
 			NL_SET_ERR_MSG(extack, "rule already present");
-			ret = -EEXIST;
-			goto out;
-		}
-	}
-	rn = kzalloc(sizeof(*rn), GFP_KERNEL);
-	if (!rn) {
-		ret = -ENOMEM;
 		goto out;
 	}
-	rn->rule = *rule;
-	pt_rule_format(rule, rn->text, sizeof(rn->text));
-	list_add_tail(&rn->node, &pt_rules);
 	pr_info("hide %s\n", rn->text);
 
 	for_each_pci_dev(pdev) {
