@@ -256,25 +256,25 @@ int sysfs_pci_read(const char *root, const char *address, SysfsPciDevice *ret) {
                 return r;
         memcpy(d.address, address, PCI_ADDRESS_LEN);
 
-        r = read_hex_attr(root, address, "vendor", 0xffff, &v);
-        if (r < 0)
-                return r;
-        d.vendor = v;
-        r = read_hex_attr(root, address, "device", 0xffff, &v);
-        if (r < 0)
-                return r;
-        d.device = v;
-        r = read_hex_attr(root, address, "subsystem_vendor", 0xffff, &v);
-        if (r < 0)
-                return r;
-        d.subvendor = v;
-        r = read_hex_attr(root, address, "subsystem_device", 0xffff, &v);
-        if (r < 0)
-                return r;
-        d.subdevice = v;
-        r = read_hex_attr(root, address, "class", 0xffffff, &d.class);
-        if (r < 0)
-                return r;
+        /* The ids and the class: hex attributes, each with its width. */
+        const struct {
+                const char *file;
+                uint32_t max;
+                uint16_t *id;
+        } ids[] = {
+                { "vendor", 0xffff, &d.vendor },
+                { "device", 0xffff, &d.device },
+                { "subsystem_vendor", 0xffff, &d.subvendor },
+                { "subsystem_device", 0xffff, &d.subdevice },
+                { "class", 0xffffff, NULL },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(ids); i++) {
+                r = read_hex_attr(root, address, ids[i].file, ids[i].max, ids[i].id ? &v : &d.class);
+                if (r < 0)
+                        return r;
+                if (ids[i].id)
+                        *ids[i].id = (uint16_t) v;
+        }
         d.is_bridge = (d.class >> 8) == 0x0604;
 
         r = device_driver(root, address, &d.driver);
