@@ -246,20 +246,18 @@ static void disconnect_module(Manager *m) {
         forget_module(m);
 }
 
-void manager_refresh_module(Manager *m) {
+/* GET: what passthru.ko says of each device.  Does not log. */
+static int module_refresh(Manager *m) {
         _cleanup_free_ PtNlDevice *devs = NULL;
         size_t n = 0;
         int r;
 
-        if (!m->nl)
-                return;
         r = ptnl_get(m->nl, &devs, &n);
         if (r < 0) {
-                log_warning_errno(r, "Cannot ask passthru.ko for its devices: %m");
                 /* Unloaded, most likely: reconnect when it is back (or at the next PCI event). */
                 if (r != -ENOMEM)
                         disconnect_module(m);
-                return;
+                return r;
         }
         forget_module(m);
         for (size_t i = 0; i < n; i++) {
@@ -270,6 +268,17 @@ void manager_refresh_module(Manager *m) {
                         snprintf(d->module_rule, sizeof(d->module_rule), "%s", devs[i].rule);
                 }
         }
+        return 0;
+}
+
+void manager_refresh_module(Manager *m) {
+        int r;
+
+        if (!m->nl)
+                return;
+        r = module_refresh(m);
+        if (r < 0)
+                log_warning_errno(r, "Cannot ask passthru.ko for its devices, ignoring: %m");
 }
 
 void manager_refresh_device(Manager *m, const char *address) {
@@ -346,9 +355,9 @@ static int connect_module(Manager *m) {
                 r = sd_event_add_io(m->event, &m->nl_source, ptnl_event_fd(m->nl), EPOLLIN, on_netlink, m);
         if (r < 0)
                 log_warning_errno(r, "Cannot hear passthru.ko's events, ignoring: %m");
-        manager_refresh_module(m);
-        if (!m->nl)
-                return -EIO;    /* it did not answer GET: dropped again */
+        r = module_refresh(m);
+        if (r < 0)
+                return r;       /* it did not answer GET: the caller says so */
         log_info("Connected to passthru.ko");
         return 0;
 }
