@@ -71,8 +71,17 @@ daemon: $(BUILD)/passthrud $(BUILD)/passthructl
 $(BUILD)/passthrud: daemon/passthrud.c $(BUILD)/libpassthrud.a
 	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -o $@ $< $(BUILD)/libpassthrud.a $(USER_LIBS)
 
-$(BUILD)/passthructl: cli/passthructl.c $(BUILD)/libpassthrud.a
-	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -o $@ $< $(BUILD)/libpassthrud.a $(USER_LIBS) $(shell pkg-config --libs json-c)
+# passthructl: each cli/*.c its own object, linked with the daemon's library (strv).
+CLI_OBJS := $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(wildcard cli/*.c))
+
+$(BUILD)/cli/%.o: cli/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(wildcard $(BUILD)/cli/*.d)
+
+$(BUILD)/passthructl: $(CLI_OBJS) $(BUILD)/libpassthrud.a
+	$(CC) $(WARN) $(CFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libpassthrud.a $(USER_LIBS) $(shell pkg-config --libs json-c)
 
 $(BUILD)/ptnl: tests/tools/ptnl.c $(BUILD)/libpassthrud.a
 	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -o $@ $< $(BUILD)/libpassthrud.a $(USER_LIBS)

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * passthructl check: can this host pass devices through? What passthrud
+ * says (IOMMU, each device and its group) beside read-only looks at the
+ * host for what the bus API does not carry (interrupt remapping, VFIO
+ * modules, group members' drivers, BARs).
+ */
+#include <dirent.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <systemd/sd-bus.h>
+
+#include "client.h"
+#include "macro.h"
+#include "output.h"
+#include "passthructl.h"
+
+static bool file_contains(const char *path, const char *needle) {
+        char line[4096];
+        bool found = false;
+        FILE *f = fopen(path, "re");
+
+        if (!f)
+                return false;
+        while (!found && fgets(line, sizeof(line), f))
+                found = strstr(line, needle) != NULL;
+        fclose(f);
+        return found;
+}
+
+/* Where the IOMMU comes from, in words: /sys/class/iommu and the kernel command line. */
+static char *iommu_source(void) {
+        char *s = NULL;
+        size_t n = 0;
+        FILE *f = open_memstream(&s, &n);
+        DIR *d = opendir("/sys/class/iommu");
+        struct dirent *de;
+        bool any = false;
+
+        if (!f)
+                return NULL;
+        while (d && (de = readdir(d)))
+                if (de->d_name[0] != '.') {
+                        fprintf(f, "%s%s", any ? " " : "/sys/class/iommu: ", de->d_name);
+                        any = true;
+                }
+        if (d)
+                closedir(d);
+        if (!any)
+                fprintf(f, "no IOMMU in /sys/class/iommu");
+        if (file_contains("/proc/cmdline", "intel_iommu=on"))
+                fprintf(f, "; kernel command line has intel_iommu=on");
+        else if (file_contains("/proc/cmdline", "amd_iommu="))
+                fprintf(f, "; kernel command line sets amd_iommu=");
+        fclose(f);
+        return s;
+}
+
+static bool module_present(const char *name) {
+        char path[256], mod[64];
+        struct utsname u;
+
+        snprintf(path, sizeof(path), "/sys/module/%s", name);
+        if (access(path, F_OK) == 0)
+                return true;
+        if (uname(&u) < 0)
+                return false;
+        snprintf(mod, sizeof(mod), "/%s.ko", name);
+        for (char *p = mod; *p; p++)
+                if (*p == '_')
+                        *p = '-';
+        snprintf(path, sizeof(path), "/lib/modules/%s/modules.dep", u.release);
+        if (file_contains(path, mod))
+                return true;
+        snprintf(path, sizeof(path), "/lib/modules/%s/modules.builtin", u.release);
+        return file_contains(path, mod);
+}
+
+static char *member_driver(const char *address) {
+        char path[128], link[256];
+        ssize_t k;
+
+        snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", address);
+        k = readlink(path, link, sizeof(link) - 1);
+        if (k < 0)
+                return strdup("none");
+        link[k] = '\0';
+        return strdup(strrchr(link, '/') ? strrchr(link, '/') + 1 : link);
+}
+
+static json_object *bars_json(const char *address, FILE *out) {
+        json_object *a = json_object_new_array();
+        unsigned long long start, end, flags;
+        char path[128];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource", address);
+        f = fopen(path, "re");
+        for (int i = 0; f && i < 6 && fscanf(f, "%llx %llx %llx", &start, &end, &flags) == 3; i++) {
+                json_object *o;
+                unsigned long long size;
+
+                if (end <= start)
+                        continue;
+                size = end - start + 1;
+                o = json_object_new_object();
+                json_object_object_add(o, "index", json_object_new_int(i));
+                json_object_object_add(o, "size", json_object_new_int64((int64_t) size));
+                json_object_object_add(o, "type", json_object_new_string(flags & 0x100 ? "io" : "memory"));
+                json_object_object_add(o, "prefetchable", json_object_new_boolean(flags & 0x2000));
+                json_object_array_add(a, o);
+                if (out)
+                        fprintf(out, "%sBAR%d %s %llu%s%s", i ? ", " : "", i, flags & 0x100 ? "io" : "mem",
+                                size >= 1024 ? size / 1024 : size, size >= 1024 ? " KiB" : " B",
+                                flags & 0x2000 ? " prefetchable" : "");
+        }
+        if (f)
+                fclose(f);
+        return a;
+}
+
+static const char *mark(bool ok) {
+        return ok ? (use_color() ? "\033[32mok\033[0m" : "ok") : (use_color() ? "\033[31mFAIL\033[0m" : "FAIL");
+}
+
+int verb_check(sd_bus *bus, char **args) {
+        _cleanup_free_ char *source = iommu_source();
+        json_object *report_json = json_object_new_object(), *jdevs = json_object_new_array();
+        bool iommu_ok, ir_ok, unsafe, vfio_ok, problems = false;
+        int iommu = 0, r;
+        DeviceInfo *devs = NULL;
+        size_t n = 0;
+
+        (void) args;
+        r = get_bool_property(bus, "IommuEnabled", &iommu);
+        if (r < 0) {
+                json_object_put(report_json);
+                json_object_put(jdevs);
+                return r;
+        }
+        iommu_ok = iommu;
+        ir_ok = file_contains("/proc/interrupts", "IR-");
+        unsafe = file_contains("/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts", "Y");
+        vfio_ok = module_present("vfio_pci") && module_present("vfio_iommu_type1");
+
+        json_object_object_add(report_json, "iommu", json_object_new_boolean(iommu_ok));
+        json_object_object_add(report_json, "iommu_source", json_object_new_string(source ?: ""));
+        json_object_object_add(report_json, "interrupt_remapping", json_object_new_boolean(ir_ok));
+        json_object_object_add(report_json, "allow_unsafe_interrupts", json_object_new_boolean(unsafe));
+        json_object_object_add(report_json, "vfio", json_object_new_boolean(vfio_ok));
+        if (!arg_json) {
+                printf("%-4s IOMMU %s (%s)\n", mark(iommu_ok), iommu_ok ? "enabled" : "disabled: boot with intel_iommu=on or amd_iommu=on",
+                       source ?: "?");
+                printf("%-4s Interrupt remapping %s\n", mark(ir_ok && !unsafe),
+                       ir_ok ? (unsafe ? "in force, but vfio_iommu_type1 allow_unsafe_interrupts is set" : "in force (IR- in /proc/interrupts)")
+                             : "not in force: a VM could forge interrupts");
+                printf("%-4s VFIO modules %s\n", mark(vfio_ok), vfio_ok ? "vfio-pci and vfio_iommu_type1 present" : "missing: vfio-pci or vfio_iommu_type1");
+        }
+        problems = !iommu_ok || !ir_ok || unsafe || !vfio_ok;
+
+        r = get_devices(bus, &devs, &n);
+        if (r < 0) {
+                json_object_put(report_json);
+                json_object_put(jdevs);
+                return r;
+        }
+        for (size_t i = 0; i < n; i++) {
+                DeviceInfo *d = &devs[i];
+                json_object *o, *members = json_object_new_array();
+                _cleanup_free_ char *why = NULL;
+                char *bars = NULL;
+                size_t blen = 0;
+                FILE *bf;
+
+                if (!d->passthrough && !(d->owner && *d->owner))
+                        continue;
+                for (char **m = d->group_devices; m && *m; m++) {
+                        _cleanup_free_ char *drv = member_driver(*m);
+                        json_object *mo = json_object_new_object();
+
+                        json_object_object_add(mo, "address", json_object_new_string(*m));
+                        json_object_object_add(mo, "driver", json_object_new_string(drv ?: "?"));
+                        json_object_array_add(members, mo);
+                        if (!d->viable && !why && drv && strcmp(drv, "passthru") && strcmp(drv, "vfio-pci") &&
+                            strcmp(drv, "pcieport") && strcmp(drv, "pci-stub") && strcmp(drv, "none"))
+                                (void) asprintf(&why, "%s is held by host driver %s", *m, drv);
+                }
+                bf = open_memstream(&bars, &blen);
+                o = device_json(d);
+                json_object_object_add(o, "group_members", members);
+                json_object_object_add(o, "bars", bars_json(d->address, bf));
+                if (bf)
+                        fclose(bf);
+                if (!d->viable)
+                        json_object_object_add(o, "not_viable_because", json_object_new_string(why ?: "unknown"));
+                json_object_array_add(jdevs, o);
+                problems = problems || !d->viable;
+                if (!arg_json) {
+                        printf("\n%-4s %s %s (%04x:%04x), state %s%s%s\n", mark(d->viable), d->address,
+                               d->name && *d->name ? d->name : "?", d->vendor, d->device, state_color(d->state), d->state,
+                               color_off());
+                        printf("       IOMMU group %d:", d->group);
+                        for (char **m = d->group_devices; m && *m; m++) {
+                                _cleanup_free_ char *drv = member_driver(*m);
+                                printf(" %s (%s)", *m, drv ?: "?");
+                        }
+                        printf("\n       %s\n", d->viable ? "viable: every member can go to VFIO" : why ?: "not viable");
+                        printf("       reset methods:");
+                        for (char **m = d->reset_methods; m && *m; m++)
+                                printf(" %s", *m);
+                        printf("%s\n", d->reset_methods && d->reset_methods[0] ? "" : " none (it will be quarantined after each lease)");
+                        printf("       %s, MSI %s, MSI-X %s\n", d->pcie ? "PCI Express" : "conventional PCI",
+                               d->msi ? "yes" : "no", d->msix ? "yes" : "no");
+                        printf("       %s\n", bars && *bars ? bars : "no BARs");
+                }
+                free(bars);
+        }
+        device_infos_free(devs, n);
+        json_object_object_add(report_json, "devices", jdevs);
+        json_object_object_add(report_json, "ok", json_object_new_boolean(!problems));
+        if (arg_json)
+                print_json(report_json);
+        else {
+                json_object_put(report_json);
+                printf("\n%s\n", problems ? "Passthrough cannot work as configured: see FAIL above."
+                                           : "Passthrough can work on this host.");
+        }
+        return problems ? EXIT_CHECK : EXIT_OK;
+}
+

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * passthructl's bus client of org.passthru1: the devices as DeviceInfo,
+ * Manager calls and properties, and the report of a failed call.
+ *
+ * Each function prints what went wrong, once, and returns a negative errno
+ * that says which exit status it calls for (see passthructl.h): -EINVAL a
+ * device argument that is no PCI address, -EACCES not allowed, -ENODEV no
+ * such device, -EHOSTDOWN passthrud not reachable; any other is a failure.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <systemd/sd-bus.h>
+
+/* A Device object's properties (docs/DESIGN.md); client.c maps each name. */
+typedef struct DeviceInfo {
+        char *path;
+        char *address, *state, *driver, *owner, *name, *reset_hint;
+        uint16_t vendor, device;
+        uint32_t class, owner_pid;
+        int32_t group;
+        bool passthrough, viable, pcie, msi, msix;
+        char **group_devices, **assignments, **reset_methods, **reset_results;
+} DeviceInfo;
+
+void device_info_done(DeviceInfo *d);
+void device_infos_free(DeviceInfo *d, size_t n);
+
+/* An a{sv} of Device properties into @d; unknown names are skipped. */
+int device_info_read(sd_bus_message *m, DeviceInfo *d);
+
+int connect_bus(sd_bus **ret);
+
+/* Every device, sorted by address, from the object manager: readable by anyone. */
+int get_devices(sd_bus *bus, DeviceInfo **ret, size_t *ret_n);
+/* One device by its address as given (DDDD:BB:SS.F or BB:SS.F). */
+int get_device(sd_bus *bus, const char *arg, DeviceInfo *ret);
+
+/* A Manager method; @what names the failure in the report. */
+int call(sd_bus *bus, const char *what, const char *method, sd_bus_message **reply, const char *types, ...);
+/* A boolean Manager property. */
+int get_bool_property(sd_bus *bus, const char *name, int *ret);
+
+/* Print a failed call with a hint at what to do; returns its errno class. */
+int report(const char *what, const sd_bus_error *e, int r);
