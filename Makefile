@@ -7,6 +7,7 @@
 #   make demo            boot a VM that hides two devices and show it
 #   make bench           passthrud against a bare sysfs floor, in one VM (not in check)
 #   make style           checkpatch and sparse on the kernel code
+#   make fuzz            every parser's libFuzzer target, FUZZ_SECONDS (600) each; make check gives each 30 s
 #   make deps            install the Debian packages all of this needs
 #   make install / dkms-install / uninstall
 
@@ -158,3 +159,47 @@ dkms-install: $(BUILD)/dkms.conf
 dkms-uninstall:
 	-dkms remove passthru/$(VERSION) --all
 	rm -rf $(DESTDIR)/usr/src/passthru-$(VERSION)
+
+# ---------------------------------------------------------------------------
+# make fuzz: libFuzzer targets (tests/fuzz/fuzz-*.c), built with clang, ASan
+# and UBSan against the daemon's library and kmod/hide.c, run by
+# tests/fuzz/run.sh for FUZZ_SECONDS each (make check: 30 s).
+
+FUZZ_CC := clang
+FUZZ_SECONDS ?= 600
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS := -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz-*.c))
+# kmod/hide.c as it is, over a few userspace stand-ins for kernel headers;
+# -Wno-sign-compare as Kbuild has it.
+FUZZ_KSHIM := -Itests/fuzz/kshim -Iinclude -Ikmod
+
+.PHONY: fuzz fuzz-build
+
+$(BUILD)/fuzz/obj/%.o: daemon/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(WARN) $(FUZZ_CFLAGS) $(USER_CPPFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/fuzz/obj/kmod-hide.o: kmod/hide.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(WARN) -Wno-sign-compare $(FUZZ_CFLAGS) -D_GNU_SOURCE= $(FUZZ_KSHIM) -MMD -MP -c -o $@ $<
+
+-include $(wildcard $(BUILD)/fuzz/obj/*.d $(BUILD)/fuzz/*.d)
+
+$(BUILD)/fuzz/libpassthrud-fuzz.a: $(DAEMON_SRCS:daemon/%.c=$(BUILD)/fuzz/obj/%.o)
+	$(AR) rcs $@ $^
+
+# fuzz-hide, and fuzz-cmdline that holds the daemon's reading up to the module's.
+FUZZ_WITH_HIDE := $(BUILD)/fuzz/fuzz-hide $(BUILD)/fuzz/fuzz-cmdline
+$(FUZZ_WITH_HIDE): FUZZ_HIDE_CPPFLAGS := $(FUZZ_KSHIM)
+$(FUZZ_WITH_HIDE): FUZZ_HIDE_OBJS := $(BUILD)/fuzz/obj/kmod-hide.o
+$(FUZZ_WITH_HIDE): $(BUILD)/fuzz/obj/kmod-hide.o
+
+$(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(BUILD)/fuzz/libpassthrud-fuzz.a
+	$(FUZZ_CC) $(WARN) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer $(USER_CPPFLAGS) $(FUZZ_HIDE_CPPFLAGS) -Itests/fuzz \
+		-MMD -MP -o $@ $< $(FUZZ_HIDE_OBJS) $(BUILD)/fuzz/libpassthrud-fuzz.a $(USER_LIBS)
+
+fuzz-build: $(FUZZ_TARGETS)
+
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh

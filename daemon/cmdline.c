@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <linux/passthru.h>
+
 #include "cmdline.h"
 
 typedef struct HideToken {
@@ -138,7 +140,9 @@ static bool value_covers(const char *v, const char *end, const char *address, un
                         v = close;
                         continue;
                 }
-                if (parse_token(v, (size_t) (close + 1 - v), &t) == 0 && token_covers(&t, address, vendor, device) &&
+                /* ... and refuses a token longer than PASSTHRU_RULE_MAX characters. */
+                if (close + 1 - v <= PASSTHRU_RULE_MAX && parse_token(v, (size_t) (close + 1 - v), &t) == 0 &&
+                    token_covers(&t, address, vendor, device) &&
                     format_token(&t, rule, size) == 0)
                         return true;
                 v = close + 1;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -83,6 +84,11 @@ static int errno_from_nle(int nle) {
         }
 }
 
+/* libnl checks the length of an NLA_NUL_STRING, not that it holds its NUL. */
+static bool string_terminated(const struct nlattr *a) {
+        return !a || (nla_len(a) > 0 && memchr(nla_data(a), '\0', (size_t) nla_len(a)));
+}
+
 static void copy_string(char *dst, size_t size, struct nlattr *a) {
         if (!a)
                 return;
@@ -98,6 +104,9 @@ static int parse_device(struct nl_msg *msg, PtNlDevice *d) {
                 return errno_from_nle(r);
         if (!tb[PASSTHRU_A_ADDRESS])
                 return -EBADMSG;
+        for (size_t i = 0; i < ELEMENTSOF(attr_policy); i++)
+                if (attr_policy[i].type == NLA_NUL_STRING && !string_terminated(tb[i]))
+                        return -EBADMSG;
 
         *d = (PtNlDevice) {};
         copy_string(d->address, sizeof(d->address), tb[PASSTHRU_A_ADDRESS]);
@@ -140,7 +149,8 @@ static int on_event(struct nl_msg *msg, void *arg) {
         Request *req = arg;
         PtNlDevice ev;
 
-        if (genlmsg_hdr(nlmsg_hdr(msg))->cmd != PASSTHRU_CMD_EVENT)
+        /* Too short for a generic netlink header: no command to read. */
+        if (!genlmsg_valid_hdr(nlmsg_hdr(msg), 0) || genlmsg_hdr(nlmsg_hdr(msg))->cmd != PASSTHRU_CMD_EVENT)
                 return NL_SKIP;
         if (parse_device(msg, &ev) < 0)
                 return NL_SKIP;      /* a malformed event is not our reader's problem */
@@ -239,6 +249,35 @@ PtNetlink *ptnl_close(PtNetlink *nl) {
         return NULL;
 }
 
+/* The callbacks of a request: the devices of a dump, its ACK or error, the end of a dump. */
+static struct nl_cb *reply_callbacks(Request *req) {
+        struct nl_cb *cb;
+
+        cb = nl_cb_alloc(NL_CB_DEFAULT);
+        if (!cb)
+                return NULL;
+        nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_dump_entry, req);
+        nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, on_finish, req);
+        nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, req);
+        nl_cb_err(cb, NL_CB_CUSTOM, on_error, req);
+        return cb;
+}
+
+/* Read until the request's ACK, error or end of dump. */
+static int read_replies(struct nl_sock *sk, struct nl_cb *cb, int flags, Request *req) {
+        int r;
+
+        req->error = 1;
+        while (req->error > 0) {
+                r = nl_recvmsgs(sk, cb);
+                if (r < 0 && req->error > 0)
+                        return errno_from_nle(r);
+                if (flags & NLM_F_DUMP && req->error > 0 && r >= 0)
+                        req->error = 0;  /* NLMSG_DONE ended the dump */
+        }
+        return req->error;
+}
+
 /* Send one request and read until its ACK, error or end of dump. */
 static int transact(PtNetlink *nl, uint8_t cmd, int flags, const char *rule, Request *req) {
         _cleanup_(nl_msg_freep) struct nl_msg *msg = NULL;
@@ -246,7 +285,7 @@ static int transact(PtNetlink *nl, uint8_t cmd, int flags, const char *rule, Req
         int r;
 
         msg = nlmsg_alloc();
-        cb = nl_cb_alloc(NL_CB_DEFAULT);
+        cb = reply_callbacks(req);
         if (!msg || !cb)
                 return -ENOMEM;
         if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, nl->family, 0, flags | NLM_F_ACK, cmd,
@@ -255,24 +294,10 @@ static int transact(PtNetlink *nl, uint8_t cmd, int flags, const char *rule, Req
         if (rule && nla_put_string(msg, PASSTHRU_A_RULE, rule) < 0)
                 return -E2BIG;
 
-        nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_dump_entry, req);
-        nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, on_finish, req);
-        nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, req);
-        nl_cb_err(cb, NL_CB_CUSTOM, on_error, req);
-
         r = nl_send_auto(nl->sk, msg);
         if (r < 0)
                 return errno_from_nle(r);
-
-        req->error = 1;
-        while (req->error > 0) {
-                r = nl_recvmsgs(nl->sk, cb);
-                if (r < 0 && req->error > 0)
-                        return errno_from_nle(r);
-                if (flags & NLM_F_DUMP && req->error > 0 && r >= 0)
-                        req->error = 0;  /* NLMSG_DONE ended the dump */
-        }
-        return req->error;
+        return read_replies(nl->sk, cb, flags, req);
 }
 
 int ptnl_get(PtNetlink *nl, PtNlDevice **ret, size_t *ret_n) {
@@ -335,6 +360,19 @@ int ptnl_event_fd(PtNetlink *nl) {
         return nl->events ? nl_socket_get_fd(nl->events) : -EBADF;
 }
 
+/* The callbacks of the events socket. */
+static struct nl_cb *event_callbacks(Request *req) {
+        struct nl_cb *cb;
+
+        cb = nl_cb_alloc(NL_CB_DEFAULT);
+        if (!cb)
+                return NULL;
+        nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_event, req);
+        /* Multicast messages carry no sequence number of ours. */
+        nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, on_any_seq, NULL);
+        return cb;
+}
+
 /* Deliver the events of one read of the (non-blocking) socket; call it again when it polls readable. */
 int ptnl_read_events(PtNetlink *nl, PtNlEventFn fn, void *userdata) {
         _cleanup_(nl_cb_putp) struct nl_cb *cb = NULL;
@@ -343,13 +381,100 @@ int ptnl_read_events(PtNetlink *nl, PtNlEventFn fn, void *userdata) {
 
         if (!nl->events)
                 return -EBADF;
-        cb = nl_cb_alloc(NL_CB_DEFAULT);
+        cb = event_callbacks(&req);
         if (!cb)
                 return -ENOMEM;
-        nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_event, &req);
-        /* Multicast messages carry no sequence number of ours. */
-        nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, on_any_seq, NULL);
         r = nl_recvmsgs(nl->events, cb);
+        if (r == -NLE_AGAIN)
+                return 0;
+        return errno_from_nle(r);
+}
+
+/*
+ * The socket of ptnl_parse_reply() and ptnl_parse_events(): one read gives
+ * the bytes, as from the kernel; the next would block.
+ */
+static _Thread_local struct {
+        const void *data;
+        size_t size;
+        bool read;
+} feed;
+
+static int feed_recv(struct nl_sock *sk, struct sockaddr_nl *nla, unsigned char **buf, struct ucred **creds) {
+        (void) sk;
+        (void) creds;
+        if (feed.read)
+                return -NLE_AGAIN;
+        feed.read = true;
+        if (feed.size == 0)
+                return 0;
+        if (feed.size > INT_MAX)
+                return -NLE_MSGSIZE;
+        *buf = malloc(feed.size);
+        if (!*buf)
+                return -NLE_NOMEM;
+        memcpy(*buf, feed.data, feed.size);
+        *nla = (struct sockaddr_nl) { .nl_family = AF_NETLINK };
+        return (int) feed.size;
+}
+
+static void nl_socket_freep(struct nl_sock **sk) {
+        if (*sk)
+                nl_socket_free(*sk);
+}
+
+static struct nl_sock *feed_socket(struct nl_cb *cb, const void *data, size_t size) {
+        struct nl_sock *sk;
+
+        sk = nl_socket_alloc();
+        if (!sk)
+                return NULL;
+        nl_socket_disable_auto_ack(sk);         /* and so libnl's sequence check */
+        nl_cb_overwrite_recv(cb, feed_recv);
+        feed.data = data;
+        feed.size = size;
+        feed.read = false;
+        return sk;
+}
+
+int ptnl_parse_reply(const void *data, size_t size, bool dump, PtNlDevice **ret, size_t *ret_n, char **ret_msg) {
+        _cleanup_(nl_socket_freep) struct nl_sock *sk = NULL;
+        _cleanup_(nl_cb_putp) struct nl_cb *cb = NULL;
+        Request req = {};
+        int r;
+
+        cb = reply_callbacks(&req);
+        if (!cb)
+                return -ENOMEM;
+        sk = feed_socket(cb, data, size);
+        if (!sk)
+                return -ENOMEM;
+        r = read_replies(sk, cb, dump ? NLM_F_DUMP : 0, &req);
+        if (r < 0) {
+                free(req.devices);
+                *ret_msg = TAKE_PTR(req.msg);
+                return r;
+        }
+        free(req.msg);
+        *ret = req.devices;
+        *ret_n = req.n_devices;
+        *ret_msg = NULL;
+        return 0;
+}
+
+int ptnl_parse_events(const void *data, size_t size, PtNlEventFn fn, void *userdata) {
+        _cleanup_(nl_socket_freep) struct nl_sock *sk = NULL;
+        _cleanup_(nl_cb_putp) struct nl_cb *cb = NULL;
+        Request req = { .event_fn = fn, .userdata = userdata };
+        int r;
+
+        cb = event_callbacks(&req);
+        if (!cb)
+                return -ENOMEM;
+        sk = feed_socket(cb, data, size);
+        if (!sk)
+                return -ENOMEM;
+        r = nl_recvmsgs(sk, cb);
         if (r == -NLE_AGAIN)
                 return 0;
         return errno_from_nle(r);

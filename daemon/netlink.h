@@ -46,6 +46,17 @@ int ptnl_event_fd(PtNetlink *nl);
 typedef void (*PtNlEventFn)(const PtNlDevice *ev, void *userdata);
 int ptnl_read_events(PtNetlink *nl, PtNlEventFn fn, void *userdata);
 
+/*
+ * The receive path without the kernel, for tests/fuzz/fuzz-netlink.c: @data
+ * as what one read of the socket returned, through the callbacks and the
+ * loop of ptnl_get() (@dump) or ptnl_hide(), or of ptnl_read_events().
+ * libnl does not check sequence numbers here.  ptnl_parse_reply() returns
+ * what ptnl_get() would, and the kernel's explanation of an error in
+ * *ret_msg (NULL if none; free() it).
+ */
+int ptnl_parse_reply(const void *data, size_t size, bool dump, PtNlDevice **ret, size_t *ret_n, char **ret_msg);
+int ptnl_parse_events(const void *data, size_t size, PtNlEventFn fn, void *userdata);
+
 const char *ptnl_state_to_string(uint8_t state);
 const char *ptnl_event_to_string(uint8_t event);
 

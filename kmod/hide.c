@@ -400,7 +400,8 @@ bool pt_rule_equal(const struct pt_rule *a, const struct pt_rule *b)
 		return a->vendor == b->vendor && a->device == b->device &&
 		       a->subvendor == b->subvendor &&
 		       a->subdevice == b->subdevice &&
-		       a->class == b->class && a->class_mask == b->class_mask;
+		       a->class_mask == b->class_mask &&
+		       !((a->class ^ b->class) & a->class_mask);
 	if (a->domain != b->domain || a->bus != b->bus)
 		return false;
 	if (!(a->flags & PT_RULE_ANY_SLOT) && a->slot != b->slot)

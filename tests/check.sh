@@ -58,6 +58,14 @@ make -s -C "$TOP" unit >"$RESULTS/unit/results" 2>"$RESULTS/unit/stderr.log" ||
       echo "FAIL unit.build (log: $RESULTS/unit/stderr.log)" >>"$RESULTS/unit/results"; }
 grep -c '^PASS' "$RESULTS/unit/results" | sed 's/$/ unit cases passed/'
 
+# Every parser's libFuzzer target, 30 s each (make fuzz: 600 s); the figures go to stderr.log.
+echo "--- fuzz: each target for 30 s"
+mkdir -p "$RESULTS/fuzz"
+FUZZ_SECONDS=30 "$TOP/tests/fuzz/run.sh" >"$RESULTS/fuzz/results" 2>"$RESULTS/fuzz/stderr.log" ||
+    { tail -n 30 "$RESULTS/fuzz/stderr.log"; grep -q '^FAIL' "$RESULTS/fuzz/results" ||
+      echo "FAIL fuzz.run (log: $RESULTS/fuzz/stderr.log)" >>"$RESULTS/fuzz/results"; }
+grep '^fuzz\.' "$RESULTS/fuzz/stderr.log"
+
 HIDE='passthru.hide=(01:00.0)(02:00.0)'
 echo "--- vm: module suite, Debian's kernel"
 stage module "$TOP/tests/vm/run.sh" module "$HIDE"

@@ -71,6 +71,8 @@ static void tokens_canonical_like_the_module(void **state) {
         assert_canonical("(1:2:3.4=8086:10d3)", "(0001:02:03.4=8086:10d3)");
         assert_canonical("(0x1:0X0.0)", "(0000:01:00.0)");
         assert_canonical("(0x0000:0x01:0x1f.0x7=0x1234:0x11e8)", "(0000:01:1f.7=1234:11e8)");
+        /* PASSTHRU_RULE_MAX characters, the longest the module takes. */
+        assert_canonical("(0x0000000:0x00000001:0x0000000.0x0000000=0x00001234:0x000011e8)", "(0000:01:00.0=1234:11e8)");
         /* Junk after a token is a bad token of its own: the good one still counts, as in passthru.ko. */
         assert_canonical("(01:00.0)x", "(0000:01:00.0)");
 }
@@ -92,6 +94,8 @@ static void bad_tokens_cover_nothing(void **state) {
         assert_refused("(0x0x1:00.0)");
         assert_refused("(04:*.0)");
         assert_refused("(04:01.*=1234:11e8");
+        /* Good fields, but longer than PASSTHRU_RULE_MAX: passthru.ko refuses it (found by fuzz-cmdline). */
+        assert_refused("(0x00000000:0x00000001:0x0000000.0x0000000=0x00001234:0x000011e8)");
 }
 
 static void short_rule_buffer_covers_nothing(void **state) {
