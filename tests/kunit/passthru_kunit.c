@@ -300,6 +300,21 @@ static void rule_equal_spots_duplicates(struct kunit *test)
 /* ------------------------------------------------------------------ */
 /* ids=                                                               */
 
+/* Class bits outside the mask claim nothing: such rules are duplicates. */
+static void ids_rules_equal_under_the_class_mask(struct kunit *test)
+{
+	const char *p = "1234:11e8,1234:11e8:ffffffff:ffffffff:3,1234:11e8:ffffffff:ffffffff:ff:ff";
+	struct pt_rule a, b, c;
+	struct pt_token tok;
+	const char *reason;
+
+	KUNIT_ASSERT_EQ(test, pt_ids_next(&p, &a, &tok, &reason), 0);
+	KUNIT_ASSERT_EQ(test, pt_ids_next(&p, &b, &tok, &reason), 0);
+	KUNIT_ASSERT_EQ(test, pt_ids_next(&p, &c, &tok, &reason), 0);
+	KUNIT_EXPECT_TRUE(test, pt_rule_equal(&a, &b));
+	KUNIT_EXPECT_FALSE(test, pt_rule_equal(&a, &c));
+}
+
 static void ids_accepts_pci_stub_forms(struct kunit *test)
 {
 	const char *p = "1234:11e8,8086:10d3:ffffffff:1234,1:2:3:4:20000:ff0000";
@@ -571,6 +586,7 @@ static struct kunit_case passthru_hide_cases[] = {
 };
 
 static struct kunit_case passthru_ids_cases[] = {
+	KUNIT_CASE(ids_rules_equal_under_the_class_mask),
 	KUNIT_CASE(ids_accepts_pci_stub_forms),
 	KUNIT_CASE(ids_rejects_bad_entries_and_keeps_going),
 	{}
