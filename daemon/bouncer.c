@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <grp.h>
 #include <time.h>
@@ -186,6 +187,9 @@ int bouncer_pin(Manager *m, sd_bus_message *msg, pid_t pid, sd_bus_error *error)
         uint64_t ticks, started, appeared;
         long hz = sysconf(_SC_CLK_TCK);
         int r;
+
+        assert(m);
+        assert(msg);
 
         if (pid <= 0 || !sender || hz <= 0)
                 return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "The bus did not say which process is calling.");

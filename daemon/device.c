@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,9 +29,12 @@ const char *device_state_to_string(DeviceState s) {
 }
 
 int device_new(Manager *m, const char *address, Device **ret) {
-        Device *d;
+        _cleanup_(device_freep) Device *d = NULL;
         int r;
 
+        assert(m);
+        assert(address);
+        assert(ret);
         d = calloc(1, sizeof(*d));
         if (!d)
                 return -ENOMEM;
@@ -38,16 +42,12 @@ int device_new(Manager *m, const char *address, Device **ret) {
         d->sys.iommu_group = -1;
         snprintf(d->address, sizeof(d->address), "%s", address);
         r = sd_bus_path_encode(PT_DEVICE_PATH_PREFIX, address, &d->object_path);
-        if (r < 0) {
-                free(d);
+        if (r < 0)
                 return r;
-        }
         r = device_refresh(d);
-        if (r < 0) {
-                device_free(d);
+        if (r < 0)
                 return r;
-        }
-        *ret = d;
+        *ret = TAKE_PTR(d);
         return 0;
 }
 

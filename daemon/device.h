@@ -7,6 +7,7 @@
 
 #include <linux/passthru.h>
 
+#include "macro.h"
 #include "pci.h"
 #include "reset.h"
 #include "sysfs.h"
@@ -43,6 +44,7 @@ typedef struct Device {
 
 int device_new(Manager *m, const char *address, Device **ret);
 Device *device_free(Device *d);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Device *, device_free);
 /* Re-read sysfs and libpci; -ENODEV when the device is gone. */
 int device_refresh(Device *d);
 /* What the caller saw bound to the device itself, until the next device_refresh(). */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "device-dbus.h"
+#include "faultpoint.h"
 #include "lease.h"
 #include "log.h"
 #include "macro.h"
@@ -30,6 +32,10 @@ int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd
         char **assigned;
         unsigned n;
         int viable;
+
+        assert(m);
+        assert(d);
+        assert(vm);
 
         /* 1. The device is marked and claimed. */
         switch (device_state(d)) {
@@ -244,6 +250,14 @@ Lease *lease_free(Lease *l) {
         return NULL;
 }
 
+/* After a lease left the ledger: a stale entry is only a lease the next start finds ended. */
+static void save_ledger_or_warn(Manager *m) {
+        int r = manager_save_ledger(m);
+
+        if (r < 0)
+                log_warning_errno(r, "Cannot update the lease ledger in %s, ignoring: %m", m->paths.runtime_dir);
+}
+
 static int ledger_record(Lease *l) {
         LedgerEntry e = {
                 .group = l->group,
@@ -317,6 +331,13 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t
         Lease *l = NULL;
         int r;
 
+        assert(m);
+        assert(d);
+        assert(vm);
+        assert(opts);
+        assert(ret);
+        assert(ret_fd);
+
         if (!moved) {
                 strv_free(endpoints);
                 return -ENOMEM;
@@ -343,6 +364,7 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t
                 r = sd_bus_error_set_errnof(error, r, "The calling process %u is gone: %m", (unsigned) pid);
                 goto fail;
         }
+        FAULT_POINT("acquire-pinned");
 
         /* Move the group to vfio-pci. */
         for (char **i = l->devices; *i; i++) {
@@ -361,6 +383,7 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t
                         r = sd_bus_error_set_errno(error, r);
                         goto fail_moved;
                 }
+                FAULT_POINT("acquire-moved");
         }
 
         group_node(m, l->group, node, sizeof(node));
@@ -381,6 +404,7 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t
                 r = sd_bus_error_set_errnof(error, r, "Cannot record the lease in %s: %m", m->paths.runtime_dir);
                 goto fail_moved;
         }
+        FAULT_POINT("acquire-recorded");
         l->pidfd = TAKE_FD(pidfd);
         r = lease_watch(l);
         if (r < 0)
@@ -394,7 +418,7 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t
                                             (unsigned) l->node_owner);
         if (r < 0) {
                 ledger_remove(&m->ledger, l->group);
-                (void) manager_save_ledger(m);
+                save_ledger_or_warn(m);
                 goto fail_moved;
         }
 
@@ -463,6 +487,7 @@ static int return_run(void *userdata) {
                 if (job->results[i] == -ENOENT)
                         job->results[i] = -ENODEV;
         }
+        FAULT_POINT("return-unbound");
         for (size_t i = 0; i < n; i++) {
                 int r;
 
@@ -538,7 +563,7 @@ static void return_done(int result, void *userdata) {
                                 manager_refresh_device(m, job->devices[i]);
                 }
                 ledger_remove(&m->ledger, group);
-                (void) manager_save_ledger(m);
+                save_ledger_or_warn(m);
                 for (char **i = devices; i && *i; i++)
                         manager_send_lease_released(m, *i, vm, reason);
                 log_lease("released", device ?: "", vm ?: "", (unsigned) pid, reason);
@@ -553,6 +578,9 @@ void lease_end(Lease *l, const char *reason) {
         size_t n;
         char node[PATH_MAX];
         int r;
+
+        assert(l);
+        assert(reason);
 
         if (l->state == LEASE_RELEASING)
                 return;
@@ -781,6 +809,8 @@ static int on_grace_over(sd_event_source *s, uint64_t usec, void *userdata) {
 void lease_revoke(Lease *l) {
         Manager *m = l->manager;
         int r;
+
+        assert(l);
 
         if (l->grace_timer)
                 return;                 /* the grace period is running */

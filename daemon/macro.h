@@ -30,6 +30,13 @@
                 _fd;                            \
         })
 
+/* type_freep(): the cleanup function of a type with a type_free() that returns NULL. */
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)         \
+        static inline void func##p(type *p) {           \
+                if (*p)                                 \
+                        func(*p);                       \
+        }
+
 static inline void freep(void *p) {
         free(*(void **) p);
 }

@@ -13,6 +13,7 @@
 #include "bouncer.h"
 #include "cmdline.h"
 #include "device-dbus.h"
+#include "faultpoint.h"
 #include "fileio.h"
 #include "critical.h"
 #include "lease.h"
@@ -259,6 +260,7 @@ static int method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *err
                 return r;
         /* The fd first, then the news. */
         r = sd_bus_reply_method_return(msg, "h", fd);
+        FAULT_POINT("acquire-sent");
         lease_announce(l);
         return r;
 }
@@ -341,6 +343,14 @@ static int check_unmark(Manager *m, Device *d, sd_bus_error *error) {
                                          "%s is hidden by '%s' on the kernel command line (passthru.hide=): "
                                          "remove it there and reboot.", d->address, rule);
         return 0;
+}
+
+/* Undo a write of modprobe.d after a failure; the failure to undo is logged. */
+static void put_back_modprobe(Manager *m) {
+        int r = write_modprobe(m);
+
+        if (r < 0)
+                log_error_errno(r, "Cannot put back %s: %m", m->paths.modprobe_file);
 }
 
 /*
@@ -468,7 +478,7 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
                 r = manager_save_state(m);
         if (r < 0) {
                 s->passthrough = was;
-                (void) write_modprobe(m);
+                put_back_modprobe(m);
                 return sd_bus_error_set_errnof(error, r, "Cannot save the passthrough configuration: %m");
         }
 
@@ -498,11 +508,17 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
                 if (d->module_rule[0]) {
                         _cleanup_free_ char *again = strdup(d->module_rule);
 
-                        if (r >= 0 && m->nl)
-                                (void) ptnl_hide(m->nl, rule, NULL);
+                        if (r >= 0 && m->nl) {
+                                int k = ptnl_hide(m->nl, rule, NULL);
+
+                                if (k < 0)
+                                        log_error_errno(k, "Cannot put rule %s back into passthru.ko: %m", rule);
+                        }
                         s->passthrough = was;
-                        (void) write_modprobe(m);
-                        (void) manager_save_state(m);
+                        put_back_modprobe(m);
+                        r = manager_save_state(m);
+                        if (r < 0)
+                                log_error_errno(r, "Cannot put back the state in %s: %m", m->paths.state_dir);
                         manager_refresh_module(m);
                         return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
                                                  "%s is still hidden by passthru.ko's rule '%s' after dropping '%s': "

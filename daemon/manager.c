@@ -99,6 +99,7 @@ int manager_lookup_device(Manager *m, const char *arg, Device **ret, sd_bus_erro
 }
 
 int manager_add_device(Manager *m, const char *address, Device **ret) {
+        _cleanup_(device_freep) Device *fresh = NULL;
         Device *d, **a;
         int r;
 
@@ -108,19 +109,16 @@ int manager_add_device(Manager *m, const char *address, Device **ret) {
                         *ret = d;
                 return 0;
         }
-        r = device_new(m, address, &d);
+        r = device_new(m, address, &fresh);
         if (r < 0)
                 return r;
-        if (d->sys.is_bridge) {
-                device_free(d);
+        if (fresh->sys.is_bridge)
                 return -EADDRNOTAVAIL;  /* bridges are not tracked */
-        }
         a = reallocarray(m->devices, m->n_devices + 1, sizeof(Device *));
-        if (!a) {
-                device_free(d);
+        if (!a)
                 return -ENOMEM;
-        }
         m->devices = a;
+        d = TAKE_PTR(fresh);
         d->quarantined = strv_contains(m->quarantine, d->address);
         m->devices[m->n_devices++] = d;
         qsort(m->devices, m->n_devices, sizeof(Device *), device_cmp);
