@@ -11,6 +11,7 @@ PREFIX=${PREFIX:-/usr/local}
 DESTDIR=${DESTDIR:-}
 BUILD=${BUILD:-build}
 sbindir=$PREFIX/sbin
+libexecdir=$PREFIX/libexec/passthru
 bindir=$PREFIX/bin
 mandir=$PREFIX/share/man
 if [[ $PREFIX == /usr ]]; then
@@ -25,6 +26,9 @@ files() {
 0755 $BUILD/passthrud $sbindir/passthrud
 0755 $BUILD/passthructl $bindir/passthructl
 0644 @data/passthrud.service.in $libdir/systemd/system/passthrud.service
+0644 data/passthru-initramfs.path $libdir/systemd/system/passthru-initramfs.path
+0644 @data/passthru-initramfs.service.in $libdir/systemd/system/passthru-initramfs.service
+0755 data/passthru-refresh-initramfs $libexecdir/passthru-refresh-initramfs
 0644 @data/org.passthru1.service.in $PREFIX/share/dbus-1/system-services/org.passthru1.service
 0644 data/org.passthru1.conf $dbusdir/org.passthru1.conf
 0644 udev-rules/70-passthru.rules $udevdir/70-passthru.rules
@@ -48,7 +52,7 @@ install)
         if [[ $src == @* ]]; then
             src=${src#@}
             mkdir -p "$(dirname "$DESTDIR$dest")"
-            sed "s|@sbindir@|$sbindir|g" "$src" >"$DESTDIR$dest"
+            sed -e "s|@sbindir@|$sbindir|g" -e "s|@libexecdir@|$libexecdir|g" "$src" >"$DESTDIR$dest"
             chmod "$mode" "$DESTDIR$dest"
         else
             install -D -m "$mode" "$src" "$DESTDIR$dest"
@@ -57,11 +61,18 @@ install)
     done
     if [[ -z $DESTDIR ]]; then
         command -v systemd-sysusers >/dev/null && systemd-sysusers "$libdir/sysusers.d/passthru.conf" || true
-        command -v systemctl >/dev/null && systemctl daemon-reload 2>/dev/null || true
+        if command -v systemctl >/dev/null; then
+            systemctl daemon-reload 2>/dev/null || true
+            # Marks changed at run time reach the initramfs (passthrud(8)).
+            systemctl enable --now passthru-initramfs.path 2>/dev/null ||
+                systemctl enable passthru-initramfs.path 2>/dev/null || true
+        fi
         command -v udevadm >/dev/null && udevadm control --reload 2>/dev/null || true
     fi
     ;;
 uninstall)
+    [[ -n $DESTDIR ]] || { command -v systemctl >/dev/null &&
+        systemctl disable --now passthru-initramfs.path 2>/dev/null || true; }
     files | while read -r mode src dest; do
         rm -f "$DESTDIR$dest"
         # and the directories install made, once empty

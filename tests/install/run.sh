@@ -34,6 +34,7 @@ install -m 0755 "$TOP/tests/install/guest-run.sh" "$dir/opt/passthru-test/guest-
 install -m 0644 "$TOP/tests/vm/lib.sh" "$dir/opt/passthru-test/lib.sh"
 install -m 0644 "$TOP"/tests/install/suites/*.sh "$dir/opt/passthru-test/"
 install -m 0644 "$TOP/tests/install/boot-claims.sh" "$dir/opt/passthru-test/boot-claims.sh"
+install -m 0644 "$TOP/tests/install/mark-lib.sh" "$dir/opt/passthru-test/mark-lib.sh"
 install -m 0644 "$TOP/tests/install/passthru-test.service" "$dir/etc/systemd/system/passthru-test.service"
 ln -sf /etc/systemd/system/passthru-test.service "$dir/etc/systemd/system/multi-user.target.wants/"
 # The tree as a user would have it: the checkout, without build products.
@@ -52,7 +53,7 @@ rm -rf "$dir"
 vm() {
     local suite=$1 append=$2
     python3 "$TOP/tests/vm/vmrun.py" --kernel "${KERNEL:-$work/vmlinuz}" --initrd "${INITRD:-$work/initrd.img}" \
-        --disk "$work/disk.img" --memory 2048 --timeout 1500 --suite "$suite" \
+        --disk "$work/disk.img" --memory 2048 --timeout 2400 --suite "$suite" \
         --out "$BUILD/results/$suite" --append "root=/dev/vda rw $append"
 }
 
@@ -79,5 +80,12 @@ else
     echo "FAIL newkernel.setup (stage 1 left no Linux $newkver in /boot)" >"$BUILD/results/newkernel/results"
     rc=1
 fi
+# A mark, then an unmark, each across a reboot: the bootloader's part is
+# played by taking the refreshed /boot/initrd.img out of the disk again.
+for stage in mark marked unmarked; do
+    debugfs -R "dump /boot/initrd.img-$kver $work/initrd.img" "$work/disk.img" 2>/dev/null
+    vm $stage "passthru.hide=(01:00.0)" || rc=1
+done
+debugfs -R "dump /boot/initrd.img-$kver $work/initrd.img" "$work/disk.img" 2>/dev/null
 vm verify "passthru.hide=(01:00.0)(02:00.0)" || rc=1
 exit $rc

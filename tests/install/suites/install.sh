@@ -42,11 +42,15 @@ testcase_initramfs_carries_passthru() {
 # /etc/modprobe.d/passthru.conf in the image, as passthrud would write it.
 testcase_dracut_initramfs_carries_passthru() {
     local img=/boot/initrd-dracut.img-$(uname -r)
+    # This file is passthrud's to write: the initramfs refresh it triggers is
+    # tested in the mark stages; here it would only race dracut.
+    systemctl stop passthru-initramfs.path
     printf '# Written by passthrud (the install test)\noptions passthru hide=(01:00.0)(02:00.0)\n' \
         >/etc/modprobe.d/passthru.conf
     local rc=0
     dracut --force --hostonly --kver "$(uname -r)" "$img" || rc=$?
     rm /etc/modprobe.d/passthru.conf
+    systemctl start passthru-initramfs.path
     [ $rc -eq 0 ] || fail "dracut failed ($rc)"
     lsinitrd "$img" >/tmp/dracut.list
     grep -q 'passthru.ko' /tmp/dracut.list || fail "passthru.ko is not in the dracut image"
@@ -74,3 +78,16 @@ testcase_dkms_builds_for_a_new_kernel_when_it_arrives() {
     modinfo -k "$kver" -F vermagic passthru | grep -q "^$kver " || fail "vermagic: $(modinfo -k "$kver" -F vermagic passthru)"
     lsinitramfs "/boot/initrd.img-$kver" | grep -q 'passthru.ko' || fail "passthru.ko is not in $kver's initramfs"
 }
+
+# Marks changed at run time reach the next boot's initramfs: the path unit
+# is enabled by make install (the mark stages reboot to prove it works).
+testcase_initramfs_refresh_is_enabled_and_idle() {
+    systemctl is-enabled passthru-initramfs.path || fail "passthru-initramfs.path is not enabled"
+    systemctl is-active passthru-initramfs.path || fail "passthru-initramfs.path is not active"
+    for i in $(seq 1 600); do
+        [ "$(systemctl show -p ActiveState --value passthru-initramfs.service)" != activating ] && return 0
+        sleep 1
+    done
+    fail "passthru-initramfs.service still running"
+}
+

@@ -128,6 +128,62 @@ testcase_qemu_uses_a_granted_device_as_alice() {
 }
 
 # The kernel stage 1 added goes again; DKMS's build for it goes with it.
+# A passthru.conf that does not parse: the unit fails, the journal names
+# the line, and nothing runs with the defaults' wider access.
+testcase_malformed_config_fails_the_unit_with_the_line() {
+    mkdir -p /etc/passthru
+    printf '[Daemon]\nGroup=wheel\nMaxDevicesPerVm=lots\n' >/etc/passthru/passthru.conf
+    systemctl reset-failed passthrud 2>/dev/null || true
+    if systemctl restart passthrud; then
+        rm /etc/passthru/passthru.conf
+        fail "passthrud started with a malformed passthru.conf"
+    fi
+    journalctl -b -u passthrud --no-pager -o cat | tail -n 5
+    journalctl -b -u passthrud --no-pager -o cat | grep -q "passthru.conf:3: MaxDevicesPerVm: not a number: 'lots': refusing to start" ||
+        fail "the journal does not name the line: $(journalctl -b -u passthrud --no-pager -o cat | tail -n 3)"
+    ! systemctl is-active passthrud || fail "passthrud is active"
+    rm /etc/passthru/passthru.conf
+    systemctl reset-failed passthrud 2>/dev/null || true
+    rmdir /etc/passthru
+    systemctl start passthrud
+    systemctl is-active passthrud || fail "passthrud did not come back"
+}
+
+# Root revokes a real QEMU run by passthructl run (QEMU opens /dev/vfio/N
+# itself and holds device fds): within the grace period + 5 s QEMU is gone,
+# nothing holds VFIO and the device is back on passthru.
+testcase_revoke_ends_qemu_under_passthructl_run() {
+    local run t
+    mkdir -p /etc/passthru
+    printf '[Daemon]\nRevokeGraceSec=1\n' >/etc/passthru/passthru.conf
+    systemctl restart passthrud
+    as_alice passthructl run --device 01:00.0 --vm revoked --memory 256M -- \
+        qemu-system-x86_64 -S -nodefaults -machine q35 -accel tcg -m 64 -display none \
+        -device vfio-pci,host=$EDU -qmp unix:/tmp/qmp-revoke.sock,server=on,wait=off \
+        </dev/null >/tmp/revoke.out 2>&1 &
+    run=$!
+    for i in $(seq 1 300); do
+        ls -l /proc/[0-9]*/fd 2>/dev/null | grep -q vfio-device && break
+        sleep 0.1
+    done
+    ls -l /proc/[0-9]*/fd 2>/dev/null | grep -q vfio-device || fail "QEMU did not open the device: $(cat /tmp/revoke.out)"
+    passthructl show 01:00.0 | grep -q "revoked" || fail "not leased to 'revoked': $(passthructl show 01:00.0)"
+    passthructl release 01:00.0
+    for t in $(seq 1 60); do
+        passthructl show 01:00.0 | grep -q "State: available" && break
+        sleep 0.1
+    done
+    echo "back after $t polls of passthructl show"
+    passthructl show 01:00.0 | grep -q "State: available" || fail "not back: $(passthructl show 01:00.0)"
+    assert_driver $EDU passthru
+    ! ls -l /proc/[0-9]*/fd 2>/dev/null | grep -qE "vfio-device|/dev/vfio/[0-9]" || fail "VFIO still held"
+    ! kill -0 $run 2>/dev/null || fail "passthructl run survived"
+    pgrep -x qemu-system-x86 && fail "QEMU survived"
+    rm /etc/passthru/passthru.conf
+    rmdir /etc/passthru
+    systemctl restart passthrud
+}
+
 testcase_removing_the_new_kernel_removes_its_module() {
     local kver pkgs
     kver=$(cat /root/new-kernel/kver)
