@@ -110,7 +110,7 @@ $(BUILD)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libpassthrud
 unit: $(UNIT_TESTS) $(BUILD)/passthructl
 	@rc=0; tests/unit/run.sh $(UNIT_TESTS) || rc=1; tests/unit/completion.sh || rc=1; \
 		python3 tests/unit/deps.py || rc=1; python3 tests/unit/docs.py || rc=1; \
-		tests/unit/cli.sh || rc=1; exit $$rc
+		python3 tests/unit/includes.py || rc=1; tests/unit/cli.sh || rc=1; exit $$rc
 
 $(BUILD)/vfio-check: tests/tools/vfio-check.c
 	@mkdir -p $(BUILD)
