@@ -48,7 +48,8 @@ module:
 	@test -d "$(KDIR)" || { echo "No kernel headers in $(KDIR): run 'make deps' or set KVER/KDIR" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
-tools: $(BUILD)/ptnl $(BUILD)/vfio-check $(BUILD)/pt-hold $(BUILD)/pt-reuse $(BUILD)/pt-bench $(BUILD)/pt-bench-floor
+tools: $(BUILD)/ptnl $(BUILD)/ptnl-fuzz $(BUILD)/vfio-check $(BUILD)/pt-hold $(BUILD)/pt-reuse $(BUILD)/pt-bench $(BUILD)/pt-bench-floor \
+	$(BUILD)/passthrud-faults
 
 # -MMD: each object also depends on the headers it really includes.
 $(BUILD)/obj/%.o: daemon/%.c
@@ -72,6 +73,16 @@ daemon: $(BUILD)/passthrud $(BUILD)/passthructl
 $(BUILD)/passthrud: daemon/passthrud.c $(BUILD)/libpassthrud.a
 	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -o $@ $< $(BUILD)/libpassthrud.a $(USER_LIBS)
 
+# The daemon-faults VM suite's passthrud, its FAULT_POINT()s armed (daemon/faultpoint.h): a test tool, never installed.
+$(BUILD)/faults/%.o: daemon/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -DPT_FAULT_POINTS -MMD -MP -c -o $@ $<
+
+-include $(wildcard $(BUILD)/faults/*.d)
+
+$(BUILD)/passthrud-faults: $(BUILD)/faults/passthrud.o $(DAEMON_SRCS:daemon/%.c=$(BUILD)/faults/%.o)
+	$(CC) $(WARN) $(CFLAGS) -o $@ $^ $(USER_LIBS)
+
 # passthructl: each cli/*.c its own object, linked with the daemon's library (strv).
 CLI_OBJS := $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(wildcard cli/*.c))
 
@@ -86,6 +97,11 @@ $(BUILD)/passthructl: $(CLI_OBJS) $(BUILD)/libpassthrud.a
 
 $(BUILD)/ptnl: tests/tools/ptnl.c $(BUILD)/libpassthrud.a
 	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -o $@ $< $(BUILD)/libpassthrud.a $(USER_LIBS)
+
+# The debug kernel's nlfuzz suite: raw netlink sockets, no library.
+$(BUILD)/ptnl-fuzz: tests/tools/ptnl-fuzz.c include/uapi/linux/passthru.h
+	@mkdir -p $(BUILD)
+	$(CC) $(WARN) $(CFLAGS) -D_GNU_SOURCE= -Iinclude/uapi -o $@ $<
 
 $(BUILD)/pt-hold: tests/tools/pt-hold.c $(DAEMON_HDRS)
 	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -o $@ $< $(USER_LIBS)

@@ -8,6 +8,12 @@
  * suite, never installed), the daemon SIGKILLs itself at the point that
  * $PASSTHRU_FAULT_POINT names: "NAME" at its first hit, "NAME:N" at its
  * N-th.  It says so on stderr first ("fault point NAME: SIGKILL").
+ *
+ * The points: acquire-pinned (the caller pinned, nothing moved),
+ * acquire-moved (after each device of the group moved to vfio-pci),
+ * acquire-recorded (the ledger written, the fd not sent), acquire-sent
+ * (the reply with the fd sent) and return-unbound (a return job's worker,
+ * the group off vfio-pci, not reset yet).
  */
 #pragma once
 

@@ -664,8 +664,8 @@ static void other_families(Lease *l, PidSet *ret) {
         for (size_t i = 0; i < m->n_leases; i++) {
                 Lease *o = m->leases[i];
 
-                if (o == l)
-                        continue;
+                if (o == l || o->pid <= 0)
+                        continue;       /* itself, or an unfinished grant's (no holder) */
                 (void) pid_set_add(ret, o->pid);
                 for (size_t k = 0; k < o->family.n; k++)
                         (void) pid_set_add(ret, o->family.pids[k]);
@@ -856,6 +856,65 @@ static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *us
         return 0;
 }
 
+/*
+ * A grant the daemon did not finish (it died after moving devices to
+ * vfio-pci, before the ledger named them) leaves them there without a
+ * lease.  No fd of their group left the daemon: the ledger comes first.
+ * Unless someone holds the group (another tool's VM), they go back as a
+ * lease's devices do, reset, under a lease without a holder or VM.
+ */
+static int lease_take_back_unfinished(Manager *m) {
+        for (size_t i = 0; i < m->n_devices; i++) {
+                _cleanup_(pid_set_done) PidSet holders = {}, devfd = {}, others = {};
+                Device *d = m->devices[i];
+                char node[64];
+                Lease *l;
+                int r;
+
+                if (d->lease || d->sys.iommu_group < 0 || device_state(d) != DEVICE_RELEASING)
+                        continue;
+                r = lease_new(m, &l);
+                if (r < 0)
+                        return r;
+                l->group = d->sys.iommu_group;
+                l->device = strdup(d->address);
+                l->vm = strdup("");
+                l->devices = calloc(1, sizeof(char *));
+                if (!l->device || !l->vm || !l->devices) {
+                        lease_free(l);
+                        return -ENOMEM;
+                }
+                for (size_t k = i; k < m->n_devices; k++) {
+                        Device *o = m->devices[k];
+
+                        if (o->sys.iommu_group == l->group && !o->lease && device_state(o) == DEVICE_RELEASING &&
+                            strv_extend(&l->devices, o->address) < 0) {
+                                lease_free(l);
+                                return -ENOMEM;
+                        }
+                }
+                /* The group open anywhere, or a VFIO device fd that no lease accounts for: leave it. */
+                snprintf(node, sizeof(node), "/dev/vfio/%d", l->group);
+                (void) proc_add_fd_holders(m->paths.proc, node, &holders);
+                (void) proc_add_fd_holders(m->paths.proc, VFIO_DEVICE_FD, &devfd);
+                other_families(l, &others);
+                for (size_t k = 0; k < devfd.n; k++)
+                        if (devfd.pids[k] != getpid() && !belongs_elsewhere(l, &others, devfd.pids[k]))
+                                (void) pid_set_add(&holders, devfd.pids[k]);
+                if (holders.n > 0) {
+                        log_warning("%s is on vfio-pci without a lease and IOMMU group %d may be in use (pid %u): "
+                                    "leaving it there", d->address, l->group, (unsigned) holders.pids[0]);
+                        lease_free(l);
+                        continue;
+                }
+                log_notice("%s was left on vfio-pci by a grant that did not finish: taking IOMMU group %d back",
+                           d->address, l->group);
+                lease_attach(l);
+                lease_end(l, "process-exited");
+        }
+        return 0;
+}
+
 int lease_reconcile(Manager *m) {
         for (size_t i = 0; i < m->ledger.n; i++) {
                 const LedgerEntry *e = &m->ledger.entries[i];
@@ -894,5 +953,5 @@ int lease_reconcile(Manager *m) {
                          (unsigned) l->pid, l->group, l->vm);
                 lease_end(l, "process-exited");
         }
-        return 0;
+        return lease_take_back_unfinished(m);
 }

@@ -537,6 +537,7 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
 
 static int method_assign(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         bool assign = strcmp(sd_bus_message_get_member(msg), "Assign") == 0;
+        _cleanup_strv_free_ char **old = NULL;
         Manager *m = userdata;
         const char *arg, *vm;
         StateDevice *s;
@@ -561,14 +562,21 @@ static int method_assign(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         r = state_ensure_device(&m->state, d->address, &s);
         if (r < 0)
                 return r;
+        old = strv_copy(s->assignments);
+        if (!old)
+                return -ENOMEM;
         if (assign && !strv_contains(s->assignments, vm))
                 r = strv_extend(&s->assignments, vm);
         else if (!assign)
                 (void) strv_remove(s->assignments, vm);
         if (r >= 0)
                 r = manager_save_state(m);
-        if (r < 0)
+        if (r < 0) {
+                /* Not on disk, not in force: the old assignments stay. */
+                strv_free(s->assignments);
+                s->assignments = TAKE_PTR(old);
                 return sd_bus_error_set_errnof(error, r, "Cannot save the assignments: %m");
+        }
         if (m->bus)
                 (void) sd_bus_emit_properties_changed(m->bus, d->object_path, PT_DEVICE_INTERFACE, "Assignments", NULL);
         return sd_bus_reply_method_return(msg, NULL);

@@ -9,9 +9,12 @@
  * it when it can and turns bus mastering off.
  *
  * Locking: pt_lock protects the rule list, the pin list and pt_live.  It
- * may be held while taking a device lock (device_attach(), driver
- * overrides), never the other way round: probe() and remove() run under
- * the device lock and do not take pt_lock.
+ * may be held while taking a device lock (driver overrides), never the
+ * other way round: probe() and remove() run under the device lock and do
+ * not take pt_lock.  It is never held across binding or unbinding
+ * (device_attach(), device_release_driver()): those run the PCI bus
+ * notifier chain, and pt_bus_notify() takes pt_lock under the chain's
+ * rwsem when a device comes or goes.
  */
 #include <linux/device.h>
 #include <linux/list.h>
@@ -126,19 +129,34 @@ static int pt_pin(struct pci_dev *pdev)
 	return 0;
 }
 
-/* Forget a pin; with @clear, also drop the override if it is still ours. */
-static void pt_unpin(struct pt_pin *pin, bool clear)
+/* Move a pin from the pin list to @list, the caller's to pt_pin_free(). */
+static void pt_pin_unlink(struct pt_pin *pin, struct list_head *list)
+{
+	lockdep_assert_held(&pt_lock);
+	spin_lock(&pt_pins_lock);
+	list_move_tail(&pin->node, list);
+	spin_unlock(&pt_pins_lock);
+}
+
+/* Free an unlinked pin; with @clear, also drop the override if still ours. */
+static void pt_pin_free(struct pt_pin *pin, bool clear)
 {
 	struct pci_dev *pdev = pin->pdev;
 
-	lockdep_assert_held(&pt_lock);
+	list_del(&pin->node);
 	if (clear && pt_override_is_ours(pdev))
 		pt_set_driver_override(pdev, "");
-	spin_lock(&pt_pins_lock);
-	list_del(&pin->node);
-	spin_unlock(&pt_pins_lock);
 	pci_dev_put(pdev);
 	kfree(pin);
+}
+
+/* Forget a pin; with @clear, also drop the override if it is still ours. */
+static void pt_unpin(struct pt_pin *pin, bool clear)
+{
+	LIST_HEAD(gone);
+
+	pt_pin_unlink(pin, &gone);
+	pt_pin_free(pin, clear);
 }
 
 /*
@@ -165,10 +183,10 @@ static bool pt_first_claim(struct pci_dev *pdev)
 }
 
 /*
- * Pin @pdev if a rule claims it and no driver holds it.  Returns true when
- * the device is pinned and waits for this driver to bind it.
+ * Pin @pdev if a rule claims it and no driver holds it.  Returns 0, or the
+ * error that kept a device a rule claims from being pinned.
  */
-static bool pt_consider(struct pci_dev *pdev)
+static int pt_consider(struct pci_dev *pdev)
 {
 	struct pt_rule_node *rn, *mismatch;
 	struct pt_devid id;
@@ -181,22 +199,20 @@ static bool pt_consider(struct pci_dev *pdev)
 		if (mismatch)
 			pci_info(pdev, "ids %04x:%04x do not match rule %s, not claiming it\n",
 				 id.vendor, id.device, mismatch->text);
-		return false;
+		return 0;
 	}
 	if (pt_find_pin(pdev))
-		return !pdev->dev.driver;
+		return 0;
 	if (pdev->dev.driver) {
 		pci_info(pdev, "held by driver %s, leaving it alone (rule %s)\n",
 			 pdev->dev.driver->name, rn->text);
-		return false;
+		return 0;
 	}
 	ret = pt_pin(pdev);
-	if (ret) {
+	if (ret)
 		pci_warn(pdev, "cannot pin it to passthru (rule %s): %d\n",
 			 rn->text, ret);
-		return false;
-	}
-	return true;
+	return ret;
 }
 
 static int pt_probe(struct pci_dev *pdev, const struct pci_device_id *id)
@@ -385,6 +401,7 @@ void pt_stub_exit(void)
 int pt_stub_hide(const struct pt_rule *rule, struct netlink_ext_ack *extack)
 {
 	struct pci_dev *pdev = NULL;
+	struct list_head *last_pin;
 	struct pt_rule_node *rn;
 	struct pt_devid id;
 	int ret = 0;
@@ -400,15 +417,43 @@ int pt_stub_hide(const struct pt_rule *rule, struct netlink_ext_ack *extack)
 			NL_SET_ERR_MSG(extack, "rule already present");
 		goto out;
 	}
-	pr_info("hide %s\n", rn->text);
 
+	/*
+	 * Pin every device the rule claims, or none: a rule in force over a
+	 * device left to host drivers could not be fixed by hiding it again.
+	 * New pins go to the tail of the list.
+	 */
+	last_pin = pt_pins.prev;
 	for_each_pci_dev(pdev) {
 		pt_devid(pdev, &id);
 		if (pt_rule_check(rule, &id) == PT_NO_MATCH)
 			continue;
-		if (pt_consider(pdev) && device_attach(&pdev->dev) <= 0)
+		ret = pt_consider(pdev);
+		if (ret) {
+			pci_dev_put(pdev);
+			NL_SET_ERR_MSG(extack, "cannot pin a device the rule claims");
+			goto err_unpin;
+		}
+	}
+	pr_info("hide %s\n", rn->text);
+	mutex_unlock(&pt_lock);
+
+	/* Binding runs the bus notifier chain: not under pt_lock. */
+	for_each_pci_dev(pdev) {
+		pt_devid(pdev, &id);
+		if (pt_rule_check(rule, &id) == PT_NO_MATCH || pdev->dev.driver ||
+		    !pt_override_is_ours(pdev))
+			continue;
+		if (device_attach(&pdev->dev) <= 0)
 			pci_warn(pdev, "passthru did not bind it\n");
 	}
+	return 0;
+
+err_unpin:
+	while (pt_pins.prev != last_pin)
+		pt_unpin(list_last_entry(&pt_pins, struct pt_pin, node), true);
+	list_del(&rn->node);
+	kfree(rn);
 out:
 	mutex_unlock(&pt_lock);
 	return ret;
@@ -419,6 +464,7 @@ int pt_stub_unhide(const struct pt_rule *rule, struct netlink_ext_ack *extack)
 	struct pt_rule_node *rn, *found = NULL;
 	struct pt_pin *pin, *tmp;
 	struct pt_devid id;
+	LIST_HEAD(gone);
 	int ret = 0;
 
 	mutex_lock(&pt_lock);
@@ -443,14 +489,18 @@ int pt_stub_unhide(const struct pt_rule *rule, struct netlink_ext_ack *extack)
 
 	list_for_each_entry_safe(pin, tmp, &pt_pins, node) {
 		pt_devid(pin->pdev, &id);
-		if (pt_find_rule(&id, NULL))
-			continue;
-		if (pin->pdev->dev.driver == &pt_driver.driver)
-			device_release_driver(&pin->pdev->dev);
-		pt_unpin(pin, true);
+		if (!pt_find_rule(&id, NULL))
+			pt_pin_unlink(pin, &gone);
 	}
 out:
 	mutex_unlock(&pt_lock);
+
+	/* Unbinding runs the bus notifier chain: not under pt_lock. */
+	list_for_each_entry_safe(pin, tmp, &gone, node) {
+		if (pin->pdev->dev.driver == &pt_driver.driver)
+			device_release_driver(&pin->pdev->dev);
+		pt_pin_free(pin, true);
+	}
 	return ret;
 }
 

@@ -73,6 +73,11 @@ stage module "$TOP/tests/vm/run.sh" module "$HIDE"
 echo "--- vm: daemon suite, Debian's kernel"
 stage daemon "$TOP/tests/vm/run.sh" daemon 'passthru.hide=(01:00.0)(04:*.*)(05:00.0)'
 
+# passthrud killed at each fault point, a full or read-only state disk,
+# uncooperative holders, a 2,000-cycle soak (issue 12); ~7.5 minutes, figures in its console.log.
+echo "--- vm: daemon-faults suite, Debian's kernel"
+VMRUN_ARGS="--timeout 1800" stage daemon-faults "$TOP/tests/vm/run.sh" daemon-faults 'passthru.hide=(01:00.0)(04:*.*)(05:00.0)'
+
 echo "--- vm: reset suite, Debian's kernel"
 stage reset "$TOP/tests/vm/run.sh" reset 'passthru.hide=(01:00.0)(02:00.0)'
 
@@ -84,7 +89,7 @@ stage demo make -C "$TOP" demo
 echo "--- debug kernel (KUnit, KASAN, lockdep, kmemleak, failslab)"
 case_ kernel debug_kernel_builds "$TOP/tests/kernel/build.sh"
 if grep -q '^PASS' "$RESULTS/kernel/results"; then
-    for suite in kunit module faults; do
+    for suite in kunit module faults nlfuzz; do
         echo "--- vm: $suite suite, debug kernel"
         KERNEL_FLAVOUR=debug stage "$suite-debug" "$TOP/tests/vm/run.sh" $suite "$HIDE"
     done

@@ -5,6 +5,8 @@
  *
  *   pt-hold [-m BYTES] [-o UID] [-c] [-H] DEVICE VM [-- COMMAND...]
  *   pt-hold -X METHOD SIGNATURE [ARG...]
+ *   pt-hold [-i MS] -L COUNT
+ *   pt-hold -W
  *
  * Calls Acquire(DEVICE, VM, {MemoryBytes, DeviceNodeOwner}) and runs
  * COMMAND with the group fd inherited; "@FD@" in its arguments is replaced
@@ -16,9 +18,19 @@
  * calls Release that long after COMMAND started, and pt-hold goes on
  * (a holder that let go of its lease but not of the device).
  *
- * -L COUNT calls ListDevices COUNT times and prints the slowest round trip
- * ("slowest N ms"): the bus loop's responsiveness, without a process
- * start per call.
+ * -L COUNT calls ListDevices COUNT times and prints the slowest round trip,
+ * the 99th percentile and the median ("slowest N ms p99 N ms median N ms
+ * calls N"): the bus loop's responsiveness, without a process start per
+ * call.  -i MS waits that long between calls, to cover a span of time;
+ * SIGTERM or SIGINT ends the run early, with the figures of the calls made.
+ * Each call over 100 ms is named on stderr, with when it started.
+ *
+ * -W watches for two holders: it scans /proc every 10 ms until SIGTERM or
+ * SIGINT and prints a line for every scan in which two processes (other
+ * than passthrud, which opens the group to pass it on, and dbus-daemon,
+ * which relays it) hold /dev/vfio/N of one group, or two hold VFIO device
+ * fds (on Linux 6.1 a device fd does not say its group); then "scans N
+ * two-holders N mean-interval N ms slowest-scan N ms".
  *
  * -X calls any Manager method and prints the error name when it fails
  * (busctl does not): SIGNATURE is made of s, b ("true"/"false"), u, and a
@@ -27,8 +39,10 @@
  * Exit status: COMMAND's; 0 with no COMMAND; 1 when the call fails (the
  * D-Bus error name is printed first on stderr); 2 bad usage.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +58,9 @@
 
 static int usage(void) {
         fprintf(stderr, "usage: pt-hold [-m BYTES] [-o UID] [-c|-C] [-r SECONDS] [-H] DEVICE VM [-- COMMAND...]\n"
-                        "       pt-hold -X METHOD SIGNATURE [ARG...]\n");
+                        "       pt-hold -X METHOD SIGNATURE [ARG...]\n"
+                        "       pt-hold [-i MS] -L COUNT\n"
+                        "       pt-hold -W\n");
         return 2;
 }
 
@@ -106,33 +122,174 @@ static uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
 }
 
-static int measure_latency(int count) {
+static int cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+
+        return x < y ? -1 : x > y;
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_stop(int sig) {
+        (void) sig;
+        stop = 1;
+}
+
+static int measure_latency(int count, int interval_ms) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        uint64_t worst = 0;
+        _cleanup_free_ uint64_t *t = calloc((size_t) count, sizeof(uint64_t));
         int r;
 
+        if (!t)
+                return 1;
         r = sd_bus_open_system(&bus);
         if (r < 0) {
                 fprintf(stderr, "pt-hold: cannot connect to the system bus: %s\n", strerror(-r));
                 return 1;
         }
+        signal(SIGTERM, on_stop);
+        signal(SIGINT, on_stop);
         for (int i = 0; i < count; i++) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-                uint64_t t0 = now_usec(), t;
+                uint64_t t0;
 
+                if (i > 0 && interval_ms > 0)
+                        usleep((useconds_t) interval_ms * 1000);
+                if (stop) {
+                        count = i;
+                        break;
+                }
+                t0 = now_usec();
                 r = sd_bus_call_method(bus, PT_BUS_NAME, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, "ListDevices", &error,
                                        &reply, NULL);
+                if (r == -EINTR && stop) {
+                        count = i;      /* told to stop while waiting: this call does not count */
+                        break;
+                }
                 if (r < 0) {
                         fprintf(stderr, "%s: %s\n", error.name ?: "error", error.message ?: strerror(-r));
                         return 1;
                 }
-                t = now_usec() - t0;
-                if (t > worst)
-                        worst = t;
+                t[i] = now_usec() - t0;
+                if (t[i] > 100000)
+                        fprintf(stderr, "call %d at %llu.%03llu s: %llu ms\n", i, (unsigned long long) (t0 / 1000000),
+                                (unsigned long long) (t0 / 1000 % 1000), (unsigned long long) (t[i] / 1000));
         }
-        printf("slowest %llu ms\n", (unsigned long long) (worst / 1000));
+        if (count == 0) {
+                printf("slowest 0 ms p99 0 ms median 0 ms calls 0\n");
+                return 0;
+        }
+        qsort(t, (size_t) count, sizeof(uint64_t), cmp_u64);
+        /* The nearest-rank 99th percentile. */
+        printf("slowest %llu ms p99 %llu ms median %llu ms calls %d\n", (unsigned long long) (t[count - 1] / 1000),
+               (unsigned long long) (t[(count * 99 + 99) / 100 - 1] / 1000),
+               (unsigned long long) (t[(count - 1) / 2] / 1000), count);
         return 0;
+}
+
+#define WATCH_GROUPS 256
+
+static void read_comm(pid_t pid, char *comm, size_t size) {
+        char path[64];
+        ssize_t n = -1;
+        int fd;
+
+        snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+                n = read(fd, comm, size - 1);
+                close(fd);
+        }
+        comm[n > 0 ? n : 0] = '\0';
+        comm[strcspn(comm, "\n")] = '\0';
+}
+
+/* One scan of /proc: who holds which group, who holds a device fd.  Returns whether two hold one. */
+static bool scan_holders(unsigned long scan) {
+        pid_t groups[WATCH_GROUPS] = {}, devfd = 0;
+        bool two = false;
+        struct dirent *p;
+        DIR *proc;
+
+        proc = opendir("/proc");
+        if (!proc)
+                return false;
+        while ((p = readdir(proc))) {
+                char path[64], link[64], comm[32] = "";
+                struct dirent *f;
+                pid_t pid;
+                DIR *fds;
+
+                if (p->d_name[0] < '0' || p->d_name[0] > '9')
+                        continue;
+                pid = (pid_t) atoi(p->d_name);
+                snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+                fds = opendir(path);
+                if (!fds)
+                        continue;
+                while ((f = readdir(fds))) {
+                        ssize_t n;
+                        int group = -1;
+                        pid_t *slot = NULL;
+
+                        if (f->d_name[0] == '.')
+                                continue;
+                        n = readlinkat(dirfd(fds), f->d_name, link, sizeof(link) - 1);
+                        if (n <= 0)
+                                continue;
+                        link[n] = '\0';
+                        if (sscanf(link, "/dev/vfio/%d", &group) == 1 && group >= 0 && group < WATCH_GROUPS)
+                                slot = &groups[group];
+                        else if (strcmp(link, "anon_inode:[vfio-device]") == 0)
+                                slot = &devfd;
+                        if (!slot || *slot == pid)
+                                continue;
+                        if (!comm[0])
+                                read_comm(pid, comm, sizeof(comm));
+                        /* The daemon opens the group to pass it on, the bus relays it: no holders. */
+                        if (strncmp(comm, "passthrud", 9) == 0 || strcmp(comm, "dbus-daemon") == 0)
+                                break;
+                        if (*slot == 0)
+                                *slot = pid;
+                        else {
+                                if (slot == &devfd)
+                                        printf("scan %lu: two processes hold VFIO device fds: pid %d and pid %d (%s)\n",
+                                               scan, *slot, pid, comm);
+                                else
+                                        printf("scan %lu: two processes hold /dev/vfio/%d: pid %d and pid %d (%s)\n",
+                                               scan, group, *slot, pid, comm);
+                                fflush(stdout);
+                                two = true;
+                        }
+                }
+                closedir(fds);
+        }
+        closedir(proc);
+        return two;
+}
+
+static int watch_holders(void) {
+        unsigned long scans = 0, moments = 0;
+        uint64_t slowest = 0, start = now_usec();
+
+        signal(SIGTERM, on_stop);
+        signal(SIGINT, on_stop);
+        while (!stop) {
+                uint64_t t0 = now_usec(), t;
+
+                if (scan_holders(scans))
+                        moments++;
+                scans++;
+                t = now_usec() - t0;
+                if (t > slowest)
+                        slowest = t;
+                if (t < 10000)
+                        usleep((useconds_t) (10000 - t));
+        }
+        printf("scans %lu two-holders %lu mean-interval %llu ms slowest-scan %llu ms\n", scans, moments,
+               (unsigned long long) ((now_usec() - start) / 1000 / (scans ?: 1)), (unsigned long long) (slowest / 1000));
+        return moments > 0;
 }
 
 int main(int argc, char *argv[]) {
@@ -147,9 +304,9 @@ int main(int argc, char *argv[]) {
         char fdstr[16];
         pid_t child;
 
-        int latency_calls = 0;
+        int latency_calls = 0, interval_ms = 0;
 
-        while ((c = getopt(argc, argv, "+m:o:cCr:HX:L:")) >= 0) {
+        while ((c = getopt(argc, argv, "+m:o:cCr:HX:L:i:W")) >= 0) {
                 switch (c) {
                 case 'm':
                         memory = strtoull(optarg, NULL, 10);
@@ -175,12 +332,17 @@ int main(int argc, char *argv[]) {
                 case 'L':
                         latency_calls = atoi(optarg);
                         break;
+                case 'i':
+                        interval_ms = atoi(optarg);
+                        break;
+                case 'W':
+                        return watch_holders();
                 default:
                         return usage();
                 }
         }
         if (latency_calls > 0)
-                return measure_latency(latency_calls);
+                return measure_latency(latency_calls, interval_ms);
         if (argc - optind < (method ? 1 : 2))
                 return usage();
 

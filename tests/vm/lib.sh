@@ -169,7 +169,37 @@ say() {
     ctl "say $*"
 }
 
-# ---- passthrud in the VM (daemon and bench suites) ----
+# ---- passthrud in the VM (daemon, daemon-faults, reset and bench suites) ----
+
+BUS="org.passthru1 /org/passthru1 org.passthru1.Manager"
+
+# Alice is in the group passthru (990); $ALICE, not a function, for a
+# background job whose $! must be the command's own pid.
+ALICE="setpriv --reuid=1000 --regid=1000 --groups=990"
+
+as_alice() {
+    $ALICE "$@"
+}
+
+mgr() {
+    busctl call $BUS "$@"
+}
+
+# call METHOD SIGNATURE ARGS...: like mgr, but failures name their D-Bus error.
+call() {
+    pt-hold -X "$@"
+}
+
+# expect_error NAME COMMAND...: the command fails with this D-Bus error.
+expect_error() {
+    local name=$1
+    shift
+    if "$@" >/tmp/out 2>&1; then
+        fail "'$*' succeeded, expected $name"
+    fi
+    grep -q "$name" /tmp/out || fail "'$*': expected $name, got: $(cat /tmp/out)"
+    cat /tmp/out
+}
 
 # The object path, as sd_bus_path_encode() escapes it (a leading digit too).
 dev_path() {
@@ -180,8 +210,10 @@ dev_prop() {
     busctl get-property org.passthru1 "$(dev_path "$1")" org.passthru1.Device "$2" | cut -d' ' -f2- | tr -d '"'
 }
 
+# start_daemon [BINARY]: passthrud (or its test build), ready once its
+# name is on the bus; its pid in /tmp/passthrud.pid.
 start_daemon() {
-    passthrud 2>>/tmp/passthrud.log &
+    "${1:-passthrud}" 2>>/tmp/passthrud.log &
     echo $! >/tmp/passthrud.pid
     # Ready when the name is on the bus.
     for i in $(seq 1 100); do
@@ -189,7 +221,7 @@ start_daemon() {
             NameHasOwner s org.passthru1 2>/dev/null)" = "b true" ] && return 0
         sleep 0.1
     done
-    fail "passthrud did not come up: $(tail -n 5 /tmp/passthrud.log)"
+    fail "${1:-passthrud} did not come up: $(tail -n 5 /tmp/passthrud.log)"
 }
 
 stop_daemon() {

@@ -13,23 +13,9 @@ NIC=0000:02:00.0
 BR1=0000:04:01.0
 BR2=0000:04:02.0
 HP=0000:05:00.0
-BUS="org.passthru1 /org/passthru1 org.passthru1.Manager"
-
-as_alice() {
-    setpriv --reuid=1000 --regid=1000 --groups=990 "$@"
-}
 
 as_bob() {
     setpriv --reuid=1001 --regid=1001 --clear-groups "$@"
-}
-
-mgr() {
-    busctl call $BUS "$@"
-}
-
-# call METHOD SIGNATURE ARGS...: like mgr, but failures name their D-Bus error.
-call() {
-    pt-hold -X "$@"
 }
 
 # hold DEV VM [OPTIONS...]: a background holder as alice; its pid in $HOLDER.
@@ -44,17 +30,6 @@ hold() {
         sleep 0.1
     done
     fail "holder did not acquire $dev"
-}
-
-# expect_error NAME COMMAND...: the command fails with this D-Bus error.
-expect_error() {
-    local name=$1
-    shift
-    if "$@" >/tmp/out 2>&1; then
-        fail "'$*' succeeded, expected $name"
-    fi
-    grep -q "$name" /tmp/out || fail "'$*': expected $name, got: $(cat /tmp/out)"
-    cat /tmp/out
 }
 
 suite_setup() {

@@ -29,34 +29,9 @@
 
 EDU=0000:01:00.0
 NIC=0000:02:00.0
-BUS="org.passthru1 /org/passthru1 org.passthru1.Manager"
 CONF=/etc/passthru/passthru.conf
 RAL0=0x5400
 BUS_FAILED="bus: failed (ENOTTY: unsupported, or the device did not come back; see dmesg)"
-
-as_alice() {
-    setpriv --reuid=1000 --regid=1000 --groups=990 "$@"
-}
-
-mgr() {
-    busctl call $BUS "$@"
-}
-
-# call METHOD SIGNATURE ARGS...: like mgr, but failures name their D-Bus error.
-call() {
-    pt-hold -X "$@"
-}
-
-# expect_error NAME COMMAND...: the command fails with this D-Bus error.
-expect_error() {
-    local name=$1
-    shift
-    if "$@" >/tmp/out 2>&1; then
-        fail "'$*' succeeded, expected $name"
-    fi
-    grep -q "$name" /tmp/out || fail "'$*': expected $name, got: $(cat /tmp/out)"
-    cat /tmp/out
-}
 
 # The raw busctl answer: "as 2 \"bus: ...\" \"pm: ...\"".
 reset_results() {
