@@ -9,7 +9,8 @@
 #   make style           checkpatch and sparse on the kernel code
 #   make fuzz            every parser's libFuzzer target, FUZZ_SECONDS (600) each; make check gives each 30 s
 #   make deps            install the Debian packages all of this needs
-#   make install / dkms-install / uninstall
+#   make deb             the Debian packages passthru-dkms and passthrud, in build/deb/ (lintian-checked)
+#   make install / dkms-install / uninstall   (a developer's install; hosts use the packages)
 
 # The one version: VERSION, written into dkms.conf, the module and the daemon.
 VERSION := $(shell cat $(dir $(lastword $(MAKEFILE_LIST)))VERSION)
@@ -40,7 +41,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 
 .PHONY: all module tools daemon unit check demo bench style deps clean \
-	install dkms-install dkms-uninstall uninstall
+	install dkms-source dkms-install dkms-uninstall uninstall deb
 
 all: module tools daemon
 
@@ -54,7 +55,7 @@ tools: $(BUILD)/ptnl $(BUILD)/ptnl-fuzz $(BUILD)/vfio-check $(BUILD)/pt-hold $(B
 # -MMD: each object also depends on the headers it really includes.
 $(BUILD)/obj/%.o: daemon/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(USER_CPPFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/asan/%.o: daemon/%.c
 	@mkdir -p $(dir $@)
@@ -71,51 +72,51 @@ $(BUILD)/libpassthrud-asan.a: $(DAEMON_SRCS:daemon/%.c=$(BUILD)/asan/%.o)
 daemon: $(BUILD)/passthrud $(BUILD)/passthructl
 
 $(BUILD)/passthrud: daemon/passthrud.c $(BUILD)/libpassthrud.a
-	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -o $@ $< $(BUILD)/libpassthrud.a $(USER_LIBS)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(USER_CPPFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libpassthrud.a $(USER_LIBS)
 
 # The daemon-faults VM suite's passthrud, its FAULT_POINT()s armed (daemon/faultpoint.h): a test tool, never installed.
 $(BUILD)/faults/%.o: daemon/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -DPT_FAULT_POINTS -MMD -MP -c -o $@ $<
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(USER_CPPFLAGS) -DPT_FAULT_POINTS -MMD -MP -c -o $@ $<
 
 -include $(wildcard $(BUILD)/faults/*.d)
 
 $(BUILD)/passthrud-faults: $(BUILD)/faults/passthrud.o $(DAEMON_SRCS:daemon/%.c=$(BUILD)/faults/%.o)
-	$(CC) $(WARN) $(CFLAGS) -o $@ $^ $(USER_LIBS)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $^ $(USER_LIBS)
 
 # passthructl: each cli/*.c its own object, linked with the daemon's library (strv).
 CLI_OBJS := $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(wildcard cli/*.c))
 
 $(BUILD)/cli/%.o: cli/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(USER_CPPFLAGS) -MMD -MP -c -o $@ $<
 
 -include $(wildcard $(BUILD)/cli/*.d)
 
 $(BUILD)/passthructl: $(CLI_OBJS) $(BUILD)/libpassthrud.a
-	$(CC) $(WARN) $(CFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libpassthrud.a $(USER_LIBS) $(shell pkg-config --libs json-c)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libpassthrud.a $(USER_LIBS) $(shell pkg-config --libs json-c)
 
 $(BUILD)/ptnl: tests/tools/ptnl.c $(BUILD)/libpassthrud.a
-	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -o $@ $< $(BUILD)/libpassthrud.a $(USER_LIBS)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(USER_CPPFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libpassthrud.a $(USER_LIBS)
 
 # The debug kernel's nlfuzz suite: raw netlink sockets, no library.
 $(BUILD)/ptnl-fuzz: tests/tools/ptnl-fuzz.c include/uapi/linux/passthru.h
 	@mkdir -p $(BUILD)
-	$(CC) $(WARN) $(CFLAGS) -D_GNU_SOURCE= -Iinclude/uapi -o $@ $<
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -D_GNU_SOURCE= -Iinclude/uapi $(LDFLAGS) -o $@ $<
 
 $(BUILD)/pt-hold: tests/tools/pt-hold.c $(DAEMON_HDRS)
-	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -o $@ $< $(USER_LIBS)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(USER_CPPFLAGS) $(LDFLAGS) -o $@ $< $(USER_LIBS)
 
 $(BUILD)/pt-reuse: tests/tools/pt-reuse.c $(DAEMON_HDRS)
-	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -o $@ $< $(USER_LIBS)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(USER_CPPFLAGS) $(LDFLAGS) -o $@ $< $(USER_LIBS)
 
 # make bench's programs: a D-Bus client of passthrud and the bare floor.
 $(BUILD)/pt-bench: tests/bench/client.c $(DAEMON_HDRS)
-	$(CC) $(WARN) $(CFLAGS) $(USER_CPPFLAGS) -o $@ $< $(USER_LIBS)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(USER_CPPFLAGS) $(LDFLAGS) -o $@ $< $(USER_LIBS)
 
 $(BUILD)/pt-bench-floor: tests/bench/floor.c
 	@mkdir -p $(BUILD)
-	$(CC) $(WARN) $(CFLAGS) -D_GNU_SOURCE= -o $@ $<
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -D_GNU_SOURCE= $(LDFLAGS) -o $@ $<
 
 # Unit tests: cmocka, ASan and UBSan; each prints TAP.
 $(BUILD)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libpassthrud-asan.a
@@ -130,7 +131,7 @@ unit: $(UNIT_TESTS) $(BUILD)/passthructl
 
 $(BUILD)/vfio-check: tests/tools/vfio-check.c
 	@mkdir -p $(BUILD)
-	$(CC) $(WARN) $(CFLAGS) -o $@ $<
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $<
 
 deps:
 	@tests/deps.sh
@@ -152,20 +153,28 @@ clean:
 	rm -rf $(BUILD)
 
 install: daemon
-	@PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) BUILD=$(BUILD) data/install.sh install
+	@PREFIX=$(PREFIX) ROOTLIBDIR=$(ROOTLIBDIR) DESTDIR=$(DESTDIR) BUILD=$(BUILD) data/install.sh install
 
 uninstall:
 	@PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) BUILD=$(BUILD) data/install.sh uninstall
+
+# make deb: dpkg-buildpackage in a copy of the tree (build/deb/passthru-VERSION),
+# so that its products land in build/deb/, not beside the checkout.
+deb: deps
+	@tests/deb.sh
 
 $(BUILD)/dkms.conf: dkms.conf.in VERSION
 	@mkdir -p $(BUILD)
 	sed 's/@VERSION@/$(VERSION)/' $< >$@
 
-dkms-install: $(BUILD)/dkms.conf
+# The module's source as DKMS wants it in /usr/src (also debian/rules').
+dkms-source: $(BUILD)/dkms.conf
 	rm -rf $(DESTDIR)/usr/src/passthru-$(VERSION)
 	mkdir -p $(DESTDIR)/usr/src/passthru-$(VERSION)
 	cp -r Kbuild Makefile VERSION kmod include $(DESTDIR)/usr/src/passthru-$(VERSION)/
 	cp $(BUILD)/dkms.conf $(DESTDIR)/usr/src/passthru-$(VERSION)/
+
+dkms-install: dkms-source
 	dkms add passthru/$(VERSION)
 	@# every installed kernel with headers; AUTOINSTALL covers the next ones
 	for k in $$(ls /lib/modules); do \
@@ -207,13 +216,25 @@ $(BUILD)/fuzz/libpassthrud-fuzz.a: $(DAEMON_SRCS:daemon/%.c=$(BUILD)/fuzz/obj/%.
 
 # fuzz-hide, and fuzz-cmdline that holds the daemon's reading up to the module's.
 FUZZ_WITH_HIDE := $(BUILD)/fuzz/fuzz-hide $(BUILD)/fuzz/fuzz-cmdline
-$(FUZZ_WITH_HIDE): FUZZ_HIDE_CPPFLAGS := $(FUZZ_KSHIM)
-$(FUZZ_WITH_HIDE): FUZZ_HIDE_OBJS := $(BUILD)/fuzz/obj/kmod-hide.o
+$(FUZZ_WITH_HIDE): FUZZ_EXTRA_CPPFLAGS := $(FUZZ_KSHIM)
+$(FUZZ_WITH_HIDE): FUZZ_EXTRA_OBJS := $(BUILD)/fuzz/obj/kmod-hide.o
 $(FUZZ_WITH_HIDE): $(BUILD)/fuzz/obj/kmod-hide.o
 
+# fuzz-cli: passthructl's client and printing (not its main) against a stand-in server.
+FUZZ_CLI_OBJS := $(BUILD)/fuzz/cli/client.o $(BUILD)/fuzz/cli/options.o $(BUILD)/fuzz/cli/output.o $(BUILD)/fuzz/cli/verbs.o
+$(BUILD)/fuzz/cli/%.o: cli/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(WARN) $(FUZZ_CFLAGS) $(USER_CPPFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(wildcard $(BUILD)/fuzz/cli/*.d)
+
+$(BUILD)/fuzz/fuzz-cli: FUZZ_EXTRA_CPPFLAGS := -Icli
+$(BUILD)/fuzz/fuzz-cli: FUZZ_EXTRA_OBJS := $(FUZZ_CLI_OBJS)
+$(BUILD)/fuzz/fuzz-cli: $(FUZZ_CLI_OBJS)
+
 $(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(BUILD)/fuzz/libpassthrud-fuzz.a
-	$(FUZZ_CC) $(WARN) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer $(USER_CPPFLAGS) $(FUZZ_HIDE_CPPFLAGS) -Itests/fuzz \
-		-MMD -MP -o $@ $< $(FUZZ_HIDE_OBJS) $(BUILD)/fuzz/libpassthrud-fuzz.a $(USER_LIBS)
+	$(FUZZ_CC) $(WARN) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer $(USER_CPPFLAGS) $(FUZZ_EXTRA_CPPFLAGS) -Itests/fuzz \
+		-MMD -MP -o $@ $< $(FUZZ_EXTRA_OBJS) $(BUILD)/fuzz/libpassthrud-fuzz.a $(USER_LIBS)
 
 fuzz-build: $(FUZZ_TARGETS)
 

@@ -189,7 +189,8 @@ int verb_check(sd_bus *bus, char **args) {
                         json_object_array_add(members, mo);
                         if (!d->viable && !why && drv && strcmp(drv, "passthru") && strcmp(drv, "vfio-pci") &&
                             strcmp(drv, "pcieport") && strcmp(drv, "pci-stub") && strcmp(drv, "none"))
-                                (void) asprintf(&why, "%s is held by host driver %s", *m, drv);
+                                if (asprintf(&why, "%s is held by host driver %s", *m, drv) < 0)
+                                        why = NULL; /* "unknown" below */
                 }
                 bf = open_memstream(&bars, &blen);
                 o = device_json(d);

@@ -110,6 +110,27 @@ static int device_path(const char *arg, char **ret) {
         return sd_bus_path_encode(PT_DEVICE_PATH_PREFIX, address, ret);
 }
 
+/*
+ * What passthrud sends reaches a terminal: a control character in it (C0,
+ * DEL, or C1 as UTF-8) is shown as '?', so that no string can move the
+ * cursor, retitle the window or break a line of a table.
+ */
+static char *printable(char *s) {
+        char *w = s;
+
+        for (const char *p = s; *p; p++) {
+                unsigned char c = *p;
+
+                if (c == 0xc2 && (unsigned char) p[1] >= 0x80 && (unsigned char) p[1] <= 0x9f) {
+                        *w++ = '?';
+                        p++;
+                } else
+                        *w++ = c < 0x20 || c == 0x7f ? '?' : c;
+        }
+        *w = '\0';
+        return s;
+}
+
 static int read_strv(sd_bus_message *m, char ***ret) {
         _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
         const char *s;
@@ -120,9 +141,11 @@ static int read_strv(sd_bus_message *m, char ***ret) {
         r = sd_bus_message_enter_container(m, 'a', "s");
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_read(m, "s", &s)) > 0)
+        while ((r = sd_bus_message_read(m, "s", &s)) > 0) {
                 if (strv_extend(&l, s) < 0)
                         return -ENOMEM;
+                printable(l[strv_length(l) - 1]);
+        }
         if (r < 0)
                 return r;
         r = sd_bus_message_exit_container(m);
@@ -141,7 +164,7 @@ static int read_string(sd_bus_message *m, char **ret) {
                 return r;
         free(*ret);
         *ret = strdup(s);
-        return *ret ? 0 : -ENOMEM;
+        return *ret ? (printable(*ret), 0) : -ENOMEM;
 }
 
 /*
@@ -248,7 +271,11 @@ int device_info_read(sd_bus_message *m, DeviceInfo *d) {
         }
         if (r < 0)
                 return r;
-        return sd_bus_message_exit_container(m);
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        /* passthrud always sends these; an answer without them is not its. */
+        return d->address && d->state ? 0 : -EBADMSG;
 }
 
 static int compare_devices(const void *a, const void *b) {
@@ -283,7 +310,8 @@ int get_devices(sd_bus *bus, DeviceInfo **ret, size_t *ret_n) {
                                 }
                                 list = a;
                                 list[n] = (DeviceInfo) { .group = -1, .path = strdup(path) };
-                                r = device_info_read(reply, &list[n++]);
+                                r = list[n].path ? device_info_read(reply, &list[n]) : -ENOMEM;
+                                n++;
                         } else if (r >= 0)
                                 r = sd_bus_message_skip(reply, "a{sv}");
                         if (r >= 0)
@@ -298,7 +326,8 @@ int get_devices(sd_bus *bus, DeviceInfo **ret, size_t *ret_n) {
                 device_infos_free(list, n);
                 return bad_answer(r);
         }
-        qsort(list, n, sizeof(DeviceInfo), compare_devices);
+        if (n > 0)
+                qsort(list, n, sizeof(DeviceInfo), compare_devices);
         *ret = list;
         *ret_n = n;
         return 0;

@@ -32,14 +32,6 @@ typedef enum VerbOption {
 
 static unsigned arg_given = 0;
 static const char *arg_given_name[_OPT_COUNT];
-bool arg_legend = true;
-bool arg_json = false;
-bool arg_live = false;
-bool arg_force = false;
-char **arg_devices = NULL;
-const char *arg_vm = NULL;
-uint64_t arg_memory = 0;
-int arg_open_node = -1;
 
 typedef struct Verb {
         const char *name;

@@ -800,6 +800,12 @@ int manager_bus_setup(Manager *m) {
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Cannot attach the bus to the event loop: %m");
+        /* dbus-daemon restarted: the event loop ends with a failure, systemd
+         * restarts passthrud (Restart=on-failure) and the ledger gives the new
+         * one every lease; off the bus, nobody could call Release. */
+        r = sd_bus_set_exit_on_disconnect(m->bus, true);
+        if (r < 0)
+                return log_error_errno(r, "Cannot ask to exit when the bus goes away: %m");
         r = sd_bus_error_add_map(pt_errors);
         if (r < 0)
                 return log_error_errno(r, "Cannot register the error names: %m");

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* passthrud: lease PCI devices to VMs over D-Bus.  See passthrud(8). */
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -30,6 +31,10 @@ static int run(void) {
                 r = sd_event_loop(event);
                 if (r < 0)
                         log_error_errno(r, "The event loop failed: %m");
+                else if (r > 0) /* sd-bus ended it: the system bus went away */
+                        r = log_error_errno(-ECONNRESET,
+                                            "The system bus connection was lost; exiting for systemd to restart passthrud "
+                                            "(leases are kept in the ledger)");
         }
         manager_free(m);
         return r;

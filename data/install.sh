@@ -4,7 +4,9 @@
 #   data/install.sh install|uninstall|list
 # Honours DESTDIR and PREFIX (default /usr/local).  Files that other
 # programs only look for in fixed places (D-Bus policy, udev rules,
-# initramfs-tools, dracut, modprobe.d) go there.
+# initramfs-tools, dracut, modprobe.d) go there.  ROOTLIBDIR moves the
+# systemd units and the udev rule (debian/rules: /lib, Debian 12's place
+# for them, where debhelper looks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PREFIX=${PREFIX:-/usr/local}
@@ -19,15 +21,19 @@ if [[ $PREFIX == /usr ]]; then
 else
     libdir=$PREFIX/lib dbusdir=/etc/dbus-1/system.d udevdir=/etc/udev/rules.d
 fi
+unitdir=$libdir/systemd/system
+if [[ -n ${ROOTLIBDIR:-} ]]; then
+    unitdir=$ROOTLIBDIR/systemd/system udevdir=$ROOTLIBDIR/udev/rules.d
+fi
 
 # mode source destination
 files() {
     cat <<LIST
 0755 $BUILD/passthrud $sbindir/passthrud
 0755 $BUILD/passthructl $bindir/passthructl
-0644 @data/passthrud.service.in $libdir/systemd/system/passthrud.service
-0644 data/passthru-initramfs.path $libdir/systemd/system/passthru-initramfs.path
-0644 @data/passthru-initramfs.service.in $libdir/systemd/system/passthru-initramfs.service
+0644 @data/passthrud.service.in $unitdir/passthrud.service
+0644 data/passthru-initramfs.path $unitdir/passthru-initramfs.path
+0644 @data/passthru-initramfs.service.in $unitdir/passthru-initramfs.service
 0755 data/passthru-refresh-initramfs $libexecdir/passthru-refresh-initramfs
 0644 @data/org.passthru1.service.in $PREFIX/share/dbus-1/system-services/org.passthru1.service
 0644 data/org.passthru1.conf $dbusdir/org.passthru1.conf

@@ -3,8 +3,8 @@
 #
 # The real-install test: a Debian 12 system with systemd (debootstrap,
 # cached) in a VM with the test topology.  Stage "install" installs this
-# tree the way README.md says (make dkms-install, make install, the
-# initramfs), makes a dracut image too, and then installs a newer kernel
+# tree the way README.md says (apt install of the packages that make deb
+# built), makes a dracut image too, and then installs a newer kernel
 # (6.12) for DKMS to build for; stage "dracut" boots the dracut image and
 # stage "newkernel" the new kernel, both with passthru.hide=; stage
 # "verify" reboots Debian's 6.1 with passthru.hide=(01:00.0)(02:00.0) and
@@ -12,6 +12,12 @@
 set -euo pipefail
 . "$(dirname "$0")/../vm/common.sh"
 
+# The packages: make check's stage "deb" has just built them; alone, build them.
+debs=("$BUILD"/deb/passthru-dkms_*_all.deb "$BUILD"/deb/passthrud_*_amd64.deb)
+if [[ ! -f ${debs[0]} || ! -f ${debs[1]} ]]; then
+    "$TOP/tests/deb.sh" >&2
+    debs=("$BUILD"/deb/passthru-dkms_*_all.deb "$BUILD"/deb/passthrud_*_amd64.deb)
+fi
 tarball=$("$TOP/tests/install/mkrootfs.sh")
 newkernel=$("$TOP/tests/install/newkernel.sh")
 newkver=$(cat "$newkernel/kver")
@@ -29,7 +35,7 @@ ln -sf /dev/null "$dir/etc/systemd/system/serial-getty@ttyS0.service"
 mkdir -p "$dir/etc/initramfs-tools/conf.d"
 echo MODULES=dep >"$dir/etc/initramfs-tools/conf.d/passthru-test.conf"
 chroot "$dir" useradd -m -u 1000 -s /bin/bash alice
-mkdir -p "$dir/opt/passthru-test" "$dir/root/passthru" "$dir/etc/systemd/system/multi-user.target.wants"
+mkdir -p "$dir/opt/passthru-test" "$dir/etc/systemd/system/multi-user.target.wants"
 install -m 0755 "$TOP/tests/install/guest-run.sh" "$dir/opt/passthru-test/guest-run.sh"
 install -m 0644 "$TOP/tests/vm/lib.sh" "$dir/opt/passthru-test/lib.sh"
 install -m 0644 "$TOP"/tests/install/suites/*.sh "$dir/opt/passthru-test/"
@@ -37,8 +43,9 @@ install -m 0644 "$TOP/tests/install/boot-claims.sh" "$dir/opt/passthru-test/boot
 install -m 0644 "$TOP/tests/install/mark-lib.sh" "$dir/opt/passthru-test/mark-lib.sh"
 install -m 0644 "$TOP/tests/install/passthru-test.service" "$dir/etc/systemd/system/passthru-test.service"
 ln -sf /etc/systemd/system/passthru-test.service "$dir/etc/systemd/system/multi-user.target.wants/"
-# The tree as a user would have it: the checkout, without build products.
-(cd "$TOP" && git ls-files -co --exclude-standard -z | tar --null -T - -cf -) | tar -C "$dir/root/passthru" -xf -
+# The packages as a user would have them (README.md: apt install ./*.deb).
+mkdir -p "$dir/root/debs"
+cp "${debs[@]}" "$dir/root/debs/"
 # The kernel that "arrives" after the install (tests/install/newkernel.sh).
 mkdir -p "$dir/root/new-kernel"
 cp "$newkernel"/*.deb "$newkernel/kver" "$dir/root/new-kernel/"

@@ -26,7 +26,14 @@ HOST_SCRIPTS = [
     "tests/vm/common.sh", "tests/vm/run.sh", "tests/vm/demo.sh",
     "tests/vm/mkinitramfs.sh",
     "tests/install/run.sh", "tests/install/mkrootfs.sh", "tests/install/newkernel.sh",
+    "tests/deb.sh", "tests/kernel/boot-clean.sh",
     ".ci/run",
+]
+# Scripts of tests/ that run elsewhere: in the test VM (init, lib) or in the
+# installed guest (guest-run and what the install suites source).
+GUEST_SCRIPTS = [
+    "tests/vm/init.sh", "tests/vm/lib.sh",
+    "tests/install/guest-run.sh", "tests/install/boot-claims.sh", "tests/install/mark-lib.sh",
 ]
 PY_SCRIPTS = ["tests/vm/vmrun.py"]
 
@@ -215,6 +222,14 @@ def main():
             print(f"FAIL unit.deps.{name} {why}")
         else:
             print(f"PASS unit.deps.{name}")
+    # Every script of tests/ is read here or named as a guest's: a new host
+    # script cannot slip past this check.
+    import glob
+    for f in sorted(glob.glob(os.path.join(TOP, "tests", "*.sh")) + glob.glob(os.path.join(TOP, "tests", "*", "*.sh"))):
+        rel = os.path.relpath(f, TOP)
+        if rel not in HOST_SCRIPTS and rel not in GUEST_SCRIPTS:
+            failed += 1
+            print(f"FAIL unit.deps.every_script_is_read {rel} is neither in HOST_SCRIPTS nor in GUEST_SCRIPTS (tests/unit/deps.py)")
     # The check itself can fail: without debootstrap's line, the install
     # test's call of it must be caught and named.
     pkgs2 = [p for p in pkgs if p != "debootstrap"]

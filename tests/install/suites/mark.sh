@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Install test, after "newkernel": booted with passthru.hide=(01:00.0) only.
-# The NIC is its host driver's; root marks it for the next boot.
+# The NIC is its host driver's; root marks it for the next boot (the
+# initramfs refreshed by dracut this time).
 
 . /opt/passthru-test/mark-lib.sh
 
@@ -13,13 +14,25 @@ testcase_nic_is_the_host_drivers_before_the_mark() {
     assert_driver $NIC e1000e
 }
 
-testcase_mark_for_the_next_boot_reaches_the_initramfs() {
-    local stamp
+# The refresh a dracut host gets: update-initramfs is moved away for this
+# mark, so passthru-refresh-initramfs takes its dracut branch (dracut
+# --force --regenerate-all); the "marked" stage boots that image, and its
+# unmark takes initramfs-tools' path again.  Both tools, each across a reboot.
+testcase_mark_for_the_next_boot_reaches_the_initramfs_made_by_dracut() {
+    local stamp img=/boot/initrd.img-$(uname -r) rc=0
     stamp=$(refresh_stamp)
+    mv /usr/sbin/update-initramfs /usr/sbin/update-initramfs.passthru-test
     passthructl maintenance enter
     passthructl hide $NIC
     passthructl maintenance exit
-    grep -q "(0000:02:00.0)" /etc/modprobe.d/passthru.conf || fail "modprobe.d: $(cat /etc/modprobe.d/passthru.conf)"
-    wait_refreshed "$stamp"
-    image_rules | grep -q "(0000:02:00.0)" || fail "the initramfs does not carry the mark: $(image_rules)"
+    grep -q "(0000:02:00.0)" /etc/modprobe.d/passthru.conf || rc=1
+    (wait_refreshed "$stamp") || rc=2
+    mv /usr/sbin/update-initramfs.passthru-test /usr/sbin/update-initramfs
+    [ $rc -ne 1 ] || fail "modprobe.d: $(cat /etc/modprobe.d/passthru.conf)"
+    [ $rc -ne 2 ] || fail "the refresh by dracut did not finish: $(journalctl -b -u passthru-initramfs.service --no-pager -o cat | tail -n 5)"
+    journalctl -b -u passthru-initramfs.service --no-pager -o cat | tail -n 5
+    lsinitrd "$img" >/tmp/dracut.list || fail "$img is not an image lsinitrd reads"
+    grep -q 'cmdline/00-passthru-load.sh' /tmp/dracut.list || fail "$img was not made by dracut with the passthru module"
+    lsinitrd -f etc/modprobe.d/passthru.conf "$img" | grep -q "(0000:02:00.0)" ||
+        fail "dracut's image does not carry the mark: $(lsinitrd -f etc/modprobe.d/passthru.conf "$img")"
 }

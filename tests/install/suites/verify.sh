@@ -197,11 +197,99 @@ testcase_removing_the_new_kernel_removes_its_module() {
     [ ! -e "/lib/modules/$kver/updates/dkms" ] || fail "/lib/modules/$kver/updates/dkms is still there"
 }
 
-testcase_uninstall_leaves_nothing_behind() {
-    cd /root/passthru
-    systemctl stop passthrud
-    make dkms-uninstall
-    make uninstall PREFIX=/usr
+# start_qemu VM: a paused QEMU with the edu device, run by alice through
+# passthructl run; its pid (passthructl's) in $RUN once QEMU holds the device.
+start_qemu() {
+    as_alice passthructl run --device 01:00.0 --vm "$1" --memory 256M -- \
+        qemu-system-x86_64 -S -nodefaults -machine q35 -accel tcg -m 64 -display none \
+        -device vfio-pci,host=$EDU -qmp unix:/tmp/qmp-$1.sock,server=on,wait=off \
+        </dev/null >/tmp/qemu-$1.out 2>&1 &
+    RUN=$!
+    for i in $(seq 1 300); do
+        ls -l /proc/[0-9]*/fd 2>/dev/null | grep -q vfio-device && return 0
+        sleep 0.1
+    done
+    fail "QEMU did not open the device: $(cat /tmp/qemu-$1.out)"
+}
+
+# The device stays with VM $1 (QEMU under $RUN alive) and a second VM is
+# refused with the holder's name; then QEMU quits and the device comes back.
+assert_kept_then_returned() {
+    local out rc=0
+    kill -0 $RUN || fail "passthructl run (QEMU) died"
+    passthructl show 01:00.0 | tee /tmp/show | grep -q "$1" || fail "the lease was lost: $(cat /tmp/show)"
+    assert_driver $EDU vfio-pci
+    out=$(as_alice passthructl run --device 01:00.0 --vm thief -- true 2>&1) || rc=$?
+    echo "second VM: $out (exit $rc)"
+    [ $rc -ne 0 ] || fail "a second VM got the device"
+    echo "$out" | grep -q "$1" || fail "the refusal does not name the holder: $out"
+    pkill -x qemu-system-x86 || pkill -f qemu-system-x86_64
+    wait $RUN || :
+    wait_available 01:00.0
+    assert_driver $EDU passthru
+}
+
+# dbus-daemon restarted under a passthrud with a lease: passthrud exits
+# (its bus is gone), systemd restarts it, it adopts the lease from the
+# ledger; the VM keeps its device meanwhile.
+testcase_dbus_restart_keeps_the_leases() {
+    local pid_before pid_after
+    systemctl start passthrud
+    start_qemu busrestart
+    pid_before=$(systemctl show -p MainPID --value passthrud)
+    systemctl restart dbus
+    for i in $(seq 1 150); do
+        pid_after=$(systemctl show -p MainPID --value passthrud)
+        [ "$pid_after" != "$pid_before" ] && [ "$pid_after" != 0 ] &&
+            busctl call $BUS ListDevices >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    echo "passthrud pid $pid_before -> $pid_after after $i polls"
+    [ "$pid_after" != "$pid_before" ] && [ "$pid_after" != 0 ] || fail "passthrud did not come back: $(systemctl status passthrud --no-pager)"
+    busctl call $BUS ListDevices >/dev/null || fail "passthrud is not on the new bus"
+    journalctl -b -u passthrud --no-pager -o cat | grep -q "The system bus connection was lost" ||
+        fail "the journal does not say why passthrud exited"
+    assert_kept_then_returned busrestart
+}
+
+# An upgrade while a VM holds a device: passthrud restarts into the new
+# binary, adopts the lease from its ledger, the VM keeps the device and
+# nobody else gets it meanwhile (debian/passthrud.postinst).
+testcase_upgrade_keeps_a_running_vms_lease() {
+    local pid_before pid_after
+    systemctl start passthrud
+    start_qemu upgraded
+    pid_before=$(systemctl show -p MainPID --value passthrud)
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --reinstall /root/debs/passthrud_*_amd64.deb \
+        >/tmp/upgrade-apt.log 2>&1 || { tail -n 20 /tmp/upgrade-apt.log; fail "apt reinstall failed"; }
+    pid_after=$(systemctl show -p MainPID --value passthrud)
+    echo "passthrud pid $pid_before -> $pid_after"
+    systemctl is-active passthrud || fail "passthrud is not running after the upgrade"
+    [ "$pid_after" != "$pid_before" ] || fail "passthrud was not restarted by the upgrade"
+    assert_kept_then_returned upgraded
+}
+
+# apt remove: passthrud stops, the devices stay where they are (hidden
+# stays hidden until the next boot), DKMS's builds go.
+testcase_apt_remove_stops_passthrud_and_leaves_devices() {
+    DEBIAN_FRONTEND=noninteractive apt-get remove -y passthrud passthru-dkms >/tmp/remove.log 2>&1 ||
+        { tail -n 20 /tmp/remove.log; fail "apt remove failed"; }
+    ! systemctl is-active passthrud || fail "passthrud still runs after apt remove"
+    assert_driver $EDU passthru
+    grep -q '^passthru ' /proc/modules || fail "passthru.ko was unloaded"
+    [ -z "$(dkms status passthru)" ] || fail "dkms still has passthru: $(dkms status passthru)"
+    ! ls /lib/modules/*/updates/dkms/passthru.ko 2>/dev/null || fail "a DKMS build of passthru is left"
+}
+
+# apt purge: no file of either package, nothing passthrud wrote, no DKMS
+# tree; compared with the snapshot stage 1 took before the install.
+testcase_apt_purge_leaves_nothing_behind() {
+    DEBIAN_FRONTEND=noninteractive apt-get purge -y passthrud passthru-dkms >/tmp/purge.log 2>&1 ||
+        { tail -n 20 /tmp/purge.log; fail "apt purge failed"; }
+    ! dpkg -l passthrud passthru-dkms 2>/dev/null | grep -q '^[ir]' || fail "dpkg still knows: $(dpkg -l passthrud passthru-dkms)"
+    for d in /var/lib/passthru /run/passthru /var/lib/dkms/passthru /usr/src/passthru-*; do
+        [ ! -e "$d" ] || fail "$d is left"
+    done
     find /usr /etc /lib/modules -xdev | sort >/root/files-after
     diff /root/files-before /root/files-after | grep '^[<>]' |
         grep -vE '^> /etc/(group|gshadow|passwd|shadow|subuid|subgid)-?$|^> /etc/ld.so.cache$' >/tmp/left || true
