@@ -4,7 +4,8 @@
 #
 #   make                 the module (for KVER/KDIR) and the userspace tools
 #   make check           every test: VM suites on Debian's 6.1 kernel, DKMS
-#   make demo            boot a VM that hides two devices and show it
+#   make demo            boot a VM and tell the story: hidden at boot, lent to a QEMU, refused, back reset
+#                        (INTERACTIVE=1: then a shell in that VM)
 #   make bench           passthrud against a bare sysfs floor, in one VM (not in check)
 #   make style           checkpatch and sparse on the kernel code
 #   make fuzz            every parser's libFuzzer target, FUZZ_SECONDS (600) each; make check gives each 30 s
@@ -140,7 +141,7 @@ check: deps
 	@tests/check.sh
 
 demo: deps
-	@tests/vm/demo.sh
+	@INTERACTIVE=$(INTERACTIVE) tests/vm/demo.sh
 
 bench: deps
 	@tests/bench/run.sh

@@ -96,8 +96,11 @@ VMRUN_ARGS="--timeout 1800" stage daemon-faults "$TOP/tests/vm/run.sh" daemon-fa
 echo "--- vm: reset suite, Debian's kernel"
 stage reset "$TOP/tests/vm/run.sh" reset 'passthru.hide=(01:00.0)(02:00.0)'
 
-# The README's first command, as a newcomer runs it.
-echo "--- make demo"
+# The README's first command, as a newcomer runs it: INTERACTIVE=1 on a
+# pseudo-terminal first (a shell in the VM after the story), then plain
+# (its results are the demo stage's).
+echo "--- make demo INTERACTIVE=1, then make demo"
+case_ demo-interactive shell_in_the_vm_after_the_story "$TOP/tests/vm/demo-interactive.sh"
 stage demo make -C "$TOP" demo
 
 # The debug kernel: built once (~25 min cold), then cached.

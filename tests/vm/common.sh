@@ -57,7 +57,8 @@ build_modules() {
     find "$dir" -name '*.ko' | sort
 }
 
-# build_initramfs OUT: the test VM's initramfs for the selected kernel.
+# build_initramfs OUT: the test VM's initramfs for the selected kernel;
+# $INITRAMFS_EXTRA: more mkinitramfs.sh options (the demo's QEMU).
 build_initramfs() {
     local out=$1 kos
     kos=$(build_modules) || return 1
@@ -73,5 +74,6 @@ build_initramfs() {
         -f "$TOP/data/org.passthru1.conf:/usr/share/dbus-1/system.d/org.passthru1.conf" \
         -f /usr/share/misc/pci.ids:/usr/share/misc/pci.ids \
         -f "$BUILD/contract.txt:/tests/contract.txt" -f "$TOP/tests/vm/init.sh:/init" -f "$TOP/tests/vm/lib.sh:/tests/lib.sh" \
-        $(for s in "$TOP"/tests/vm/suites/*.sh; do echo "-f $s:/tests/$(basename "$s")"; done)
+        $(for s in "$TOP"/tests/vm/suites/*.sh; do echo "-f $s:/tests/$(basename "$s")"; done) \
+        ${INITRAMFS_EXTRA:-}
 }

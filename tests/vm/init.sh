@@ -41,5 +41,12 @@ dmesg > /tmp/boot.dmesg
 . /tests/lib.sh
 run_suite "/tests/$suite.sh"
 printf 'done\n' >&3
+# make demo INTERACTIVE=1: a shell on the console, everything still running.
+if grep -qw 'pt.shell=1' /proc/cmdline; then
+    # A child, not PID 1 itself: busybox's setsid forks (and returns) for a
+    # process group leader.  cttyhack opens the console's tty on 0, 1, 2.
+    (PS1='passthru-demo# ' exec setsid cttyhack sh -i) &
+    wait $!
+fi
 sync
 poweroff -f

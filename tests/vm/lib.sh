@@ -169,6 +169,15 @@ say() {
     ctl "say $*"
 }
 
+# alive PID: a process, not a zombie (a killed child of this shell stays
+# in /proc until it is waited for).
+alive() {
+    local stat
+    read -r stat </proc/"$1"/stat 2>/dev/null || return 1
+    stat=${stat##*) }
+    [ "${stat%% *}" != Z ]
+}
+
 # ---- passthrud in the VM (daemon, daemon-faults, reset and bench suites) ----
 
 BUS="org.passthru1 /org/passthru1 org.passthru1.Manager"

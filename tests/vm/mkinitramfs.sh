@@ -4,8 +4,10 @@
 # Build the test VM's initramfs from host binaries and Debian's modules.
 #
 #   mkinitramfs.sh -k KVER -o OUT.cpio.gz [-d MODROOT] [-m passthru.ko]
-#                  [-b BINARY]... [-M MODULE]... [-f SRC:DEST]...
+#                  [-b BINARY]... [-B PATH]... [-M MODULE]... [-f SRC:DEST]...
 #
+# -b puts a binary in /usr/bin, -B a binary or a loadable library at its
+# own path (QEMU's TCG module); both with the libraries ldd names.
 # MODROOT holds lib/modules/KVER (default /); -M names modules to include
 # with their dependencies (built-in ones are fine).
 #
@@ -15,14 +17,15 @@
 set -euo pipefail
 
 kver= out= ko= modroot=
-bins=() mods=() files=()
-while getopts "k:o:d:m:b:M:f:" opt; do
+bins=() inplace=() mods=() files=()
+while getopts "k:o:d:m:b:B:M:f:" opt; do
     case $opt in
     k) kver=$OPTARG ;;
     o) out=$OPTARG ;;
     d) modroot=$OPTARG ;;
     m) ko=$OPTARG ;;
     b) bins+=("$OPTARG") ;;
+    B) inplace+=("$OPTARG") ;;
     M) mods+=("$OPTARG") ;;
     f) files+=("$OPTARG") ;;
     *) exit 2 ;;
@@ -59,6 +62,9 @@ copy_with_libs /usr/bin/setpriv /usr/bin/setpriv
 
 for b in "${bins[@]}"; do
     copy_with_libs "$b" "/usr/bin/$(basename "$b")"
+done
+for b in "${inplace[@]}"; do
+    copy_with_libs "$b" "$b"
 done
 
 # Modules: the closure of what the tests load, from the host's tree.

@@ -91,6 +91,8 @@ def main():
     ap.add_argument("--disk", help="a raw disk image, as virtio-blk /dev/vda")
     ap.add_argument("--tag", default="stock", help="prefix of result names unless 'stock'")
     ap.add_argument("--quiet", action="store_true", help="print only failures and what the guest says")
+    ap.add_argument("--interactive", action="store_true",
+                    help="the console on this terminal; after the suite, a shell in the VM (make demo INTERACTIVE=1)")
     args = ap.parse_args()
 
     os.makedirs(args.out, exist_ok=True)
@@ -106,14 +108,15 @@ def main():
         s.settimeout(120)
         listeners[name] = s
 
-    append = "console=ttyS0 intel_iommu=on panic=-1 oops=panic loglevel=7 pt.suite=%s %s" % (
-        args.suite, args.append)
+    append = "console=ttyS0 intel_iommu=on panic=-1 oops=panic loglevel=%d pt.suite=%s %s%s" % (
+        4 if args.interactive else 7, args.suite, args.append, " pt.shell=1" if args.interactive else "")
+    console = "mon:stdio" if args.interactive else "file:" + os.path.join(args.out, "console.log")
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-machine", "q35", "-cpu", args.cpu,
            "-smp", "2", "-m", args.memory, "-nodefaults", "-no-user-config",
            "-display", "none", "-vga", "none", "-no-reboot",
            "-device", "intel-iommu",
            "-kernel", args.kernel, "-initrd", args.initrd, "-append", append,
-           "-serial", "file:" + os.path.join(args.out, "console.log"),
+           "-serial", console,
            "-chardev", "socket,id=qmp,path=" + qmp_path,
            "-mon", "chardev=qmp,mode=control",
            "-device", "virtio-serial-pci,bus=pcie.0",
@@ -127,7 +130,7 @@ def main():
     results = []
     started = time.monotonic()
     with open(os.path.join(args.out, "qemu.log"), "w") as qlog:
-        qemu = subprocess.Popen(cmd, stdout=qlog, stderr=subprocess.STDOUT)
+        qemu = subprocess.Popen(cmd, stdout=None if args.interactive else qlog, stderr=subprocess.STDOUT)
         finished = False
         try:
             qsock, _ = listeners["qmp"].accept()
@@ -162,6 +165,12 @@ def main():
                     print("vm: " + line, flush=True)
         except (OSError, TimeoutError, EOFError, ValueError) as e:
             print("vmrun: %s: %s" % (args.suite, e or type(e).__name__), flush=True)
+        if finished and args.interactive:
+            print("\nYou are in a shell inside the VM, as root; passthrud and dbus-daemon run.\n"
+                  "Try: passthructl list, passthructl show 01:00.0, busctl tree org.passthru1,\n"
+                  "setpriv --reuid=1000 --regid=1000 --groups=990 passthructl run --device 01:00.0 --vm mine -- sh\n"
+                  "Leave with 'exit' (or Ctrl-A X).", flush=True)
+            qemu.wait()
         try:
             qemu.wait(timeout=60 if finished else 5)
         except subprocess.TimeoutExpired:

@@ -59,15 +59,6 @@ now() {
     NOW=$(( ${up%.*}${up#*.} * 10 ))
 }
 
-# alive PID: a process, not a zombie (a killed child of this shell stays
-# in /proc until it is waited for).
-alive() {
-    local stat
-    read -r stat </proc/"$1"/stat 2>/dev/null || return 1
-    stat=${stat##*) }
-    [ "${stat%% *}" != Z ]
-}
-
 # The device is on passthru in the kernel's view.
 on_passthru() {
     [ -e /sys/bus/pci/drivers/passthru/$1 ]
