@@ -45,7 +45,10 @@ printf 'done\n' >&3
 if grep -qw 'pt.shell=1' /proc/cmdline; then
     # A child, not PID 1 itself: busybox's setsid forks (and returns) for a
     # process group leader.  cttyhack opens the console's tty on 0, 1, 2.
-    (PS1='passthru-demo# ' exec setsid cttyhack sh -i) &
+    # busybox's sh prefers its own applets: "as-alice" is util-linux's setpriv.
+    printf '%s\n' "PS1='passthru-demo# '" \
+        "alias as-alice='/usr/bin/setpriv --reuid=1000 --regid=1000 --groups=990'" >/tmp/demo.shrc
+    (ENV=/tmp/demo.shrc exec setsid cttyhack sh -i) &
     wait $!
 fi
 sync

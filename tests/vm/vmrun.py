@@ -167,8 +167,8 @@ def main():
             print("vmrun: %s: %s" % (args.suite, e or type(e).__name__), flush=True)
         if finished and args.interactive:
             print("\nYou are in a shell inside the VM, as root; passthrud and dbus-daemon run.\n"
-                  "Try: passthructl list, passthructl show 01:00.0, busctl tree org.passthru1,\n"
-                  "setpriv --reuid=1000 --regid=1000 --groups=990 passthructl run --device 01:00.0 --vm mine -- sh\n"
+                  "Try: passthructl list, passthructl show 01:00.0, busctl tree org.passthru1, and as alice\n"
+                  "(group passthru): as-alice passthructl run --device 01:00.0 --vm mine -- sh\n"
                   "Leave with 'exit' (or Ctrl-A X).", flush=True)
             qemu.wait()
         try:
