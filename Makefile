@@ -229,6 +229,10 @@ $(BUILD)/fuzz/cli/%.o: cli/%.c
 
 -include $(wildcard $(BUILD)/fuzz/cli/*.d)
 
+# fuzz-bus: the daemon's vtables on tests/unit/fake-sysfs.h's tree (its helpers use cmocka's asserts).
+$(BUILD)/fuzz/fuzz-bus: FUZZ_EXTRA_CPPFLAGS := -Itests/unit
+$(BUILD)/fuzz/fuzz-bus: FUZZ_EXTRA_OBJS := -lcmocka
+
 $(BUILD)/fuzz/fuzz-cli: FUZZ_EXTRA_CPPFLAGS := -Icli
 $(BUILD)/fuzz/fuzz-cli: FUZZ_EXTRA_OBJS := $(FUZZ_CLI_OBJS)
 $(BUILD)/fuzz/fuzz-cli: $(FUZZ_CLI_OBJS)

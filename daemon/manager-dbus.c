@@ -791,21 +791,13 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_END
 };
 
-int manager_bus_setup(Manager *m) {
+int manager_bus_publish(Manager *m, sd_bus *bus) {
         int r;
 
-        r = sd_bus_default_system(&m->bus);
-        if (r < 0)
-                return log_error_errno(r, "Cannot connect to the system bus: %m");
+        m->bus = sd_bus_ref(bus);
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Cannot attach the bus to the event loop: %m");
-        /* dbus-daemon restarted: the event loop ends with a failure, systemd
-         * restarts passthrud (Restart=on-failure) and the ledger gives the new
-         * one every lease; off the bus, nobody could call Release. */
-        r = sd_bus_set_exit_on_disconnect(m->bus, true);
-        if (r < 0)
-                return log_error_errno(r, "Cannot ask to exit when the bus goes away: %m");
         r = sd_bus_error_add_map(pt_errors);
         if (r < 0)
                 return log_error_errno(r, "Cannot register the error names: %m");
@@ -815,7 +807,23 @@ int manager_bus_setup(Manager *m) {
         r = sd_bus_add_object_manager(m->bus, NULL, PT_MANAGER_PATH);
         if (r < 0)
                 return log_error_errno(r, "Cannot publish the object manager: %m");
-        r = device_bus_setup(m);
+        return device_bus_setup(m);
+}
+
+int manager_bus_setup(Manager *m) {
+        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        r = sd_bus_default_system(&bus);
+        if (r < 0)
+                return log_error_errno(r, "Cannot connect to the system bus: %m");
+        /* dbus-daemon restarted: the event loop ends with a failure, systemd
+         * restarts passthrud (Restart=on-failure) and the ledger gives the new
+         * one every lease; off the bus, nobody could call Release. */
+        r = sd_bus_set_exit_on_disconnect(bus, true);
+        if (r < 0)
+                return log_error_errno(r, "Cannot ask to exit when the bus goes away: %m");
+        r = manager_bus_publish(m, bus);
         if (r < 0)
                 return r;
         /* Before the name: no caller can be older than the watch and unknown to it. */

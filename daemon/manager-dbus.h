@@ -9,11 +9,16 @@
 
 #include <sys/types.h>
 
+#include <systemd/sd-bus.h>
+
 typedef struct Lease Lease;
 typedef struct Manager Manager;
 
 /* Connect, publish the objects, follow the bus's connections, take the name. */
 int manager_bus_setup(Manager *m);
+/* Only publish the Manager and Device objects on @bus, attached to m->event
+ * (manager_bus_setup's middle; tests/fuzz/fuzz-bus.c uses a peer-to-peer bus). */
+int manager_bus_publish(Manager *m, sd_bus *bus);
 
 /* PropertiesChanged for one Manager property (MaintenanceMode, RebootRequired, ActiveLeases). */
 void manager_send_changed(Manager *m, const char *property);

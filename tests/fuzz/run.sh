@@ -60,6 +60,9 @@ for t in "${targets[@]}"; do
           -print_final_stats=1 -artifact_prefix="$crashes/")
     # Targets of one grammar share its dictionary: tests/fuzz/TARGET.dict.
     [[ -f tests/fuzz/$t.dict ]] && args+=(-dict="tests/fuzz/$t.dict")
+    # A target's own libFuzzer options: tests/fuzz/TARGET.options (words).
+    [[ -f tests/fuzz/$t.options ]] && read -ra extra <<<"$(sed 's/#.*//' "tests/fuzz/$t.options" | tr '\n' ' ')" &&
+        args+=("${extra[@]}")
 
     # A run that hangs outside of one input (libFuzzer's -timeout) is stopped too.
     TMPDIR=$scratch/$t timeout --kill-after=10 $((SECONDS_EACH + 120)) \

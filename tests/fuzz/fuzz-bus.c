@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * passthrud's D-Bus surface: the input is a sequence of method calls,
+ * dispatched to the real Manager and Device vtables (manager_bus_publish)
+ * of a daemon loaded from a fake sysfs, over a peer-to-peer bus whose
+ * other end is this process.  Each call picks a member (every Manager
+ * method, the Properties and ObjectManager and Introspectable ones, and
+ * names that do not exist), an object (the Manager, a device's object, a
+ * path that is none) and arguments: mostly the signature the member wants,
+ * with addresses of real and unknown devices, VM names, options of every
+ * type; sometimes the wrong signature.  The caller is root (the socket's
+ * credentials), so the root-only paths run; Acquire stops at pinning (a
+ * peer-to-peer message names no sender), as it must.
+ *
+ * Beyond not crashing or leaking, after the calls: every call got exactly
+ * one answer, the worker finished its jobs, and the state file passthrud
+ * wrote (if any) loads back.
+ */
+#include "fake-sysfs.h"
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+#include <systemd/sd-id128.h>
+
+#include <sys/socket.h>
+
+#include "fuzz-util.h"
+#include "macro.h"
+#include "manager-dbus.h"
+#include "manager.h"
+#include "passthru-names.h"
+#include "state.h"
+#include "worker.h"
+
+#define streq(a, b) (strcmp((a), (b)) == 0)
+
+static const char *const addresses[] = {
+        "0000:01:00.0", "0000:02:00.0", "0000:02:00.1", "0000:03:00.0", "0000:00:1c.0",
+        "01:00.0", "0000:09:00.0", "", "0000:01:00.0 ", "zzzz:01:00.0",
+};
+
+static const char *const members[] = {
+        "ListDevices", "GetDevice", "Acquire", "Release", "SetPassthrough", "Assign", "Unassign",
+        "Reset", "EnterMaintenanceMode", "ExitMaintenanceMode",
+        "Get", "GetAll", "Set", "GetManagedObjects", "Introspect", "NoSuchMethod",
+};
+
+static const char *const option_keys[] = {
+        "Live", "Force", "MemoryBytes", "DeviceNodeOwner", "Bogus", "",
+};
+
+static char *root;
+static ManagerPaths paths;
+static unsigned answers;
+
+static int on_answer(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        (void) reply;
+        (void) userdata;
+        (void) ret_error;
+        answers++;
+        return 0;
+}
+
+typedef struct Cursor {
+        const uint8_t *p;
+        size_t left;
+} Cursor;
+
+static unsigned take(Cursor *c) {
+        if (c->left == 0)
+                return 0;
+        c->left--;
+        return *c->p++;
+}
+
+/* A string: one of @list, or (top bit) up to 64 printable ASCII bytes of the input. */
+static char *take_string(Cursor *c, const char *const *list, size_t n) {
+        unsigned b = take(c);
+        char *s;
+
+        if (!(b & 0x80) && n > 0)
+                return strdup(list[b % n]);
+        b &= 0x3f;
+        s = calloc(b + 1, 1);
+        for (unsigned i = 0; s && i < b; i++)
+                s[i] = 0x20 + take(c) % 0x5f;
+        return s;
+}
+
+static int append_options(sd_bus_message *m, Cursor *c) {
+        unsigned n = take(c) % 4;
+        int r = sd_bus_message_open_container(m, 'a', "{sv}");
+
+        for (unsigned i = 0; i < n && r >= 0; i++) {
+                _cleanup_free_ char *key = take_string(c, option_keys, ELEMENTSOF(option_keys));
+
+                if (!key)
+                        return -ENOMEM;
+                r = sd_bus_message_open_container(m, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", key);
+                if (r >= 0)
+                        switch (take(c) % 5) {
+                        case 0:
+                                r = sd_bus_message_append(m, "v", "b", take(c) & 1);
+                                break;
+                        case 1:
+                                r = sd_bus_message_append(m, "v", "t", (uint64_t) take(c) << (take(c) % 64));
+                                break;
+                        case 2:
+                                r = sd_bus_message_append(m, "v", "u", (uint32_t) (take(c) | take(c) << 8));
+                                break;
+                        case 3:
+                                r = sd_bus_message_append(m, "v", "s", "yes");
+                                break;
+                        default:
+                                r = sd_bus_message_append(m, "v", "i", -1);
+                                break;
+                        }
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+        }
+        return r < 0 ? r : sd_bus_message_close_container(m);
+}
+
+/* One call: an object, a member, arguments of its signature (or not). */
+static int build_call(sd_bus *client, Cursor *c, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ char *address = NULL, *vm = NULL, *path = NULL;
+        const char *member = members[take(c) % ELEMENTSOF(members)], *iface = PT_MANAGER_INTERFACE;
+        unsigned where = take(c) % 4;
+        bool wrong = take(c) % 16 == 0;
+        int r;
+
+        address = take_string(c, addresses, ELEMENTSOF(addresses));
+        vm = take_string(c, (const char *const[]) { "web", "db", "a-b_c.d", "" }, 4);
+        if (!address || !vm)
+                return -ENOMEM;
+        if (where == 1 && sd_bus_path_encode(PT_DEVICE_PATH_PREFIX, "0000:01:00.0", &path) < 0)
+                return -ENOMEM;
+        if (!path && !(path = strdup(where == 2 ? "/org/passthru1/device/nope" : PT_MANAGER_PATH)))
+                return -ENOMEM;
+
+        if (streq(member, "Get") || streq(member, "GetAll") || streq(member, "Set"))
+                iface = "org.freedesktop.DBus.Properties";
+        else if (streq(member, "GetManagedObjects"))
+                iface = "org.freedesktop.DBus.ObjectManager";
+        else if (streq(member, "Introspect"))
+                iface = "org.freedesktop.DBus.Introspectable";
+        r = sd_bus_message_new_method_call(client, &m, PT_BUS_NAME, path, iface, member);
+        if (r < 0)
+                return r;
+
+        if (wrong)      /* a signature the member does not take */
+                r = sd_bus_message_append(m, "us", take(c), vm);
+        else if (streq(member, "GetDevice") || streq(member, "Release") || streq(member, "Reset"))
+                r = sd_bus_message_append(m, "s", address);
+        else if (streq(member, "Acquire")) {
+                r = sd_bus_message_append(m, "ss", address, vm);
+                if (r >= 0)
+                        r = append_options(m, c);
+        } else if (streq(member, "SetPassthrough")) {
+                r = sd_bus_message_append(m, "sb", address, take(c) & 1);
+                if (r >= 0)
+                        r = append_options(m, c);
+        } else if (streq(member, "Assign") || streq(member, "Unassign"))
+                r = sd_bus_message_append(m, "ss", address, vm);
+        else if (streq(member, "Get") || streq(member, "Set")) {
+                r = sd_bus_message_append(m, "ss", where == 1 ? PT_DEVICE_INTERFACE : PT_MANAGER_INTERFACE,
+                                          take(c) & 1 ? "MaintenanceMode" : "State");
+                if (r >= 0 && streq(member, "Set"))
+                        r = sd_bus_message_append(m, "v", "b", true);
+        } else if (streq(member, "GetAll"))
+                r = sd_bus_message_append(m, "s", where == 1 ? PT_DEVICE_INTERFACE : PT_MANAGER_INTERFACE);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+/* Both ends and the loop, until nothing moves and the worker is idle. */
+static void pump(sd_bus *client, Manager *m) {
+        for (unsigned idle = 0, rounds = 0; idle < 3 && rounds < 100000; rounds++) {
+                int a = sd_bus_process(client, NULL), b = sd_event_run(m->event, 0);
+
+                if (a < 0 || b < 0)
+                        fuzz_fail("the bus or the loop failed: %d, %d", a, b);
+                if (a == 0 && b == 0 && worker_pending(m->worker) == 0)
+                        idle++;
+                else
+                        idle = 0;
+                if (a == 0 && b == 0 && worker_pending(m->worker) > 0)
+                        usleep(100);
+        }
+        fuzz_assert(worker_pending(m->worker) == 0, "the worker did not finish its jobs");
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+        (void) argc;
+        (void) argv;
+        root = fake_sysfs_new();
+        fake_mkdir_p(root, "dev/vfio");
+        fake_mkdir_p(root, "etc/modprobe.d");
+        fake_pci_add(root, &(FakePci) { .address = "0000:01:00.0", .driver = "passthru", .iommu_group = 1 });
+        fake_pci_add(root, &(FakePci) {
+                .address = "0000:00:1c.0", .vendor = 0x8086, .device = 0x7abc, .class = 0x060400,
+                .driver = "pcieport", .iommu_group = 2, .pcie = true,
+        });
+        fake_pci_add(root, &(FakePci) { .address = "0000:02:00.0", .driver = "passthru", .iommu_group = 2 });
+        fake_pci_add(root, &(FakePci) { .address = "0000:02:00.1", .driver = "passthru", .iommu_group = 2 });
+        fake_pci_add(root, &(FakePci) {
+                .address = "0000:03:00.0", .vendor = 0x8086, .device = 0x10d3, .class = 0x020000,
+                .driver = "e1000e", .iommu_group = 3,
+        });
+        paths = (ManagerPaths) {
+                .sysfs = root,
+                .proc = fake_path(root, "proc"),
+                .dev = fake_path(root, "dev"),
+                .config_file = fake_path(root, "etc/passthru/passthru.conf"),
+                .modprobe_file = fake_path(root, "etc/modprobe.d/passthru.conf"),
+                .state_dir = fake_path(root, "var/lib/passthru"),
+                .runtime_dir = fake_path(root, "run/passthru"),
+        };
+        return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *client = NULL, *server = NULL;
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        Cursor c = { data, size };
+        PersistentState back;
+        char *error = NULL;
+        Manager *m = NULL;
+        sd_id128_t id;
+        int fds[2], r;
+
+        /* A fresh daemon on the same tree: the state it wrote last time goes. */
+        fake_mkdir_p(root, "var/lib/passthru");
+        fake_mkdir_p(root, "run/passthru");
+        fake_write(root, "var/lib/passthru/" STATE_FILE_NAME,
+                   "[Device 0000:01:00.0]\nPassthrough=yes\n\n[Device 0000:02:00.0]\nPassthrough=yes\n\n"
+                   "[Device 0000:02:00.1]\nPassthrough=yes\n");
+        fake_unlink(root, "etc/modprobe.d/passthru.conf");
+
+        if (sd_event_new(&event) < 0 || manager_new(&paths, &m) < 0 || manager_load(m) < 0)
+                fuzz_fail("cannot load the manager");
+        m->event = sd_event_ref(event);
+        if (worker_new(event, &m->worker) < 0)
+                fuzz_fail("cannot start the worker");
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds) < 0 ||
+            sd_id128_randomize(&id) < 0 || sd_bus_new(&server) < 0 || sd_bus_set_fd(server, fds[0], fds[0]) < 0 ||
+            sd_bus_set_server(server, 1, id) < 0 || sd_bus_start(server) < 0 || sd_bus_new(&client) < 0 ||
+            sd_bus_set_fd(client, fds[1], fds[1]) < 0 || sd_bus_start(client) < 0)
+                fuzz_fail("cannot set up the peer-to-peer bus");
+        if (manager_bus_publish(m, server) < 0)
+                fuzz_fail("cannot publish the objects");
+
+        answers = 0;
+        unsigned sent = 0;
+
+        for (unsigned calls = 0; c.left > 0 && calls < 24; calls++) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+
+                r = build_call(client, &c, &call);
+                if (r == -ENOMEM)
+                        abort();
+                if (r < 0)
+                        continue;       /* an argument sd-bus refuses to send: not ours to parse */
+                r = sd_bus_call_async(client, NULL, call, on_answer, NULL, 0);
+                fuzz_assert(r >= 0, "cannot send a call: %d", r);
+                sent++;
+                pump(client, m);
+                fuzz_assert(answers == sent, "%u calls sent, %u answered", sent, answers);
+        }
+
+        r = state_load(paths.state_dir, &back, &error);
+        fuzz_assert(r >= 0, "passthrud left a state file it cannot read: %s", error ?: "?");
+        state_done(&back);
+        free(error);
+
+        /* The manager's bus is server; manager_free() closes it. */
+        server = sd_bus_unref(server);
+        manager_free(m);
+        return 0;
+}
