@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <net/if.h>
 #include <net/route.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,54 +42,39 @@ static const char *last_component(const char *path) {
         return slash ? slash + 1 : path;
 }
 
-/* Sorted names in a directory, without dot files; -ENOENT or -ENOTDIR when it is none. */
-__attribute__((format(printf, 2, 3)))
-static int list_dir(char ***ret, const char *format, ...) {
-        _cleanup_free_ char *path = NULL;
-        va_list ap;
-        int r;
+/*
+ * fn(ret, path) with the path that printf() makes of the rest (format
+ * checked by asprintf's attribute); -ENOMEM when it cannot be made.
+ */
+#define AT_PATH(fn, ret, ...)                                                   \
+        ({                                                                      \
+                _cleanup_free_ char *_path = NULL;                              \
+                asprintf(&_path, __VA_ARGS__) < 0 ? -ENOMEM : fn((ret), _path); \
+        })
 
-        va_start(ap, format);
-        r = vasprintf(&path, format, ap);
-        va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
+/* Sorted names in a directory, without dot files; -ENOENT or -ENOTDIR when it is none. */
+static int list_dir_at(char ***ret, const char *path) {
         return dir_list(path, NULL, ret);
 }
+#define list_dir(ret, ...) AT_PATH(list_dir_at, ret, __VA_ARGS__)
 
-/* realpath() of the formatted path. */
-__attribute__((format(printf, 2, 3)))
-static int resolve(char **ret, const char *format, ...) {
-        _cleanup_free_ char *path = NULL;
-        va_list ap;
-        char *p;
-        int r;
+/* realpath() of the path. */
+static int resolve_at(char **ret, const char *path) {
+        char *p = realpath(path, NULL);
 
-        va_start(ap, format);
-        r = vasprintf(&path, format, ap);
-        va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
-        p = realpath(path, NULL);
         if (!p)
                 return -errno;
         *ret = p;
         return 0;
 }
+#define resolve(ret, ...) AT_PATH(resolve_at, ret, __VA_ARGS__)
 
 /* The whole file, without trailing whitespace. */
-__attribute__((format(printf, 2, 3)))
-static int read_text(char **ret, const char *format, ...) {
-        _cleanup_free_ char *path = NULL, *s = NULL;
-        va_list ap;
+static int read_text_at(char **ret, const char *path) {
+        _cleanup_free_ char *s = NULL;
         size_t n;
         int r;
 
-        va_start(ap, format);
-        r = vasprintf(&path, format, ap);
-        va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
         r = read_full_file(path, &s, &n);
         if (r < 0)
                 return r;
@@ -99,6 +83,7 @@ static int read_text(char **ret, const char *format, ...) {
         *ret = TAKE_PTR(s);
         return 0;
 }
+#define read_text(ret, ...) AT_PATH(read_text_at, ret, __VA_ARGS__)
 
 /* Does a resolved sysfs path run through the device's directory (or end at it)? */
 static bool on_device(const Walk *w, const char *path) {
