@@ -28,8 +28,13 @@
 
 static sd_bus *client, *server;
 
-/* The input, read by the server thread while the client waits for its answer. */
-static const uint8_t *input;
+/*
+ * The input, as the server thread reads it: a copy of its own, swapped
+ * under the lock, so that an answer the server makes late (to a call the
+ * client gave up on) reads memory that is still there.
+ */
+static pthread_mutex_t input_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t *input;
 static size_t input_size;
 
 typedef struct Cursor {
@@ -192,16 +197,11 @@ static int append_objects(sd_bus_message *m, Cursor *c) {
 }
 
 /* The stand-in passthrud: every call answered from the whole input, the same way each time. */
-static int answer(sd_bus_message *call, void *userdata, sd_bus_error *ret_error) {
+static int answer_locked(sd_bus_message *call) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Cursor c = { input, input_size };
-        uint8_t type;
         int r;
 
-        (void) userdata;
-        (void) ret_error;
-        if (sd_bus_message_get_type(call, &type) < 0 || type != SD_BUS_MESSAGE_METHOD_CALL)
-                return 0;
         if (sd_bus_message_is_method_call(call, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects")) {
                 r = sd_bus_message_new_method_return(call, &reply);
                 if (r >= 0)
@@ -219,6 +219,21 @@ static int answer(sd_bus_message *call, void *userdata, sd_bus_error *ret_error)
                                                   "%s", text);
         }
         return sd_bus_send(NULL, reply, NULL);
+}
+
+static int answer(sd_bus_message *call, void *userdata, sd_bus_error *ret_error) {
+        uint8_t type;
+        int r;
+
+        (void) userdata;
+        (void) ret_error;
+        if (sd_bus_message_get_type(call, &type) < 0 || type != SD_BUS_MESSAGE_METHOD_CALL ||
+            sd_bus_message_is_method_call(call, "org.freedesktop.DBus.Peer", NULL))
+                return 0;       /* Peer.Ping: sd-bus answers it */
+        pthread_mutex_lock(&input_lock);
+        r = answer_locked(call);
+        pthread_mutex_unlock(&input_lock);
+        return r;
 }
 
 static void *serve(void *arg) {
@@ -300,8 +315,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char *out;
         int r, listed;
 
-        input = data;
+        pthread_mutex_lock(&input_lock);
+        free(input);
+        input = malloc(size ?: 1);
+        if (!input)
+                abort();
+        memcpy(input, data, size);
         input_size = size;
+        pthread_mutex_unlock(&input_lock);
         arg_legend = false;     /* list: one line per device, nothing else */
 
         /* What the client makes of the answer: the count the printed forms must agree with. */
@@ -347,5 +368,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         r = run_captured(verb_show, show_args, &out);
         assert_printable("show", out);
         free(out);
+
+        /* The server has answered everything sent so far (it answers in order). */
+        r = sd_bus_call_method(client, NULL, "/", "org.freedesktop.DBus.Peer", "Ping", NULL, NULL, NULL);
+        fuzz_assert(r >= 0, "the stand-in server stopped answering: %d", r);
         return 0;
 }
