@@ -29,7 +29,8 @@
  * SIGINT and prints a line for every scan in which two processes (other
  * than passthrud, which opens the group to pass it on, and dbus-daemon,
  * which relays it) hold /dev/vfio/N of one group, or two hold VFIO device
- * fds (on Linux 6.1 a device fd does not say its group); then "scans N
+ * fds (on Linux 6.1 a device fd does not say its group); a process reaped
+ * during the scan (its comm no longer readable) is nobody's holder; then "scans N
  * two-holders N mean-interval N ms slowest-scan N ms".
  *
  * -X calls any Manager method and prints the error name when it fails
@@ -205,6 +206,14 @@ static void read_comm(pid_t pid, char *comm, size_t size) {
         comm[strcspn(comm, "\n")] = '\0';
 }
 
+/* The process has not been reaped (its comm can be read). */
+static bool still_there(pid_t pid) {
+        char comm[32];
+
+        read_comm(pid, comm, sizeof(comm));
+        return comm[0] != '\0';
+}
+
 /* One scan of /proc: who holds which group, who holds a device fd.  Returns whether two hold one. */
 static bool scan_holders(unsigned long scan) {
         pid_t groups[WATCH_GROUPS] = {}, devfd = 0;
@@ -224,6 +233,15 @@ static bool scan_holders(unsigned long scan) {
                 if (p->d_name[0] < '0' || p->d_name[0] > '9')
                         continue;
                 pid = (pid_t) atoi(p->d_name);
+                /*
+                 * The daemon opens the group to pass it on, the bus relays it:
+                 * no holders.  Nor is a process whose comm cannot be read: it
+                 * has been reaped since readdir (a passthrud killed at a fault
+                 * point, seen mid-exit, was counted as a holder under load).
+                 */
+                read_comm(pid, comm, sizeof(comm));
+                if (!comm[0] || strncmp(comm, "passthrud", 9) == 0 || strcmp(comm, "dbus-daemon") == 0)
+                        continue;
                 snprintf(path, sizeof(path), "/proc/%d/fd", pid);
                 fds = opendir(path);
                 if (!fds)
@@ -245,13 +263,8 @@ static bool scan_holders(unsigned long scan) {
                                 slot = &devfd;
                         if (!slot || *slot == pid)
                                 continue;
-                        if (!comm[0])
-                                read_comm(pid, comm, sizeof(comm));
-                        /* The daemon opens the group to pass it on, the bus relays it: no holders. */
-                        if (strncmp(comm, "passthrud", 9) == 0 || strcmp(comm, "dbus-daemon") == 0)
-                                break;
-                        if (*slot == 0)
-                                *slot = pid;
+                        if (*slot == 0 || !still_there(*slot))
+                                *slot = pid;    /* the first one exited meanwhile: not two at once */
                         else {
                                 if (slot == &devfd)
                                         printf("scan %lu: two processes hold VFIO device fds: pid %d and pid %d (%s)\n",
