@@ -173,7 +173,7 @@ say() {
 # in /proc until it is waited for).
 alive() {
     local stat
-    read -r stat </proc/"$1"/stat 2>/dev/null || return 1
+    read -r stat 2>/dev/null </proc/"$1"/stat || return 1
     stat=${stat##*) }
     [ "${stat%% *}" != Z ]
 }
