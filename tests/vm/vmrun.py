@@ -108,7 +108,11 @@ def main():
         s.settimeout(120)
         listeners[name] = s
 
-    append = "console=ttyS0 intel_iommu=on panic=-1 oops=panic loglevel=%d pt.suite=%s %s%s" % (
+    # no_timer_check: the kernel's check that the IO-APIC timer ticks gives
+    # up when TCG is slow (two VMs on 2 cores) and, with interrupt remapping,
+    # panics in early boot ("timer doesn't work through Interrupt-remapped
+    # IO-APIC"): a test-bed failure, seen once in a debug boot; skip the check.
+    append = "console=ttyS0 intel_iommu=on no_timer_check panic=-1 oops=panic loglevel=%d pt.suite=%s %s%s" % (
         4 if args.interactive else 7, args.suite, args.append, " pt.shell=1" if args.interactive else "")
     console = "mon:stdio" if args.interactive else "file:" + os.path.join(args.out, "console.log")
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-machine", "q35", "-cpu", args.cpu,
