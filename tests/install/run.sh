@@ -94,6 +94,7 @@ else
 fi
 # A mark, then an unmark, each across a reboot: the bootloader's part is
 # played by taking the refreshed /boot/initrd.img out of the disk again.
+# ("mark" purges the new kernel first: each refresh then makes one image.)
 for stage in mark marked unmarked; do
     debugfs -R "dump /boot/initrd.img-$kver $work/initrd.img" "$work/disk.img" 2>/dev/null
     vm $stage "passthru.hide=(01:00.0)" || rc=1

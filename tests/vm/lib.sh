@@ -109,7 +109,7 @@ check_boot_log() {
 }
 
 run_suite() {
-    local file=$1 suite name rc trouble msg
+    local file=$1 suite name rc trouble msg t0 took
     suite=$(basename "$file" .sh)
     . "$file"
     check_boot_log "$suite"
@@ -122,10 +122,14 @@ run_suite() {
     fi
     for name in $(sed -n 's/^\(testcase_[A-Za-z0-9_]*\)().*/\1/p' "$file"); do
         echo "=== $suite.$name" >/dev/console
+        t0=$(cut -d' ' -f1 /proc/uptime)
         (set -e; "$name") >/tmp/case.log 2>&1
         rc=$?
+        took=$(awk -v t0="$t0" '{ printf "%.1f", $1 - t0 }' /proc/uptime)
         trouble=$(kernel_trouble)
         cat /tmp/case.log >/dev/console
+        # Where a stage's time goes: grep '^=== .* took' console.log.
+        echo "=== $suite.$name took $took s" >/dev/console
         dmesg -c >>/tmp/kernel.log
         if [ $rc -eq 0 ] && [ -z "$trouble" ]; then
             ctl "result PASS $suite.$name"

@@ -5,6 +5,30 @@
 
 . /opt/passthru-test/mark-lib.sh
 
+# First, while this boot is Debian's 6.1: the kernel the "install" stage
+# added goes, and DKMS's build for it with it.  (Here rather than last, so
+# that the refreshes of the marks below rebuild one kernel's image, not two.)
+testcase_removing_the_new_kernel_removes_its_module() {
+    local kver pkgs
+    kver=$(cat /root/new-kernel/kver)
+    pkgs=
+    for f in /root/new-kernel/*.deb; do pkgs="$pkgs $(dpkg-deb -f "$f" Package)"; done
+    DEBIAN_FRONTEND=noninteractive dpkg --purge $pkgs >/tmp/purge.log 2>&1 ||
+        { tail -n 20 /tmp/purge.log; fail "dpkg --purge of Linux $kver failed"; }
+    dkms status passthru >/tmp/dkms.status
+    ! grep -qF ", $kver, " /tmp/dkms.status || fail "dkms still lists $kver: $(cat /tmp/dkms.status)"
+    grep -qF ", $(uname -r), " /tmp/dkms.status || fail "dkms lost the running kernel's build: $(cat /tmp/dkms.status)"
+    [ ! -e "/lib/modules/$kver/updates/dkms" ] || fail "/lib/modules/$kver/updates/dkms is still there"
+    # Anything the purge set off (passthru-initramfs.path watches
+    # /etc/modprobe.d) is over before the mark below takes its stamp.
+    for i in $(seq 1 120); do
+        systemctl list-jobs --no-legend | grep -q passthru-initramfs ||
+            [ "$(systemctl show -p ActiveState --value passthru-initramfs.service)" = activating ] || return 0
+        sleep 1
+    done
+    fail "passthru-initramfs.service still busy 120 s after the purge"
+}
+
 testcase_nic_is_the_host_drivers_before_the_mark() {
     ! grep -q "02:00.0" /proc/cmdline || fail "the NIC is on the command line"
     for i in $(seq 1 100); do

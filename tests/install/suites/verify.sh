@@ -184,19 +184,6 @@ testcase_revoke_ends_qemu_under_passthructl_run() {
     systemctl restart passthrud
 }
 
-testcase_removing_the_new_kernel_removes_its_module() {
-    local kver pkgs
-    kver=$(cat /root/new-kernel/kver)
-    pkgs=
-    for f in /root/new-kernel/*.deb; do pkgs="$pkgs $(dpkg-deb -f "$f" Package)"; done
-    DEBIAN_FRONTEND=noninteractive dpkg --purge $pkgs >/tmp/purge.log 2>&1 ||
-        { tail -n 20 /tmp/purge.log; fail "dpkg --purge of Linux $kver failed"; }
-    dkms status passthru >/tmp/dkms.status
-    ! grep -qF ", $kver, " /tmp/dkms.status || fail "dkms still lists $kver: $(cat /tmp/dkms.status)"
-    grep -qF ", $(uname -r), " /tmp/dkms.status || fail "dkms lost the running kernel's build: $(cat /tmp/dkms.status)"
-    [ ! -e "/lib/modules/$kver/updates/dkms" ] || fail "/lib/modules/$kver/updates/dkms is still there"
-}
-
 # start_qemu VM: a paused QEMU with the edu device, run by alice through
 # passthructl run; its pid (passthructl's) in $RUN once QEMU holds the device.
 start_qemu() {
