@@ -8,13 +8,15 @@
  * names that do not exist), an object (the Manager, a device's object, a
  * path that is none) and arguments: mostly the signature the member wants,
  * with addresses of real and unknown devices, VM names, options of every
- * type; sometimes the wrong signature.  The caller is root (the socket's
- * credentials), so the root-only paths run; Acquire stops at pinning (a
- * peer-to-peer message names no sender), as it must.
+ * type; sometimes the wrong signature.  The input's first byte picks the
+ * caller, whom the daemon knows by the socket's credentials: root (the
+ * root-only paths run), a member of the configured group, or a stranger.
+ * Acquire stops at pinning (a peer-to-peer message names no sender), as it
+ * must.
  *
  * Beyond not crashing or leaking, after the calls: every call got exactly
- * one answer, the worker finished its jobs, and the state file passthrud
- * wrote (if any) loads back.
+ * one answer, the worker finished its jobs, the state file passthrud wrote
+ * (if any) loads back, and a caller who is not root changed nothing in it.
  */
 #include "fake-sysfs.h"
 
@@ -22,7 +24,10 @@
 #include <systemd/sd-event.h>
 #include <systemd/sd-id128.h>
 
+#include <grp.h>
+#include <pthread.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include "fuzz-util.h"
 #include "macro.h"
@@ -52,6 +57,63 @@ static const char *const option_keys[] = {
 static char *root;
 static ManagerPaths paths;
 static unsigned answers;
+
+#define SEED_STATE                                                                      \
+        "[Device 0000:01:00.0]\nPassthrough=yes\n\n[Device 0000:02:00.0]\nPassthrough=yes\n\n" \
+        "[Device 0000:02:00.1]\nPassthrough=yes\n"
+
+/* Who calls: the credentials of the socket the daemon's end sees. */
+typedef struct FuzzCaller {
+        const char *name;
+        uid_t uid;
+        gid_t gid;
+        size_t n_groups;
+        gid_t groups[1];
+} FuzzCaller;
+
+static FuzzCaller callers[] = {
+        { .name = "root" },
+        { .name = "member", .uid = 65534, .gid = 65534, .n_groups = 1 }, /* groups[0]: "users", below */
+        { .name = "stranger", .uid = 65534, .gid = 65534 },
+};
+
+typedef struct PairJob {
+        const FuzzCaller *who;
+        int fds[2];
+        int r;
+} PairJob;
+
+/*
+ * A socket pair carries the credentials of the task that made it
+ * (SO_PEERCRED, SO_PEERGROUPS): a thread of its own takes the caller's
+ * with raw system calls, which change that thread only (glibc's setuid()
+ * would change every thread), makes the pair and ends.
+ */
+static void *pair_as(void *arg) {
+        PairJob *j = arg;
+
+        if (syscall(SYS_setgroups, j->who->n_groups, j->who->groups) < 0 ||
+            syscall(SYS_setresgid, j->who->gid, j->who->gid, j->who->gid) < 0 ||
+            syscall(SYS_setresuid, j->who->uid, j->who->uid, j->who->uid) < 0) {
+                j->r = -errno;
+                return NULL;
+        }
+        j->r = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, j->fds) < 0 ? -errno : 0;
+        return NULL;
+}
+
+static int socketpair_as(const FuzzCaller *who, int fds[2]) {
+        PairJob j = { .who = who };
+        pthread_t t;
+
+        if (who->uid == 0)
+                return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds) < 0 ? -errno : 0;
+        if (pthread_create(&t, NULL, pair_as, &j) != 0 || pthread_join(t, NULL) != 0)
+                return -EAGAIN;
+        fds[0] = j.fds[0];
+        fds[1] = j.fds[1];
+        return j.r;
+}
 
 static int on_answer(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         (void) reply;
@@ -212,6 +274,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
                 .address = "0000:03:00.0", .vendor = 0x8086, .device = 0x10d3, .class = 0x020000,
                 .driver = "e1000e", .iommu_group = 3,
         });
+        /* The group of the "member" caller: one every Debian system has. */
+        struct group *users = getgrnam("users");
+        callers[1].groups[0] = users ? users->gr_gid : 100;
+        fake_mkdir_p(root, "etc/passthru");
+        fake_write(root, "etc/passthru/passthru.conf", "[Daemon]\nGroup=users\n");
+        /* Other credentials need root; otherwise every caller is this process's user. */
+        if (geteuid() != 0)
+                for (size_t i = 0; i < ELEMENTSOF(callers); i++)
+                        callers[i] = (FuzzCaller) { .name = callers[i].name, .uid = geteuid(), .gid = getegid() };
         paths = (ManagerPaths) {
                 .sysfs = root,
                 .proc = fake_path(root, "proc"),
@@ -237,20 +308,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         /* A fresh daemon on the same tree: the state it wrote last time goes. */
         fake_mkdir_p(root, "var/lib/passthru");
         fake_mkdir_p(root, "run/passthru");
-        fake_write(root, "var/lib/passthru/" STATE_FILE_NAME,
-                   "[Device 0000:01:00.0]\nPassthrough=yes\n\n[Device 0000:02:00.0]\nPassthrough=yes\n\n"
-                   "[Device 0000:02:00.1]\nPassthrough=yes\n");
+        fake_write(root, "var/lib/passthru/" STATE_FILE_NAME, SEED_STATE);
         fake_unlink(root, "etc/modprobe.d/passthru.conf");
+        const FuzzCaller *who = &callers[take(&c) % ELEMENTSOF(callers)];
 
         if (sd_event_new(&event) < 0 || manager_new(&paths, &m) < 0 || manager_load(m) < 0)
                 fuzz_fail("cannot load the manager");
         m->event = sd_event_ref(event);
         if (worker_new(event, &m->worker) < 0)
                 fuzz_fail("cannot start the worker");
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds) < 0 ||
-            sd_id128_randomize(&id) < 0 || sd_bus_new(&server) < 0 || sd_bus_set_fd(server, fds[0], fds[0]) < 0 ||
-            sd_bus_set_server(server, 1, id) < 0 || sd_bus_start(server) < 0 || sd_bus_new(&client) < 0 ||
-            sd_bus_set_fd(client, fds[1], fds[1]) < 0 || sd_bus_start(client) < 0)
+        /* Anonymous authentication: the client's own uid (root's) would not match the socket's. */
+        r = socketpair_as(who, fds);
+        if (r < 0)
+                fuzz_fail("cannot make a socket pair as %s: %s", who->name, strerror(-r));
+        if (sd_id128_randomize(&id) < 0 || sd_bus_new(&server) < 0 || sd_bus_set_fd(server, fds[0], fds[0]) < 0 ||
+            sd_bus_set_server(server, 1, id) < 0 || sd_bus_set_anonymous(server, 1) < 0 ||
+            sd_bus_start(server) < 0 || sd_bus_new(&client) < 0 || sd_bus_set_fd(client, fds[1], fds[1]) < 0 ||
+            sd_bus_set_anonymous(client, 1) < 0 || sd_bus_start(client) < 0)
                 fuzz_fail("cannot set up the peer-to-peer bus");
         if (manager_bus_publish(m, server) < 0)
                 fuzz_fail("cannot publish the objects");
@@ -277,6 +351,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fuzz_assert(r >= 0, "passthrud left a state file it cannot read: %s", error ?: "?");
         state_done(&back);
         free(error);
+        if (who->uid != 0) {
+                _cleanup_free_ char *now = fake_read(root, "var/lib/passthru/" STATE_FILE_NAME);
+
+                fuzz_assert(now && streq(now, SEED_STATE), "a caller who is not root (%s) changed the state: %s",
+                            who->name, now ?: "(gone)");
+        }
 
         /* The manager's bus is server; manager_free() closes it. */
         server = sd_bus_unref(server);
