@@ -7,7 +7,7 @@
 set -euo pipefail
 packages=(
     systemd systemd-sysv dbus udev kmod util-linux procps
-    linux-image-amd64 linux-headers-amd64 initramfs-tools dracut-core dkms pahole bash-completion
+    linux-image-amd64 linux-headers-amd64 initramfs-tools zstd dracut-core dkms pahole bash-completion
     gcc make libc6-dev pkg-config
     libsystemd-dev libudev-dev libpci-dev libnl-3-dev libnl-genl-3-dev libinih-dev libjson-c-dev pci.ids
     qemu-system-x86
