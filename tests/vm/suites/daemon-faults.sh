@@ -577,7 +577,7 @@ soak_cycle() {
         [ $i -le 1000 ] || fail "cycle $1: $EDU not back: $(tail -n 5 /tmp/passthrud.log)"
         sleep 0.01
     done
-    until as_alice pt-hold $EDU vm-$(($1 % 4)) -- true >/dev/null 2>/tmp/soak.err; do
+    until as_alice pt-hold $EDU vm-$(($1 % 4)) >/dev/null 2>/tmp/soak.err; do
         grep -q DeviceBusy /tmp/soak.err || fail "cycle $1: $(cat /tmp/soak.err)"
         BUSY=$((BUSY + 1))
         sleep 0.01
