@@ -25,19 +25,11 @@
 #include "strv.h"
 
 
-static const sd_bus_error_map pt_errors[] = {
-        SD_BUS_ERROR_MAP(PT_ERROR_NO_SUCH_DEVICE, ENODEV),
-        SD_BUS_ERROR_MAP(PT_ERROR_NOT_PASSTHROUGH, EPERM),
-        SD_BUS_ERROR_MAP(PT_ERROR_DEVICE_BUSY, EBUSY),
-        SD_BUS_ERROR_MAP(PT_ERROR_GROUP_NOT_VIABLE, EXDEV),
-        SD_BUS_ERROR_MAP(PT_ERROR_MAINTENANCE_MODE, EROFS),
-        SD_BUS_ERROR_MAP(PT_ERROR_NOT_IN_MAINTENANCE, EROFS),
-        SD_BUS_ERROR_MAP(PT_ERROR_LEASES_ACTIVE, EBUSY),
-        SD_BUS_ERROR_MAP(PT_ERROR_LIMIT_EXCEEDED, EDQUOT),
-        SD_BUS_ERROR_MAP(PT_ERROR_NOT_ASSIGNED, EACCES),
-        SD_BUS_ERROR_MAP(PT_ERROR_IOMMU_UNAVAILABLE, ENXIO),
-        SD_BUS_ERROR_MAP(PT_ERROR_RESET_FAILED, EIO),
-        SD_BUS_ERROR_MAP(PT_ERROR_QUARANTINED, EHWPOISON),
+/* passthru-names.h's PT_ERRORS: each name and its errno. */
+const sd_bus_error_map pt_error_map[] = {
+#define ERROR_MAP_(id, tail, errno_) SD_BUS_ERROR_MAP(PT_ERROR_##id, errno_),
+        PT_ERRORS(ERROR_MAP_)
+#undef ERROR_MAP_
         SD_BUS_ERROR_MAP_END
 };
 
@@ -798,7 +790,7 @@ int manager_bus_publish(Manager *m, sd_bus *bus) {
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Cannot attach the bus to the event loop: %m");
-        r = sd_bus_error_add_map(pt_errors);
+        r = sd_bus_error_add_map(pt_error_map);
         if (r < 0)
                 return log_error_errno(r, "Cannot register the error names: %m");
         r = sd_bus_add_object_vtable(m->bus, NULL, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, manager_vtable, m);
