@@ -275,7 +275,7 @@ static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *err
          * one on its way back: a device held past its release is taken.
          */
         if (caller.pid == l->pid && l->state != LEASE_RELEASING)
-                lease_end(l, "released");
+                lease_end(l, PT_LEASE_REASON_RELEASED);
         else if (caller.euid == 0)
                 lease_revoke(l);
         else if (caller.pid == l->pid)

@@ -294,7 +294,7 @@ void manager_refresh_device(Manager *m, const char *address) {
         r = device_refresh(d);
         if (r == -ENODEV) {
                 if (d->lease)
-                        lease_end(d->lease, "device-removed");
+                        lease_end(d->lease, PT_LEASE_REASON_DEVICE_REMOVED);
                 if (d->lease)
                         return; /* the lease's return job still refers to it */
                 if (m->bus)

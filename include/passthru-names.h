@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Every name that passthrud, passthructl and the tests share: the bus
- * name, object paths, interfaces, error names, device states and file
- * locations.  The errors and the states are tables (X-macros): each is
- * written once, here, and expanded where it is needed.
+ * name, object paths, interfaces, error names, device states, the reasons
+ * a lease ends and file locations.  The errors, the states and the reasons
+ * are tables (X-macros): each is written once, here, and expanded where it
+ * is needed.
  */
 #pragma once
 
@@ -60,6 +61,21 @@ PT_ERRORS(PT_ERROR_NAME_)
 #define PT_DEVICE_STATE_NAME_(id, name, tone) static const char PT_DEVICE_STATE_##id[] = name;
 PT_DEVICE_STATES(PT_DEVICE_STATE_NAME_)
 #undef PT_DEVICE_STATE_NAME_
+
+/*
+ * Why a lease ended: LeaseReleased's reason (docs/DESIGN.md, "Signals"),
+ * one line each, PT_LEASE_REASON_<ID> the name as a string.
+ * tests/unit/docs.py holds docs/DESIGN.md to this list.
+ */
+#define PT_LEASE_REASONS(X)                                                             \
+        X(RELEASED,       "released")       /* the holder's Release */                  \
+        X(PROCESS_EXITED, "process-exited") /* the holder, and all that held the group, exited */ \
+        X(DEVICE_REMOVED, "device-removed") /* a device of the group left the bus */    \
+        X(REVOKED,        "revoked")        /* root's Release */
+
+#define PT_LEASE_REASON_NAME_(id, name) static const char PT_LEASE_REASON_##id[] = name;
+PT_LEASE_REASONS(PT_LEASE_REASON_NAME_)
+#undef PT_LEASE_REASON_NAME_
 
 /* Files */
 #define PT_CONFIG_FILE                  "/etc/passthru/passthru.conf"

@@ -6,14 +6,16 @@ tables and passthructl.
 Reads the Manager methods, Manager properties, Signals and Device
 properties tables of docs/DESIGN.md and the SD_BUS_* entries of
 daemon/manager-dbus.c and daemon/device-dbus.c; the States and Errors
-tables against include/passthru-names.h's PT_DEVICE_STATES and PT_ERRORS
-(name and errno); and every property in passthructl's map (cli/client.c)
-against the Device properties, with its type.  Prints "PASS|FAIL
-unit.docs.NAME [why]" for each, failing on any difference (in either
-direction, but for passthructl, which need not read every property).  With --contract, prints the documented members instead, one per
-line ("Manager method NAME IN OUT", "Manager property NAME TYPE", "Manager
-signal NAME SIGNATURE", "Device property NAME TYPE"), which the daemon VM
-suite compares with the real bus's introspection."""
+tables and LeaseReleased's reasons against include/passthru-names.h's
+PT_DEVICE_STATES, PT_ERRORS (name and errno) and PT_LEASE_REASONS; and
+every property in passthructl's map (cli/client.c) against the Device
+properties, with its type.  Prints "PASS|FAIL unit.docs.NAME [why]" for
+each, failing on any difference (in either direction, but for
+passthructl, which need not read every property).  With --contract,
+prints the documented members instead, one per line ("Manager method NAME
+IN OUT", "Manager property NAME TYPE", "Manager signal NAME SIGNATURE",
+"Device property NAME TYPE"), which the daemon VM suite compares with the
+real bus's introspection."""
 import os
 import re
 import sys
@@ -89,8 +91,9 @@ def x_macro(name):
 
 
 def names_tables():
-    """(key, documented, in the names table) for every state and error: the tables of docs/DESIGN.md
-    against passthru-names.h's PT_DEVICE_STATES and PT_ERRORS."""
+    """({key: value} documented, {key: value} in the names tables) for every state, error and
+    LeaseReleased reason: docs/DESIGN.md's States and Errors tables and the reasons its Signals table
+    names, against passthru-names.h's PT_DEVICE_STATES, PT_ERRORS and PT_LEASE_REASONS."""
     text = open(os.path.join(TOP, "docs/DESIGN.md")).read()
     docs, code = {}, {}
     for state, *_ in table(text, "States"):
@@ -101,6 +104,14 @@ def names_tables():
         docs[("error", name)] = (errno,)
     for _, tail, errno in x_macro("PT_ERRORS"):
         code[("error", "org.passthru1.Error." + tail)] = (errno,)
+    for name, _, when, *_ in table(text, "Signals"):
+        if name == "LeaseReleased":
+            m = re.search(r"reason (.*)$", when)
+            # (table() took the cell's closing backquote)
+            for reason in re.findall(r"`([^`]+)(?:`|$)", m.group(1) if m else ""):
+                docs[("reason", reason)] = ()
+    for _, name in x_macro("PT_LEASE_REASONS"):
+        code[("reason", name)] = ()
     return docs, code
 
 

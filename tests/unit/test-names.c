@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The names tables of include/passthru-names.h (PT_DEVICE_STATES, PT_ERRORS)
- * as the daemon and passthructl use them: the daemon's DeviceState names,
- * its sd-bus error map, passthructl's colours.  (tests/unit/docs.py holds
+ * The names tables of include/passthru-names.h (PT_DEVICE_STATES, PT_ERRORS,
+ * PT_LEASE_REASONS) as the daemon and passthructl use them: the daemon's
+ * DeviceState names, its sd-bus error map, passthructl's colours, the
+ * reasons.  (tests/unit/docs.py holds
  * docs/DESIGN.md to the same tables.)
  */
 #include <errno.h>
@@ -101,11 +102,28 @@ static void test_every_error_is_mapped_to_its_errno_and_back(void **state) {
         }
 }
 
+static void test_every_lease_reason_has_its_own_name(void **state) {
+        static const char *const reasons[] = {
+#define REASON_ROW_(id, name) PT_LEASE_REASON_##id,
+                PT_LEASE_REASONS(REASON_ROW_)
+#undef REASON_ROW_
+        };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(reasons); i++) {
+                assert_true(strlen(reasons[i]) > 0);
+                for (size_t j = 0; j < i; j++)
+                        assert_string_not_equal(reasons[i], reasons[j]);
+        }
+        assert_string_equal(PT_LEASE_REASON_PROCESS_EXITED, "process-exited");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_every_state_has_its_own_name_in_the_daemon),
                 cmocka_unit_test(test_passthructl_colours_every_state_by_its_tone),
                 cmocka_unit_test(test_every_error_is_mapped_to_its_errno_and_back),
+                cmocka_unit_test(test_every_lease_reason_has_its_own_name),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
