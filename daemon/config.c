@@ -48,13 +48,12 @@ const char *const config_known_reset_methods[] = {
         "flr", "af_flr", "bus", "device_specific", "acpi", "cxl_bus", "pm", NULL,
 };
 
-/* Trusted everywhere: a function-level reset, or the link's secondary bus reset. */
-static const char *const always_trusted[] = { "flr", "af_flr", "bus", NULL };
+const char *const config_trusted_reset_methods[] = { "flr", "af_flr", "bus", NULL };
 
 bool config_reset_trusted(const Config *c, uint16_t vendor, uint16_t device, const char *method) {
         if (!method)
                 return false;
-        if (strv_contains((char **) always_trusted, method))
+        if (strv_contains((char **) config_trusted_reset_methods, method))
                 return true;
         for (size_t i = 0; i < c->n_trusts; i++)
                 if (c->trusts[i].vendor == vendor && c->trusts[i].device == device)
