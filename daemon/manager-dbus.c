@@ -287,7 +287,13 @@ static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *err
         return sd_bus_reply_method_return(msg, NULL);
 }
 
-static int require_maintenance(Manager *m, sd_bus_error *error) {
+/* SetPassthrough's and Assign's device, after their arguments: it exists, and the host is in maintenance mode. */
+static int lookup_device_to_configure(Manager *m, const char *arg, Device **ret, sd_bus_error *error) {
+        int r;
+
+        r = manager_lookup_device(m, arg, ret, error);
+        if (r < 0)
+                return r;
         if (!m->state.maintenance)
                 return sd_bus_error_set(error, PT_ERROR_NOT_IN_MAINTENANCE,
                                         "Passthrough configuration changes only in maintenance mode: call EnterMaintenanceMode first.");
@@ -432,10 +438,7 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
         if (r < 0)
                 return r;
 
-        r = manager_lookup_device(m, arg, &d, error);
-        if (r < 0)
-                return r;
-        r = require_maintenance(m, error);
+        r = lookup_device_to_configure(m, arg, &d, error);
         if (r < 0)
                 return r;
         if (d->lease)
@@ -545,10 +548,7 @@ static int method_assign(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         r = check_vm_name(vm, error);
         if (r < 0)
                 return r;
-        r = manager_lookup_device(m, arg, &d, error);
-        if (r < 0)
-                return r;
-        r = require_maintenance(m, error);
+        r = lookup_device_to_configure(m, arg, &d, error);
         if (r < 0)
                 return r;
         r = state_ensure_device(&m->state, d->address, &s);
