@@ -47,7 +47,7 @@ static const struct {
 #undef ERROR_ROW_
 };
 
-static void test_every_state_has_its_own_name_in_the_daemon(void **state) {
+static void every_state_has_its_own_name_in_the_daemon(void **state) {
         (void) state;
         assert_int_equal(ELEMENTSOF(states), _DEVICE_STATE_MAX);
         for (size_t i = 0; i < ELEMENTSOF(states); i++) {
@@ -61,7 +61,7 @@ static void test_every_state_has_its_own_name_in_the_daemon(void **state) {
         assert_string_equal(device_state_to_string(DEVICE_QUARANTINED), PT_DEVICE_STATE_QUARANTINED);
 }
 
-static void test_passthructl_colours_every_state_by_its_tone(void **state) {
+static void passthructl_colours_every_state_by_its_tone(void **state) {
         (void) state;
         for (size_t i = 0; i < ELEMENTSOF(states); i++) {
                 const char *escape = state_escape(states[i].name);
@@ -76,7 +76,7 @@ static void test_passthructl_colours_every_state_by_its_tone(void **state) {
         assert_string_equal(state_escape(NULL), "");
 }
 
-static void test_every_error_is_mapped_to_its_errno_and_back(void **state) {
+static void every_error_is_mapped_to_its_errno_and_back(void **state) {
         size_t n_map = 0;
 
         (void) state;
@@ -102,7 +102,7 @@ static void test_every_error_is_mapped_to_its_errno_and_back(void **state) {
         }
 }
 
-static void test_every_lease_reason_has_its_own_name(void **state) {
+static void every_lease_reason_has_its_own_name(void **state) {
         static const char *const reasons[] = {
 #define REASON_ROW_(id, name) PT_LEASE_REASON_##id,
                 PT_LEASE_REASONS(REASON_ROW_)
@@ -120,10 +120,10 @@ static void test_every_lease_reason_has_its_own_name(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_every_state_has_its_own_name_in_the_daemon),
-                cmocka_unit_test(test_passthructl_colours_every_state_by_its_tone),
-                cmocka_unit_test(test_every_error_is_mapped_to_its_errno_and_back),
-                cmocka_unit_test(test_every_lease_reason_has_its_own_name),
+                cmocka_unit_test(every_state_has_its_own_name_in_the_daemon),
+                cmocka_unit_test(passthructl_colours_every_state_by_its_tone),
+                cmocka_unit_test(every_error_is_mapped_to_its_errno_and_back),
+                cmocka_unit_test(every_lease_reason_has_its_own_name),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
