@@ -498,7 +498,9 @@ static int return_run(void *userdata) {
                 job->results[i] = job->resets[i];
                 if (job->results[i] == -ENODEV)
                         continue;
-                (void) sysfs_set_bus_master(job->sysfs_root, job->devices[i], false);
+                r = sysfs_set_bus_master(job->sysfs_root, job->devices[i], false);
+                if (r < 0 && r != -ENODEV)
+                        log_warning_errno(r, "Cannot clear bus mastering of %s, ignoring: %m", job->devices[i]);
                 r = sysfs_bind_to(job->sysfs_root, job->devices[i], PT_STUB_DRIVER);
                 if (r < 0 && job->results[i] >= 0)
                         job->results[i] = r;
