@@ -57,8 +57,9 @@ typedef struct AcquireOptions {
 } AcquireOptions;
 
 /*
- * The checks of Acquire, in DESIGN.md's order, without side effects.  On
- * refusal, returns a negative errno and fills @error with the named error.
+ * The checks of Acquire, in docs/DESIGN.md's order ("Acquire's rules"),
+ * without side effects.  On refusal, returns a negative errno and fills
+ * @error with the named error.
  * On success the group's endpoints (the devices that move) are in
  * *ret_endpoints when it is not NULL.
  */

@@ -238,7 +238,7 @@ static int method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *err
         r = manager_lookup_device(m, arg, &d, error);
         if (r < 0)
                 return r;
-        /* Refusals come in DESIGN.md's order before anything is pinned. */
+        /* Refusals come in docs/DESIGN.md's order before anything is pinned. */
         r = lease_check(m, d, vm, &endpoints, error);
         if (r < 0)
                 return r;

@@ -9,7 +9,8 @@ daemon/manager-dbus.c and daemon/device-dbus.c; the States and Errors
 tables and LeaseReleased's reasons against include/passthru-names.h's
 PT_DEVICE_STATES, PT_ERRORS (name and errno) and PT_LEASE_REASONS; and
 every property in passthructl's map (cli/client.c) against the Device
-properties, with its type.  Prints "PASS|FAIL unit.docs.NAME [why]" for
+properties, with its type; the netlink state and event names of
+daemon/netlink.c against passthru(4) and docs/DESIGN.md.  Prints "PASS|FAIL unit.docs.NAME [why]" for
 each, failing on any difference (in either direction, but for
 passthructl, which need not read every property).  With --contract,
 prints the documented members instead, one per line ("Manager method NAME
@@ -125,7 +126,25 @@ def cli_properties():
             for m in re.finditer(r"\b(STRING|STRV|BOOLEAN|UINT16|UINT32|INT32)\(\"(\w+)\"", v)}
 
 
-def compare(docs, code, what, code_name, both_ways=True):
+def netlink_names():
+    """The netlink family's state and event names as {key: ()}: (passthru(4)'s, docs/DESIGN.md's events,
+    daemon/netlink.c's, which passthrud and ptnl print)."""
+    src = open(os.path.join(TOP, "daemon/netlink.c")).read()
+    man = open(os.path.join(TOP, "docs/man/passthru.4")).read()
+    text = open(os.path.join(TOP, "docs/DESIGN.md")).read()
+    code = {("netlink", kind.lower(), name): ()
+            for kind, name in re.findall(r'\[PASSTHRU_(STATE|EVENT)_\w+\] = "([\w-]+)"', src)}
+    in_man = {}
+    for kind, pattern in (("state", r"state (.*?), the rule"), ("event", r"announces (.*?)\.\n")):
+        m = re.search(pattern, man, re.S)
+        for name in re.findall(r"\\fI([\w-]+)\\fR", m.group(1) if m else ""):
+            in_man[("netlink", kind, name)] = ()
+    m = re.search(r"multicast group `events` \(([^)]*)\)", text)
+    in_design = {("netlink", "event", name): () for name in re.split(r",\s*", m.group(1) if m else "") if name}
+    return in_man, in_design, code
+
+
+def compare(docs, code, what, code_name, both_ways=True, docs_name="docs/DESIGN.md"):
     """Print PASS/FAIL unit.docs.WHAT.KEY for each key; returns the number failed."""
     failed = 0
     for key in sorted(set(docs) | set(code)):
@@ -133,11 +152,11 @@ def compare(docs, code, what, code_name, both_ways=True):
         if key not in code:
             if not both_ways:
                 continue
-            why = f"documented in docs/DESIGN.md but not in {code_name}"
+            why = f"documented in {docs_name} but not in {code_name}"
         elif key not in docs:
-            why = f"in {code_name} but not documented in docs/DESIGN.md"
+            why = f"in {code_name} but not documented in {docs_name}"
         elif docs[key] != code[key]:
-            why = f"docs/DESIGN.md says {docs[key]}, {code_name} {code[key]}"
+            why = f"{docs_name} says {docs[key]}, {code_name} {code[key]}"
         else:
             print(f"PASS unit.docs.{name}")
             continue
@@ -158,6 +177,10 @@ def main():
     # What passthructl reads is documented, with the type the daemon sends.
     device = {k: v for k, v in docs.items() if k[0] == "Device"}
     failed += compare(device, cli_properties(), "cli", "passthructl's property map (cli/client.c)", both_ways=False)
+    # The netlink family's state and event names.
+    in_man, in_design, nl = netlink_names()
+    failed += compare(in_man, nl, "", "daemon/netlink.c", docs_name="passthru(4)")
+    failed += compare(in_design, {k: v for k, v in nl.items() if k[1] == "event"}, "design", "daemon/netlink.c")
     return 1 if failed else 0
 
 
