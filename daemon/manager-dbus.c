@@ -569,8 +569,7 @@ static int method_assign(sd_bus_message *msg, void *userdata, sd_bus_error *erro
                 s->assignments = TAKE_PTR(old);
                 return sd_bus_error_set_errnof(error, r, "Cannot save the assignments: %m");
         }
-        if (m->bus)
-                (void) sd_bus_emit_properties_changed(m->bus, d->object_path, PT_DEVICE_INTERFACE, "Assignments", NULL);
+        device_send_assignments_changed(m, d);
         return sd_bus_reply_method_return(msg, NULL);
 }
 

@@ -287,8 +287,7 @@ void manager_refresh_device(Manager *m, const char *address) {
                 r = manager_add_device(m, address, &d);
                 if (r <= 0)
                         return;
-                if (m->bus)
-                        (void) sd_bus_emit_interfaces_added(m->bus, d->object_path, PT_DEVICE_INTERFACE, NULL);
+                device_send_added(m, d);
                 return;
         }
         r = device_refresh(d);
@@ -297,8 +296,7 @@ void manager_refresh_device(Manager *m, const char *address) {
                         lease_end(d->lease, PT_LEASE_REASON_DEVICE_REMOVED);
                 if (d->lease)
                         return; /* the lease's return job still refers to it */
-                if (m->bus)
-                        (void) sd_bus_emit_interfaces_removed(m->bus, d->object_path, PT_DEVICE_INTERFACE, NULL);
+                device_send_removed(m, d);
                 manager_remove_device(m, d);
                 return;
         }
