@@ -26,7 +26,7 @@ const ManagerPaths manager_default_paths = {
 };
 
 int manager_new(const ManagerPaths *paths, Manager **ret) {
-        Manager *m;
+        _cleanup_(manager_freep) Manager *m = NULL;
         int r;
 
         m = calloc(1, sizeof(*m));
@@ -35,11 +35,9 @@ int manager_new(const ManagerPaths *paths, Manager **ret) {
         m->paths = *paths;
         m->sysfs_root = m->paths.sysfs;
         r = config_init(&m->config);
-        if (r < 0) {
-                free(m);
+        if (r < 0)
                 return r;
-        }
-        *ret = m;
+        *ret = TAKE_PTR(m);
         return 0;
 }
 
