@@ -123,8 +123,12 @@ $(BUILD)/pt-bench-floor: tests/bench/floor.c
 # Unit tests: cmocka, ASan and UBSan; each prints TAP.
 $(BUILD)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libpassthrud-asan.a
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) -O1 -g $(SANITIZE) $(USER_CPPFLAGS) -Itests/unit -o $@ $< \
+	$(CC) $(WARN) -O1 -g $(SANITIZE) $(USER_CPPFLAGS) -Itests/unit -o $@ $< $(UNIT_EXTRA) \
 		$(BUILD)/libpassthrud-asan.a $(USER_LIBS) $(shell pkg-config --libs cmocka)
+
+# test-names: the names tables, as the daemon and passthructl (its output.c) use them.
+$(BUILD)/unit/test-names: cli/output.c cli/output.h
+$(BUILD)/unit/test-names: UNIT_EXTRA := -Icli cli/output.c
 
 unit: $(UNIT_TESTS) $(BUILD)/passthructl
 	@rc=0; tests/unit/run.sh $(UNIT_TESTS) || rc=1; tests/unit/completion.sh || rc=1; \

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "output.h"
+#include "passthru-names.h"
 
 bool use_color(void) {
         static int cached = -1;
@@ -18,17 +19,30 @@ bool use_color(void) {
         return cached;
 }
 
+/* The colour of each tone of passthru-names.h's PT_DEVICE_STATES. */
+#define TONE_GOOD "\033[32m"
+#define TONE_BUSY "\033[33m"
+#define TONE_BAD "\033[31m"
+#define TONE_PLAIN ""
+
+const char *state_escape(const char *state) {
+        static const struct {
+                const char *name;
+                const char *color;
+        } tones[] = {
+#define STATE_TONE_(id, name, tone) { PT_DEVICE_STATE_##id, TONE_##tone },
+                PT_DEVICE_STATES(STATE_TONE_)
+#undef STATE_TONE_
+        };
+
+        for (size_t i = 0; state && i < sizeof(tones) / sizeof(tones[0]); i++)
+                if (strcmp(state, tones[i].name) == 0)
+                        return tones[i].color;
+        return "";      /* a state this passthructl does not know */
+}
+
 const char *state_color(const char *state) {
-        if (!use_color())
-                return "";
-        if (strcmp(state, "available") == 0)
-                return "\033[32m";
-        if (strcmp(state, "leased") == 0 || strcmp(state, "releasing") == 0)
-                return "\033[33m";
-        if (strcmp(state, "quarantined") == 0 || strcmp(state, "mismatch") == 0 ||
-            strcmp(state, "pending-reboot") == 0)
-                return "\033[31m";
-        return "";
+        return use_color() ? state_escape(state) : "";
 }
 
 const char *color_off(void) {

@@ -14,6 +14,8 @@
 bool use_color(void);
 /* The escape that colours a device state, and the one that ends it; "" without colour. */
 const char *state_color(const char *state);
+/* The escape of @state's tone (passthru-names.h), colour on or off; "" for PLAIN or an unknown state. */
+const char *state_escape(const char *state);
 const char *color_off(void);
 
 /* A device as --json prints it. */

@@ -65,7 +65,7 @@ static void print_strv_line(const char *label, char **l) {
 
 /* What the last reset did, one method a line, and what would make it enough. */
 static void print_reset_results(const DeviceInfo *d) {
-        bool quarantined = d->state && strcmp(d->state, "quarantined") == 0;
+        bool quarantined = d->state && strcmp(d->state, PT_DEVICE_STATE_QUARANTINED) == 0;
 
         if (d->reset_results && d->reset_results[0])
                 for (size_t i = 0; d->reset_results[i]; i++)

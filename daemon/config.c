@@ -48,13 +48,12 @@ const char *const config_known_reset_methods[] = {
         "flr", "af_flr", "bus", "device_specific", "acpi", "cxl_bus", "pm", NULL,
 };
 
-/* Trusted everywhere: a function-level reset, or the link's secondary bus reset. */
-static const char *const always_trusted[] = { "flr", "af_flr", "bus", NULL };
+const char *const config_trusted_reset_methods[] = { "flr", "af_flr", "bus", NULL };
 
 bool config_reset_trusted(const Config *c, uint16_t vendor, uint16_t device, const char *method) {
         if (!method)
                 return false;
-        if (strv_contains((char **) always_trusted, method))
+        if (strv_contains((char **) config_trusted_reset_methods, method))
                 return true;
         for (size_t i = 0; i < c->n_trusts; i++)
                 if (c->trusts[i].vendor == vendor && c->trusts[i].device == device)
@@ -129,25 +128,31 @@ static int config_set_pin(Config *c, uint16_t vendor, uint16_t device, const cha
 }
 
 /*
- * "8086:10d3=bus": libinih splits at the first '=' or ':', so the key is
- * the vendor and the value "10d3=bus".
+ * A [Reset] or [Trust] line, "8086:10d3=bus": libinih splits at the first
+ * '=' or ':', so the key is the vendor and the value "10d3=bus".  *ret_rest
+ * is what follows the '=' and any blanks; -EINVAL when the ids do not parse.
  */
+static int parse_ids_line(const char *key, const char *value, uint16_t *ret_vendor, uint16_t *ret_device,
+                          const char **ret_rest) {
+        size_t n = strspn(value, "0123456789abcdefABCDEF");
+        const char *rest = value + n;
+
+        rest += strspn(rest, " \t");
+        if (parse_id(key, strlen(key), ret_vendor) < 0 || parse_id(value, n, ret_device) < 0 || *rest != '=')
+                return -EINVAL;
+        rest++;
+        *ret_rest = rest + strspn(rest, " \t");
+        return 0;
+}
+
 static int config_parse_reset(Config *c, const char *key, const char *value, char **reason) {
         uint16_t vendor, device;
         const char *method;
-        size_t n;
 
-        n = strspn(value, "0123456789abcdefABCDEF");
-        method = value + n;
-        method += strspn(method, " \t");
-        if (parse_id(key, strlen(key), &vendor) < 0 ||
-            parse_id(value, n, &device) < 0 ||
-            *method != '=')
+        if (parse_ids_line(key, value, &vendor, &device, &method) < 0)
                 return ini_reason(reason, "[Reset]: expected VENDOR:DEVICE=METHOD (such as 8086:10d3=bus), got '%s'",
                                   key);
 
-        method++;
-        method += strspn(method, " \t");
         if (!reset_method_valid(method))
                 return ini_reason(reason, "[Reset] %04x:%04x: not a reset method: '%s'", vendor, device, method);
 
@@ -183,28 +188,25 @@ static int config_parse_trust(Config *c, const char *key, const char *value, cha
         _cleanup_strv_free_ char **methods = NULL;
         uint16_t vendor, device;
         const char *list;
-        size_t n;
 
-        n = strspn(value, "0123456789abcdefABCDEF");
-        list = value + n;
-        list += strspn(list, " \t");
-        if (parse_id(key, strlen(key), &vendor) < 0 ||
-            parse_id(value, n, &device) < 0 ||
-            *list != '=')
+        if (parse_ids_line(key, value, &vendor, &device, &list) < 0)
                 return ini_reason(reason, "[Trust]: expected VENDOR:DEVICE=METHOD... (such as 8086:10d3=pm), got '%s'",
                                   key);
 
-        list++;
         methods = strv_split(list);
         if (!methods)
                 return -ENOMEM;
         if (!methods[0])
                 return ini_reason(reason, "[Trust] %04x:%04x: no reset method named", vendor, device);
         for (char **i = methods; *i; i++)
-                if (!strv_contains((char **) config_known_reset_methods, *i))
-                        return ini_reason(reason,
-                                          "[Trust] %04x:%04x: not a reset method: '%s' (one of flr, af_flr, bus, "
-                                          "device_specific, acpi, cxl_bus, pm)", vendor, device, *i);
+                if (!strv_contains((char **) config_known_reset_methods, *i)) {
+                        _cleanup_free_ char *known = strv_join((char **) config_known_reset_methods, ", ");
+
+                        if (!known)
+                                return -ENOMEM;
+                        return ini_reason(reason, "[Trust] %04x:%04x: not a reset method: '%s' (one of %s)", vendor,
+                                          device, *i, known);
+                }
 
         return config_set_trust(c, vendor, device, TAKE_PTR(methods));
 }

@@ -86,6 +86,12 @@ bool config_reset_trusted(const Config *c, uint16_t vendor, uint16_t device, con
 
 /* The reset methods the kernel knows (sysfs reset_method), strongest first; NULL-terminated. */
 extern const char *const config_known_reset_methods[];
+/*
+ * The methods trusted for every device (a function-level reset, or the
+ * link's secondary bus reset): flr, af_flr, bus; NULL-terminated, in the
+ * order reset.c's chain tries them, before the device's others.
+ */
+extern const char *const config_trusted_reset_methods[];
 
 /* A name that Group= accepts: [A-Za-z_][A-Za-z0-9_.-]*, at most 31 characters. */
 bool group_name_valid(const char *s);

@@ -172,6 +172,21 @@ void device_send_reset_changed(Manager *m, Device *d) {
                                                       "ResetHint", NULL);
 }
 
+void device_send_assignments_changed(Manager *m, Device *d) {
+        if (m->bus)
+                (void) sd_bus_emit_properties_changed(m->bus, d->object_path, PT_DEVICE_INTERFACE, "Assignments", NULL);
+}
+
+void device_send_added(Manager *m, Device *d) {
+        if (m->bus)
+                (void) sd_bus_emit_interfaces_added(m->bus, d->object_path, PT_DEVICE_INTERFACE, NULL);
+}
+
+void device_send_removed(Manager *m, Device *d) {
+        if (m->bus)
+                (void) sd_bus_emit_interfaces_removed(m->bus, d->object_path, PT_DEVICE_INTERFACE, NULL);
+}
+
 void device_send_stuck_changed(Manager *m, Device *d) {
         if (m->bus)
                 (void) sd_bus_emit_properties_changed(m->bus, d->object_path, PT_DEVICE_INTERFACE, "Stuck", NULL);

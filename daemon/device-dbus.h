@@ -16,3 +16,8 @@ void device_send_changed(Manager *m, Device *d);
 void device_send_stuck_changed(Manager *m, Device *d);
 /* PropertiesChanged for ResetResults and ResetHint (device_note_reset()). */
 void device_send_reset_changed(Manager *m, Device *d);
+/* PropertiesChanged for Assignments (Assign, Unassign). */
+void device_send_assignments_changed(Manager *m, Device *d);
+/* InterfacesAdded and InterfacesRemoved: the device appeared, or is about to be dropped. */
+void device_send_added(Manager *m, Device *d);
+void device_send_removed(Manager *m, Device *d);

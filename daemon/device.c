@@ -15,13 +15,9 @@
 #include "strv.h"
 
 static const char *const state_table[_DEVICE_STATE_MAX] = {
-        [DEVICE_HOST] = "host",
-        [DEVICE_AVAILABLE] = "available",
-        [DEVICE_LEASED] = "leased",
-        [DEVICE_RELEASING] = "releasing",
-        [DEVICE_QUARANTINED] = "quarantined",
-        [DEVICE_PENDING_REBOOT] = "pending-reboot",
-        [DEVICE_MISMATCH] = "mismatch",
+#define STATE_NAME_(id, name, tone) [DEVICE_##id] = PT_DEVICE_STATE_##id,
+        PT_DEVICE_STATES(STATE_NAME_)
+#undef STATE_NAME_
 };
 
 const char *device_state_to_string(DeviceState s) {

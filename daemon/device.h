@@ -8,6 +8,7 @@
 #include <linux/passthru.h>
 
 #include "macro.h"
+#include "passthru-names.h"
 #include "pci.h"
 #include "reset.h"
 #include "sysfs.h"
@@ -15,14 +16,11 @@
 typedef struct Manager Manager;
 typedef struct Lease Lease;
 
+/* DEVICE_HOST, DEVICE_AVAILABLE, ...: passthru-names.h's PT_DEVICE_STATES, in its order. */
 typedef enum DeviceState {
-        DEVICE_HOST,            /* not marked; a host driver or none */
-        DEVICE_AVAILABLE,       /* on passthru, can be leased */
-        DEVICE_LEASED,          /* on vfio-pci, held by a VM */
-        DEVICE_RELEASING,       /* on its way back to passthru */
-        DEVICE_QUARANTINED,     /* back without a reset that worked */
-        DEVICE_PENDING_REBOOT,  /* marked, but a host driver holds it */
-        DEVICE_MISMATCH,        /* a pinned id differs */
+#define DEVICE_STATE_ENUM_(id, name, tone) DEVICE_##id,
+        PT_DEVICE_STATES(DEVICE_STATE_ENUM_)
+#undef DEVICE_STATE_ENUM_
         _DEVICE_STATE_MAX,
 } DeviceState;
 
@@ -66,4 +64,5 @@ int device_note_reset(Device *d, const ResetChain *chain, const char *config_fil
 char *device_reset_explain(const Device *d, int r);
 bool device_marked(const Device *d);
 char **device_assignments(const Device *d);
+/* The State property's name of @s (PT_DEVICE_STATE_*), NULL for none. */
 const char *device_state_to_string(DeviceState s);

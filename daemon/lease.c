@@ -498,7 +498,9 @@ static int return_run(void *userdata) {
                 job->results[i] = job->resets[i];
                 if (job->results[i] == -ENODEV)
                         continue;
-                (void) sysfs_set_bus_master(job->sysfs_root, job->devices[i], false);
+                r = sysfs_set_bus_master(job->sysfs_root, job->devices[i], false);
+                if (r < 0 && r != -ENODEV)
+                        log_warning_errno(r, "Cannot clear bus mastering of %s, ignoring: %m", job->devices[i]);
                 r = sysfs_bind_to(job->sysfs_root, job->devices[i], PT_STUB_DRIVER);
                 if (r < 0 && job->results[i] >= 0)
                         job->results[i] = r;
@@ -517,8 +519,8 @@ static void return_done(int result, void *userdata) {
         for (size_t i = 0; i < n; i++) {
                 Device *d = manager_find_device(m, job->devices[i]);
 
-                if (job->results[i] == -ENODEV && strcmp(l->reason, "process-exited") == 0)
-                        l->reason = "device-removed";
+                if (job->results[i] == -ENODEV && strcmp(l->reason, PT_LEASE_REASON_PROCESS_EXITED) == 0)
+                        l->reason = PT_LEASE_REASON_DEVICE_REMOVED;
                 if (job->results[i] == -ENODEV || !d)
                         continue;
                 if (device_note_reset(d, &job->chains[i], m->paths.config_file) < 0)
@@ -801,7 +803,7 @@ static int on_grace_over(sd_event_source *s, uint64_t usec, void *userdata) {
         l->grace_timer = sd_event_source_disable_unref(l->grace_timer);
         lease_kill(l);
         if (l->state != LEASE_RELEASING)
-                lease_end(l, "revoked");
+                lease_end(l, PT_LEASE_REASON_REVOKED);
         lease_watch_stuck(l);
         return 0;
 }
@@ -850,9 +852,9 @@ static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *us
         (void) fd;
         (void) revents;
         if (l->state == LEASE_REVOKING)
-                lease_end(l, "revoked");
+                lease_end(l, PT_LEASE_REASON_REVOKED);
         else
-                lease_end(l, any_device_gone(l) ? "device-removed" : "process-exited");
+                lease_end(l, any_device_gone(l) ? PT_LEASE_REASON_DEVICE_REMOVED : PT_LEASE_REASON_PROCESS_EXITED);
         return 0;
 }
 
@@ -910,7 +912,7 @@ static int lease_take_back_unfinished(Manager *m) {
                 log_notice("%s was left on vfio-pci by a grant that did not finish: taking IOMMU group %d back",
                            d->address, l->group);
                 lease_attach(l);
-                lease_end(l, "process-exited");
+                lease_end(l, PT_LEASE_REASON_PROCESS_EXITED);
         }
         return 0;
 }
@@ -951,7 +953,7 @@ int lease_reconcile(Manager *m) {
                 }
                 log_info("Holder %u of IOMMU group %d (VM '%s') died while the daemon was away",
                          (unsigned) l->pid, l->group, l->vm);
-                lease_end(l, "process-exited");
+                lease_end(l, PT_LEASE_REASON_PROCESS_EXITED);
         }
         return lease_take_back_unfinished(m);
 }

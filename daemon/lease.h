@@ -40,7 +40,7 @@ typedef struct Lease {
         sd_event_source *pidfd_source;
         sd_event_source *grace_timer;
         LeaseState state;
-        const char *reason;     /* why it ends: released, process-exited, ... */
+        const char *reason;     /* why it ends: a PT_LEASE_REASON_* (passthru-names.h) */
         int *reset_results;     /* per device, from the return job */
         char *cgroup;           /* the holder's, at the grant: where its VMM lives */
         PidSet family;          /* the holder's descendants, as seen so far */
@@ -57,8 +57,9 @@ typedef struct AcquireOptions {
 } AcquireOptions;
 
 /*
- * The checks of Acquire, in DESIGN.md's order, without side effects.  On
- * refusal, returns a negative errno and fills @error with the named error.
+ * The checks of Acquire, in docs/DESIGN.md's order ("Acquire's rules"),
+ * without side effects.  On refusal, returns a negative errno and fills
+ * @error with the named error.
  * On success the group's endpoints (the devices that move) are in
  * *ret_endpoints when it is not NULL.
  */
@@ -76,7 +77,7 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t
 /* LeaseAcquired, the devices' new state, the journal. */
 void lease_announce(Lease *l);
 
-/* Start ending a lease: holder's Release, process exit, device removal. */
+/* Start ending a lease (holder's Release, process exit, device removal) for @reason, a PT_LEASE_REASON_*. */
 void lease_end(Lease *l, const char *reason);
 /*
  * Root's Release: LeaseRevoked, the grace period, then SIGKILL for every

@@ -25,19 +25,11 @@
 #include "strv.h"
 
 
-static const sd_bus_error_map pt_errors[] = {
-        SD_BUS_ERROR_MAP(PT_ERROR_NO_SUCH_DEVICE, ENODEV),
-        SD_BUS_ERROR_MAP(PT_ERROR_NOT_PASSTHROUGH, EPERM),
-        SD_BUS_ERROR_MAP(PT_ERROR_DEVICE_BUSY, EBUSY),
-        SD_BUS_ERROR_MAP(PT_ERROR_GROUP_NOT_VIABLE, EXDEV),
-        SD_BUS_ERROR_MAP(PT_ERROR_MAINTENANCE_MODE, EROFS),
-        SD_BUS_ERROR_MAP(PT_ERROR_NOT_IN_MAINTENANCE, EROFS),
-        SD_BUS_ERROR_MAP(PT_ERROR_LEASES_ACTIVE, EBUSY),
-        SD_BUS_ERROR_MAP(PT_ERROR_LIMIT_EXCEEDED, EDQUOT),
-        SD_BUS_ERROR_MAP(PT_ERROR_NOT_ASSIGNED, EACCES),
-        SD_BUS_ERROR_MAP(PT_ERROR_IOMMU_UNAVAILABLE, ENXIO),
-        SD_BUS_ERROR_MAP(PT_ERROR_RESET_FAILED, EIO),
-        SD_BUS_ERROR_MAP(PT_ERROR_QUARANTINED, EHWPOISON),
+/* passthru-names.h's PT_ERRORS: each name and its errno. */
+const sd_bus_error_map pt_error_map[] = {
+#define ERROR_MAP_(id, tail, errno_) SD_BUS_ERROR_MAP(PT_ERROR_##id, errno_),
+        PT_ERRORS(ERROR_MAP_)
+#undef ERROR_MAP_
         SD_BUS_ERROR_MAP_END
 };
 
@@ -246,7 +238,7 @@ static int method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *err
         r = manager_lookup_device(m, arg, &d, error);
         if (r < 0)
                 return r;
-        /* Refusals come in DESIGN.md's order before anything is pinned. */
+        /* Refusals come in docs/DESIGN.md's order before anything is pinned. */
         r = lease_check(m, d, vm, &endpoints, error);
         if (r < 0)
                 return r;
@@ -283,7 +275,7 @@ static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *err
          * one on its way back: a device held past its release is taken.
          */
         if (caller.pid == l->pid && l->state != LEASE_RELEASING)
-                lease_end(l, "released");
+                lease_end(l, PT_LEASE_REASON_RELEASED);
         else if (caller.euid == 0)
                 lease_revoke(l);
         else if (caller.pid == l->pid)
@@ -295,7 +287,13 @@ static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *err
         return sd_bus_reply_method_return(msg, NULL);
 }
 
-static int require_maintenance(Manager *m, sd_bus_error *error) {
+/* SetPassthrough's and Assign's device, after their arguments: it exists, and the host is in maintenance mode. */
+static int lookup_device_to_configure(Manager *m, const char *arg, Device **ret, sd_bus_error *error) {
+        int r;
+
+        r = manager_lookup_device(m, arg, ret, error);
+        if (r < 0)
+                return r;
         if (!m->state.maintenance)
                 return sd_bus_error_set(error, PT_ERROR_NOT_IN_MAINTENANCE,
                                         "Passthrough configuration changes only in maintenance mode: call EnterMaintenanceMode first.");
@@ -440,10 +438,7 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
         if (r < 0)
                 return r;
 
-        r = manager_lookup_device(m, arg, &d, error);
-        if (r < 0)
-                return r;
-        r = require_maintenance(m, error);
+        r = lookup_device_to_configure(m, arg, &d, error);
         if (r < 0)
                 return r;
         if (d->lease)
@@ -553,10 +548,7 @@ static int method_assign(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         r = check_vm_name(vm, error);
         if (r < 0)
                 return r;
-        r = manager_lookup_device(m, arg, &d, error);
-        if (r < 0)
-                return r;
-        r = require_maintenance(m, error);
+        r = lookup_device_to_configure(m, arg, &d, error);
         if (r < 0)
                 return r;
         r = state_ensure_device(&m->state, d->address, &s);
@@ -577,8 +569,7 @@ static int method_assign(sd_bus_message *msg, void *userdata, sd_bus_error *erro
                 s->assignments = TAKE_PTR(old);
                 return sd_bus_error_set_errnof(error, r, "Cannot save the assignments: %m");
         }
-        if (m->bus)
-                (void) sd_bus_emit_properties_changed(m->bus, d->object_path, PT_DEVICE_INTERFACE, "Assignments", NULL);
+        device_send_assignments_changed(m, d);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -798,7 +789,7 @@ int manager_bus_publish(Manager *m, sd_bus *bus) {
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Cannot attach the bus to the event loop: %m");
-        r = sd_bus_error_add_map(pt_errors);
+        r = sd_bus_error_add_map(pt_error_map);
         if (r < 0)
                 return log_error_errno(r, "Cannot register the error names: %m");
         r = sd_bus_add_object_vtable(m->bus, NULL, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, manager_vtable, m);

@@ -14,6 +14,9 @@
 typedef struct Lease Lease;
 typedef struct Manager Manager;
 
+/* passthru-names.h's PT_ERRORS as sd-bus's error map (each name and its errno); manager_bus_setup() registers it. */
+extern const sd_bus_error_map pt_error_map[];
+
 /* Connect, publish the objects, follow the bus's connections, take the name. */
 int manager_bus_setup(Manager *m);
 /* Only publish the Manager and Device objects on @bus, attached to m->event

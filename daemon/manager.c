@@ -26,7 +26,7 @@ const ManagerPaths manager_default_paths = {
 };
 
 int manager_new(const ManagerPaths *paths, Manager **ret) {
-        Manager *m;
+        _cleanup_(manager_freep) Manager *m = NULL;
         int r;
 
         m = calloc(1, sizeof(*m));
@@ -35,11 +35,9 @@ int manager_new(const ManagerPaths *paths, Manager **ret) {
         m->paths = *paths;
         m->sysfs_root = m->paths.sysfs;
         r = config_init(&m->config);
-        if (r < 0) {
-                free(m);
+        if (r < 0)
                 return r;
-        }
-        *ret = m;
+        *ret = TAKE_PTR(m);
         return 0;
 }
 
@@ -287,18 +285,16 @@ void manager_refresh_device(Manager *m, const char *address) {
                 r = manager_add_device(m, address, &d);
                 if (r <= 0)
                         return;
-                if (m->bus)
-                        (void) sd_bus_emit_interfaces_added(m->bus, d->object_path, PT_DEVICE_INTERFACE, NULL);
+                device_send_added(m, d);
                 return;
         }
         r = device_refresh(d);
         if (r == -ENODEV) {
                 if (d->lease)
-                        lease_end(d->lease, "device-removed");
+                        lease_end(d->lease, PT_LEASE_REASON_DEVICE_REMOVED);
                 if (d->lease)
                         return; /* the lease's return job still refers to it */
-                if (m->bus)
-                        (void) sd_bus_emit_interfaces_removed(m->bus, d->object_path, PT_DEVICE_INTERFACE, NULL);
+                device_send_removed(m, d);
                 manager_remove_device(m, d);
                 return;
         }

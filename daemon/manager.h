@@ -73,6 +73,7 @@ extern const ManagerPaths manager_default_paths;
 /* A manager without bus or event loop, for tests and for startup. */
 int manager_new(const ManagerPaths *paths, Manager **ret);
 Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 /* Load configuration, state and ledger; enumerate devices. */
 int manager_load(Manager *m);
 /* Connect udev, netlink and the bus, take the name, reconcile leases. */

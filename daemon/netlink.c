@@ -219,23 +219,18 @@ static struct nl_sock *new_socket(void) {
 }
 
 int ptnl_open(PtNetlink **ret) {
-        PtNetlink *nl;
+        _cleanup_(ptnl_closep) PtNetlink *nl = NULL;
 
         nl = calloc(1, sizeof(*nl));
         if (!nl)
                 return -ENOMEM;
         nl->sk = new_socket();
-        if (!nl->sk) {
-                free(nl);
+        if (!nl->sk)
                 return -errno ?: -EIO;
-        }
         nl->family = genl_ctrl_resolve(nl->sk, PASSTHRU_GENL_NAME);
-        if (nl->family < 0) {
-                int r = nl->family == -NLE_OBJ_NOTFOUND ? -ENOENT : errno_from_nle(nl->family);
-                ptnl_close(nl);
-                return r;
-        }
-        *ret = nl;
+        if (nl->family < 0)
+                return nl->family == -NLE_OBJ_NOTFOUND ? -ENOENT : errno_from_nle(nl->family);
+        *ret = TAKE_PTR(nl);
         return 0;
 }
 

@@ -10,7 +10,7 @@
 
 static int run(void) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
-        Manager *m = NULL;
+        _cleanup_(manager_freep) Manager *m = NULL;
         int r;
 
         r = sd_event_default(&event);
@@ -36,7 +36,6 @@ static int run(void) {
                                             "The system bus connection was lost; exiting for systemd to restart passthrud "
                                             "(leases are kept in the ledger)");
         }
-        manager_free(m);
         return r;
 }
 

@@ -9,8 +9,7 @@
 #include "strv.h"
 #include "sysfs.h"
 
-/* Tried before the device's other methods, in this order; pm after them all. */
-static const char *const strongest[] = { "flr", "af_flr", "bus", NULL };
+/* Tried last, after the device's other methods; first come config_trusted_reset_methods, in their order. */
 #define WEAKEST "pm"
 
 static int chain_add(ResetChain *c, const Config *config, const char *method, bool listed) {
@@ -52,14 +51,14 @@ int reset_chain_init(ResetChain *c, char * const *methods, const Config *config,
                         goto done;      /* the administrator's choice: that one alone */
         }
 
-        for (size_t k = 0; strongest[k]; k++)
-                if (strv_contains(methods, strongest[k])) {
-                        r = chain_add(&new, config, strongest[k], true);
+        for (const char *const *k = config_trusted_reset_methods; *k; k++)
+                if (strv_contains(methods, *k)) {
+                        r = chain_add(&new, config, *k, true);
                         if (r < 0)
                                 return r;
                 }
         for (size_t i = 0; methods && methods[i]; i++)
-                if (strcmp(methods[i], WEAKEST) != 0 && !strv_contains((char **) strongest, methods[i])) {
+                if (strcmp(methods[i], WEAKEST) != 0 && !strv_contains((char **) config_trusted_reset_methods, methods[i])) {
                         r = chain_add(&new, config, methods[i], true);
                         if (r < 0)
                                 return r;

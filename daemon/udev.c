@@ -38,7 +38,7 @@ static int on_monitor(sd_event_source *s, int fd, uint32_t revents, void *userda
 }
 
 int pt_udev_new(sd_event *event, PtUdevFn fn, void *userdata, PtUdev **ret) {
-        PtUdev *u;
+        _cleanup_(pt_udev_freep) PtUdev *u = NULL;
         int r;
 
         u = calloc(1, sizeof(*u));
@@ -47,35 +47,28 @@ int pt_udev_new(sd_event *event, PtUdevFn fn, void *userdata, PtUdev **ret) {
         u->fn = fn;
         u->userdata = userdata;
         u->udev = udev_new();
-        if (!u->udev) {
-                r = -errno ?: -ENOMEM;
-                goto fail;
-        }
+        if (!u->udev)
+                return -errno ?: -ENOMEM;
         /*
          * Kernel uevents, not udevd's: the daemon reads sysfs itself, and
          * must also work where no udevd runs (an initramfs, a container).
          */
         u->monitor = udev_monitor_new_from_netlink(u->udev, "kernel");
-        if (!u->monitor) {
-                r = -errno ?: -ENOMEM;
-                goto fail;
-        }
+        if (!u->monitor)
+                return -errno ?: -ENOMEM;
         r = udev_monitor_filter_add_match_subsystem_devtype(u->monitor, "pci", NULL);
         if (r >= 0)
                 r = udev_monitor_filter_add_match_subsystem_devtype(u->monitor, "module", NULL);
         if (r >= 0)
                 r = udev_monitor_enable_receiving(u->monitor);
         if (r < 0)
-                goto fail;
+                return r;
         r = sd_event_add_io(event, &u->source, udev_monitor_get_fd(u->monitor), EPOLLIN, on_monitor, u);
         if (r < 0)
-                goto fail;
+                return r;
         (void) sd_event_source_set_description(u->source, "udev-monitor");
-        *ret = u;
+        *ret = TAKE_PTR(u);
         return 0;
-fail:
-        pt_udev_free(u);
-        return r;
 }
 
 PtUdev *pt_udev_free(PtUdev *u) {

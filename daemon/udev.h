@@ -15,5 +15,8 @@ typedef void (*PtUdevFn)(const char *subsystem, const char *action, const char *
 
 int pt_udev_new(sd_event *event, PtUdevFn fn, void *userdata, PtUdev **ret);
 PtUdev *pt_udev_free(PtUdev *u);
+static inline void pt_udev_freep(PtUdev **u) {
+        pt_udev_free(*u);
+}
 /* The addresses of every PCI device now present, sorted. */
 int pt_udev_enumerate(PtUdev *u, char ***ret);

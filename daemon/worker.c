@@ -50,23 +50,20 @@ static int on_job_done(sd_event_source *s, int fd, uint32_t revents, void *userd
 }
 
 int worker_new(sd_event *event, Worker **ret) {
-        Worker *w;
+        _cleanup_(worker_freep) Worker *w = NULL;
         int r;
 
         w = calloc(1, sizeof(*w));
         if (!w)
                 return -ENOMEM;
-        if (pipe2(w->pipe, O_CLOEXEC) < 0) {
-                free(w);
+        w->pipe[0] = w->pipe[1] = -EBADF;
+        if (pipe2(w->pipe, O_CLOEXEC) < 0)
                 return -errno;
-        }
         r = sd_event_add_io(event, &w->source, w->pipe[0], EPOLLIN, on_job_done, w);
-        if (r < 0) {
-                worker_free(w);
+        if (r < 0)
                 return r;
-        }
         (void) sd_event_source_set_description(w->source, "worker");
-        *ret = w;
+        *ret = TAKE_PTR(w);
         return 0;
 }
 
@@ -76,8 +73,10 @@ Worker *worker_free(Worker *w) {
         /* Threads still blocked in the kernel are left to the process's exit. */
         sd_event_source_disable_unref(w->source);
         if (w->pending == 0) {
-                close(w->pipe[0]);
-                close(w->pipe[1]);
+                if (w->pipe[0] >= 0)
+                        close(w->pipe[0]);
+                if (w->pipe[1] >= 0)
+                        close(w->pipe[1]);
         }
         free(w);
         return NULL;

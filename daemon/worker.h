@@ -17,6 +17,9 @@ typedef void (*WorkerDoneFn)(int result, void *userdata);
 
 int worker_new(sd_event *event, Worker **ret);
 Worker *worker_free(Worker *w);
+static inline void worker_freep(Worker **w) {
+        worker_free(*w);
+}
 /* Start a job; userdata must live until done() was called. */
 int worker_submit(Worker *w, WorkerRunFn run, WorkerDoneFn done, void *userdata);
 /* Jobs started and not finished yet. */

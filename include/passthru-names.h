@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Every name that passthrud, passthructl and the tests share: the bus
- * name, object paths, interfaces, error names and file locations.
+ * name, object paths, interfaces, error names, device states, the reasons
+ * a lease ends and file locations.  The errors, the states and the reasons
+ * are tables (X-macros): each is written once, here, and expanded where it
+ * is needed.
  */
 #pragma once
 
@@ -11,19 +14,68 @@
 #define PT_MANAGER_INTERFACE            "org.passthru1.Manager"
 #define PT_DEVICE_INTERFACE             "org.passthru1.Device"
 
+/*
+ * The D-Bus errors (docs/DESIGN.md, "Errors"), one line each: the name's
+ * tail after PT_ERROR_PREFIX, and the errno that sd-bus maps it to and from
+ * (manager-dbus.c registers the map).  Each becomes PT_ERROR_<ID>, the full
+ * name as a string (static const char[], usable wherever a const char * is).
+ * tests/unit/docs.py holds docs/DESIGN.md to this list.
+ */
 #define PT_ERROR_PREFIX                 "org.passthru1.Error."
-#define PT_ERROR_NO_SUCH_DEVICE         PT_ERROR_PREFIX "NoSuchDevice"
-#define PT_ERROR_NOT_PASSTHROUGH        PT_ERROR_PREFIX "NotPassthrough"
-#define PT_ERROR_DEVICE_BUSY            PT_ERROR_PREFIX "DeviceBusy"
-#define PT_ERROR_GROUP_NOT_VIABLE       PT_ERROR_PREFIX "GroupNotViable"
-#define PT_ERROR_MAINTENANCE_MODE       PT_ERROR_PREFIX "MaintenanceMode"
-#define PT_ERROR_NOT_IN_MAINTENANCE     PT_ERROR_PREFIX "NotInMaintenanceMode"
-#define PT_ERROR_LEASES_ACTIVE          PT_ERROR_PREFIX "LeasesActive"
-#define PT_ERROR_LIMIT_EXCEEDED         PT_ERROR_PREFIX "LimitExceeded"
-#define PT_ERROR_NOT_ASSIGNED           PT_ERROR_PREFIX "NotAssigned"
-#define PT_ERROR_IOMMU_UNAVAILABLE      PT_ERROR_PREFIX "IommuUnavailable"
-#define PT_ERROR_RESET_FAILED           PT_ERROR_PREFIX "ResetFailed"
-#define PT_ERROR_QUARANTINED            PT_ERROR_PREFIX "Quarantined"
+#define PT_ERRORS(X)                                                    \
+        X(NO_SUCH_DEVICE,       "NoSuchDevice",         ENODEV)         \
+        X(NOT_PASSTHROUGH,      "NotPassthrough",       EPERM)          \
+        X(DEVICE_BUSY,          "DeviceBusy",           EBUSY)          \
+        X(GROUP_NOT_VIABLE,     "GroupNotViable",       EXDEV)          \
+        X(MAINTENANCE_MODE,     "MaintenanceMode",      EROFS)          \
+        X(NOT_IN_MAINTENANCE,   "NotInMaintenanceMode", EROFS)          \
+        X(LEASES_ACTIVE,        "LeasesActive",         EBUSY)          \
+        X(LIMIT_EXCEEDED,       "LimitExceeded",        EDQUOT)         \
+        X(NOT_ASSIGNED,         "NotAssigned",          EACCES)         \
+        X(IOMMU_UNAVAILABLE,    "IommuUnavailable",     ENXIO)          \
+        X(RESET_FAILED,         "ResetFailed",          EIO)            \
+        X(QUARANTINED,          "Quarantined",          EHWPOISON)
+
+#define PT_ERROR_NAME_(id, tail, errno_) static const char PT_ERROR_##id[] = PT_ERROR_PREFIX tail;
+PT_ERRORS(PT_ERROR_NAME_)
+#undef PT_ERROR_NAME_
+
+/*
+ * A device's State property (docs/DESIGN.md, "States"), one line each: the
+ * name on the bus, and its tone, which says how passthructl colours it
+ * (GOOD green, BUSY yellow, BAD red, PLAIN none).  The daemon's DeviceState
+ * (DEVICE_<ID>, in this order) and its names, passthructl's colours and
+ * PT_DEVICE_STATE_<ID> (the name as a string) all come from here: a new
+ * state is one line here and one row in docs/DESIGN.md, which
+ * tests/unit/docs.py holds to this list.
+ */
+#define PT_DEVICE_STATES(X)                                                             \
+        X(HOST,           "host",           PLAIN) /* not marked; a host driver or none */ \
+        X(AVAILABLE,      "available",      GOOD)  /* on passthru, can be leased */        \
+        X(LEASED,         "leased",         BUSY)  /* on vfio-pci, held by a VM */         \
+        X(RELEASING,      "releasing",      BUSY)  /* on its way back to passthru */       \
+        X(QUARANTINED,    "quarantined",    BAD)   /* back without a reset that worked */  \
+        X(PENDING_REBOOT, "pending-reboot", BAD)   /* marked, but a host driver holds it */ \
+        X(MISMATCH,       "mismatch",       BAD)   /* a pinned id differs */
+
+#define PT_DEVICE_STATE_NAME_(id, name, tone) static const char PT_DEVICE_STATE_##id[] = name;
+PT_DEVICE_STATES(PT_DEVICE_STATE_NAME_)
+#undef PT_DEVICE_STATE_NAME_
+
+/*
+ * Why a lease ended: LeaseReleased's reason (docs/DESIGN.md, "Signals"),
+ * one line each, PT_LEASE_REASON_<ID> the name as a string.
+ * tests/unit/docs.py holds docs/DESIGN.md to this list.
+ */
+#define PT_LEASE_REASONS(X)                                                             \
+        X(RELEASED,       "released")       /* the holder's Release */                  \
+        X(PROCESS_EXITED, "process-exited") /* the holder, and all that held the group, exited */ \
+        X(DEVICE_REMOVED, "device-removed") /* a device of the group left the bus */    \
+        X(REVOKED,        "revoked")        /* root's Release */
+
+#define PT_LEASE_REASON_NAME_(id, name) static const char PT_LEASE_REASON_##id[] = name;
+PT_LEASE_REASONS(PT_LEASE_REASON_NAME_)
+#undef PT_LEASE_REASON_NAME_
 
 /* Files */
 #define PT_CONFIG_FILE                  "/etc/passthru/passthru.conf"

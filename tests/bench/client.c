@@ -105,7 +105,7 @@ static int wait_available(sd_bus *bus, const char *path, const char *dev) {
                 state = mfree(state);
                 if (get_state(bus, path, &state) < 0)
                         return -1;
-                if (strcmp(state, "available") == 0)
+                if (strcmp(state, PT_DEVICE_STATE_AVAILABLE) == 0)
                         return 0;
                 usleep(10000);
         }
@@ -199,7 +199,7 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
                         if (sd_bus_message_read(m, "v", "s", &value) < 0)
                                 return 0;
                         snprintf(w->last, sizeof(w->last), "%s", value);
-                        if (w->armed && !w->at && strcmp(value, "available") == 0)
+                        if (w->armed && !w->at && strcmp(value, PT_DEVICE_STATE_AVAILABLE) == 0)
                                 w->at = now_us();
                 } else if (sd_bus_message_skip(m, "v") < 0)
                         return 0;

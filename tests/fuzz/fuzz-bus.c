@@ -123,20 +123,8 @@ static int on_answer(sd_bus_message *reply, void *userdata, sd_bus_error *ret_er
         return 0;
 }
 
-typedef struct Cursor {
-        const uint8_t *p;
-        size_t left;
-} Cursor;
-
-static unsigned take(Cursor *c) {
-        if (c->left == 0)
-                return 0;
-        c->left--;
-        return *c->p++;
-}
-
 /* A string: one of @list, or (top bit) up to 64 printable ASCII bytes of the input. */
-static char *take_string(Cursor *c, const char *const *list, size_t n) {
+static char *take_listed_or_ascii(Cursor *c, const char *const *list, size_t n) {
         unsigned b = take(c);
         char *s;
 
@@ -154,7 +142,7 @@ static int append_options(sd_bus_message *m, Cursor *c) {
         int r = sd_bus_message_open_container(m, 'a', "{sv}");
 
         for (unsigned i = 0; i < n && r >= 0; i++) {
-                _cleanup_free_ char *key = take_string(c, option_keys, ELEMENTSOF(option_keys));
+                _cleanup_free_ char *key = take_listed_or_ascii(c, option_keys, ELEMENTSOF(option_keys));
 
                 if (!key)
                         return -ENOMEM;
@@ -194,8 +182,8 @@ static int build_call(sd_bus *client, Cursor *c, sd_bus_message **ret) {
         bool wrong = take(c) % 16 == 0;
         int r;
 
-        address = take_string(c, addresses, ELEMENTSOF(addresses));
-        vm = take_string(c, (const char *const[]) { "web", "db", "a-b_c.d", "" }, 4);
+        address = take_listed_or_ascii(c, addresses, ELEMENTSOF(addresses));
+        vm = take_listed_or_ascii(c, (const char *const[]) { "web", "db", "a-b_c.d", "" }, 4);
         if (!address || !vm)
                 return -ENOMEM;
         if (where == 1 && sd_bus_path_encode(PT_DEVICE_PATH_PREFIX, "0000:01:00.0", &path) < 0)

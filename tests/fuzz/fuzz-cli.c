@@ -37,24 +37,12 @@ static pthread_mutex_t input_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t *input;
 static size_t input_size;
 
-typedef struct Cursor {
-        const uint8_t *p;
-        size_t left;
-} Cursor;
-
-static unsigned take(Cursor *c) {
-        if (c->left == 0)
-                return 0;
-        c->left--;
-        return *c->p++;
-}
-
 /*
  * A string of up to @max bytes that is valid UTF-8 (sd-bus refuses the
  * rest): input bytes below 0x80 as they are (NUL as 0x01), higher ones as
  * one of a few multi-byte characters that terminals treat specially.
  */
-static char *take_string(Cursor *c, size_t max) {
+static char *take_hostile_utf8(Cursor *c, size_t max) {
         static const char *const wide[] = {
                 "\xc2\x9b",     /* U+009B CSI, a C1 control */
                 "\xc2\x85",     /* U+0085 NEL */
@@ -92,7 +80,7 @@ static const char *const property_names[] = {
 /* One property: a name (mostly a real one) and a value of a type the input picks. */
 static int append_property(sd_bus_message *m, Cursor *c) {
         unsigned pick = take(c);
-        char *name = pick < 224 ? strdup(property_names[pick % ELEMENTSOF(property_names)]) : take_string(c, 40);
+        char *name = pick < 224 ? strdup(property_names[pick % ELEMENTSOF(property_names)]) : take_hostile_utf8(c, 40);
         char *s = NULL;
         int r;
 
@@ -104,7 +92,7 @@ static int append_property(sd_bus_message *m, Cursor *c) {
         switch (take(c) % 8) {
         case 0:
         case 1:
-                s = take_string(c, 4096);
+                s = take_hostile_utf8(c, 4096);
                 if (r >= 0)
                         r = sd_bus_message_append(m, "v", "s", s);
                 break;
@@ -117,7 +105,7 @@ static int append_property(sd_bus_message *m, Cursor *c) {
                         r = sd_bus_message_open_container(m, 'a', "s");
                 for (unsigned i = 0; i < n && r >= 0; i++) {
                         free(s);
-                        s = take_string(c, 300);
+                        s = take_hostile_utf8(c, 300);
                         r = sd_bus_message_append(m, "s", s);
                 }
                 if (r >= 0)
@@ -213,7 +201,7 @@ static int answer_locked(sd_bus_message *call) {
         } else
                 r = -EOPNOTSUPP;
         if (r < 0) {
-                _cleanup_free_ char *text = take_string(&c, 200);
+                _cleanup_free_ char *text = take_hostile_utf8(&c, 200);
 
                 return sd_bus_reply_method_errorf(call, take(&c) & 1 ? PT_ERROR_DEVICE_BUSY : "org.example.Weird",
                                                   "%s", text);
@@ -378,8 +366,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         assert_printable("show", out);
         free(out);
 
-        /* The server has answered everything sent so far (it answers in order). */
-        r = sd_bus_call_method(client, NULL, "/", "org.freedesktop.DBus.Peer", "Ping", NULL, NULL, NULL);
+        /*
+         * The server has answered everything sent so far (it answers in order).
+         * libFuzzer's SIGALRM (its -timeout watch) can cut the wait short: ask again.
+         */
+        do
+                r = sd_bus_call_method(client, NULL, "/", "org.freedesktop.DBus.Peer", "Ping", NULL, NULL, NULL);
+        while (r == -EINTR);
         fuzz_assert(r >= 0, "the stand-in server stopped answering: %d", r);
         return 0;
 }

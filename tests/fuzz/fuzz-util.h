@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* What the fuzz targets share: a scratch directory, files in it, and failing loudly. */
+/* What the fuzz targets share: a scratch directory, files in it, failing loudly, and reading the input byte by byte. */
 #pragma once
 
 #include <errno.h>
@@ -85,4 +85,17 @@ static inline void fuzz_write(const char *dir, const char *name, const uint8_t *
                 perror("fuzz: writing the input");
                 abort();
         }
+}
+
+/* The input, read from the front: take() a byte at a time, 0 once it is used up. */
+typedef struct Cursor {
+        const uint8_t *p;
+        size_t left;
+} Cursor;
+
+static inline unsigned take(Cursor *c) {
+        if (c->left == 0)
+                return 0;
+        c->left--;
+        return *c->p++;
 }

@@ -1,15 +1,22 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""docs/DESIGN.md's D-Bus tables against the daemon's vtables.
+"""docs/DESIGN.md's D-Bus tables against the daemon's vtables, the names
+tables and passthructl.
 
 Reads the Manager methods, Manager properties, Signals and Device
 properties tables of docs/DESIGN.md and the SD_BUS_* entries of
-daemon/manager-dbus.c and daemon/device-dbus.c; prints "PASS|FAIL
-unit.docs.NAME [why]" for each member, failing on any difference in either
-direction.  With --contract, prints the documented members instead, one per
-line ("Manager method NAME IN OUT", "Manager property NAME TYPE", "Manager
-signal NAME SIGNATURE", "Device property NAME TYPE"), which the daemon VM
-suite compares with the real bus's introspection."""
+daemon/manager-dbus.c and daemon/device-dbus.c; the States and Errors
+tables and LeaseReleased's reasons against include/passthru-names.h's
+PT_DEVICE_STATES, PT_ERRORS (name and errno) and PT_LEASE_REASONS; and
+every property in passthructl's map (cli/client.c) against the Device
+properties, with its type; the netlink state and event names of
+daemon/netlink.c against passthru(4) and docs/DESIGN.md.  Prints "PASS|FAIL unit.docs.NAME [why]" for
+each, failing on any difference (in either direction, but for
+passthructl, which need not read every property).  With --contract,
+prints the documented members instead, one per line ("Manager method NAME
+IN OUT", "Manager property NAME TYPE", "Manager signal NAME SIGNATURE",
+"Device property NAME TYPE"), which the daemon VM suite compares with the
+real bus's introspection."""
 import os
 import re
 import sys
@@ -74,28 +81,108 @@ def in_code():
     return out
 
 
+def x_macro(name):
+    """The rows of include/passthru-names.h's X-macro NAME: lists of its arguments (strings unquoted)."""
+    src = open(os.path.join(TOP, "include/passthru-names.h")).read()
+    m = re.search(r"^#define " + name + r"\(X\)((?:.*\\\n)*.*)$", src, re.M)
+    if not m:
+        raise SystemExit(f"include/passthru-names.h has no X-macro {name}")
+    body = re.sub(r"/\*.*?\*/", "", m.group(1).replace("\\\n", "\n"))
+    return [[a.strip().strip('"') for a in row.split(",")] for row in re.findall(r"X\(([^)]*)\)", body)]
+
+
+def names_tables():
+    """({key: value} documented, {key: value} in the names tables) for every state, error and
+    LeaseReleased reason: docs/DESIGN.md's States and Errors tables and the reasons its Signals table
+    names, against passthru-names.h's PT_DEVICE_STATES, PT_ERRORS and PT_LEASE_REASONS."""
+    text = open(os.path.join(TOP, "docs/DESIGN.md")).read()
+    docs, code = {}, {}
+    for state, *_ in table(text, "States"):
+        docs[("state", state)] = ()
+    for _, name, _ in x_macro("PT_DEVICE_STATES"):
+        code[("state", name)] = ()
+    for name, errno, *_ in table(text, "Errors"):
+        docs[("error", name)] = (errno,)
+    for _, tail, errno in x_macro("PT_ERRORS"):
+        code[("error", "org.passthru1.Error." + tail)] = (errno,)
+    for name, _, when, *_ in table(text, "Signals"):
+        if name == "LeaseReleased":
+            m = re.search(r"reason (.*)$", when)
+            # (table() took the cell's closing backquote)
+            for reason in re.findall(r"`([^`]+)(?:`|$)", m.group(1) if m else ""):
+                docs[("reason", reason)] = ()
+    for _, name in x_macro("PT_LEASE_REASONS"):
+        code[("reason", name)] = ()
+    return docs, code
+
+
+def cli_properties():
+    """passthructl's Device property map (cli/client.c) as {("Device", "property", NAME): (TYPE,)}."""
+    sigs = {"STRING": "s", "STRV": "as", "BOOLEAN": "b", "UINT16": "q", "UINT32": "u", "INT32": "i"}
+    src = open(os.path.join(TOP, "cli/client.c")).read()
+    v = src[src.index("device_properties[] = {"):]
+    v = v[:v.index("};")]
+    return {("Device", "property", m.group(2)): (sigs[m.group(1)],)
+            for m in re.finditer(r"\b(STRING|STRV|BOOLEAN|UINT16|UINT32|INT32)\(\"(\w+)\"", v)}
+
+
+def netlink_names():
+    """The netlink family's state and event names as {key: ()}: (passthru(4)'s, docs/DESIGN.md's events,
+    daemon/netlink.c's, which passthrud and ptnl print)."""
+    src = open(os.path.join(TOP, "daemon/netlink.c")).read()
+    man = open(os.path.join(TOP, "docs/man/passthru.4")).read()
+    text = open(os.path.join(TOP, "docs/DESIGN.md")).read()
+    code = {("netlink", kind.lower(), name): ()
+            for kind, name in re.findall(r'\[PASSTHRU_(STATE|EVENT)_\w+\] = "([\w-]+)"', src)}
+    in_man = {}
+    for kind, pattern in (("state", r"state (.*?), the rule"), ("event", r"announces (.*?)\.\n")):
+        m = re.search(pattern, man, re.S)
+        for name in re.findall(r"\\fI([\w-]+)\\fR", m.group(1) if m else ""):
+            in_man[("netlink", kind, name)] = ()
+    m = re.search(r"multicast group `events` \(([^)]*)\)", text)
+    in_design = {("netlink", "event", name): () for name in re.split(r",\s*", m.group(1) if m else "") if name}
+    return in_man, in_design, code
+
+
+def compare(docs, code, what, code_name, both_ways=True, docs_name="docs/DESIGN.md"):
+    """Print PASS/FAIL unit.docs.WHAT.KEY for each key; returns the number failed."""
+    failed = 0
+    for key in sorted(set(docs) | set(code)):
+        name = ".".join((what,) + key[1:] if what else key)
+        if key not in code:
+            if not both_ways:
+                continue
+            why = f"documented in {docs_name} but not in {code_name}"
+        elif key not in docs:
+            why = f"in {code_name} but not documented in {docs_name}"
+        elif docs[key] != code[key]:
+            why = f"{docs_name} says {docs[key]}, {code_name} {code[key]}"
+        else:
+            print(f"PASS unit.docs.{name}")
+            continue
+        failed += 1
+        print(f"FAIL unit.docs.{name} {why}")
+    return failed
+
+
 def main():
     docs = documented()
     if "--contract" in sys.argv:
         for key in sorted(docs):
             print(" ".join(key + docs[key]).rstrip())
         return 0
-    code = in_code()
-    failed = 0
-    for key in sorted(set(docs) | set(code)):
-        name = ".".join(key)
-        if key not in code:
-            why = "documented in docs/DESIGN.md but not in the daemon's vtable"
-        elif key not in docs:
-            why = "in the daemon's vtable but not documented in docs/DESIGN.md"
-        elif docs[key] != code[key]:
-            why = f"docs/DESIGN.md says {docs[key]}, the vtable {code[key]}"
-        else:
-            print(f"PASS unit.docs.{name}")
-            continue
-        failed += 1
-        print(f"FAIL unit.docs.{name} {why}")
+    failed = compare(docs, in_code(), "", "the daemon's vtable")
+    # The states and errors: one table in passthru-names.h, one in docs/DESIGN.md.
+    failed += compare(*names_tables(), "", "include/passthru-names.h")
+    # What passthructl reads is documented, with the type the daemon sends.
+    device = {k: v for k, v in docs.items() if k[0] == "Device"}
+    failed += compare(device, cli_properties(), "cli", "passthructl's property map (cli/client.c)", both_ways=False)
+    # The netlink family's state and event names.
+    in_man, in_design, nl = netlink_names()
+    failed += compare(in_man, nl, "", "daemon/netlink.c", docs_name="passthru(4)")
+    failed += compare(in_design, {k: v for k, v in nl.items() if k[1] == "event"}, "design", "daemon/netlink.c")
     return 1 if failed else 0
+
 
 
 if __name__ == "__main__":

@@ -237,6 +237,24 @@ start_daemon() {
     fail "${1:-passthrud} did not come up: $(tail -n 5 /tmp/passthrud.log)"
 }
 
+# daemon_setup [DEV...]: passthrud as the daemon, daemon-faults, reset,
+# bench and demo suites start it: its directories; a state file that marks
+# each DEV for passthrough (with no DEV none is written, and the kernel's
+# passthru.hide= marks); a system dbus-daemon; then passthrud (start_daemon).
+daemon_setup() {
+    local dev first=yes
+    mkdir -p /var/lib/passthru /run/dbus /etc/passthru
+    if [ $# -gt 0 ]; then
+        for dev in "$@"; do
+            [ $first = yes ] || echo
+            printf '[Device %s]\nPassthrough=yes\n' "$dev"
+            first=no
+        done >/var/lib/passthru/state
+    fi
+    dbus-daemon --system --fork --nopidfile
+    start_daemon
+}
+
 stop_daemon() {
     kill "$(cat /tmp/passthrud.pid)" 2>/dev/null || true
     wait "$(cat /tmp/passthrud.pid)" 2>/dev/null || true
@@ -249,4 +267,9 @@ wait_state() {
         sleep 0.1
     done
     fail "$1: state $(dev_prop "$1" State), expected $2"
+}
+
+# wait_available DEV: up to 10 s for DEV to be back, available.
+wait_available() {
+    wait_state "$1" available
 }

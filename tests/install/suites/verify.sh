@@ -8,14 +8,6 @@ as_alice() {
     setpriv --reuid=1000 --regid=1000 --init-groups "$@"
 }
 
-wait_available() {
-    for i in $(seq 1 100); do
-        passthructl show "$1" | grep -q "State: available" && return 0
-        sleep 0.1
-    done
-    fail "$1 did not come back: $(passthructl show "$1")"
-}
-
 testcase_hidden_devices_are_claimed_from_the_initramfs() {
     assert_claimed_from_initramfs "the initramfs"
 }
@@ -116,7 +108,7 @@ testcase_qemu_uses_a_granted_device_as_alice() {
     grep -q '"qdev_id": "hostdev0"' /tmp/qmp.out || fail "query-pci does not show the vfio-pci device"
     grep -q '"vendor": 4660' /tmp/qmp.out && grep -q '"device": 4584' /tmp/qmp.out ||
         fail "query-pci does not show the edu ids"
-    wait_available 01:00.0
+    wait_available $EDU
     assert_driver $EDU passthru
     kill $MONITOR
     cat /tmp/monitor.out
@@ -212,7 +204,7 @@ assert_kept_then_returned() {
     echo "$out" | grep -q "$1" || fail "the refusal does not name the holder: $out"
     pkill -x qemu-system-x86 || pkill -f qemu-system-x86_64
     wait $RUN || :
-    wait_available 01:00.0
+    wait_available $EDU
     assert_driver $EDU passthru
 }
 

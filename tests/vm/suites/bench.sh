@@ -64,13 +64,8 @@ le() {
 
 suite_setup() {
     modprobe vfio-pci
-    mkdir -p /var/lib/passthru /run/dbus /etc/passthru "$BENCH_DIR"
-    cat >/var/lib/passthru/state <<EOF
-[Device $EDU]
-Passthrough=yes
-EOF
-    dbus-daemon --system --fork --nopidfile
-    start_daemon
+    mkdir -p "$BENCH_DIR"
+    daemon_setup $EDU
     wait_state $EDU available
     rss_kib >"$BENCH_DIR/rss.startup"
     echo "reset methods of $EDU: $(cat $SYS/$EDU/reset_method)"

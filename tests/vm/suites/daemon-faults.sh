@@ -194,23 +194,8 @@ suite_setup() {
     modprobe vfio-pci
     modprobe e1000e
     echo $NIC > /sys/bus/pci/drivers_probe
-    mkdir -p $STATE_DIR /run/dbus /etc/passthru
-    cat >$STATE_DIR/state <<EOF
-[Device $EDU]
-Passthrough=yes
-
-[Device $BR1]
-Passthrough=yes
-
-[Device $BR2]
-Passthrough=yes
-
-[Device $HP]
-Passthrough=yes
-EOF
-    dbus-daemon --system --fork --nopidfile
     echo "rounds per fault point $ROUNDS, soak $CYCLES cycles or $SOAK_SECONDS s; reset methods of $EDU: $(cat $SYS/$EDU/reset_method)"
-    start_daemon
+    daemon_setup $EDU $BR1 $BR2 $HP
     wait_state $EDU available
 }
 

@@ -36,22 +36,7 @@ suite_setup() {
     modprobe vfio-pci
     modprobe e1000e
     echo $NIC > /sys/bus/pci/drivers_probe
-    mkdir -p /var/lib/passthru /run/dbus /etc/passthru
-    cat >/var/lib/passthru/state <<EOF
-[Device $EDU]
-Passthrough=yes
-
-[Device $BR1]
-Passthrough=yes
-
-[Device $BR2]
-Passthrough=yes
-
-[Device $HP]
-Passthrough=yes
-EOF
-    dbus-daemon --system --fork --nopidfile
-    start_daemon
+    daemon_setup $EDU $BR1 $BR2 $HP
 }
 
 # The bus, introspected, against docs/DESIGN.md's tables (/tests/contract.txt,

@@ -92,8 +92,6 @@ qemu_quit() {
 
 suite_setup() {
     modprobe vfio-pci
-    mkdir -p /var/lib/passthru /run/dbus /etc/passthru
-    printf '[Device %s]\nPassthrough=yes\n' $EDU >/var/lib/passthru/state
 }
 
 testcase_1_the_kernel_hid_two_devices_at_boot() {
@@ -117,8 +115,7 @@ testcase_1_the_kernel_hid_two_devices_at_boot() {
 
 testcase_2_passthrud_and_what_a_user_sees() {
     step "2. passthrud lends devices over D-Bus; alice (group passthru) looks"
-    dbus-daemon --system --fork --nopidfile
-    start_daemon
+    daemon_setup $EDU
     say "  passthrud runs (pid $(cat /tmp/passthrud.pid)) on the system bus as org.passthru1."
     show $ALICE passthructl check || true
     show $ALICE passthructl list || fail "passthructl list failed"
@@ -152,11 +149,7 @@ testcase_4_a_second_vm_is_refused_naming_the_first() {
 testcase_5_qemu_quits_the_device_comes_back_reset() {
     step "5. QEMU quits: the device comes back, reset, and the second VM gets it"
     qemu_quit web || fail "QEMU (VM web) did not quit"
-    for i in $(seq 1 100); do
-        [ "$(dev_prop $EDU State)" = available ] && break
-        sleep 0.1
-    done
-    [ "$(dev_prop $EDU State)" = available ] || fail "$EDU did not come back: $(dev_prop $EDU State)"
+    wait_available $EDU
     assert_driver $EDU passthru
     show $ALICE passthructl show 01:00.0
     grep -q "Last reset: .*ok" /tmp/show.out || fail "no successful reset recorded: $(cat /tmp/show.out)"
@@ -166,11 +159,7 @@ testcase_5_qemu_quits_the_device_comes_back_reset() {
     pci_list db | grep -q 'PCI device 1234:11e8' || fail "the second VM does not see the device"
     say "  VM db has the device now (QEMU's PCI list shows 1234:11e8); it quits, and the device is back on passthru."
     qemu_quit db || fail "QEMU (VM db) did not quit"
-    for i in $(seq 1 100); do
-        [ "$(dev_prop $EDU State)" = available ] && break
-        sleep 0.1
-    done
-    [ "$(dev_prop $EDU State)" = available ] || fail "$EDU did not come back after db"
+    wait_available $EDU
     say ""
     say "That is passthru: devices hidden from the host at boot, lent to one VM at a time,"
     say "taken back reset. See README.md and passthructl(1)."

@@ -74,10 +74,8 @@ wait_done() {
 
 suite_setup() {
     modprobe vfio-pci
-    mkdir -p /var/lib/passthru /run/dbus /etc/passthru
     rm -f $CONF
-    dbus-daemon --system --fork --nopidfile
-    start_daemon
+    daemon_setup
 }
 
 testcase_edu_bus_reset_is_trusted_and_enough() {
