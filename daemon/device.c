@@ -22,6 +22,7 @@ static const char *const state_table[_DEVICE_STATE_MAX] = {
         [DEVICE_QUARANTINED] = "quarantined",
         [DEVICE_PENDING_REBOOT] = "pending-reboot",
         [DEVICE_MISMATCH] = "mismatch",
+        [DEVICE_FOREIGN] = "foreign",
 };
 
 const char *device_state_to_string(DeviceState s) {
@@ -171,6 +172,6 @@ DeviceState device_state(const Device *d) {
         if (driver_is(d, PT_STUB_DRIVER))
                 return DEVICE_AVAILABLE;
         if (driver_is(d, PT_VFIO_DRIVER))
-                return DEVICE_RELEASING;        /* left there by a lease that ended */
+                return DEVICE_FOREIGN;          /* another tool's (libvirt managed='yes', driverctl, a bind by hand) */
         return DEVICE_PENDING_REBOOT;
 }
