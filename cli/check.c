@@ -186,7 +186,7 @@ static char *foreign_blame(const char *address, int group) {
 
                 proc_comm("/proc", holders.pids[i], comm, sizeof(comm));
                 (void) proc_cgroup("/proc", holders.pids[i], &cgroup);
-                fprintf(f, "\n       %s has %s open: pid %d (%s)", i ? "and" : "held by:", node, (int) holders.pids[i], comm);
+                fprintf(f, "\n       %s pid %d (%s) has %s open", i ? "and" : "held by:", (int) holders.pids[i], comm, node);
                 if (domain)
                         fprintf(f, ", libvirt domain '%s': give its <hostdev> managed='no' (docs/libvirt.md)", domain);
                 if (cgroup)
