@@ -397,15 +397,12 @@ int verb_libvirt_hold(sd_bus *unused, char **args) {
 
         for (char **d = args + 1; *d; d++) {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-                DeviceInfo info;
                 char num[16];
                 int fd;
 
-                r = get_device(bus, *d, &info);
+                r = get_device_group(bus, *d, num, sizeof(num));
                 if (r < 0)
                         return r;
-                snprintf(num, sizeof(num), "%d", info.group);
-                device_info_done(&info);
                 if (strv_contains(groups, num))
                         continue;       /* one lease covers the group */
                 r = call(bus, "acquire", "Acquire", &reply, "ssa{sv}", *d, domain, 0);

@@ -212,6 +212,16 @@ assert_leased_to() {
     grep -q "^$EDU .* leased .* $1" /tmp/list || fail "passthructl list does not show $EDU leased to $1: $(cat /tmp/list)"
 }
 
+# assert_start_refused DOMAIN TEXT: virsh start of DOMAIN fails, printing TEXT.
+assert_start_refused() {
+    local rc=0
+    virsh start --paused $1 >/tmp/virsh-$1 2>&1 || rc=$?
+    cat /tmp/virsh-$1
+    [ $rc -ne 0 ] || fail "$1 started with the device"
+    grep -q "$2" /tmp/virsh-$1 || fail "virsh start $1 does not say passthru's reason ($2)"
+    virsh domstate $1 | grep -q "shut off" || fail "$1: $(virsh domstate $1)"
+}
+
 testcase_libvirt_runs_passthrus_hook() {
     [ -x /etc/libvirt/hooks/qemu.d/50-passthru ] || fail "the hook is not installed: $(ls -l /etc/libvirt/hooks/qemu.d)"
     find /etc/libvirt | sort >/root/libvirt-before
@@ -236,12 +246,7 @@ testcase_libvirt_domain_gets_a_managed_no_device() {
 }
 
 testcase_second_libvirt_domain_is_refused_naming_the_first() {
-    local rc=0
-    virsh start --paused passthru-b >/tmp/virsh-b 2>&1 || rc=$?
-    cat /tmp/virsh-b
-    [ $rc -ne 0 ] || fail "a second domain started with the device"
-    grep -q "leased to VM 'passthru-a'" /tmp/virsh-b || fail "virsh start does not say passthru's reason"
-    virsh domstate passthru-b | grep -q "shut off" || fail "passthru-b: $(virsh domstate passthru-b)"
+    assert_start_refused passthru-b "leased to VM 'passthru-a'"
     # Its failed start ended no lease but its own: the first keeps the device.
     assert_leased_to passthru-a
     [ -z "$(ls /run/passthru-libvirt/passthru-b.pid 2>/dev/null)" ] || fail "a holder of passthru-b is left"
@@ -260,11 +265,7 @@ testcase_destroy_returns_the_device_and_the_second_domain_starts() {
 }
 
 testcase_managed_yes_on_a_passthru_device_is_refused() {
-    local rc=0
-    virsh start --paused passthru-m >/tmp/virsh-m 2>&1 || rc=$?
-    cat /tmp/virsh-m
-    [ $rc -ne 0 ] || fail "a managed='yes' domain started with a passthru device"
-    grep -q "managed='no'" /tmp/virsh-m || fail "the refusal does not say to use managed='no'"
+    assert_start_refused passthru-m "Use managed='no'"
     # libvirt never took it from passthru.
     assert_driver $EDU passthru
     passthructl show 01:00.0 | grep -q "State: available" || fail "$(passthructl show 01:00.0)"
