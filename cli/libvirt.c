@@ -225,7 +225,7 @@ static int spawn_holder(const char *domain, char **devices) {
                 return r;
         }
         if (pid == 0) {
-                int null = open("/dev/null", O_RDONLY);
+                int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
                 /* Its own session, no terminal, libvirt's pipes not kept: only ours, until it holds. */
                 if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(pipefd[1], STDOUT_FILENO) < 0 ||

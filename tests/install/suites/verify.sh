@@ -241,7 +241,7 @@ testcase_libvirt_domain_gets_a_managed_no_device() {
     grep -q "1234:11e8" /tmp/info-pci || fail "QEMU's PCI list has no 1234:11e8"
     assert_leased_to passthru-a
     assert_driver $EDU vfio-pci
-    systemctl list-units --type=scope --no-pager | grep "passthru lease holder of libvirt domain passthru-a" ||
+    systemctl list-units --type=scope --full --no-pager | grep "passthru lease holder of libvirt domain passthru-a" ||
         fail "the holder is not in a scope of its own"
 }
 
