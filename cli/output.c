@@ -26,7 +26,7 @@ const char *state_color(const char *state) {
         if (strcmp(state, "leased") == 0 || strcmp(state, "releasing") == 0)
                 return "\033[33m";
         if (strcmp(state, "quarantined") == 0 || strcmp(state, "mismatch") == 0 ||
-            strcmp(state, "pending-reboot") == 0)
+            strcmp(state, "pending-reboot") == 0 || strcmp(state, "foreign") == 0)
                 return "\033[31m";
         return "";
 }
