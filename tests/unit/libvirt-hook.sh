@@ -18,8 +18,14 @@ if [[ -z ${PT_LIBVIRT_NS:-} ]]; then
     fi
     exec unshare --mount --propagation private env PT_LIBVIRT_NS=1 "$0" "$@"
 fi
-mount -t tmpfs tmpfs /run || { echo "FAIL unit.libvirt.setup cannot mount a tmpfs on /run"; exit 1; }
 dir=$(mktemp -d)
+# /run and /dev of our own: the holders' pid files, and a /dev/vfio/7 for a stand-in QEMU to open.
+touch "$dir/null"
+if ! mount -t tmpfs tmpfs /run || ! mount --bind /dev/null "$dir/null" || ! mount -t tmpfs tmpfs /dev ||
+    ! touch /dev/null || ! mount --bind "$dir/null" /dev/null || ! mkdir /dev/vfio || ! touch /dev/vfio/7; then
+    echo "FAIL unit.libvirt.setup cannot make /run and /dev of its own"
+    exit 1
+fi
 dbus-daemon --session --address="unix:path=$dir/bus" --fork --print-pid >"$dir/bus.pid" || exit 1
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$dir/bus
 "$standin" "$DBUS_SYSTEM_BUS_ADDRESS" >"$dir/standin.log" 2>&1 &
@@ -30,6 +36,7 @@ cleanup() {
         [[ -f $f ]] && pid=$(cat "$f") && kill "$pid" 2>/dev/null
     done
     kill "$standin_pid" "$(cat "$dir/bus.pid")" 2>/dev/null
+    umount "$dir/null" 2>/dev/null
     rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -131,4 +138,19 @@ check a_stale_holder_is_replaced \
     eval '[ $status -eq 0 ] && holder_alive vm-b && [ "$(cat /run/passthru-libvirt/vm-b.pid)" != "$old" ] &&
           ! alive $old && [ "$(owner)" = "leased vm-b" ]'
 hook vm-b release no 01
+
+# The domain's QEMU opens the group and goes without a release (libvirtd
+# died, say): the holder lets go by itself, a few seconds later.
+hook vm-q prepare no 01
+sleep 60 9<>/dev/vfio/7 &
+qemu=$!
+sleep 2
+kill $qemu
+wait $qemu 2>/dev/null
+for i in $(seq 1 100); do
+    [ "$(owner)" = "available -" ] && break
+    sleep 0.1
+done
+check holder_lets_go_once_qemu_has_closed_the_group \
+    eval '[ $status -eq 0 ] && [ "$(owner)" = "available -" ] && ! [ -e /run/passthru-libvirt/vm-q.pid ]'
 exit $rc
