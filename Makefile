@@ -109,6 +109,10 @@ $(BUILD)/ptnl-fuzz: tests/tools/ptnl-fuzz.c include/uapi/linux/passthru.h
 $(BUILD)/pt-hold: tests/tools/pt-hold.c $(DAEMON_HDRS)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(USER_CPPFLAGS) $(LDFLAGS) -o $@ $< $(USER_LIBS)
 
+# A stand-in passthrud on a private bus, for the libvirt hook's host-side test.
+$(BUILD)/pt-standin: tests/tools/pt-standin.c $(DAEMON_HDRS)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(USER_CPPFLAGS) $(LDFLAGS) -o $@ $< $(USER_LIBS)
+
 $(BUILD)/pt-reuse: tests/tools/pt-reuse.c $(DAEMON_HDRS)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(USER_CPPFLAGS) $(LDFLAGS) -o $@ $< $(USER_LIBS)
 
@@ -130,10 +134,11 @@ $(BUILD)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libpassthrud
 $(BUILD)/unit/test-names: cli/output.c cli/output.h
 $(BUILD)/unit/test-names: UNIT_EXTRA := -Icli cli/output.c
 
-unit: $(UNIT_TESTS) $(BUILD)/passthructl
+unit: $(UNIT_TESTS) $(BUILD)/passthructl $(BUILD)/pt-standin
 	@rc=0; tests/unit/run.sh $(UNIT_TESTS) || rc=1; tests/unit/completion.sh || rc=1; \
 		python3 tests/unit/deps.py || rc=1; python3 tests/unit/docs.py || rc=1; \
-		python3 tests/unit/includes.py || rc=1; tests/unit/cli.sh || rc=1; exit $$rc
+		python3 tests/unit/includes.py || rc=1; tests/unit/cli.sh || rc=1; \
+		tests/unit/libvirt-hook.sh || rc=1; exit $$rc
 
 $(BUILD)/vfio-check: tests/tools/vfio-check.c
 	@mkdir -p $(BUILD)

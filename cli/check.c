@@ -6,6 +6,7 @@
  * modules, group members' drivers, BARs).
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "macro.h"
 #include "output.h"
 #include "passthructl.h"
+#include "process.h"
 
 static bool file_contains(const char *path, const char *needle) {
         char line[4096];
@@ -125,6 +127,81 @@ static json_object *bars_json(const char *address, FILE *out) {
         return a;
 }
 
+/* The libvirt domain a QEMU runs for: its "-name guest=NAME,..." (libvirt doubles a comma in NAME); NULL if none. */
+static char *libvirt_domain_of(pid_t pid) {
+        char path[64], buf[8192];
+        ssize_t n;
+        int fd;
+
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return NULL;
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n <= 0)
+                return NULL;
+        buf[n] = 0;
+        for (char *a = buf; a < buf + n; a += strlen(a) + 1) {
+                char *v = a + strlen(a) + 1, *name, *o;
+
+                if (strcmp(a, "-name") != 0 || v >= buf + n || strncmp(v, "guest=", 6) != 0)
+                        continue;
+                name = o = malloc(strlen(v + 6) + 1);
+                if (!name)
+                        return NULL;
+                for (const char *i = v + 6; *i; i++) {
+                        if (*i == ',') {
+                                if (i[1] != ',')
+                                        break;  /* the next option */
+                                i++;            /* ",," is a comma of the name */
+                        }
+                        *o++ = *i;
+                }
+                *o = 0;
+                return name;
+        }
+        return NULL;
+}
+
+/*
+ * Who to blame for a device on vfio-pci without passthrud's lease: who
+ * has /dev/vfio/@group open ("pid 812 (qemu-system-x86), libvirt domain
+ * 'vm1', cgroup /machine.slice/..."), or what to do when nobody has.
+ */
+static char *foreign_blame(const char *address, int group) {
+        _cleanup_(pid_set_done) PidSet holders = {};
+        char node[64], comm[32];
+        char *s = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&s, &len);
+
+        if (!f)
+                return NULL;
+        snprintf(node, sizeof(node), "/dev/vfio/%d", group);
+        (void) proc_add_fd_holders("/proc", node, &holders);
+        fprintf(f, "on vfio-pci without a lease of passthrud's: another tool moved it there, and it is leased to no VM");
+        for (size_t i = 0; i < holders.n; i++) {
+                _cleanup_free_ char *cgroup = NULL, *domain = libvirt_domain_of(holders.pids[i]);
+
+                proc_comm("/proc", holders.pids[i], comm, sizeof(comm));
+                (void) proc_cgroup("/proc", holders.pids[i], &cgroup);
+                fprintf(f, "\n       %s pid %d (%s) has %s open", i ? "and" : "held by:", (int) holders.pids[i], comm, node);
+                if (domain)
+                        fprintf(f, ", libvirt domain '%s': give its <hostdev> managed='no' (docs/libvirt.md)", domain);
+                if (cgroup)
+                        fprintf(f, ", cgroup %s", cgroup);
+        }
+        if (holders.n == 0)
+                fprintf(f, "\n       nobody has %s open%s: give it back to passthru (as root: echo %s > "
+                        "/sys/bus/pci/drivers/vfio-pci/unbind; echo passthru > /sys/bus/pci/devices/%s/driver_override; "
+                        "echo %s > /sys/bus/pci/drivers_probe), then 'passthructl reset %s'",
+                        node, geteuid() == 0 ? "" : " that this user can see (run check as root to see who)", address,
+                        address, address, address);
+        fclose(f);
+        return s;
+}
+
 static const char *mark(bool ok) {
         return ok ? (use_color() ? "\033[32mok\033[0m" : "ok") : (use_color() ? "\033[31mFAIL\033[0m" : "FAIL");
 }
@@ -173,7 +250,8 @@ int verb_check(sd_bus *bus, char **args) {
         for (size_t i = 0; i < n; i++) {
                 DeviceInfo *d = &devs[i];
                 json_object *o, *members = json_object_new_array();
-                _cleanup_free_ char *why = NULL;
+                _cleanup_free_ char *why = NULL, *blame = NULL;
+                bool foreign;
                 char *bars = NULL;
                 size_t blen = 0;
                 FILE *bf;
@@ -200,10 +278,15 @@ int verb_check(sd_bus *bus, char **args) {
                         fclose(bf);
                 if (!d->viable)
                         json_object_object_add(o, "not_viable_because", json_object_new_string(why ?: "unknown"));
+                foreign = strcmp(d->state, "foreign") == 0;
+                if (foreign) {
+                        blame = foreign_blame(d->address, d->group);
+                        json_object_object_add(o, "foreign", json_object_new_string(blame ?: "?"));
+                }
                 json_object_array_add(jdevs, o);
-                problems = problems || !d->viable;
+                problems = problems || !d->viable || foreign;
                 if (!arg_json) {
-                        printf("\n%-4s %s %s (%04x:%04x), state %s%s%s\n", mark(d->viable), d->address,
+                        printf("\n%-4s %s %s (%04x:%04x), state %s%s%s\n", mark(d->viable && !foreign), d->address,
                                d->name && *d->name ? d->name : "?", d->vendor, d->device, state_color(d->state), d->state,
                                color_off());
                         printf("       IOMMU group %d:", d->group);
@@ -212,6 +295,8 @@ int verb_check(sd_bus *bus, char **args) {
                                 printf(" %s (%s)", *m, drv ?: "?");
                         }
                         printf("\n       %s\n", d->viable ? "viable: every member can go to VFIO" : why ?: "not viable");
+                        if (foreign)
+                                printf("       %s\n", blame ?: "on vfio-pci without a lease of passthrud's");
                         printf("       reset methods:");
                         for (char **m = d->reset_methods; m && *m; m++)
                                 printf(" %s", *m);

@@ -355,6 +355,17 @@ int get_device(sd_bus *bus, const char *arg, DeviceInfo *ret) {
         return 0;
 }
 
+int get_device_group(sd_bus *bus, const char *arg, char *buf, size_t size) {
+        DeviceInfo info;
+        int r = get_device(bus, arg, &info);
+
+        if (r < 0)
+                return r;
+        snprintf(buf, size, "%d", info.group);
+        device_info_done(&info);
+        return 0;
+}
+
 int call(sd_bus *bus, const char *what, const char *method, sd_bus_message **reply, const char *types, ...) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;

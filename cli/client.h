@@ -40,6 +40,9 @@ int get_devices(sd_bus *bus, DeviceInfo **ret, size_t *ret_n);
 /* One device by its address as given (DDDD:BB:SS.F or BB:SS.F). */
 int get_device(sd_bus *bus, const char *arg, DeviceInfo *ret);
 
+/* The IOMMU group of device @arg, as text ("7"): one lease covers a group. */
+int get_device_group(sd_bus *bus, const char *arg, char *buf, size_t size);
+
 /* A Manager method; @what names the failure in the report. */
 int call(sd_bus *bus, const char *what, const char *method, sd_bus_message **reply, const char *types, ...);
 /* A boolean Manager property. */

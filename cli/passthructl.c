@@ -61,6 +61,14 @@ static const Verb verbs[] = {
           "Lease devices and run a hypervisor with them", OPT_RUN },
 };
 
+/* Run by libvirt, not by hand (passthructl(1)): not in --help; each connects to the bus when it needs it. */
+static const Verb internal_verbs[] = {
+        { "libvirt-hook", 4, 4, verb_libvirt_hook, "libvirt-hook DOMAIN OPERATION SUBOPERATION EXTRA",
+          "libvirt's QEMU hook: lease a domain's passthru hostdevs (docs/libvirt.md)", 0 },
+        { "libvirt-hold", 2, -1, verb_libvirt_hold, "libvirt-hold DOMAIN DEVICE...",
+          "Hold the leases of a libvirt domain (started by libvirt-hook)", 0 },
+};
+
 static void help(void) {
         printf("passthructl [OPTIONS] COMMAND ...\n\nManage PCI passthrough with passthrud.\n\nCommands:\n");
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
@@ -225,6 +233,9 @@ static int run(int argc, char *argv[]) {
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (strcmp(verbs[i].name, argv[optind]) == 0)
                         verb = &verbs[i];
+        for (size_t i = 0; i < ELEMENTSOF(internal_verbs); i++)
+                if (strcmp(internal_verbs[i].name, argv[optind]) == 0)
+                        verb = &internal_verbs[i];
         n = argc - optind - 1;
         if (!verb || n < verb->min_args || (verb->max_args >= 0 && n > verb->max_args)) {
                 fprintf(stderr, verb ? "passthructl: usage: passthructl %s\n" : "passthructl: unknown command '%s'; see --help\n",
@@ -240,6 +251,8 @@ static int run(int argc, char *argv[]) {
                 fprintf(stderr, "passthructl: --force goes with --live\n");
                 return -EINVAL;
         }
+        if (verb >= internal_verbs && verb < internal_verbs + ELEMENTSOF(internal_verbs))
+                return verb->run(NULL, argv + optind + 1);
         r = connect_bus(&bus);
         if (r < 0)
                 return r;

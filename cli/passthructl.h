@@ -53,3 +53,7 @@ int verb_check(sd_bus *bus, char **args);
 
 /* run.c */
 int verb_run(sd_bus *bus, char **args);
+
+/* libvirt.c: libvirt's QEMU hook, and the lease holder it starts */
+int verb_libvirt_hook(sd_bus *bus, char **args);
+int verb_libvirt_hold(sd_bus *bus, char **args);

@@ -54,15 +54,12 @@ int verb_run(sd_bus *bus, char **args) {
 
         for (char **d = arg_devices; *d; d++) {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-                DeviceInfo info;
                 char num[16];
                 int fd;
 
-                r = get_device(bus, *d, &info);
+                r = get_device_group(bus, *d, num, sizeof(num));
                 if (r < 0)
                         return r;
-                snprintf(num, sizeof(num), "%d", info.group);
-                device_info_done(&info);
                 if (strv_contains(groups, num))
                         continue;       /* same IOMMU group: one lease covers both */
                 if (open_node)

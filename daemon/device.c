@@ -167,6 +167,6 @@ DeviceState device_state(const Device *d) {
         if (driver_is(d, PT_STUB_DRIVER))
                 return DEVICE_AVAILABLE;
         if (driver_is(d, PT_VFIO_DRIVER))
-                return DEVICE_RELEASING;        /* left there by a lease that ended */
+                return DEVICE_FOREIGN;          /* another tool's (libvirt managed='yes', driverctl, a bind by hand) */
         return DEVICE_PENDING_REBOOT;
 }

@@ -51,12 +51,11 @@ int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd
                 return sd_bus_error_setf(error, PT_ERROR_NOT_PASSTHROUGH,
                                          "%s has other ids (%04x:%04x) than its passthru rule pins.",
                                          d->address, d->sys.vendor, d->sys.device);
-        case DEVICE_RELEASING:
-                if (!d->lease)
-                        return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
-                                                 "%s is on vfio-pci without a lease: it is not back on passthru yet.",
-                                                 d->address);
-                break;
+        case DEVICE_FOREIGN:
+                return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
+                                         "%s is on vfio-pci without a lease: another tool moved it there behind "
+                                         "passthrud's back ('passthructl check' says who holds it).",
+                                         d->address);
         case DEVICE_QUARANTINED:
                 return sd_bus_error_setf(error, PT_ERROR_QUARANTINED,
                                          "%s came back from a VM without a reset trusted to clear its state "
@@ -158,8 +157,13 @@ int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd
                                                  d->address, d->sys.iommu_group, member->address);
                 case DEVICE_RELEASING:
                         return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
-                                                 "%s shares IOMMU group %d with %s, which is on vfio-pci without a lease "
+                                                 "%s shares IOMMU group %d with %s, which is on its way back "
                                                  "(releasing): it is not back on passthru yet.",
+                                                 d->address, d->sys.iommu_group, member->address);
+                case DEVICE_FOREIGN:
+                        return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
+                                                 "%s shares IOMMU group %d with %s, which is on vfio-pci without a lease: "
+                                                 "another tool moved it there ('passthructl check' says who holds it).",
                                                  d->address, d->sys.iommu_group, member->address);
                 default:
                         return sd_bus_error_setf(error, PT_ERROR_GROUP_NOT_VIABLE,
@@ -873,7 +877,7 @@ static int lease_take_back_unfinished(Manager *m) {
                 Lease *l;
                 int r;
 
-                if (d->lease || d->sys.iommu_group < 0 || device_state(d) != DEVICE_RELEASING)
+                if (d->lease || d->sys.iommu_group < 0 || device_state(d) != DEVICE_FOREIGN)
                         continue;
                 r = lease_new(m, &l);
                 if (r < 0)
@@ -889,7 +893,7 @@ static int lease_take_back_unfinished(Manager *m) {
                 for (size_t k = i; k < m->n_devices; k++) {
                         Device *o = m->devices[k];
 
-                        if (o->sys.iommu_group == l->group && !o->lease && device_state(o) == DEVICE_RELEASING &&
+                        if (o->sys.iommu_group == l->group && !o->lease && device_state(o) == DEVICE_FOREIGN &&
                             strv_extend(&l->devices, o->address) < 0) {
                                 lease_free(l);
                                 return -ENOMEM;
@@ -905,7 +909,13 @@ static int lease_take_back_unfinished(Manager *m) {
                                 (void) pid_set_add(&holders, devfd.pids[k]);
                 if (holders.n > 0) {
                         log_warning("%s is on vfio-pci without a lease and IOMMU group %d may be in use (pid %u): "
-                                    "leaving it there", d->address, l->group, (unsigned) holders.pids[0]);
+                                    "leaving it there, foreign", d->address, l->group, (unsigned) holders.pids[0]);
+                        for (char **k = l->devices; *k; k++) {
+                                Device *o = manager_find_device(m, *k);
+
+                                if (o)
+                                        o->foreign_seen = true; /* quarantined when it comes back */
+                        }
                         lease_free(l);
                         continue;
                 }

@@ -277,6 +277,33 @@ void manager_refresh_module(Manager *m) {
                 log_warning_errno(r, "Cannot ask passthru.ko for its devices, ignoring: %m");
 }
 
+/*
+ * A device of ours that another tool moved to vfio-pci behind passthrud's
+ * back (libvirt's managed='yes', driverctl, a bind by hand) is foreign:
+ * said once in the journal, leased to nobody.  When it comes back to
+ * passthru, nothing says it was reset between that tool's VM and the next:
+ * it is quarantined until root's Reset.
+ */
+static void note_foreign(Manager *m, Device *d) {
+        DeviceState st = device_state(d);
+
+        if (st == DEVICE_FOREIGN) {
+                if (!d->foreign_seen)
+                        log_warning("%s was moved to vfio-pci behind passthrud's back, not by a lease: it is leased "
+                                    "to no VM until it is back on passthru ('passthructl check' says who holds it)",
+                                    d->address);
+                d->foreign_seen = true;
+                return;
+        }
+        if (!d->foreign_seen || st != DEVICE_AVAILABLE)
+                return;
+        d->foreign_seen = false;
+        if (manager_set_quarantined(m, d, true) < 0)
+                log_error("%s is quarantined until the daemon restarts: the list could not be written", d->address);
+        log_warning("%s is back on passthru from another tool, without a reset passthrud trusts: quarantined until "
+                    "root's Reset ('passthructl reset %s')", d->address, d->address);
+}
+
 void manager_refresh_device(Manager *m, const char *address) {
         Device *d = manager_find_device(m, address);
         int r;
@@ -298,6 +325,7 @@ void manager_refresh_device(Manager *m, const char *address) {
                 manager_remove_device(m, d);
                 return;
         }
+        note_foreign(m, d);
         device_send_changed(m, d);
 }
 

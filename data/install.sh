@@ -45,6 +45,7 @@ files() {
 0755 data/dracut/module-setup.sh /usr/lib/dracut/modules.d/90passthru/module-setup.sh
 0755 data/dracut/passthru-load.sh /usr/lib/dracut/modules.d/90passthru/passthru-load.sh
 0644 data/passthructl.bash $PREFIX/share/bash-completion/completions/passthructl
+0755 @data/libvirt-qemu-hook.in /etc/libvirt/hooks/qemu.d/50-passthru
 0644 docs/man/passthru.4 $mandir/man4/passthru.4
 0644 docs/man/passthrud.8 $mandir/man8/passthrud.8
 0644 docs/man/passthructl.1 $mandir/man1/passthructl.1
@@ -58,7 +59,7 @@ install)
         if [[ $src == @* ]]; then
             src=${src#@}
             mkdir -p "$(dirname "$DESTDIR$dest")"
-            sed -e "s|@sbindir@|$sbindir|g" -e "s|@libexecdir@|$libexecdir|g" "$src" >"$DESTDIR$dest"
+            sed -e "s|@sbindir@|$sbindir|g" -e "s|@libexecdir@|$libexecdir|g" -e "s|@bindir@|$bindir|g" "$src" >"$DESTDIR$dest"
             chmod "$mode" "$DESTDIR$dest"
         else
             install -D -m "$mode" "$src" "$DESTDIR$dest"
@@ -72,6 +73,8 @@ install)
             # Marks changed at run time reach the initramfs (passthrud(8)).
             systemctl enable --now passthru-initramfs.path 2>/dev/null ||
                 systemctl enable passthru-initramfs.path 2>/dev/null || true
+            # A running libvirt daemon finds the new hook when it reloads (docs/libvirt.md).
+            systemctl try-reload-or-restart libvirtd.service virtqemud.service 2>/dev/null || true
         fi
         command -v udevadm >/dev/null && udevadm control --reload 2>/dev/null || true
     fi

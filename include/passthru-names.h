@@ -56,7 +56,8 @@ PT_ERRORS(PT_ERROR_NAME_)
         X(RELEASING,      "releasing",      BUSY)  /* on its way back to passthru */       \
         X(QUARANTINED,    "quarantined",    BAD)   /* back without a reset that worked */  \
         X(PENDING_REBOOT, "pending-reboot", BAD)   /* marked, but a host driver holds it */ \
-        X(MISMATCH,       "mismatch",       BAD)   /* a pinned id differs */
+        X(MISMATCH,       "mismatch",       BAD)   /* a pinned id differs */     \
+        X(FOREIGN,        "foreign",        BAD)   /* marked, on vfio-pci without a lease: another tool moved it there */
 
 #define PT_DEVICE_STATE_NAME_(id, name, tone) static const char PT_DEVICE_STATE_##id[] = name;
 PT_DEVICE_STATES(PT_DEVICE_STATE_NAME_)

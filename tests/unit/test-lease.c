@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "device.h"
+#include "fileio.h"
 #include "lease.h"
 #include "manager.h"
 #include "passthru-names.h"
@@ -432,6 +433,41 @@ static void member_on_vfio_without_a_lease_is_device_busy_naming_it(void **state
         assert_refused(fx, fx_check(fx, D2A, "vm-a"), PT_ERROR_DEVICE_BUSY, D2B, "without a lease", NULL);
 }
 
+/* Another tool (libvirt's managed='yes', driverctl) moved it to vfio-pci: foreign, leased to nobody. */
+static void device_moved_to_vfio_behind_the_daemons_back_is_foreign(void **state) {
+        Fx *fx = *state;
+
+        fx_load(fx, MARKED_STATE);
+        fake_bind(fx->root, D1, "vfio-pci");
+        manager_refresh_device(fx->m, D1);
+        assert_int_equal(device_state(fx_device(fx, D1)), DEVICE_FOREIGN);
+        assert_string_equal(device_state_to_string(DEVICE_FOREIGN), "foreign");
+        assert_refused(fx, fx_check(fx, D1, "vm-a"), PT_ERROR_DEVICE_BUSY, D1, "another tool", NULL);
+}
+
+/* Back on passthru from that tool's VM, without a reset the daemon trusts: quarantined. */
+static void foreign_device_back_on_passthru_is_quarantined(void **state) {
+        Fx *fx = *state;
+        char *path, *text = NULL;
+
+        fx_load(fx, MARKED_STATE);
+        fake_bind(fx->root, D1, "vfio-pci");
+        manager_refresh_device(fx->m, D1);
+        fake_bind(fx->root, D1, NULL);
+        manager_refresh_device(fx->m, D1);
+        assert_int_not_equal(device_state(fx_device(fx, D1)), DEVICE_AVAILABLE);
+        fake_bind(fx->root, D1, "passthru");
+        manager_refresh_device(fx->m, D1);
+        assert_int_equal(device_state(fx_device(fx, D1)), DEVICE_QUARANTINED);
+        assert_refused(fx, fx_check(fx, D1, "vm-a"), PT_ERROR_QUARANTINED, D1, NULL);
+        /* On disk: a restart of the daemon keeps it. */
+        path = fake_path(fx->root, "run/passthru/quarantine");
+        assert_int_equal(read_full_file(path, &text, NULL), 0);
+        assert_non_null(strstr(text, D1));
+        free(text);
+        free(path);
+}
+
 static void device_or_member_being_reset_is_device_busy(void **state) {
         Fx *fx = *state;
 
@@ -582,6 +618,8 @@ int main(void) {
                 T(member_on_host_driver_is_group_not_viable_naming_it),
                 T(leased_member_is_device_busy_naming_vm_and_pid),
                 T(quarantined_member_refuses_the_group_naming_it),
+                T(device_moved_to_vfio_behind_the_daemons_back_is_foreign),
+                T(foreign_device_back_on_passthru_is_quarantined),
                 T(member_on_vfio_without_a_lease_is_device_busy_naming_it),
                 T(device_or_member_being_reset_is_device_busy),
                 T(not_passthrough_wins_over_iommu_off),

@@ -176,6 +176,134 @@ testcase_revoke_ends_qemu_under_passthructl_run() {
     systemctl restart passthrud
 }
 
+# libvirt (docs/libvirt.md): Debian's libvirt-daemon-system, installed
+# before passthru, runs passthru's hook (/etc/libvirt/hooks/qemu.d/).
+# define_domain NAME MANAGED: a small q35 domain without a disk, TCG (this
+# VM has no KVM), whose one hostdev is the edu device with managed=MANAGED.
+define_domain() {
+    cat >/tmp/$1.xml <<XML
+<domain type='qemu'>
+  <name>$1</name>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='q35'>hvm</type></os>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <hostdev mode='subsystem' type='pci' managed='$2'>
+      <source><address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source>
+    </hostdev>
+  </devices>
+</domain>
+XML
+    virsh define /tmp/$1.xml || fail "virsh define $1"
+}
+
+# leased_to VM: passthructl list shows the edu device leased to VM.
+assert_leased_to() {
+    passthructl list >/tmp/list
+    grep -q "^$EDU .* leased .* $1" /tmp/list || fail "passthructl list does not show $EDU leased to $1: $(cat /tmp/list)"
+}
+
+# assert_start_refused DOMAIN TEXT: virsh start of DOMAIN fails, printing TEXT.
+assert_start_refused() {
+    local rc=0
+    virsh start --paused $1 >/tmp/virsh-$1 2>&1 || rc=$?
+    cat /tmp/virsh-$1
+    [ $rc -ne 0 ] || fail "$1 started with the device"
+    grep -q "$2" /tmp/virsh-$1 || fail "virsh start $1 does not say passthru's reason ($2)"
+    virsh domstate $1 | grep -q "shut off" || fail "$1: $(virsh domstate $1)"
+}
+
+testcase_libvirt_runs_passthrus_hook() {
+    [ -x /etc/libvirt/hooks/qemu.d/50-passthru ] || fail "the hook is not installed: $(ls -l /etc/libvirt/hooks/qemu.d)"
+    find /etc/libvirt | sort >/root/libvirt-before
+    systemctl start libvirtd
+    virsh version
+    define_domain passthru-a no
+    define_domain passthru-b no
+    define_domain passthru-m yes
+}
+
+# virsh start of a domain naming the device with managed='no': the hook
+# leases it for the domain's name, and QEMU (which libvirt runs as
+# libvirt-qemu) has it in its own PCI list.
+testcase_libvirt_domain_gets_a_managed_no_device() {
+    virsh start --paused passthru-a || fail "virsh start passthru-a failed"
+    virsh qemu-monitor-command --hmp passthru-a 'info pci' | tee /tmp/info-pci
+    grep -q "1234:11e8" /tmp/info-pci || fail "QEMU's PCI list has no 1234:11e8"
+    assert_leased_to passthru-a
+    assert_driver $EDU vfio-pci
+    systemctl list-units --type=scope --full --no-pager | grep "passthru lease holder of libvirt domain passthru-a" ||
+        fail "the holder is not in a scope of its own"
+}
+
+testcase_second_libvirt_domain_is_refused_naming_the_first() {
+    assert_start_refused passthru-b "leased to VM 'passthru-a'"
+    # Its failed start ended no lease but its own: the first keeps the device.
+    assert_leased_to passthru-a
+    [ -z "$(ls /run/passthru-libvirt/passthru-b.pid 2>/dev/null)" ] || fail "a holder of passthru-b is left"
+}
+
+testcase_destroy_returns_the_device_and_the_second_domain_starts() {
+    virsh destroy passthru-a || fail "virsh destroy failed"
+    # The hook's release waits until the device is back: at once, no polling.
+    passthructl show 01:00.0 | tee /tmp/show | grep -q "State: available" || fail "not back after destroy: $(cat /tmp/show)"
+    grep "Last reset:" /tmp/show | grep -qv "not recorded" || fail "no reset recorded: $(cat /tmp/show)"
+    assert_driver $EDU passthru
+    virsh start --paused passthru-b || fail "virsh start passthru-b failed after passthru-a was destroyed"
+    assert_leased_to passthru-b
+    virsh destroy passthru-b
+    wait_available 01:00.0
+}
+
+testcase_managed_yes_on_a_passthru_device_is_refused() {
+    assert_start_refused passthru-m "Use managed='no'"
+    # libvirt never took it from passthru.
+    assert_driver $EDU passthru
+    passthructl show 01:00.0 | grep -q "State: available" || fail "$(passthructl show 01:00.0)"
+}
+
+# Root's Release of a libvirt domain's lease: after RevokeGraceSec the
+# holder and QEMU (which has /dev/vfio/N open) are killed, the domain is
+# shut off and the device is back, reset, within the grace period + 5 s.
+testcase_root_release_ends_the_libvirt_domains_use() {
+    local start now state=
+    mkdir -p /etc/passthru
+    printf '[Daemon]\nRevokeGraceSec=2\n' >/etc/passthru/passthru.conf
+    systemctl restart passthrud
+    virsh start --paused passthru-a || fail "virsh start passthru-a failed"
+    assert_leased_to passthru-a
+    start=$(date +%s)
+    passthructl release 01:00.0
+    while now=$(date +%s); [ $((now - start)) -le 7 ]; do
+        state=$(virsh domstate passthru-a)
+        [ "$state" = "shut off" ] && passthructl show 01:00.0 | grep -q "State: available" && break
+        sleep 0.2
+    done
+    echo "after $((now - start)) s: domain $state; $(passthructl show 01:00.0 | grep State)"
+    [ "$state" = "shut off" ] || fail "the domain still runs $((now - start)) s after the release: $state"
+    passthructl show 01:00.0 | grep -q "State: available" || fail "not back: $(passthructl show 01:00.0)"
+    assert_driver $EDU passthru
+    journalctl -b -u passthrud --no-pager -o cat | grep -E "Killed pid [0-9]+ \(qemu" ||
+        fail "passthrud did not kill the domain's QEMU: $(journalctl -b -u passthrud --no-pager -o cat | tail -n 5)"
+    rm /etc/passthru/passthru.conf
+    rmdir /etc/passthru
+    systemctl restart passthrud
+}
+
+# The domains go, and so does what libvirt itself wrote in /etc (not
+# passthru's to remove: the purge below leaves it out).
+testcase_libvirt_domains_are_undefined() {
+    for d in passthru-a passthru-b passthru-m; do
+        virsh destroy $d >/dev/null 2>&1 || :
+        virsh undefine $d || fail "virsh undefine $d"
+    done
+    systemctl stop libvirtd.socket libvirtd-ro.socket libvirtd-admin.socket libvirtd || :
+    find /etc/libvirt | sort >/root/libvirt-after
+    diff /root/libvirt-before /root/libvirt-after | sed -n 's/^> //p' >/root/libvirt-made || true
+    ! grep hooks /root/libvirt-made || fail "libvirt changed its hooks: $(cat /root/libvirt-made)"
+}
+
 # start_qemu VM: a paused QEMU with the edu device, run by alice through
 # passthructl run; its pid (passthructl's) in $RUN once QEMU holds the device.
 start_qemu() {
@@ -271,7 +399,8 @@ testcase_apt_purge_leaves_nothing_behind() {
     done
     find /usr /etc /lib/modules -xdev | sort >/root/files-after
     diff /root/files-before /root/files-after | grep '^[<>]' |
-        grep -vE '^> /etc/(group|gshadow|passwd|shadow|subuid|subgid)-?$|^> /etc/ld.so.cache$' >/tmp/left || true
+        grep -vE '^> /etc/(group|gshadow|passwd|shadow|subuid|subgid)-?$|^> /etc/ld.so.cache$' |
+        grep -vxF -f <(sed 's/^/> /' /root/libvirt-made 2>/dev/null; echo '> /nothing') >/tmp/left || true
     cat /tmp/left
     [ ! -s /tmp/left ] || fail "left behind: $(head -n 5 /tmp/left | tr '\n' ' ')"
 }

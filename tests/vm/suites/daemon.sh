@@ -438,7 +438,12 @@ testcase_group_with_a_quarantined_member_is_refused_untouched() {
     assert_eq "$(dev_prop $BR2 State)" quarantined "State of $BR2 after the refusal"
 }
 
+# Another tool (here: a bind by hand, as libvirt's managed='yes' does it)
+# moves a device of passthrud's to vfio-pci: it is foreign, its group is
+# leased to nobody, passthructl check names who holds it, and when it
+# comes back it is quarantined (nothing says that tool's VM was reset).
 testcase_group_with_a_foreign_vfio_member_is_refused() {
+    local grp holder rc
     stop_daemon
     : >/run/passthru/quarantine
     start_daemon
@@ -446,13 +451,36 @@ testcase_group_with_a_foreign_vfio_member_is_refused() {
     echo $BR2 > /sys/bus/pci/drivers/passthru/unbind
     echo $BR2 > /sys/bus/pci/drivers_probe
     assert_driver $BR2 vfio-pci
-    wait_state $BR2 releasing
+    wait_state $BR2 foreign
     expect_error org.passthru1.Error.DeviceBusy as_alice pt-hold $BR1 vm-a
     grep -q "$BR2, which is on vfio-pci without a lease" /tmp/out || fail "the refusal does not name $BR2"
+    expect_error org.passthru1.Error.DeviceBusy as_alice pt-hold $BR2 vm-a
+    grep -q "another tool moved it there" /tmp/out || fail "the refusal does not say another tool did it: $(cat /tmp/out)"
     assert_driver $BR1 passthru
+    grep -q "$BR2 was moved to vfio-pci behind passthrud's back" /tmp/passthrud.log || fail "not in the journal"
+    # Someone else's VMM holds the group: check names it.
+    grp=$(basename "$(readlink $SYS/$BR2/iommu_group)")
+    sleep 600 9<>/dev/vfio/$grp &
+    holder=$!
+    rc=0
+    passthructl check >/tmp/check || rc=$?
+    grep -A 4 "$BR2" /tmp/check
+    [ $rc -eq 3 ] || fail "check exited $rc with a foreign device, not 3"
+    grep -q "held by: pid $holder (sleep) has /dev/vfio/$grp open" /tmp/check || fail "check does not name the holder"
+    passthructl --json check | grep -q '"foreign":' || fail "--json check has no foreign"
+    kill $holder
+    wait $holder 2>/dev/null || :
+    passthructl check | grep -q "nobody has /dev/vfio/$grp open" || fail "check does not say nobody holds it"
+    # Given back: quarantined, not available.
     echo passthru > $SYS/$BR2/driver_override
     echo $BR2 > /sys/bus/pci/drivers/vfio-pci/unbind
     echo $BR2 > /sys/bus/pci/drivers_probe
+    assert_driver $BR2 passthru
+    wait_state $BR2 quarantined
+    expect_error org.passthru1.Error.Quarantined as_alice pt-hold $BR1 vm-a
+    stop_daemon
+    : >/run/passthru/quarantine
+    start_daemon
     wait_state $BR2 available
 }
 

@@ -1,0 +1,469 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvirt's QEMU hook (docs/libvirt.md):
+ *
+ *   passthructl libvirt-hook DOMAIN OPERATION SUBOPERATION EXTRA  < domain XML
+ *
+ * At "prepare" the passthru devices that the domain names in a <hostdev
+ * mode='subsystem' type='pci' managed='no'> are leased for VM DOMAIN by a
+ * holder, "passthructl libvirt-hold DOMAIN DEVICE...", that outlives the
+ * hook (libvirt waits for the hook and everything holding its output): in
+ * a systemd scope of its own, it leases, closes each group fd at once (on
+ * Linux 6.1 a VFIO group is open in one place at a time: QEMU opens it) and
+ * lives until the hook's "release" stops it, or the domain's QEMU is gone,
+ * or no QEMU took the group in time.  Its exit ends the leases: passthrud
+ * takes each group back, reset, once QEMU has closed it.  A passthru
+ * device with managed='yes' is refused: libvirt would move it to vfio-pci
+ * behind passthrud's back.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-journal.h>
+
+#include "client.h"
+#include "domxml.h"
+#include "macro.h"
+#include "passthructl.h"
+#include "process.h"
+#include "strv.h"
+
+#define HOLDER_DIR "/run/passthru-libvirt"
+/* The holder's last line to the hook when it holds every lease. */
+#define HELD_MARK "passthru-libvirt-hold: holding\n"
+/* How long a holder waits for QEMU to open the groups it leased. */
+#define START_TIMEOUT_SEC 180
+#define TICK_MSEC 1000
+
+static int read_all(int fd, char **ret) {
+        char *buf = NULL;
+        size_t size = 0, len = 0;
+
+        for (;;) {
+                ssize_t k;
+
+                if (len + 4096 + 1 > size) {
+                        char *b;
+
+                        if (size > 16 * 1024 * 1024) {
+                                free(buf);
+                                return -EFBIG;
+                        }
+                        b = realloc(buf, size = size * 2 + 8192);
+                        if (!b) {
+                                free(buf);
+                                return -ENOMEM;
+                        }
+                        buf = b;
+                }
+                k = read(fd, buf + len, size - len - 1);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0) {
+                        int r = -errno;
+                        free(buf);
+                        return r;
+                }
+                if (k == 0)
+                        break;
+                len += k;
+        }
+        buf[len] = 0;
+        *ret = buf;
+        return 0;
+}
+
+static void holder_pidfile(const char *domain, char *buf, size_t size) {
+        snprintf(buf, size, "%s/%s.pid", HOLDER_DIR, domain);
+}
+
+/* The holder of @domain's leases, if the pid file names a live one; 0 if none. */
+static pid_t holder_pid(const char *domain) {
+        _cleanup_free_ char *text = NULL;
+        char path[PATH_MAX], cmdline[PATH_MAX];
+        _cleanup_close_ int fd = -EBADF;
+        ssize_t n;
+        long pid;
+
+        holder_pidfile(domain, path, sizeof(path));
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || read_all(fd, &text) < 0)
+                return 0;
+        pid = strtol(text, NULL, 10);
+        if (pid <= 1)
+                return 0;
+        /* A recycled pid is no holder: its second argument says what it is. */
+        snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+        fd = safe_close(fd);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        n = read(fd, cmdline, sizeof(cmdline) - 1);
+        if (n <= 0)
+                return 0;
+        cmdline[n] = 0;
+        for (char *p = cmdline; p < cmdline + n; p += strlen(p) + 1)
+                if (strcmp(p, "libvirt-hold") == 0)
+                        return (pid_t) pid;
+        return 0;
+}
+
+/* Stop @domain's holder, if any, and wait (up to 10 s, then SIGKILL) until it is gone. */
+static void stop_holder(const char *domain) {
+        pid_t pid = holder_pid(domain);
+        _cleanup_close_ int pidfd = -EBADF;
+        char path[PATH_MAX];
+
+        holder_pidfile(domain, path, sizeof(path));
+        if (pid > 0) {
+                pidfd = pidfd_open(pid);
+                if (pidfd >= 0 && pidfd_send_signal(pidfd, SIGTERM) >= 0) {
+                        struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+                        if (poll(&p, 1, 10000) == 0) {
+                                fprintf(stderr, "passthru: the lease holder of domain '%s' (pid %d) did not stop; killing it\n",
+                                        domain, (int) pid);
+                                (void) pidfd_send_signal(pidfd, SIGKILL);
+                                (void) poll(&p, 1, 5000);
+                        }
+                }
+        }
+        (void) unlink(path);
+}
+
+/* The domain's passthru devices: managed='no' ones into @ret; a managed='yes' one is refused. */
+static int passthru_hostdevs(sd_bus *bus, const char *domain, const DomainHostdev *hd, size_t n, char ***ret) {
+        _cleanup_strv_free_ char **ours = calloc(1, sizeof(char *));
+        DeviceInfo *devs = NULL;
+        size_t nd = 0;
+        bool refused = false;
+        int r;
+
+        if (!ours)
+                return -ENOMEM;
+        r = get_devices(bus, &devs, &nd);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; k < nd; k++) {
+                        if (strcmp(devs[k].address, hd[i].address) != 0 || strcmp(devs[k].state, "host") == 0)
+                                continue;
+                        if (hd[i].managed) {
+                                fprintf(stderr,
+                                        "passthru: %s is kept by passthru, and domain '%s' names it with managed='yes': "
+                                        "libvirt would move it to vfio-pci behind passthrud's back. Use managed='no' "
+                                        "on its <hostdev> (virsh edit %s): passthru's hook then leases it for the domain.\n",
+                                        hd[i].address, domain, domain);
+                                refused = true;
+                        } else if (!strv_contains(ours, hd[i].address) && strv_extend(&ours, hd[i].address) < 0) {
+                                device_infos_free(devs, nd);
+                                return -ENOMEM;
+                        }
+                }
+        device_infos_free(devs, nd);
+        if (refused)
+                return -EPERM;
+        *ret = TAKE_PTR(ours);
+        return 0;
+}
+
+/*
+ * Start the holder and wait for its word: HELD_MARK when it holds every
+ * lease (it lives on), anything else is why it could not (it exits, and
+ * with it whatever it had leased).
+ */
+static int spawn_holder(const char *domain, char **devices) {
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_free_ char *out = NULL, *desc = NULL;
+        char self[PATH_MAX];
+        int pipefd[2], status, r;
+        size_t len;
+        ssize_t n;
+        pid_t pid;
+
+        n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n <= 0)
+                return -errno;
+        self[n] = 0;
+        if (asprintf(&desc, "--description=passthru lease holder of libvirt domain %s", domain) < 0)
+                return -ENOMEM;
+        argv = calloc(1, sizeof(char *));
+        if (!argv)
+                return -ENOMEM;
+        /* A scope of its own: a restart of libvirtd leaves it alone, and systemctl shows it. */
+        if (access("/run/systemd/system", F_OK) == 0 &&
+            (strv_extend(&argv, "systemd-run") < 0 || strv_extend(&argv, "--scope") < 0 ||
+             strv_extend(&argv, "--quiet") < 0 || strv_extend(&argv, "--collect") < 0 ||
+             strv_extend(&argv, desc) < 0 || strv_extend(&argv, "--") < 0))
+                return -ENOMEM;
+        if (strv_extend(&argv, self) < 0 || strv_extend(&argv, "libvirt-hold") < 0 || strv_extend(&argv, domain) < 0)
+                return -ENOMEM;
+        for (char **d = devices; *d; d++)
+                if (strv_extend(&argv, *d) < 0)
+                        return -ENOMEM;
+
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return -errno;
+        pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                close(pipefd[0]);
+                close(pipefd[1]);
+                return r;
+        }
+        if (pid == 0) {
+                int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+                /* Its own session, no terminal, libvirt's pipes not kept: only ours, until it holds. */
+                if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(pipefd[1], STDOUT_FILENO) < 0 ||
+                    dup2(pipefd[1], STDERR_FILENO) < 0)
+                        _exit(127);
+                (void) setsid();
+                execvp(argv[0], argv);
+                fprintf(stderr, "passthru: cannot run %s: %m\n", argv[0]);
+                _exit(127);
+        }
+        close(pipefd[1]);
+        r = read_all(pipefd[0], &out);
+        close(pipefd[0]);
+        if (r < 0)
+                return r;
+        len = strlen(out);
+        if (len >= strlen(HELD_MARK) && strcmp(out + len - strlen(HELD_MARK), HELD_MARK) == 0) {
+                out[len - strlen(HELD_MARK)] = 0;
+                fputs(out, stderr);     /* libvirt logs it */
+                return 0;
+        }
+        /* It stopped short: it exits, and its leases end with it. */
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        fprintf(stderr, "passthru: cannot lease the passthru devices of domain '%s':\n%s", domain, out);
+        if (len == 0 || out[len - 1] != '\n')
+                fputc('\n', stderr);
+        return -EIO;
+}
+
+static int hook_prepare(const char *domain, const char *xml) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_free_ DomainHostdev *hd = NULL;
+        _cleanup_strv_free_ char **ours = NULL;
+        size_t n = 0;
+        int r;
+
+        r = domain_pci_hostdevs(xml, &hd, &n);
+        if (r < 0) {
+                fprintf(stderr, "passthru: cannot read the XML of domain '%s' that libvirt gave on standard input: %s\n",
+                        domain, strerror(-r));
+                return r;
+        }
+        if (n == 0)
+                return 0;       /* no PCI hostdev: nothing of ours, and no need of the bus */
+        r = connect_bus(&bus);
+        if (r < 0)
+                return r;
+        r = passthru_hostdevs(bus, domain, hd, n, &ours);
+        if (r < 0)
+                return r;
+        if (!ours[0])
+                return 0;
+        stop_holder(domain);    /* one left from a start that libvirt never released */
+        return spawn_holder(domain, ours);
+}
+
+/* The devices come back (reset) once QEMU has closed them: wait for that, so that the next start finds them. */
+static void wait_returned(const char *domain, const char *xml) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_free_ DomainHostdev *hd = NULL;
+        size_t n = 0;
+
+        if (domain_pci_hostdevs(xml, &hd, &n) < 0 || n == 0 || connect_bus(&bus) < 0)
+                return;
+        for (int tick = 0; tick < 300; tick++) {
+                DeviceInfo *devs = NULL;
+                size_t nd = 0;
+                bool busy = false;
+
+                if (get_devices(bus, &devs, &nd) < 0)
+                        return;
+                for (size_t i = 0; i < n; i++)
+                        for (size_t k = 0; k < nd; k++)
+                                if (strcmp(devs[k].address, hd[i].address) == 0 && devs[k].owner &&
+                                    strcmp(devs[k].owner, domain) == 0)
+                                        busy = true;
+                device_infos_free(devs, nd);
+                if (!busy)
+                        return;
+                usleep(100 * 1000);
+        }
+        fprintf(stderr, "passthru: the devices of domain '%s' are not back after 30 s: see 'passthructl list'\n", domain);
+}
+
+int verb_libvirt_hook(sd_bus *bus, char **args) {
+        (void) bus;     /* connected only when the domain has PCI hostdevs */
+        _cleanup_free_ char *xml = NULL;
+        const char *domain = args[0], *op = args[1];
+        int r;
+
+        /* Read it whatever the operation: libvirt writes it all. */
+        r = read_all(STDIN_FILENO, &xml);
+        if (r < 0) {
+                fprintf(stderr, "passthru: cannot read the domain XML on standard input: %s\n", strerror(-r));
+                return r;
+        }
+        if (strchr(domain, '/')) {
+                fprintf(stderr, "passthru: '%s' is no libvirt domain name\n", domain);
+                return -EINVAL;
+        }
+        if (strcmp(op, "prepare") == 0)
+                return hook_prepare(domain, xml);
+        if (strcmp(op, "release") == 0) {
+                stop_holder(domain);
+                wait_returned(domain, xml);
+        }
+        return 0;
+}
+
+/* Has anyone but us the group node open?  The domain's QEMU, that is. */
+static bool groups_in_use(char **groups) {
+        for (char **g = groups; *g; g++) {
+                _cleanup_(pid_set_done) PidSet holders = {};
+                char node[64];
+
+                snprintf(node, sizeof(node), "/dev/vfio/%s", *g);
+                (void) proc_add_fd_holders("/proc", node, &holders);
+                for (size_t i = 0; i < holders.n; i++)
+                        if (holders.pids[i] != getpid())
+                                return true;
+        }
+        return false;
+}
+
+static int write_pidfile(const char *domain) {
+        char path[PATH_MAX], tmp[PATH_MAX + 8];
+        FILE *f;
+
+        if (mkdir(HOLDER_DIR, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        holder_pidfile(domain, path, sizeof(path));
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        f = fopen(tmp, "we");
+        if (!f)
+                return -errno;
+        fprintf(f, "%d\n", (int) getpid());
+        if (fclose(f) != 0 || rename(tmp, path) < 0) {
+                int r = -errno;
+                (void) unlink(tmp);
+                return r;
+        }
+        return 0;
+}
+
+int verb_libvirt_hold(sd_bus *unused, char **args) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_strv_free_ char **groups = calloc(1, sizeof(char *));
+        const char *domain = args[0];
+        char path[PATH_MAX];
+        struct timespec tick = { .tv_sec = TICK_MSEC / 1000 };
+        bool seen = false;
+        sigset_t mask;
+        int r, sig, waited = 0, idle = 0;
+
+        (void) unused;
+        if (!groups)
+                return -ENOMEM;
+        r = connect_bus(&bus);
+        if (r < 0)
+                return r;
+        /* Stopped by the hook's SIGTERM; the signals wait until the loop takes them. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
+
+        for (char **d = args + 1; *d; d++) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+                char num[16];
+                int fd;
+
+                r = get_device_group(bus, *d, num, sizeof(num));
+                if (r < 0)
+                        return r;
+                if (strv_contains(groups, num))
+                        continue;       /* one lease covers the group */
+                r = call(bus, "acquire", "Acquire", &reply, "ssa{sv}", *d, domain, 0);
+                if (r < 0)
+                        return r;
+                if (sd_bus_message_read(reply, "h", &fd) < 0) {
+                        fprintf(stderr, "passthructl: no group fd in the answer\n");
+                        return -EBADMSG;
+                }
+                /* Closed at once: QEMU opens /dev/vfio/N itself, and the group is open in one place at a time. */
+                if (strv_extend(&groups, num) < 0)
+                        return -ENOMEM;
+                fprintf(stderr, "passthru: leased %s (IOMMU group %s) for libvirt domain '%s'\n", *d, num, domain);
+        }
+        r = write_pidfile(domain);
+        if (r < 0) {
+                fprintf(stderr, "passthru: cannot write %s/%s.pid: %s\n", HOLDER_DIR, domain, strerror(-r));
+                return r;
+        }
+        fputs(HELD_MARK, stdout);
+        fflush(stdout);
+        fflush(stderr);
+        /* The hook's pipe goes: from here on, the journal hears us. */
+        {
+                int fd = sd_journal_stream_fd("passthructl", LOG_INFO, false);
+
+                if (fd < 0)
+                        fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                if (fd >= 0) {
+                        (void) dup2(fd, STDOUT_FILENO);
+                        (void) dup2(fd, STDERR_FILENO);
+                        if (fd > STDERR_FILENO)
+                                close(fd);
+                }
+        }
+
+        /*
+         * Hold until the hook's "release" stops us, the domain's QEMU has
+         * closed the groups, or no QEMU opened them in time (a start that
+         * failed without a "release").
+         */
+        for (;;) {
+                sig = sigtimedwait(&mask, NULL, &tick);
+                if (sig > 0) {
+                        fprintf(stderr, "passthru: domain '%s' released its devices\n", domain);
+                        break;
+                }
+                if (groups_in_use(groups)) {
+                        seen = true;
+                        idle = 0;
+                } else if (seen && ++idle >= 3) {       /* closed for 3 s: not a hand-over from libvirtd */
+                        fprintf(stderr, "passthru: domain '%s' closed its devices: its QEMU is gone\n", domain);
+                        break;
+                } else if (!seen && ++waited * TICK_MSEC / 1000 >= START_TIMEOUT_SEC) {
+                        fprintf(stderr, "passthru: no QEMU of domain '%s' opened its devices within %d s: "
+                                "ending the leases\n", domain, START_TIMEOUT_SEC);
+                        break;
+                }
+        }
+        holder_pidfile(domain, path, sizeof(path));
+        if (holder_pid(domain) == getpid())
+                (void) unlink(path);
+        return 0;
+}

@@ -1,0 +1,156 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# passthructl's libvirt QEMU hook (cli/libvirt.c) without a VM: libvirt's
+# calls, played by hand, against a stand-in passthrud (tests/tools/pt-standin.c)
+# on a private bus, in a mount namespace whose /run is a tmpfs (the holders'
+# pid files stay in it, and no systemd scope is made).  The real libvirt and
+# passthrud meet in the install test (tests/install/suites/verify.sh).
+# Prints "PASS|FAIL|SKIP unit.libvirt.NAME [why]".
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+ctl=${PASSTHRUCTL:-$top/build/passthructl}
+standin=$top/build/pt-standin
+
+if [[ -z ${PT_LIBVIRT_NS:-} ]]; then
+    if ! unshare --mount --propagation private true 2>/dev/null; then
+        echo "SKIP unit.libvirt.hook (no mount namespace: unshare --mount is refused here)"
+        exit 0
+    fi
+    exec unshare --mount --propagation private env PT_LIBVIRT_NS=1 "$0" "$@"
+fi
+dir=$(mktemp -d)
+# /run and /dev of our own: the holders' pid files, and a /dev/vfio/7 for a stand-in QEMU to open.
+touch "$dir/null"
+if ! mount -t tmpfs tmpfs /run || ! mount --bind /dev/null "$dir/null" || ! mount -t tmpfs tmpfs /dev ||
+    ! touch /dev/null || ! mount --bind "$dir/null" /dev/null || ! mkdir /dev/vfio || ! touch /dev/vfio/7; then
+    echo "FAIL unit.libvirt.setup cannot make /run and /dev of its own"
+    exit 1
+fi
+dbus-daemon --session --address="unix:path=$dir/bus" --fork --print-pid >"$dir/bus.pid" || exit 1
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$dir/bus
+"$standin" "$DBUS_SYSTEM_BUS_ADDRESS" >"$dir/standin.log" 2>&1 &
+standin_pid=$!
+cleanup() {
+    local pid
+    for f in /run/passthru-libvirt/*.pid; do
+        [[ -f $f ]] && pid=$(cat "$f") && kill "$pid" 2>/dev/null
+    done
+    kill "$standin_pid" "$(cat "$dir/bus.pid")" 2>/dev/null
+    umount "$dir/null" 2>/dev/null
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+for i in $(seq 1 50); do
+    grep -q ready "$dir/standin.log" && break
+    sleep 0.1
+done
+rc=0
+
+# domain NAME MANAGED BUS: a domain XML as libvirt gives it, one PCI hostdev 0000:BUS:00.0.
+domain() {
+    cat <<XML
+<domain type='qemu' id='1'>
+  <name>$1</name>
+  <devices>
+    <hostdev mode='subsystem' type='pci' managed='$2'>
+      <driver name='vfio'/>
+      <source><address domain='0x0000' bus='0x$3' slot='0x00' function='0x0'/></source>
+      <alias name='hostdev0'/>
+    </hostdev>
+  </devices>
+</domain>
+XML
+}
+
+# hook NAME OP MANAGED BUS: run the hook as libvirt does; its output in $out, status in $status.
+hook() {
+    out=$(domain "$1" "$3" "$4" | timeout 60 "$ctl" libvirt-hook "$1" "$2" begin - 2>&1)
+    status=$?
+}
+
+check() {
+    local name=$1
+    shift
+    if "$@"; then
+        echo "PASS unit.libvirt.$name"
+    else
+        echo "FAIL unit.libvirt.$name: status $status, output: $(tr '\n' '|' <<<"$out")"
+        rc=1
+    fi
+}
+
+# The holder of DOMAIN's leases: alive, and passthructl libvirt-hold.
+holder_alive() {
+    local pid
+    pid=$(cat "/run/passthru-libvirt/$1.pid" 2>/dev/null) || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "libvirt-hold $1 0000:01:00.0"
+}
+
+# alive PID: a process that is not a zombie (an orphaned holder waits to be reaped).
+alive() {
+    [[ -n $(tr -d '\0' <"/proc/$1/cmdline" 2>/dev/null) ]]
+}
+
+owner() {
+    "$ctl" list --no-legend | awk '$1 == "0000:01:00.0" { print $4 " " $6 }'
+}
+
+out=$(domain x no 01 | DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent "$ctl" libvirt-hook x started begin - 2>&1)
+status=$?
+check other_operations_need_no_bus [ $status -eq 0 ]
+
+hook vm-a prepare no 01
+check prepare_leases_for_the_domain_and_a_holder_keeps_it \
+    eval '[ $status -eq 0 ] && holder_alive vm-a && [ "$(owner)" = "leased vm-a" ]'
+
+hook vm-b prepare no 01
+check second_domain_is_refused_naming_the_first \
+    eval '[ $status -ne 0 ] && grep -q "leased to VM '"'vm-a'"'" <<<"$out" && ! [ -e /run/passthru-libvirt/vm-b.pid ] &&
+          [ "$(owner)" = "leased vm-a" ]'
+
+# libvirt calls release after a start that failed: vm-a keeps its device.
+hook vm-b release no 01
+check release_of_a_refused_domain_leaves_the_holder_alone \
+    eval '[ $status -eq 0 ] && holder_alive vm-a && [ "$(owner)" = "leased vm-a" ]'
+
+hook vm-m prepare yes 01
+check managed_yes_on_a_passthru_device_is_refused \
+    eval '[ $status -ne 0 ] && grep -q "Use managed='"'no'"'" <<<"$out" && ! [ -e /run/passthru-libvirt/vm-m.pid ]'
+
+hook vm-h prepare yes 02
+check a_host_device_is_libvirts_own \
+    eval '[ $status -eq 0 ] && ! [ -e /run/passthru-libvirt/vm-h.pid ]'
+
+old=$(cat /run/passthru-libvirt/vm-a.pid)
+hook vm-a release no 01
+check release_stops_the_holder_and_waits_for_the_device \
+    eval '[ $status -eq 0 ] && ! alive $old && ! [ -e /run/passthru-libvirt/vm-a.pid ] &&
+          [ "$(owner)" = "available -" ]'
+
+hook vm-b prepare no 01
+check the_second_domain_starts_once_the_first_is_gone \
+    eval '[ $status -eq 0 ] && holder_alive vm-b && [ "$(owner)" = "leased vm-b" ]'
+
+# A holder left by a start that libvirt never released is replaced.
+old=$(cat /run/passthru-libvirt/vm-b.pid)
+hook vm-b prepare no 01
+check a_stale_holder_is_replaced \
+    eval '[ $status -eq 0 ] && holder_alive vm-b && [ "$(cat /run/passthru-libvirt/vm-b.pid)" != "$old" ] &&
+          ! alive $old && [ "$(owner)" = "leased vm-b" ]'
+hook vm-b release no 01
+
+# The domain's QEMU opens the group and goes without a release (libvirtd
+# died, say): the holder lets go by itself, a few seconds later.
+hook vm-q prepare no 01
+sleep 60 9<>/dev/vfio/7 &
+qemu=$!
+sleep 2
+kill $qemu
+wait $qemu 2>/dev/null
+for i in $(seq 1 100); do
+    [ "$(owner)" = "available -" ] && break
+    sleep 0.1
+done
+check holder_lets_go_once_qemu_has_closed_the_group \
+    eval '[ $status -eq 0 ] && [ "$(owner)" = "available -" ] && ! [ -e /run/passthru-libvirt/vm-q.pid ]'
+exit $rc
