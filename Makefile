@@ -86,17 +86,21 @@ $(BUILD)/faults/%.o: daemon/%.c
 $(BUILD)/passthrud-faults: $(BUILD)/faults/passthrud.o $(DAEMON_SRCS:daemon/%.c=$(BUILD)/faults/%.o)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $^ $(USER_LIBS)
 
-# passthructl: each cli/*.c its own object, linked with the daemon's library (strv).
+# passthructl: each cli/*.c its own object, linked with the daemon's library (strv);
+# libxml2 reads libvirt's domain XML (cli/domxml.c) for the libvirt hook.
 CLI_OBJS := $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(wildcard cli/*.c))
+XML_CPPFLAGS := $(shell pkg-config --cflags libxml-2.0 2>/dev/null)
+XML_LIBS := $(shell pkg-config --libs libxml-2.0 2>/dev/null)
 
 $(BUILD)/cli/%.o: cli/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(USER_CPPFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(USER_CPPFLAGS) $(XML_CPPFLAGS) -MMD -MP -c -o $@ $<
 
 -include $(wildcard $(BUILD)/cli/*.d)
 
 $(BUILD)/passthructl: $(CLI_OBJS) $(BUILD)/libpassthrud.a
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libpassthrud.a $(USER_LIBS) $(shell pkg-config --libs json-c)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libpassthrud.a $(USER_LIBS) $(shell pkg-config --libs json-c) \
+		$(XML_LIBS)
 
 $(BUILD)/ptnl: tests/tools/ptnl.c $(BUILD)/libpassthrud.a
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(USER_CPPFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libpassthrud.a $(USER_LIBS)
@@ -133,6 +137,9 @@ $(BUILD)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libpassthrud
 # test-names: the names tables, as the daemon and passthructl (its output.c) use them.
 $(BUILD)/unit/test-names: cli/output.c cli/output.h
 $(BUILD)/unit/test-names: UNIT_EXTRA := -Icli cli/output.c
+# test-domxml: passthructl's reader of libvirt's domain XML, with libxml2.
+$(BUILD)/unit/test-domxml: cli/domxml.c cli/domxml.h
+$(BUILD)/unit/test-domxml: UNIT_EXTRA := $(XML_CPPFLAGS) $(XML_LIBS)
 
 unit: $(UNIT_TESTS) $(BUILD)/passthructl $(BUILD)/pt-standin
 	@rc=0; tests/unit/run.sh $(UNIT_TESTS) || rc=1; tests/unit/completion.sh || rc=1; \

@@ -127,43 +127,6 @@ static json_object *bars_json(const char *address, FILE *out) {
         return a;
 }
 
-/* The libvirt domain a QEMU runs for: its "-name guest=NAME,..." (libvirt doubles a comma in NAME); NULL if none. */
-static char *libvirt_domain_of(pid_t pid) {
-        char path[64], buf[8192];
-        ssize_t n;
-        int fd;
-
-        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return NULL;
-        n = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
-        if (n <= 0)
-                return NULL;
-        buf[n] = 0;
-        for (char *a = buf; a < buf + n; a += strlen(a) + 1) {
-                char *v = a + strlen(a) + 1, *name, *o;
-
-                if (strcmp(a, "-name") != 0 || v >= buf + n || strncmp(v, "guest=", 6) != 0)
-                        continue;
-                name = o = malloc(strlen(v + 6) + 1);
-                if (!name)
-                        return NULL;
-                for (const char *i = v + 6; *i; i++) {
-                        if (*i == ',') {
-                                if (i[1] != ',')
-                                        break;  /* the next option */
-                                i++;            /* ",," is a comma of the name */
-                        }
-                        *o++ = *i;
-                }
-                *o = 0;
-                return name;
-        }
-        return NULL;
-}
-
 /*
  * Who to blame for a device on vfio-pci without passthrud's lease: who
  * has /dev/vfio/@group open ("pid 812 (qemu-system-x86), libvirt domain

@@ -4,168 +4,105 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+
 #include "domxml.h"
+#include "macro.h"
 
-/* The end of the tag that @p (just past its '<') opens: its '>', quotes respected; NULL if none. */
-static const char *tag_end(const char *p) {
-        char quote = 0;
+/* The devices libvirt passes through as PCI functions: <hostdev> and the hostdev kind of <interface>. */
+#define PCI_HOSTDEVS                                                            \
+        "/domain/devices/hostdev[@mode='subsystem' and @type='pci'] | "          \
+        "/domain/devices/interface[@type='hostdev']"
 
-        for (; *p; p++) {
-                if (quote) {
-                        if (*p == quote)
-                                quote = 0;
-                } else if (*p == '\'' || *p == '"')
-                        quote = *p;
-                else if (*p == '>')
-                        return p;
-        }
-        return NULL;
+static inline void xml_freep(xmlChar **p) {
+        if (*p)
+                xmlFree(*p);
+}
+#define _cleanup_xml_ __attribute__((cleanup(xml_freep)))
+
+static inline void doc_freep(xmlDocPtr *p) {
+        if (*p)
+                xmlFreeDoc(*p);
 }
 
-static bool is_name_char(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-               c == '.' || c == ':';
+static inline void xpath_context_freep(xmlXPathContextPtr *p) {
+        if (*p)
+                xmlXPathFreeContext(*p);
 }
 
-/*
- * The value of attribute @name in the attribute text [@p, @end), into
- * @buf; false when it is not there (or too long for @buf).
- */
-static bool attribute(const char *p, const char *end, const char *name, char *buf, size_t size) {
-        size_t len = strlen(name);
-
-        while (p < end) {
-                const char *n, *ne, *v;
-                char quote;
-
-                while (p < end && !is_name_char(*p))
-                        p++;
-                n = p;
-                while (p < end && is_name_char(*p))
-                        p++;
-                ne = p;
-                if (ne == n)
-                        break;
-                while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-                        p++;
-                if (p >= end || *p != '=')
-                        continue;       /* a name without a value: skip it */
-                p++;
-                while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-                        p++;
-                if (p >= end || (*p != '\'' && *p != '"'))
-                        return false;
-                quote = *p++;
-                v = p;
-                while (p < end && *p != quote)
-                        p++;
-                if (p >= end)
-                        return false;
-                if ((size_t) (ne - n) == len && strncmp(n, name, len) == 0) {
-                        if ((size_t) (p - v) >= size)
-                                return false;
-                        memcpy(buf, v, p - v);
-                        buf[p - v] = 0;
-                        return true;
-                }
-                p++;
-        }
-        return false;
-}
-
-static bool attribute_is(const char *p, const char *end, const char *name, const char *value) {
-        char buf[32];
-
-        return attribute(p, end, name, buf, sizeof(buf)) && strcmp(buf, value) == 0;
+static inline void xpath_object_freep(xmlXPathObjectPtr *p) {
+        if (*p)
+                xmlXPathFreeObject(*p);
 }
 
 /* A number of the address as libvirt writes it (0x-prefixed hex, or decimal), at most @max. */
-static int address_field(const char *p, const char *end, const char *name, unsigned long max, unsigned long *ret) {
-        char buf[32], *e;
+static int address_field(xmlNodePtr address, const char *name, unsigned long max, unsigned long *ret) {
+        _cleanup_xml_ xmlChar *value = xmlGetProp(address, BAD_CAST name);
+        char *end;
 
-        if (!attribute(p, end, name, buf, sizeof(buf)))
-                return name[0] == 'd' ? (*ret = 0, 0) : -EINVAL;        /* domain defaults to 0 */
+        if (!value)
+                return strcmp(name, "domain") == 0 ? (*ret = 0, 0) : -EINVAL;  /* the domain defaults to 0 */
         errno = 0;
-        *ret = strtoul(buf, &e, 0);
-        if (errno || e == buf || *e || *ret > max)
+        *ret = strtoul((const char *) value, &end, 0);
+        if (errno || end == (char *) value || *end || *ret > max)
                 return -EINVAL;
         return 0;
 }
 
+/* The <source><address> of @dev as DDDD:BB:SS.F. */
+static int source_address(xmlXPathContextPtr ctx, xmlNodePtr dev, char *buf, size_t size) {
+        __attribute__((cleanup(xpath_object_freep))) xmlXPathObjectPtr found = NULL;
+        unsigned long domain, bus, slot, function;
+        xmlNodePtr address;
+
+        found = xmlXPathNodeEval(dev, BAD_CAST "source/address", ctx);
+        if (!found)
+                return -ENOMEM;
+        if (!found->nodesetval || found->nodesetval->nodeNr != 1)
+                return -EINVAL;
+        address = found->nodesetval->nodeTab[0];
+        if (address_field(address, "domain", 0xffff, &domain) < 0 || address_field(address, "bus", 0xff, &bus) < 0 ||
+            address_field(address, "slot", 0x1f, &slot) < 0 || address_field(address, "function", 7, &function) < 0)
+                return -EINVAL;
+        snprintf(buf, size, "%04lx:%02lx:%02lx.%lx", domain, bus, slot, function);
+        return 0;
+}
+
 int domain_pci_hostdevs(const char *xml, DomainHostdev **ret, size_t *ret_n) {
-        DomainHostdev *list = NULL, current = {};
-        bool in_hostdev = false, in_source = false, have_address = false;
+        __attribute__((cleanup(doc_freep))) xmlDocPtr doc = NULL;
+        __attribute__((cleanup(xpath_context_freep))) xmlXPathContextPtr ctx = NULL;
+        __attribute__((cleanup(xpath_object_freep))) xmlXPathObjectPtr found = NULL;
+        _cleanup_free_ DomainHostdev *list = NULL;
         size_t n = 0;
-        const char *p = xml;
+        int r;
 
-        while ((p = strchr(p, '<'))) {
-                const char *name, *name_end, *end;
-                bool closing, empty;
-                size_t len;
+        /* No network, no entities substituted, no error printed by libxml2 itself. */
+        doc = xmlReadMemory(xml, (int) strnlen(xml, INT32_MAX), "domain.xml", NULL,
+                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        if (!doc)
+                return -EINVAL;
+        ctx = xmlXPathNewContext(doc);
+        if (!ctx)
+                return -ENOMEM;
+        found = xmlXPathEvalExpression(BAD_CAST PCI_HOSTDEVS, ctx);
+        if (!found)
+                return -ENOMEM;
+        if (found->nodesetval && found->nodesetval->nodeNr > 0) {
+                list = calloc(found->nodesetval->nodeNr, sizeof(*list));
+                if (!list)
+                        return -ENOMEM;
+                for (int i = 0; i < found->nodesetval->nodeNr; i++) {
+                        xmlNodePtr dev = found->nodesetval->nodeTab[i];
+                        _cleanup_xml_ xmlChar *managed = xmlGetProp(dev, BAD_CAST "managed");
 
-                if (strncmp(p, "<!--", 4) == 0) {
-                        p = strstr(p + 4, "-->");
-                        if (!p)
-                                goto invalid;
-                        p += 3;
-                        continue;
-                }
-                end = tag_end(p + 1);
-                if (!end)
-                        goto invalid;
-                if (p[1] == '?' || p[1] == '!') {
-                        p = end + 1;
-                        continue;
-                }
-                closing = p[1] == '/';
-                name = p + 1 + closing;
-                for (name_end = name; is_name_char(*name_end); name_end++)
-                        ;
-                len = name_end - name;
-                empty = end[-1] == '/';
-                p = end + 1;
-
-                if (len == 7 && strncmp(name, "hostdev", 7) == 0) {
-                        if (!closing) {
-                                in_hostdev = !empty && attribute_is(name_end, end, "mode", "subsystem") &&
-                                             attribute_is(name_end, end, "type", "pci");
-                                current = (DomainHostdev) { .managed = attribute_is(name_end, end, "managed", "yes") };
-                                have_address = false;
-                                continue;
-                        }
-                        if (in_hostdev && have_address) {
-                                DomainHostdev *a = reallocarray(list, n + 1, sizeof(*list));
-
-                                if (!a) {
-                                        free(list);
-                                        return -ENOMEM;
-                                }
-                                list = a;
-                                list[n++] = current;
-                        }
-                        in_hostdev = in_source = false;
-                } else if (in_hostdev && len == 6 && strncmp(name, "source", 6) == 0)
-                        in_source = !closing && !empty;
-                else if (in_source && !closing && len == 7 && strncmp(name, "address", 7) == 0) {
-                        unsigned long domain, bus, slot, function;
-
-                        if (address_field(name_end, end, "domain", 0xffff, &domain) < 0 ||
-                            address_field(name_end, end, "bus", 0xff, &bus) < 0 ||
-                            address_field(name_end, end, "slot", 0x1f, &slot) < 0 ||
-                            address_field(name_end, end, "function", 7, &function) < 0)
-                                goto invalid;
-                        snprintf(current.address, sizeof(current.address), "%04lx:%02lx:%02lx.%lx", domain, bus, slot,
-                                 function);
-                        have_address = true;
+                        r = source_address(ctx, dev, list[n].address, sizeof(list[n].address));
+                        if (r < 0)
+                                return r;
+                        list[n++].managed = managed && xmlStrcmp(managed, BAD_CAST "yes") == 0;
                 }
         }
-        if (in_hostdev)
-                goto invalid;
-        *ret = list;
+        *ret = TAKE_PTR(list);
         *ret_n = n;
         return 0;
-
-invalid:
-        free(list);
-        return -EINVAL;
 }

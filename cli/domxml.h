@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The PCI host devices of a libvirt domain's XML, as libvirt hands it to
- * its hooks: each <hostdev mode='subsystem' type='pci'> with the address
- * of its <source> and whether it is managed='yes'.  A reader of that one
- * shape, not of XML in general: comments, processing instructions and
- * every other element are skipped.
+ * its hooks, read with libxml2: each /domain/devices/hostdev with
+ * mode='subsystem' type='pci', and each /domain/devices/interface with
+ * type='hostdev' (an SR-IOV network function given the same way), with the
+ * address of its <source> and whether it is managed='yes'.  Elements
+ * anywhere else (<metadata>, comments, CDATA) are not devices.
  */
 #pragma once
 
@@ -18,7 +19,8 @@ typedef struct DomainHostdev {
 
 /*
  * Every PCI hostdev of @xml, in document order, in a new array (free()
- * it).  -EINVAL for a tag left open or a <source> address out of range
- * (a domain libvirt would not have accepted), -ENOMEM.
+ * it).  -EINVAL for XML that does not parse or a <source> address that is
+ * missing or out of range (a domain libvirt would not have accepted),
+ * -ENOMEM.
  */
 int domain_pci_hostdevs(const char *xml, DomainHostdev **ret, size_t *ret_n);

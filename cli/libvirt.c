@@ -37,8 +37,10 @@
 #include "client.h"
 #include "domxml.h"
 #include "macro.h"
+#include "passthru-names.h"
 #include "passthructl.h"
 #include "process.h"
+#include "state.h"
 #include "strv.h"
 
 #define HOLDER_DIR "/run/passthru-libvirt"
@@ -47,6 +49,10 @@
 /* How long a holder waits for QEMU to open the groups it leased. */
 #define START_TIMEOUT_SEC 180
 #define TICK_MSEC 1000
+/* How long a group the domain's QEMU has closed stays leased (libvirt hands fds over). */
+#define CLOSED_GRACE_TICKS 3
+/* Where the system libvirtd writes each running domain's QEMU pid. */
+#define LIBVIRT_QEMU_RUN_DIR "/run/libvirt/qemu"
 
 static int read_all(int fd, char **ret) {
         char *buf = NULL;
@@ -256,6 +262,40 @@ static int spawn_holder(const char *domain, char **devices) {
         return -EIO;
 }
 
+/*
+ * passthrud cannot be asked (it fails to start, say): a domain is refused
+ * only when it names a device that is passthru's all the same, one that
+ * passthru.ko holds now or that the state file marks; other hostdevs are
+ * libvirt's business.
+ */
+static int hostdevs_without_daemon(const char *domain, const DomainHostdev *hd, size_t n, int error) {
+        _cleanup_(state_done) PersistentState state = {};
+        _cleanup_free_ char *reason = NULL;
+        bool have_state = state_load(PT_STATE_DIR, &state, &reason) >= 0;
+        int r = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                char path[PATH_MAX], target[PATH_MAX];
+                StateDevice *marked = have_state ? state_find_device(&state, hd[i].address) : NULL;
+                const char *driver = "";
+                ssize_t k;
+
+                snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", hd[i].address);
+                k = readlink(path, target, sizeof(target) - 1);
+                if (k > 0) {
+                        target[k] = 0;
+                        driver = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+                }
+                if (strcmp(driver, "passthru") != 0 && !(marked && marked->passthrough))
+                        continue;
+                fprintf(stderr, "passthru: domain '%s' names %s, which is passthru's, and passthrud cannot be asked "
+                        "for a lease (%s): not starting it (see 'systemctl status passthrud')\n",
+                        domain, hd[i].address, strerror(-error));
+                r = -EHOSTDOWN;
+        }
+        return r;
+}
+
 static int hook_prepare(const char *domain, const char *xml) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_free_ DomainHostdev *hd = NULL;
@@ -272,11 +312,12 @@ static int hook_prepare(const char *domain, const char *xml) {
         if (n == 0)
                 return 0;       /* no PCI hostdev: nothing of ours, and no need of the bus */
         r = connect_bus(&bus);
+        if (r >= 0)
+                r = passthru_hostdevs(bus, domain, hd, n, &ours);
+        if (r == -EPERM)
+                return r;       /* a passthru device with managed='yes', said */
         if (r < 0)
-                return r;
-        r = passthru_hostdevs(bus, domain, hd, n, &ours);
-        if (r < 0)
-                return r;
+                return hostdevs_without_daemon(domain, hd, n, r);
         if (!ours[0])
                 return 0;
         stop_holder(domain);    /* one left from a start that libvirt never released */
@@ -336,19 +377,59 @@ int verb_libvirt_hook(sd_bus *bus, char **args) {
         return 0;
 }
 
-/* Has anyone but us the group node open?  The domain's QEMU, that is. */
-static bool groups_in_use(char **groups) {
-        for (char **g = groups; *g; g++) {
-                _cleanup_(pid_set_done) PidSet holders = {};
-                char node[64];
+/* The libvirt domain a QEMU runs for: its "-name guest=NAME,..." (libvirt doubles a comma in NAME); NULL if none. */
+char *libvirt_domain_of(pid_t pid) {
+        char path[64], buf[8192];
+        ssize_t n;
+        int fd;
 
-                snprintf(node, sizeof(node), "/dev/vfio/%s", *g);
-                (void) proc_add_fd_holders("/proc", node, &holders);
-                for (size_t i = 0; i < holders.n; i++)
-                        if (holders.pids[i] != getpid())
-                                return true;
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return NULL;
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n <= 0)
+                return NULL;
+        buf[n] = 0;
+        for (char *a = buf; a < buf + n; a += strlen(a) + 1) {
+                char *v = a + strlen(a) + 1, *name, *o;
+
+                if (strcmp(a, "-name") != 0 || v >= buf + n || strncmp(v, "guest=", 6) != 0)
+                        continue;
+                name = o = malloc(strlen(v + 6) + 1);
+                if (!name)
+                        return NULL;
+                for (const char *i = v + 6; *i; i++) {
+                        if (*i == ',') {
+                                if (i[1] != ',')
+                                        break;  /* the next option */
+                                i++;            /* ",," is a comma of the name */
+                        }
+                        *o++ = *i;
+                }
+                *o = 0;
+                return name;
         }
-        return false;
+        return NULL;
+}
+
+/* The domain's QEMU: the pid libvirt wrote for it, when that process runs for @domain; 0 if none. */
+static pid_t domain_qemu(const char *domain) {
+        _cleanup_free_ char *text = NULL, *name = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        char path[PATH_MAX];
+        long pid;
+
+        snprintf(path, sizeof(path), "%s/%s.pid", LIBVIRT_QEMU_RUN_DIR, domain);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || read_all(fd, &text) < 0)
+                return 0;
+        pid = strtol(text, NULL, 10);
+        if (pid <= 1 || pid > INT32_MAX)
+                return 0;
+        name = libvirt_domain_of((pid_t) pid);
+        return name && strcmp(name, domain) == 0 ? (pid_t) pid : 0;
 }
 
 static int write_pidfile(const char *domain) {
@@ -371,17 +452,37 @@ static int write_pidfile(const char *domain) {
         return 0;
 }
 
+/* One leased group: the device Acquire named, and what the domain's QEMU did with it. */
+typedef struct HeldGroup {
+        char num[16];
+        const char *device;
+        bool seen;              /* QEMU had it open */
+        int closed_ticks;       /* since QEMU closed it */
+        bool ended;             /* its lease released (QEMU let go: hot-unplug) */
+} HeldGroup;
+
+/* Release one group's lease, as its holder: the group goes back, reset, once nobody has it open. */
+static void end_group(sd_bus *bus, const char *domain, HeldGroup *g) {
+        if (call(bus, "release", "Release", NULL, "s", g->device) >= 0)
+                fprintf(stderr, "passthru: domain '%s' let go of %s (IOMMU group %s): its lease ended\n", domain,
+                        g->device, g->num);
+        g->ended = true;
+}
+
 int verb_libvirt_hold(sd_bus *unused, char **args) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_strv_free_ char **groups = calloc(1, sizeof(char *));
+        _cleanup_free_ HeldGroup *groups = NULL;
         const char *domain = args[0];
         char path[PATH_MAX];
         struct timespec tick = { .tv_sec = TICK_MSEC / 1000 };
-        bool seen = false;
+        bool qemu_seen = false;
+        size_t n = 0, left;
         sigset_t mask;
-        int r, sig, waited = 0, idle = 0;
+        int r, sig, waited = 0;
+        pid_t qemu;
 
         (void) unused;
+        groups = calloc(strv_length(args + 1) + 1, sizeof(*groups));
         if (!groups)
                 return -ENOMEM;
         r = connect_bus(&bus);
@@ -398,12 +499,15 @@ int verb_libvirt_hold(sd_bus *unused, char **args) {
         for (char **d = args + 1; *d; d++) {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
                 char num[16];
+                bool have = false;
                 int fd;
 
                 r = get_device_group(bus, *d, num, sizeof(num));
                 if (r < 0)
                         return r;
-                if (strv_contains(groups, num))
+                for (size_t i = 0; i < n; i++)
+                        have = have || strcmp(groups[i].num, num) == 0;
+                if (have)
                         continue;       /* one lease covers the group */
                 r = call(bus, "acquire", "Acquire", &reply, "ssa{sv}", *d, domain, 0);
                 if (r < 0)
@@ -412,9 +516,9 @@ int verb_libvirt_hold(sd_bus *unused, char **args) {
                         fprintf(stderr, "passthructl: no group fd in the answer\n");
                         return -EBADMSG;
                 }
-                /* Closed at once: QEMU opens /dev/vfio/N itself, and the group is open in one place at a time. */
-                if (strv_extend(&groups, num) < 0)
-                        return -ENOMEM;
+                /* Closed with the reply: QEMU opens /dev/vfio/N itself, and the group is open in one place at a time. */
+                snprintf(groups[n].num, sizeof(groups[n].num), "%s", num);
+                groups[n++].device = *d;
                 fprintf(stderr, "passthru: leased %s (IOMMU group %s) for libvirt domain '%s'\n", *d, num, domain);
         }
         r = write_pidfile(domain);
@@ -440,9 +544,14 @@ int verb_libvirt_hold(sd_bus *unused, char **args) {
         }
 
         /*
-         * Hold until the hook's "release" stops us, the domain's QEMU has
-         * closed the groups, or no QEMU opened them in time (a start that
-         * failed without a "release").
+         * Hold until the hook's "release" stops us, or the domain's QEMU
+         * (the pid libvirt wrote, running for this domain: nobody else's
+         * opens count) is gone, or no QEMU of the domain appeared in time
+         * (a start that failed without a "release"; a QEMU that takes long
+         * to open the groups, preallocating memory, is waited for).  A
+         * group that QEMU opened and then closed for good (a hot-unplug)
+         * ends its own lease at once: it cannot be handed to another domain
+         * under this domain's name.
          */
         for (;;) {
                 sig = sigtimedwait(&mask, NULL, &tick);
@@ -450,15 +559,34 @@ int verb_libvirt_hold(sd_bus *unused, char **args) {
                         fprintf(stderr, "passthru: domain '%s' released its devices\n", domain);
                         break;
                 }
-                if (groups_in_use(groups)) {
-                        seen = true;
-                        idle = 0;
-                } else if (seen && ++idle >= 3) {       /* closed for 3 s: not a hand-over from libvirtd */
-                        fprintf(stderr, "passthru: domain '%s' closed its devices: its QEMU is gone\n", domain);
+                qemu = domain_qemu(domain);
+                if (qemu > 0)
+                        qemu_seen = true;
+                else if (qemu_seen) {
+                        fprintf(stderr, "passthru: the QEMU of domain '%s' is gone: its leases end\n", domain);
                         break;
-                } else if (!seen && ++waited * TICK_MSEC / 1000 >= START_TIMEOUT_SEC) {
-                        fprintf(stderr, "passthru: no QEMU of domain '%s' opened its devices within %d s: "
-                                "ending the leases\n", domain, START_TIMEOUT_SEC);
+                } else if (++waited * TICK_MSEC / 1000 >= START_TIMEOUT_SEC) {
+                        fprintf(stderr, "passthru: no QEMU of domain '%s' started within %d s: ending the leases\n",
+                                domain, START_TIMEOUT_SEC);
+                        break;
+                }
+                left = 0;
+                for (size_t i = 0; i < n; i++) {
+                        HeldGroup *g = &groups[i];
+                        char node[64];
+
+                        if (g->ended)
+                                continue;
+                        snprintf(node, sizeof(node), "/dev/vfio/%s", g->num);
+                        if (qemu > 0 && proc_has_fd("/proc", qemu, node)) {
+                                g->seen = true;
+                                g->closed_ticks = 0;
+                        } else if (g->seen && ++g->closed_ticks >= CLOSED_GRACE_TICKS)
+                                end_group(bus, domain, g);
+                        left += !g->ended;
+                }
+                if (left == 0) {
+                        fprintf(stderr, "passthru: domain '%s' let go of all its devices\n", domain);
                         break;
                 }
         }

@@ -57,3 +57,5 @@ int verb_run(sd_bus *bus, char **args);
 /* libvirt.c: libvirt's QEMU hook, and the lease holder it starts */
 int verb_libvirt_hook(sd_bus *bus, char **args);
 int verb_libvirt_hold(sd_bus *bus, char **args);
+/* The libvirt domain a QEMU process runs for (its "-name guest="), or NULL; free() it. */
+char *libvirt_domain_of(pid_t pid);

@@ -139,18 +139,59 @@ check a_stale_holder_is_replaced \
           ! alive $old && [ "$(owner)" = "leased vm-b" ]'
 hook vm-b release no 01
 
+# A stand-in for the domain's QEMU as the holder knows it: the pid libvirt
+# writes in /run/libvirt/qemu/DOMAIN.pid, a process run with "-name
+# guest=DOMAIN", with /dev/vfio/7 open while SCRIPT runs (bash -c SCRIPT).
+mkdir -p /run/libvirt/qemu
+qemu_standin() {
+    bash -c "exec 9<>/dev/vfio/7; $2" qemu-system-x86_64 -name "guest=$1,debug-threads=on" &
+    echo $! >/run/libvirt/qemu/$1.pid
+}
+wait_available() {
+    for i in $(seq 1 100); do
+        [ "$(owner)" = "available -" ] && break
+        sleep 0.1
+    done
+}
+
 # The domain's QEMU opens the group and goes without a release (libvirtd
 # died, say): the holder lets go by itself, a few seconds later.
 hook vm-q prepare no 01
-sleep 60 9<>/dev/vfio/7 &
+qemu_standin vm-q 'while :; do sleep 0.2; done'
 qemu=$!
 sleep 2
 kill $qemu
 wait $qemu 2>/dev/null
-for i in $(seq 1 100); do
-    [ "$(owner)" = "available -" ] && break
-    sleep 0.1
-done
-check holder_lets_go_once_qemu_has_closed_the_group \
+wait_available
+check holder_lets_go_once_qemu_has_gone \
     eval '[ $status -eq 0 ] && [ "$(owner)" = "available -" ] && ! [ -e /run/passthru-libvirt/vm-q.pid ]'
+
+# Its QEMU closes the group and lives on (virsh detach-device), and another
+# process opens the group (a second domain's attach-device): the first
+# domain's lease ends all the same, so the device is not used under its name.
+hook vm-u prepare no 01
+qemu_standin vm-u 'sleep 2; exec 9>&-; while :; do sleep 0.2; done'
+qemu=$!
+sleep 3
+sleep 30 8<>/dev/vfio/7 &
+other=$!
+wait_available
+check group_the_domains_qemu_closed_ends_its_lease_whoever_opens_it \
+    eval '[ $status -eq 0 ] && [ "$(owner)" = "available -" ] && alive $qemu && ! holder_alive vm-u'
+kill $qemu $other 2>/dev/null
+wait $qemu $other 2>/dev/null
+
+# A process that is not the domain's QEMU (no "-name guest=vm-s") holding
+# the group does not count as the domain's: no QEMU appeared, the lease
+# stays until release (or the start timeout).
+hook vm-s prepare no 01
+sleep 30 8<>/dev/vfio/7 &
+other=$!
+echo $other >/run/libvirt/qemu/vm-s.pid
+sleep 5
+check another_process_is_not_the_domains_qemu \
+    eval '[ $status -eq 0 ] && holder_alive vm-s && [ "$(owner)" = "leased vm-s" ]'
+kill $other 2>/dev/null
+wait $other 2>/dev/null
+hook vm-s release no 01
 exit $rc

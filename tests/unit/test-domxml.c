@@ -73,18 +73,20 @@ static void domain_without_hostdevs_has_none(void **state) {
 static void malformed_xml_is_refused(void **state) {
         static const char *const bad[] = {
                 "<domain><devices><hostdev mode='subsystem' type='pci'",                /* tag left open */
-                "<domain><hostdev mode='subsystem' type='pci'><source>",                /* hostdev left open */
-                "<hostdev mode='subsystem' type='pci'><source><address bus='0x100' slot='0' function='0'/>"
-                "</source></hostdev>",                                                  /* bus out of range */
-                "<hostdev mode='subsystem' type='pci'><source><address bus='1' slot='0x20' function='0'/>"
-                "</source></hostdev>",                                                  /* slot out of range */
-                "<hostdev mode='subsystem' type='pci'><source><address bus='1' slot='0' function='8'/>"
-                "</source></hostdev>",                                                  /* function out of range */
-                "<hostdev mode='subsystem' type='pci'><source><address bus='x1' slot='0' function='0'/>"
-                "</source></hostdev>",                                                  /* not a number */
-                "<hostdev mode='subsystem' type='pci'><source><address slot='0' function='0'/>"
-                "</source></hostdev>",                                                  /* no bus */
+                "<domain><devices><hostdev mode='subsystem' type='pci'><source>",       /* hostdev left open */
+                "<domain><devices><hostdev mode='subsystem' type='pci'><source><address bus='0x100' slot='0' "
+                "function='0'/></source></hostdev></devices></domain>",                 /* bus out of range */
+                "<domain><devices><hostdev mode='subsystem' type='pci'><source><address bus='1' slot='0x20' "
+                "function='0'/></source></hostdev></devices></domain>",                 /* slot out of range */
+                "<domain><devices><hostdev mode='subsystem' type='pci'><source><address bus='1' slot='0' "
+                "function='8'/></source></hostdev></devices></domain>",                 /* function out of range */
+                "<domain><devices><hostdev mode='subsystem' type='pci'><source><address bus='x1' slot='0' "
+                "function='0'/></source></hostdev></devices></domain>",                 /* not a number */
+                "<domain><devices><hostdev mode='subsystem' type='pci'><source><address slot='0' "
+                "function='0'/></source></hostdev></devices></domain>",                 /* no bus */
+                "<domain><devices><hostdev mode='subsystem' type='pci'><source/></hostdev></devices></domain>",
                 "<domain><!-- never closed",
+                "",
         };
 
         (void) state;
@@ -97,11 +99,56 @@ static void malformed_xml_is_refused(void **state) {
         }
 }
 
+/* Only the domain's devices count: not what <metadata>, a comment or CDATA say, whatever their quotes. */
+static void hostdevs_outside_devices_are_not_devices(void **state) {
+        static const char xml[] =
+                "<domain type='kvm'><name>m</name>\n"
+                "  <metadata><app:x xmlns:app='http://example.org/app'><![CDATA[don't <hostdev mode='subsystem' "
+                "type='pci'><source><address bus='9' slot='0' function='0'/></source></hostdev>]]></app:x>\n"
+                "    <hostdev mode='subsystem' type='pci'><source><address bus='8' slot='0' function='0'/></source>"
+                "</hostdev></metadata>\n"
+                "  <devices><!-- don't --><emulator>/usr/bin/qemu-system-x86_64</emulator></devices>\n"
+                "</domain>\n";
+        DomainHostdev *hd = NULL;
+        size_t n = 1;
+
+        (void) state;
+        assert_int_equal(domain_pci_hostdevs(xml, &hd, &n), 0);
+        assert_int_equal(n, 0);
+        free(hd);
+}
+
+/* <interface type='hostdev'>: a PCI function (an SR-IOV VF) given the same way, managed by default no. */
+static void hostdev_interfaces_are_pci_hostdevs(void **state) {
+        static const char xml[] =
+                "<domain type='kvm'><devices>"
+                "<interface type='hostdev' managed='yes'><mac address='52:54:00:6d:90:02'/>"
+                "<source><address type='pci' domain='0x0000' bus='0x03' slot='0x10' function='0x1'/></source>"
+                "</interface>"
+                "<interface type='network'><source network='default'/></interface>"
+                "<interface type='hostdev'><source><address type='pci' bus='3' slot='16' function='2'/></source>"
+                "</interface>"
+                "</devices></domain>";
+        DomainHostdev *hd = NULL;
+        size_t n = 0;
+
+        (void) state;
+        assert_int_equal(domain_pci_hostdevs(xml, &hd, &n), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(hd[0].address, "0000:03:10.1");
+        assert_true(hd[0].managed);
+        assert_string_equal(hd[1].address, "0000:03:10.2");
+        assert_false(hd[1].managed);
+        free(hd);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(reads_pci_hostdevs_with_source_address_and_managed),
                 cmocka_unit_test(domain_without_hostdevs_has_none),
                 cmocka_unit_test(malformed_xml_is_refused),
+                cmocka_unit_test(hostdevs_outside_devices_are_not_devices),
+                cmocka_unit_test(hostdev_interfaces_are_pci_hostdevs),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
