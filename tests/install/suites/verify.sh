@@ -388,6 +388,29 @@ testcase_apt_remove_stops_passthrud_and_leaves_devices() {
     ! ls /lib/modules/*/updates/dkms/passthru.ko 2>/dev/null || fail "a DKMS build of passthru is left"
 }
 
+# After apt remove the hook file stays (configuration), passthructl does
+# not: libvirt still starts a domain (one without a hostdev here), as if
+# passthru had never been installed.
+testcase_libvirt_starts_domains_after_apt_remove() {
+    [ -e /etc/libvirt/hooks/qemu.d/50-passthru ] || echo "(the hook went with the package)"
+    systemctl start libvirtd || fail "libvirtd does not start"
+    cat >/tmp/passthru-plain.xml <<XML
+<domain type='qemu'>
+  <name>passthru-plain</name>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='q35'>hvm</type></os>
+  <devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices>
+</domain>
+XML
+    virsh define /tmp/passthru-plain.xml || fail "virsh define"
+    virsh start --paused passthru-plain >/tmp/virsh-plain 2>&1 || { cat /tmp/virsh-plain; rc=1; }
+    virsh destroy passthru-plain >/dev/null 2>&1 || :
+    virsh undefine passthru-plain || :
+    systemctl stop libvirtd.socket libvirtd-ro.socket libvirtd-admin.socket libvirtd || :
+    [ "${rc:-0}" -eq 0 ] || fail "after apt remove, libvirt cannot start a domain: $(cat /tmp/virsh-plain)"
+}
+
 # apt purge: no file of either package, nothing passthrud wrote, no DKMS
 # tree; compared with the snapshot stage 1 took before the install.
 testcase_apt_purge_leaves_nothing_behind() {
