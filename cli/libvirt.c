@@ -121,9 +121,13 @@ static pid_t holder_pid(const char *domain) {
         if (n <= 0)
                 return 0;
         cmdline[n] = 0;
+        /* ... "libvirt-hold DOMAIN ...": this domain's holder, not another's whose pid came round. */
         for (char *p = cmdline; p < cmdline + n; p += strlen(p) + 1)
-                if (strcmp(p, "libvirt-hold") == 0)
-                        return (pid_t) pid;
+                if (strcmp(p, "libvirt-hold") == 0) {
+                        char *d = p + strlen(p) + 1;
+
+                        return d < cmdline + n && strcmp(d, domain) == 0 ? (pid_t) pid : 0;
+                }
         return 0;
 }
 
@@ -482,6 +486,16 @@ int verb_libvirt_hold(sd_bus *unused, char **args) {
         pid_t qemu;
 
         (void) unused;
+        /* The memory killer takes a QEMU before this small holder, whose end would end the leases under it. */
+        {
+                int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+
+                if (fd >= 0) {
+                        if (write(fd, "-1000", 5) != 5)
+                                fprintf(stderr, "passthru: cannot protect the holder from the OOM killer, ignoring: %m\n");
+                        close(fd);
+                }
+        }
         groups = calloc(strv_length(args + 1) + 1, sizeof(*groups));
         if (!groups)
                 return -ENOMEM;
