@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -174,8 +175,46 @@ out:
         return r;
 }
 
-bool proc_has_fd(const char *proc, pid_t pid, const char *target) {
-        char dir[PATH_MAX], link[PATH_MAX + 300], buf[PATH_MAX];
+/*
+ * What an fd must be to count as @target's: the same link text, or, when
+ * @target is a file, the same file, and for a character device any node of
+ * the same device.  A QEMU that libvirt runs opens /dev/vfio/N in a mount
+ * namespace of its own, on a /dev of its own: its fd's link then reads
+ * "/vfio/N" from here, but it is the same device.
+ */
+typedef struct FdTarget {
+        const char *text;
+        bool have_stat;
+        struct stat st;
+} FdTarget;
+
+static void fd_target_init(FdTarget *t, const char *target) {
+        *t = (FdTarget) { .text = target };
+        t->have_stat = target[0] == '/' && stat(target, &t->st) >= 0;
+}
+
+static bool fd_target_has(const FdTarget *t, const char *dir, const char *name) {
+        char link[PATH_MAX + 300], buf[PATH_MAX];
+        struct stat st;
+        ssize_t k;
+
+        snprintf(link, sizeof(link), "%s/%s", dir, name);
+        k = readlink(link, buf, sizeof(buf) - 1);
+        if (k < 0)
+                return false;
+        buf[k] = '\0';
+        if (strcmp(buf, t->text) == 0)
+                return true;
+        /* Only a path can be another name of the same file (not "socket:[...]", "anon_inode:..."). */
+        if (!t->have_stat || buf[0] != '/' || stat(link, &st) < 0)
+                return false;
+        if (S_ISCHR(t->st.st_mode))
+                return S_ISCHR(st.st_mode) && st.st_rdev == t->st.st_rdev;
+        return st.st_dev == t->st.st_dev && st.st_ino == t->st.st_ino;
+}
+
+static bool proc_has_fd_target(const char *proc, pid_t pid, const FdTarget *t) {
+        char dir[PATH_MAX];
         struct dirent *de;
         bool found = false;
         DIR *d;
@@ -184,31 +223,30 @@ bool proc_has_fd(const char *proc, pid_t pid, const char *target) {
         d = opendir(dir);
         if (!d)
                 return false;
-        while (!found && (de = readdir(d))) {
-                ssize_t k;
-
-                if (de->d_name[0] == '.')
-                        continue;
-                snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
-                k = readlink(link, buf, sizeof(buf) - 1);
-                if (k < 0)
-                        continue;
-                buf[k] = '\0';
-                found = strcmp(buf, target) == 0;
-        }
+        while (!found && (de = readdir(d)))
+                found = de->d_name[0] != '.' && fd_target_has(t, dir, de->d_name);
         closedir(d);
         return found;
 }
 
+bool proc_has_fd(const char *proc, pid_t pid, const char *target) {
+        FdTarget t;
+
+        fd_target_init(&t, target);
+        return proc_has_fd_target(proc, pid, &t);
+}
+
 int proc_add_fd_holders(const char *proc, const char *target, PidSet *s) {
         _cleanup_(pid_set_done) PidSet all = {};
+        FdTarget t;
         int r;
 
+        fd_target_init(&t, target);
         r = proc_all_pids(proc, &all);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < all.n; i++)
-                if (proc_has_fd(proc, all.pids[i], target) && (r = pid_set_add(s, all.pids[i])) < 0)
+                if (proc_has_fd_target(proc, all.pids[i], &t) && (r = pid_set_add(s, all.pids[i])) < 0)
                         return r;
         return 0;
 }

@@ -27,9 +27,14 @@ int proc_start_time(pid_t pid, uint64_t *ret);
 
 /* Add every living descendant of @pid (not @pid itself) to @s. */
 int proc_add_descendants(const char *proc, pid_t pid, PidSet *s);
-/* Add every process with an fd whose link reads exactly @target to @s. */
+/*
+ * Add every process with an fd of @target to @s: an fd whose link reads
+ * exactly @target, or, when @target is a path, an fd of the same file (of
+ * the same device, for a device node: opened in another mount namespace
+ * its link reads otherwise).
+ */
 int proc_add_fd_holders(const char *proc, const char *target, PidSet *s);
-/* Does @pid have an fd whose link reads exactly @target? */
+/* Has @pid an fd of @target, as proc_add_fd_holders() counts them? */
 bool proc_has_fd(const char *proc, pid_t pid, const char *target);
 /* The cgroup v2 path of @pid ("/user.slice/..."), from /proc/PID/cgroup. */
 int proc_cgroup(const char *proc, pid_t pid, char **ret);

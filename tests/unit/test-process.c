@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -145,6 +146,44 @@ static void fd_holders_are_found_by_link_target(void **state) {
         unlink(path);
 }
 
+/*
+ * A device node opened by another name (a QEMU that libvirt runs opens
+ * /dev/vfio/N on a /dev of its own mount namespace) is the same device;
+ * another device, or another file of the same name, is not.
+ */
+static void fd_holders_of_a_device_are_found_by_any_of_its_nodes(void **state) {
+        _cleanup_(pid_set_done) PidSet s = {};
+        char dir[] = "/tmp/test-process-dev-XXXXXX", node[64], zero[64];
+        struct stat full_st, zero_st;
+        int fd;
+        pid_t child;
+        (void) state;
+
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(stat("/dev/full", &full_st), 0);
+        assert_int_equal(stat("/dev/zero", &zero_st), 0);
+        snprintf(node, sizeof(node), "%s/full", dir);
+        snprintf(zero, sizeof(zero), "%s/zero", dir);
+        if (mknod(node, S_IFCHR | 0600, full_st.st_rdev) < 0) {
+                rmdir(dir);
+                skip();         /* not root: no device node of our own */
+        }
+        assert_int_equal(mknod(zero, S_IFCHR | 0600, zero_st.st_rdev), 0);
+        fd = open(node, O_RDWR | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(fcntl(fd, F_SETFD, 0), 0);      /* the child keeps it */
+        child = spawn(false, NULL);
+        assert_true(proc_has_fd("/proc", child, "/dev/full"));  /* its link reads DIR/full; nothing else here has /dev/full open */
+        assert_false(proc_has_fd("/proc", child, zero));        /* another device */
+        assert_int_equal(proc_add_fd_holders("/proc", "/dev/full", &s), 0);
+        assert_true(pid_set_contains(&s, child));
+        reap(child);
+        close(fd);
+        unlink(node);
+        unlink(zero);
+        rmdir(dir);
+}
+
 static void cgroup_and_comm_of_self(void **state) {
         _cleanup_free_ char *cg = NULL;
         char comm[32];
@@ -196,6 +235,7 @@ int main(void) {
                 cmocka_unit_test(proc_start_time_refuses_bad_pids),
                 cmocka_unit_test(descendants_include_grandchildren_only_below),
                 cmocka_unit_test(fd_holders_are_found_by_link_target),
+                cmocka_unit_test(fd_holders_of_a_device_are_found_by_any_of_its_nodes),
                 cmocka_unit_test(cgroup_and_comm_of_self),
                 cmocka_unit_test(process_kill_ends_a_process_and_reports_gone),
                 cmocka_unit_test(pid_set_keeps_each_pid_once),

@@ -180,6 +180,9 @@ testcase_revoke_ends_qemu_under_passthructl_run() {
 # before passthru, runs passthru's hook (/etc/libvirt/hooks/qemu.d/).
 # define_domain NAME MANAGED: a small q35 domain without a disk, TCG (this
 # VM has no KVM), whose one hostdev is the edu device with managed=MANAGED.
+# The hostdev sits on the root bus (an integrated endpoint): a domain
+# started --paused has run no firmware, so bridges have no bus numbers yet
+# and QEMU's "info pci" lists only what is on bus 0.
 define_domain() {
     cat >/tmp/$1.xml <<XML
 <domain type='qemu'>
@@ -191,6 +194,7 @@ define_domain() {
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
     <hostdev mode='subsystem' type='pci' managed='$2'>
       <source><address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x05' function='0x0'/>
     </hostdev>
   </devices>
 </domain>
@@ -253,7 +257,7 @@ testcase_destroy_returns_the_device_and_the_second_domain_starts() {
     virsh start --paused passthru-b || fail "virsh start passthru-b failed after passthru-a was destroyed"
     assert_leased_to passthru-b
     virsh destroy passthru-b
-    wait_available 01:00.0
+    wait_available $EDU
 }
 
 testcase_managed_yes_on_a_passthru_device_is_refused() {
