@@ -14,9 +14,13 @@
 set -euo pipefail
 . "$(dirname "$0")/../vm/common.sh"
 
-# The packages: make check's stage "deb" has just built them; alone, build them.
+# The packages: make check's stage "deb" has just built them; alone, build
+# them, also when a file of the tree is newer than they are (a run alone
+# once installed packages built before the change it was meant to try).
 debs=("$BUILD"/deb/passthru-dkms_*_all.deb "$BUILD"/deb/passthrud_*_amd64.deb)
-if [[ ! -f ${debs[0]} || ! -f ${debs[1]} ]]; then
+newest=$(cd "$TOP" && git ls-files -z 2>/dev/null | xargs -0 -r stat -c %Y 2>/dev/null | sort -n | tail -n 1 || true)
+if [[ ! -f ${debs[0]} || ! -f ${debs[1]} ]] ||
+    [[ -n $newest && $(stat -c %Y "${debs[1]}") -lt $newest ]]; then
     "$TOP/tests/deb.sh" >&2
     debs=("$BUILD"/deb/passthru-dkms_*_all.deb "$BUILD"/deb/passthrud_*_amd64.deb)
 fi
