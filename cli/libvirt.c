@@ -96,24 +96,31 @@ static void holder_pidfile(const char *domain, char *buf, size_t size) {
         snprintf(buf, size, "%s/%s.pid", HOLDER_DIR, domain);
 }
 
-/* The holder of @domain's leases, if the pid file names a live one; 0 if none. */
-static pid_t holder_pid(const char *domain) {
+/* The pid a pid file names; 0 when the file is missing, unreadable or names no process pid. */
+static pid_t read_pidfile(const char *path) {
         _cleanup_free_ char *text = NULL;
-        char path[PATH_MAX], cmdline[PATH_MAX];
-        _cleanup_close_ int fd = -EBADF;
-        ssize_t n;
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
         long pid;
 
-        holder_pidfile(domain, path, sizeof(path));
-        fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0 || read_all(fd, &text) < 0)
                 return 0;
         pid = strtol(text, NULL, 10);
-        if (pid <= 1)
+        return pid <= 1 || pid > INT32_MAX ? 0 : (pid_t) pid;
+}
+
+/* The holder of @domain's leases, if the pid file names a live one; 0 if none. */
+static pid_t holder_pid(const char *domain) {
+        char path[PATH_MAX], cmdline[PATH_MAX];
+        _cleanup_close_ int fd = -EBADF;
+        ssize_t n;
+        pid_t pid;
+
+        holder_pidfile(domain, path, sizeof(path));
+        pid = read_pidfile(path);
+        if (pid == 0)
                 return 0;
         /* A recycled pid is no holder: its second argument says what it is. */
-        snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
-        fd = safe_close(fd);
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return 0;
@@ -126,7 +133,7 @@ static pid_t holder_pid(const char *domain) {
                 if (strcmp(p, "libvirt-hold") == 0) {
                         char *d = p + strlen(p) + 1;
 
-                        return d < cmdline + n && strcmp(d, domain) == 0 ? (pid_t) pid : 0;
+                        return d < cmdline + n && strcmp(d, domain) == 0 ? pid : 0;
                 }
         return 0;
 }
@@ -420,20 +427,16 @@ char *libvirt_domain_of(pid_t pid) {
 
 /* The domain's QEMU: the pid libvirt wrote for it, when that process runs for @domain; 0 if none. */
 static pid_t domain_qemu(const char *domain) {
-        _cleanup_free_ char *text = NULL, *name = NULL;
-        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *name = NULL;
         char path[PATH_MAX];
-        long pid;
+        pid_t pid;
 
         snprintf(path, sizeof(path), "%s/%s.pid", LIBVIRT_QEMU_RUN_DIR, domain);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || read_all(fd, &text) < 0)
+        pid = read_pidfile(path);
+        if (pid == 0)
                 return 0;
-        pid = strtol(text, NULL, 10);
-        if (pid <= 1 || pid > INT32_MAX)
-                return 0;
-        name = libvirt_domain_of((pid_t) pid);
-        return name && strcmp(name, domain) == 0 ? (pid_t) pid : 0;
+        name = libvirt_domain_of(pid);
+        return name && strcmp(name, domain) == 0 ? pid : 0;
 }
 
 static int write_pidfile(const char *domain) {
