@@ -203,10 +203,16 @@ static bool fd_target_has(const FdTarget *t, const char *dir, const char *name) 
         if (k < 0)
                 return false;
         buf[k] = '\0';
-        if (strcmp(buf, t->text) == 0)
-                return true;
-        /* Only a path can be another name of the same file (not "socket:[...]", "anon_inode:..."). */
-        if (!t->have_stat || buf[0] != '/' || stat(link, &st) < 0)
+        /*
+         * A path is compared by what it is, never by its name alone: in a
+         * mount namespace of its own, any user can give a file of theirs the
+         * name /dev/vfio/N, and a QEMU that libvirt runs opens the real group
+         * on a /dev of its own.  Names without a file ("socket:[...]",
+         * "anon_inode:[vfio-device]") are compared as text.
+         */
+        if (!t->have_stat || buf[0] != '/')
+                return strcmp(buf, t->text) == 0;
+        if (stat(link, &st) < 0)
                 return false;
         if (S_ISCHR(t->st.st_mode))
                 return S_ISCHR(st.st_mode) && st.st_rdev == t->st.st_rdev;

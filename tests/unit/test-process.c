@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -184,6 +186,60 @@ static void fd_holders_of_a_device_are_found_by_any_of_its_nodes(void **state) {
         rmdir(dir);
 }
 
+/*
+ * A file that only has the name of the device: a child of its own mount
+ * namespace binds a plain file over a node's path and opens it there.  Its
+ * fd's link reads the node's path; it is not the device.
+ */
+static void a_file_named_like_the_device_is_not_it(void **state) {
+        char dir[] = "/tmp/test-process-ns-XXXXXX", node[64], plain[64];
+        struct stat full_st;
+        int p[2], fd;
+        pid_t child;
+        char ok;
+        (void) state;
+
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(stat("/dev/full", &full_st), 0);
+        snprintf(node, sizeof(node), "%s/full", dir);
+        snprintf(plain, sizeof(plain), "%s/plain", dir);
+        fd = open(plain, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        close(fd);
+        if (mknod(node, S_IFCHR | 0600, full_st.st_rdev) < 0) {
+                unlink(plain);
+                rmdir(dir);
+                skip();         /* not root: no device node, no mount namespace */
+        }
+        assert_int_equal(pipe(p), 0);
+        child = fork();
+        assert_true(child >= 0);
+        if (child == 0) {
+                alarm(60);      /* gone by itself if a failed assertion leaves it behind */
+                ok = unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+                     mount(plain, node, NULL, MS_BIND, NULL) == 0 && open(node, O_RDONLY) >= 0;
+                (void) !write(p[1], &ok, 1);
+                for (;;)
+                        pause();
+        }
+        close(p[1]);
+        assert_int_equal(read(p[0], &ok, 1), 1);
+        close(p[0]);
+        if (!ok) {
+                reap(child);
+                unlink(node);
+                unlink(plain);
+                rmdir(dir);
+                skip();         /* no mount namespace here (a container without CAP_SYS_ADMIN) */
+        }
+        assert_false(proc_has_fd("/proc", child, node));        /* same name, a plain file */
+        assert_true(proc_has_fd("/proc", child, plain));         /* what it is */
+        reap(child);
+        unlink(node);
+        unlink(plain);
+        rmdir(dir);
+}
+
 static void cgroup_and_comm_of_self(void **state) {
         _cleanup_free_ char *cg = NULL;
         char comm[32];
@@ -236,6 +292,7 @@ int main(void) {
                 cmocka_unit_test(descendants_include_grandchildren_only_below),
                 cmocka_unit_test(fd_holders_are_found_by_link_target),
                 cmocka_unit_test(fd_holders_of_a_device_are_found_by_any_of_its_nodes),
+                cmocka_unit_test(a_file_named_like_the_device_is_not_it),
                 cmocka_unit_test(cgroup_and_comm_of_self),
                 cmocka_unit_test(process_kill_ends_a_process_and_reports_gone),
                 cmocka_unit_test(pid_set_keeps_each_pid_once),

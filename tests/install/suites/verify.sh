@@ -289,10 +289,11 @@ testcase_root_release_ends_the_libvirt_domains_use() {
     # The short grace goes first, whatever the result (the purge below looks for leftovers).
     rm /etc/passthru/passthru.conf
     rmdir /etc/passthru
-    # Open (issue 14): passthrud kills the holder but does not find the
-    # domain's QEMU (libvirt runs it as libvirt-qemu, on a /dev of its own).
+    # libvirt runs QEMU as libvirt-qemu, on a /dev of its own: passthrud
+    # finds it by the group's device number, through /proc/PID/fd that only
+    # CAP_SYS_PTRACE lets it read (the unit's bounding set has it).
     [ "$state" = "shut off" ] ||
-        known_defect "issue 14: root's Release did not end the libvirt domain's use: $((now - start)) s after it, domain $state, $(grep State /tmp/show)"
+        fail "root's Release did not end the libvirt domain's use: $((now - start)) s after it, domain $state, $(grep State /tmp/show)"
     grep -q "State: available" /tmp/show || fail "not back: $(cat /tmp/show)"
     assert_driver $EDU passthru
     journalctl -b -u passthrud --no-pager -o cat | grep -E "Killed pid [0-9]+ \(qemu" ||
