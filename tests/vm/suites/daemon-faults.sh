@@ -558,6 +558,44 @@ slab_kib() {
 # be back, leases it and lets go, by Release and, on a worker's every
 # tenth cycle, by dying as its holder.  No process start per cycle (they
 # were most of a cycle's time under TCG).
+# What every pt-soak process and passthrud thread waits on, and the logs:
+# for a soak that stopped moving.
+soak_dump() {
+    local p t
+    for p in /proc/[0-9]*; do
+        case "$(cat $p/comm 2>/dev/null)" in pt-soak | passthrud) ;; *) continue ;; esac
+        for t in $p/task/*; do
+            echo "${p#/proc/} $(cat $p/comm) task ${t##*/}: state $(cut -d' ' -f3 $t/stat) wchan $(cat $t/wchan)"
+            cat $t/stack 2>/dev/null
+        done
+    done
+    echo "--- pt-soak:"
+    cat /tmp/soak.out /tmp/soak.err
+    echo "--- passthrud, last lines:"
+    tail -n 40 /tmp/passthrud.log
+}
+
+# soak_run CYCLES SECONDS: pt-soak as alice, 4 clients; still running 60 s
+# past its own time limit, what it waits on goes to the console and it is
+# killed.
+soak_run() {
+    local pid i=0
+    as_alice pt-soak $EDU "$1" 4 "$2" >/tmp/soak.out 2>/tmp/soak.err &
+    pid=$!
+    while kill -0 $pid 2>/dev/null; do
+        i=$((i + 1))
+        if [ $i -gt $((($2 + 60) * 10)) ]; then
+            soak_dump >/dev/console 2>&1
+            pkill -KILL pt-soak
+            wait $pid
+            echo "pt-soak was still running $(($2 + 60)) s after it started (console: what it waited on)" >>/tmp/soak.err
+            return 1
+        fi
+        sleep 0.1
+    done
+    wait $pid
+}
+
 testcase_soak_of_grant_return_cycles_leaks_nothing() {
     local pid rss0 rss1 fd0 fd1 slab0 slab1 n ms busy deaths
     settle
@@ -565,13 +603,13 @@ testcase_soak_of_grant_return_cycles_leaks_nothing() {
     start_daemon
     pid=$(cat /tmp/passthrud.pid)
     # Warm up: the worker threads' stacks and arenas, sd-bus's caches.
-    as_alice pt-soak $EDU 40 4 120 >/tmp/soak.out 2>/tmp/soak.err ||
+    soak_run 40 120 ||
         fail "warm-up: $(cat /tmp/soak.out /tmp/soak.err)"
     wait_back_quiet
     rss0=$(rss_anon "$pid")
     fd0=$(fd_count "$pid")
     slab0=$(slab_kib)
-    as_alice pt-soak $EDU "$CYCLES" 4 "$SOAK_SECONDS" >/tmp/soak.out 2>/tmp/soak.err ||
+    soak_run "$CYCLES" "$SOAK_SECONDS" ||
         fail "$(cat /tmp/soak.out /tmp/soak.err)"
     read -r _ n _ ms _ busy _ deaths </tmp/soak.out
     wait_back_quiet
