@@ -51,7 +51,7 @@ module:
 	@test -d "$(KDIR)" || { echo "No kernel headers in $(KDIR): run 'make deps' or set KVER/KDIR" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
-tools: $(BUILD)/ptnl $(BUILD)/ptnl-fuzz $(BUILD)/vfio-check $(BUILD)/pt-hold $(BUILD)/pt-soak $(BUILD)/pt-reuse $(BUILD)/pt-bench $(BUILD)/pt-bench-floor \
+tools: $(BUILD)/ptnl $(BUILD)/ptnl-fuzz $(BUILD)/vfio-check $(BUILD)/pt-hold $(BUILD)/pt-reuse $(BUILD)/pt-bench $(BUILD)/pt-bench-floor \
 	$(BUILD)/passthrud-faults
 
 # -MMD: each object also depends on the headers it really includes.
@@ -111,9 +111,6 @@ $(BUILD)/ptnl-fuzz: tests/tools/ptnl-fuzz.c include/uapi/linux/passthru.h
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -D_GNU_SOURCE= -Iinclude/uapi $(LDFLAGS) -o $@ $<
 
 $(BUILD)/pt-hold: tests/tools/pt-hold.c $(DAEMON_HDRS)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(USER_CPPFLAGS) $(LDFLAGS) -o $@ $< $(USER_LIBS)
-
-$(BUILD)/pt-soak: tests/tools/pt-soak.c $(DAEMON_HDRS)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(USER_CPPFLAGS) $(LDFLAGS) -o $@ $< $(USER_LIBS)
 
 # A stand-in passthrud on a private bus, for the libvirt hook's host-side test.
