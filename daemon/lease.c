@@ -114,6 +114,11 @@ int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd
                                          manager_leased_devices(m, NULL) + n, m->config.max_active_devices);
 
         /* 6. Every member of the group can go to VFIO. */
+        if (viable == 0 && culprit && strcmp(culprit, d->sys.physfn) == 0)
+                return sd_bus_error_setf(error, PT_ERROR_GROUP_NOT_VIABLE,
+                                         "IOMMU group %d is not viable: %s, the PF of this VF, is held by host "
+                                         "driver '%s' (the PF and its VFs share a group: no ACS between them).",
+                                         d->sys.iommu_group, culprit, culprit_driver ?: "?");
         if (viable == 0)
                 return sd_bus_error_setf(error, PT_ERROR_GROUP_NOT_VIABLE,
                                          "IOMMU group %d is not viable: %s is held by host driver '%s'.",

@@ -329,6 +329,59 @@ static void modprobe_conf_lists_addresses(void **state) {
         assert_int_equal(mode_of(path), 0644);
 }
 
+static void modprobe_conf_lists_the_vfs_of_a_pf(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_free_ char *path = path_in(dir, "passthru.conf"), *text = NULL;
+        char *good[] = { (char *) "0000:01:00.0", (char *) "0000:06:00.0/*", NULL };
+        char *bad[][2] = {
+                { (char *) "0000:06:00.0/1", NULL }, { (char *) "0000:06:00.0/**", NULL },
+                { (char *) "0000:06:00.0/", NULL }, { (char *) "06:00.0/*", NULL },
+                { (char *) "0000:06:00.0*/", NULL },
+        };
+        (void) state;
+
+        assert_int_equal(modprobe_conf_write(path, good), 0);
+        text = read_text(path);
+        assert_string_equal(text,
+                            "# Written by passthrud: devices marked for passthrough.\n"
+                            "options passthru hide=(0000:01:00.0)(0000:06:00.0/*)\n");
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                assert_int_equal(modprobe_conf_write(path, bad[i]), -EINVAL);
+}
+
+static void state_keeps_the_vf_count_of_a_pf(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        PersistentState s = {}, back = {};
+        StateDevice *d;
+        (void) state;
+
+        assert_int_equal(state_ensure_device(&s, "0000:06:00.0", &d), 1);
+        d->num_vfs = 7;
+        assert_int_equal(state_save(dir, &s), 0);
+        assert_int_equal(state_load(dir, &back, NULL), 0);
+        d = state_find_device(&back, "0000:06:00.0");
+        assert_non_null(d);
+        assert_int_equal(d->num_vfs, 7);
+        assert_false(d->passthrough);
+        state_done(&s);
+        state_done(&back);
+}
+
+static void state_refuses_a_bad_vf_count(void **state) {
+        static const char *const bad[] = { "-1", "65536", "two", "", "+2", "2x", "0x2", "99999999999999999999" };
+        (void) state;
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *text = NULL, *suffix = NULL;
+
+                assert_true(asprintf(&text, "[Device 0000:06:00.0]\nNumVFs=%s\n", bad[i]) > 0);
+                assert_true(asprintf(&suffix, ":2: NumVFs: not a number of VFs (0 to 65535): '%s'", bad[i]) > 0);
+                assert_refused(text, suffix);
+        }
+        assert_refused("[Device 0000:06:00.0]\nNumVFs=2\nNumVFs=3\n", ":3: duplicate key 'NumVFs'");
+        assert_refused("[Manager]\nNumVFs=2\n", ":2: unknown key 'NumVFs' in [Manager]");
+}
+
 static void modprobe_conf_without_addresses_keeps_only_the_comment(void **state) {
         _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
         _cleanup_free_ char *path = path_in(dir, "passthru.conf"), *text = NULL;
@@ -375,6 +428,9 @@ int main(void) {
                 cmocka_unit_test(state_unknown_sections_and_keys_refused),
                 cmocka_unit_test(state_bad_boolean_refused),
                 cmocka_unit_test(state_ensure_device_finds_or_appends),
+                cmocka_unit_test(modprobe_conf_lists_the_vfs_of_a_pf),
+                cmocka_unit_test(state_keeps_the_vf_count_of_a_pf),
+                cmocka_unit_test(state_refuses_a_bad_vf_count),
                 cmocka_unit_test(state_save_refuses_invalid_names),
                 cmocka_unit_test(vm_name_valid_accepts_only_the_documented_set),
                 cmocka_unit_test(modprobe_conf_lists_addresses),
