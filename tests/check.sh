@@ -96,6 +96,11 @@ VMRUN_ARGS="--timeout 1800" stage daemon-faults "$TOP/tests/vm/run.sh" daemon-fa
 echo "--- vm: reset suite, Debian's kernel"
 stage reset "$TOP/tests/vm/run.sh" reset 'passthru.hide=(01:00.0)(02:00.0)'
 
+# SR-IOV (issue 16): QEMU 10 from bookworm-backports (tests/vm/qemu10.sh,
+# cached) with two igb NICs; VFs made over D-Bus, leased to two VMs at once.
+echo "--- vm: sriov suite, Debian's kernel, QEMU 10"
+stage sriov "$TOP/tests/vm/run.sh" sriov 'passthru.hide=(01:00.0)'
+
 # The README's first command, as a newcomer runs it: INTERACTIVE=1 on a
 # pseudo-terminal first (a shell in the VM after the story), then plain
 # (its results are the demo stage's).
