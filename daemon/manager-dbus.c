@@ -363,6 +363,24 @@ static void put_back_modprobe(Manager *m) {
 }
 
 /*
+ * Write modprobe.d and the state file after a change to @s (its mark or
+ * its VF count, no list); on failure put @s back as @before was, and
+ * modprobe.d with it.
+ */
+static int save_device_change(Manager *m, StateDevice *s, StateDevice before) {
+        int r;
+
+        r = write_modprobe(m);
+        if (r >= 0)
+                r = manager_save_state(m);
+        if (r < 0) {
+                *s = before;
+                put_back_modprobe(m);
+        }
+        return r;
+}
+
+/*
  * Taking a device from its host driver, live: the driver's remove may wait
  * as long as someone uses the device (vfio-pci's waits for its holder), so
  * it runs in a worker and SetPassthrough answers when it is done.
@@ -434,7 +452,7 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
         const char *arg;
         int enabled, live = false, force = false;
         char rule[PASSTHRU_RULE_MAX + 8];
-        StateDevice *s;
+        StateDevice *s, before;
         Device *d;
         bool reboot = false, was;
         int r;
@@ -485,15 +503,11 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
         if (r < 0)
                 return r;
         was = s->passthrough;
+        before = *s;
         s->passthrough = enabled;
-        r = write_modprobe(m);
-        if (r >= 0)
-                r = manager_save_state(m);
-        if (r < 0) {
-                s->passthrough = was;
-                put_back_modprobe(m);
+        r = save_device_change(m, s, before);
+        if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Cannot save the passthrough configuration: %m");
-        }
 
         snprintf(rule, sizeof(rule), "(%s)", d->address);
         if (enabled) {
@@ -609,9 +623,8 @@ static int method_set_num_vfs(sd_bus_message *msg, void *userdata, sd_bus_error 
         Manager *m = userdata;
         char rule[SRIOV_RULE_LEN];
         const char *arg;
-        StateDevice *s;
+        StateDevice *s, before;
         NumVfsJob *job;
-        unsigned was;
         uint32_t n;
         Device *d;
         int r;
@@ -637,22 +650,17 @@ static int method_set_num_vfs(sd_bus_message *msg, void *userdata, sd_bus_error 
         r = state_ensure_device(&m->state, d->address, &s);
         if (r < 0)
                 return r;
-        was = s->num_vfs;
+        before = *s;
         s->num_vfs = n;
-        r = write_modprobe(m);
-        if (r >= 0)
-                r = manager_save_state(m);
-        if (r < 0) {
-                s->num_vfs = was;
-                put_back_modprobe(m);
+        r = save_device_change(m, s, before);
+        if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Cannot save the VF count: %m");
-        }
         /* Hidden before they exist: passthru.ko pins each as it appears, before igbvf can bind it. */
         if (n > 0) {
                 sriov_vf_rule(d->address, rule);
                 r = ptnl_hide(m->nl, rule, &nlmsg);
                 if (r < 0 && r != -EEXIST) {
-                        s->num_vfs = was;
+                        *s = before;
                         put_back_modprobe(m);
                         (void) manager_save_state(m);
                         return sd_bus_error_set_errnof(error, r, "passthru.ko refused HIDE %s (%s): %m", rule,
