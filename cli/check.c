@@ -321,7 +321,7 @@ int verb_check(sd_bus *bus, char **args) {
         json_object_object_add(report_json, "allow_unsafe_interrupts", json_object_new_boolean(unsafe));
         json_object_object_add(report_json, "vfio", json_object_new_boolean(vfio_ok));
         if (!arg_json) {
-                printf("%-4s IOMMU %s (%s)\n", mark(iommu_ok), iommu_ok ? "enabled" : "disabled: boot with intel_iommu=on or amd_iommu=on",
+                printf("%-4s IOMMU %s (%s)\n", mark(iommu_ok), iommu_ok ? "enabled" : "disabled: boot with intel_iommu=on (Intel VT-d); on AMD enable it in the firmware, without amd_iommu=off",
                        source ?: "?");
                 printf("%-4s Interrupt remapping %s\n", mark(ir_ok && !unsafe),
                        ir_ok ? (unsafe ? "in force, but vfio_iommu_type1 allow_unsafe_interrupts is set" : "in force (IR- in /proc/interrupts)")

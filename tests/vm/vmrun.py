@@ -105,6 +105,7 @@ def main():
                     help="intel-iommu (VT-d) or amd-iommu (AMD-Vi), both with interrupt remapping")
     ap.add_argument("--cpu", default=CPU, help="QEMU's -cpu (default: %s)" % CPU)
     ap.add_argument("--memory", default="1024")
+    ap.add_argument("--smp", default="2")
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--qemu-arg", action="append", default=[])
     ap.add_argument("--disk", help="a raw disk image, as virtio-blk /dev/vda")
@@ -136,7 +137,7 @@ def main():
         4 if args.interactive else 7, args.suite, args.append, " pt.shell=1" if args.interactive else "")
     console = "mon:stdio" if args.interactive else "file:" + os.path.join(args.out, "console.log")
     cmd = [args.qemu, "-accel", "tcg", "-machine", "q35", "-cpu", args.cpu,
-           "-smp", "2", "-m", args.memory, "-nodefaults", "-no-user-config",
+           "-smp", args.smp, "-m", args.memory, "-nodefaults", "-no-user-config",
            "-display", "none", "-vga", "none", "-no-reboot",
            # AMD-Vi's own PCI function must come after the root ports
            # (placed first, it takes slot 1, which the first port wants).
