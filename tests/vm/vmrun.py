@@ -91,6 +91,16 @@ class Qmp:
         return self.read()
 
 
+def stalled_before_init(console_log):
+    """The kernel reported an RCU stall and never started the test's /init."""
+    try:
+        with open(console_log, errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return False
+    return "rcu_preempt detected stalls" in text and "Run /init as init process" not in text
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kernel", required=True)
@@ -106,6 +116,8 @@ def main():
     ap.add_argument("--cpu", default=CPU, help="QEMU's -cpu (default: %s)" % CPU)
     ap.add_argument("--memory", default="1024")
     ap.add_argument("--smp", default="2")
+    ap.add_argument("--boot-retries", type=int, default=0,
+                    help="boot again when the guest stalls before /init (QEMU 10 under TCG: seen once in 3 boots)")
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--qemu-arg", action="append", default=[])
     ap.add_argument("--disk", help="a raw disk image, as virtio-blk /dev/vda")
@@ -158,13 +170,30 @@ def main():
 
     results = []
     started = time.monotonic()
+    console_log = os.path.join(args.out, "console.log")
     with open(os.path.join(args.out, "qemu.log"), "w") as qlog:
         qemu = subprocess.Popen(cmd, stdout=None if args.interactive else qlog, stderr=subprocess.STDOUT)
         finished = False
         try:
             qsock, _ = listeners["qmp"].accept()
             qmp = Qmp(qsock)
-            csock, _ = listeners["ctl"].accept()
+            for boot in range(args.boot_retries + 1):
+                try:
+                    csock, _ = listeners["ctl"].accept()
+                    break
+                except socket.timeout:
+                    # Only a guest that stalled before its /init ran (so
+                    # before passthru could load) is booted again.
+                    if boot == args.boot_retries or not stalled_before_init(console_log):
+                        raise
+                    os.replace(console_log, os.path.join(args.out, "console-stalled-%d.log" % boot))
+                    print("vmrun: %s: the guest stalled before /init (RCU stall, no timer ticks on a vCPU: "
+                          "%s under TCG), booting it again" % (args.suite, os.path.basename(args.qemu)), flush=True)
+                    qemu.kill()
+                    qemu.wait()
+                    qemu = subprocess.Popen(cmd, stdout=qlog, stderr=subprocess.STDOUT)
+                    qsock, _ = listeners["qmp"].accept()
+                    qmp = Qmp(qsock)
             csock.settimeout(args.timeout)
             ctl = csock.makefile("rw", buffering=1)
             while True:

@@ -203,3 +203,14 @@ testcase_vf_count_comes_back_after_module_and_daemon_restart() {
     assert_eq "$(driver "$(vf $PFNA 0)")" none "driver of a VF made by hand"
     echo 0 >$SYS/$PFNA/sriov_numvfs
 }
+
+# The control: without passthru's rule igbvf, loaded all along, takes a VF
+# as soon as it appears (autoprobe on), so the cases above could fail.
+testcase_without_the_rule_igbvf_takes_a_new_vf() {
+    stop_daemon
+    ptnl unhide "($PF/*)"
+    echo 0 >$SYS/$PF/sriov_numvfs
+    echo 1 >$SYS/$PF/sriov_numvfs
+    assert_driver "$(vf $PF 0)" igbvf
+    echo 0 >$SYS/$PF/sriov_numvfs
+}
