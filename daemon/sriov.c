@@ -74,6 +74,8 @@ int sriov_check_set(Manager *m, Device *pf, unsigned n, sd_bus_error *error) {
 }
 
 void sriov_apply_saved(Manager *m) {
+        _cleanup_free_ char *leases = NULL;
+
         for (size_t i = 0; i < m->state.n_devices; i++) {
                 const StateDevice *s = &m->state.devices[i];
                 _cleanup_free_ char *nlmsg = NULL;
@@ -90,6 +92,14 @@ void sriov_apply_saved(Manager *m) {
                 }
                 if (pf->sys.num_vfs == s->num_vfs)
                         continue;
+                /* A restart under running VMs: their VFs stay as they are. */
+                leases = mfree(leases);
+                leases = leased_vfs(m, pf);
+                if (!leases || *leases) {
+                        log_warning("%s has %u VFs, not the %u saved, and some are leased (%s): leaving them as they are",
+                                    s->address, pf->sys.num_vfs, s->num_vfs, leases ?: "?");
+                        continue;
+                }
                 if (!m->nl) {
                         log_error("passthru.ko is not loaded: the %u VFs of %s are not made (they would go to a host "
                                   "driver)", s->num_vfs, s->address);

@@ -32,6 +32,7 @@ int sriov_check_set(Manager *m, Device *pf, unsigned n, sd_bus_error *error);
  * At start, before serving the bus: for each PF the state file gives a
  * VF count, hide its VFs in passthru.ko and write the count.  Blocks
  * while the PF's driver makes them (~1 s for igb); failures are logged
- * and the others still applied.
+ * and the others still applied.  A PF with a leased VF (a restart of
+ * passthrud under running VMs) is left as it is.
  */
 void sriov_apply_saved(Manager *m);

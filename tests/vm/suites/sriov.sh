@@ -172,6 +172,26 @@ testcase_pf_with_vfs_cannot_be_taken_from_its_driver() {
     assert_driver $PF igb
 }
 
+# passthrud restarted under a running VM, with a saved count that differs
+# from what the PF has: the leased VF is not taken away (writing the count
+# would remove it), and the journal says why.
+testcase_a_restart_under_a_leased_vf_leaves_the_count_alone() {
+    hold_vf "$(vf $PF 0)" vm-a
+    kill -9 "$(cat /tmp/passthrud.pid)"
+    wait "$(cat /tmp/passthrud.pid)" 2>/dev/null || true
+    sed -i "/^\[Device $PF\]/,/^\$/ s/^NumVFs=3\$/NumVFs=4/" /var/lib/passthru/state
+    grep -qx 'NumVFs=4' /var/lib/passthru/state || fail "state: $(cat /var/lib/passthru/state)"
+    start_daemon
+    assert_eq "$(cat $SYS/$PF/sriov_numvfs)" 3 "sriov_numvfs of $PF"
+    alive $HOLDER || fail "the VM's client is gone"
+    assert_eq "$(dev_prop "$(vf $PF 0)" Owner)" vm-a "Owner after the restart"
+    grep -q "$PF has 3 VFs, not the 4 saved, and some are leased ($(vf $PF 0) (VM 'vm-a'" /tmp/passthrud.log ||
+        fail "log: $(tail -n 5 /tmp/passthrud.log)"
+    kill $(cat /proc/$HOLDER/task/$HOLDER/children) $HOLDER
+    wait_available "$(vf $PF 0)"
+    sed -i "s/^NumVFs=4\$/NumVFs=3/" /var/lib/passthru/state
+}
+
 # A reboot, as far as this VM can have one: the VFs gone, passthru.ko
 # loaded anew by modprobe (which reads /etc/modprobe.d/passthru.conf, as
 # the initramfs does at boot), passthrud started: the saved counts come
