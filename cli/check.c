@@ -7,6 +7,8 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,6 +171,130 @@ static const char *mark(bool ok) {
         return ok ? (use_color() ? "\033[32mok\033[0m" : "ok") : (use_color() ? "\033[31mFAIL\033[0m" : "FAIL");
 }
 
+/*
+ * The ACS controls in force on PCI bridge @address ("SV RR CR UF"), "none",
+ * or NULL when its extended config space cannot be read (not root).
+ * Without Source Validation, P2P Request Redirect, Completion Redirect
+ * and Upstream Forwarding, the kernel puts what is below it in one IOMMU
+ * group.
+ */
+static char *acs_controls(const char *address) {
+        static const char *const bits[] = { "SV", "TB", "RR", "CR", "UF", "EC", "DT" };
+        uint8_t cfg[4096];
+        char path[128], *s = NULL;
+        unsigned pos = 0x100;
+        ssize_t k;
+        int fd;
+
+        snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", address);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return NULL;
+        k = pread(fd, cfg, sizeof(cfg), 0);
+        close(fd);
+        if (k < (ssize_t) sizeof(cfg))
+                return NULL;
+        for (int hops = 0; pos >= 0x100 && pos <= sizeof(cfg) - 8 && hops < 512; hops++) {
+                uint32_t h = cfg[pos] | cfg[pos + 1] << 8 | cfg[pos + 2] << 16 | (uint32_t) cfg[pos + 3] << 24;
+                uint16_t ctrl;
+                size_t n = 0;
+                FILE *f;
+
+                if (h == 0 || h == 0xffffffff)
+                        break;
+                if ((h & 0xffff) != 0x000d) {
+                        pos = (h >> 20) & 0xffc;
+                        continue;
+                }
+                ctrl = cfg[pos + 6] | cfg[pos + 7] << 8;
+                f = open_memstream(&s, &n);
+                if (!f)
+                        return NULL;
+                for (size_t i = 0; i < ELEMENTSOF(bits); i++)
+                        if (ctrl & (1u << i))
+                                fprintf(f, "%s%s", ftell(f) ? " " : "", bits[i]);
+                fclose(f);
+                if (s && !*s) {
+                        free(s);
+                        s = NULL;
+                }
+                return s ?: strdup("none (its ACS capability is off)");
+        }
+        return strdup("none (no ACS capability)");
+}
+
+/* The bridge above @address in sysfs, or "" on the root bus. */
+static void upstream_port(const char *address, char out[16]) {
+        char path[128], real[PATH_MAX], *slash;
+
+        out[0] = '\0';
+        snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", address);
+        if (!realpath(path, real))
+                return;
+        slash = strrchr(real, '/');
+        if (!slash)
+                return;
+        *slash = '\0';
+        slash = strrchr(real, '/');
+        if (slash && strlen(slash + 1) == 12 && slash[5] == ':' && slash[8] == ':' && slash[11] == '.')
+                snprintf(out, 16, "%s", slash + 1);
+}
+
+/*
+ * SR-IOV: each PF, its VFs, and whether ACS keeps them apart (each VF in a
+ * group of its own) or not (they share the PF's, and a VF cannot be
+ * leased while the PF has its host driver).  A problem only when a VF
+ * that is marked shares its PF's group.
+ */
+static bool check_sriov(const DeviceInfo *devs, size_t n, json_object *report_json) {
+        json_object *a = json_object_new_array();
+        bool problems = false;
+
+        for (size_t i = 0; i < n; i++) {
+                const DeviceInfo *pf = &devs[i];
+                _cleanup_free_ char *acs = NULL;
+                bool shared = false, marked = false;
+                char port[16];
+                json_object *o;
+
+                if (pf->total_vfs == 0)
+                        continue;
+                for (size_t j = 0; j < n; j++)
+                        if (devs[j].physical_function && strcmp(devs[j].physical_function, pf->address) == 0) {
+                                shared = shared || (pf->group >= 0 && devs[j].group == pf->group);
+                                marked = marked || devs[j].passthrough;
+                        }
+                upstream_port(pf->address, port);
+                if (*port)
+                        acs = acs_controls(port);
+                o = json_object_new_object();
+                json_object_object_add(o, "address", json_object_new_string(pf->address));
+                json_object_object_add(o, "total_vfs", json_object_new_int64(pf->total_vfs));
+                json_object_object_add(o, "num_vfs", json_object_new_int64(pf->num_vfs));
+                json_object_object_add(o, "virtual_functions", json_strv(pf->virtual_functions));
+                json_object_object_add(o, "upstream_port", json_object_new_string(port));
+                json_object_object_add(o, "acs", acs ? json_object_new_string(acs) : NULL);
+                json_object_object_add(o, "vfs_share_pf_group", json_object_new_boolean(shared));
+                json_object_array_add(a, o);
+                problems = problems || (shared && marked);
+                if (arg_json)
+                        continue;
+                printf("%-4s SR-IOV PF %s (%04x:%04x, driver %s): %u of %u VFs%s\n", mark(!(shared && marked)),
+                       pf->address, pf->vendor, pf->device, pf->driver && *pf->driver ? pf->driver : "none",
+                       pf->num_vfs, pf->total_vfs, pf->num_vfs ? "" : " ('passthructl sriov PF COUNT' makes them)");
+                if (*port)
+                        printf("       ACS on its port %s: %s\n", port, acs ?: "unknown (its config space needs root)");
+                else
+                        printf("       on the root bus (no port above it)\n");
+                if (pf->num_vfs > 0)
+                        printf("       %s\n", shared ? "its VFs share IOMMU group with the PF: none can be leased while "
+                                                    "the PF has a host driver"
+                                                  : "each VF in an IOMMU group without the PF");
+        }
+        json_object_object_add(report_json, "sriov", a);
+        return problems;
+}
+
 int verb_check(sd_bus *bus, char **args) {
         _cleanup_free_ char *source = iommu_source();
         json_object *report_json = json_object_new_object(), *jdevs = json_object_new_array();
@@ -195,7 +321,7 @@ int verb_check(sd_bus *bus, char **args) {
         json_object_object_add(report_json, "allow_unsafe_interrupts", json_object_new_boolean(unsafe));
         json_object_object_add(report_json, "vfio", json_object_new_boolean(vfio_ok));
         if (!arg_json) {
-                printf("%-4s IOMMU %s (%s)\n", mark(iommu_ok), iommu_ok ? "enabled" : "disabled: boot with intel_iommu=on or amd_iommu=on",
+                printf("%-4s IOMMU %s (%s)\n", mark(iommu_ok), iommu_ok ? "enabled" : "disabled: boot with intel_iommu=on (Intel VT-d); on AMD enable it in the firmware, without amd_iommu=off",
                        source ?: "?");
                 printf("%-4s Interrupt remapping %s\n", mark(ir_ok && !unsafe),
                        ir_ok ? (unsafe ? "in force, but vfio_iommu_type1 allow_unsafe_interrupts is set" : "in force (IR- in /proc/interrupts)")
@@ -210,6 +336,7 @@ int verb_check(sd_bus *bus, char **args) {
                 json_object_put(jdevs);
                 return r;
         }
+        problems = check_sriov(devs, n, report_json) || problems;
         for (size_t i = 0; i < n; i++) {
                 DeviceInfo *d = &devs[i];
                 json_object *o, *members = json_object_new_array();

@@ -22,6 +22,8 @@ void device_info_done(DeviceInfo *d) {
         free(d->owner);
         free(d->name);
         free(d->reset_hint);
+        free(d->physical_function);
+        strv_free(d->virtual_functions);
         strv_free(d->group_devices);
         strv_free(d->assignments);
         strv_free(d->reset_methods);
@@ -198,6 +200,10 @@ static const PropertyMap device_properties[] = {
         STRING("Owner", owner),
         STRING("Name", name),
         STRING("ResetHint", reset_hint),
+        STRING("PhysicalFunction", physical_function),
+        STRV("VirtualFunctions", virtual_functions),
+        UINT32("TotalVFs", total_vfs),
+        UINT32("NumVFs", num_vfs),
         STRV("GroupDevices", group_devices),
         STRV("Assignments", assignments),
         STRV("ResetMethods", reset_methods),

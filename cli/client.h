@@ -19,12 +19,12 @@
 /* A Device object's properties (docs/DESIGN.md); client.c maps each name. */
 typedef struct DeviceInfo {
         char *path;
-        char *address, *state, *driver, *owner, *name, *reset_hint;
+        char *address, *state, *driver, *owner, *name, *reset_hint, *physical_function;
         uint16_t vendor, device;
-        uint32_t class, owner_pid;
+        uint32_t class, owner_pid, total_vfs, num_vfs;
         int32_t group;
         bool passthrough, viable, pcie, msi, msix;
-        char **group_devices, **assignments, **reset_methods, **reset_results;
+        char **group_devices, **assignments, **reset_methods, **reset_results, **virtual_functions;
 } DeviceInfo;
 
 void device_info_done(DeviceInfo *d);

@@ -49,7 +49,7 @@ const char *color_off(void) {
         return use_color() ? "\033[0m" : "";
 }
 
-static json_object *json_strv(char **l) {
+json_object *json_strv(char **l) {
         json_object *a = json_object_new_array();
 
         for (size_t i = 0; l && l[i]; i++)
@@ -81,6 +81,10 @@ json_object *device_json(const DeviceInfo *d) {
         json_object_object_add(o, "pcie", json_object_new_boolean(d->pcie));
         json_object_object_add(o, "msi", json_object_new_boolean(d->msi));
         json_object_object_add(o, "msix", json_object_new_boolean(d->msix));
+        json_object_object_add(o, "physical_function", json_object_new_string(d->physical_function ?: ""));
+        json_object_object_add(o, "virtual_functions", json_strv(d->virtual_functions));
+        json_object_object_add(o, "total_vfs", json_object_new_int64(d->total_vfs));
+        json_object_object_add(o, "num_vfs", json_object_new_int64(d->num_vfs));
         return o;
 }
 

@@ -18,6 +18,8 @@ const char *state_color(const char *state);
 const char *state_escape(const char *state);
 const char *color_off(void);
 
+/* A list of strings as a JSON array. */
+json_object *json_strv(char **l);
 /* A device as --json prints it. */
 json_object *device_json(const DeviceInfo *d);
 /* Print @o on stdout, and drop it. */

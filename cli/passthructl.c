@@ -51,6 +51,7 @@ static const Verb verbs[] = {
         { "hide", 1, 1, verb_hide, "hide [--live [--force]] DEVICE", "Mark a device for passthrough (maintenance mode)",
           OPT_LIVE | OPT_FORCE },
         { "unhide", 1, 1, verb_unhide, "unhide DEVICE", "Unmark a device (maintenance mode)", 0 },
+        { "sriov", 2, 2, verb_sriov, "sriov PF COUNT", "Set an SR-IOV PF's VF count, each VF hidden (maintenance mode)", 0 },
         { "maintenance", 1, 1, verb_maintenance, "maintenance enter|exit|status", "Enter, leave or show maintenance mode", OPT_JSON },
         { "assign", 2, 2, verb_assign, "assign DEVICE VM", "Allow VM to lease DEVICE (maintenance mode)", 0 },
         { "unassign", 2, 2, verb_unassign, "unassign DEVICE VM", "Take that permission back (maintenance mode)", 0 },

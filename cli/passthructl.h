@@ -41,6 +41,7 @@ int verb_list(sd_bus *bus, char **args);
 int verb_show(sd_bus *bus, char **args);
 int verb_hide(sd_bus *bus, char **args);
 int verb_unhide(sd_bus *bus, char **args);
+int verb_sriov(sd_bus *bus, char **args);
 int verb_maintenance(sd_bus *bus, char **args);
 int verb_assign(sd_bus *bus, char **args);
 int verb_unassign(sd_bus *bus, char **args);

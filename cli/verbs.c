@@ -6,7 +6,9 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -19,6 +21,22 @@
 #include "output.h"
 #include "passthru-names.h"
 #include "passthructl.h"
+
+/* A VF's PF is listed among @devs: the VF goes under it. */
+static bool listed_under_pf(const DeviceInfo *devs, size_t n, const DeviceInfo *d) {
+        if (!d->physical_function || !*d->physical_function)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (devs[i].address && strcmp(devs[i].address, d->physical_function) == 0)
+                        return true;
+        return false;
+}
+
+static void print_list_line(const DeviceInfo *d, bool vf) {
+        printf("%s%-*s %04x:%04x %-5d %s%-14s%s %-10s %-12s %s\n", vf ? "  " : "", vf ? 12 : 14, d->address,
+               d->vendor, d->device, d->group, state_color(d->state), d->state, color_off(),
+               d->driver && *d->driver ? d->driver : "-", d->owner && *d->owner ? d->owner : "-", d->name ?: "");
+}
 
 int verb_list(sd_bus *bus, char **args) {
         DeviceInfo *devs = NULL;
@@ -37,15 +55,17 @@ int verb_list(sd_bus *bus, char **args) {
                 print_json(a);
         } else {
                 if (arg_legend)
-                        printf("%-12s %-9s %-5s %-14s %-10s %-12s %s\n", "DEVICE", "IDS", "GROUP", "STATE", "DRIVER",
+                        printf("%-14s %-9s %-5s %-14s %-10s %-12s %s\n", "DEVICE", "IDS", "GROUP", "STATE", "DRIVER",
                                "OWNER", "NAME");
+                /* SR-IOV: each PF's VFs right under it, indented. */
                 for (size_t i = 0; i < n; i++) {
-                        const DeviceInfo *d = &devs[i];
-
-                        printf("%-12s %04x:%04x %-5d %s%-14s%s %-10s %-12s %s\n", d->address, d->vendor, d->device,
-                               d->group, state_color(d->state), d->state, color_off(),
-                               d->driver && *d->driver ? d->driver : "-", d->owner && *d->owner ? d->owner : "-",
-                               d->name ?: "");
+                        if (listed_under_pf(devs, n, &devs[i]))
+                                continue;
+                        print_list_line(&devs[i], false);
+                        for (size_t j = 0; devs[i].num_vfs > 0 && j < n; j++)
+                                if (devs[j].physical_function &&
+                                    strcmp(devs[j].physical_function, devs[i].address) == 0)
+                                        print_list_line(&devs[j], true);
                 }
                 if (arg_legend)
                         printf("\n%zu devices listed.\n", n);
@@ -107,6 +127,12 @@ int verb_show(sd_bus *bus, char **args) {
                 print_reset_results(&d);
                 printf("%14s: %s, MSI %s, MSI-X %s\n", "Bus", d.pcie ? "PCI Express" : "conventional PCI",
                        d.msi ? "yes" : "no", d.msix ? "yes" : "no");
+                if (d.physical_function && *d.physical_function)
+                        printf("%14s: a VF of %s\n", "SR-IOV", d.physical_function);
+                else if (d.total_vfs > 0) {
+                        printf("%14s: a PF, %u of %u VFs\n", "SR-IOV", d.num_vfs, d.total_vfs);
+                        print_strv_line("VFs", d.virtual_functions);
+                }
         }
         device_info_done(&d);
         return 0;
@@ -132,6 +158,29 @@ static int set_passthrough(sd_bus *bus, char **args, bool enable) {
                        "(or run 'passthructl hide --live %s').\n", args[0], args[0]);
         else
                 printf("%s is kept by passthru and can be leased.\n", args[0]);
+        return 0;
+}
+
+/* SetNumVFs: passthructl sriov PF COUNT. */
+int verb_sriov(sd_bus *bus, char **args) {
+        unsigned long n;
+        char *end;
+        int r;
+
+        errno = 0;
+        n = strtoul(args[1], &end, 10);
+        if (!*args[1] || *args[1] < '0' || *args[1] > '9' || *end || errno != 0 || n > UINT32_MAX) {
+                fprintf(stderr, "passthructl: '%s' is not a number of VFs\n", args[1]);
+                return -EINVAL;
+        }
+        r = call(bus, args[0], "SetNumVFs", NULL, "su", args[0], (uint32_t) n);
+        if (r < 0)
+                return r;
+        if (n == 0)
+                printf("%s has no VFs now, and none are made at the next start.\n", args[0]);
+        else
+                printf("%s has %lu VFs now, each hidden by passthru ('passthructl list' shows them under it); "
+                       "passthrud makes them again at each start.\n", args[0], n);
         return 0;
 }
 

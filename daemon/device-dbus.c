@@ -76,6 +76,10 @@ DEVICE_GETTER(MsiX, "b", d->pci.msix)
 DEVICE_GETTER_STRV(Assignments, device_assignments(d))
 DEVICE_GETTER_STRV(ResetMethods, d->sys.reset_methods)
 DEVICE_GETTER_STRV(ResetResults, d->reset_results)
+DEVICE_GETTER(PhysicalFunction, "s", d->sys.physfn)
+DEVICE_GETTER_STRV(VirtualFunctions, d->sys.virtfns)
+DEVICE_GETTER(TotalVFs, "u", d->sys.total_vfs)
+DEVICE_GETTER(NumVFs, "u", d->sys.num_vfs)
 
 static int get_GroupDevices(sd_bus *bus, const char *path, const char *interface, const char *property,
                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -112,6 +116,10 @@ static const sd_bus_vtable device_vtable[] = {
         PROP(Pcie, "b", CONST),
         PROP(Msi, "b", CONST),
         PROP(MsiX, "b", CONST),
+        PROP(PhysicalFunction, "s", CONST),
+        PROP(VirtualFunctions, "as", CHANGES),
+        PROP(TotalVFs, "u", CONST),
+        PROP(NumVFs, "u", CHANGES),
         SD_BUS_VTABLE_END
 };
 
@@ -199,9 +207,9 @@ static bool send_changed(Manager *m, Device *d) {
         size_t n;
 
         /* Several events often say the same thing: announce changes only. */
-        if (asprintf(&now, "%s|%d|%s|%u|%d|%d", d->sys.driver ?: "", (int) device_state(d),
+        if (asprintf(&now, "%s|%d|%s|%u|%d|%d|%u", d->sys.driver ?: "", (int) device_state(d),
                      d->lease ? d->lease->vm : "", d->lease ? (unsigned) d->lease->pid : 0u, device_marked(d),
-                     group_viable(d)) < 0)
+                     group_viable(d), d->sys.num_vfs) < 0)
                 now = NULL;
         if (now && d->announced && strcmp(now, d->announced) == 0)
                 return false;
@@ -211,7 +219,7 @@ static bool send_changed(Manager *m, Device *d) {
         d->announced = TAKE_PTR(now);
         (void) sd_bus_emit_properties_changed(m->bus, d->object_path, PT_DEVICE_INTERFACE, "Driver", "State",
                                               "Passthrough", "GroupDevices", "Viable", "Owner", "OwnerPid",
-                                              "Assignments", NULL);
+                                              "Assignments", "VirtualFunctions", "NumVFs", NULL);
         return driver_changed;
 }
 

@@ -34,6 +34,7 @@ typedef struct Device {
         char module_rule[PASSTHRU_RULE_MAX + 8];        /* the rule that matched, "" for none */
         bool quarantined;
         bool resetting;         /* root's Reset is running in the worker */
+        bool sriov_busy;        /* root's SetNumVFs is writing sriov_numvfs in the worker */
         bool foreign_seen;      /* seen on vfio-pci without a lease: quarantined when it comes back */
         Lease *lease;
         char *announced;        /* what PropertiesChanged last said, to skip repeats */

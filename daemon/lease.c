@@ -73,7 +73,8 @@ int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd
         /* 2. The IOMMU is on and interrupts are remapped (both fixed at boot). */
         if (!m->iommu_enabled || d->sys.iommu_group < 0)
                 return sd_bus_error_set(error, PT_ERROR_IOMMU_UNAVAILABLE,
-                                        "The IOMMU is off: boot with intel_iommu=on (or amd_iommu=on).");
+                                        "The IOMMU is off: boot with intel_iommu=on (Intel VT-d); on AMD, enable "
+                                        "the IOMMU in the firmware and do not boot with amd_iommu=off (AMD-Vi is on by default).");
         if (!m->config.allow_unsafe_interrupts) {
                 /* Unreadable counts as set: refuse rather than guess. */
                 if (sysfs_vfio_unsafe_interrupts(m->sysfs_root, &flag) < 0 || flag)
@@ -114,6 +115,11 @@ int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd
                                          manager_leased_devices(m, NULL) + n, m->config.max_active_devices);
 
         /* 6. Every member of the group can go to VFIO. */
+        if (viable == 0 && culprit && strcmp(culprit, d->sys.physfn) == 0)
+                return sd_bus_error_setf(error, PT_ERROR_GROUP_NOT_VIABLE,
+                                         "IOMMU group %d is not viable: %s, the PF of this VF, is held by host "
+                                         "driver '%s' (the PF and its VFs share a group: no ACS between them).",
+                                         d->sys.iommu_group, culprit, culprit_driver ?: "?");
         if (viable == 0)
                 return sd_bus_error_setf(error, PT_ERROR_GROUP_NOT_VIABLE,
                                          "IOMMU group %d is not viable: %s is held by host driver '%s'.",

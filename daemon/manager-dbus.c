@@ -22,6 +22,7 @@
 #include "manager.h"
 #include "manager-dbus.h"
 #include "passthru-names.h"
+#include "sriov.h"
 #include "strv.h"
 
 
@@ -300,19 +301,29 @@ static int lookup_device_to_configure(Manager *m, const char *arg, Device **ret,
         return 0;
 }
 
-/* Write /etc/modprobe.d/passthru.conf from the marked devices. */
+/* Write /etc/modprobe.d/passthru.conf from the marked devices and the PFs whose VFs passthrud makes. */
 static int write_modprobe(Manager *m) {
         _cleanup_strv_free_ char **marked = calloc(1, sizeof(char *));
         int r;
 
         if (!marked)
                 return -ENOMEM;
-        for (size_t i = 0; i < m->state.n_devices; i++)
+        for (size_t i = 0; i < m->state.n_devices; i++) {
                 if (m->state.devices[i].passthrough) {
                         r = strv_extend(&marked, m->state.devices[i].address);
                         if (r < 0)
                                 return r;
                 }
+                if (m->state.devices[i].num_vfs > 0) {
+                        _cleanup_free_ char *vfs = NULL;
+
+                        if (asprintf(&vfs, "%s/*", m->state.devices[i].address) < 0)
+                                return -ENOMEM;
+                        r = strv_extend(&marked, vfs);
+                        if (r < 0)
+                                return r;
+                }
+        }
         r = mkdir_parents(m->paths.modprobe_file, 0755);
         if (r < 0)
                 return r;
@@ -349,6 +360,24 @@ static void put_back_modprobe(Manager *m) {
 
         if (r < 0)
                 log_error_errno(r, "Cannot put back %s: %m", m->paths.modprobe_file);
+}
+
+/*
+ * Write modprobe.d and the state file after a change to @s (its mark or
+ * its VF count, no list); on failure put @s back as @before was, and
+ * modprobe.d with it.
+ */
+static int save_device_change(Manager *m, StateDevice *s, StateDevice before) {
+        int r;
+
+        r = write_modprobe(m);
+        if (r >= 0)
+                r = manager_save_state(m);
+        if (r < 0) {
+                *s = before;
+                put_back_modprobe(m);
+        }
+        return r;
 }
 
 /*
@@ -423,7 +452,7 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
         const char *arg;
         int enabled, live = false, force = false;
         char rule[PASSTHRU_RULE_MAX + 8];
-        StateDevice *s;
+        StateDevice *s, before;
         Device *d;
         bool reboot = false, was;
         int r;
@@ -444,6 +473,13 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
         if (d->lease)
                 return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY, "%s is leased to VM '%s' (pid %u).", d->address,
                                          d->lease->vm, (unsigned) d->lease->pid);
+        /* A PF's VFs live only while its host driver has it. */
+        s = state_find_device(&m->state, d->address);
+        if (enabled && (d->sys.num_vfs > 0 || (s && s->num_vfs > 0)))
+                return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
+                                         "%s is a PF with %u VFs (%u set for each start): taking it from its host "
+                                         "driver would remove them. Set its VF count to 0 first (SetNumVFs).",
+                                         d->address, d->sys.num_vfs, s ? s->num_vfs : 0);
         if (!enabled) {
                 manager_refresh_module(m);
                 r = check_unmark(m, d, error);
@@ -467,15 +503,11 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
         if (r < 0)
                 return r;
         was = s->passthrough;
+        before = *s;
         s->passthrough = enabled;
-        r = write_modprobe(m);
-        if (r >= 0)
-                r = manager_save_state(m);
-        if (r < 0) {
-                s->passthrough = was;
-                put_back_modprobe(m);
+        r = save_device_change(m, s, before);
+        if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Cannot save the passthrough configuration: %m");
-        }
 
         snprintf(rule, sizeof(rule), "(%s)", d->address);
         if (enabled) {
@@ -528,6 +560,130 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
         }
         manager_refresh_device(m, d->address);
         return sd_bus_reply_method_return(msg, "b", reboot);
+}
+
+/*
+ * Writing sriov_numvfs: the PF's driver makes or removes its VFs (~1 s for
+ * igb), and removing a VF that someone holds through VFIO waits for him;
+ * it runs in a worker and SetNumVFs answers when it is done.
+ */
+typedef struct NumVfsJob {
+        Manager *m;
+        sd_bus_message *msg;
+        char *sysfs_root;
+        char address[PCI_ADDRESS_LEN];
+        unsigned n;
+} NumVfsJob;
+
+static void num_vfs_job_free(NumVfsJob *job) {
+        sd_bus_message_unref(job->msg);
+        free(job->sysfs_root);
+        free(job);
+}
+
+static int num_vfs_run(void *userdata) {
+        NumVfsJob *job = userdata;
+
+        return sysfs_set_num_vfs(job->sysfs_root, job->address, job->n);
+}
+
+static void num_vfs_done(int result, void *userdata) {
+        NumVfsJob *job = userdata;
+        Manager *m = job->m;
+        char rule[SRIOV_RULE_LEN];
+        Device *pf = manager_find_device(m, job->address);
+        int r;
+
+        if (pf)
+                pf->sriov_busy = false;
+        /* No VF left: their rule goes too, from the module (the files no longer name it). */
+        if (result >= 0 && job->n == 0 && m->nl) {
+                _cleanup_free_ char *nlmsg = NULL;
+
+                sriov_vf_rule(job->address, rule);
+                r = ptnl_unhide(m->nl, rule, &nlmsg);
+                if (r < 0 && r != -ENOENT)
+                        log_warning_errno(r, "passthru.ko refused UNHIDE %s (%s), ignoring: %m", rule, nlmsg ?: "");
+        }
+        if (result < 0) {
+                log_error_errno(result, "Cannot set the VF count of %s to %u: %m", job->address, job->n);
+                (void) sd_bus_reply_method_errnof(job->msg, -result, "Cannot set the VF count of %s to %u: %m",
+                                                  job->address, job->n);
+        } else {
+                log_info("%s now has %u VFs", job->address, job->n);
+                (void) sd_bus_reply_method_return(job->msg, NULL);
+        }
+        manager_refresh_module(m);
+        manager_refresh_device(m, job->address);
+        num_vfs_job_free(job);
+}
+
+static int method_set_num_vfs(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *nlmsg = NULL;
+        Manager *m = userdata;
+        char rule[SRIOV_RULE_LEN];
+        const char *arg;
+        StateDevice *s, before;
+        NumVfsJob *job;
+        uint32_t n;
+        Device *d;
+        int r;
+
+        r = bouncer_check(m, msg, NULL, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(msg, "su", &arg, &n);
+        if (r < 0)
+                return r;
+        r = manager_lookup_device(m, arg, &d, error);
+        if (r < 0)
+                return r;
+        (void) device_refresh(d);
+        /* The leases first: they say who must let go, whatever the mode. */
+        r = sriov_check_set(m, d, n, error);
+        if (r < 0)
+                return r;
+        r = lookup_device_to_configure(m, arg, &d, error);
+        if (r < 0)
+                return r;
+
+        r = state_ensure_device(&m->state, d->address, &s);
+        if (r < 0)
+                return r;
+        before = *s;
+        s->num_vfs = n;
+        r = save_device_change(m, s, before);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot save the VF count: %m");
+        /* Hidden before they exist: passthru.ko pins each as it appears, before igbvf can bind it. */
+        if (n > 0) {
+                sriov_vf_rule(d->address, rule);
+                r = ptnl_hide(m->nl, rule, &nlmsg);
+                if (r < 0 && r != -EEXIST) {
+                        *s = before;
+                        put_back_modprobe(m);
+                        (void) manager_save_state(m);
+                        return sd_bus_error_set_errnof(error, r, "passthru.ko refused HIDE %s (%s): %m", rule,
+                                                       nlmsg ?: "");
+                }
+        }
+
+        job = calloc(1, sizeof(*job));
+        if (!job)
+                return -ENOMEM;
+        *job = (NumVfsJob) { .m = m, .msg = sd_bus_message_ref(msg), .sysfs_root = strdup(m->sysfs_root), .n = n };
+        snprintf(job->address, sizeof(job->address), "%s", d->address);
+        if (!job->sysfs_root) {
+                num_vfs_job_free(job);
+                return -ENOMEM;
+        }
+        r = worker_submit(m->worker, num_vfs_run, num_vfs_done, job);
+        if (r < 0) {
+                num_vfs_job_free(job);
+                return sd_bus_error_set_errnof(error, r, "Cannot start setting the VF count of %s: %m", d->address);
+        }
+        d->sriov_busy = true;
+        return 1;
 }
 
 static int method_assign(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -768,6 +924,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 method_release, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetPassthrough", SD_BUS_ARGS("s", device, "b", enabled, "a{sv}", options),
                                 SD_BUS_RESULT("b", reboot_required), method_set_passthrough, 0),
+        SD_BUS_METHOD_WITH_ARGS("SetNumVFs", SD_BUS_ARGS("s", device, "u", count), SD_BUS_NO_RESULT,
+                                method_set_num_vfs, 0),
         SD_BUS_METHOD_WITH_ARGS("Assign", SD_BUS_ARGS("s", device, "s", vm), SD_BUS_NO_RESULT,
                                 method_assign, 0),
         SD_BUS_METHOD_WITH_ARGS("Unassign", SD_BUS_ARGS("s", device, "s", vm), SD_BUS_NO_RESULT,

@@ -10,6 +10,7 @@
 #include "macro.h"
 #include "device-dbus.h"
 #include "manager.h"
+#include "sriov.h"
 #include "manager-dbus.h"
 #include "fileio.h"
 #include "passthru-names.h"
@@ -513,5 +514,7 @@ int manager_start(Manager *m, sd_event *event) {
         r = lease_reconcile(m);
         if (r < 0)
                 return log_error_errno(r, "Cannot reconcile the lease ledger: %m");
+        /* Before the loop runs: no lease can be asked for before the VFs are there. */
+        sriov_apply_saved(m);
         return 0;
 }

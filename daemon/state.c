@@ -68,6 +68,7 @@ int state_ensure_device(PersistentState *s, const char *address, StateDevice **r
 enum {
         STATE_KEY_MAINTENANCE = 1 << 0,
         STATE_KEY_PASSTHROUGH = 1 << 1,
+        STATE_KEY_NUM_VFS = 1 << 2,
 };
 
 typedef struct StateParse {
@@ -120,6 +121,21 @@ static int state_parse_bool(StateParse *p, unsigned key_bit, const char *key, co
         return 0;
 }
 
+static int state_parse_num_vfs(StateParse *p, const char *value, char **reason) {
+        unsigned long v;
+        char *end;
+
+        if (p->keys & STATE_KEY_NUM_VFS)
+                return ini_reason(reason, "duplicate key 'NumVFs'");
+        p->keys |= STATE_KEY_NUM_VFS;
+        errno = 0;
+        v = strtoul(value, &end, 10);
+        if (!*value || *value < '0' || *value > '9' || *end || errno != 0 || v > STATE_NUM_VFS_MAX)
+                return ini_reason(reason, "NumVFs: not a number of VFs (0 to %u): '%s'", STATE_NUM_VFS_MAX, value);
+        p->device->num_vfs = v;
+        return 0;
+}
+
 static int state_parse_assignments(StateDevice *d, const char *value, char **reason) {
         _cleanup_strv_free_ char **words = NULL;
         int r;
@@ -160,6 +176,8 @@ static int state_entry(void *userdata, const char *section, const char *key, con
                                         &p->device->passthrough, reason);
         if (strcmp(key, "Assignments") == 0)
                 return state_parse_assignments(p->device, value, reason);
+        if (strcmp(key, "NumVFs") == 0)
+                return state_parse_num_vfs(p, value, reason);
         return ini_reason(reason, "unknown key '%s' in [%s]", key, section);
 }
 
@@ -179,7 +197,8 @@ int state_load(const char *dir, PersistentState *ret, char **ret_error) {
 
 static bool state_valid(const PersistentState *s) {
         for (size_t i = 0; i < s->n_devices; i++) {
-                if (!s->devices[i].address || !pci_address_valid(s->devices[i].address))
+                if (!s->devices[i].address || !pci_address_valid(s->devices[i].address) ||
+                    s->devices[i].num_vfs > STATE_NUM_VFS_MAX)
                         return false;
                 for (char **a = s->devices[i].assignments; a && *a; a++)
                         if (!vm_name_valid(*a))
@@ -198,6 +217,8 @@ static void state_print(FILE *f, const void *userdata) {
                 fprintf(f, "\n[Device %s]\nPassthrough=%s\n",
                         s->devices[i].address, yes_no(s->devices[i].passthrough));
                 ini_write_list(f, "Assignments", s->devices[i].assignments);
+                if (s->devices[i].num_vfs > 0)
+                        fprintf(f, "NumVFs=%u\n", s->devices[i].num_vfs);
         }
 }
 
@@ -225,9 +246,23 @@ static void modprobe_conf_print(FILE *f, const void *userdata) {
         }
 }
 
+/* "DDDD:BB:SS.F", or that and a slash and a star: the VFs of the PF there */
+static bool modprobe_entry_valid(const char *s) {
+        char address[PCI_ADDRESS_LEN];
+        size_t n = strlen(s);
+
+        if (n == PCI_ADDRESS_LEN - 1)
+                return pci_address_valid(s);
+        if (n != PCI_ADDRESS_LEN + 1 || strcmp(s + PCI_ADDRESS_LEN - 1, "/*") != 0)
+                return false;
+        memcpy(address, s, PCI_ADDRESS_LEN - 1);
+        address[PCI_ADDRESS_LEN - 1] = '\0';
+        return pci_address_valid(address);
+}
+
 int modprobe_conf_write(const char *path, char * const *addresses) {
         for (size_t i = 0; addresses && addresses[i]; i++)
-                if (!pci_address_valid(addresses[i]))
+                if (!modprobe_entry_valid(addresses[i]))
                         return -EINVAL;
         return write_file_atomic_printed(path, 0755, 0644, modprobe_conf_print, addresses);
 }

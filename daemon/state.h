@@ -11,6 +11,14 @@
  *   Passthrough=yes
  *   Assignments=vm-a vm-b
  *
+ *   [Device 0000:06:00.0]
+ *   Passthrough=no
+ *   NumVFs=2
+ *
+ * NumVFs= (SR-IOV, a PF's): how many VFs passthrud creates at its start,
+ * each hidden by passthru.ko (the rule of a PF's VFs in modprobe.d, its
+ * address followed by a slash and a star); 0 or missing: none.
+ *
  * Assignments= may be repeated (each adds to the list); any other key
  * given twice in one section, or a section given twice, is refused.
  */
@@ -28,6 +36,7 @@ typedef struct StateDevice {
         char *address;                  /* "0000:01:00.0" */
         bool passthrough;
         char **assignments;             /* NULL-terminated, or NULL for none */
+        unsigned num_vfs;               /* a PF's VFs to create, for passthrough */
 } StateDevice;
 
 typedef struct PersistentState {
@@ -58,9 +67,12 @@ int state_ensure_device(PersistentState *s, const char *address, StateDevice **r
  * Write the modprobe.d file atomically (0644):
  *   # Written by passthrud: devices marked for passthrough.
  *   options passthru hide=(0000:01:00.0)(0000:02:00.0)
- * With no addresses, only the comment line.  -EINVAL for an invalid address.
+ * Each entry is an address, or a PF's address followed by a slash and a
+ * star (the PF's VFs, passthru(4)).  With none, only the comment line.
+ * -EINVAL for an invalid entry.
  */
 int modprobe_conf_write(const char *path, char * const *addresses);
+#define STATE_NUM_VFS_MAX 0xffffu
 
 /* 1 to 64 characters of [A-Za-z0-9._-]. */
 bool vm_name_valid(const char *s);

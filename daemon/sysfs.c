@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <dirent.h>
 #include <endian.h>
 #include <errno.h>
@@ -242,7 +243,111 @@ void sysfs_pci_device_done(SysfsPciDevice *d) {
         free(d->driver);
         free(d->driver_override);
         strv_free(d->reset_methods);
+        strv_free(d->virtfns);
         *d = (SysfsPciDevice) { .iommu_group = -1 };
+}
+
+/* A decimal attribute (sriov_totalvfs, sriov_numvfs) up to max; -ENOENT when missing. */
+static int read_dec_attr(const char *root, const char *address, const char *file, unsigned max, unsigned *ret) {
+        _cleanup_free_ char *p = NULL, *s = NULL;
+        unsigned long v;
+        char *end;
+        int r;
+
+        r = device_path(root, address, file, &p);
+        if (r < 0)
+                return r;
+        r = read_file(p, &s);
+        if (r < 0)
+                return r;
+        if (!isdigit((unsigned char) s[0]))
+                return -EBADMSG;
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno != 0 || *end != '\0' || v > max)
+                return -EBADMSG;
+        *ret = v;
+        return 0;
+}
+
+/* The PF of a VF (physfn), the VFs of a PF (virtfnN) and its counts; nothing for other devices. */
+static int read_sriov(const char *root, SysfsPciDevice *d) {
+        _cleanup_free_ char *p = NULL, *name = NULL;
+        int r;
+
+        r = device_path(root, d->address, "physfn", &p);
+        if (r < 0)
+                return r;
+        r = read_link_name(p, &name);
+        if (r >= 0) {
+                if (!pci_address_valid(name))
+                        return -EBADMSG;
+                memcpy(d->physfn, name, PCI_ADDRESS_LEN);
+        } else if (r != -ENOENT)
+                return r;
+
+        d->virtfns = calloc(1, sizeof(char *));
+        if (!d->virtfns)
+                return -ENOMEM;
+        r = read_dec_attr(root, d->address, "sriov_totalvfs", 0xffff, &d->total_vfs);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        r = read_dec_attr(root, d->address, "sriov_numvfs", d->total_vfs, &d->num_vfs);
+        if (r < 0)
+                return r == -ENOENT ? -ENODEV : r;
+        for (unsigned i = 0; i < d->num_vfs; i++) {
+                char file[32];
+
+                p = mfree(p);
+                name = mfree(name);
+                snprintf(file, sizeof(file), "virtfn%u", i);
+                r = device_path(root, d->address, file, &p);
+                if (r < 0)
+                        return r;
+                r = read_link_name(p, &name);
+                if (r == -ENOENT)
+                        break;          /* being created or removed right now */
+                if (r < 0)
+                        return r;
+                if (!pci_address_valid(name))
+                        return -EBADMSG;
+                r = strv_extend(&d->virtfns, name);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int sysfs_set_num_vfs(const char *root, const char *address, unsigned n) {
+        _cleanup_free_ char *p = NULL;
+        unsigned total = 0, now = 0;
+        char buf[16];
+        int r;
+
+        r = read_dec_attr(root, address, "sriov_totalvfs", 0xffff, &total);
+        if (r == -ENOENT)
+                return device_exists(root, address) ?: -EOPNOTSUPP;
+        if (r < 0)
+                return r;
+        if (n > total)
+                return -ERANGE;
+        r = read_dec_attr(root, address, "sriov_numvfs", total, &now);
+        if (r < 0)
+                return r;
+        if (now == n)
+                return 0;
+        r = device_path(root, address, "sriov_numvfs", &p);
+        if (r < 0)
+                return r;
+        if (now > 0 && n > 0) {
+                r = write_file(p, "0");
+                if (r < 0)
+                        return r;
+        }
+        snprintf(buf, sizeof(buf), "%u", n);
+        return write_file(p, buf);
 }
 
 int sysfs_pci_read(const char *root, const char *address, SysfsPciDevice *ret) {
@@ -318,6 +423,10 @@ int sysfs_pci_read(const char *root, const char *address, SysfsPciDevice *ret) {
         d.reset_methods = r >= 0 ? strv_split(s) : calloc(1, sizeof(char *));
         if (!d.reset_methods)
                 return -ENOMEM;
+
+        r = read_sriov(root, &d);
+        if (r < 0)
+                return r;
 
         *ret = d;
         d = (SysfsPciDevice) { .iommu_group = -1 };

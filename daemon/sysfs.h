@@ -35,6 +35,11 @@ typedef struct SysfsPciDevice {
         int iommu_group;        /* -1 if none */
         char **reset_methods;   /* from reset_method; empty if missing or empty */
         bool is_bridge;         /* class 0x0604xx */
+        /* SR-IOV: a VF's PF ("" for none), a PF's VFs in order (virtfn0, ...; empty for none), its counts. */
+        char physfn[PCI_ADDRESS_LEN];
+        char **virtfns;
+        unsigned total_vfs;     /* sriov_totalvfs; 0 for a device without SR-IOV */
+        unsigned num_vfs;       /* sriov_numvfs */
 } SysfsPciDevice;
 
 /* -ENODEV if the device is not there (or went away while being read), -EBADMSG on a malformed id file. */
@@ -45,6 +50,14 @@ void sysfs_pci_device_done(SysfsPciDevice *d);
 int sysfs_pci_list(const char *root, char ***ret);
 /* Sorted addresses in /kernel/iommu_groups/N/devices; -ENOENT if no such group. */
 int sysfs_iommu_group_devices(const char *root, int group, char ***ret);
+
+/*
+ * Write sriov_numvfs: the PF's driver creates or removes its VFs.  Going
+ * from some VFs to another number passes through 0, as the kernel wants.
+ * -EOPNOTSUPP without SR-IOV, -ERANGE above sriov_totalvfs.  Can block
+ * (removing a VF that a VFIO user holds waits for it): in a worker.
+ */
+int sysfs_set_num_vfs(const char *root, const char *address, unsigned n);
 
 /* NULL or "" clears the override. */
 int sysfs_set_driver_override(const char *root, const char *address, const char *driver);

@@ -16,7 +16,7 @@ _passthructl() {
         cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
         words=("${COMP_WORDS[@]}") cword=$COMP_CWORD
     fi
-    local verbs="list show check hide unhide maintenance assign unassign release reset monitor run"
+    local verbs="list show check hide unhide sriov maintenance assign unassign release reset monitor run"
     local opts="--help --json --live --force --device --vm --memory --open-node --pass-fd"
     local i verb=
     for ((i = 1; i < cword; i++)); do
@@ -34,7 +34,7 @@ _passthructl() {
         COMPREPLY=($(compgen -W "$verbs" -- "$cur"))
     elif [[ $verb == maintenance ]]; then
         [[ $prev == maintenance ]] && COMPREPLY=($(compgen -W "enter exit status" -- "$cur"))
-    elif [[ $verb =~ ^(show|hide|unhide|assign|unassign|release|reset)$ && $prev == "$verb" ]]; then
+    elif [[ $verb =~ ^(show|hide|unhide|sriov|assign|unassign|release|reset)$ && $prev == "$verb" ]]; then
         COMPREPLY=($(compgen -W "$(_passthructl_devices)" -- "$cur"))
     fi
     # What bash replaces is only the part after the last ':'.

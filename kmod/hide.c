@@ -7,6 +7,13 @@
  *
  *	(01:00.0) (0000:03:00.*) (0001:05:*.*) (02:00.0=8086:10d3)
  *
+ * passthru's own form "/" after an address names the virtual functions
+ * (SR-IOV) of the physical function there instead of the function itself:
+ * a '*' after it means every VF of that PF, a hex number one of them
+ * ((06:00.0/1) is the second VF of 06:00.0); the PF is left to its host
+ * driver.  VFs are devices like any other, and a rule
+ * may also name one by its own address or ids.
+ *
  * Fields are hex, with or without a 0x prefix and leading zeros.  Unlike
  * xen-pciback, a bad token does not spoil the others: the parser says
  * where it is and why it is wrong, skips it and goes on with the next.
@@ -144,6 +151,32 @@ static int parse_slot(const char *s, const char *end, struct pt_rule *rule,
 	return 0;
 }
 
+/* "*" or a VF number (hex, at most ffff) after the '/' of a VF token */
+static int parse_vf(const char *s, const char *end, struct pt_rule *rule,
+		    const char **reason)
+{
+	u32 v;
+
+	if (rule->flags & (PT_RULE_ANY_SLOT | PT_RULE_ANY_FUNC)) {
+		*reason = "the VFs of a PF: name one function, not a wildcard";
+		return -EINVAL;
+	}
+	rule->flags |= PT_RULE_VFS;
+	if (end - s == 1 && *s == '*') {
+		rule->flags |= PT_RULE_ANY_VF;
+		return 0;
+	}
+	if (read_field(&s, end, 0xffff, &v, "bad VF number (expected '*' or a hex number)",
+		       "VF number out of range (at most ffff)", reason))
+		return -EINVAL;
+	if (s != end) {
+		*reason = "unexpected text after the VF number";
+		return -EINVAL;
+	}
+	rule->vf = v;
+	return 0;
+}
+
 /* "vvvv:dddd" after the '=' of a pinned token */
 static int parse_pin(const char *s, const char *end, struct pt_rule *rule,
 		     const char **reason)
@@ -171,6 +204,8 @@ static int parse_inner(const char *s, const char *end, struct pt_rule *rule,
 		       const char **reason)
 {
 	const char *eq = memchr(s, '=', end - s);
+	const char *addr_end = eq ? eq : end;
+	const char *slash = memchr(s, '/', addr_end - s);
 
 	memset(rule, 0, sizeof(*rule));
 	rule->kind = PT_RULE_ADDR;
@@ -178,7 +213,9 @@ static int parse_inner(const char *s, const char *end, struct pt_rule *rule,
 		*reason = "empty token";
 		return -EINVAL;
 	}
-	if (parse_slot(s, eq ? eq : end, rule, reason))
+	if (parse_slot(s, slash ? slash : addr_end, rule, reason))
+		return -EINVAL;
+	if (slash && parse_vf(slash + 1, addr_end, rule, reason))
 		return -EINVAL;
 	if (eq)
 		return parse_pin(eq + 1, end, rule, reason);
@@ -365,7 +402,7 @@ int pt_ids_next(const char **pos, struct pt_rule *rule,
  */
 int pt_rule_format(const struct pt_rule *r, char *buf, size_t size)
 {
-	char slot[8];
+	char slot[16];
 	int n;
 
 	if (r->kind == PT_RULE_IDS) {
@@ -382,6 +419,11 @@ int pt_rule_format(const struct pt_rule *r, char *buf, size_t size)
 		strscpy(slot, "*.*", sizeof(slot));
 	else if (r->flags & PT_RULE_ANY_FUNC)
 		snprintf(slot, sizeof(slot), "%02x.*", r->slot);
+	else if (r->flags & PT_RULE_ANY_VF)
+		snprintf(slot, sizeof(slot), "%02x.%x/*", r->slot, r->func);
+	else if (r->flags & PT_RULE_VFS)
+		snprintf(slot, sizeof(slot), "%02x.%x/%x", r->slot, r->func,
+			 r->vf);
 	else
 		snprintf(slot, sizeof(slot), "%02x.%x", r->slot, r->func);
 
@@ -408,6 +450,9 @@ bool pt_rule_equal(const struct pt_rule *a, const struct pt_rule *b)
 		return false;
 	if (!(a->flags & PT_RULE_ANY_FUNC) && a->func != b->func)
 		return false;
+	if ((a->flags & PT_RULE_VFS) && !(a->flags & PT_RULE_ANY_VF) &&
+	    a->vf != b->vf)
+		return false;
 	if ((a->flags & PT_RULE_PIN_IDS) &&
 	    (a->vendor != b->vendor || a->device != b->device))
 		return false;
@@ -418,7 +463,7 @@ bool pt_rule_equal(const struct pt_rule *a, const struct pt_rule *b)
 bool pt_rule_exact(const struct pt_rule *r)
 {
 	return r->kind == PT_RULE_ADDR &&
-	       !(r->flags & (PT_RULE_ANY_SLOT | PT_RULE_ANY_FUNC));
+	       !(r->flags & (PT_RULE_ANY_SLOT | PT_RULE_ANY_FUNC | PT_RULE_VFS));
 }
 
 static bool id_ok(u32 want, u16 have)
@@ -447,12 +492,24 @@ enum pt_verdict pt_rule_check(const struct pt_rule *r,
 		return PT_NO_MATCH;
 	}
 
-	if (r->domain != d->domain || r->bus != d->bus)
-		return PT_NO_MATCH;
-	if (!(r->flags & PT_RULE_ANY_SLOT) && r->slot != (d->devfn >> 3))
-		return PT_NO_MATCH;
-	if (!(r->flags & PT_RULE_ANY_FUNC) && r->func != (d->devfn & 7))
-		return PT_NO_MATCH;
+	if (r->flags & PT_RULE_VFS) {
+		/* The VFs of one PF, never the PF itself. */
+		if (!d->is_vf || r->domain != d->pf_domain ||
+		    r->bus != d->pf_bus ||
+		    r->slot != (d->pf_devfn >> 3) || r->func != (d->pf_devfn & 7))
+			return PT_NO_MATCH;
+		if (!(r->flags & PT_RULE_ANY_VF) && r->vf != d->vf)
+			return PT_NO_MATCH;
+	} else {
+		if (r->domain != d->domain || r->bus != d->bus)
+			return PT_NO_MATCH;
+		if (!(r->flags & PT_RULE_ANY_SLOT) &&
+		    r->slot != (d->devfn >> 3))
+			return PT_NO_MATCH;
+		if (!(r->flags & PT_RULE_ANY_FUNC) &&
+		    r->func != (d->devfn & 7))
+			return PT_NO_MATCH;
+	}
 	if ((r->flags & PT_RULE_PIN_IDS) &&
 	    (r->vendor != d->vendor || r->device != d->device))
 		return PT_MISMATCH;

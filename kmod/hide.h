@@ -20,6 +20,8 @@ enum pt_rule_kind {
 #define PT_RULE_ANY_SLOT	BIT(0)	/* bb:*.* */
 #define PT_RULE_ANY_FUNC	BIT(1)	/* bb:ss.* */
 #define PT_RULE_PIN_IDS		BIT(2)	/* =vvvv:dddd */
+#define PT_RULE_VFS		BIT(3)	/* bb:ss.f/n: the VFs of the PF there */
+#define PT_RULE_ANY_VF		BIT(4)	/* '*' after the '/': every VF of it */
 
 struct pt_rule {
 	u8 kind;
@@ -28,6 +30,8 @@ struct pt_rule {
 	u8 bus;
 	u8 slot;
 	u8 func;
+	/* PT_RULE_VFS without PT_RULE_ANY_VF: the VF's number (0 is the first) */
+	u16 vf;
 	/* PT_RULE_ADDR with PT_RULE_PIN_IDS: vendor and device */
 	u32 vendor;
 	u32 device;
@@ -54,6 +58,12 @@ struct pt_devid {
 	u16 subvendor;
 	u16 subdevice;
 	u32 class;
+	/* A virtual function (SR-IOV): its PF's address and its number. */
+	bool is_vf;
+	u16 pf_domain;
+	u8 pf_bus;
+	u8 pf_devfn;
+	u16 vf;
 };
 
 enum pt_verdict {

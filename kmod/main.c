@@ -74,7 +74,7 @@ static const struct kernel_param_ops pt_param_list_ops = {
 
 static struct pt_param_list hide = { .sep = ' ' };
 module_param_cb(hide, &pt_param_list_ops, &hide, 0444);
-MODULE_PARM_DESC(hide, "Devices to claim: (dddd:bb:ss.f[=vvvv:dddd]) tokens; ss.* and *.* wildcards; repeatable");
+MODULE_PARM_DESC(hide, "Devices to claim: (dddd:bb:ss.f[=vvvv:dddd]) tokens; ss.* and *.* wildcards; ss.f/* the VFs of a PF; repeatable");
 
 static struct pt_param_list ids = { .sep = ',' };
 module_param_cb(ids, &pt_param_list_ops, &ids, 0444);

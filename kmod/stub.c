@@ -61,6 +61,16 @@ static void pt_devid(struct pci_dev *pdev, struct pt_devid *id)
 	id->subvendor = pdev->subsystem_vendor;
 	id->subdevice = pdev->subsystem_device;
 	id->class = pdev->class;
+	id->is_vf = pdev->is_virtfn;
+	if (id->is_vf) {
+		struct pci_dev *pf = pci_physfn(pdev);
+		int vf = pci_iov_vf_id(pdev);
+
+		id->pf_domain = pci_domain_nr(pf->bus);
+		id->pf_bus = pf->bus->number;
+		id->pf_devfn = pf->devfn;
+		id->vf = vf < 0 ? 0xffff : vf;
+	}
 }
 
 /*

@@ -45,7 +45,7 @@ static const char *const addresses[] = {
 };
 
 static const char *const members[] = {
-        "ListDevices", "GetDevice", "Acquire", "Release", "SetPassthrough", "Assign", "Unassign",
+        "ListDevices", "GetDevice", "Acquire", "Release", "SetPassthrough", "SetNumVFs", "Assign", "Unassign",
         "Reset", "EnterMaintenanceMode", "ExitMaintenanceMode",
         "Get", "GetAll", "Set", "GetManagedObjects", "Introspect", "NoSuchMethod",
 };
@@ -213,7 +213,9 @@ static int build_call(sd_bus *client, Cursor *c, sd_bus_message **ret) {
                 r = sd_bus_message_append(m, "sb", address, take(c) & 1);
                 if (r >= 0)
                         r = append_options(m, c);
-        } else if (streq(member, "Assign") || streq(member, "Unassign"))
+        } else if (streq(member, "SetNumVFs"))
+                r = sd_bus_message_append(m, "su", address, take(c) % 4 == 0 ? take(c) : take(c) % 9);
+        else if (streq(member, "Assign") || streq(member, "Unassign"))
                 r = sd_bus_message_append(m, "ss", address, vm);
         else if (streq(member, "Get") || streq(member, "Set")) {
                 r = sd_bus_message_append(m, "ss", where == 1 ? PT_DEVICE_INTERFACE : PT_MANAGER_INTERFACE,
@@ -262,6 +264,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
                 .address = "0000:03:00.0", .vendor = 0x8086, .device = 0x10d3, .class = 0x020000,
                 .driver = "e1000e", .iommu_group = 3,
         });
+        /* An SR-IOV PF (SetNumVFs) without VFs: passthru.ko is not there to hide them. */
+        fake_write(root, "devices/pci0000:00/0000:03:00.0/sriov_totalvfs", "7\n");
+        fake_write(root, "devices/pci0000:00/0000:03:00.0/sriov_numvfs", "0\n");
         /* The group of the "member" caller: one every Debian system has. */
         struct group *users = getgrnam("users");
         callers[1].groups[0] = users ? users->gr_gid : 100;

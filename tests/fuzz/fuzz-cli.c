@@ -75,7 +75,8 @@ static char *take_hostile_utf8(Cursor *c, size_t max) {
 static const char *const property_names[] = {
         "Address", "State", "Driver", "Owner", "Name", "ResetHint", "GroupDevices", "Assignments",
         "ResetMethods", "ResetResults", "Passthrough", "Viable", "Pcie", "Msi", "MsiX", "VendorId",
-        "DeviceId", "Class", "OwnerPid", "IommuGroup", "Stuck",
+        "DeviceId", "Class", "OwnerPid", "IommuGroup", "Stuck", "PhysicalFunction", "VirtualFunctions", "TotalVFs",
+        "NumVFs",
 };
 
 /* One property: a name (mostly a real one) and a value of a type the input picks. */

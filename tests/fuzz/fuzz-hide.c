@@ -6,7 +6,8 @@
  * request's rule).  Beyond not crashing, they must keep their promises:
  * each step consumes input and stays inside it, a bad token says why, a
  * good one is within range, its canonical text fits PT_RULE_TEXT_LEN and
- * parses back to an equal rule, and the rule claims the device it names.
+ * parses back to an equal rule, and the rule claims the device it names
+ * (a VF rule: a VF of the PF it names, never that PF).
  */
 /* As hide.c sees them: BIT(), PCI_ANY_ID, isspace() and skip_spaces(). */
 #include <linux/kernel.h>
@@ -41,6 +42,15 @@ static struct pt_devid devid_of(const struct pt_rule *r) {
         d.domain = r->domain;
         d.bus = r->bus;
         d.devfn = (u8)(r->slot << 3 | r->func);
+        if (r->flags & PT_RULE_VFS) {
+                /* A VF of the PF the rule names, at some address of its own. */
+                d.is_vf = true;
+                d.pf_domain = r->domain;
+                d.pf_bus = r->bus;
+                d.pf_devfn = d.devfn;
+                d.bus = (u8)(r->bus + 1);
+                d.vf = (r->flags & PT_RULE_ANY_VF) ? 3 : r->vf;
+        }
         if (r->flags & PT_RULE_PIN_IDS) {
                 d.vendor = r->vendor;
                 d.device = r->device;
@@ -58,9 +68,13 @@ static void check_rule(const struct pt_rule *r, const struct pt_token *tok) {
         fuzz_assert(tok->len <= PASSTHRU_RULE_MAX, "a good token of %zu characters", tok->len);
         if (r->kind == PT_RULE_ADDR) {
                 fuzz_assert(r->slot < 0x20 && r->func < 8, "slot %x, function %x", r->slot, r->func);
-                fuzz_assert(!(r->flags & ~(PT_RULE_ANY_SLOT | PT_RULE_ANY_FUNC | PT_RULE_PIN_IDS)), "flags %x",
-                            r->flags);
+                fuzz_assert(!(r->flags & ~(PT_RULE_ANY_SLOT | PT_RULE_ANY_FUNC | PT_RULE_PIN_IDS | PT_RULE_VFS |
+                                           PT_RULE_ANY_VF)),
+                            "flags %x", r->flags);
                 fuzz_assert(!(r->flags & PT_RULE_ANY_SLOT) || (r->flags & PT_RULE_ANY_FUNC), "*.* without .*");
+                fuzz_assert(!(r->flags & PT_RULE_ANY_VF) || (r->flags & PT_RULE_VFS), "/* without a VF rule");
+                fuzz_assert(!(r->flags & PT_RULE_VFS) || !(r->flags & PT_RULE_ANY_FUNC),
+                            "the VFs of a wildcard");
                 fuzz_assert(r->vendor <= 0xffff && r->device <= 0xffff, "pinned ids %x:%x", r->vendor,
                             r->device);
         } else {
@@ -91,8 +105,19 @@ static void check_rule(const struct pt_rule *r, const struct pt_token *tok) {
         if (r->kind == PT_RULE_ADDR && (r->flags & PT_RULE_PIN_IDS)) {
                 d.device ^= 1;
                 fuzz_assert(pt_rule_check(r, &d) == PT_MISMATCH, "'%s' claims other ids", text);
+                d.device ^= 1;
         }
-        fuzz_assert(pt_rule_exact(r) == (r->kind == PT_RULE_ADDR && !(r->flags & PT_RULE_ANY_FUNC)),
+        /* A VF rule never claims the PF, nor another PF's VFs. */
+        if (r->flags & PT_RULE_VFS) {
+                struct pt_devid pf = d;
+
+                pf.is_vf = false;
+                pf.bus = r->bus;
+                fuzz_assert(pt_rule_check(r, &pf) == PT_NO_MATCH, "'%s' claims its PF", text);
+                d.pf_devfn ^= 1;
+                fuzz_assert(pt_rule_check(r, &d) == PT_NO_MATCH, "'%s' claims another PF's VF", text);
+        }
+        fuzz_assert(pt_rule_exact(r) == (r->kind == PT_RULE_ADDR && !(r->flags & (PT_RULE_ANY_FUNC | PT_RULE_VFS))),
                     "pt_rule_exact('%s')", text);
 }
 

@@ -16,7 +16,7 @@ static bool state_equal(const PersistentState *a, const PersistentState *b) {
         for (size_t i = 0; i < a->n_devices; i++) {
                 const StateDevice *x = &a->devices[i], *y = &b->devices[i];
 
-                if (strcmp(x->address, y->address) != 0 || x->passthrough != y->passthrough ||
+                if (strcmp(x->address, y->address) != 0 || x->passthrough != y->passthrough || x->num_vfs != y->num_vfs ||
                     strv_length(x->assignments) != strv_length(y->assignments))
                         return false;
                 for (size_t j = 0; x->assignments && x->assignments[j]; j++)

@@ -174,6 +174,41 @@ static void expect_bad(struct kunit *test, const struct hide_bad *v)
 			    "input \"%s\"", v->in);
 }
 
+static void hide_accepts_vfs_of_a_pf(struct kunit *test)
+{
+	static const struct hide_good v[] = {
+		{ "(06:00.0/*)", "(0000:06:00.0/*)" },
+		{ "(0001:06:00.1/1)", "(0001:06:00.1/1)" },
+		{ "(6:0.0/0x1f)", "(0000:06:00.0/1f)" },
+		{ "(06:00.0/ffff)", "(0000:06:00.0/ffff)" },
+		{ "(06:00.0/*=8086:10ca)", "(0000:06:00.0/*=8086:10ca)" },
+		{ "(06:00.0/2=8086:10CA)", "(0000:06:00.0/2=8086:10ca)" },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(v); i++)
+		expect_one_rule(test, &v[i]);
+}
+
+static void hide_rejects_bad_vf_forms(struct kunit *test)
+{
+	static const struct hide_bad v[] = {
+		{ "(06:00.0/)", "(06:00.0/)", "bad VF number" },
+		{ "(06:00.0/x)", "(06:00.0/x)", "bad VF number" },
+		{ "(06:00.0/10000)", "(06:00.0/10000)", "VF number out of range" },
+		{ "(06:00.0/1*)", "(06:00.0/1*)", "after the VF number" },
+		{ "(06:00.0/**)", "(06:00.0/**)", "bad VF number" },
+		{ "(06:00.*/*)", "(06:00.*/*)", "not a wildcard" },
+		{ "(06:*.*/0)", "(06:*.*/0)", "not a wildcard" },
+		{ "(06:00.0/1/2)", "(06:00.0/1/2)", "after the VF number" },
+		{ "(/*)", "(/*)", "expected [domain:]bus:slot.function" },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(v); i++)
+		expect_bad(test, &v[i]);
+}
+
 static void hide_rejects_fields_out_of_range(struct kunit *test)
 {
 	static const struct hide_bad v[] = {
@@ -294,6 +329,16 @@ static void rule_equal_spots_duplicates(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, pt_rule_equal(&a, &b));
 	KUNIT_ASSERT_EQ(test, pt_rule_parse("(01:*.*)", &a, &reason), 0);
 	KUNIT_ASSERT_EQ(test, pt_rule_parse("(1:*.*)", &b, &reason), 0);
+	KUNIT_EXPECT_TRUE(test, pt_rule_equal(&a, &b));
+	/* The VFs of a PF are not the PF; one VF is not every VF. */
+	KUNIT_ASSERT_EQ(test, pt_rule_parse("(06:00.0)", &a, &reason), 0);
+	KUNIT_ASSERT_EQ(test, pt_rule_parse("(06:00.0/*)", &b, &reason), 0);
+	KUNIT_EXPECT_FALSE(test, pt_rule_equal(&a, &b));
+	KUNIT_ASSERT_EQ(test, pt_rule_parse("(6:0.0/0)", &a, &reason), 0);
+	KUNIT_EXPECT_FALSE(test, pt_rule_equal(&a, &b));
+	KUNIT_ASSERT_EQ(test, pt_rule_parse("(06:00.0/1)", &b, &reason), 0);
+	KUNIT_EXPECT_FALSE(test, pt_rule_equal(&a, &b));
+	KUNIT_ASSERT_EQ(test, pt_rule_parse("(06:00.0/0)", &b, &reason), 0);
 	KUNIT_EXPECT_TRUE(test, pt_rule_equal(&a, &b));
 }
 
@@ -427,6 +472,44 @@ static void match_pins_report_mismatch(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, check(test, "(02:00.0=8086:10d3)", &edu_01), PT_NO_MATCH);
 }
 
+/* VF 1 of the PF 06:00.0, at 06:10.2 (ARI, stride 2), as igb makes them. */
+static const struct pt_devid igbvf_1 = {
+	.domain = 0, .bus = 6, .devfn = PCI_DEVFN(0x10, 2),
+	.vendor = 0x8086, .device = 0x10ca,
+	.subvendor = 0x8086, .subdevice = 0x0000, .class = 0x020000,
+	.is_vf = true, .pf_domain = 0, .pf_bus = 6,
+	.pf_devfn = PCI_DEVFN(0, 0), .vf = 1,
+};
+
+static const struct pt_devid igb_pf = {
+	.domain = 0, .bus = 6, .devfn = PCI_DEVFN(0, 0),
+	.vendor = 0x8086, .device = 0x10c9,
+	.subvendor = 0x8086, .subdevice = 0x0000, .class = 0x020000,
+};
+
+static void match_vfs_of_a_pf(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, check(test, "(06:00.0/*)", &igbvf_1), PT_MATCH);
+	KUNIT_EXPECT_EQ(test, check(test, "(06:00.0/1)", &igbvf_1), PT_MATCH);
+	KUNIT_EXPECT_EQ(test, check(test, "(06:00.0/0)", &igbvf_1), PT_NO_MATCH);
+	KUNIT_EXPECT_EQ(test, check(test, "(07:00.0/*)", &igbvf_1), PT_NO_MATCH);
+	KUNIT_EXPECT_EQ(test, check(test, "(06:00.1/*)", &igbvf_1), PT_NO_MATCH);
+	KUNIT_EXPECT_EQ(test, check(test, "(0001:06:00.0/*)", &igbvf_1),
+			PT_NO_MATCH);
+	/* Never the PF itself, nor a device at the PF's address. */
+	KUNIT_EXPECT_EQ(test, check(test, "(06:00.0/*)", &igb_pf), PT_NO_MATCH);
+	KUNIT_EXPECT_EQ(test, check(test, "(06:00.0/0)", &igb_pf), PT_NO_MATCH);
+	/* A VF's own address or ids still name it. */
+	KUNIT_EXPECT_EQ(test, check(test, "(06:10.2)", &igbvf_1), PT_MATCH);
+	KUNIT_EXPECT_EQ(test, check(test, "(06:10.*)", &igbvf_1), PT_MATCH);
+	KUNIT_EXPECT_EQ(test, check(test, "(06:00.0)", &igbvf_1), PT_NO_MATCH);
+	/* A pin concerns the VF's ids, not the PF's. */
+	KUNIT_EXPECT_EQ(test, check(test, "(06:00.0/*=8086:10ca)", &igbvf_1),
+			PT_MATCH);
+	KUNIT_EXPECT_EQ(test, check(test, "(06:00.0/*=8086:10c9)", &igbvf_1),
+			PT_MISMATCH);
+}
+
 static void match_ids_rules(struct kunit *test)
 {
 	static const struct {
@@ -463,6 +546,8 @@ static void rule_exact_only_for_single_addresses(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, pt_rule_parse("(01:00.0=1234:11e8)", &r, &reason), 0);
 	KUNIT_EXPECT_TRUE(test, pt_rule_exact(&r));
 	KUNIT_ASSERT_EQ(test, pt_rule_parse("(01:00.*)", &r, &reason), 0);
+	KUNIT_EXPECT_FALSE(test, pt_rule_exact(&r));
+	KUNIT_ASSERT_EQ(test, pt_rule_parse("(06:00.0/0)", &r, &reason), 0);
 	KUNIT_EXPECT_FALSE(test, pt_rule_exact(&r));
 	KUNIT_ASSERT_EQ(test, pt_ids_next(&p, &r, &tok, &reason), 0);
 	KUNIT_EXPECT_FALSE(test, pt_rule_exact(&r));
@@ -573,6 +658,8 @@ static struct kunit_case passthru_hide_cases[] = {
 	KUNIT_CASE(hide_accepts_wildcards),
 	KUNIT_CASE(hide_accepts_0x_prefixes),
 	KUNIT_CASE(hide_accepts_id_pins),
+	KUNIT_CASE(hide_accepts_vfs_of_a_pf),
+	KUNIT_CASE(hide_rejects_bad_vf_forms),
 	KUNIT_CASE(hide_takes_whitespace_between_tokens),
 	KUNIT_CASE(hide_empty_input_has_no_token),
 	KUNIT_CASE(hide_rejects_fields_out_of_range),
@@ -596,6 +683,7 @@ static struct kunit_case passthru_match_cases[] = {
 	KUNIT_CASE(match_exact_address),
 	KUNIT_CASE(match_wildcards),
 	KUNIT_CASE(match_pins_report_mismatch),
+	KUNIT_CASE(match_vfs_of_a_pf),
 	KUNIT_CASE(match_ids_rules),
 	KUNIT_CASE(rule_exact_only_for_single_addresses),
 	KUNIT_CASE(state_follows_rules_and_driver),

@@ -26,7 +26,7 @@ HOST_SCRIPTS = [
     "tests/fuzz/run.sh",
     "tests/vm/common.sh", "tests/vm/run.sh", "tests/vm/demo.sh", "tests/vm/demo-interactive.sh",
     "tests/vm/mkinitramfs.sh",
-    "tests/install/run.sh", "tests/install/mkrootfs.sh", "tests/install/newkernel.sh",
+    "tests/install/run.sh", "tests/install/mkrootfs.sh", "tests/install/newkernel.sh", "tests/vm/qemu10.sh",
     "tests/deb.sh", "tests/kernel/boot-clean.sh",
     ".ci/run",
 ]

@@ -315,18 +315,51 @@ static void vm_name_valid_accepts_only_the_documented_set(void **state) {
         assert_false(vm_name_valid(name));
 }
 
-static void modprobe_conf_lists_addresses(void **state) {
+static void modprobe_conf_lists_addresses_and_vfs_of_pfs(void **state) {
         _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
         _cleanup_free_ char *path = path_in(dir, "passthru.conf"), *text = NULL;
-        char *addresses[] = { (char *) "0000:01:00.0", (char *) "0000:02:00.0", NULL };
+        char *addresses[] = { (char *) "0000:01:00.0", (char *) "0000:02:00.0", (char *) "0000:06:00.0/*", NULL };
         (void) state;
 
         assert_int_equal(modprobe_conf_write(path, addresses), 0);
         text = read_text(path);
         assert_string_equal(text,
                             "# Written by passthrud: devices marked for passthrough.\n"
-                            "options passthru hide=(0000:01:00.0)(0000:02:00.0)\n");
+                            "options passthru hide=(0000:01:00.0)(0000:02:00.0)(0000:06:00.0/*)\n");
         assert_int_equal(mode_of(path), 0644);
+}
+
+static void state_keeps_the_vf_count_of_a_pf(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        PersistentState s = {}, back = {};
+        StateDevice *d;
+        (void) state;
+
+        assert_int_equal(state_ensure_device(&s, "0000:06:00.0", &d), 1);
+        d->num_vfs = 7;
+        assert_int_equal(state_save(dir, &s), 0);
+        assert_int_equal(state_load(dir, &back, NULL), 0);
+        d = state_find_device(&back, "0000:06:00.0");
+        assert_non_null(d);
+        assert_int_equal(d->num_vfs, 7);
+        assert_false(d->passthrough);
+        state_done(&s);
+        state_done(&back);
+}
+
+static void state_refuses_a_bad_vf_count(void **state) {
+        static const char *const bad[] = { "-1", "65536", "two", "", "+2", "2x", "0x2", "99999999999999999999" };
+        (void) state;
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *text = NULL, *suffix = NULL;
+
+                assert_true(asprintf(&text, "[Device 0000:06:00.0]\nNumVFs=%s\n", bad[i]) > 0);
+                assert_true(asprintf(&suffix, ":2: NumVFs: not a number of VFs (0 to 65535): '%s'", bad[i]) > 0);
+                assert_refused(text, suffix);
+        }
+        assert_refused("[Device 0000:06:00.0]\nNumVFs=2\nNumVFs=3\n", ":3: duplicate key 'NumVFs'");
+        assert_refused("[Manager]\nNumVFs=2\n", ":2: unknown key 'NumVFs' in [Manager]");
 }
 
 static void modprobe_conf_without_addresses_keeps_only_the_comment(void **state) {
@@ -350,10 +383,14 @@ static void modprobe_conf_refuses_bad_address(void **state) {
         _cleanup_free_ char *path = path_in(dir, "passthru.conf"), *text = NULL;
         char *good[] = { (char *) "0000:01:00.0", NULL };
         char *bad[] = { (char *) "0000:01:00.0", (char *) "0000:02:00.0)(0000:00:02.0", NULL };
+        /* Only a PF's address and a slash and a star: no VF number, no short address. */
+        const char *bad_vfs[] = { "0000:06:00.0/1", "0000:06:00.0/**", "0000:06:00.0/", "06:00.0/*", "0000:06:00.0*/" };
         (void) state;
 
         assert_int_equal(modprobe_conf_write(path, good), 0);
         assert_int_equal(modprobe_conf_write(path, bad), -EINVAL);
+        for (size_t i = 0; i < ELEMENTSOF(bad_vfs); i++)
+                assert_int_equal(modprobe_conf_write(path, (char *[]) { (char *) bad_vfs[i], NULL }), -EINVAL);
         text = read_text(path);
         assert_string_equal(text,
                             "# Written by passthrud: devices marked for passthrough.\n"
@@ -375,9 +412,11 @@ int main(void) {
                 cmocka_unit_test(state_unknown_sections_and_keys_refused),
                 cmocka_unit_test(state_bad_boolean_refused),
                 cmocka_unit_test(state_ensure_device_finds_or_appends),
+                cmocka_unit_test(state_keeps_the_vf_count_of_a_pf),
+                cmocka_unit_test(state_refuses_a_bad_vf_count),
                 cmocka_unit_test(state_save_refuses_invalid_names),
                 cmocka_unit_test(vm_name_valid_accepts_only_the_documented_set),
-                cmocka_unit_test(modprobe_conf_lists_addresses),
+                cmocka_unit_test(modprobe_conf_lists_addresses_and_vfs_of_pfs),
                 cmocka_unit_test(modprobe_conf_without_addresses_keeps_only_the_comment),
                 cmocka_unit_test(modprobe_conf_refuses_bad_address),
         };

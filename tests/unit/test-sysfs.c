@@ -61,6 +61,76 @@ static void address_normalize_rejects_malformed(void **state) {
                 assert_int_equal(pci_address_normalize(bad[i], out), -EINVAL);
 }
 
+/* SR-IOV: a PF with sriov_totalvfs/sriov_numvfs and virtfnN links, a VF with physfn. */
+static void fake_sriov(const char *root, unsigned total, unsigned num) {
+        fake_pci_add(root, &(FakePci) { .address = "0000:06:00.0", .vendor = 0x8086, .device = 0x10c9, .driver = "igb" });
+        fake_writef(root, "devices/pci0000:00/0000:06:00.0/sriov_totalvfs", "%u\n", total);
+        fake_writef(root, "devices/pci0000:00/0000:06:00.0/sriov_numvfs", "%u\n", num);
+        for (unsigned i = 0; i < num; i++) {
+                char vf[16], rel[96], target[32];
+
+                snprintf(vf, sizeof(vf), "0000:06:10.%u", 2 * i);
+                fake_pci_add(root, &(FakePci) { .address = vf, .vendor = 0x8086, .device = 0x10ca });
+                snprintf(rel, sizeof(rel), "devices/pci0000:00/0000:06:00.0/virtfn%u", i);
+                snprintf(target, sizeof(target), "../%s", vf);
+                fake_symlink(root, rel, target);
+                snprintf(rel, sizeof(rel), "devices/pci0000:00/%s/physfn", vf);
+                fake_symlink(root, rel, "../0000:06:00.0");
+        }
+}
+
+static void read_sriov_pf_and_vfs(void **state) {
+        const char *root = *state;
+        _cleanup_sysfs_pci_device_ SysfsPciDevice pf = {}, vf = {}, other = {};
+
+        fake_sriov(root, 7, 2);
+        fake_pci_add(root, &(FakePci) { .address = A1 });
+        assert_int_equal(sysfs_pci_read(root, "0000:06:00.0", &pf), 0);
+        assert_int_equal(pf.total_vfs, 7);
+        assert_int_equal(pf.num_vfs, 2);
+        assert_string_equal(pf.physfn, "");
+        assert_int_equal(strv_length(pf.virtfns), 2);
+        assert_string_equal(pf.virtfns[0], "0000:06:10.0");
+        assert_string_equal(pf.virtfns[1], "0000:06:10.2");
+        assert_int_equal(sysfs_pci_read(root, "0000:06:10.2", &vf), 0);
+        assert_string_equal(vf.physfn, "0000:06:00.0");
+        assert_int_equal(vf.total_vfs, 0);
+        assert_int_equal(strv_length(vf.virtfns), 0);
+        assert_int_equal(sysfs_pci_read(root, A1, &other), 0);
+        assert_string_equal(other.physfn, "");
+        assert_int_equal(other.total_vfs, 0);
+        assert_non_null(other.virtfns);
+}
+
+static void read_sriov_malformed_count_is_ebadmsg(void **state) {
+        static const char *const bad[] = { "", "x", "-1", "70000", "2 ", "0x2" };
+        const char *root = *state;
+
+        fake_sriov(root, 7, 0);
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                SysfsPciDevice d = {};
+
+                fake_write(root, "devices/pci0000:00/0000:06:00.0/sriov_totalvfs", bad[i]);
+                assert_int_equal(sysfs_pci_read(root, "0000:06:00.0", &d), -EBADMSG);
+        }
+}
+
+static void set_num_vfs_writes_the_count_within_totalvfs(void **state) {
+        const char *root = *state;
+        char *text;
+
+        fake_sriov(root, 7, 0);
+        assert_int_equal(sysfs_set_num_vfs(root, "0000:06:00.0", 3), 0);
+        text = fake_read(root, "devices/pci0000:00/0000:06:00.0/sriov_numvfs");
+        assert_string_equal(text, "3");
+        free(text);
+        assert_int_equal(sysfs_set_num_vfs(root, "0000:06:00.0", 8), -ERANGE);
+        assert_int_equal(sysfs_set_num_vfs(root, A1, 1), -ENODEV);
+        fake_pci_add(root, &(FakePci) { .address = A1 });
+        assert_int_equal(sysfs_set_num_vfs(root, A1, 1), -EOPNOTSUPP);
+        assert_int_equal(sysfs_set_num_vfs(root, "06:00.0", 1), -EINVAL);
+}
+
 /* Reading a device */
 
 static void read_returns_ids_class_driver_group_and_reset_methods(void **state) {
@@ -621,6 +691,9 @@ int main(void) {
                 T(read_empty_reset_method_gives_empty_list),
                 T(read_reports_driver_override),
                 T(read_recognizes_bridge_class),
+                T(read_sriov_pf_and_vfs),
+                T(read_sriov_malformed_count_is_ebadmsg),
+                T(set_num_vfs_writes_the_count_within_totalvfs),
                 T(read_missing_device_is_enodev),
                 T(read_device_losing_its_files_is_enodev),
                 T(read_malformed_id_file_is_ebadmsg),

@@ -69,7 +69,7 @@ build_initramfs() {
         -b "$BUILD/ptnl" -b "$BUILD/ptnl-fuzz" -b "$BUILD/vfio-check" -b "$BUILD/pt-hold" -b "$BUILD/passthrud" -b "$BUILD/passthructl" -b "$BUILD/pt-reuse" \
         -b "$BUILD/pt-bench" -b "$BUILD/pt-bench-floor" -b "$BUILD/passthrud-faults" \
         -b /usr/bin/dbus-daemon -b /usr/bin/busctl \
-        -M virtio_pci -M virtio_console -M e1000e -M e1000 -M vfio-pci -M pci-stub \
+        -M virtio_pci -M virtio_console -M e1000e -M e1000 -M igb -M igbvf -M vfio-pci -M pci-stub \
         -f /usr/share/dbus-1/system.conf:/usr/share/dbus-1/system.conf \
         -f "$TOP/data/org.passthru1.conf:/usr/share/dbus-1/system.d/org.passthru1.conf" \
         -f /usr/share/misc/pci.ids:/usr/share/misc/pci.ids \

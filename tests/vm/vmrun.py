@@ -12,6 +12,13 @@ The topology every suite sees (bus numbers as the firmware assigns them):
   00:05.0 root port rphp -> bus 05, empty: hot-plug target (QMP)
   00:06.0.. root ports rpx<N> -> one more edu each (--extra-edu N)
 
+With --igb (QEMU 10: tests/vm/qemu10.sh), two NICs with SR-IOV instead:
+
+  00:06.0 root port rpsr (ACS)          -> 06:00.0 igb PF (8086:10c9)
+  00:07.0 root port rpna (disable-acs)  -> 07:00.0 igb PF (8086:10c9)
+
+Their VFs (8086:10ca) appear at BB:10.0, BB:10.2, ... (ARI, stride 2).
+
 The guest reports over a virtio-serial port "ctl": lines "result PASS|FAIL
 NAME [MESSAGE]", "qmp JSON" (run on QEMU's monitor; the answer is written
 back as one line), "say TEXT" (printed as it is), "done".  The console goes to OUT/console.log.
@@ -31,7 +38,7 @@ import time
 CPU = "max,la57=off"
 
 
-def topology(extra_edu):
+def topology(extra_edu, igb):
     dev = [
         "-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1,addr=0x2",
         "-device", "edu,bus=rp1,addr=0x0,id=edu0",
@@ -45,6 +52,14 @@ def topology(extra_edu):
         "-netdev", "hubport,id=nd1,hubid=0",
         "-device", "pcie-root-port,id=rphp,bus=pcie.0,chassis=4,addr=0x5",
     ]
+    if igb:
+        if extra_edu:
+            sys.exit("vmrun: --igb and --extra-edu both want slot 6")
+        for slot, name, acs in ((6, "rpsr", ""), (7, "rpna", ",disable-acs=on")):
+            dev += ["-device", "pcie-root-port,id=%s,bus=pcie.0,chassis=%d,addr=0x%x%s"
+                    % (name, slot, slot, acs),
+                    "-device", "igb,bus=%s,addr=0x0,netdev=nd%d" % (name, slot),
+                    "-netdev", "hubport,id=nd%d,hubid=1" % slot]
     for i in range(extra_edu):
         slot, fn = 6 + i // 8, i % 8
         if slot > 0x1e:
@@ -76,6 +91,16 @@ class Qmp:
         return self.read()
 
 
+def stalled_before_init(console_log):
+    """The kernel reported an RCU stall and never started the test's /init."""
+    try:
+        with open(console_log, errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return False
+    return "rcu_preempt detected stalls" in text and "Run /init as init process" not in text
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kernel", required=True)
@@ -84,8 +109,15 @@ def main():
     ap.add_argument("--suite", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--extra-edu", type=int, default=0)
+    ap.add_argument("--igb", action="store_true", help="two igb NICs with SR-IOV (needs QEMU 10)")
+    ap.add_argument("--qemu", default="qemu-system-x86_64", help="the QEMU to run")
+    ap.add_argument("--iommu", choices=("intel", "amd"), default="intel",
+                    help="intel-iommu (VT-d) or amd-iommu (AMD-Vi), both with interrupt remapping")
     ap.add_argument("--cpu", default=CPU, help="QEMU's -cpu (default: %s)" % CPU)
     ap.add_argument("--memory", default="1024")
+    ap.add_argument("--smp", default="2")
+    ap.add_argument("--boot-retries", type=int, default=0,
+                    help="boot again when the guest stalls before /init (QEMU 10 under TCG: seen once in 3 boots)")
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--qemu-arg", action="append", default=[])
     ap.add_argument("--disk", help="a raw disk image, as virtio-blk /dev/vda")
@@ -112,13 +144,16 @@ def main():
     # up when TCG is slow (two VMs on 2 cores) and, with interrupt remapping,
     # panics in early boot ("timer doesn't work through Interrupt-remapped
     # IO-APIC"): a test-bed failure, seen once in a debug boot; skip the check.
-    append = "console=ttyS0 intel_iommu=on no_timer_check panic=-1 oops=panic loglevel=%d pt.suite=%s %s%s" % (
+    append = "console=ttyS0 %sno_timer_check panic=-1 oops=panic loglevel=%d pt.suite=%s %s%s" % (
+        "intel_iommu=on " if args.iommu == "intel" else "",
         4 if args.interactive else 7, args.suite, args.append, " pt.shell=1" if args.interactive else "")
     console = "mon:stdio" if args.interactive else "file:" + os.path.join(args.out, "console.log")
-    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-machine", "q35", "-cpu", args.cpu,
-           "-smp", "2", "-m", args.memory, "-nodefaults", "-no-user-config",
+    cmd = [args.qemu, "-accel", "tcg", "-machine", "q35", "-cpu", args.cpu,
+           "-smp", args.smp, "-m", args.memory, "-nodefaults", "-no-user-config",
            "-display", "none", "-vga", "none", "-no-reboot",
-           "-device", "intel-iommu",
+           # AMD-Vi's own PCI function must come after the root ports
+           # (placed first, it takes slot 1, which the first port wants).
+           *(["-device", "intel-iommu"] if args.iommu == "intel" else []),
            "-kernel", args.kernel, "-initrd", args.initrd, "-append", append,
            "-serial", console,
            "-chardev", "socket,id=qmp,path=" + qmp_path,
@@ -126,20 +161,39 @@ def main():
            "-device", "virtio-serial-pci,bus=pcie.0",
            "-chardev", "socket,id=ctl,path=" + ctl_path,
            "-device", "virtserialport,chardev=ctl,name=ctl"]
-    cmd += topology(args.extra_edu) + args.qemu_arg
+    cmd += topology(args.extra_edu, args.igb) + args.qemu_arg
+    if args.iommu == "amd":
+        cmd += ["-device", "amd-iommu,intremap=on"]
     if args.disk:
         cmd += ["-drive", "file=%s,format=raw,if=none,id=disk0,cache=writeback" % args.disk,
                 "-device", "virtio-blk-pci,drive=disk0"]
 
     results = []
     started = time.monotonic()
+    console_log = os.path.join(args.out, "console.log")
     with open(os.path.join(args.out, "qemu.log"), "w") as qlog:
         qemu = subprocess.Popen(cmd, stdout=None if args.interactive else qlog, stderr=subprocess.STDOUT)
         finished = False
         try:
             qsock, _ = listeners["qmp"].accept()
             qmp = Qmp(qsock)
-            csock, _ = listeners["ctl"].accept()
+            for boot in range(args.boot_retries + 1):
+                try:
+                    csock, _ = listeners["ctl"].accept()
+                    break
+                except socket.timeout:
+                    # Only a guest that stalled before its /init ran (so
+                    # before passthru could load) is booted again.
+                    if boot == args.boot_retries or not stalled_before_init(console_log):
+                        raise
+                    os.replace(console_log, os.path.join(args.out, "console-stalled-%d.log" % boot))
+                    print("vmrun: %s: the guest stalled before /init (RCU stall, no timer ticks on a vCPU: "
+                          "%s under TCG), booting it again" % (args.suite, os.path.basename(args.qemu)), flush=True)
+                    qemu.kill()
+                    qemu.wait()
+                    qemu = subprocess.Popen(cmd, stdout=qlog, stderr=subprocess.STDOUT)
+                    qsock, _ = listeners["qmp"].accept()
+                    qmp = Qmp(qsock)
             csock.settimeout(args.timeout)
             ctl = csock.makefile("rw", buffering=1)
             while True:

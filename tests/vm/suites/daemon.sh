@@ -86,6 +86,24 @@ testcase_member_acquires_edu_and_the_fd_really_works() {
     wait_state $EDU available
 }
 
+# Without DMA: what QEMU 7.2's AMD-Vi emulation can do too (the VM_IOMMU=amd run).
+testcase_member_acquires_edu_and_its_mmio_works() {
+    as_alice pt-hold $EDU vm-a -- vfio-check --fd @FD@ $EDU >/tmp/vfio.out
+    cat /tmp/vfio.out
+    grep -q "^ok: edu liveness" /tmp/vfio.out || fail "no MMIO check passed"
+    wait_state $EDU available
+}
+
+# The IOMMU and interrupt remapping, as passthructl check and passthrud see them, VT-d or AMD-Vi.
+testcase_check_reports_the_iommu_and_interrupt_remapping() {
+    passthructl check >/tmp/check || true
+    head -n 3 /tmp/check
+    if [ -d /sys/class/iommu/dmar0 ]; then unit=dmar0; else unit=ivhd0; fi
+    grep -q "^ok   IOMMU enabled (/sys/class/iommu: $unit" /tmp/check || fail "IOMMU: $(head -n 1 /tmp/check)"
+    grep -q "^ok   Interrupt remapping in force" /tmp/check || fail "$(sed -n 2p /tmp/check)"
+    assert_eq "$(busctl get-property $BUS IommuEnabled)" "b true" "IommuEnabled"
+}
+
 testcase_second_vm_gets_device_busy_and_outsider_access_denied() {
     hold $EDU vm-a
     assert_eq "$(dev_prop $EDU State)" leased "State"

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lease.h"
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+#include "netlink.h"
+#include "passthru-names.h"
+#include "sriov.h"
+#include "strv.h"
+#include "sysfs.h"
+
+void sriov_vf_rule(const char *pf, char rule[SRIOV_RULE_LEN]) {
+        snprintf(rule, SRIOV_RULE_LEN, "(%s/*)", pf);
+}
+
+/* "0000:06:10.0 (VM 'a', pid 123), ..." for every leased VF of @pf; "" for none, NULL on ENOMEM. */
+static char *leased_vfs(Manager *m, const Device *pf) {
+        char *s = strdup(""), *t;
+
+        for (size_t i = 0; s && i < m->n_devices; i++) {
+                const Device *vf = m->devices[i];
+
+                if (!vf->lease || strcmp(vf->sys.physfn, pf->address) != 0)
+                        continue;
+                if (asprintf(&t, "%s%s%s (VM '%s', pid %u)", s, *s ? ", " : "", vf->address, vf->lease->vm,
+                             (unsigned) vf->lease->pid) < 0)
+                        t = NULL;
+                free(s);
+                s = t;
+        }
+        return s;
+}
+
+int sriov_check_set(Manager *m, Device *pf, unsigned n, sd_bus_error *error) {
+        _cleanup_free_ char *leases = NULL;
+
+        if (pf->sys.physfn[0])
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "%s is a VF (of %s): set the VF count of its PF.", pf->address,
+                                         pf->sys.physfn);
+        if (pf->sys.total_vfs == 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "%s has no SR-IOV (no sriov_totalvfs, or its driver offers no VF).",
+                                         pf->address);
+        if (n > pf->sys.total_vfs)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "%s offers at most %u VFs, not %u.", pf->address, pf->sys.total_vfs, n);
+        leases = leased_vfs(m, pf);
+        if (!leases)
+                return -ENOMEM;
+        if (*leases)
+                return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
+                                         "VFs of %s are leased: %s. Their VMs must let them go first.",
+                                         pf->address, leases);
+        if (pf->lease || device_marked(pf))
+                return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
+                                         "%s is itself hidden for passthrough (state %s): its VFs come from its host "
+                                         "driver; unhide it first.", pf->address,
+                                         device_state_to_string(device_state(pf)));
+        if (pf->sriov_busy)
+                return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
+                                         "The VF count of %s is being changed already.", pf->address);
+        if (n > 0 && !m->nl)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "passthru.ko is not loaded: the VFs of %s would go to a host driver.",
+                                         pf->address);
+        return 0;
+}
+
+void sriov_apply_saved(Manager *m) {
+        _cleanup_free_ char *leases = NULL;
+
+        for (size_t i = 0; i < m->state.n_devices; i++) {
+                const StateDevice *s = &m->state.devices[i];
+                _cleanup_free_ char *nlmsg = NULL;
+                char rule[SRIOV_RULE_LEN];
+                Device *pf;
+                int r;
+
+                if (s->num_vfs == 0)
+                        continue;
+                pf = manager_find_device(m, s->address);
+                if (!pf) {
+                        log_warning("%s is not there: its %u VFs are not made", s->address, s->num_vfs);
+                        continue;
+                }
+                if (pf->sys.num_vfs == s->num_vfs)
+                        continue;
+                /* A restart under running VMs: their VFs stay as they are. */
+                leases = mfree(leases);
+                leases = leased_vfs(m, pf);
+                if (!leases || *leases) {
+                        log_warning("%s has %u VFs, not the %u saved, and some are leased (%s): leaving them as they are",
+                                    s->address, pf->sys.num_vfs, s->num_vfs, leases ?: "?");
+                        continue;
+                }
+                if (!m->nl) {
+                        log_error("passthru.ko is not loaded: the %u VFs of %s are not made (they would go to a host "
+                                  "driver)", s->num_vfs, s->address);
+                        continue;
+                }
+                sriov_vf_rule(s->address, rule);
+                r = ptnl_hide(m->nl, rule, &nlmsg);
+                if (r < 0 && r != -EEXIST) {
+                        log_error_errno(r, "passthru.ko refused HIDE %s (%s): the VFs of %s are not made: %m", rule,
+                                        nlmsg ?: "", s->address);
+                        continue;
+                }
+                r = sysfs_set_num_vfs(m->sysfs_root, s->address, s->num_vfs);
+                if (r < 0) {
+                        log_error_errno(r, "Cannot make %u VFs on %s: %m", s->num_vfs, s->address);
+                        continue;
+                }
+                log_info("Made %u VFs on %s, hidden by %s", s->num_vfs, s->address, rule);
+                (void) device_refresh(pf);
+        }
+}
