@@ -45,7 +45,7 @@ if kill -0 $term 2>/dev/null; then
     rc=1
 fi
 wait $term || { echo "make demo INTERACTIVE=1 failed" >&2; rc=1; }
-grep -a '^0000:01:00.0 1234:11e8' "$log" | grep -aq 'available.*passthru' ||
+grep -a '^0000:01:00\.0 \+1234:11e8' "$log" | grep -aq 'available.*passthru' ||
     { echo "passthructl list in the VM's shell did not show 01:00.0 available" >&2; rc=1; }
 grep -aq 'demo: 6 passed, 0 failed' "$log" || { echo "the demo's story did not pass" >&2; rc=1; }
 exit $rc
