@@ -69,6 +69,15 @@ int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd
         if (d->resetting)
                 return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
                                          "%s is being reset by root: ask again when the reset is done.", d->address);
+        if (d->sys.physfn[0]) {
+                const Device *pf = manager_find_device(m, d->sys.physfn);
+
+                /* SetNumVFs' worker writes sriov_numvfs (0, then N): this VF may be on its way out. */
+                if (pf && pf->sriov_busy)
+                        return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
+                                                 "%s is a VF of %s, whose VF count is being changed: ask again when "
+                                                 "it is done.", d->address, pf->address);
+        }
 
         /* 2. The IOMMU is on and interrupts are remapped (both fixed at boot). */
         if (!m->iommu_enabled || d->sys.iommu_group < 0)

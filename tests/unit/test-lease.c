@@ -477,6 +477,22 @@ static void device_or_member_being_reset_is_device_busy(void **state) {
         assert_refused(fx, fx_check(fx, D2B, "vm-a"), PT_ERROR_DEVICE_BUSY, D2B, "being reset", NULL);
 }
 
+/* A VF whose PF's VF count is being changed may be removed under its grant. */
+static void vf_of_a_pf_changing_its_vf_count_is_device_busy(void **state) {
+        Fx *fx = *state;
+        Device *vf, *pf;
+
+        fx_load(fx, MARKED_STATE);
+        vf = fx_device(fx, D1);
+        pf = fx_device(fx, D2A);
+        memcpy(vf->sys.physfn, pf->address, sizeof(vf->sys.physfn));
+        assert_int_equal(fx_check(fx, D1, "vm-a"), 0);  /* a VF like any other while nothing changes */
+        pf->sriov_busy = true;
+        assert_refused(fx, fx_check(fx, D1, "vm-a"), PT_ERROR_DEVICE_BUSY, D1, D2A, "VF count", NULL);
+        pf->sriov_busy = false;
+        assert_int_equal(fx_check(fx, D1, "vm-a"), 0);
+}
+
 /* The order: when two rules are broken, the earlier one answers. */
 
 static void not_passthrough_wins_over_iommu_off(void **state) {
@@ -622,6 +638,7 @@ int main(void) {
                 T(foreign_device_back_on_passthru_is_quarantined),
                 T(member_on_vfio_without_a_lease_is_device_busy_naming_it),
                 T(device_or_member_being_reset_is_device_busy),
+                T(vf_of_a_pf_changing_its_vf_count_is_device_busy),
                 T(not_passthrough_wins_over_iommu_off),
                 T(quarantined_wins_over_iommu_off),
                 T(iommu_unavailable_wins_over_maintenance_mode),
