@@ -33,6 +33,11 @@ void device_infos_free(DeviceInfo *d, size_t n);
 /* An a{sv} of Device properties into @d; unknown names are skipped. */
 int device_info_read(sd_bus_message *m, DeviceInfo *d);
 
+/*
+ * passthrud's own socket when it is there and answers (docs/direct.md;
+ * $PASSTHRU_SOCKET names another path, or, empty, none), else the system
+ * bus.  Both serve the same objects; the caller cannot tell them apart.
+ */
 int connect_bus(sd_bus **ret);
 
 /* Every device, sorted by address, from the object manager: readable by anyone. */

@@ -23,6 +23,7 @@ const ManagerPaths manager_default_paths = {
         .modprobe_file = PT_MODPROBE_FILE,
         .state_dir = PT_STATE_DIR,
         .runtime_dir = PT_RUNTIME_DIR,
+        .direct_socket = PT_DIRECT_SOCKET,
 };
 
 int manager_new(const ManagerPaths *paths, Manager **ret) {
@@ -33,6 +34,7 @@ int manager_new(const ManagerPaths *paths, Manager **ret) {
         if (!m)
                 return -ENOMEM;
         m->paths = *paths;
+        m->direct.listen_fd = -EBADF;
         m->sysfs_root = m->paths.sysfs;
         r = config_init(&m->config);
         if (r < 0)
@@ -50,6 +52,7 @@ Manager *manager_free(Manager *m) {
         for (size_t i = 0; i < m->n_devices; i++)
                 device_free(m->devices[i]);
         free(m->devices);
+        direct_done(&m->direct);
         sd_bus_flush_close_unref(m->bus);
         bus_peers_done(&m->peers);
         sd_event_source_disable_unref(m->nl_source);
@@ -513,5 +516,7 @@ int manager_start(Manager *m, sd_event *event) {
         r = lease_reconcile(m);
         if (r < 0)
                 return log_error_errno(r, "Cannot reconcile the lease ledger: %m");
+        /* The direct socket after the name, like all else: its failure leaves callers the bus. */
+        (void) direct_start(m, m->paths.direct_socket, m->config.group);
         return 0;
 }
