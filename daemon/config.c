@@ -291,8 +291,7 @@ static int config_parse_daemon(Config *c, const char *key, const char *value, ch
                 if (r < 0)
                         return r;
                 if (v == 0)
-                        return ini_reason(reason, "%s: at least 1 (the direct socket is off only without its socket "
-                                          "unit): '%s'", key, value);
+                        return ini_reason(reason, "%s: at least 1: '%s'", key, value);
                 if (strcmp(key, "MaxConnectionsPerUser") == 0)
                         c->max_connections_per_user = (unsigned) v;
                 else

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ int manager_new(const ManagerPaths *paths, Manager **ret) {
                 return -ENOMEM;
         m->paths = *paths;
         m->direct.listen_fd = -EBADF;
+        m->runtime_fd = -EBADF;
         m->sysfs_root = m->paths.sysfs;
         r = config_init(&m->config);
         if (r < 0)
@@ -53,6 +55,7 @@ Manager *manager_free(Manager *m) {
                 device_free(m->devices[i]);
         free(m->devices);
         direct_done(&m->direct);
+        safe_close(m->runtime_fd);
         sd_bus_flush_close_unref(m->bus);
         bus_peers_done(&m->peers);
         sd_event_source_disable_unref(m->nl_source);
@@ -157,6 +160,30 @@ int manager_save_state(Manager *m) {
 
 #define QUARANTINE_FILE "quarantine"
 
+/*
+ * The runtime directory, made (0700) and opened on first use and kept: the
+ * ledger is written on every grant and return.  On tmpfs (/run) fsync()
+ * keeps nothing that the rename did not, and the files die with the boot
+ * anyway: writes there skip it.  Anywhere else they keep it.
+ */
+static int runtime_dir_fd(Manager *m) {
+        _cleanup_free_ char *probe = NULL;
+        int r;
+
+        if (m->runtime_fd >= 0)
+                return m->runtime_fd;
+        r = path_join(m->paths.runtime_dir, QUARANTINE_FILE, &probe);
+        if (r >= 0)
+                r = mkdir_parents(probe, 0700);
+        if (r < 0)
+                return r;
+        m->runtime_fd = open(m->paths.runtime_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (m->runtime_fd < 0)
+                return -errno;
+        m->runtime_volatile = fd_on_volatile_fs(m->runtime_fd);
+        return m->runtime_fd;
+}
+
 int manager_save_quarantine(Manager *m) {
         _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
         _cleanup_free_ char *path = NULL, *text = NULL;
@@ -170,9 +197,9 @@ int manager_save_quarantine(Manager *m) {
         text = strv_join(l, "\n");
         if (!text || asprintf(&path, "%s/" QUARANTINE_FILE, m->paths.runtime_dir) < 0)
                 return -ENOMEM;
-        r = mkdir_parents(path, 0700);
+        r = runtime_dir_fd(m);
         if (r >= 0)
-                r = write_file_atomic(path, text, 0600);
+                r = write_file_atomic_at(r, QUARANTINE_FILE, text, 0600, !m->runtime_volatile);
         if (r < 0)
                 log_error_errno(r, "Cannot record the quarantined devices in %s: %m", path);
         return r;
@@ -228,7 +255,11 @@ static void load_quarantine(Manager *m) {
 }
 
 int manager_save_ledger(Manager *m) {
-        return ledger_save(m->paths.runtime_dir, &m->ledger);
+        int fd = runtime_dir_fd(m);
+
+        if (fd < 0)
+                return fd;
+        return ledger_save_at(fd, &m->ledger, !m->runtime_volatile);
 }
 
 static void forget_module(Manager *m) {

@@ -57,6 +57,10 @@ typedef struct Manager {
         Lease **leases;
         size_t n_leases;
 
+        /* The runtime directory (ledger, quarantine), opened once; on tmpfs its writes skip fsync(). */
+        int runtime_fd;
+        bool runtime_volatile;
+
         /* Quarantined addresses: kept when a device leaves and comes back. */
         char **quarantine;
 
