@@ -36,7 +36,7 @@ SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer
 # daemon/: everything but the mains is a library that the tests link.
 DAEMON_MAINS := daemon/passthrud.c
 DAEMON_SRCS := $(filter-out $(DAEMON_MAINS),$(wildcard daemon/*.c))
-DAEMON_HDRS := $(wildcard daemon/*.h) include/passthru-names.h include/uapi/linux/passthru.h
+DAEMON_HDRS := $(wildcard daemon/*.h) include/passthru-names.h include/passthru-direct.h include/uapi/linux/passthru.h
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test-*.c))
 
 PREFIX ?= /usr/local

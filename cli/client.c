@@ -12,6 +12,7 @@
 
 #include "client.h"
 #include "macro.h"
+#include "passthru-direct.h"
 #include "passthru-names.h"
 #include "strv.h"
 
@@ -74,15 +75,6 @@ static int bad_answer(int r) {
         return -EBADMSG;
 }
 
-/* The socket's path, or NULL: $PASSTHRU_SOCKET when set (empty: none), else PT_DIRECT_SOCKET. */
-static const char *direct_socket_path(void) {
-        const char *p = getenv("PASSTHRU_SOCKET");
-
-        if (!p)
-                return PT_DIRECT_SOCKET;
-        return *p ? p : NULL;
-}
-
 /*
  * passthrud's own socket, authenticated and ready within a second, or an
  * error: the caller falls back to the bus (no socket, no passthrud behind
@@ -90,7 +82,6 @@ static const char *direct_socket_path(void) {
  */
 static int connect_direct(const char *path, sd_bus **ret) {
         _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_free_ char *address = NULL;
         struct stat st;
         int r;
 
@@ -98,15 +89,7 @@ static int connect_direct(const char *path, sd_bus **ret) {
                 return -errno;
         if (!S_ISSOCK(st.st_mode))
                 return -ENOTSOCK;
-        if (asprintf(&address, "unix:path=%s", path) < 0)
-                return -ENOMEM;
-        r = sd_bus_new(&bus);
-        if (r >= 0)
-                r = sd_bus_set_address(bus, address);
-        if (r >= 0)
-                r = sd_bus_negotiate_fds(bus, true);
-        if (r >= 0)
-                r = sd_bus_start(bus);
+        r = pt_direct_open(path, &bus);
         if (r < 0)
                 return r;
         for (int i = 0; i < 100 && (r = sd_bus_is_ready(bus)) == 0; i++) {
@@ -126,7 +109,7 @@ static int connect_direct(const char *path, sd_bus **ret) {
 }
 
 int connect_bus(sd_bus **ret) {
-        const char *path = direct_socket_path();
+        const char *path = pt_direct_socket_path();
         int r;
 
         if (path && connect_direct(path, ret) >= 0)

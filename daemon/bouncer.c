@@ -222,6 +222,107 @@ uint64_t bus_peers_appeared(const BusPeers *p, const char *name) {
         return found ? found->appeared : p->watch_started;
 }
 
+int bus_peers_fill(BusPeers *p, const char *name, sd_bus_message *reply) {
+        BusPeer *e = bus_peers_find(p, name);
+        uint32_t uid = UINT32_MAX, pid = 0;
+        _cleanup_free_ gid_t *gids = NULL;
+        int r, n = -1;
+
+        if (!e || e->creds_known)
+                return 0;       /* gone meanwhile, or asked by a call already */
+        if (sd_bus_message_is_method_error(reply, NULL))
+                return 0;
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                const char *key;
+
+                r = sd_bus_message_read(reply, "s", &key);
+                if (r < 0)
+                        break;
+                if (strcmp(key, "UnixUserID") == 0)
+                        r = sd_bus_message_read(reply, "v", "u", &uid);
+                else if (strcmp(key, "ProcessID") == 0)
+                        r = sd_bus_message_read(reply, "v", "u", &pid);
+                else if (strcmp(key, "UnixGroupIDs") == 0) {
+                        const void *a;
+                        size_t size;
+
+                        r = sd_bus_message_enter_container(reply, 'v', "au");
+                        if (r >= 0)
+                                r = sd_bus_message_read_array(reply, 'u', &a, &size);
+                        if (r >= 0) {
+                                free(gids);
+                                n = (int) (size / sizeof(uint32_t));
+                                gids = n > 0 ? malloc(size) : NULL;
+                                if (n > 0 && !gids)
+                                        return -ENOMEM;
+                                if (n > 0)
+                                        memcpy(gids, a, size);
+                                r = sd_bus_message_exit_container(reply);
+                        }
+                } else
+                        r = sd_bus_message_skip(reply, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+        }
+        if (r < 0 || uid == UINT32_MAX || pid == 0)
+                return r < 0 ? r : -EBADMSG;    /* the call, when it comes, asks again */
+        /* What ask_bus() keeps from sd-bus's reading of the same answer: no primary gid from the bus. */
+        *e = (BusPeer) { .name = e->name, .appeared = e->appeared, .creds_known = true, .euid = (uid_t) uid,
+                         .pid = (pid_t) pid, .gids = TAKE_PTR(gids), .n_gids = n };
+        return 1;
+}
+
+typedef struct Prefetch {
+        Manager *m;
+        char name[];
+} Prefetch;
+
+static void prefetch_free(void *userdata) {
+        Prefetch *f = userdata;
+
+        f->m->peers.prefetching--;
+        free(f);
+}
+
+static int on_prefetched(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Prefetch *f = userdata;
+
+        (void) ret_error;
+        if (bus_peers_fill(&f->m->peers, f->name, reply) == -ENOMEM)
+                log_error("Out of memory while reading a connection's credentials: it will be asked again");
+        return 0;
+}
+
+/*
+ * A connection appeared: ask the bus who it is now, without waiting, so
+ * that its first call finds the answer here and costs no second round
+ * trip.  At most BUS_PREFETCH_MAX questions at once: beyond that a call
+ * asks for itself.
+ */
+static void prefetch_creds(Manager *m, sd_bus *bus, const char *name) {
+        _cleanup_free_ Prefetch *f = NULL;
+        sd_bus_slot *slot = NULL;
+        int r;
+
+        if (m->peers.prefetching >= BUS_PREFETCH_MAX)
+                return;
+        f = malloc(sizeof(Prefetch) + strlen(name) + 1);
+        if (!f)
+                return;
+        f->m = m;
+        strcpy(f->name, name);
+        r = sd_bus_call_method_async(bus, &slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                     "org.freedesktop.DBus", "GetConnectionCredentials", on_prefetched, f, "s", name);
+        if (r < 0)
+                return;
+        m->peers.prefetching++;
+        (void) sd_bus_slot_set_destroy_callback(slot, prefetch_free);
+        (void) sd_bus_slot_set_floating(slot, true);
+        TAKE_PTR(f);
+        sd_bus_slot_unref(slot);
+}
+
 static int on_name_owner_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
         Manager *m = userdata;
         const char *name, *old_owner, *new_owner;
@@ -232,6 +333,8 @@ static int on_name_owner_changed(sd_bus_message *msg, void *userdata, sd_bus_err
         /* A unique name appears once and leaves once: ("", ":1.5") and (":1.5", ""). */
         if (bus_peers_note(&m->peers, name, new_owner[0] ? boottime_usec() : 0) < 0)
                 log_error("Out of memory while following bus connections: callers may be refused");
+        else if (new_owner[0])
+                prefetch_creds(m, sd_bus_message_get_bus(msg), name);
         return 0;
 }
 

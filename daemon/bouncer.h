@@ -85,6 +85,7 @@ typedef struct BusPeers {
         size_t n;
         uint64_t watch_started;         /* connections before this are unknown */
         BusPeer scratch;                /* a caller on a bus without the watch, for one call */
+        unsigned prefetching;           /* GetConnectionCredentials asked and not answered yet */
         sd_bus_slot *slot;
 } BusPeers;
 
@@ -93,5 +94,15 @@ void bus_peers_done(BusPeers *p);
 int bus_peers_note(BusPeers *p, const char *name, uint64_t when);
 /* The entry of @name, added (appeared: the start of the watch) when not seen; NULL on ENOMEM. */
 BusPeer *bus_peers_get(BusPeers *p, const char *name);
+/*
+ * Fill @name's credentials from dbus-daemon's answer to
+ * GetConnectionCredentials (@reply), asked when it appeared: UnixUserID,
+ * ProcessID, UnixGroupIDs.  0 when there is nothing to fill (the name left,
+ * or a call asked already), 1 when filled, a negative errno when the answer
+ * does not say uid and pid (the first call then asks for itself).
+ */
+int bus_peers_fill(BusPeers *p, const char *name, sd_bus_message *reply);
+#define BUS_PREFETCH_MAX 32
+
 /* When @name appeared; for one not seen, the start of the watch. */
 uint64_t bus_peers_appeared(const BusPeers *p, const char *name);

@@ -58,6 +58,7 @@
 #include <systemd/sd-bus.h>
 
 #include "macro.h"
+#include "passthru-direct.h"
 #include "passthru-names.h"
 
 static int usage(void) {
@@ -72,8 +73,6 @@ static bool arg_direct;
 
 /* The system bus, or with -D passthrud's own socket. */
 static int open_bus(sd_bus **ret) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_free_ char *address = NULL;
         int r;
 
         if (!arg_direct) {
@@ -82,19 +81,11 @@ static int open_bus(sd_bus **ret) {
                         fprintf(stderr, "pt-hold: cannot connect to the system bus: %s\n", strerror(-r));
                 return r;
         }
-        if (asprintf(&address, "unix:path=%s", getenv("PASSTHRU_SOCKET") ?: PT_DIRECT_SOCKET) < 0)
-                return -ENOMEM;
-        r = sd_bus_new(&bus);
-        if (r >= 0)
-                r = sd_bus_set_address(bus, address);
-        if (r >= 0)
-                r = sd_bus_start(bus);
-        if (r < 0) {
-                fprintf(stderr, "pt-hold: cannot connect to %s: %s\n", address, strerror(-r));
-                return r;
-        }
-        *ret = TAKE_PTR(bus);
-        return 0;
+        r = pt_direct_open(pt_direct_socket_path(), ret);
+        if (r < 0)
+                fprintf(stderr, "pt-hold: cannot connect to %s: %s\n", pt_direct_socket_path() ?: "no socket",
+                        strerror(-r));
+        return r;
 }
 
 static int on_revoked(sd_bus_message *msg, void *userdata, sd_bus_error *error) {

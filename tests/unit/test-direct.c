@@ -32,6 +32,7 @@
 #include "macro.h"
 #include "manager.h"
 #include "manager-dbus.h"
+#include "passthru-direct.h"
 #include "passthru-names.h"
 #include "process.h"
 
@@ -88,22 +89,7 @@ static void fx_start(Fx *fx) {
 /* ---- the client, in a child; it reports on a pipe ---- */
 
 static int client_connect(const char *path, sd_bus **ret) {
-        _cleanup_free_ char *address = NULL;
-        sd_bus *bus = NULL;
-        int r;
-
-        assert_true(asprintf(&address, "unix:path=%s", path) > 0);
-        r = sd_bus_new(&bus);
-        if (r >= 0)
-                r = sd_bus_set_address(bus, address);
-        if (r >= 0)
-                r = sd_bus_start(bus);
-        if (r < 0) {
-                sd_bus_unref(bus);
-                return r;
-        }
-        *ret = bus;
-        return 0;
+        return pt_direct_open(path, ret);
 }
 
 /* Call a method of the manager object with one string argument (or none); "ok" or the error's name, into @out. */

@@ -164,20 +164,27 @@ testcase_bridged_pair_is_leased_whole() {
     wait_state $BR2 quarantined
 }
 
-testcase_root_release_revokes_a_live_holder() {
+# revoke_live_holder [-D]: root's Release of a live holder's lease, the
+# holder on the bus (or with -D on passthrud's socket): LeaseRevoked reaches
+# it there, one second of grace, then SIGKILL and the return trip.
+revoke_live_holder() {
     printf '[Daemon]\nRevokeGraceSec=1\n' >/etc/passthru/passthru.conf
     stop_daemon
     start_daemon
-    hold $EDU vm-a
+    hold $EDU vm-a "$@"
     mgr Release s $EDU
-    # LeaseRevoked, one second of grace, then SIGKILL and the return trip.
     wait_state $EDU available
     grep -q "Lease revoked: device $EDU, VM 'vm-a', pid $HOLDER" /tmp/passthrud.log || fail "no LeaseRevoked"
     grep -q "device $EDU, VM 'vm-a', pid $HOLDER, reason revoked" /tmp/passthrud.log || fail "not released as revoked"
+    grep -q "^revoked $EDU vm-a $HOLDER" /tmp/hold.out || fail "LeaseRevoked did not reach the holder: $(cat /tmp/hold.out)"
     ! kill -0 $HOLDER 2>/dev/null || fail "the holder survived its revocation"
     rm /etc/passthru/passthru.conf
     stop_daemon
     start_daemon
+}
+
+testcase_root_release_revokes_a_live_holder() {
+    revoke_live_holder
 }
 
 testcase_bus_loop_answers_while_vfio_unbind_blocks() {
@@ -817,17 +824,7 @@ testcase_direct_socket_caps_connections_in_total_and_per_user() {
 }
 
 testcase_direct_socket_revocation_reaches_a_holder_connected_there() {
-    printf '[Daemon]\nRevokeGraceSec=2\n' >/etc/passthru/passthru.conf
-    stop_daemon
-    start_daemon
-    hold $EDU vm-a -D
-    mgr Release s $EDU
-    wait_state $EDU available
-    grep -q "^revoked $EDU vm-a $HOLDER" /tmp/hold.out || fail "no LeaseRevoked on the socket: $(cat /tmp/hold.out)"
-    ! kill -0 $HOLDER 2>/dev/null || fail "the holder survived its revocation"
-    rm /etc/passthru/passthru.conf
-    stop_daemon
-    start_daemon
+    revoke_live_holder -D
 }
 
 testcase_without_the_socket_passthructl_uses_the_bus() {
