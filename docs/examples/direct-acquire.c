@@ -4,11 +4,13 @@
  * this process lives: the least a VMM needs (docs/direct.md).
  *
  *   cc -o direct-acquire direct-acquire.c $(pkg-config --cflags --libs libsystemd)
- *   ./direct-acquire 0000:01:00.0 my-vm
+ *   ./direct-acquire 0000:01:00.0 my-vm [GUEST_RAM_BYTES]
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,10 +20,11 @@ int main(int argc, char *argv[]) {
         sd_bus_error error = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         sd_bus *bus = NULL;
+        uint64_t ram = argc > 3 ? strtoull(argv[3], NULL, 10) : 0;
         int r, fd;
 
-        if (argc != 3) {
-                fprintf(stderr, "usage: %s DEVICE VM\n", argv[0]);
+        if (argc < 3 || argc > 4) {
+                fprintf(stderr, "usage: %s DEVICE VM [GUEST_RAM_BYTES]\n", argv[0]);
                 return 2;
         }
         /* Peer-to-peer D-Bus: no bus daemon in between, no Hello. */
@@ -35,9 +38,17 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "cannot connect to /run/passthru.sock: %s\n", strerror(-r));
                 return 1;
         }
-        /* Acquire(s device, s vm, a{sv} options) -> h: the VFIO group fd. */
-        r = sd_bus_call_method(bus, "org.passthru1", "/org/passthru1", "org.passthru1.Manager", "Acquire", &error,
-                               &reply, "ssa{sv}", argv[1], argv[2], 1, "MemoryBytes", "t", (uint64_t) 1 << 30);
+        /*
+         * Acquire(s device, s vm, a{sv} options) -> h: the VFIO group fd.
+         * MemoryBytes raises this process's RLIMIT_MEMLOCK so that it can pin
+         * the guest's RAM (VFIO charges pinned pages to the mapping process).
+         */
+        if (ram > 0)
+                r = sd_bus_call_method(bus, "org.passthru1", "/org/passthru1", "org.passthru1.Manager", "Acquire",
+                                       &error, &reply, "ssa{sv}", argv[1], argv[2], 1, "MemoryBytes", "t", ram);
+        else
+                r = sd_bus_call_method(bus, "org.passthru1", "/org/passthru1", "org.passthru1.Manager", "Acquire",
+                                       &error, &reply, "ssa{sv}", argv[1], argv[2], 0);
         if (r < 0) {
                 fprintf(stderr, "%s: %s\n", error.name ?: "error", error.message ?: strerror(-r));
                 return 1;
