@@ -110,11 +110,15 @@ static int connect_direct(const char *path, sd_bus **ret) {
 
 int connect_bus(sd_bus **ret) {
         const char *path = pt_direct_socket_path();
-        int r;
 
         if (path && connect_direct(path, ret) >= 0)
                 return 0;
-        r = sd_bus_default_system(ret);
+        return connect_system_bus(ret);
+}
+
+int connect_system_bus(sd_bus **ret) {
+        int r = sd_bus_default_system(ret);
+
         if (r < 0) {
                 fprintf(stderr, "passthructl: cannot connect to the system bus: %s\n", strerror(-r));
                 return -EHOSTDOWN;
