@@ -313,6 +313,43 @@ static void client_never_reads(const char *path, int report, int go) {
         _exit(2);
 }
 
+/* pt-flood SOCKET 0: a connection that authenticates and then only stays. */
+static void client_only_stays(const char *path, int report, int go) {
+        (void) go;
+        if (dup2(report, STDOUT_FILENO) < 0)
+                _exit(2);
+        execl("build/pt-flood", "pt-flood", path, "0", NULL);
+        _exit(2);
+}
+
+/* The daemon suite's way to fill the caps: pt-flood's connection counts, and one over the cap is refused. */
+static void a_connection_over_the_cap_is_closed_before_it_authenticates(void **state) {
+        Fx *fx = *state;
+        Child a, b;
+        int status = -1;
+
+        fx->m->config.max_connections_per_user = 1;
+        fx_start(fx);
+        a = child_run(client_only_stays, fx->socket, (uid_t) -1);
+        assert_string_equal(child_report(fx, &a), "ready\nsent 0 calls\n");
+        assert_int_equal(fx->m->direct.n_peers, 1);
+        b = child_run(client_only_stays, fx->socket, (uid_t) -1);
+        /* Refused: pt-flood cannot authenticate and exits 1. */
+        for (uint64_t end = boottime_usec() + 10 * 1000000ULL; boottime_usec() < end;) {
+                assert_true(sd_event_run(fx->event, 5000) >= 0);
+                if (waitpid(b.pid, &status, WNOHANG) == b.pid)
+                        break;
+        }
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 1);
+        close(b.report);
+        close(b.go);
+        assert_int_equal(fx->m->direct.n_peers, 1);
+        assert_int_equal(kill(a.pid, SIGTERM), 0);
+        (void) child_finish(fx, &a);
+        assert_int_equal(fx->m->direct.n_peers, 0);
+}
+
 static void a_client_that_never_reads_is_dropped(void **state) {
         Fx *fx = *state;
         Child c;
@@ -416,6 +453,7 @@ int main(void) {
                 T(a_stranger_is_refused_by_the_same_rules),
                 T(connections_over_the_cap_per_user_are_refused),
                 T(connections_over_the_cap_in_total_are_refused),
+                T(a_connection_over_the_cap_is_closed_before_it_authenticates),
                 T(a_client_that_never_reads_is_dropped),
                 T(lease_revoked_reaches_a_direct_connection),
                 T(a_stale_socket_is_replaced_and_removed_at_the_end),
