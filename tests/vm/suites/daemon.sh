@@ -722,7 +722,8 @@ testcase_bus_answers_while_a_live_passthrough_waits_for_a_held_device() {
 SOCK=/run/passthru.sock
 
 # The system bus frozen (dbus-daemon stopped) while COMMAND runs: what
-# works then went over the socket.
+# works then went over the socket.  (busybox's timeout runs its own
+# setpriv applet: "$ALICE timeout N CMD", not "timeout N $ALICE CMD".)
 without_bus() {
     local rc=0
     kill -STOP "$(pidof dbus-daemon)"
@@ -742,9 +743,9 @@ testcase_direct_socket_grants_a_member_without_the_bus() {
     grep -q "device $EDU, VM 'vm-d', pid [0-9]*, reason released\|device $EDU, VM 'vm-d', pid [0-9]*, reason process-exited" \
         /tmp/passthrud.log || fail "no release of vm-d in the log"
     # passthructl takes the socket by itself: list and run with the bus stopped.
-    without_bus timeout 20 $ALICE passthructl list --no-legend >/tmp/out 2>&1 || fail "list: $(cat /tmp/out)"
+    without_bus $ALICE timeout 20 passthructl list --no-legend >/tmp/out 2>&1 || fail "list: $(cat /tmp/out)"
     grep -q "^$EDU" /tmp/out || fail "list over the socket: $(cat /tmp/out)"
-    without_bus timeout 20 $ALICE passthructl run --device $EDU --vm vm-r -- sh -c 'echo "fds $PASSTHRU_GROUP_FDS"' \
+    without_bus $ALICE timeout 20 passthructl run --device $EDU --vm vm-r -- sh -c 'echo "fds $PASSTHRU_GROUP_FDS"' \
         >/tmp/out 2>&1 || fail "passthructl run over the socket: $(cat /tmp/out)"
     grep -q "^fds [0-9]" /tmp/out || fail "passthructl run: no group fd: $(cat /tmp/out)"
     wait_state $EDU available
@@ -798,7 +799,7 @@ testcase_direct_socket_caps_connections_in_total_and_per_user() {
     open_connections alice 3 $ALICE
     echo "alice's three are in"
     # alice's fourth is refused: closed before it can authenticate.
-    if timeout 15 $ALICE pt-flood $SOCK 0 >/tmp/out 2>&1; then fail "a fourth connection of alice's stayed"; fi
+    if $ALICE timeout 15 pt-flood $SOCK 0 >/tmp/out 2>&1; then fail "a fourth connection of alice's stayed"; fi
     grep -q "cannot connect" /tmp/out || fail "alice's fourth: $(cat /tmp/out)"
     grep -q "uid 1000): MaxConnectionsPerUser= reached" /tmp/passthrud.log || fail "no word of the per-user cap"
     # root's two fill the total; a third of root's is refused for it.
@@ -807,7 +808,7 @@ testcase_direct_socket_caps_connections_in_total_and_per_user() {
     if timeout 15 pt-flood $SOCK 0 >/tmp/out 2>&1; then fail "a sixth connection stayed"; fi
     grep -q "cannot connect" /tmp/out || fail "the sixth: $(cat /tmp/out)"
     # Members still reach the daemon over the bus meanwhile.
-    timeout 30 $ALICE pt-hold $EDU vm-cap -- true || fail "no grant over the bus while the socket is full"
+    $ALICE timeout 30 pt-hold $EDU vm-cap -- true || fail "no grant over the bus while the socket is full"
     wait_state $EDU available
     for pid in $(cat /tmp/conns); do
         kill -9 "$pid"
@@ -821,7 +822,7 @@ testcase_direct_socket_caps_connections_in_total_and_per_user() {
         sleep 0.1
     done
     assert_eq "$fds" "$fds0" "passthrud's fds once the connections closed"
-    timeout 30 $ALICE pt-hold -D $EDU vm-cap2 -- true || fail "no connection once the others closed"
+    $ALICE timeout 30 pt-hold -D $EDU vm-cap2 -- true || fail "no connection once the others closed"
     wait_state $EDU available
     rm /etc/passthru/passthru.conf
     stop_daemon
@@ -834,12 +835,15 @@ testcase_direct_socket_revocation_reaches_a_holder_connected_there() {
 
 testcase_without_the_socket_passthructl_uses_the_bus() {
     mv $SOCK /run/passthru.sock.away
-    timeout 30 $ALICE passthructl list --no-legend >/tmp/out 2>&1 || fail "list over the bus: $(cat /tmp/out)"
+    # Back however the case ends (a failure ends its subshell).
+    trap 'mv /run/passthru.sock.away $SOCK 2>/dev/null || true' EXIT
+    $ALICE timeout 30 passthructl list --no-legend >/tmp/out 2>&1 || fail "list over the bus: $(cat /tmp/out)"
     grep -q "^$EDU" /tmp/out || fail "list over the bus: $(cat /tmp/out)"
-    timeout 30 $ALICE passthructl run --device $EDU --vm vm-f -- true || fail "run over the bus"
+    $ALICE timeout 30 passthructl run --device $EDU --vm vm-f -- true || fail "run over the bus"
     wait_state $EDU available
     mv /run/passthru.sock.away $SOCK
-    without_bus timeout 20 $ALICE passthructl list --no-legend >/dev/null || fail "the socket is back, unused"
+    trap - EXIT
+    without_bus $ALICE timeout 20 passthructl list --no-legend >/dev/null || fail "the socket is back, unused"
 }
 
 testcase_direct_socket_drops_a_client_that_never_reads() {
@@ -849,7 +853,7 @@ testcase_direct_socket_drops_a_client_that_never_reads() {
     flood=$!
     wait_for_line ready /tmp/flood.out
     # Others are served meanwhile, over the socket and over the bus.
-    timeout 30 $ALICE pt-hold -D $EDU vm-x -- true || fail "no grant over the socket during the flood"
+    $ALICE timeout 30 pt-hold -D $EDU vm-x -- true || fail "no grant over the socket during the flood"
     wait_state $EDU available
     for i in $(seq 1 300); do
         grep -q "hung up after" /tmp/flood.out && break
