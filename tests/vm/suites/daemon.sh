@@ -687,36 +687,6 @@ testcase_twenty_acquires_right_after_the_start_are_granted() {
     done
 }
 
-testcase_bus_answers_while_a_live_passthrough_waits_for_a_held_device() {
-    local group holder sp
-    mgr EnterMaintenanceMode
-    if [ "$(dev_prop $NIC Passthrough)" = true ]; then
-        mgr SetPassthrough "sba{sv}" $NIC false 0
-    fi
-    # Another tool has the NIC on vfio-pci, with a VM holding it.
-    echo vfio-pci > $SYS/$NIC/driver_override
-    [ -e $SYS/$NIC/driver ] && echo $NIC > $SYS/$NIC/driver/unbind
-    echo $NIC > /sys/bus/pci/drivers_probe
-    assert_driver $NIC vfio-pci
-    group=$(dev_prop $NIC IommuGroup)
-    vfio-check --group "$group" --hold $NIC >/tmp/vh.out 2>&1 &
-    holder=$!
-    wait_for_line holding /tmp/vh.out
-    busctl call $BUS SetPassthrough "sba{sv}" $NIC true 1 Live b true >/tmp/sp.out 2>&1 &
-    sp=$!
-    sleep 1
-    kill -0 $sp 2>/dev/null || fail "SetPassthrough returned while vfio-pci was held: $(cat /tmp/sp.out)"
-    pt-hold -L 30 >/tmp/lat.out || fail "the bus did not answer: $(cat /tmp/lat.out)"
-    cat /tmp/lat.out
-    [ "$(awk '{ print $2 }' /tmp/lat.out)" -le 100 ] || fail "the bus loop stalled: $(cat /tmp/lat.out)"
-    kill $holder
-    wait $sp || fail "SetPassthrough failed: $(cat /tmp/sp.out)"
-    assert_eq "$(cat /tmp/sp.out)" "b false" "SetPassthrough's answer"
-    assert_driver $NIC passthru
-    wait_state $NIC available
-    mgr ExitMaintenanceMode
-}
-
 # ---- passthrud's own socket (docs/direct.md): peer-to-peer, no bus between ----
 
 SOCK=/run/passthru.sock
@@ -869,6 +839,36 @@ testcase_direct_socket_drops_a_client_that_never_reads() {
     grep VmRSS /proc/"$(cat /tmp/passthrud.pid)"/status
     kill $flood
     timeout 30 pt-hold -L 10 >/dev/null || fail "the bus does not answer after the flood"
+}
+
+testcase_bus_answers_while_a_live_passthrough_waits_for_a_held_device() {
+    local group holder sp
+    mgr EnterMaintenanceMode
+    if [ "$(dev_prop $NIC Passthrough)" = true ]; then
+        mgr SetPassthrough "sba{sv}" $NIC false 0
+    fi
+    # Another tool has the NIC on vfio-pci, with a VM holding it.
+    echo vfio-pci > $SYS/$NIC/driver_override
+    [ -e $SYS/$NIC/driver ] && echo $NIC > $SYS/$NIC/driver/unbind
+    echo $NIC > /sys/bus/pci/drivers_probe
+    assert_driver $NIC vfio-pci
+    group=$(dev_prop $NIC IommuGroup)
+    vfio-check --group "$group" --hold $NIC >/tmp/vh.out 2>&1 &
+    holder=$!
+    wait_for_line holding /tmp/vh.out
+    busctl call $BUS SetPassthrough "sba{sv}" $NIC true 1 Live b true >/tmp/sp.out 2>&1 &
+    sp=$!
+    sleep 1
+    kill -0 $sp 2>/dev/null || fail "SetPassthrough returned while vfio-pci was held: $(cat /tmp/sp.out)"
+    pt-hold -L 30 >/tmp/lat.out || fail "the bus did not answer: $(cat /tmp/lat.out)"
+    cat /tmp/lat.out
+    [ "$(awk '{ print $2 }' /tmp/lat.out)" -le 100 ] || fail "the bus loop stalled: $(cat /tmp/lat.out)"
+    kill $holder
+    wait $sp || fail "SetPassthrough failed: $(cat /tmp/sp.out)"
+    assert_eq "$(cat /tmp/sp.out)" "b false" "SetPassthrough's answer"
+    assert_driver $NIC passthru
+    wait_state $NIC available
+    mgr ExitMaintenanceMode
 }
 
 suite_teardown() {
