@@ -62,6 +62,7 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
         printf("VFIO group fd %d for %s\n", fd, argv[1]);
+        fflush(stdout);
         /*
          * Here a VMM sets up its container with fd (VFIO_GROUP_SET_CONTAINER,
          * VFIO_GROUP_GET_DEVICE_FD) and runs the guest.  The lease is this

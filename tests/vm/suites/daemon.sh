@@ -722,6 +722,7 @@ testcase_direct_socket_grants_a_member_without_the_bus() {
     # docs/direct.md's example, as a VMM author would start from it.
     $ALICE direct-acquire $EDU vm-doc >/tmp/doc.out 2>&1 &
     doc=$!
+    trap 'kill $doc 2>/dev/null || true' EXIT
     wait_for_line "VFIO group fd" /tmp/doc.out
     assert_eq "$(dev_prop $EDU Owner)" vm-doc "Owner"
     assert_eq "$(dev_prop $EDU OwnerPid)" "$doc" "OwnerPid"
