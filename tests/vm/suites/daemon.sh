@@ -765,6 +765,9 @@ testcase_direct_socket_caps_connections_in_total_and_per_user() {
     printf '[Daemon]\nMaxConnections=5\nMaxConnectionsPerUser=3\n' >/etc/passthru/passthru.conf
     stop_daemon
     start_daemon
+    # A lease first: the runtime directory's fd, opened at the first ledger write, stays.
+    $ALICE timeout 30 pt-hold $EDU vm-warm -- true || fail "no grant after the restart"
+    wait_state $EDU available
     fds0=$(ls /proc/"$(cat /tmp/passthrud.pid)"/fd | wc -l)
     : >/tmp/conns
     open_connections alice 3 $ALICE
