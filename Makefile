@@ -36,7 +36,7 @@ SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer
 # daemon/: everything but the mains is a library that the tests link.
 DAEMON_MAINS := daemon/passthrud.c
 DAEMON_SRCS := $(filter-out $(DAEMON_MAINS),$(wildcard daemon/*.c))
-DAEMON_HDRS := $(wildcard daemon/*.h) include/passthru-names.h include/uapi/linux/passthru.h
+DAEMON_HDRS := $(wildcard daemon/*.h) include/passthru-names.h include/passthru-direct.h include/uapi/linux/passthru.h
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test-*.c))
 
 PREFIX ?= /usr/local
@@ -51,7 +51,7 @@ module:
 	@test -d "$(KDIR)" || { echo "No kernel headers in $(KDIR): run 'make deps' or set KVER/KDIR" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
-tools: $(BUILD)/ptnl $(BUILD)/ptnl-fuzz $(BUILD)/vfio-check $(BUILD)/pt-hold $(BUILD)/pt-reuse $(BUILD)/pt-bench $(BUILD)/pt-bench-floor \
+tools: $(BUILD)/ptnl $(BUILD)/ptnl-fuzz $(BUILD)/vfio-check $(BUILD)/pt-hold $(BUILD)/pt-flood $(BUILD)/direct-acquire $(BUILD)/pt-reuse $(BUILD)/pt-bench $(BUILD)/pt-bench-floor \
 	$(BUILD)/passthrud-faults
 
 # -MMD: each object also depends on the headers it really includes.
@@ -117,6 +117,16 @@ $(BUILD)/pt-hold: tests/tools/pt-hold.c $(DAEMON_HDRS)
 $(BUILD)/pt-standin: tests/tools/pt-standin.c $(DAEMON_HDRS)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(USER_CPPFLAGS) $(LDFLAGS) -o $@ $< $(USER_LIBS)
 
+# docs/direct.md's minimal client, built as its readers would (the daemon suite runs it).
+$(BUILD)/direct-acquire: docs/examples/direct-acquire.c
+	@mkdir -p $(BUILD)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< $(shell pkg-config --cflags --libs libsystemd)
+
+# A client of the direct socket that never reads (test-direct, the daemon suite).
+$(BUILD)/pt-flood: tests/tools/pt-flood.c
+	@mkdir -p $(BUILD)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -D_GNU_SOURCE= $(LDFLAGS) -o $@ $<
+
 $(BUILD)/pt-reuse: tests/tools/pt-reuse.c $(DAEMON_HDRS)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(USER_CPPFLAGS) $(LDFLAGS) -o $@ $< $(USER_LIBS)
 
@@ -141,7 +151,7 @@ $(BUILD)/unit/test-names: UNIT_EXTRA := -Icli cli/output.c
 $(BUILD)/unit/test-domxml: cli/domxml.c cli/domxml.h
 $(BUILD)/unit/test-domxml: UNIT_EXTRA := $(XML_CPPFLAGS) $(XML_LIBS)
 
-unit: $(UNIT_TESTS) $(BUILD)/passthructl $(BUILD)/pt-standin
+unit: $(UNIT_TESTS) $(BUILD)/passthructl $(BUILD)/pt-standin $(BUILD)/pt-flood $(BUILD)/direct-acquire
 	@rc=0; tests/unit/run.sh $(UNIT_TESTS) || rc=1; tests/unit/completion.sh || rc=1; \
 		python3 tests/unit/deps.py || rc=1; python3 tests/unit/docs.py || rc=1; \
 		python3 tests/unit/includes.py || rc=1; tests/unit/cli.sh || rc=1; \

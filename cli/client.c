@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "client.h"
 #include "macro.h"
+#include "passthru-direct.h"
 #include "passthru-names.h"
 #include "strv.h"
 
@@ -75,7 +77,48 @@ static int bad_answer(int r) {
         return -EBADMSG;
 }
 
+/*
+ * passthrud's own socket, authenticated and ready within a second, or an
+ * error: the caller falls back to the bus (no socket, no passthrud behind
+ * it, or passthrud refused the connection: too many).
+ */
+static int connect_direct(const char *path, sd_bus **ret) {
+        _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
+        struct stat st;
+        int r;
+
+        if (stat(path, &st) < 0)
+                return -errno;
+        if (!S_ISSOCK(st.st_mode))
+                return -ENOTSOCK;
+        r = pt_direct_open(path, &bus);
+        if (r < 0)
+                return r;
+        for (int i = 0; i < 100 && (r = sd_bus_is_ready(bus)) == 0; i++) {
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return r;
+                if (r == 0) {
+                        r = sd_bus_wait(bus, 10000);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        if (r <= 0)
+                return r < 0 ? r : -ETIMEDOUT;
+        *ret = TAKE_PTR(bus);
+        return 0;
+}
+
 int connect_bus(sd_bus **ret) {
+        const char *path = pt_direct_socket_path();
+
+        if (path && connect_direct(path, ret) >= 0)
+                return 0;
+        return connect_system_bus(ret);
+}
+
+int connect_system_bus(sd_bus **ret) {
         int r = sd_bus_default_system(ret);
 
         if (r < 0) {

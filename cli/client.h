@@ -33,7 +33,19 @@ void device_infos_free(DeviceInfo *d, size_t n);
 /* An a{sv} of Device properties into @d; unknown names are skipped. */
 int device_info_read(sd_bus_message *m, DeviceInfo *d);
 
+/*
+ * passthrud's own socket when it is there and answers (docs/direct.md;
+ * $PASSTHRU_SOCKET names another path, or, empty, none), else the system
+ * bus.  Both serve the same objects; the caller cannot tell them apart.
+ */
 int connect_bus(sd_bus **ret);
+/*
+ * The system bus alone, for a client that keeps its connection without
+ * reading it (the libvirt holder): passthrud sends every signal to each
+ * connection of its socket and drops one that does not read, where the bus
+ * delivers only what a client asked for.
+ */
+int connect_system_bus(sd_bus **ret);
 
 /* Every device, sorted by address, from the object manager: readable by anyone. */
 int get_devices(sd_bus *bus, DeviceInfo **ret, size_t *ret_n);

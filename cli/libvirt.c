@@ -502,7 +502,8 @@ int verb_libvirt_hold(sd_bus *unused, char **args) {
         groups = calloc(strv_length(args + 1) + 1, sizeof(*groups));
         if (!groups)
                 return -ENOMEM;
-        r = connect_bus(&bus);
+        /* Kept for the domain's life, never read: the bus, not passthrud's socket (client.h). */
+        r = connect_system_bus(&bus);
         if (r < 0)
                 return r;
         /* Stopped by the hook's SIGTERM; the signals wait until the loop takes them. */

@@ -96,6 +96,12 @@ int verb_run(sd_bus *bus, char **args) {
         setenv("PASSTHRU_GROUPS", groups_env, 1);
         setenv("PASSTHRU_GROUP_FDS", fds_env, 1);
         setenv("PASSTHRU_VM", arg_vm, 1);
+        /*
+         * The leases are this process's, not the connection's: let it go, so
+         * that nothing queues up for it while the VMM runs (passthrud drops a
+         * direct connection that does not read what it is sent).
+         */
+        sd_bus_close(bus);
 
         /*
          * passthructl stays the lease holder: the lease ends when it exits.

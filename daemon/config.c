@@ -22,6 +22,8 @@ int config_init(Config *c) {
         *c = (Config) {
                 .group = group,
                 .revoke_grace_usec = CONFIG_DEFAULT_REVOKE_GRACE_SEC * USEC_PER_SEC,
+                .max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS,
+                .max_connections_per_user = CONFIG_DEFAULT_MAX_CONNECTIONS_PER_USER,
         };
         return 0;
 }
@@ -283,6 +285,17 @@ static int config_parse_daemon(Config *c, const char *key, const char *value, ch
                 if (r < 0)
                         return r;
                 c->max_active_devices = (unsigned) v;
+
+        } else if (strcmp(key, "MaxConnections") == 0 || strcmp(key, "MaxConnectionsPerUser") == 0) {
+                r = config_parse_unsigned(key, value, CONFIG_MAX_CONNECTIONS_MAX, &v, reason);
+                if (r < 0)
+                        return r;
+                if (v == 0)
+                        return ini_reason(reason, "%s: at least 1: '%s'", key, value);
+                if (strcmp(key, "MaxConnectionsPerUser") == 0)
+                        c->max_connections_per_user = (unsigned) v;
+                else
+                        c->max_connections = (unsigned) v;
 
         } else if (strcmp(key, "RevokeGraceSec") == 0) {
                 r = config_parse_unsigned(key, value, CONFIG_REVOKE_GRACE_SEC_MAX, &v, reason);

@@ -8,6 +8,8 @@
  *   MaxActiveDevices=0          0 = no limit
  *   RevokeGraceSec=30           0..86400
  *   AllowUnsafeInterrupts=no    yes/no/true/false/1/0
+ *   MaxConnections=128          the direct socket's connections, in total
+ *   MaxConnectionsPerUser=32    ... and per uid (1..4096 each)
  *   MaxMemoryBytes=             cap of Acquire's MemoryBytes; bytes, or with
  *                               a K, M, G or T suffix (powers of 1024);
  *                               empty or 0: the host's physical memory
@@ -33,6 +35,9 @@
 #define CONFIG_DEFAULT_GROUP            "passthru"
 #define CONFIG_DEFAULT_REVOKE_GRACE_SEC 30U
 #define CONFIG_REVOKE_GRACE_SEC_MAX     86400U
+#define CONFIG_DEFAULT_MAX_CONNECTIONS  128U
+#define CONFIG_DEFAULT_MAX_CONNECTIONS_PER_USER 32U
+#define CONFIG_MAX_CONNECTIONS_MAX      4096U
 
 typedef struct ConfigResetPin {
         uint16_t vendor, device;
@@ -48,6 +53,8 @@ typedef struct Config {
         char *group;
         unsigned max_devices_per_vm;            /* 0 = no limit */
         unsigned max_active_devices;            /* 0 = no limit */
+        unsigned max_connections;               /* the direct socket's, in total */
+        unsigned max_connections_per_user;      /* ... and per uid */
         uint64_t revoke_grace_usec;
         bool allow_unsafe_interrupts;
         uint64_t max_memory_bytes;              /* 0 = the host's physical memory */

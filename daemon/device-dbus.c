@@ -8,6 +8,7 @@
 #include "lease.h"
 #include "macro.h"
 #include "manager.h"
+#include "manager-dbus.h"
 #include "passthru-names.h"
 #include "strv.h"
 
@@ -164,46 +165,57 @@ static int device_enumerate(sd_bus *bus, const char *path, void *userdata, char 
         return 1;
 }
 
-int device_bus_setup(Manager *m) {
+int device_bus_setup(Manager *m, sd_bus *bus) {
         int r;
 
-        r = sd_bus_add_fallback_vtable(m->bus, NULL, PT_DEVICE_PATH_PREFIX, PT_DEVICE_INTERFACE, device_vtable,
+        r = sd_bus_add_fallback_vtable(bus, NULL, PT_DEVICE_PATH_PREFIX, PT_DEVICE_INTERFACE, device_vtable,
                                        device_find, m);
         if (r < 0)
                 return r;
-        return sd_bus_add_node_enumerator(m->bus, NULL, PT_DEVICE_PATH_PREFIX, device_enumerate, m);
+        return sd_bus_add_node_enumerator(bus, NULL, PT_DEVICE_PATH_PREFIX, device_enumerate, m);
 }
 
 void device_send_reset_changed(Manager *m, Device *d) {
-        if (m->bus)
-                (void) sd_bus_emit_properties_changed(m->bus, d->object_path, PT_DEVICE_INTERFACE, "ResetResults",
+        sd_bus *bus;
+
+        MANAGER_FOREACH_BUS(m, bus, i)
+                (void) sd_bus_emit_properties_changed(bus, d->object_path, PT_DEVICE_INTERFACE, "ResetResults",
                                                       "ResetHint", NULL);
 }
 
 void device_send_assignments_changed(Manager *m, Device *d) {
-        if (m->bus)
-                (void) sd_bus_emit_properties_changed(m->bus, d->object_path, PT_DEVICE_INTERFACE, "Assignments", NULL);
+        sd_bus *bus;
+
+        MANAGER_FOREACH_BUS(m, bus, i)
+                (void) sd_bus_emit_properties_changed(bus, d->object_path, PT_DEVICE_INTERFACE, "Assignments", NULL);
 }
 
 void device_send_added(Manager *m, Device *d) {
-        if (m->bus)
-                (void) sd_bus_emit_interfaces_added(m->bus, d->object_path, PT_DEVICE_INTERFACE, NULL);
+        sd_bus *bus;
+
+        MANAGER_FOREACH_BUS(m, bus, i)
+                (void) sd_bus_emit_interfaces_added(bus, d->object_path, PT_DEVICE_INTERFACE, NULL);
 }
 
 void device_send_removed(Manager *m, Device *d) {
-        if (m->bus)
-                (void) sd_bus_emit_interfaces_removed(m->bus, d->object_path, PT_DEVICE_INTERFACE, NULL);
+        sd_bus *bus;
+
+        MANAGER_FOREACH_BUS(m, bus, i)
+                (void) sd_bus_emit_interfaces_removed(bus, d->object_path, PT_DEVICE_INTERFACE, NULL);
 }
 
 void device_send_stuck_changed(Manager *m, Device *d) {
-        if (m->bus)
-                (void) sd_bus_emit_properties_changed(m->bus, d->object_path, PT_DEVICE_INTERFACE, "Stuck", NULL);
+        sd_bus *bus;
+
+        MANAGER_FOREACH_BUS(m, bus, i)
+                (void) sd_bus_emit_properties_changed(bus, d->object_path, PT_DEVICE_INTERFACE, "Stuck", NULL);
 }
 
 /* Announce @d's changes; returns whether its driver changed since the last announcement. */
 static bool send_changed(Manager *m, Device *d) {
         _cleanup_free_ char *now = NULL;
         bool driver_changed;
+        sd_bus *bus;
         size_t n;
 
         /* Several events often say the same thing: announce changes only. */
@@ -217,14 +229,15 @@ static bool send_changed(Manager *m, Device *d) {
         driver_changed = !now || !d->announced || strncmp(now, d->announced, n + 1) != 0;
         free(d->announced);
         d->announced = TAKE_PTR(now);
-        (void) sd_bus_emit_properties_changed(m->bus, d->object_path, PT_DEVICE_INTERFACE, "Driver", "State",
-                                              "Passthrough", "GroupDevices", "Viable", "Owner", "OwnerPid",
-                                              "Assignments", "VirtualFunctions", "NumVFs", NULL);
+        MANAGER_FOREACH_BUS(m, bus, i)
+                (void) sd_bus_emit_properties_changed(bus, d->object_path, PT_DEVICE_INTERFACE, "Driver", "State",
+                                                      "Passthrough", "GroupDevices", "Viable", "Owner", "OwnerPid",
+                                                      "Assignments", "VirtualFunctions", "NumVFs", NULL);
         return driver_changed;
 }
 
 void device_send_changed(Manager *m, Device *d) {
-        if (!m->bus)
+        if (!manager_bus_nth(m, 0))
                 return;
         /* A member's driver decides its siblings' Viable too. */
         if (send_changed(m, d) && d->sys.iommu_group >= 0)

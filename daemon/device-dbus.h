@@ -2,10 +2,13 @@
 /* org.passthru1.Device: one object per tracked device. */
 #pragma once
 
+#include <systemd/sd-bus.h>
+
 typedef struct Device Device;
 typedef struct Manager Manager;
 
-int device_bus_setup(Manager *m);
+/* The Device objects on @bus (manager_bus_add_objects()). */
+int device_bus_setup(Manager *m, sd_bus *bus);
 /*
  * PropertiesChanged for what may have changed after an event (Driver,
  * State, Passthrough, Owner, OwnerPid, Assignments), only when it did; the

@@ -10,7 +10,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include <ini.h>
 
@@ -72,29 +75,6 @@ int read_full_file(const char *path, char **ret, size_t *ret_size) {
         return 0;
 }
 
-static int fsync_directory_of(const char *path) {
-        _cleanup_free_ char *dir = strdup(path);
-        _cleanup_close_ int fd = -EBADF;
-        char *slash;
-
-        if (!dir)
-                return -ENOMEM;
-        slash = strrchr(dir, '/');
-        if (!slash)
-                strcpy(dir, ".");
-        else if (slash == dir)
-                dir[1] = '\0';
-        else
-                *slash = '\0';
-
-        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        if (fsync(fd) < 0)
-                return -errno;
-        return 0;
-}
-
 static int write_all(int fd, const char *p, size_t n) {
         while (n > 0) {
                 ssize_t k = write(fd, p, n);
@@ -110,45 +90,69 @@ static int write_all(int fd, const char *p, size_t n) {
         return 0;
 }
 
-int write_file_atomic(const char *path, const char *contents, mode_t mode) {
-        _cleanup_free_ char *tmp = NULL;
+bool fd_on_volatile_fs(int fd) {
+        struct statfs sf;
+
+        return fstatfs(fd, &sf) >= 0 && (sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC);
+}
+
+int write_file_atomic_at(int dirfd, const char *name, const char *contents, mode_t mode, bool durable) {
+        static unsigned counter;
         _cleanup_close_ int fd = -EBADF;
-        const char *base;
+        char tmp[NAME_MAX + 1];
         int r;
 
-        if (!path || !*path || path[strlen(path) - 1] == '/')
+        if (!name || !*name || strchr(name, '/'))
                 return -EINVAL;
-
         /* A hidden name in the same directory: rename() must not cross file systems. */
-        base = strrchr(path, '/');
-        if (base)
-                r = asprintf(&tmp, "%.*s.%s.XXXXXX", (int) (base + 1 - path), path, base + 1);
-        else
-                r = asprintf(&tmp, ".%s.XXXXXX", path);
-        if (r < 0) {
-                tmp = NULL;
-                return -ENOMEM;
-        }
+        for (int attempt = 0; fd < 0; attempt++) {
+                unsigned n = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
 
-        fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
+                if ((size_t) snprintf(tmp, sizeof(tmp), ".%s.%d.%u", name, (int) getpid(), n) >= sizeof(tmp))
+                        return -ENAMETOOLONG;
+                fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (fd < 0 && (errno != EEXIST || attempt >= 100))
+                        return -errno;
+        }
 
         r = write_all(fd, contents, strlen(contents));
         if (r >= 0 && fchmod(fd, mode & 07777) < 0)
                 r = -errno;
-        if (r >= 0 && fsync(fd) < 0)
+        if (r >= 0 && durable && fsync(fd) < 0)
                 r = -errno;
         if (r >= 0 && close(TAKE_FD(fd)) < 0)
                 r = -errno;
-        if (r >= 0 && rename(tmp, path) < 0)
+        if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
                 r = -errno;
         if (r < 0) {
-                (void) unlink(tmp);
+                (void) unlinkat(dirfd, tmp, 0);
                 return r;
         }
+        if (durable && fsync(dirfd) < 0)
+                return -errno;
+        return 0;
+}
 
-        return fsync_directory_of(path);
+int write_file_atomic(const char *path, const char *contents, mode_t mode) {
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_close_ int dfd = -EBADF;
+        const char *base;
+
+        if (!path || !*path || path[strlen(path) - 1] == '/')
+                return -EINVAL;
+        base = strrchr(path, '/');
+        if (!base)
+                dir = strdup(".");
+        else if (base == path)
+                dir = strdup("/");
+        else
+                dir = strndup(path, (size_t) (base - path));
+        if (!dir)
+                return -ENOMEM;
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        return write_file_atomic_at(dfd, base ? base + 1 : path, contents, mode, true);
 }
 
 int mkdir_parents(const char *path, mode_t mode) {
@@ -349,23 +353,41 @@ static const char *ini_syntax_reason(const IniParse *p, unsigned line) {
         return "expected 'Key=Value', '[Section]' or a comment";
 }
 
-int write_file_atomic_printed(const char *path, mode_t dir_mode, mode_t mode, FilePrinter print, const void *userdata) {
-        _cleanup_free_ char *text = NULL;
+/* What @print writes, in memory. */
+static int print_to_string(FilePrinter print, const void *userdata, char **ret) {
         size_t size;
         FILE *f;
-        int r;
 
-        f = open_memstream(&text, &size);
+        *ret = NULL;
+        f = open_memstream(ret, &size);
         if (!f)
                 return -ENOMEM;
         print(f, userdata);
-        r = memstream_finish(f, &text);
+        return memstream_finish(f, ret);
+}
+
+int write_file_atomic_printed(const char *path, mode_t dir_mode, mode_t mode, FilePrinter print, const void *userdata) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = print_to_string(print, userdata, &text);
         if (r < 0)
                 return r;
         r = mkdir_parents(path, dir_mode);
         if (r < 0)
                 return r;
         return write_file_atomic(path, text, mode);
+}
+
+int write_file_atomic_printed_at(int dirfd, const char *name, mode_t mode, bool durable, FilePrinter print,
+                                 const void *userdata) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = print_to_string(print, userdata, &text);
+        if (r < 0)
+                return r;
+        return write_file_atomic_at(dirfd, name, text, mode, durable);
 }
 
 int memstream_finish(FILE *f, char **buf) {

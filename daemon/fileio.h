@@ -26,6 +26,15 @@ int read_full_file(const char *path, char **ret, size_t *ret_size);
  * directory.  The directory must exist (see mkdir_parents()).
  */
 int write_file_atomic(const char *path, const char *contents, mode_t mode);
+/*
+ * The same for @name in the open directory @dirfd; without @durable, no
+ * fsync() of the file or the directory: for a directory on a memory file
+ * system (fd_on_volatile_fs()), where fsync() keeps nothing that rename()
+ * did not, and the contents die with the boot anyway.
+ */
+int write_file_atomic_at(int dirfd, const char *name, const char *contents, mode_t mode, bool durable);
+/* Is @fd's file system in memory only (tmpfs, ramfs)? */
+bool fd_on_volatile_fs(int fd);
 
 /* mkdir -p of the directory that holds path (not path itself). */
 int mkdir_parents(const char *path, mode_t mode);
@@ -47,6 +56,9 @@ int path_join(const char *dir, const char *name, char **ret);
  */
 typedef void (*FilePrinter)(FILE *f, const void *userdata);
 int write_file_atomic_printed(const char *path, mode_t dir_mode, mode_t mode, FilePrinter print, const void *userdata);
+/* The same into @name of the open directory @dirfd (write_file_atomic_at()). */
+int write_file_atomic_printed_at(int dirfd, const char *name, mode_t mode, bool durable, FilePrinter print,
+                                 const void *userdata);
 
 /* Close an open_memstream() stream; -ENOMEM (and *buf freed) if any write to it failed. */
 int memstream_finish(FILE *f, char **buf);

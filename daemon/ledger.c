@@ -337,6 +337,12 @@ static void ledger_print(FILE *f, const void *userdata) {
         }
 }
 
+int ledger_save_at(int dirfd, const Ledger *l, bool durable) {
+        if (!ledger_valid(l))
+                return -EINVAL;
+        return write_file_atomic_printed_at(dirfd, LEDGER_FILE_NAME, 0600, durable, ledger_print, l);
+}
+
 int ledger_save(const char *dir, const Ledger *l) {
         _cleanup_free_ char *path = NULL;
         int r;

@@ -48,6 +48,8 @@ typedef struct Ledger {
  * given) says why, "PATH:LINE: reason" (NULL on -ENOMEM); free() it.
  */
 int ledger_load(const char *dir, Ledger *ret, char **ret_error);
+/* The same into the open directory @dirfd; without @durable no fsync() (write_file_atomic_at()). */
+int ledger_save_at(int dirfd, const Ledger *l, bool durable);
 /* Write DIR/leases atomically (mode 0600), creating DIR (0700); -EINVAL if an entry is invalid. */
 int ledger_save(const char *dir, const Ledger *l);
 void ledger_done(Ledger *l);

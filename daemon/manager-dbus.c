@@ -34,40 +34,53 @@ const sd_bus_error_map pt_error_map[] = {
         SD_BUS_ERROR_MAP_END
 };
 
-static int send_signal(Manager *m, const char *member, const char *types, ...) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
-        va_list ap;
-        int r;
+sd_bus *manager_bus_nth(Manager *m, size_t i) {
+        if (m->bus) {
+                if (i == 0)
+                        return m->bus;
+                i--;
+        }
+        return direct_bus_nth(&m->direct, i);
+}
 
-        if (!m->bus)
-                return 0;
-        r = sd_bus_message_new_signal(m->bus, &msg, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, member);
-        if (r < 0)
-                return r;
-        va_start(ap, types);
-        r = sd_bus_message_appendv(msg, types, ap);
-        va_end(ap);
-        if (r < 0)
-                return r;
-        return sd_bus_send(m->bus, msg, NULL);
+/* One signal, to every connection. */
+static void send_signal(Manager *m, const char *member, const char *types, ...) {
+        sd_bus *bus;
+
+        MANAGER_FOREACH_BUS(m, bus, i) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+                va_list ap;
+                int r;
+
+                r = sd_bus_message_new_signal(bus, &msg, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, member);
+                if (r < 0)
+                        continue;
+                va_start(ap, types);
+                r = sd_bus_message_appendv(msg, types, ap);
+                va_end(ap);
+                if (r >= 0)
+                        (void) sd_bus_send(bus, msg, NULL);
+        }
 }
 
 void manager_send_changed(Manager *m, const char *property) {
-        if (m->bus)
-                (void) sd_bus_emit_properties_changed(m->bus, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, property, NULL);
+        sd_bus *bus;
+
+        MANAGER_FOREACH_BUS(m, bus, i)
+                (void) sd_bus_emit_properties_changed(bus, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, property, NULL);
 }
 
 /* The signals' senders: their members and signatures match the vtable below. */
 void manager_send_lease_acquired(Manager *m, const Lease *l) {
-        (void) send_signal(m, "LeaseAcquired", "ssu", l->device, l->vm, (uint32_t) l->pid);
+        send_signal(m, "LeaseAcquired", "ssu", l->device, l->vm, (uint32_t) l->pid);
 }
 
 void manager_send_lease_revoked(Manager *m, const Lease *l) {
-        (void) send_signal(m, "LeaseRevoked", "ssu", l->device, l->vm, (uint32_t) l->pid);
+        send_signal(m, "LeaseRevoked", "ssu", l->device, l->vm, (uint32_t) l->pid);
 }
 
 void manager_send_lease_released(Manager *m, const char *device, const char *vm, const char *reason) {
-        (void) send_signal(m, "LeaseReleased", "sss", device, vm ?: "", reason);
+        send_signal(m, "LeaseReleased", "sss", device, vm ?: "", reason);
 }
 
 /* ---- methods ---- */
@@ -244,7 +257,7 @@ static int method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *err
         if (r < 0)
                 return r;
         /* The caller pinned, and proved to be the connection's maker. */
-        pidfd = bouncer_pin(m, msg, caller.pid, error);
+        pidfd = bouncer_pin(m, msg, &caller, error);
         if (pidfd < 0)
                 return pidfd;
         r = lease_acquire(m, d, vm, TAKE_PTR(endpoints), caller.pid, TAKE_FD(pidfd), caller.euid, &opts, &l, &fd,
@@ -940,6 +953,18 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_END
 };
 
+int manager_bus_add_objects(Manager *m, sd_bus *bus) {
+        int r;
+
+        r = sd_bus_add_object_vtable(bus, NULL, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, manager_vtable, m);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_object_manager(bus, NULL, PT_MANAGER_PATH);
+        if (r < 0)
+                return r;
+        return device_bus_setup(m, bus);
+}
+
 int manager_bus_publish(Manager *m, sd_bus *bus) {
         int r;
 
@@ -950,13 +975,10 @@ int manager_bus_publish(Manager *m, sd_bus *bus) {
         r = sd_bus_error_add_map(pt_error_map);
         if (r < 0)
                 return log_error_errno(r, "Cannot register the error names: %m");
-        r = sd_bus_add_object_vtable(m->bus, NULL, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, manager_vtable, m);
+        r = manager_bus_add_objects(m, m->bus);
         if (r < 0)
-                return log_error_errno(r, "Cannot publish the manager: %m");
-        r = sd_bus_add_object_manager(m->bus, NULL, PT_MANAGER_PATH);
-        if (r < 0)
-                return log_error_errno(r, "Cannot publish the object manager: %m");
-        return device_bus_setup(m);
+                return log_error_errno(r, "Cannot publish the manager and the devices: %m");
+        return 0;
 }
 
 int manager_bus_setup(Manager *m) {

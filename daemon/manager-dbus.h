@@ -23,6 +23,17 @@ int manager_bus_setup(Manager *m);
  * (manager_bus_setup's middle; tests/fuzz/fuzz-bus.c uses a peer-to-peer bus). */
 int manager_bus_publish(Manager *m, sd_bus *bus);
 
+/* The Manager and Device objects on @bus: the system bus's, and each direct connection's (direct.c). */
+int manager_bus_add_objects(Manager *m, sd_bus *bus);
+
+/*
+ * Every connection the objects are served on, which each signal and
+ * property change goes to: the system bus, then each direct connection;
+ * NULL past the end.
+ */
+sd_bus *manager_bus_nth(Manager *m, size_t i);
+#define MANAGER_FOREACH_BUS(m, b, i) for (size_t i = 0; ((b) = manager_bus_nth((m), i)); i++)
+
 /* PropertiesChanged for one Manager property (MaintenanceMode, RebootRequired, ActiveLeases). */
 void manager_send_changed(Manager *m, const char *property);
 

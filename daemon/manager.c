@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ const ManagerPaths manager_default_paths = {
         .modprobe_file = PT_MODPROBE_FILE,
         .state_dir = PT_STATE_DIR,
         .runtime_dir = PT_RUNTIME_DIR,
+        .direct_socket = PT_DIRECT_SOCKET,
 };
 
 int manager_new(const ManagerPaths *paths, Manager **ret) {
@@ -34,6 +36,8 @@ int manager_new(const ManagerPaths *paths, Manager **ret) {
         if (!m)
                 return -ENOMEM;
         m->paths = *paths;
+        m->direct.listen_fd = -EBADF;
+        m->runtime_fd = -EBADF;
         m->sysfs_root = m->paths.sysfs;
         r = config_init(&m->config);
         if (r < 0)
@@ -51,6 +55,8 @@ Manager *manager_free(Manager *m) {
         for (size_t i = 0; i < m->n_devices; i++)
                 device_free(m->devices[i]);
         free(m->devices);
+        direct_done(&m->direct);
+        safe_close(m->runtime_fd);
         sd_bus_flush_close_unref(m->bus);
         bus_peers_done(&m->peers);
         sd_event_source_disable_unref(m->nl_source);
@@ -155,6 +161,30 @@ int manager_save_state(Manager *m) {
 
 #define QUARANTINE_FILE "quarantine"
 
+/*
+ * The runtime directory, made (0700) and opened on first use and kept: the
+ * ledger is written on every grant and return.  On tmpfs (/run) fsync()
+ * keeps nothing that the rename did not, and the files die with the boot
+ * anyway: writes there skip it.  Anywhere else they keep it.
+ */
+static int runtime_dir_fd(Manager *m) {
+        _cleanup_free_ char *probe = NULL;
+        int r;
+
+        if (m->runtime_fd >= 0)
+                return m->runtime_fd;
+        r = path_join(m->paths.runtime_dir, QUARANTINE_FILE, &probe);
+        if (r >= 0)
+                r = mkdir_parents(probe, 0700);
+        if (r < 0)
+                return r;
+        m->runtime_fd = open(m->paths.runtime_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (m->runtime_fd < 0)
+                return -errno;
+        m->runtime_volatile = fd_on_volatile_fs(m->runtime_fd);
+        return m->runtime_fd;
+}
+
 int manager_save_quarantine(Manager *m) {
         _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
         _cleanup_free_ char *path = NULL, *text = NULL;
@@ -168,9 +198,9 @@ int manager_save_quarantine(Manager *m) {
         text = strv_join(l, "\n");
         if (!text || asprintf(&path, "%s/" QUARANTINE_FILE, m->paths.runtime_dir) < 0)
                 return -ENOMEM;
-        r = mkdir_parents(path, 0700);
+        r = runtime_dir_fd(m);
         if (r >= 0)
-                r = write_file_atomic(path, text, 0600);
+                r = write_file_atomic_at(r, QUARANTINE_FILE, text, 0600, !m->runtime_volatile);
         if (r < 0)
                 log_error_errno(r, "Cannot record the quarantined devices in %s: %m", path);
         return r;
@@ -226,7 +256,11 @@ static void load_quarantine(Manager *m) {
 }
 
 int manager_save_ledger(Manager *m) {
-        return ledger_save(m->paths.runtime_dir, &m->ledger);
+        int fd = runtime_dir_fd(m);
+
+        if (fd < 0)
+                return fd;
+        return ledger_save_at(fd, &m->ledger, !m->runtime_volatile);
 }
 
 static void forget_module(Manager *m) {
@@ -516,5 +550,7 @@ int manager_start(Manager *m, sd_event *event) {
                 return log_error_errno(r, "Cannot reconcile the lease ledger: %m");
         /* Before the loop runs: no lease can be asked for before the VFs are there. */
         sriov_apply_saved(m);
+        /* The direct socket after the name, like all else: its failure leaves callers the bus. */
+        (void) direct_start(m, m->paths.direct_socket, m->config.group);
         return 0;
 }

@@ -12,6 +12,7 @@
 #include "bouncer.h"
 #include "config.h"
 #include "device.h"
+#include "direct.h"
 #include "ledger.h"
 #include "netlink.h"
 #include "pci.h"
@@ -30,12 +31,14 @@ typedef struct ManagerPaths {
         const char *modprobe_file;      /* /etc/modprobe.d/passthru.conf */
         const char *state_dir;          /* /var/lib/passthru */
         const char *runtime_dir;        /* /run/passthru */
+        const char *direct_socket;      /* /run/passthru.sock when not passed by systemd; NULL: none */
 } ManagerPaths;
 
 typedef struct Manager {
         sd_event *event;
         sd_bus *bus;
         BusPeers peers;         /* when each bus connection appeared (bouncer.h) */
+        Direct direct;          /* the direct socket's connections (direct.h) */
         ManagerPaths paths;
         const char *sysfs_root;         /* == paths.sysfs */
 
@@ -53,6 +56,10 @@ typedef struct Manager {
         size_t n_devices;
         Lease **leases;
         size_t n_leases;
+
+        /* The runtime directory (ledger, quarantine), opened once; on tmpfs its writes skip fsync(). */
+        int runtime_fd;
+        bool runtime_volatile;
 
         /* Quarantined addresses: kept when a device leaves and comes back. */
         char **quarantine;

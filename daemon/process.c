@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -109,6 +110,32 @@ int proc_start_time(pid_t pid, uint64_t *ret) {
                 return -EBADMSG;
         *ret = v;
         return 0;
+}
+
+uint64_t boottime_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_BOOTTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+int process_pin(pid_t pid, uint64_t not_after) {
+        _cleanup_close_ int pidfd = -EBADF;
+        long hz = sysconf(_SC_CLK_TCK);
+        uint64_t ticks;
+
+        if (pid <= 0 || hz <= 0)
+                return -EINVAL;
+        pidfd = pidfd_open(pid);
+        if (pidfd < 0)
+                return -errno;
+        /* The start time read after the pidfd, and the process still alive: both are of the pinned one. */
+        if (proc_start_time(pid, &ticks) < 0 || pidfd_send_signal(pidfd, 0) < 0)
+                return -ESRCH;
+        /* /proc's start time is in clock ticks since boot, rounded down. */
+        if (ticks * (1000000ULL / (uint64_t) hz) > not_after)
+                return -ESTALE;
+        return TAKE_FD(pidfd);
 }
 
 /* The parent of @pid; 0 when unknown. */

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 int pidfd_open(pid_t pid);
@@ -24,6 +25,18 @@ int pid_set_add(PidSet *s, pid_t pid);
 
 /* The start time of @pid (clock ticks since boot, /proc/PID/stat's field 22): with the pid, a process's identity. */
 int proc_start_time(pid_t pid, uint64_t *ret);
+
+/*
+ * Pin @pid as the process that made a connection no later than
+ * @not_after (CLOCK_BOOTTIME, usec): a pidfd, taken before its start time
+ * is read and checked while it still lives, so that both are of one
+ * process.  A process cannot be younger than a connection it made: one
+ * that started after @not_after holds a recycled pid.  Returns the pidfd,
+ * -ESRCH when the process is gone, -ESTALE when it is too young.
+ */
+int process_pin(pid_t pid, uint64_t not_after);
+/* CLOCK_BOOTTIME in usec: the clock of process_pin()'s @not_after. */
+uint64_t boottime_usec(void);
 
 /* Add every living descendant of @pid (not @pid itself) to @s. */
 int proc_add_descendants(const char *proc, pid_t pid, PidSet *s);

@@ -32,6 +32,7 @@ files() {
 0755 $BUILD/passthrud $sbindir/passthrud
 0755 $BUILD/passthructl $bindir/passthructl
 0644 @data/passthrud.service.in $unitdir/passthrud.service
+0644 data/passthrud.socket $unitdir/passthrud.socket
 0644 data/passthru-initramfs.path $unitdir/passthru-initramfs.path
 0644 @data/passthru-initramfs.service.in $unitdir/passthru-initramfs.service
 0755 data/passthru-refresh-initramfs $libexecdir/passthru-refresh-initramfs
@@ -81,7 +82,7 @@ install)
     ;;
 uninstall)
     [[ -n $DESTDIR ]] || { command -v systemctl >/dev/null &&
-        systemctl disable --now passthru-initramfs.path 2>/dev/null || true; }
+        systemctl disable --now passthru-initramfs.path passthrud.socket 2>/dev/null || true; }
     files | while read -r mode src dest; do
         rm -f "$DESTDIR$dest"
         # and the directories install made, once empty

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * pt-bench: passthrud's side of make bench, a client on the system bus.
+ * pt-bench: passthrud's side of make bench, a client on the system bus or
+ * on passthrud's own socket.
  *
- *   pt-bench cycle [-n N] [-m VM] DEVICE
+ *   pt-bench cycle [-D] [-n N] [-m VM] DEVICE
  *       N lease round trips.  A child process (the holder) connects to the
  *       bus, then times Acquire(DEVICE, VM, {}) until it holds a working
  *       fd (VFIO_GROUP_GET_STATUS says viable): the grant.  The parent,
@@ -12,7 +13,9 @@
  *       readable), the part of the return that is the process ending, and
  *       times a Peer.Ping on the holder's connection just before Acquire:
  *       the bus's own round trip for a fresh client, which no daemon can
- *       go below.
+ *       go below.  With -D the holder talks to passthrud over its own socket
+ *       ($PASSTHRU_SOCKET, else /run/passthru.sock) instead: its Ping and
+ *       Acquire cross no bus (the watcher stays on the bus).
  *       One line per round trip:  GRANT_US RETURN_US EXIT_US PING_US
  *
  *   pt-bench list [-n N]
@@ -20,6 +23,15 @@
  *       each followed by a Peer.Ping to passthrud (sd-bus answers it
  *       without the daemon's code: the bus's own round trip, for scale).
  *       One line per call:  LIST_US DEVICES PING_US
+ *
+ *   pt-bench start BINARY
+ *       Start passthrud (BINARY, its stderr this one's) and time it until
+ *       it owns its name and answers a Ping on the bus: its start.  Prints
+ *       START_US PID and leaves it running.
+ *
+ *   pt-bench managed [-n N]
+ *       N GetManagedObjects calls on a warm connection, the reply read
+ *       through.  One line per call:  CALL_US OBJECTS
  *
  * Connection set-up is not timed: a hypervisor is connected already.
  * Exit status: 0, 1 when a call or a check fails, 2 bad usage.
@@ -43,6 +55,7 @@
 #include <systemd/sd-bus.h>
 
 #include "macro.h"
+#include "passthru-direct.h"
 #include "passthru-names.h"
 
 #define USEC_PER_SEC 1000000ULL
@@ -56,8 +69,10 @@ static uint64_t now_us(void) {
 }
 
 static int usage(void) {
-        fprintf(stderr, "usage: pt-bench cycle [-n N] [-m VM] DEVICE\n"
-                        "       pt-bench list [-n N]\n");
+        fprintf(stderr, "usage: pt-bench cycle [-D] [-n N] [-m VM] DEVICE\n"
+                        "       pt-bench list [-n N]\n"
+                        "       pt-bench start BINARY\n"
+                        "       pt-bench managed [-n N]\n");
         return 2;
 }
 
@@ -68,15 +83,21 @@ static int bus_fail(const char *what, const sd_bus_error *error, int r) {
         return -1;
 }
 
-/* Connected, with Hello answered and the daemon reachable. */
-static int connect_bus(sd_bus **ret) {
+/* Connected (to the system bus, or with @direct to passthrud's socket), authenticated and the daemon reachable. */
+static int connect_bus(bool direct, sd_bus **ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         sd_bus *bus = NULL;
         int r;
 
-        r = sd_bus_open_system(&bus);
-        if (r < 0)
-                return bus_fail("cannot connect to the system bus", NULL, r);
+        if (direct) {
+                r = pt_direct_open(pt_direct_socket_path(), &bus);
+                if (r < 0)
+                        return bus_fail("cannot connect to passthrud's socket", NULL, r);
+        } else {
+                r = sd_bus_open_system(&bus);
+                if (r < 0)
+                        return bus_fail("cannot connect to the system bus", NULL, r);
+        }
         r = sd_bus_call_method(bus, PT_BUS_NAME, PT_MANAGER_PATH, "org.freedesktop.DBus.Peer", "Ping", &error,
                                NULL, NULL);
         if (r < 0) {
@@ -122,7 +143,7 @@ typedef struct Grant {
         char message[480];
 } Grant;
 
-static void holder(const char *dev, const char *vm, int report, int go) {
+static void holder(const char *dev, const char *vm, bool direct, int report, int go) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         struct vfio_group_status status = { .argsz = sizeof(status) };
@@ -132,7 +153,7 @@ static void holder(const char *dev, const char *vm, int report, int go) {
         int r, fd = -1;
         char c;
 
-        if (connect_bus(&bus) < 0) {
+        if (connect_bus(direct, &bus) < 0) {
                 snprintf(g.message, sizeof(g.message), "the holder cannot reach passthrud");
                 goto out;
         }
@@ -243,7 +264,7 @@ static int wait_bus_or_exit(sd_bus *bus, int pidfd, uint64_t deadline, uint64_t 
         return 0;
 }
 
-static int one_cycle(sd_bus *bus, const char *path, const char *dev, const char *vm, Watch *w) {
+static int one_cycle(sd_bus *bus, const char *path, const char *dev, const char *vm, bool direct, Watch *w) {
         int report[2], go[2], status, pidfd;
         uint64_t t0, deadline, exited = 0;
         Grant g;
@@ -266,7 +287,7 @@ static int one_cycle(sd_bus *bus, const char *path, const char *dev, const char 
         if (pid == 0) {
                 close(report[0]);
                 close(go[1]);
-                holder(dev, vm, report[1], go[0]);
+                holder(dev, vm, direct, report[1], go[0]);
         }
         close(report[1]);
         close(go[0]);
@@ -334,11 +355,15 @@ static int cmd_cycle(int argc, char *argv[]) {
         _cleanup_free_ char *path = NULL;
         unsigned long n = 1;
         const char *vm = "bench", *dev;
+        bool direct = false;
         Watch w = {};
         int c, r;
 
-        while ((c = getopt(argc, argv, "n:m:")) >= 0) {
+        while ((c = getopt(argc, argv, "Dn:m:")) >= 0) {
                 switch (c) {
+                case 'D':
+                        direct = true;
+                        break;
                 case 'n':
                         n = strtoul(optarg, NULL, 10);
                         break;
@@ -357,7 +382,7 @@ static int cmd_cycle(int argc, char *argv[]) {
                 bus_fail("sd_bus_path_encode", NULL, r);
                 return 1;
         }
-        if (connect_bus(&bus) < 0)
+        if (connect_bus(false, &bus) < 0)
                 return 1;
         r = sd_bus_match_signal(bus, &slot, PT_BUS_NAME, path, "org.freedesktop.DBus.Properties",
                                 "PropertiesChanged", on_properties_changed, &w);
@@ -366,29 +391,34 @@ static int cmd_cycle(int argc, char *argv[]) {
                 return 1;
         }
         for (unsigned long i = 0; i < n; i++)
-                if (one_cycle(bus, path, dev, vm, &w) < 0)
+                if (one_cycle(bus, path, dev, vm, direct, &w) < 0)
                         return 1;
         return 0;
 }
 
+/* "[-n N]" and nothing else, then a warm connection to the bus: list's and managed's start. 0, or an exit status. */
+static int calls_setup(int argc, char *argv[], unsigned long *n, sd_bus **bus) {
+        int c;
+
+        *n = 1;
+        while ((c = getopt(argc, argv, "n:")) >= 0) {
+                if (c != 'n')
+                        return usage();
+                *n = strtoul(optarg, NULL, 10);
+        }
+        if (argc - optind != 0 || *n == 0)
+                return usage();
+        return connect_bus(false, bus) < 0 ? 1 : 0;
+}
+
 static int cmd_list(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        unsigned long n = 1;
-        int c, r;
+        unsigned long n;
+        int r;
 
-        while ((c = getopt(argc, argv, "n:")) >= 0) {
-                switch (c) {
-                case 'n':
-                        n = strtoul(optarg, NULL, 10);
-                        break;
-                default:
-                        return usage();
-                }
-        }
-        if (argc - optind != 0 || n == 0)
-                return usage();
-        if (connect_bus(&bus) < 0)
-                return 1;
+        r = calls_setup(argc, argv, &n, &bus);
+        if (r != 0)
+                return r;
         for (unsigned long i = 0; i < n; i++) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -424,6 +454,88 @@ static int cmd_list(int argc, char *argv[]) {
         return 0;
 }
 
+static int cmd_managed(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        unsigned long n;
+        int r;
+
+        r = calls_setup(argc, argv, &n, &bus);
+        if (r != 0)
+                return r;
+        for (unsigned long i = 0; i < n; i++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+                unsigned objects = 0;
+                uint64_t t0 = now_us();
+
+                r = sd_bus_call_method(bus, PT_BUS_NAME, PT_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
+                                       "GetManagedObjects", &error, &reply, NULL);
+                if (r >= 0)
+                        r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
+                /* Read through, as a client does: every object and its properties. */
+                while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
+                        r = sd_bus_message_skip(reply, "oa{sa{sv}}");
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(reply);
+                        objects++;
+                }
+                if (r < 0) {
+                        bus_fail("GetManagedObjects", &error, r);
+                        return 1;
+                }
+                printf("%llu %u\n", (unsigned long long) (now_us() - t0), objects);
+        }
+        return 0;
+}
+
+static int cmd_start(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        uint64_t t0;
+        pid_t pid;
+        int r;
+
+        if (argc != 2)
+                return usage();
+        r = sd_bus_open_system(&bus);
+        if (r < 0) {
+                bus_fail("cannot connect to the system bus", NULL, r);
+                return 1;
+        }
+        t0 = now_us();
+        pid = fork();
+        if (pid < 0) {
+                perror("pt-bench: fork");
+                return 1;
+        }
+        if (pid == 0) {
+                execl(argv[1], argv[1], NULL);
+                _exit(127);
+        }
+        /* Until the name has an owner, then until that owner answers (its loop runs). */
+        for (int i = 0; i < 30000; i++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                int has = 0;
+
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+
+                r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                       "NameHasOwner", &error, &reply, "s", PT_BUS_NAME);
+                if (r >= 0 && sd_bus_message_read(reply, "b", &has) >= 0 && has &&
+                    sd_bus_call_method(bus, PT_BUS_NAME, PT_MANAGER_PATH, "org.freedesktop.DBus.Peer", "Ping", &error,
+                                       NULL, NULL) >= 0) {
+                        printf("%llu %d\n", (unsigned long long) (now_us() - t0), (int) pid);
+                        return 0;
+                }
+                if (waitpid(pid, NULL, WNOHANG) == pid) {
+                        fprintf(stderr, "pt-bench: %s exited during its start\n", argv[1]);
+                        return 1;
+                }
+                usleep(1000);
+        }
+        fprintf(stderr, "pt-bench: %s did not answer within 30 s\n", argv[1]);
+        return 1;
+}
+
 int main(int argc, char *argv[]) {
         /* A holder that dies early must not kill us with SIGPIPE. */
         signal(SIGPIPE, SIG_IGN);
@@ -433,5 +545,9 @@ int main(int argc, char *argv[]) {
                 return cmd_cycle(argc - 1, argv + 1);
         if (strcmp(argv[1], "list") == 0)
                 return cmd_list(argc - 1, argv + 1);
+        if (strcmp(argv[1], "start") == 0)
+                return cmd_start(argc - 1, argv + 1);
+        if (strcmp(argv[1], "managed") == 0)
+                return cmd_managed(argc - 1, argv + 1);
         return usage();
 }

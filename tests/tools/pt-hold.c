@@ -3,7 +3,7 @@
  * pt-hold: lease a device from passthrud the way a hypervisor would, and
  * keep the lease while a command runs.
  *
- *   pt-hold [-m BYTES] [-o UID] [-c] [-H] DEVICE VM [-- COMMAND...]
+ *   pt-hold [-D] [-m BYTES] [-o UID] [-c] [-H] DEVICE VM [-- COMMAND...]
  *   pt-hold -X METHOD SIGNATURE [ARG...]
  *   pt-hold [-i MS] -L COUNT
  *   pt-hold -W
@@ -11,7 +11,10 @@
  * Calls Acquire(DEVICE, VM, {MemoryBytes, DeviceNodeOwner}) and runs
  * COMMAND with the group fd inherited; "@FD@" in its arguments is replaced
  * by the fd's number, and $PASSTHRU_GROUP_FD holds it.  pt-hold stays the
- * lease's holder until COMMAND exits (or, with -H, until it is killed).
+ * lease's holder until COMMAND exits (or, with -H, until it is killed;
+ * meanwhile it prints "revoked DEVICE VM PID" for each LeaseRevoked it
+ * receives).  -D talks to passthrud over its own socket ($PASSTHRU_SOCKET,
+ * else /run/passthru.sock) instead of the system bus, for every mode but -W.
  * -c closes pt-hold's own copy of the fd before COMMAND runs, for commands
  * that open /dev/vfio/N themselves (with -o).  -C closes pt-hold's copy
  * once COMMAND runs, leaving COMMAND the only one with it.  -r SECONDS
@@ -55,14 +58,47 @@
 #include <systemd/sd-bus.h>
 
 #include "macro.h"
+#include "passthru-direct.h"
 #include "passthru-names.h"
 
 static int usage(void) {
-        fprintf(stderr, "usage: pt-hold [-m BYTES] [-o UID] [-c|-C] [-r SECONDS] [-H] DEVICE VM [-- COMMAND...]\n"
-                        "       pt-hold -X METHOD SIGNATURE [ARG...]\n"
-                        "       pt-hold [-i MS] -L COUNT\n"
+        fprintf(stderr, "usage: pt-hold [-D] [-m BYTES] [-o UID] [-c|-C] [-r SECONDS] [-H] DEVICE VM [-- COMMAND...]\n"
+                        "       pt-hold [-D] -X METHOD SIGNATURE [ARG...]\n"
+                        "       pt-hold [-D] [-i MS] -L COUNT\n"
                         "       pt-hold -W\n");
         return 2;
+}
+
+static bool arg_direct;
+
+/* The system bus, or with -D passthrud's own socket. */
+static int open_bus(sd_bus **ret) {
+        int r;
+
+        if (!arg_direct) {
+                r = sd_bus_open_system(ret);
+                if (r < 0)
+                        fprintf(stderr, "pt-hold: cannot connect to the system bus: %s\n", strerror(-r));
+                return r;
+        }
+        r = pt_direct_open(pt_direct_socket_path(), ret);
+        if (r < 0)
+                fprintf(stderr, "pt-hold: cannot connect to %s: %s\n", pt_direct_socket_path() ?: "no socket",
+                        strerror(-r));
+        return r;
+}
+
+static int on_revoked(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        const char *device, *vm;
+        uint32_t pid;
+
+        (void) userdata;
+        (void) error;
+        if (sd_bus_message_read(msg, "ssu", &device, &vm, &pid) >= 0) {
+                printf("revoked %s %s %u\n", device, vm, pid);
+                fflush(stdout);
+        }
+        return 0;
 }
 
 /* Send @call (built with result @r so far); errors say their D-Bus name. 0 or 1 (failed). */
@@ -143,11 +179,9 @@ static int measure_latency(int count, int interval_ms) {
 
         if (!t)
                 return 1;
-        r = sd_bus_open_system(&bus);
-        if (r < 0) {
-                fprintf(stderr, "pt-hold: cannot connect to the system bus: %s\n", strerror(-r));
+        r = open_bus(&bus);
+        if (r < 0)
                 return 1;
-        }
         signal(SIGTERM, on_stop);
         signal(SIGINT, on_stop);
         for (int i = 0; i < count; i++) {
@@ -319,8 +353,11 @@ int main(int argc, char *argv[]) {
 
         int latency_calls = 0, interval_ms = 0;
 
-        while ((c = getopt(argc, argv, "+m:o:cCr:HX:L:i:W")) >= 0) {
+        while ((c = getopt(argc, argv, "+Dm:o:cCr:HX:L:i:W")) >= 0) {
                 switch (c) {
+                case 'D':
+                        arg_direct = true;
+                        break;
                 case 'm':
                         memory = strtoull(optarg, NULL, 10);
                         break;
@@ -359,10 +396,16 @@ int main(int argc, char *argv[]) {
         if (argc - optind < (method ? 1 : 2))
                 return usage();
 
-        r = sd_bus_default_system(&bus);
-        if (r < 0) {
-                fprintf(stderr, "pt-hold: cannot connect to the system bus: %s\n", strerror(-r));
+        r = open_bus(&bus);
+        if (r < 0)
                 return 1;
+        if (hold && !method) {
+                r = sd_bus_match_signal(bus, NULL, PT_BUS_NAME, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, "LeaseRevoked",
+                                        on_revoked, NULL);
+                if (r < 0) {
+                        fprintf(stderr, "pt-hold: cannot listen for LeaseRevoked: %s\n", strerror(-r));
+                        return 1;
+                }
         }
         if (method)
                 return call_method(bus, method, argv[optind], argv + optind + 1, argc - optind - 1);
@@ -439,8 +482,14 @@ int main(int argc, char *argv[]) {
         }
         if (close_own)
                 close(fd);
-        if (hold)
-                for (;;)
-                        pause();
+        /* Held until killed; meanwhile what passthrud says (LeaseRevoked), until it hangs up. */
+        while (hold) {
+                r = sd_bus_process(bus, NULL);
+                if (r > 0)
+                        continue;
+                if (r < 0 || sd_bus_wait(bus, UINT64_MAX) < 0)
+                        for (;;)
+                                pause();
+        }
         return 0;
 }

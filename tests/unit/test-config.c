@@ -98,6 +98,8 @@ static void config_every_key_is_read(void **state) {
                           "MaxDevicesPerVm = 4 ; inline\n"
                           "MaxActiveDevices=4294967295\n"
                           "RevokeGraceSec=0\n"
+                          "MaxConnections=4096\n"
+                          "MaxConnectionsPerUser=1\n"
                           "AllowUnsafeInterrupts=Yes\r\n"
                           "\n"
                           "[Reset]\n"
@@ -111,6 +113,8 @@ static void config_every_key_is_read(void **state) {
         assert_int_equal(c.max_devices_per_vm, 4);
         assert_int_equal(c.max_active_devices, 4294967295U);
         assert_int_equal(c.revoke_grace_usec, 0);
+        assert_int_equal(c.max_connections, 4096);
+        assert_int_equal(c.max_connections_per_user, 1);
         assert_true(c.allow_unsafe_interrupts);
         assert_int_equal(c.n_reset_pins, 3);
         assert_string_equal(config_reset_method(&c, 0x8086, 0x10d3), "bus");
@@ -200,6 +204,19 @@ static void config_reload_forgets_trust_removed_from_the_file(void **state) {
         assert_int_equal(config_load(&c, path, &error), -EINVAL);
         assert_true(config_reset_trusted(&c, 0x8086, 0x10d3, "pm"));
         assert_false(config_reset_trusted(&c, 0x8086, 0x10d3, "acpi"));
+}
+
+/* The direct socket's caps: 1..4096; 0 would shut the socket while its unit still listens. */
+static void config_connection_caps_refused_out_of_range(void **state) {
+        _cleanup_(config_done) Config c = {};
+
+        (void) state;
+        assert_int_equal(config_init(&c), 0);
+        assert_int_equal(c.max_connections, 128);
+        assert_int_equal(c.max_connections_per_user, 32);
+        assert_refused("[Daemon]\nMaxConnections=0\n", ":2: MaxConnections: at least 1: '0'");
+        assert_refused("[Daemon]\nMaxConnectionsPerUser=4097\n", ":2: MaxConnectionsPerUser: out of range (0..4096): '4097'");
+        assert_refused("[Daemon]\nMaxConnections=many\n", ":2: MaxConnections: not a number: 'many'");
 }
 
 static void config_bad_trust_lines_refused_naming_the_line(void **state) {
@@ -463,6 +480,7 @@ int main(void) {
                 cmocka_unit_test(config_unknown_section_refused),
                 cmocka_unit_test(config_key_outside_section_refused),
                 cmocka_unit_test(config_bad_reset_pins_refused),
+                cmocka_unit_test(config_connection_caps_refused_out_of_range),
                 cmocka_unit_test(config_syntax_errors_name_the_line),
                 cmocka_unit_test(config_long_lines_refused_but_long_comments_read),
                 cmocka_unit_test(config_nul_byte_refused),

@@ -2,6 +2,7 @@
 /* fileio: atomic writes, whole-file reads, directory listings, number and boolean parsing. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -123,6 +124,62 @@ static void numbers_and_booleans(void **state) {
         assert_true(parse_boolean("maybe", &b) < 0);
 }
 
+static bool keep_all(const char *name) {
+        return strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+/* Into an open directory, durable or not: the file is replaced whole, no temporary is left. */
+static void write_file_atomic_at_replaces_and_leaves_nothing(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_free_ char *path = path_in(dir, "leases"), *text = NULL;
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct stat st;
+
+        (void) state;
+        assert_true(dfd >= 0);
+        assert_int_equal(write_file_atomic_at(dfd, "leases", "one\n", 0600, true), 0);
+        assert_int_equal(write_file_atomic_at(dfd, "leases", "two\n", 0640, false), 0);
+        assert_int_equal(read_full_file(path, &text, NULL), 0);
+        assert_string_equal(text, "two\n");
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0640);
+        /* Nothing else in the directory, hidden files included. */
+        assert_int_equal(dir_list(dir, keep_all, &names), 0);
+        assert_int_equal(strv_length(names), 1);
+        assert_int_equal(write_file_atomic_at(dfd, "sub/leases", "x", 0600, true), -EINVAL);
+        assert_int_equal(write_file_atomic_at(dfd, "", "x", 0600, true), -EINVAL);
+}
+
+static void temporary_files_do_not_survive_a_failed_rename(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_free_ char *sub = path_in(dir, "leases");
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        (void) state;
+        /* A directory in the way: rename() fails, the temporary goes. */
+        assert_int_equal(mkdir(sub, 0700), 0);
+        assert_true(write_file_atomic_at(dfd, "leases", "x", 0600, false) < 0);
+        assert_int_equal(dir_list(dir, keep_all, &names), 0);
+        assert_int_equal(strv_length(names), 1);
+        assert_string_equal(names[0], "leases");
+}
+
+/* tmpfs (/dev/shm) is volatile; procfs is not a memory file system for files we write. */
+static void volatile_file_systems_are_told_apart(void **state) {
+        _cleanup_close_ int shm = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        (void) state;
+        if (shm < 0)
+                skip();
+        assert_true(fd_on_volatile_fs(shm));
+        assert_true(proc >= 0);
+        assert_false(fd_on_volatile_fs(proc));
+        assert_false(fd_on_volatile_fs(-1));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(printed_write_makes_directories_and_modes),
@@ -130,6 +187,9 @@ int main(void) {
                 cmocka_unit_test(dir_list_sorts_and_filters),
                 cmocka_unit_test(read_full_file_of_a_missing_file_is_enoent),
                 cmocka_unit_test(numbers_and_booleans),
+                cmocka_unit_test(write_file_atomic_at_replaces_and_leaves_nothing),
+                cmocka_unit_test(temporary_files_do_not_survive_a_failed_rename),
+                cmocka_unit_test(volatile_file_systems_are_told_apart),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
  * with an IOMMU (class/iommu/dmar0), interrupt remapping (IR- in
  * /proc/interrupts) and allow_unsafe_interrupts=N.
  */
+#include "fake-manager.h"
 #include "fake-sysfs.h"
 
 #include <systemd/sd-bus.h>
@@ -47,8 +48,7 @@
 
 typedef struct Fx {
         char *root;
-        char *proc, *dev, *config_file, *modprobe_file, *state_dir, *runtime_dir;
-        ManagerPaths paths;
+        FakeManagerPaths paths;
         Manager *m;
         sd_bus_error error;
 } Fx;
@@ -58,24 +58,7 @@ static int fx_setup(void **state) {
 
         assert_non_null(fx);
         fx->root = fake_sysfs_new();
-        fx->proc = fake_path(fx->root, "proc");
-        fx->dev = fake_path(fx->root, "dev");
-        fx->config_file = fake_path(fx->root, "etc/passthru/passthru.conf");   /* never written */
-        fx->modprobe_file = fake_path(fx->root, "etc/modprobe.d/passthru.conf");
-        fx->state_dir = fake_path(fx->root, "var/lib/passthru");
-        fx->runtime_dir = fake_path(fx->root, "run/passthru");
-        fake_mkdir_p(fx->root, "dev/vfio");
-        fake_mkdir_p(fx->root, "var/lib/passthru");
-        fake_mkdir_p(fx->root, "run/passthru");
-        fx->paths = (ManagerPaths) {
-                .sysfs = fx->root,
-                .proc = fx->proc,
-                .dev = fx->dev,
-                .config_file = fx->config_file,
-                .modprobe_file = fx->modprobe_file,
-                .state_dir = fx->state_dir,
-                .runtime_dir = fx->runtime_dir,
-        };
+        fake_manager_paths(fx->root, &fx->paths);
         fx->error = SD_BUS_ERROR_NULL;
 
         fake_pci_add(fx->root, &(FakePci) { .address = D1, .driver = "passthru", .iommu_group = 1 });
@@ -100,12 +83,7 @@ static int fx_teardown(void **state) {
         /* Frees the leases that fx_lease() put in m->leases, too. */
         manager_free(fx->m);
         sd_bus_error_free(&fx->error);
-        free(fx->proc);
-        free(fx->dev);
-        free(fx->config_file);
-        free(fx->modprobe_file);
-        free(fx->state_dir);
-        free(fx->runtime_dir);
+        fake_manager_paths_free(&fx->paths);
         fake_sysfs_free(fx->root);
         free(fx);
         return 0;
@@ -115,7 +93,7 @@ static int fx_teardown(void **state) {
 static void fx_load(Fx *fx, const char *state_text) {
         if (state_text)
                 fake_write(fx->root, "var/lib/passthru/" STATE_FILE_NAME, state_text);
-        assert_int_equal(manager_new(&fx->paths, &fx->m), 0);
+        assert_int_equal(manager_new(&fx->paths.paths, &fx->m), 0);
         assert_int_equal(manager_load(fx->m), 0);
 }
 

@@ -284,6 +284,27 @@ static void pid_set_keeps_each_pid_once(void **state) {
         assert_false(pid_set_contains(&s, 6));
 }
 
+/* A process is pinned only when it is no younger than its connection: a recycled pid is. */
+static void process_pin_refuses_a_process_younger_than_the_connection(void **state) {
+        pid_t child;
+        int fd, status;
+
+        (void) state;
+        /* This process started long before now, and after boot's first microsecond. */
+        fd = process_pin(getpid(), boottime_usec());
+        assert_true(fd >= 0);
+        close(fd);
+        assert_int_equal(process_pin(getpid(), 1), -ESTALE);
+        /* A process gone is gone. */
+        child = fork();
+        assert_true(child >= 0);
+        if (child == 0)
+                _exit(0);
+        assert_int_equal(waitpid(child, &status, 0), child);
+        assert_int_equal(process_pin(child, boottime_usec()), -ESRCH);
+        assert_int_equal(process_pin(0, boottime_usec()), -EINVAL);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(proc_start_time_of_self),
@@ -296,6 +317,7 @@ int main(void) {
                 cmocka_unit_test(cgroup_and_comm_of_self),
                 cmocka_unit_test(process_kill_ends_a_process_and_reports_gone),
                 cmocka_unit_test(pid_set_keeps_each_pid_once),
+                cmocka_unit_test(process_pin_refuses_a_process_younger_than_the_connection),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

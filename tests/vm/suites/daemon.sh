@@ -182,20 +182,27 @@ testcase_bridged_pair_is_leased_whole() {
     wait_state $BR2 quarantined
 }
 
-testcase_root_release_revokes_a_live_holder() {
+# revoke_live_holder [-D]: root's Release of a live holder's lease, the
+# holder on the bus (or with -D on passthrud's socket): LeaseRevoked reaches
+# it there, one second of grace, then SIGKILL and the return trip.
+revoke_live_holder() {
     printf '[Daemon]\nRevokeGraceSec=1\n' >/etc/passthru/passthru.conf
     stop_daemon
     start_daemon
-    hold $EDU vm-a
+    hold $EDU vm-a "$@"
     mgr Release s $EDU
-    # LeaseRevoked, one second of grace, then SIGKILL and the return trip.
     wait_state $EDU available
     grep -q "Lease revoked: device $EDU, VM 'vm-a', pid $HOLDER" /tmp/passthrud.log || fail "no LeaseRevoked"
     grep -q "device $EDU, VM 'vm-a', pid $HOLDER, reason revoked" /tmp/passthrud.log || fail "not released as revoked"
+    grep -q "^revoked $EDU vm-a $HOLDER" /tmp/hold.out || fail "LeaseRevoked did not reach the holder: $(cat /tmp/hold.out)"
     ! kill -0 $HOLDER 2>/dev/null || fail "the holder survived its revocation"
     rm /etc/passthru/passthru.conf
     stop_daemon
     start_daemon
+}
+
+testcase_root_release_revokes_a_live_holder() {
+    revoke_live_holder
 }
 
 testcase_bus_loop_answers_while_vfio_unbind_blocks() {
@@ -696,6 +703,164 @@ testcase_twenty_acquires_right_after_the_start_are_granted() {
         as_alice pt-hold $EDU vm-$i -- true >/tmp/out 2>&1 || fail "Acquire $i refused: $(cat /tmp/out)"
         wait_state $EDU available
     done
+}
+
+# ---- passthrud's own socket (docs/direct.md): peer-to-peer, no bus between ----
+
+SOCK=/run/passthru.sock
+
+# The system bus frozen (dbus-daemon stopped) while COMMAND runs: what
+# works then went over the socket.  (busybox's timeout runs its own
+# setpriv applet: "$ALICE timeout N CMD", not "timeout N $ALICE CMD".)
+without_bus() {
+    local rc=0
+    kill -STOP "$(pidof dbus-daemon)"
+    "$@" || rc=$?
+    kill -CONT "$(pidof dbus-daemon)"
+    return $rc
+}
+
+testcase_direct_socket_grants_a_member_without_the_bus() {
+    local doc
+    [ -S $SOCK ] || fail "no socket at $SOCK"
+    assert_eq "$(stat -c '%a %U %G' $SOCK)" "660 root passthru" "the socket's mode and owner"
+    # The fd works (DMA through it), and no bus was needed to get it.
+    without_bus as_alice pt-hold -D -m 268435456 $EDU vm-d -- vfio-check --fd @FD@ --dma $EDU ||
+        fail "no grant over the socket with the bus stopped"
+    wait_state $EDU available
+    grep -q "device $EDU, VM 'vm-d', pid [0-9]*, reason released\|device $EDU, VM 'vm-d', pid [0-9]*, reason process-exited" \
+        /tmp/passthrud.log || fail "no release of vm-d in the log"
+    # passthructl takes the socket by itself: list and run with the bus stopped.
+    without_bus $ALICE timeout 20 passthructl list --no-legend >/tmp/out 2>&1 || fail "list: $(cat /tmp/out)"
+    grep -q "^$EDU" /tmp/out || fail "list over the socket: $(cat /tmp/out)"
+    without_bus $ALICE timeout 20 passthructl run --device $EDU --vm vm-r -- sh -c 'echo "fds $PASSTHRU_GROUP_FDS"' \
+        >/tmp/out 2>&1 || fail "passthructl run over the socket: $(cat /tmp/out)"
+    grep -q "^fds [0-9]" /tmp/out || fail "passthructl run: no group fd: $(cat /tmp/out)"
+    wait_state $EDU available
+    # docs/direct.md's example, as a VMM author would start from it.
+    $ALICE direct-acquire $EDU vm-doc >/tmp/doc.out 2>&1 &
+    doc=$!
+    trap 'kill $doc 2>/dev/null || true' EXIT
+    wait_for_line "VFIO group fd" /tmp/doc.out
+    assert_eq "$(dev_prop $EDU Owner)" vm-doc "Owner"
+    assert_eq "$(dev_prop $EDU OwnerPid)" "$doc" "OwnerPid"
+    kill $doc
+    wait_state $EDU available
+}
+
+testcase_direct_socket_refuses_a_stranger() {
+    # bob is not in group passthru: the socket's mode keeps him out ...
+    if as_bob pt-hold -D $EDU vm-b >/tmp/out 2>&1; then
+        fail "bob connected to $SOCK"
+    fi
+    grep -q "Permission denied" /tmp/out || fail "bob: $(cat /tmp/out)"
+    # ... and past it, the bus's rules, from the socket's credentials.
+    chmod 0666 $SOCK
+    expect_error org.freedesktop.DBus.Error.AccessDenied as_bob pt-hold -D $EDU vm-b
+    grep -q "members of group 'passthru'" /tmp/out || fail "refused for something else: $(cat /tmp/out)"
+    expect_error org.freedesktop.DBus.Error.AccessDenied as_bob pt-hold -D -X Reset s $EDU
+    grep -q "not permitted" /tmp/out || fail "Reset refused by the handler, not by sd-bus: $(cat /tmp/out)"
+    expect_error org.freedesktop.DBus.Error.AccessDenied as_alice pt-hold -D -X EnterMaintenanceMode ""
+    chmod 0660 $SOCK
+    assert_eq "$(dev_prop $EDU State)" available "State"
+    assert_driver $EDU passthru
+}
+
+# open_connections TAG N [COMMAND...]: N connections that authenticate and
+# then only stay (pt-flood SOCKET 0), made through COMMAND (setpriv ...).
+open_connections() {
+    local tag=$1 n=$2 i
+    shift 2
+    for i in $(seq 1 "$n"); do
+        "$@" pt-flood $SOCK 0 >/tmp/conn.$tag.$i 2>&1 &
+        echo $! >>/tmp/conns
+        wait_for_line "sent 0" /tmp/conn.$tag.$i
+    done
+}
+
+testcase_direct_socket_caps_connections_in_total_and_per_user() {
+    local fds0 fds pid
+    printf '[Daemon]\nMaxConnections=5\nMaxConnectionsPerUser=3\n' >/etc/passthru/passthru.conf
+    stop_daemon
+    start_daemon
+    # A lease first: the runtime directory's fd, opened at the first ledger write, stays.
+    $ALICE timeout 30 pt-hold $EDU vm-warm -- true || fail "no grant after the restart"
+    wait_state $EDU available
+    fds0=$(ls /proc/"$(cat /tmp/passthrud.pid)"/fd | wc -l)
+    : >/tmp/conns
+    open_connections alice 3 $ALICE
+    echo "alice's three are in"
+    # alice's fourth is refused: closed before it can authenticate.
+    if $ALICE timeout 15 pt-flood $SOCK 0 >/tmp/out 2>&1; then fail "a fourth connection of alice's stayed"; fi
+    grep -q "cannot connect" /tmp/out || fail "alice's fourth: $(cat /tmp/out)"
+    grep -q "uid 1000): MaxConnectionsPerUser= reached" /tmp/passthrud.log || fail "no word of the per-user cap"
+    # root's two fill the total; a third of root's is refused for it.
+    open_connections root 2 env
+    echo "root's two are in"
+    if timeout 15 pt-flood $SOCK 0 >/tmp/out 2>&1; then fail "a sixth connection stayed"; fi
+    grep -q "cannot connect" /tmp/out || fail "the sixth: $(cat /tmp/out)"
+    # Members still reach the daemon over the bus meanwhile.
+    $ALICE timeout 30 pt-hold $EDU vm-cap -- true || fail "no grant over the bus while the socket is full"
+    wait_state $EDU available
+    for pid in $(cat /tmp/conns); do
+        kill -9 "$pid"
+        wait "$pid" 2>/dev/null || true
+    done
+    echo "the five are closed"
+    # The connections are gone, and so are their fds: one works again.
+    for i in $(seq 1 50); do
+        fds=$(ls /proc/"$(cat /tmp/passthrud.pid)"/fd | wc -l)
+        [ "$fds" -le "$fds0" ] && break
+        sleep 0.1
+    done
+    assert_eq "$fds" "$fds0" "passthrud's fds once the connections closed"
+    $ALICE timeout 30 pt-hold -D $EDU vm-cap2 -- true || fail "no connection once the others closed"
+    wait_state $EDU available
+    rm /etc/passthru/passthru.conf
+    stop_daemon
+    start_daemon
+}
+
+testcase_direct_socket_revocation_reaches_a_holder_connected_there() {
+    revoke_live_holder -D
+}
+
+testcase_without_the_socket_passthructl_uses_the_bus() {
+    mv $SOCK /run/passthru.sock.away
+    # Back however the case ends (a failure ends its subshell).
+    trap 'mv /run/passthru.sock.away $SOCK 2>/dev/null || true' EXIT
+    $ALICE timeout 30 passthructl list --no-legend >/tmp/out 2>&1 || fail "list over the bus: $(cat /tmp/out)"
+    grep -q "^$EDU" /tmp/out || fail "list over the bus: $(cat /tmp/out)"
+    $ALICE timeout 30 passthructl run --device $EDU --vm vm-f -- true || fail "run over the bus"
+    wait_state $EDU available
+    mv /run/passthru.sock.away $SOCK
+    trap - EXIT
+    without_bus $ALICE timeout 20 passthructl list --no-legend >/dev/null || fail "the socket is back, unused"
+}
+
+testcase_direct_socket_drops_a_client_that_never_reads() {
+    local fds0 fds flood
+    fds0=$(ls /proc/"$(cat /tmp/passthrud.pid)"/fd | wc -l)
+    $ALICE pt-flood $SOCK 1000000 >/tmp/flood.out 2>&1 &
+    flood=$!
+    wait_for_line ready /tmp/flood.out
+    # Others are served meanwhile, over the socket and over the bus.
+    $ALICE timeout 30 pt-hold -D $EDU vm-x -- true || fail "no grant over the socket during the flood"
+    wait_state $EDU available
+    for i in $(seq 1 300); do
+        grep -q "hung up after" /tmp/flood.out && break
+        sleep 0.1
+    done
+    grep -q "hung up after" /tmp/flood.out || fail "the flood was not cut: $(cat /tmp/flood.out)"
+    cat /tmp/flood.out
+    grep "Dropped the direct connection of pid $flood" /tmp/passthrud.log ||
+        fail "no word of the drop in the log"
+    kill -0 $flood || fail "the flood died by itself"
+    fds=$(ls /proc/"$(cat /tmp/passthrud.pid)"/fd | wc -l)
+    assert_eq "$fds" "$fds0" "passthrud's fds after the drop"
+    grep VmRSS /proc/"$(cat /tmp/passthrud.pid)"/status
+    kill $flood
+    timeout 30 pt-hold -L 10 >/dev/null || fail "the bus does not answer after the flood"
 }
 
 testcase_bus_answers_while_a_live_passthrough_waits_for_a_held_device() {

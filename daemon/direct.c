@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* passthrud's own socket: see direct.h. */
+#include <errno.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-id128.h>
+#include <inttypes.h>
+#include <sys/epoll.h>
+
+#include "direct.h"
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+#include "manager-dbus.h"
+#include "passthru-names.h"
+#include "process.h"
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77         /* Linux 6.5; older kernels answer ENOPROTOOPT */
+#endif
+
+static DirectPeer *direct_peer_free(DirectPeer *p) {
+        if (!p)
+                return NULL;
+        if (p->bus) {
+                (void) sd_bus_detach_event(p->bus);
+                /* No flush: a peer dropped for not reading would block the loop. */
+                sd_bus_close_unref(p->bus);
+        }
+        safe_close(p->pidfd);
+        free(p->gids);
+        free(p);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(DirectPeer *, direct_peer_free);
+
+void direct_done(Direct *d) {
+        for (size_t i = 0; i < d->n_peers; i++)
+                direct_peer_free(d->peers[i]);
+        free(d->peers);
+        sd_event_source_disable_unref(d->listen_source);
+        sd_event_source_disable_unref(d->police);
+        safe_close(d->listen_fd);
+        if (d->bound)
+                (void) unlink(d->bound);
+        free(d->bound);
+        *d = (Direct) { .listen_fd = -EBADF };
+}
+
+const DirectPeer *direct_peer_of(const Direct *d, sd_bus *bus) {
+        for (size_t i = 0; bus && i < d->n_peers; i++)
+                if (d->peers[i]->bus == bus)
+                        return d->peers[i];
+        return NULL;
+}
+
+sd_bus *direct_bus_nth(const Direct *d, size_t i) {
+        for (size_t k = 0; k < d->n_peers; k++)
+                if (!d->peers[k]->dead && i-- == 0)
+                        return d->peers[k]->bus;
+        return NULL;
+}
+
+/*
+ * A refusal is logged at most once every 10 s, with the number not logged
+ * since: a client hammering a full socket must not flood the journal.
+ */
+static void log_refusal(Direct *d, pid_t pid, uid_t uid, const char *why) {
+        uint64_t now = boottime_usec();
+
+        if (d->last_refusal_logged && now - d->last_refusal_logged < 10 * 1000000ULL) {
+                d->refusals_unlogged++;
+                return;
+        }
+        log_warning("Refused a direct connection of pid %u (uid %u): %s (%u more refused in the last 10 s)",
+                    (unsigned) pid, (unsigned) uid, why, d->refusals_unlogged);
+        d->last_refusal_logged = now;
+        d->refusals_unlogged = 0;
+}
+
+/* SO_PEERGROUPS: the peer's supplementary groups at connect(). */
+static int peer_groups(int fd, gid_t **ret, int *ret_n) {
+        socklen_t len = 64 * sizeof(gid_t);
+
+        for (int attempt = 0; attempt < 2; attempt++) {
+                _cleanup_free_ gid_t *g = malloc(len ?: sizeof(gid_t));
+
+                if (!g)
+                        return -ENOMEM;
+                if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) >= 0) {
+                        *ret_n = (int) (len / sizeof(gid_t));
+                        *ret = TAKE_PTR(g);
+                        return 0;
+                }
+                if (errno != ERANGE)
+                        return -errno;
+                /* len now says how much is needed. */
+        }
+        return -ERANGE;
+}
+
+/*
+ * The peer's pidfd: from the kernel (SO_PEERPIDFD, the connecting process
+ * itself), or pidfd_open() of the SO_PEERCRED pid, proved to be the process
+ * that connected: one that started after the connection was accepted holds
+ * a recycled pid.
+ */
+static int peer_pidfd(int fd, pid_t pid, uint64_t accepted) {
+        socklen_t len = sizeof(int);
+        int pidfd = -EBADF;
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) >= 0 && pidfd >= 0)
+                return pidfd;
+        if (errno != ENOPROTOOPT && errno != EINVAL && errno != EOPNOTSUPP)
+                return -errno;
+        return process_pin(pid, accepted);
+}
+
+static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        DirectPeer *p = userdata;
+
+        (void) msg;
+        (void) error;
+        p->dead = true;         /* freed by police() once this dispatch is over */
+        return 0;
+}
+
+/* After each event: free the dead, drop those whose queue overflows. */
+static int police(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+        Direct *d = &m->direct;
+        size_t w = 0;
+
+        (void) s;
+        for (size_t i = 0; i < d->n_peers; i++) {
+                DirectPeer *p = d->peers[i];
+                uint64_t queued = 0;
+
+                if (!p->dead && sd_bus_get_n_queued_write(p->bus, &queued) >= 0 && queued > DIRECT_QUEUE_MAX) {
+                        log_warning("Dropped the direct connection of pid %u (uid %u): %" PRIu64 " messages wait "
+                                    "for it, it does not read them (its leases stay)",
+                                    (unsigned) p->pid, (unsigned) p->uid, queued);
+                        p->dead = true;
+                }
+                if (p->dead)
+                        direct_peer_free(p);
+                else
+                        d->peers[w++] = p;
+        }
+        d->n_peers = w;
+        return 0;
+}
+
+static int peer_new(Manager *m, int fd, DirectPeer **ret) {
+        _cleanup_(direct_peer_freep) DirectPeer *p = NULL;
+        Direct *d = &m->direct;
+        struct ucred uc = {};
+        socklen_t len = sizeof(uc);
+        unsigned same_uid = 0, live = 0;
+        int r;
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0) {
+                r = -errno;
+                safe_close(fd);
+                return log_warning_errno(r, "Refused a direct connection: cannot read its credentials: %m");
+        }
+        for (size_t i = 0; i < d->n_peers; i++)
+                if (!d->peers[i]->dead) {
+                        live++;
+                        same_uid += d->peers[i]->uid == uc.uid;
+                }
+        if (live >= m->config.max_connections || same_uid >= m->config.max_connections_per_user) {
+                safe_close(fd);
+                log_refusal(d, uc.pid, uc.uid,
+                            live >= m->config.max_connections ? "MaxConnections= reached"
+                                                              : "MaxConnectionsPerUser= reached for its uid");
+                return -EUSERS;
+        }
+
+        p = calloc(1, sizeof(*p));
+        if (!p) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        *p = (DirectPeer) { .uid = uc.uid, .gid = uc.gid, .pid = uc.pid, .n_gids = -1, .pidfd = -EBADF,
+                            .accepted = boottime_usec() };
+        r = peer_groups(fd, &p->gids, &p->n_gids);
+        if (r < 0 && r != -ENOPROTOOPT) {
+                safe_close(fd);
+                return log_warning_errno(r, "Refused a direct connection of pid %u: cannot read its groups: %m",
+                                         (unsigned) uc.pid);
+        }
+        p->pidfd = peer_pidfd(fd, uc.pid, p->accepted);
+        if (p->pidfd < 0) {
+                r = p->pidfd;
+                safe_close(fd);
+                if (r == -ESRCH || r == -ESTALE)
+                        return log_warning_errno(r, "Refused a direct connection of pid %u: the process that "
+                                                 "connected is gone", (unsigned) uc.pid);
+                return log_warning_errno(r, "Refused a direct connection of pid %u: cannot pin it: %m",
+                                         (unsigned) uc.pid);
+        }
+
+        r = sd_bus_new(&p->bus);
+        if (r < 0) {
+                safe_close(fd);
+                return r;
+        }
+        (void) sd_bus_set_description(p->bus, "direct");
+        r = sd_bus_set_fd(p->bus, fd, fd);
+        if (r < 0) {
+                safe_close(fd);
+                return r;
+        }
+        r = sd_bus_set_server(p->bus, 1, d->server_id);
+        if (r >= 0)
+                r = sd_bus_negotiate_fds(p->bus, true);
+        if (r >= 0)
+                r = sd_bus_set_sender(p->bus, PT_BUS_NAME);
+        if (r >= 0)
+                r = sd_bus_start(p->bus);
+        if (r >= 0)
+                r = sd_bus_attach_event(p->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r >= 0)
+                r = sd_bus_match_signal(p->bus, NULL, "org.freedesktop.DBus.Local", "/org/freedesktop/DBus/Local",
+                                        "org.freedesktop.DBus.Local", "Disconnected", on_disconnected, p);
+        if (r >= 0)
+                r = manager_bus_add_objects(m, p->bus);
+        if (r < 0)
+                return log_warning_errno(r, "Cannot serve the direct connection of pid %u: %m", (unsigned) uc.pid);
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+static int on_connection(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+        Direct *d = &m->direct;
+        DirectPeer *p = NULL, **a;
+        int cfd;
+
+        (void) s;
+        (void) revents;
+        cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0) {
+                if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                        log_warning("Cannot accept a direct connection: %m");
+                return 0;
+        }
+        a = reallocarray(d->peers, d->n_peers + 1, sizeof(DirectPeer *));
+        if (!a) {
+                safe_close(cfd);
+                return 0;
+        }
+        d->peers = a;
+        if (peer_new(m, cfd, &p) < 0 || !p)
+                return 0;       /* logged, and closed */
+        d->peers[d->n_peers++] = p;
+        return 0;
+}
+
+/* Bind @path ourselves: passthrud started by hand, not by passthrud.socket. */
+static int bind_socket(Direct *d, const char *path, const char *group) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -EBADF;
+        struct group *gr;
+        struct stat st;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        /* A stale socket of an earlier run goes; anything else there stays, and so do we. */
+        if (lstat(path, &st) >= 0) {
+                if (!S_ISSOCK(st.st_mode))
+                        return -EEXIST;
+                if (unlink(path) < 0)
+                        return -errno;
+        }
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return -errno;
+        d->bound = strdup(path);
+        if (!d->bound)
+                return -ENOMEM;
+        gr = getgrnam(group);
+        if (chmod(path, gr ? 0660 : 0600) < 0 || (gr && chown(path, (uid_t) -1, gr->gr_gid) < 0))
+                return -errno;
+        if (listen(fd, SOMAXCONN) < 0)
+                return -errno;
+        return TAKE_FD(fd);
+}
+
+int direct_start(Manager *m, const char *path, const char *group) {
+        Direct *d = &m->direct;
+        int n, r;
+
+        d->listen_fd = -EBADF;
+        n = sd_listen_fds(true);
+        if (n == 1 && sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) > 0)
+                d->listen_fd = SD_LISTEN_FDS_START;
+        else if (n > 0)
+                log_warning("Ignoring the %d fds systemd passed: expected one listening AF_UNIX stream socket", n);
+        if (d->listen_fd < 0 && !path)
+                return 0;
+        if (d->listen_fd < 0) {
+                d->listen_fd = bind_socket(d, path, group);
+                if (d->listen_fd < 0) {
+                        r = d->listen_fd;
+                        d->listen_fd = -EBADF;
+                        return log_warning_errno(r, "No direct socket at %s (callers use the system bus): %m", path);
+                }
+        }
+        r = sd_id128_randomize(&d->server_id);
+        if (r >= 0)
+                r = sd_event_add_io(m->event, &d->listen_source, d->listen_fd, EPOLLIN, on_connection, m);
+        if (r >= 0)
+                r = sd_event_add_post(m->event, &d->police, police, m);
+        if (r < 0)
+                return log_warning_errno(r, "No direct socket (callers use the system bus): %m");
+        log_info("Serving the direct socket%s%s", d->bound ? " at " : " passed by systemd", d->bound ?: "");
+        return 0;
+}

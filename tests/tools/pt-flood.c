@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * pt-flood: a hostile client of passthrud's direct socket, that calls and
+ * never reads an answer.
+ *
+ *   pt-flood SOCKET [COUNT]
+ *
+ * Connects to SOCKET, authenticates (SASL EXTERNAL), then writes COUNT
+ * (default 100000) ListDevices calls without reading a byte back, blocking
+ * when the socket is full.  A client library would read the answers while
+ * it writes (sd-bus does, in sd_bus_flush()), so this one marshals its calls
+ * itself.  Prints "ready" once authenticated, then "hung up after N calls"
+ * when passthrud closes the connection (EPIPE, ECONNRESET) or "sent N
+ * calls"; then it waits, connection open, until killed.
+ *
+ * Exit status: 1 when it cannot connect or authenticate, 2 bad usage.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/* Align @off to @a, zero-filling. */
+static size_t pad(uint8_t *buf, size_t off, size_t a) {
+        while (off % a)
+                buf[off++] = 0;
+        return off;
+}
+
+static size_t put_u32(uint8_t *buf, size_t off, uint32_t v) {
+        off = pad(buf, off, 4);
+        memcpy(buf + off, &v, 4);       /* little-endian: the header says 'l' on x86 */
+        return off + 4;
+}
+
+/* One header field: (code, variant of signature @sig holding string @val). */
+static size_t put_field(uint8_t *buf, size_t off, uint8_t code, char sig, const char *val) {
+        size_t n = strlen(val);
+
+        off = pad(buf, off, 8);
+        buf[off++] = code;
+        buf[off++] = 1;
+        buf[off++] = (uint8_t) sig;
+        buf[off++] = 0;
+        off = put_u32(buf, off, (uint32_t) n);
+        memcpy(buf + off, val, n + 1);
+        return off + n + 1;
+}
+
+/* A method call of org.passthru1.Manager.ListDevices with no body; its length. */
+static size_t marshal_call(uint8_t *buf, uint32_t serial) {
+        size_t off, start;
+
+        buf[0] = 'l';   /* little-endian */
+        buf[1] = 1;     /* method call */
+        buf[2] = 0;
+        buf[3] = 1;     /* protocol version */
+        off = put_u32(buf, 4, 0);               /* body length */
+        off = put_u32(buf, off, serial);
+        off = put_u32(buf, off, 0);             /* the fields' length, filled below */
+        start = pad(buf, off, 8);
+        off = put_field(buf, start, 1, 'o', "/org/passthru1");
+        off = put_field(buf, off, 2, 's', "org.passthru1.Manager");
+        off = put_field(buf, off, 3, 's', "ListDevices");
+        off = put_field(buf, off, 6, 's', "org.passthru1");
+        (void) put_u32(buf, 12, (uint32_t) (off - start));
+        return pad(buf, off, 8);
+}
+
+static int authenticate(int fd) {
+        char line[256], hex[32] = "", uid[16];
+        ssize_t n;
+
+        snprintf(uid, sizeof(uid), "%u", (unsigned) geteuid());
+        for (size_t i = 0; uid[i]; i++)
+                snprintf(hex + 2 * i, sizeof(hex) - 2 * i, "%02x", (unsigned char) uid[i]);
+        n = snprintf(line, sizeof(line), "%cAUTH EXTERNAL %s\r\n", 0, hex);
+        if (write(fd, line, (size_t) n) != n)
+                return -1;
+        n = read(fd, line, sizeof(line) - 1);
+        if (n < 3 || strncmp(line, "OK ", 3) != 0)
+                return -1;
+        return write(fd, "BEGIN\r\n", 7) == 7 ? 0 : -1;
+}
+
+int main(int argc, char *argv[]) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        unsigned long count = 100000, sent = 0;
+        uint8_t msg[256];
+        int fd;
+
+        if (argc < 2 || argc > 3 || strlen(argv[1]) >= sizeof(sa.sun_path)) {
+                fprintf(stderr, "usage: pt-flood SOCKET [COUNT]\n");
+                return 2;
+        }
+        if (argc == 3)
+                count = strtoul(argv[2], NULL, 10);
+        signal(SIGPIPE, SIG_IGN);
+        strcpy(sa.sun_path, argv[1]);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || authenticate(fd) < 0) {
+                fprintf(stderr, "pt-flood: cannot connect to %s and authenticate: %m\n", argv[1]);
+                return 1;
+        }
+        printf("ready\n");
+        fflush(stdout);
+        while (sent < count) {
+                size_t n = marshal_call(msg, (uint32_t) sent + 1);
+
+                if (write(fd, msg, n) != (ssize_t) n)
+                        break;
+                sent++;
+        }
+        if (sent < count)
+                printf("hung up after %lu calls\n", sent);
+        else
+                printf("sent %lu calls\n", sent);
+        fflush(stdout);
+        for (;;)
+                pause();
+}

@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The direct socket (daemon/direct.c) with real sd-bus on a real socket: a
+ * manager on a fake sysfs serves it, a child process is the client (its
+ * own pid, and as root another uid), and the test's event loop runs the
+ * daemon's side.  Who calls is read from the socket; the bus's rules apply;
+ * the caps refuse; a client that never reads is dropped; signals reach it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "fake-manager.h"
+#include "fake-sysfs.h"
+#include "lease.h"
+#include "macro.h"
+#include "manager.h"
+#include "manager-dbus.h"
+#include "passthru-direct.h"
+#include "passthru-names.h"
+#include "process.h"
+
+#define D1 "0000:01:00.0"
+
+typedef struct Fx {
+        char *root, *socket;
+        FakeManagerPaths paths;
+        Manager *m;
+        sd_event *event;
+        bool direct_seen;
+} Fx;
+
+static int fx_setup(void **state) {
+        Fx *fx = calloc(1, sizeof(*fx));
+
+        assert_non_null(fx);
+        fx->root = fake_sysfs_new();
+        fake_manager_paths(fx->root, &fx->paths);
+        fx->socket = fx->paths.direct_socket;
+        fake_pci_add(fx->root, &(FakePci) { .address = D1, .driver = "passthru", .iommu_group = 1 });
+        assert_int_equal(manager_new(&fx->paths.paths, &fx->m), 0);
+        assert_int_equal(manager_load(fx->m), 0);
+        assert_int_equal(sd_event_new(&fx->event), 0);
+        fx->m->event = sd_event_ref(fx->event);
+        *state = fx;
+        return 0;
+}
+
+static int fx_teardown(void **state) {
+        Fx *fx = *state;
+
+        manager_free(fx->m);
+        sd_event_unref(fx->event);
+        fake_manager_paths_free(&fx->paths);
+        fake_sysfs_free(fx->root);
+        free(fx);
+        return 0;
+}
+
+/* The group the test runs in, by name: Acquire's and Release's group. */
+static const char *own_group(void) {
+        struct group *gr = getgrgid(getegid());
+
+        assert_non_null(gr);
+        return gr->gr_name;
+}
+
+static void fx_start(Fx *fx) {
+        assert_int_equal(direct_start(fx->m, fx->socket, own_group()), 0);
+        assert_true(fx->m->direct.listen_fd >= 0);
+}
+
+/* ---- the client, in a child; it reports on a pipe ---- */
+
+static int client_connect(const char *path, sd_bus **ret) {
+        return pt_direct_open(path, ret);
+}
+
+/* Call a method of the manager object with one string argument (or none); "ok" or the error's name, into @out. */
+static void client_call(sd_bus *bus, const char *interface, const char *method, const char *arg, char *out,
+                        size_t size) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        if (arg)
+                r = sd_bus_call_method(bus, PT_BUS_NAME, PT_MANAGER_PATH, interface, method, &error, &reply, "s", arg);
+        else
+                r = sd_bus_call_method(bus, PT_BUS_NAME, PT_MANAGER_PATH, interface, method, &error, &reply, NULL);
+        snprintf(out, size, "%s", r >= 0 ? "ok" : error.name ?: strerror(-r));
+}
+
+typedef struct Child {
+        pid_t pid;
+        int report;     /* read end: what the child says */
+        int go;         /* write end: tell the child to go on */
+} Child;
+
+/* Run @fn(@arg, report fd, go fd) in a child, as @uid (when root and uid != -1). */
+static Child child_run(void (*fn)(const char *arg, int report, int go), const char *arg, uid_t uid) {
+        int rep[2], go[2];
+        Child c;
+
+        assert_int_equal(pipe2(rep, O_CLOEXEC), 0);
+        assert_int_equal(pipe2(go, O_CLOEXEC), 0);
+        c.pid = fork();
+        assert_true(c.pid >= 0);
+        if (c.pid == 0) {
+                close(rep[0]);
+                close(go[1]);
+                if (uid != (uid_t) -1 && geteuid() == 0 &&
+                    (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0))
+                        _exit(3);
+                fn(arg, rep[1], go[0]);
+                _exit(0);
+        }
+        close(rep[1]);
+        close(go[0]);
+        c.report = rep[0];
+        c.go = go[1];
+        return c;
+}
+
+/* Run the daemon's loop until the child's report line arrives (or 10 s); returns it. */
+static char *child_report(Fx *fx, Child *c) {
+        static char line[512];
+        size_t n = 0;
+
+        for (uint64_t end = boottime_usec() + 10 * 1000000ULL; boottime_usec() < end;) {
+                struct pollfd p = { .fd = c->report, .events = POLLIN };
+
+                assert_true(sd_event_run(fx->event, 5000) >= 0);
+                if (poll(&p, 1, 0) == 1) {
+                        ssize_t k = read(c->report, line + n, sizeof(line) - 1 - n);
+
+                        if (k <= 0)
+                                break;
+                        n += (size_t) k;
+                        line[n] = '\0';
+                        if (strchr(line, '\n'))
+                                return line;
+                }
+        }
+        line[n] = '\0';
+        return line;
+}
+
+/* Let the child go on, run the loop until it exits; its exit status. */
+static int child_finish(Fx *fx, Child *c) {
+        int status = -1;
+
+        close(c->go);
+        for (uint64_t end = boottime_usec() + 10 * 1000000ULL; boottime_usec() < end;) {
+                if (waitpid(c->pid, &status, WNOHANG) == c->pid)
+                        break;
+                assert_true(sd_event_run(fx->event, 5000) >= 0);
+        }
+        close(c->report);
+        /* The loop sees the disconnect: the connection is freed. */
+        for (int i = 0; i < 20; i++)
+                (void) sd_event_run(fx->event, 1000);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static void say(int fd, const char *fmt, ...) {
+        char buf[512];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        assert_true(write(fd, buf, strlen(buf)) > 0);
+}
+
+static void wait_go(int go) {
+        char c;
+
+        (void) read(go, &c, 1);
+}
+
+/* ---- cases ---- */
+
+/*
+ * GetManagedObjects (anyone's), then Release: in the group it is refused for
+ * what it is ("not leased"), outside it for who.
+ */
+static void client_lists_and_releases(const char *path, int report, int go) {
+        _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
+        char list[128] = "connect failed", release[128] = "";
+
+        if (client_connect(path, &bus) >= 0) {
+                client_call(bus, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL, list, sizeof(list));
+                client_call(bus, PT_MANAGER_INTERFACE, "Release", D1, release, sizeof(release));
+        }
+        say(report, "%s %s\n", list, release);
+        wait_go(go);
+}
+
+static void a_caller_is_known_from_the_socket(void **state) {
+        Fx *fx = *state;
+        const DirectPeer *p;
+        Child c;
+        char *line;
+
+        /* The group the test runs in is the one for Acquire and Release. */
+        free(fx->m->config.group);
+        fx->m->config.group = strdup(own_group());
+        assert_non_null(fx->m->config.group);
+        fx_start(fx);
+        c = child_run(client_lists_and_releases, fx->socket, (uid_t) -1);
+        line = child_report(fx, &c);
+        /* A member's Release passes the bouncer and meets the device: not leased (a plain Failed). */
+        assert_string_equal(line, "ok " SD_BUS_ERROR_FAILED "\n");
+        assert_int_equal(fx->m->direct.n_peers, 1);
+        p = fx->m->direct.peers[0];
+        assert_int_equal(p->pid, c.pid);
+        assert_int_equal(p->uid, geteuid());
+        assert_true(p->pidfd >= 0);
+        assert_true(p->n_gids >= 0);
+        assert_ptr_equal(direct_peer_of(&fx->m->direct, p->bus), p);
+        assert_int_equal(child_finish(fx, &c), 0);
+        assert_int_equal(fx->m->direct.n_peers, 0);
+}
+
+static void a_stranger_is_refused_by_the_same_rules(void **state) {
+        Fx *fx = *state;
+        Child c;
+        char *line;
+
+        if (geteuid() != 0) {
+                /* Not root: the stranger is this user, outside a group it is not in. */
+                free(fx->m->config.group);
+                fx->m->config.group = strdup("nosuchgroupforthistest");
+                assert_non_null(fx->m->config.group);
+        }
+        fx_start(fx);
+        if (geteuid() == 0) {
+                /* Let nobody in, to be refused by the rules. */
+                _cleanup_free_ char *run = fake_path(fx->root, "run");
+
+                assert_int_equal(chmod(fx->root, 0755), 0);
+                assert_int_equal(chmod(run, 0755), 0);
+                assert_int_equal(chmod(fx->socket, 0666), 0);
+        }
+        c = child_run(client_lists_and_releases, fx->socket, 65534);
+        line = child_report(fx, &c);
+        assert_string_equal(line, "ok " SD_BUS_ERROR_ACCESS_DENIED "\n");
+        assert_int_equal(child_finish(fx, &c), 0);
+}
+
+/* Open connections one after the other, each proved with a Ping; say which worked. */
+static void client_opens_three(const char *path, int report, int go) {
+        sd_bus *buses[3] = {};
+        char out[64] = "";
+
+        for (int i = 0; i < 3; i++) {
+                int r = client_connect(path, &buses[i]);
+
+                if (r >= 0)
+                        r = sd_bus_call_method(buses[i], PT_BUS_NAME, PT_MANAGER_PATH, "org.freedesktop.DBus.Peer",
+                                               "Ping", NULL, NULL, NULL);
+                strcat(out, r >= 0 ? "ok " : "refused ");
+        }
+        say(report, "%s\n", out);
+        wait_go(go);
+        for (int i = 0; i < 3; i++)
+                sd_bus_close_unref(buses[i]);
+}
+
+/* With the caps at @total and @per_user, three connections of one user: which were let in. */
+static void check_caps(Fx *fx, unsigned total, unsigned per_user, const char *expected) {
+        Child c;
+
+        fx->m->config.max_connections = total;
+        fx->m->config.max_connections_per_user = per_user;
+        fx_start(fx);
+        c = child_run(client_opens_three, fx->socket, (uid_t) -1);
+        assert_string_equal(child_report(fx, &c), expected);
+        assert_int_equal(child_finish(fx, &c), 0);
+        assert_int_equal(fx->m->direct.n_peers, 0);
+}
+
+static void connections_over_the_cap_per_user_are_refused(void **state) {
+        check_caps(*state, 10, 2, "ok ok refused \n");
+}
+
+static void connections_over_the_cap_in_total_are_refused(void **state) {
+        check_caps(*state, 1, 10, "ok refused refused \n");
+}
+
+/* tests/tools/pt-flood: calls, never an answer read (a client library would read them). */
+static void client_never_reads(const char *path, int report, int go) {
+        (void) go;
+        if (dup2(report, STDOUT_FILENO) < 0)
+                _exit(2);
+        execl("build/pt-flood", "pt-flood", path, NULL);
+        _exit(2);
+}
+
+/* pt-flood SOCKET 0: a connection that authenticates and then only stays. */
+static void client_only_stays(const char *path, int report, int go) {
+        (void) go;
+        if (dup2(report, STDOUT_FILENO) < 0)
+                _exit(2);
+        execl("build/pt-flood", "pt-flood", path, "0", NULL);
+        _exit(2);
+}
+
+/* The daemon suite's way to fill the caps: pt-flood's connection counts, and one over the cap is refused. */
+static void a_connection_over_the_cap_is_closed_before_it_authenticates(void **state) {
+        Fx *fx = *state;
+        Child a, b;
+        int status = -1;
+
+        fx->m->config.max_connections_per_user = 1;
+        fx_start(fx);
+        a = child_run(client_only_stays, fx->socket, (uid_t) -1);
+        assert_string_equal(child_report(fx, &a), "ready\nsent 0 calls\n");
+        assert_int_equal(fx->m->direct.n_peers, 1);
+        b = child_run(client_only_stays, fx->socket, (uid_t) -1);
+        /* Refused: pt-flood cannot authenticate and exits 1. */
+        for (uint64_t end = boottime_usec() + 10 * 1000000ULL; boottime_usec() < end;) {
+                assert_true(sd_event_run(fx->event, 5000) >= 0);
+                if (waitpid(b.pid, &status, WNOHANG) == b.pid)
+                        break;
+        }
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 1);
+        close(b.report);
+        close(b.go);
+        assert_int_equal(fx->m->direct.n_peers, 1);
+        assert_int_equal(kill(a.pid, SIGTERM), 0);
+        (void) child_finish(fx, &a);
+        assert_int_equal(fx->m->direct.n_peers, 0);
+}
+
+static void a_client_that_never_reads_is_dropped(void **state) {
+        Fx *fx = *state;
+        Child c;
+        bool dropped = false;
+        char *line;
+
+        fx_start(fx);
+        c = child_run(client_never_reads, fx->socket, (uid_t) -1);
+        assert_string_equal(child_report(fx, &c), "ready\n");
+        /* The child is alive, its connection open, it writes on: the daemon drops it by itself. */
+        for (uint64_t end = boottime_usec() + 30 * 1000000ULL; !dropped && boottime_usec() < end;) {
+                assert_true(sd_event_run(fx->event, 5000) >= 0);
+                dropped = fx->direct_seen && fx->m->direct.n_peers == 0;
+                fx->direct_seen = fx->direct_seen || fx->m->direct.n_peers == 1;
+        }
+        assert_true(dropped);
+        assert_int_equal(kill(c.pid, 0), 0);
+        line = child_report(fx, &c);
+        assert_non_null(strstr(line, "hung up after "));
+        assert_int_equal(kill(c.pid, SIGTERM), 0);
+        (void) child_finish(fx, &c);
+}
+
+static int on_revoked(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        const char *device, *vm;
+        uint32_t pid;
+        int *report = userdata;
+
+        (void) error;
+        if (sd_bus_message_read(msg, "ssu", &device, &vm, &pid) >= 0)
+                say(*report, "revoked %s %s %u\n", device, vm, pid);
+        return 0;
+}
+
+/* Wait for LeaseRevoked, as a holder would. */
+static void client_waits_for_revocation(const char *path, int report, int go) {
+        _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
+        char ping[64] = "";
+
+        if (client_connect(path, &bus) < 0 ||
+            sd_bus_match_signal(bus, NULL, PT_BUS_NAME, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, "LeaseRevoked",
+                                on_revoked, &report) < 0)
+                _exit(2);
+        client_call(bus, "org.freedesktop.DBus.Peer", "Ping", NULL, ping, sizeof(ping));
+        say(report, "ready %s\n", ping);
+        for (int i = 0; i < 1000; i++) {
+                struct pollfd p = { .fd = go, .events = POLLIN };
+
+                if (sd_bus_process(bus, NULL) > 0)
+                        continue;
+                if (poll(&p, 1, 0) == 1)
+                        break;
+                (void) sd_bus_wait(bus, 10000);
+        }
+}
+
+static void lease_revoked_reaches_a_direct_connection(void **state) {
+        Fx *fx = *state;
+        Lease l = { .device = (char *) D1, .vm = (char *) "vm-a", .pid = 4242 };
+        Child c;
+
+        fx_start(fx);
+        c = child_run(client_waits_for_revocation, fx->socket, (uid_t) -1);
+        assert_string_equal(child_report(fx, &c), "ready ok\n");
+        manager_send_lease_revoked(fx->m, &l);
+        assert_string_equal(child_report(fx, &c), "revoked " D1 " vm-a 4242\n");
+        assert_int_equal(child_finish(fx, &c), 0);
+}
+
+static void a_stale_socket_is_replaced_and_removed_at_the_end(void **state) {
+        Fx *fx = *state;
+        struct stat st;
+
+        /* A socket left by a killed run (one that did not unlink it) is replaced. */
+        fx_start(fx);
+        fx->m->direct.bound = mfree(fx->m->direct.bound);
+        direct_done(&fx->m->direct);
+        assert_int_equal(stat(fx->socket, &st), 0);
+        assert_true(S_ISSOCK(st.st_mode));
+        fx_start(fx);
+        assert_int_equal(stat(fx->socket, &st), 0);
+        assert_true(S_ISSOCK(st.st_mode));
+        assert_int_equal(st.st_mode & 0777, 0660);
+        assert_int_equal(st.st_gid, getegid());
+        /* A clean end removes it. */
+        direct_done(&fx->m->direct);
+        assert_int_equal(stat(fx->socket, &st), -1);
+
+        /* Anything else at that path is not ours: left alone, and no socket. */
+        fake_write(fx->root, "run/passthru.sock", "not a socket");
+        assert_true(direct_start(fx->m, fx->socket, own_group()) < 0);
+        assert_int_equal(fx->m->direct.listen_fd, -EBADF);
+        assert_int_equal(stat(fx->socket, &st), 0);
+        assert_true(S_ISREG(st.st_mode));
+}
+
+int main(void) {
+#define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
+        const struct CMUnitTest tests[] = {
+                T(a_caller_is_known_from_the_socket),
+                T(a_stranger_is_refused_by_the_same_rules),
+                T(connections_over_the_cap_per_user_are_refused),
+                T(connections_over_the_cap_in_total_are_refused),
+                T(a_connection_over_the_cap_is_closed_before_it_authenticates),
+                T(a_client_that_never_reads_is_dropped),
+                T(lease_revoked_reaches_a_direct_connection),
+                T(a_stale_socket_is_replaced_and_removed_at_the_end),
+        };
+#undef T
+        signal(SIGPIPE, SIG_IGN);
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
