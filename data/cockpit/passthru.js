@@ -193,6 +193,17 @@
         return null;
     }
 
+    function confirmRelease(d) {
+        confirmDialog("Release " + d.Address + "?",
+                      "VM " + (d.Owner || "?") + " (pid " + d.OwnerPid + ") loses the device: passthrud tells it " +
+                      "(LeaseRevoked), waits the grace period, then kills every process that still holds the " +
+                      "group, and resets the device.", "Release")
+                .then(yes => {
+                    if (yes)
+                        call("Release of " + d.Address, "Release", [d.Address]);
+                });
+    }
+
     function setPassthrough(d, enabled) {
         const options = {
             Live: cockpit.variant("b", $("opt-live").checked),
@@ -221,6 +232,18 @@
                                return el("div", { text: a + (m ? " (" + (m.Driver || "no driver") + ")" : "") });
                            }))
                       : null);
+    }
+
+    // A small button for a change only an administrator may make.
+    function button(variant, action, text, onclick) {
+        return el("button", {
+            class: "pf-c-button pf-m-small pf-m-" + variant,
+            type: "button",
+            "data-action": action,
+            disabled: !admin() || busy,
+            text,
+            onclick,
+        });
     }
 
     function renderRow(d) {
@@ -275,28 +298,10 @@
 
         const actions = el("td", { "data-field": "actions" });
         if (d.State === "quarantined") {
-            actions.append(el("button", {
-                class: "pf-c-button pf-m-secondary pf-m-small",
-                type: "button",
-                "data-action": "reset",
-                disabled: !admin() || busy,
-                text: "Reset",
-                onclick: () => call("Reset of " + d.Address, "Reset", [d.Address]),
-            }));
+            actions.append(button("secondary", "reset", "Reset", () => call("Reset of " + d.Address, "Reset", [d.Address])));
         }
         if (d.State === "leased" || d.State === "releasing") {
-            actions.append(el("button", {
-                class: "pf-c-button pf-m-danger pf-m-small",
-                type: "button",
-                "data-action": "release",
-                disabled: !admin() || busy,
-                text: "Release",
-                onclick: () => confirmDialog("Release " + d.Address + "?",
-                                             "VM " + (d.Owner || "?") + " (pid " + d.OwnerPid + ") loses the device: passthrud " +
-                                             "tells it (LeaseRevoked), waits the grace period, then kills every process " +
-                                             "that still holds the group, and resets the device.", "Release")
-                        .then(yes => { if (yes) call("Release of " + d.Address, "Release", [d.Address]) }),
-            }));
+            actions.append(button("danger", "release", "Release", () => confirmRelease(d)));
         }
         if (d.Stuck)
             actions.append(el("div", { class: "passthru-reason", text: "Stuck: " + d.Stuck }));
