@@ -158,8 +158,8 @@
             $(id).disabled = !admin() || !on;
         $("limited-access").hidden = permission.allowed !== false;
         $("passthrough-hint").textContent = on
-            ? "Maintenance mode: passthrough can be changed. Leases are refused until you leave it."
-            : "Passthrough can be changed in maintenance mode only.";
+            ? "Maintenance mode: passthrough and assignments can be changed. Leases are refused until you leave it."
+            : "Passthrough and assignments can be changed in maintenance mode only.";
     }
 
     // ---- the devices ----
@@ -263,6 +263,8 @@
                                   el("span", { class: "pf-c-switch__toggle" })),
                                (blocked || noMark) ? el("div", { class: "passthru-reason", text: noMark || blocked }) : null);
 
+        // Assign and Unassign, like SetPassthrough, in maintenance mode only.
+        const configurable = admin() && manager.MaintenanceMode === true && !busy;
         const assignments = el("td", { "data-field": "assignments" });
         for (const vm of d.Assignments || []) {
             assignments.append(el("span", { class: "pf-c-label pf-m-compact" },
@@ -272,7 +274,7 @@
                                       type: "button",
                                       "data-action": "unassign",
                                       "aria-label": "Unassign " + vm,
-                                      disabled: !admin() || busy,
+                                      disabled: !configurable,
                                       text: "×",
                                       onclick: () => call("Unassigning " + d.Address + " from " + vm, "Unassign", [d.Address, vm]),
                                   })));
@@ -282,6 +284,7 @@
                 class: "pf-c-form-control passthru-vm",
                 type: "text",
                 placeholder: "VM",
+                disabled: !configurable,
                 "aria-label": "Assign " + d.Address + " to VM",
                 onblur: render,
             });
@@ -290,7 +293,7 @@
                                       class: "pf-c-button pf-m-secondary pf-m-small",
                                       type: "button",
                                       "data-action": "assign",
-                                      disabled: busy,
+                                      disabled: !configurable,
                                       text: "Assign",
                                       onclick: () => editAssignments(d, input),
                                   })));

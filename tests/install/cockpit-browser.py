@@ -22,6 +22,8 @@ Commands:
                                       disabled and the page says TEXT
   mark ADDRESS on|off                 flip the device's passthrough switch, wait for it
   reboot-required                     the "Reboot required" notice is shown
+  assign|unassign ADDRESS VM          add or take away an assignment with the
+                                      row's field and buttons, wait for it
   row ADDRESS FIELD=VALUE...          wait until the device's row shows these
                                       (state, owner, pid, driver), without a reload
   read-only                           every control is disabled, the notice
@@ -213,6 +215,36 @@ class Browser:
         self.no_reload()
         return "%s passthrough %s, state %s" % (address, state, self.js(
             "return document.querySelector('#devices tr[data-address=\"%s\"]').dataset.state" % address))
+
+    def assignments(self, address):
+        return self.js("const tr = document.querySelector('#devices tr[data-address=\"%s\"]');"
+                       "return tr ? Array.from(tr.querySelectorAll('[data-field=assignments] .pf-c-label__content'))"
+                       ".map(e => e.textContent) : null" % address)
+
+    def assign(self, address, vm):
+        got = self.js("const tr = document.querySelector('#devices tr[data-address=\"%s\"]');"
+                      "const input = tr && tr.querySelector('input.passthru-vm');"
+                      "const button = tr && tr.querySelector('button[data-action=assign]');"
+                      "if (!input || !button || button.disabled) return 'no enabled Assign field';"
+                      "input.value = arguments[0]; button.click(); return 'clicked'" % address, vm)
+        if got != "clicked":
+            raise Fail("%s: %s" % (address, got))
+        self.wait("%s assigned to %s" % (address, vm), lambda: vm in (self.assignments(address) or [])
+                  or self.page_error())
+        self.no_reload()
+        return "%s assigned to %s" % (address, ", ".join(self.assignments(address)))
+
+    def unassign(self, address, vm):
+        got = self.js("const tr = document.querySelector('#devices tr[data-address=\"%s\"]');"
+                      "const b = tr && tr.querySelector('button[data-action=unassign][aria-label=\"Unassign ' + arguments[0] + '\"]');"
+                      "if (!b || b.disabled) return 'no enabled button to unassign ' + arguments[0];"
+                      "b.click(); return 'clicked'" % address, vm)
+        if got != "clicked":
+            raise Fail("%s: %s" % (address, got))
+        self.wait("%s no longer assigned to %s" % (address, vm), lambda: vm not in (self.assignments(address) or [vm])
+                  or self.page_error())
+        self.no_reload()
+        return "%s assigned to: %s" % (address, ", ".join(self.assignments(address)) or "none")
 
     def reboot_required(self):
         self.wait("the reboot-required notice", lambda: self.js("return !document.getElementById('reboot-required').hidden"))

@@ -145,8 +145,12 @@ cockpit_case_cleanup() {
     passthructl maintenance enter >/dev/null 2>&1 || :
     passthructl unhide 0000:04:02.0 >/dev/null 2>&1 || :
     passthructl maintenance exit >/dev/null 2>&1 || :
+    passthructl unassign 01:00.0 cockpit-demo >/dev/null 2>&1 || :
     rm -f /etc/cockpit/cockpit.conf
+    # Without a file before, the unmark leaves passthrud's header alone.
+    [ -s /tmp/modprobe.before ] || grep -q "^options" /etc/modprobe.d/passthru.conf || rm -f /etc/modprobe.d/passthru.conf
     cmp -s /tmp/modprobe.before /etc/modprobe.d/passthru.conf ||
+        { [ ! -s /tmp/modprobe.before ] && [ ! -e /etc/modprobe.d/passthru.conf ]; } ||
         echo "modprobe.d/passthru.conf differs after the case: $(diff /tmp/modprobe.before /etc/modprobe.d/passthru.conf)"
     systemctl start passthru-initramfs.path
     find /etc/cockpit | sort >/root/cockpit-after
@@ -157,7 +161,8 @@ cockpit_case_cleanup() {
 # maintenance mode a device is marked from the page and "reboot required"
 # follows; a user without administrative access finds every control
 # disabled and is refused when the page calls anyway; a lease made from the
-# shell appears with its VM and pid and goes when it ends, without a reload.
+# shell appears with its VM and pid and goes when it ends, without a reload;
+# an assignment is added and taken away from the page.
 testcase_cockpit_page_in_a_browser() {
     local run pid
     # The host's browser reaches Cockpit (9090) through the NIC vmrun.py forwards.
@@ -187,6 +192,8 @@ testcase_cockpit_page_in_a_browser() {
     web blocked 0000:04:01.0 "Group not viable: 0000:04:02.0 is on the host driver e1000"
     web mark 0000:04:02.0 on
     passthructl show 04:02.0 | grep -q "State: pending-reboot" || fail "not marked: $(passthructl show 04:02.0)"
+    web assign $EDU cockpit-demo
+    passthructl show 01:00.0 | grep -q "Assigned to: cockpit-demo" || fail "not assigned: $(passthructl show 01:00.0)"
     web screenshot 2-marked-in-maintenance
     web maintenance off
     web reboot-required
@@ -216,6 +223,10 @@ testcase_cockpit_page_in_a_browser() {
     web row $EDU state=available owner= owner_pid= driver=passthru
     web table "$(list_json)"
     web screenshot 6-lease-ended
+    web maintenance on
+    web unassign $EDU cockpit-demo
+    ! passthructl show 01:00.0 | grep -q "Assigned to: cockpit-demo" || fail "still assigned: $(passthructl show 01:00.0)"
+    web maintenance off
 }
 
 # The kernel stage 1 added goes again; DKMS's build for it goes with it.
