@@ -261,7 +261,8 @@
         const passthrough = el("td", { "data-field": "passthrough", "data-value": String(d.Passthrough) },
                                el("label", { class: "pf-c-switch", title: blocked || "" }, sw,
                                   el("span", { class: "pf-c-switch__toggle" })),
-                               (blocked || noMark) ? el("div", { class: "passthru-reason", text: noMark || blocked }) : null);
+                               // What cannot change by itself is said beside the switch; the rest in its tooltip.
+                               noMark ? el("div", { class: "passthru-reason", text: noMark }) : null);
 
         // Assign and Unassign, like SetPassthrough, in maintenance mode only.
         const configurable = admin() && manager.MaintenanceMode === true && !busy;

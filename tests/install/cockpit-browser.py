@@ -28,7 +28,8 @@ Commands:
                                       (state, owner, pid, driver), without a reload
   read-only                           every control is disabled, the notice
                                       says so, and a call made from the page is refused
-  screenshot NAME                     build/results/web/NAME.png
+  screenshot NAME [ADDRESS]           build/results/web/NAME.png (with the device's
+                                      row in the middle of the page)
 """
 import base64
 import json
@@ -72,7 +73,7 @@ class Browser:
         opts = webdriver.ChromeOptions()
         opts.binary_location = "/usr/bin/chromium"
         for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                  "--window-size=1500,1100", "--lang=en-US"):
+                  "--window-size=1600,1500", "--lang=en-US"):
             opts.add_argument(a)
         self.driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
         self.driver.set_page_load_timeout(120)
@@ -241,8 +242,8 @@ class Browser:
                       "b.click(); return 'clicked'" % address, vm)
         if got != "clicked":
             raise Fail("%s: %s" % (address, got))
-        self.wait("%s no longer assigned to %s" % (address, vm), lambda: vm not in (self.assignments(address) or [vm])
-                  or self.page_error())
+        self.wait("%s no longer assigned to %s" % (address, vm), lambda: self.assignments(address) is not None and
+                  vm not in self.assignments(address) or self.page_error())
         self.no_reload()
         return "%s assigned to: %s" % (address, ", ".join(self.assignments(address)) or "none")
 
@@ -287,7 +288,9 @@ class Browser:
             raise Fail("EnterMaintenanceMode from the page: " + reply)
         return "%d controls disabled; a call from the page: %s" % (len(controls), reply)
 
-    def screenshot(self, name):
+    def screenshot(self, name, address=None):
+        if address:
+            self.js("document.querySelector('#devices tr[data-address=\"%s\"]').scrollIntoView({block: 'center'})" % address)
         self.driver.switch_to.default_content()
         path = os.path.join(self.out, name + ".png")
         self.driver.save_screenshot(path)
@@ -307,7 +310,8 @@ def main():
             method = getattr(browser, verb, None)
             if verb.startswith("_") or verb in ("wait", "frame", "js", "quit") or not callable(method):
                 raise Fail("unknown command " + words[0])
-            answer = "ok " + str(method(*args))
+            t0 = time.monotonic()
+            answer = "ok %s (%.1f s)" % (method(*args), time.monotonic() - t0)
         except Fail as e:
             answer = "fail " + str(e)
         except (WebDriverException, ValueError, KeyError, TypeError) as e:

@@ -194,18 +194,18 @@ testcase_cockpit_page_in_a_browser() {
     passthructl show 04:02.0 | grep -q "State: pending-reboot" || fail "not marked: $(passthructl show 04:02.0)"
     web assign $EDU cockpit-demo
     passthructl show 01:00.0 | grep -q "Assigned to: cockpit-demo" || fail "not assigned: $(passthructl show 01:00.0)"
-    web screenshot 2-marked-in-maintenance
+    web screenshot 2-marked-in-maintenance 0000:04:01.0
     web maintenance off
     web reboot-required
     [ "$(busctl get-property $BUS RebootRequired)" = "b true" ] || fail "passthrud does not require a reboot"
     web table "$(list_json)"
-    web screenshot 3-reboot-required
+    web screenshot 3-reboot-required 0000:04:01.0
 
     passthructl --json list >/tmp/list.before
     web login viewer passthru-viewer limited
     web table "$(list_json)"
     web read-only
-    web screenshot 4-read-only
+    web screenshot 4-read-only $EDU
     passthructl --json list | cmp -s - /tmp/list.before || fail "something changed while the viewer was there"
     passthructl maintenance status | grep -q "Maintenance mode: off" || fail "maintenance mode changed"
 
@@ -216,13 +216,13 @@ testcase_cockpit_page_in_a_browser() {
     pid=$(dev_prop $EDU OwnerPid)
     [ "$pid" = "$run" ] || fail "OwnerPid $pid, not passthructl run's $run"
     web row $EDU state=leased owner=cockpit-demo owner_pid=$pid driver=vfio-pci
-    web screenshot 5-leased
+    web screenshot 5-leased $EDU
     pkill -x -P $run sleep
     wait $run || :
     wait_available $EDU
     web row $EDU state=available owner= owner_pid= driver=passthru
     web table "$(list_json)"
-    web screenshot 6-lease-ended
+    web screenshot 6-lease-ended $EDU
     web maintenance on
     web unassign $EDU cockpit-demo
     ! passthructl show 01:00.0 | grep -q "Assigned to: cockpit-demo" || fail "still assigned: $(passthructl show 01:00.0)"
