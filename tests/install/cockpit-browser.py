@@ -21,7 +21,7 @@ Commands:
   blocked ADDRESS TEXT...             the device's passthrough switch is
                                       disabled and the page says TEXT
   mark ADDRESS on|off                 flip the device's passthrough switch, wait for it
-  reboot-required                     the "Reboot required" notice is shown
+  reboot-required [yes|no]            the "Reboot required" notice is shown (or not)
   assign|unassign ADDRESS VM          add or take away an assignment with the
                                       row's field and buttons, wait for it
   row ADDRESS FIELD=VALUE...          wait until the device's row shows these
@@ -247,9 +247,11 @@ class Browser:
         self.no_reload()
         return "%s assigned to: %s" % (address, ", ".join(self.assignments(address)) or "none")
 
-    def reboot_required(self):
-        self.wait("the reboot-required notice", lambda: self.js("return !document.getElementById('reboot-required').hidden"))
-        return self.js("return document.getElementById('reboot-required').textContent").strip()
+    def reboot_required(self, shown="yes"):
+        want = shown == "yes"
+        self.wait("the reboot-required notice " + ("shown" if want else "hidden"), lambda: self.js(
+            "return !document.getElementById('reboot-required').hidden === arguments[0]", want))
+        return self.js("return document.getElementById('reboot-required').textContent").strip() if want else "not shown"
 
     def row(self, address, *pairs):
         want = dict(p.split("=", 1) for p in pairs)
