@@ -18,6 +18,8 @@ Commands:
   table BASE64                        the page's device table equals this
                                       `passthructl --json list` (base64)
   maintenance on|off                  flip the maintenance switch, wait for its state
+  refused ERROR                       flip it where passthrud refuses: the page
+                                      shows ERROR (a D-Bus error name) and its message
   blocked ADDRESS TEXT...             the device's passthrough switch is
                                       disabled and the page says TEXT
   mark ADDRESS on|off                 flip the device's passthrough switch, wait for it
@@ -184,6 +186,24 @@ class Browser:
             or self.page_error())
         self.no_reload()
         return "maintenance " + state
+
+    def refused(self, name):
+        """The maintenance switch flipped while passthrud will refuse: the
+        page shows the error with its D-Bus name and message, and the
+        switch stays as passthrud has it."""
+        before = self.js("return document.getElementById('maintenance').checked")
+        self.js("document.querySelectorAll('.passthru-error').forEach(e => e.remove());"
+                "document.getElementById('maintenance').click()")
+        shown = self.wait("the page showing " + name, lambda: self.js(
+            "return Array.from(document.querySelectorAll('.passthru-error'))"
+            ".map(e => e.dataset.errorName + ': ' + e.querySelector('.pf-c-alert__title').textContent).join(' | ')"))
+        if name not in shown:
+            raise Fail("the page shows %r, not %s" % (shown, name))
+        self.wait("the switch back as passthrud has it", lambda: self.js(
+            "const m = document.getElementById('maintenance'); return m.checked === arguments[0] && !m.disabled", before))
+        self.js("document.querySelector('.passthru-error button').click()")
+        self.no_reload()
+        return shown
 
     def page_error(self):
         errors = self.js("return Array.from(document.querySelectorAll('.passthru-error')).map(e => e.textContent)")

@@ -211,6 +211,9 @@ testcase_cockpit_page_in_a_browser() {
     [ "$pid" = "$run" ] || fail "OwnerPid $pid, not passthructl run's $run"
     web row $EDU state=leased owner=cockpit-demo owner_pid=$pid driver=vfio-pci
     web screenshot 4-leased $EDU
+    # passthrud's refusal reaches the page with its name and message.
+    web refused org.passthru1.Error.LeasesActive
+    passthructl maintenance status | grep -q "Maintenance mode: off" || fail "maintenance mode entered under a lease"
     pkill -x -P $run sleep
     wait $run || :
     wait_available $EDU
