@@ -4,7 +4,8 @@
 #   data/install.sh install|uninstall|list
 # Honours DESTDIR and PREFIX (default /usr/local).  Files that other
 # programs only look for in fixed places (D-Bus policy, udev rules,
-# initramfs-tools, dracut, modprobe.d) go there.  ROOTLIBDIR moves the
+# initramfs-tools, dracut, modprobe.d) go there; Cockpit finds its page
+# under $PREFIX/share/cockpit as under /usr/share/cockpit.  ROOTLIBDIR moves the
 # systemd units and the udev rule (debian/rules: /lib, Debian 12's place
 # for them, where debhelper looks).
 set -euo pipefail
@@ -47,6 +48,10 @@ files() {
 0755 data/dracut/passthru-load.sh /usr/lib/dracut/modules.d/90passthru/passthru-load.sh
 0644 data/passthructl.bash $PREFIX/share/bash-completion/completions/passthructl
 0755 @data/libvirt-qemu-hook.in /etc/libvirt/hooks/qemu.d/50-passthru
+0644 data/cockpit/manifest.json $PREFIX/share/cockpit/passthru/manifest.json
+0644 data/cockpit/index.html $PREFIX/share/cockpit/passthru/index.html
+0644 data/cockpit/passthru.js $PREFIX/share/cockpit/passthru/passthru.js
+0644 data/cockpit/passthru.css $PREFIX/share/cockpit/passthru/passthru.css
 0644 docs/man/passthru.4 $mandir/man4/passthru.4
 0644 docs/man/passthrud.8 $mandir/man8/passthrud.8
 0644 docs/man/passthructl.1 $mandir/man1/passthructl.1

@@ -11,7 +11,7 @@ packages=(
     gcc make libc6-dev pkg-config
     libsystemd-dev libudev-dev libpci-dev libnl-3-dev libnl-genl-3-dev libinih-dev libjson-c-dev pci.ids
     qemu-system-x86
-    libvirt-daemon-system libvirt-clients cockpit dbus-user-session libpam-systemd
+    libvirt-daemon-system libvirt-clients cockpit dbus-user-session libpam-systemd sudo
 )
 cache=${PASSTHRU_CACHE:-$HOME/.cache/passthru}
 key=$(printf '%s\n' "${packages[@]}" bookworm | sha256sum | cut -c1-16)

@@ -36,7 +36,7 @@ GUEST_SCRIPTS = [
     "tests/vm/init.sh", "tests/vm/lib.sh",
     "tests/install/guest-run.sh", "tests/install/boot-claims.sh", "tests/install/mark-lib.sh",
 ]
-PY_SCRIPTS = ["tests/vm/vmrun.py"]
+PY_SCRIPTS = ["tests/vm/vmrun.py", "tests/install/cockpit-browser.py"]
 
 KEYWORDS = set("""if then else elif fi for in do done while until case esac function
 select time return exit break continue local export readonly declare typeset
@@ -153,7 +153,8 @@ def shell_commands(path, funcs):
 def python_commands(path):
     found = []
     for n, line in enumerate(open(os.path.join(TOP, path)), 1):
-        for m in re.finditer(r"(?:cmd = \[|Popen\(\[|run\(\[|call\(\[)\s*\"([A-Za-z0-9_./+-]+)\"", line):
+        # and what WebDriver starts: the browser and its driver
+        for m in re.finditer(r"(?:cmd = \[|Popen\(\[|run\(\[|call\(\[|Service\(|binary_location = )\s*\"([A-Za-z0-9_./+-]+)\"", line):
             found.append((m.group(1), n))
     return found
 

@@ -121,7 +121,8 @@ run_suite() {
         fi
     fi
     # pt.cases=ERE on the kernel command line: only the cases it matches
-    # (the AMD-Vi run of the daemon suite: its lease cases).
+    # (the AMD-Vi run of the daemon suite: its lease cases; ONLY= of
+    # tests/install/run.sh: a developer's run of one case).
     cases=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^pt\.cases=//p')
     for name in $(sed -n 's/^\(testcase_[A-Za-z0-9_]*\)().*/\1/p' "$file" | grep -E "${cases:-.}"); do
         echo "=== $suite.$name" >/dev/console

@@ -21,11 +21,18 @@ Their VFs (8086:10ca) appear at BB:10.0, BB:10.2, ... (ARI, stride 2).
 
 The guest reports over a virtio-serial port "ctl": lines "result PASS|FAIL
 NAME [MESSAGE]", "qmp JSON" (run on QEMU's monitor; the answer is written
-back as one line), "say TEXT" (printed as it is), "done".  The console goes to OUT/console.log.
+back as one line), "host WORDS" (a line for the --helper program on the
+host, whose one-line answer is written back), "say TEXT" (printed as it
+is), "done".  The console goes to OUT/console.log.
+
+--forward PORT adds a virtio-net NIC (last on the root bus) on QEMU's user
+network, restricted to the host, with a free port of the host's 127.0.0.1
+forwarded to the guest's PORT; the helper finds it in $PT_FORWARD_PORT.
 """
 import argparse
 import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -69,6 +76,39 @@ def topology(extra_edu, igb):
                 % (i, 10 + i, slot, fn, mf),
                 "-device", "edu,bus=rpx%d,addr=0x0" % i]
     return dev
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Helper:
+    """A host program that answers the guest's "host" lines, one line each;
+    started at the first one, ended with the VM."""
+
+    def __init__(self, cmd, env):
+        self.cmd, self.env, self.proc = cmd, env, None
+
+    def ask(self, line):
+        if self.proc is None:
+            self.proc = subprocess.Popen(shlex.split(self.cmd), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         text=True, bufsize=1, env={**os.environ, **self.env})
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline().rstrip("\n")
+        return answer or "fail the helper ended (%s)" % self.cmd
+
+    def close(self):
+        if self.proc is None:
+            return
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
 
 
 class Qmp:
@@ -121,6 +161,8 @@ def main():
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--qemu-arg", action="append", default=[])
     ap.add_argument("--disk", help="a raw disk image, as virtio-blk /dev/vda")
+    ap.add_argument("--forward", type=int, help="a guest TCP port reached from the host's 127.0.0.1 (virtio-net)")
+    ap.add_argument("--helper", help="the host program that answers the guest's 'host' lines")
     ap.add_argument("--tag", default="stock", help="prefix of result names unless 'stock'")
     ap.add_argument("--quiet", action="store_true", help="print only failures and what the guest says")
     ap.add_argument("--interactive", action="store_true",
@@ -167,6 +209,13 @@ def main():
     if args.disk:
         cmd += ["-drive", "file=%s,format=raw,if=none,id=disk0,cache=writeback" % args.disk,
                 "-device", "virtio-blk-pci,drive=disk0"]
+    helper_env = {"PT_RESULTS": args.out}
+    if args.forward:
+        port = free_port()
+        helper_env["PT_FORWARD_PORT"] = str(port)
+        cmd += ["-netdev", "user,id=fwd,restrict=on,hostfwd=tcp:127.0.0.1:%d-:%d" % (port, args.forward),
+                "-device", "virtio-net-pci,netdev=fwd"]
+    helper = Helper(args.helper, helper_env) if args.helper else None
 
     results = []
     started = time.monotonic()
@@ -219,10 +268,14 @@ def main():
                     print(rest, flush=True)
                 elif verb == "qmp":
                     ctl.write(json.dumps(qmp.command(json.loads(rest))) + "\n")
+                elif verb == "host":
+                    ctl.write((helper.ask(rest) if helper else "fail no --helper for: " + rest) + "\n")
                 else:
                     print("vm: " + line, flush=True)
         except (OSError, TimeoutError, EOFError, ValueError) as e:
             print("vmrun: %s: %s" % (args.suite, e or type(e).__name__), flush=True)
+        if helper:
+            helper.close()
         if finished and args.interactive:
             print("\nYou are in a shell inside the VM, as root; passthrud and dbus-daemon run.\n"
                   "Try: passthructl list, passthructl show 01:00.0, busctl tree org.passthru1, and as alice\n"

@@ -119,6 +119,121 @@ testcase_qemu_uses_a_granted_device_as_alice() {
         grep -q "PASSTHRU_VM=demo" || fail "no structured journal entry: $(tail -n 5 /tmp/journal)"
 }
 
+# ---- the Cockpit page (data/cockpit/), in a real browser on the host ----
+
+# web WORDS...: a line for the host's browser (tests/install/cockpit-browser.py,
+# through vmrun.py); its answer is printed, and a "fail" fails the case.
+web() {
+    local reply
+    ctl "host $*"
+    read -r reply <&3
+    echo "browser, $1: $reply"
+    case $reply in
+    ok*) ;;
+    *) fail "browser, $1: ${reply#fail }" ;;
+    esac
+}
+
+list_json() {
+    passthructl --json list | base64 -w0
+}
+
+# What this case changes goes back, also when it fails: the NIC's mark,
+# maintenance mode, Cockpit's settings; what Cockpit made in /etc (its
+# certificate) is listed for the purge case, as libvirt's files are.
+cockpit_case_cleanup() {
+    passthructl maintenance enter >/dev/null 2>&1 || :
+    passthructl unhide 0000:04:02.0 >/dev/null 2>&1 || :
+    passthructl maintenance exit >/dev/null 2>&1 || :
+    passthructl unassign 01:00.0 cockpit-demo >/dev/null 2>&1 || :
+    rm -f /etc/cockpit/cockpit.conf
+    # Without a file before, the unmark leaves passthrud's header alone.
+    [ -s /tmp/modprobe.before ] || grep -q "^options" /etc/modprobe.d/passthru.conf || rm -f /etc/modprobe.d/passthru.conf
+    cmp -s /tmp/modprobe.before /etc/modprobe.d/passthru.conf ||
+        { [ ! -s /tmp/modprobe.before ] && [ ! -e /etc/modprobe.d/passthru.conf ]; } ||
+        echo "modprobe.d/passthru.conf differs after the case: $(diff /tmp/modprobe.before /etc/modprobe.d/passthru.conf)"
+    systemctl start passthru-initramfs.path
+    find /etc/cockpit | sort >/root/cockpit-after
+    diff /root/cockpit-before /root/cockpit-after | sed -n 's/^> //p' >/root/cockpit-made || :
+}
+
+# An administrator opens the page: it lists what passthructl lists; in
+# maintenance mode a device is marked and another assigned from the page,
+# and "reboot required" follows; a lease made from the shell appears with
+# its VM and pid and goes when it ends, without a reload; the assignment is
+# taken away from the page.  Then a user without administrative access
+# finds every control disabled, is refused when the page calls anyway, and
+# nothing changed.
+testcase_cockpit_page_in_a_browser() {
+    local run pid
+    # The host's browser reaches Cockpit (9090) through the NIC vmrun.py forwards.
+    mkdir -p /run/systemd/network /etc/cockpit
+    printf '[Match]\nDriver=virtio_net\n\n[Network]\nAddress=10.0.2.15/24\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n' \
+        >/run/systemd/network/50-passthru-test.network
+    systemctl start systemd-networkd
+    for i in $(seq 1 100); do
+        grep -q 10.0.2.15 /proc/net/fib_trie && break
+        sleep 0.1
+    done
+    grep -q 10.0.2.15 /proc/net/fib_trie || fail "no address on the forwarded NIC: $(networkctl --no-pager 2>&1)"
+    # Plain HTTP: the connection stays inside QEMU's user network.
+    printf '[WebService]\nAllowUnencrypted=true\n' >/etc/cockpit/cockpit.conf
+    find /etc/cockpit | sort >/root/cockpit-before
+    # The mark below is undone before the case ends: no initramfs refresh for it.
+    systemctl stop passthru-initramfs.path
+    cp /etc/modprobe.d/passthru.conf /tmp/modprobe.before 2>/dev/null || : >/tmp/modprobe.before
+    trap cockpit_case_cleanup EXIT
+
+    web login admin passthru-admin admin
+    web table "$(list_json)"
+    # Unless an earlier case left it so, no reboot is required before the mark.
+    [ "$(busctl get-property $BUS RebootRequired)" = "b true" ] || web reboot-required no
+    web screenshot 1-devices
+    web maintenance on
+    passthructl maintenance status | grep -q "Maintenance mode: on" || fail "the page's switch did not enter maintenance mode"
+    # The bridged group's edu cannot go while its e1000 is the host's.
+    web blocked 0000:04:01.0 "Group not viable: 0000:04:02.0 is on the host driver e1000"
+    web mark 0000:04:02.0 on
+    passthructl show 04:02.0 | grep -q "State: pending-reboot" || fail "not marked: $(passthructl show 04:02.0)"
+    web assign $EDU cockpit-demo
+    passthructl show 01:00.0 | grep -q "Assigned to: cockpit-demo" || fail "not assigned: $(passthructl show 01:00.0)"
+    web screenshot 2-marked-in-maintenance 0000:04:01.0
+    web maintenance off
+    web reboot-required yes
+    [ "$(busctl get-property $BUS RebootRequired)" = "b true" ] || fail "passthrud does not require a reboot"
+    web table "$(list_json)"
+    web screenshot 3-reboot-required 0000:04:01.0
+
+    setpriv --reuid=1000 --regid=1000 --init-groups passthructl run --device 01:00.0 --vm cockpit-demo -- sleep 600 &
+    run=$!
+    wait_state $EDU leased
+    pid=$(dev_prop $EDU OwnerPid)
+    [ "$pid" = "$run" ] || fail "OwnerPid $pid, not passthructl run's $run"
+    web row $EDU state=leased owner=cockpit-demo owner_pid=$pid driver=vfio-pci
+    web screenshot 4-leased $EDU
+    # passthrud's refusal reaches the page with its name and message.
+    web refused org.passthru1.Error.LeasesActive
+    passthructl maintenance status | grep -q "Maintenance mode: off" || fail "maintenance mode entered under a lease"
+    pkill -x -P $run sleep
+    wait $run || :
+    wait_available $EDU
+    web row $EDU state=available owner= owner_pid= driver=passthru
+    web table "$(list_json)"
+    web screenshot 5-lease-ended $EDU
+    web maintenance on
+    web unassign $EDU cockpit-demo
+    ! passthructl show 01:00.0 | grep -q "Assigned to: cockpit-demo" || fail "still assigned: $(passthructl show 01:00.0)"
+    web maintenance off
+
+    passthructl --json list >/tmp/list.before
+    web login viewer passthru-viewer limited
+    web table "$(list_json)"
+    web read-only
+    web screenshot 6-read-only 0000:04:01.0
+    passthructl --json list | cmp -s - /tmp/list.before || fail "something changed while the viewer was there"
+    passthructl maintenance status | grep -q "Maintenance mode: off" || fail "maintenance mode changed"
+}
+
 # The kernel stage 1 added goes again; DKMS's build for it goes with it.
 # A passthru.conf that does not parse: the unit fails, the journal names
 # the line, and nothing runs with the defaults' wider access.
@@ -433,7 +548,7 @@ testcase_apt_purge_leaves_nothing_behind() {
     find /usr /etc /lib/modules -xdev | sort >/root/files-after
     diff /root/files-before /root/files-after | grep '^[<>]' |
         grep -vE '^> /etc/(group|gshadow|passwd|shadow|subuid|subgid)-?$|^> /etc/ld.so.cache$' |
-        grep -vxF -f <(sed 's/^/> /' /root/libvirt-made 2>/dev/null; echo '> /nothing') >/tmp/left || true
+        grep -vxF -f <(cat /root/libvirt-made /root/cockpit-made 2>/dev/null | sed 's/^/> /'; echo '> /nothing') >/tmp/left || true
     cat /tmp/left
     [ ! -s /tmp/left ] || fail "left behind: $(head -n 5 /tmp/left | tr '\n' ' ')"
 }
