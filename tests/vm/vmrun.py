@@ -32,6 +32,7 @@ forwarded to the guest's PORT; the helper finds it in $PT_FORWARD_PORT.
 import argparse
 import json
 import os
+import select
 import shlex
 import socket
 import subprocess
@@ -131,6 +132,91 @@ class Qmp:
         return self.read()
 
 
+class Lines:
+    """The ctl port read line by line with a deadline per wait, so that the
+    caller can look at the guest between lines (a timed-out socket file
+    object cannot be read again)."""
+
+    def __init__(self, sock):
+        self.sock, self.buf = sock, b""
+
+    def readline(self, wait):
+        """A line without its newline, or None after WAIT seconds without one."""
+        deadline = time.monotonic() + wait
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.sock], [], [], left)[0]:
+                return None
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("the guest closed its ctl port before 'done'")
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line.decode(errors="replace")
+
+    def write(self, line):
+        self.sock.sendall((line + "\n").encode())
+
+
+def cpu_seconds(pid):
+    """User and system time of every thread of PID, in seconds."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class StallWatch:
+    """A guest whose vCPUs took no time and whose console did not move for
+    WINDOW seconds has stalled: QEMU 7.2 and 10 under TCG, with more VMs than
+    cores, were seen to leave every vCPU halted for good, waiting on a timer
+    interrupt that never came (RCU: "timer wakeup didn't happen").  The first
+    time, QEMU is stopped and continued, which re-arms its clocks; a guest
+    still stalled a window later is given up, rather than waiting for the
+    suite's whole timeout."""
+
+    IDLE_CPU = 0.1
+
+    def __init__(self, pid, console_log, window=120):
+        self.pid, self.console_log, self.window = pid, console_log, window
+        self.kicked = False
+        self.mark = self.sample()
+        self.since = time.monotonic()
+
+    def sample(self):
+        try:
+            size = os.path.getsize(self.console_log)
+        except OSError:
+            size = 0
+        return cpu_seconds(self.pid), size
+
+    def moved(self):
+        """The guest said something: it is not stalled (and may have waited
+        on the host meanwhile, taking no time)."""
+        self.mark, self.since = self.sample(), time.monotonic()
+
+    def check(self, qmp, suite):
+        """None while the guest moves; a reason to give up when it has stalled."""
+        now, (cpu, size) = time.monotonic(), self.sample()
+        moved = cpu is None or self.mark[0] is None or cpu - self.mark[0] >= self.IDLE_CPU or size != self.mark[1]
+        if moved or now - self.since < self.window:
+            if moved:
+                self.mark, self.since = (cpu, size), now
+            return None
+        if self.kicked:
+            return ("the guest stalled: no vCPU time and no console output for %g s, "
+                    "even after QEMU was stopped and continued" % self.window)
+        print("vmrun: %s: the guest has taken no CPU time and printed nothing for %g s "
+              "(a TCG timer stall); stopping and continuing QEMU" % (suite, self.window), flush=True)
+        qmp.command({"execute": "stop"})
+        qmp.command({"execute": "cont"})
+        self.kicked = True
+        self.mark, self.since = self.sample(), time.monotonic()
+        return None
+
+
 def stalled_before_init(console_log):
     """The kernel reported an RCU stall and never started the test's /init."""
     try:
@@ -159,6 +245,9 @@ def main():
     ap.add_argument("--boot-retries", type=int, default=0,
                     help="boot again when the guest stalls before /init (QEMU 10 under TCG: seen once in 3 boots)")
     ap.add_argument("--timeout", type=int, default=900)
+    ap.add_argument("--stall-window", type=float, default=120,
+                    help="seconds without vCPU time or console output after which QEMU is stopped and "
+                    "continued, and after a second such window the run given up")
     ap.add_argument("--qemu-arg", action="append", default=[])
     ap.add_argument("--disk", help="a raw disk image, as virtio-blk /dev/vda")
     ap.add_argument("--forward", type=int, help="a guest TCP port reached from the host's 127.0.0.1 (virtio-net)")
@@ -243,15 +332,20 @@ def main():
                     qemu = subprocess.Popen(cmd, stdout=qlog, stderr=subprocess.STDOUT)
                     qsock, _ = listeners["qmp"].accept()
                     qmp = Qmp(qsock)
-            csock.settimeout(args.timeout)
-            ctl = csock.makefile("rw", buffering=1)
+            csock.settimeout(None)
+            ctl = Lines(csock)
+            watch = None if args.interactive else StallWatch(qemu.pid, console_log, args.stall_window)
             while True:
                 if time.monotonic() - started > args.timeout:
-                    raise TimeoutError
-                line = ctl.readline()
-                if not line:
-                    break
-                line = line.rstrip("\n")
+                    raise TimeoutError("no result for %d s" % args.timeout)
+                line = ctl.readline(10)
+                if line is None:
+                    stalled = watch and watch.check(qmp, args.suite)
+                    if stalled:
+                        raise TimeoutError(stalled)
+                    continue
+                if watch:
+                    watch.moved()
                 if line == "done":
                     finished = True
                     break
@@ -267,9 +361,9 @@ def main():
                 elif verb == "say":
                     print(rest, flush=True)
                 elif verb == "qmp":
-                    ctl.write(json.dumps(qmp.command(json.loads(rest))) + "\n")
+                    ctl.write(json.dumps(qmp.command(json.loads(rest))))
                 elif verb == "host":
-                    ctl.write((helper.ask(rest) if helper else "fail no --helper for: " + rest) + "\n")
+                    ctl.write(helper.ask(rest) if helper else "fail no --helper for: " + rest)
                 else:
                     print("vm: " + line, flush=True)
         except (OSError, TimeoutError, EOFError, ValueError) as e:
