@@ -170,6 +170,13 @@ static void the_rules_read_only_what_the_transport_vouched_for(void **state) {
         stranger.gid_known = true;
         assert_int_equal(bouncer_authorize(m, "Acquire", &stranger, &error), 0);
         assert_int_equal(bouncer_authorize(m, "Reset", &root, &error), 0);
+        /* DESIGN.md: ListDevices and GetDevice are anyone's, like the properties. */
+        stranger = (Caller) { .euid = 4243, .n_gids = 0, .pidfd = -EBADF };
+        assert_int_equal(bouncer_authorize(m, "ListDevices", &stranger, &error), 0);
+        assert_int_equal(bouncer_authorize(m, "GetDevice", &stranger, &error), 0);
+        assert_true(bouncer_authorize(m, "SetPassthrough", &stranger, &error) < 0);
+        assert_non_null(strstr(error.message, "for root only"));
+        sd_bus_error_free(&error);
 }
 
 int main(void) {

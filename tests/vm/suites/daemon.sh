@@ -77,8 +77,11 @@ testcase_list_devices_and_properties() {
     assert_eq "$(mgr GetDevice s 01:00.0)" "o \"$(dev_path $EDU)\"" "GetDevice"
     assert_eq "$(busctl get-property $BUS IommuEnabled)" "b true" "IommuEnabled"
     assert_eq "$(busctl get-property $BUS Version)" 's "0.1.0"' "Version"
-    # Properties are for anyone.
+    # Properties, ListDevices and GetDevice are for anyone (DESIGN.md), on the bus.
     as_bob busctl get-property org.passthru1 "$(dev_path $EDU)" org.passthru1.Device State
+    as_bob busctl call $BUS ListDevices >/tmp/list.bob 2>&1 || fail "ListDevices as bob: $(cat /tmp/list.bob)"
+    cmp -s /tmp/list /tmp/list.bob || fail "bob's ListDevices differs: $(diff /tmp/list /tmp/list.bob)"
+    assert_eq "$(as_bob busctl call $BUS GetDevice s 01:00.0 2>&1)" "o \"$(dev_path $EDU)\"" "GetDevice as bob"
 }
 
 testcase_member_acquires_edu_and_the_fd_really_works() {
