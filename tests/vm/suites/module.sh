@@ -208,18 +208,3 @@ testcase_load_unload_50_cycles_leaks_nothing() {
     # Noise measured on Debian's kernel: under 40 kB.
     [ $((after - before)) -lt 100 ] || fail "slab grew by $((after - before)) kB over 50 cycles"
 }
-
-# The test bed itself (tests/vm/vmrun.py): a guest whose vCPUs stop taking
-# time is stopped and continued by the host's stall watch (QEMU under TCG
-# was seen to leave both vCPUs halted for good with more VMs than cores).
-# The guest stops its own QEMU here; only the watch can let it go on, so a
-# watch that does not work makes this suite time out.  make check gives the
-# module stage --stall-window 20; by hand it takes the default 2 minutes.
-testcase_test_bed_continues_a_guest_that_stopped() {
-    local before after
-    before=$(awk '{ print $1 }' /proc/uptime)
-    qmp '{"execute":"stop"}' >/dev/null
-    qmp '{"execute":"query-status"}' | grep -q '"status": "running"' || fail "QEMU is not running after the watch"
-    after=$(awk '{ print $1 }' /proc/uptime)
-    echo "the guest's own clock moved $before -> $after s while its QEMU was stopped"
-}
