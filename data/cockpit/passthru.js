@@ -123,7 +123,7 @@
     function renderHost() {
         const valid = manager.valid;
         const iommu = valid ? manager.IommuEnabled : undefined;
-        let text = iommu === undefined ? "…" : iommu ? "Enabled" : "Disabled: boot with intel_iommu=on or amd_iommu=on";
+        let text = iommu === undefined ? "…" : iommu ? "Enabled" : "Disabled: boot with intel_iommu=on (Intel VT-d); on AMD enable it in the firmware, without amd_iommu=off";
         if (check && check.iommu_source)
             text += " (" + check.iommu_source + ")";
         $("iommu").textContent = text;
