@@ -22,6 +22,7 @@
 #include "manager-dbus.h"
 #include "passthru-names.h"
 #include "strv.h"
+#include "worker.h"
 
 #define UID_NONE ((uid_t) -1)
 
@@ -659,8 +660,153 @@ fail:
 
 #define VFIO_DEVICE_FD "anon_inode:[vfio-device]"
 
+/*
+ * A kill, prepared on the loop and done in a worker's thread: walking /proc
+ * (every process's parent, every fd's target) took 20-100 ms under TCG with
+ * a few dozen processes and grows with the host's, and the bus would wait
+ * on it.  The job carries copies of what it needs from the leases; it
+ * touches no Manager or Lease, which may be gone when it ends.
+ */
+typedef struct KillJob {
+        char *proc;
+        char node[64];
+        int group;
+        char *vm;
+        char *cgroup;           /* the holder's own cgroup, or NULL */
+        pid_t holder;           /* alive when the job was made, or 0 */
+        pid_t self;
+        PidSet victims;         /* the holder's family, as the loop knew it */
+        PidSet others;          /* every other lease's holder and family */
+        PidSet other_holders;   /* whose descendants are others' too */
+        int *other_groups;
+        size_t n_other_groups;
+} KillJob;
+
+static void kill_job_free(KillJob *j) {
+        if (!j)
+                return;
+        free(j->proc);
+        free(j->vm);
+        free(j->cgroup);
+        pid_set_done(&j->victims);
+        pid_set_done(&j->others);
+        pid_set_done(&j->other_holders);
+        free(j->other_groups);
+        free(j);
+}
+
 /* Is @pid another lease's: its holder, a descendant, or a holder of its group? */
-static bool belongs_elsewhere(Lease *l, PidSet *others, pid_t pid) {
+static bool belongs_elsewhere(const KillJob *j, pid_t pid) {
+        char node[64];
+
+        if (pid_set_contains(&j->others, pid))
+                return true;
+        for (size_t i = 0; i < j->n_other_groups; i++) {
+                snprintf(node, sizeof(node), "/dev/vfio/%d", j->other_groups[i]);
+                if (proc_has_fd(j->proc, pid, node))
+                        return true;
+        }
+        return false;
+}
+
+/*
+ * Every process that holds this lease's group, as far as the daemon can
+ * tell: the holder, its descendants (now and seen before), whoever has
+ * /dev/vfio/N open, and, when the holder lived in a cgroup of its own
+ * (not the root), the processes of that cgroup with a VFIO device fd that
+ * no other lease accounts for.  A VFIO device fd does not say its device on
+ * this kernel: one passed to a process outside all of these is not found
+ * here; lease_check_stuck() names it.
+ */
+static int kill_run(void *userdata) {
+        KillJob *j = userdata;
+        char comm[32];
+
+        if (j->holder > 0) {
+                (void) pid_set_add(&j->victims, j->holder);
+                (void) proc_add_descendants(j->proc, j->holder, &j->victims);
+        }
+        for (size_t i = 0; i < j->other_holders.n; i++)
+                (void) proc_add_descendants(j->proc, j->other_holders.pids[i], &j->others);
+        (void) proc_add_fd_holders(j->proc, j->node, &j->victims);
+        if (j->cgroup) {
+                _cleanup_(pid_set_done) PidSet devfd = {};
+
+                (void) proc_add_fd_holders(j->proc, VFIO_DEVICE_FD, &devfd);
+                for (size_t i = 0; i < devfd.n; i++) {
+                        _cleanup_free_ char *cg = NULL;
+
+                        if (proc_cgroup(j->proc, devfd.pids[i], &cg) >= 0 && strcmp(cg, j->cgroup) == 0 &&
+                            !belongs_elsewhere(j, devfd.pids[i]))
+                                (void) pid_set_add(&j->victims, devfd.pids[i]);
+                }
+        }
+        for (size_t i = 0; i < j->victims.n; i++) {
+                pid_t p = j->victims.pids[i];
+                int r;
+
+                if (p == j->self || p == 1)
+                        continue;
+                proc_comm(j->proc, p, comm, sizeof(comm));
+                r = process_kill(p);
+                if (r >= 0)
+                        log_notice("Killed pid %u (%s), which still held IOMMU group %d of VM '%s' after the grace period",
+                                   (unsigned) p, comm, j->group, j->vm);
+                else if (r != -ESRCH)
+                        log_error_errno(r, "Cannot kill pid %u (%s), which holds IOMMU group %d: %m", (unsigned) p, comm,
+                                        j->group);
+        }
+        return 0;
+}
+
+static void kill_done(int result, void *userdata) {
+        (void) result;
+        kill_job_free(userdata);
+}
+
+static KillJob *kill_job_new(Lease *l) {
+        Manager *m = l->manager;
+        KillJob *j = calloc(1, sizeof(*j));
+
+        if (!j)
+                return NULL;
+        j->proc = strdup(m->paths.proc);
+        j->vm = strdup(l->vm ?: "");
+        j->other_groups = calloc(m->n_leases ?: 1, sizeof(int));
+        if (!j->proc || !j->vm || !j->other_groups)
+                goto fail;
+        if (l->cgroup && strcmp(l->cgroup, "/") != 0 && !(j->cgroup = strdup(l->cgroup)))
+                goto fail;
+        snprintf(j->node, sizeof(j->node), "/dev/vfio/%d", l->group);
+        j->group = l->group;
+        j->self = getpid();
+        if (l->pidfd >= 0 && pidfd_send_signal(l->pidfd, 0) >= 0)
+                j->holder = l->pid;
+        for (size_t i = 0; i < l->family.n; i++)
+                if (pid_set_add(&j->victims, l->family.pids[i]) < 0)
+                        goto fail;
+        for (size_t i = 0; i < m->n_leases; i++) {
+                Lease *o = m->leases[i];
+
+                if (o == l)
+                        continue;
+                j->other_groups[j->n_other_groups++] = o->group;
+                if (o->pid <= 0)
+                        continue;       /* an unfinished grant's (no holder) */
+                if (pid_set_add(&j->others, o->pid) < 0 || pid_set_add(&j->other_holders, o->pid) < 0)
+                        goto fail;
+                for (size_t k = 0; k < o->family.n; k++)
+                        if (pid_set_add(&j->others, o->family.pids[k]) < 0)
+                                goto fail;
+        }
+        return j;
+fail:
+        kill_job_free(j);
+        return NULL;
+}
+
+/* Is @pid another lease's, as the loop sees it now (the stuck check)? */
+static bool lease_belongs_elsewhere(Lease *l, PidSet *others, pid_t pid) {
         Manager *m = l->manager;
         char node[64];
 
@@ -677,8 +823,6 @@ static bool belongs_elsewhere(Lease *l, PidSet *others, pid_t pid) {
         }
         return false;
 }
-
-/* The holders and descendants of every other lease. */
 static void other_families(Lease *l, PidSet *ret) {
         Manager *m = l->manager;
 
@@ -700,55 +844,21 @@ static void lease_note_family(Lease *l) {
                 (void) proc_add_descendants(l->manager->paths.proc, l->pid, &l->family);
 }
 
-/*
- * Every process that holds this lease's group, as far as the daemon can
- * tell: the holder, its descendants (now and seen before), whoever has
- * /dev/vfio/N open, and, when the holder lived in a cgroup of its own
- * (not the root), the processes of that cgroup with a VFIO device fd that
- * no other lease accounts for.  A VFIO device fd does not say its device on
- * this kernel: one passed to a process outside all of these is not found
- * here; lease_check_stuck() names it.
- */
 static void lease_kill(Lease *l) {
-        Manager *m = l->manager;
-        _cleanup_(pid_set_done) PidSet victims = {}, others = {};
-        char node[64], comm[32];
+        KillJob *j = kill_job_new(l);
 
-        lease_note_family(l);
-        other_families(l, &others);
-        snprintf(node, sizeof(node), "/dev/vfio/%d", l->group);
-        if (l->pidfd >= 0 && pidfd_send_signal(l->pidfd, 0) >= 0)
-                (void) pid_set_add(&victims, l->pid);
-        for (size_t i = 0; i < l->family.n; i++)
-                (void) pid_set_add(&victims, l->family.pids[i]);
-        (void) proc_add_fd_holders(m->paths.proc, node, &victims);
-        if (l->cgroup && strcmp(l->cgroup, "/") != 0) {
-                _cleanup_(pid_set_done) PidSet devfd = {};
-
-                (void) proc_add_fd_holders(m->paths.proc, VFIO_DEVICE_FD, &devfd);
-                for (size_t i = 0; i < devfd.n; i++) {
-                        _cleanup_free_ char *cg = NULL;
-
-                        if (proc_cgroup(m->paths.proc, devfd.pids[i], &cg) >= 0 && strcmp(cg, l->cgroup) == 0 &&
-                            !belongs_elsewhere(l, &others, devfd.pids[i]))
-                                (void) pid_set_add(&victims, devfd.pids[i]);
-                }
-        }
         l->killed = true;
-        for (size_t i = 0; i < victims.n; i++) {
-                pid_t p = victims.pids[i];
-                int r;
-
-                if (p == getpid() || p == 1)
-                        continue;
-                proc_comm(m->paths.proc, p, comm, sizeof(comm));
-                r = process_kill(p);
-                if (r >= 0)
-                        log_notice("Killed pid %u (%s), which still held IOMMU group %d of VM '%s' after the grace period",
-                                   (unsigned) p, comm, l->group, l->vm);
-                else if (r != -ESRCH)
-                        log_error_errno(r, "Cannot kill pid %u (%s), which holds IOMMU group %d: %m", (unsigned) p, comm,
-                                        l->group);
+        if (!j) {
+                log_error("Out of memory for the kill of IOMMU group %d's holders; killing its holder only", l->group);
+                /* Without a job: the holder at least, from its pidfd. */
+                if (l->pidfd >= 0)
+                        (void) pidfd_send_signal(l->pidfd, SIGKILL);
+                return;
+        }
+        if (worker_submit(l->manager->worker, kill_run, kill_done, j) < 0) {
+                /* No thread: the walk on the loop, as it was. */
+                (void) kill_run(j);
+                kill_job_free(j);
         }
 }
 
@@ -779,7 +889,7 @@ static int on_stuck_check(sd_event_source *s, uint64_t usec, void *userdata) {
                 return 0;
         fprintf(f, "IOMMU group %d is not back: still open", l->group);
         for (size_t i = 0, k = 0; i < suspects.n; i++) {
-                if (suspects.pids[i] == getpid() || belongs_elsewhere(l, &others, suspects.pids[i]))
+                if (suspects.pids[i] == getpid() || lease_belongs_elsewhere(l, &others, suspects.pids[i]))
                         continue;
                 proc_comm(m->paths.proc, suspects.pids[i], comm, sizeof(comm));
                 fprintf(f, "%s pid %u (%s)", k++ ? "," : " in: suspects", (unsigned) suspects.pids[i], comm);
@@ -920,7 +1030,7 @@ static int lease_take_back_unfinished(Manager *m) {
                 (void) proc_add_fd_holders(m->paths.proc, VFIO_DEVICE_FD, &devfd);
                 other_families(l, &others);
                 for (size_t k = 0; k < devfd.n; k++)
-                        if (devfd.pids[k] != getpid() && !belongs_elsewhere(l, &others, devfd.pids[k]))
+                        if (devfd.pids[k] != getpid() && !lease_belongs_elsewhere(l, &others, devfd.pids[k]))
                                 (void) pid_set_add(&holders, devfd.pids[k]);
                 if (holders.n > 0) {
                         log_warning("%s is on vfio-pci without a lease and IOMMU group %d may be in use (pid %u): "
