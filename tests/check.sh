@@ -86,7 +86,8 @@ AMD_CASES='list_devices|mmio_works|check_reports|second_vm_gets|killed_holder|gr
 echo "--- vm: module suite, Debian's kernel"
 stage module "$TOP/tests/vm/run.sh" module "$HIDE"
 
-# The test bed's own watch for QEMU's timer stall (tests/vm/vmrun.py): ~25 s.
+# The test bed's own watch for QEMU's timer stall (tests/vm/vmrun.py): two
+# boots, 39-55 s measured.
 echo "--- vm: testbed suite, Debian's kernel"
 stage testbed "$TOP/tests/vm/run.sh" testbed
 
