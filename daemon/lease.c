@@ -674,6 +674,7 @@ typedef struct KillJob {
         char *vm;
         char *cgroup;           /* the holder's own cgroup, or NULL */
         pid_t holder;           /* alive when the job was made, or 0 */
+        int holder_pidfd;       /* its pidfd (a copy), or -EBADF: the kill cannot reach a recycled pid */
         pid_t self;
         PidSet victims;         /* the holder's family, as the loop knew it */
         PidSet others;          /* every other lease's holder and family */
@@ -685,6 +686,7 @@ typedef struct KillJob {
 static void kill_job_free(KillJob *j) {
         if (!j)
                 return;
+        safe_close(j->holder_pidfd);
         free(j->proc);
         free(j->vm);
         free(j->cgroup);
@@ -722,9 +724,13 @@ static int kill_run(void *userdata) {
         KillJob *j = userdata;
         char comm[32];
 
-        if (j->holder > 0) {
-                (void) pid_set_add(&j->victims, j->holder);
+        /* The holder through its pidfd; its pid walked only while the pidfd says it is still that process. */
+        if (j->holder_pidfd >= 0 && pidfd_send_signal(j->holder_pidfd, 0) >= 0) {
                 (void) proc_add_descendants(j->proc, j->holder, &j->victims);
+                proc_comm(j->proc, j->holder, comm, sizeof(comm));
+                if (pidfd_send_signal(j->holder_pidfd, SIGKILL) >= 0)
+                        log_notice("Killed pid %u (%s), which still held IOMMU group %d of VM '%s' after the grace period",
+                                   (unsigned) j->holder, comm, j->group, j->vm);
         }
         for (size_t i = 0; i < j->other_holders.n; i++)
                 (void) proc_add_descendants(j->proc, j->other_holders.pids[i], &j->others);
@@ -745,7 +751,7 @@ static int kill_run(void *userdata) {
                 pid_t p = j->victims.pids[i];
                 int r;
 
-                if (p == j->self || p == 1)
+                if (p == j->self || p == 1 || (j->holder_pidfd >= 0 && p == j->holder))
                         continue;
                 proc_comm(j->proc, p, comm, sizeof(comm));
                 r = process_kill(p);
@@ -770,6 +776,7 @@ static KillJob *kill_job_new(Lease *l) {
 
         if (!j)
                 return NULL;
+        j->holder_pidfd = -EBADF;
         j->proc = strdup(m->paths.proc);
         j->vm = strdup(l->vm ?: "");
         j->other_groups = calloc(m->n_leases ?: 1, sizeof(int));
@@ -780,8 +787,12 @@ static KillJob *kill_job_new(Lease *l) {
         snprintf(j->node, sizeof(j->node), "/dev/vfio/%d", l->group);
         j->group = l->group;
         j->self = getpid();
-        if (l->pidfd >= 0 && pidfd_send_signal(l->pidfd, 0) >= 0)
+        if (l->pidfd >= 0 && pidfd_send_signal(l->pidfd, 0) >= 0) {
                 j->holder = l->pid;
+                j->holder_pidfd = fcntl(l->pidfd, F_DUPFD_CLOEXEC, 3);
+                if (j->holder_pidfd < 0)
+                        goto fail;
+        }
         for (size_t i = 0; i < l->family.n; i++)
                 if (pid_set_add(&j->victims, l->family.pids[i]) < 0)
                         goto fail;
