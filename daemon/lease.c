@@ -15,6 +15,7 @@
 
 #include "device-dbus.h"
 #include "faultpoint.h"
+#include "holders.h"
 #include "lease.h"
 #include "log.h"
 #include "macro.h"
@@ -237,6 +238,13 @@ static int lease_new(Manager *m, Lease **ret) {
         return 0;
 }
 
+/* The stuck check's walk, in a worker's thread; lease is NULL once the lease is gone. */
+struct StuckJob {
+        Lease *lease;
+        Holders *holders;
+        char *text;
+};
+
 Lease *lease_free(Lease *l) {
         Manager *m;
 
@@ -257,6 +265,8 @@ Lease *lease_free(Lease *l) {
         sd_event_source_disable_unref(l->pidfd_source);
         sd_event_source_disable_unref(l->grace_timer);
         sd_event_source_disable_unref(l->stuck_timer);
+        if (l->stuck_job)
+                l->stuck_job->lease = NULL;     /* the job frees itself when its walk is done */
         pid_set_done(&l->family);
         free(l->cgroup);
         free(l->stuck);
@@ -658,260 +668,125 @@ fail:
                 return_job_free(job);
 }
 
-#define VFIO_DEVICE_FD "anon_inode:[vfio-device]"
-
 /*
- * A kill, prepared on the loop and done in a worker's thread: walking /proc
- * (every process's parent, every fd's target) took 20-100 ms under TCG with
- * a few dozen processes and grows with the host's, and the bus would wait
- * on it.  The job carries copies of what it needs from the leases; it
- * touches no Manager or Lease, which may be gone when it ends.
+ * What the loop knows of who holds @l's group, copied for a walk of /proc
+ * in a worker's thread (holders.h): the holder's pidfd, its family, every
+ * other lease's node, holder and family.
  */
-typedef struct KillJob {
-        char *proc;
-        char node[64];
-        int group;
-        char *vm;
-        char *cgroup;           /* the holder's own cgroup, or NULL */
-        pid_t holder;           /* alive when the job was made, or 0 */
-        int holder_pidfd;       /* its pidfd (a copy), or -EBADF: the kill cannot reach a recycled pid */
-        pid_t self;
-        PidSet victims;         /* the holder's family, as the loop knew it */
-        PidSet others;          /* every other lease's holder and family */
-        PidSet other_holders;   /* whose descendants are others' too */
-        int *other_groups;
-        size_t n_other_groups;
-} KillJob;
-
-static void kill_job_free(KillJob *j) {
-        if (!j)
-                return;
-        safe_close(j->holder_pidfd);
-        free(j->proc);
-        free(j->vm);
-        free(j->cgroup);
-        pid_set_done(&j->victims);
-        pid_set_done(&j->others);
-        pid_set_done(&j->other_holders);
-        free(j->other_groups);
-        free(j);
-}
-
-/* Is @pid another lease's: its holder, a descendant, or a holder of its group? */
-static bool belongs_elsewhere(const KillJob *j, pid_t pid) {
-        char node[64];
-
-        if (pid_set_contains(&j->others, pid))
-                return true;
-        for (size_t i = 0; i < j->n_other_groups; i++) {
-                snprintf(node, sizeof(node), "/dev/vfio/%d", j->other_groups[i]);
-                if (proc_has_fd(j->proc, pid, node))
-                        return true;
-        }
-        return false;
-}
-
-/*
- * Every process that holds this lease's group, as far as the daemon can
- * tell: the holder, its descendants (now and seen before), whoever has
- * /dev/vfio/N open, and, when the holder lived in a cgroup of its own
- * (not the root), the processes of that cgroup with a VFIO device fd that
- * no other lease accounts for.  A VFIO device fd does not say its device on
- * this kernel: one passed to a process outside all of these is not found
- * here; lease_check_stuck() names it.
- */
-static int kill_run(void *userdata) {
-        KillJob *j = userdata;
-        char comm[32];
-
-        /* The holder through its pidfd; its pid walked only while the pidfd says it is still that process. */
-        if (j->holder_pidfd >= 0 && pidfd_send_signal(j->holder_pidfd, 0) >= 0) {
-                (void) proc_add_descendants(j->proc, j->holder, &j->victims);
-                proc_comm(j->proc, j->holder, comm, sizeof(comm));
-                if (pidfd_send_signal(j->holder_pidfd, SIGKILL) >= 0)
-                        log_notice("Killed pid %u (%s), which still held IOMMU group %d of VM '%s' after the grace period",
-                                   (unsigned) j->holder, comm, j->group, j->vm);
-        }
-        for (size_t i = 0; i < j->other_holders.n; i++)
-                (void) proc_add_descendants(j->proc, j->other_holders.pids[i], &j->others);
-        (void) proc_add_fd_holders(j->proc, j->node, &j->victims);
-        if (j->cgroup) {
-                _cleanup_(pid_set_done) PidSet devfd = {};
-
-                (void) proc_add_fd_holders(j->proc, VFIO_DEVICE_FD, &devfd);
-                for (size_t i = 0; i < devfd.n; i++) {
-                        _cleanup_free_ char *cg = NULL;
-
-                        if (proc_cgroup(j->proc, devfd.pids[i], &cg) >= 0 && strcmp(cg, j->cgroup) == 0 &&
-                            !belongs_elsewhere(j, devfd.pids[i]))
-                                (void) pid_set_add(&j->victims, devfd.pids[i]);
-                }
-        }
-        for (size_t i = 0; i < j->victims.n; i++) {
-                pid_t p = j->victims.pids[i];
-                int r;
-
-                if (p == j->self || p == 1 || (j->holder_pidfd >= 0 && p == j->holder))
-                        continue;
-                proc_comm(j->proc, p, comm, sizeof(comm));
-                r = process_kill(p);
-                if (r >= 0)
-                        log_notice("Killed pid %u (%s), which still held IOMMU group %d of VM '%s' after the grace period",
-                                   (unsigned) p, comm, j->group, j->vm);
-                else if (r != -ESRCH)
-                        log_error_errno(r, "Cannot kill pid %u (%s), which holds IOMMU group %d: %m", (unsigned) p, comm,
-                                        j->group);
-        }
-        return 0;
-}
-
-static void kill_done(int result, void *userdata) {
-        (void) result;
-        kill_job_free(userdata);
-}
-
-static KillJob *kill_job_new(Lease *l) {
+static Holders *lease_holders(Lease *l) {
         Manager *m = l->manager;
-        KillJob *j = calloc(1, sizeof(*j));
+        _cleanup_(holders_freep) Holders *h = NULL;
+        char node[64];
 
-        if (!j)
+        snprintf(node, sizeof(node), "/dev/vfio/%d", l->group);
+        h = holders_new(m->paths.proc, node, l->group, l->vm, l->cgroup);
+        if (!h || holders_set_holder(h, l->pid, l->pidfd, &l->family, l->family_seen) < 0)
                 return NULL;
-        j->holder_pidfd = -EBADF;
-        j->proc = strdup(m->paths.proc);
-        j->vm = strdup(l->vm ?: "");
-        j->other_groups = calloc(m->n_leases ?: 1, sizeof(int));
-        if (!j->proc || !j->vm || !j->other_groups)
-                goto fail;
-        if (l->cgroup && strcmp(l->cgroup, "/") != 0 && !(j->cgroup = strdup(l->cgroup)))
-                goto fail;
-        snprintf(j->node, sizeof(j->node), "/dev/vfio/%d", l->group);
-        j->group = l->group;
-        j->self = getpid();
-        if (l->pidfd >= 0 && pidfd_send_signal(l->pidfd, 0) >= 0) {
-                j->holder = l->pid;
-                j->holder_pidfd = fcntl(l->pidfd, F_DUPFD_CLOEXEC, 3);
-                if (j->holder_pidfd < 0)
-                        goto fail;
-        }
-        for (size_t i = 0; i < l->family.n; i++)
-                if (pid_set_add(&j->victims, l->family.pids[i]) < 0)
-                        goto fail;
-        for (size_t i = 0; i < m->n_leases; i++) {
-                Lease *o = m->leases[i];
-
-                if (o == l)
-                        continue;
-                j->other_groups[j->n_other_groups++] = o->group;
-                if (o->pid <= 0)
-                        continue;       /* an unfinished grant's (no holder) */
-                if (pid_set_add(&j->others, o->pid) < 0 || pid_set_add(&j->other_holders, o->pid) < 0)
-                        goto fail;
-                for (size_t k = 0; k < o->family.n; k++)
-                        if (pid_set_add(&j->others, o->family.pids[k]) < 0)
-                                goto fail;
-        }
-        return j;
-fail:
-        kill_job_free(j);
-        return NULL;
-}
-
-/* Is @pid another lease's, as the loop sees it now (the stuck check)? */
-static bool lease_belongs_elsewhere(Lease *l, PidSet *others, pid_t pid) {
-        Manager *m = l->manager;
-        char node[64];
-
-        if (pid_set_contains(others, pid))
-                return true;
         for (size_t i = 0; i < m->n_leases; i++) {
                 Lease *o = m->leases[i];
 
                 if (o == l)
                         continue;
                 snprintf(node, sizeof(node), "/dev/vfio/%d", o->group);
-                if (proc_has_fd(m->paths.proc, pid, node))
-                        return true;
+                if (holders_add_other(h, node, o->pid, &o->family) < 0)
+                        return NULL;
         }
-        return false;
-}
-static void other_families(Lease *l, PidSet *ret) {
-        Manager *m = l->manager;
-
-        for (size_t i = 0; i < m->n_leases; i++) {
-                Lease *o = m->leases[i];
-
-                if (o == l || o->pid <= 0)
-                        continue;       /* itself, or an unfinished grant's (no holder) */
-                (void) pid_set_add(ret, o->pid);
-                for (size_t k = 0; k < o->family.n; k++)
-                        (void) pid_set_add(ret, o->family.pids[k]);
-                (void) proc_add_descendants(m->paths.proc, o->pid, ret);
-        }
+        return TAKE_PTR(h);
 }
 
-/* Remember who descends from the holder now: they may be orphaned later. */
+/*
+ * Remember who descends from the holder now: they may be orphaned later.
+ * A pid remembered before that is now a process started since is not of
+ * the family any more (recycled): forgotten.
+ */
 static void lease_note_family(Lease *l) {
+        size_t k = 0;
+
+        for (size_t i = 0; i < l->family.n; i++) {
+                _cleanup_close_ int fd = process_pin(l->family.pids[i], l->family_seen);
+
+                if (fd >= 0)
+                        l->family.pids[k++] = l->family.pids[i];
+        }
+        l->family.n = k;
         if (l->pidfd >= 0 && pidfd_send_signal(l->pidfd, 0) >= 0)
                 (void) proc_add_descendants(l->manager->paths.proc, l->pid, &l->family);
+        l->family_seen = boottime_usec();
+}
+
+static int kill_run(void *userdata) {
+        holders_kill(userdata);
+        return 0;
+}
+
+static void kill_done(int result, void *userdata) {
+        (void) result;
+        holders_free(userdata);
 }
 
 static void lease_kill(Lease *l) {
-        KillJob *j = kill_job_new(l);
+        Holders *h = lease_holders(l);
 
         l->killed = true;
-        if (!j) {
+        if (!h) {
                 log_error("Out of memory for the kill of IOMMU group %d's holders; killing its holder only", l->group);
-                /* Without a job: the holder at least, from its pidfd. */
                 if (l->pidfd >= 0)
                         (void) pidfd_send_signal(l->pidfd, SIGKILL);
                 return;
         }
-        if (worker_submit(l->manager->worker, kill_run, kill_done, j) < 0) {
-                /* No thread: the walk on the loop, as it was. */
-                (void) kill_run(j);
-                kill_job_free(j);
+        if (worker_submit(l->manager->worker, kill_run, kill_done, h) < 0) {
+                /* No thread: the walk on the loop. */
+                holders_kill(h);
+                holders_free(h);
         }
 }
 
 #define STUCK_CHECK_USEC (5 * 1000000ULL)
 
-/*
- * The group still has not come back some seconds after the kill: name the
- * processes that hold /dev/vfio/N or a VFIO device fd and belong to no
- * other lease, in the journal and in the device's Stuck property.
- */
-static int on_stuck_check(sd_event_source *s, uint64_t usec, void *userdata) {
-        _cleanup_(pid_set_done) PidSet suspects = {}, others = {};
-        _cleanup_free_ char *text = NULL;
-        Lease *l = userdata;
-        Manager *m = l->manager;
-        char node[64], comm[32];
+static void stuck_job_free(StuckJob *j) {
+        if (!j)
+                return;
+        holders_free(j->holders);
+        free(j->text);
+        free(j);
+}
+
+static int stuck_run(void *userdata) {
+        _cleanup_(pid_set_done) PidSet suspects = {};
+        StuckJob *j = userdata;
+        Holders *h = j->holders;
+        char comm[32];
         size_t size = 0;
         FILE *f;
 
-        (void) s;
-        (void) usec;
-        other_families(l, &others);
-        snprintf(node, sizeof(node), "/dev/vfio/%d", l->group);
-        (void) proc_add_fd_holders(m->paths.proc, node, &suspects);
-        (void) proc_add_fd_holders(m->paths.proc, VFIO_DEVICE_FD, &suspects);
-        f = open_memstream(&text, &size);
+        (void) holders_suspects(h, &suspects);
+        f = open_memstream(&j->text, &size);
         if (!f)
-                return 0;
-        fprintf(f, "IOMMU group %d is not back: still open", l->group);
-        for (size_t i = 0, k = 0; i < suspects.n; i++) {
-                if (suspects.pids[i] == getpid() || lease_belongs_elsewhere(l, &others, suspects.pids[i]))
-                        continue;
-                proc_comm(m->paths.proc, suspects.pids[i], comm, sizeof(comm));
-                fprintf(f, "%s pid %u (%s)", k++ ? "," : " in: suspects", (unsigned) suspects.pids[i], comm);
+                return -ENOMEM;
+        fprintf(f, "IOMMU group %d is not back: still open", h->group);
+        for (size_t i = 0; i < suspects.n; i++) {
+                proc_comm(h->proc, suspects.pids[i], comm, sizeof(comm));
+                fprintf(f, "%s pid %u (%s)", i ? "," : " in: suspects", (unsigned) suspects.pids[i], comm);
         }
         fprintf(f, "; kill them to let the device go back (passthructl release again kills what it can attribute)");
-        if (fclose(f) != 0 || !text)
-                return 0;
-        if (!l->stuck || strcmp(l->stuck, text) != 0) {
-                log_warning("%s", text);
+        if (fclose(f) != 0 || !j->text)
+                return -ENOMEM;
+        return 0;
+}
+
+static void stuck_done(int result, void *userdata) {
+        StuckJob *j = userdata;
+        Lease *l = j->lease;
+
+        if (!l)
+                goto out;       /* the lease ended meanwhile */
+        l->stuck_job = NULL;
+        if (result >= 0 && (!l->stuck || strcmp(l->stuck, j->text) != 0)) {
+                Manager *m = l->manager;
+
+                log_warning("%s", j->text);
                 free(l->stuck);
-                l->stuck = TAKE_PTR(text);
+                l->stuck = TAKE_PTR(j->text);
                 for (char **i = l->devices; *i; i++) {
                         Device *d = manager_find_device(m, *i);
 
@@ -919,6 +794,40 @@ static int on_stuck_check(sd_event_source *s, uint64_t usec, void *userdata) {
                                 device_send_stuck_changed(m, d);
                 }
         }
+        (void) sd_event_source_set_time_relative(l->stuck_timer, STUCK_CHECK_USEC);
+        (void) sd_event_source_set_enabled(l->stuck_timer, SD_EVENT_ONESHOT);
+out:
+        stuck_job_free(j);
+}
+
+/*
+ * The group still has not come back some seconds after the kill: name the
+ * processes that hold /dev/vfio/N or a VFIO device fd and belong to no
+ * other lease, in the journal and in the device's Stuck property.  The
+ * walk runs in a worker; the next check is armed when it is done.
+ */
+static int on_stuck_check(sd_event_source *s, uint64_t usec, void *userdata) {
+        Lease *l = userdata;
+        StuckJob *j;
+
+        (void) s;
+        (void) usec;
+        if (l->stuck_job)
+                return 0;
+        j = calloc(1, sizeof(*j));
+        if (!j || !(j->holders = lease_holders(l))) {
+                stuck_job_free(j);
+                log_error("Out of memory for IOMMU group %d's stuck check, trying again later", l->group);
+                goto again;
+        }
+        j->lease = l;
+        if (worker_submit(l->manager->worker, stuck_run, stuck_done, j) < 0) {
+                stuck_job_free(j);
+                goto again;
+        }
+        l->stuck_job = j;
+        return 0;
+again:
         (void) sd_event_source_set_time_relative(l->stuck_timer, STUCK_CHECK_USEC);
         (void) sd_event_source_set_enabled(l->stuck_timer, SD_EVENT_ONESHOT);
         return 0;
@@ -1007,9 +916,9 @@ static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *us
  */
 static int lease_take_back_unfinished(Manager *m) {
         for (size_t i = 0; i < m->n_devices; i++) {
-                _cleanup_(pid_set_done) PidSet holders = {}, devfd = {}, others = {};
+                _cleanup_(pid_set_done) PidSet holders = {};
+                _cleanup_(holders_freep) Holders *h = NULL;
                 Device *d = m->devices[i];
-                char node[64];
                 Lease *l;
                 int r;
 
@@ -1036,13 +945,11 @@ static int lease_take_back_unfinished(Manager *m) {
                         }
                 }
                 /* The group open anywhere, or a VFIO device fd that no lease accounts for: leave it. */
-                snprintf(node, sizeof(node), "/dev/vfio/%d", l->group);
-                (void) proc_add_fd_holders(m->paths.proc, node, &holders);
-                (void) proc_add_fd_holders(m->paths.proc, VFIO_DEVICE_FD, &devfd);
-                other_families(l, &others);
-                for (size_t k = 0; k < devfd.n; k++)
-                        if (devfd.pids[k] != getpid() && !lease_belongs_elsewhere(l, &others, devfd.pids[k]))
-                                (void) pid_set_add(&holders, devfd.pids[k]);
+                h = lease_holders(l);
+                if (!h || holders_suspects(h, &holders) < 0) {
+                        lease_free(l);
+                        return -ENOMEM;
+                }
                 if (holders.n > 0) {
                         log_warning("%s is on vfio-pci without a lease and IOMMU group %d may be in use (pid %u): "
                                     "leaving it there, foreign", d->address, l->group, (unsigned) holders.pids[0]);

@@ -19,6 +19,7 @@
 
 typedef struct Device Device;
 typedef struct Manager Manager;
+typedef struct StuckJob StuckJob;
 
 typedef enum LeaseState {
         LEASE_ACTIVE,
@@ -44,9 +45,11 @@ typedef struct Lease {
         int *reset_results;     /* per device, from the return job */
         char *cgroup;           /* the holder's, at the grant: where its VMM lives */
         PidSet family;          /* the holder's descendants, as seen so far */
+        uint64_t family_seen;   /* when (CLOCK_BOOTTIME, usec) the family was last checked */
         bool killed;            /* revocation has sent SIGKILL */
         sd_event_source *stuck_timer;
         char *stuck;            /* who still holds the group after the kill, or NULL */
+        StuckJob *stuck_job;    /* the stuck check's walk, running in a worker */
         bool memlock_raised;    /* old_memlock is the holder's, to put back */
         struct rlimit old_memlock;
 } Lease;

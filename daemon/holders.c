@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "holders.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "macro.h"
+
+Holders *holders_new(const char *proc, const char *node, int group, const char *vm, const char *cgroup) {
+        Holders *h = calloc(1, sizeof(*h));
+
+        if (!h)
+                return NULL;
+        h->holder_pidfd = -EBADF;
+        h->group = group;
+        h->self = getpid();
+        h->device_fd = HOLDERS_VFIO_DEVICE_FD;
+        h->proc = strdup(proc);
+        h->node = strdup(node);
+        h->vm = strdup(vm ?: "");
+        if (!h->proc || !h->node || !h->vm)
+                return holders_free(h);
+        /* The root cgroup says nothing of whose a process is. */
+        if (cgroup && strcmp(cgroup, "/") != 0 && !(h->cgroup = strdup(cgroup)))
+                return holders_free(h);
+        return h;
+}
+
+Holders *holders_free(Holders *h) {
+        if (!h)
+                return NULL;
+        safe_close(h->holder_pidfd);
+        free(h->proc);
+        free(h->node);
+        free(h->vm);
+        free(h->cgroup);
+        pid_set_done(&h->family);
+        pid_set_done(&h->others);
+        pid_set_done(&h->other_holders);
+        for (size_t i = 0; i < h->n_other_nodes; i++)
+                free(h->other_nodes[i]);
+        free(h->other_nodes);
+        free(h);
+        return NULL;
+}
+
+static int pid_set_merge(PidSet *s, const PidSet *from) {
+        int r;
+
+        for (size_t i = 0; from && i < from->n; i++)
+                if ((r = pid_set_add(s, from->pids[i])) < 0)
+                        return r;
+        return 0;
+}
+
+int holders_set_holder(Holders *h, pid_t pid, int pidfd, const PidSet *family, uint64_t family_seen) {
+        if (pid > 0 && pidfd >= 0 && pidfd_send_signal(pidfd, 0) >= 0) {
+                h->holder_pidfd = fcntl(pidfd, F_DUPFD_CLOEXEC, 3);
+                if (h->holder_pidfd < 0)
+                        return -errno;
+                h->holder = pid;
+        }
+        h->family_seen = family_seen;
+        return pid_set_merge(&h->family, family);
+}
+
+int holders_add_other(Holders *h, const char *node, pid_t holder, const PidSet *family) {
+        char **nodes = reallocarray(h->other_nodes, h->n_other_nodes + 1, sizeof(char *));
+        int r;
+
+        if (!nodes)
+                return -ENOMEM;
+        h->other_nodes = nodes;
+        if (!(nodes[h->n_other_nodes] = strdup(node)))
+                return -ENOMEM;
+        h->n_other_nodes++;
+        if (holder <= 0)
+                return 0;       /* an unfinished grant's: no holder */
+        if ((r = pid_set_add(&h->others, holder)) < 0 || (r = pid_set_add(&h->other_holders, holder)) < 0)
+                return r;
+        return pid_set_merge(&h->others, family);
+}
+
+/* Is the holder still the process the pidfd pinned?  Only then does its pid name it. */
+static bool holder_alive(const Holders *h) {
+        return h->holder_pidfd >= 0 && pidfd_send_signal(h->holder_pidfd, 0) >= 0;
+}
+
+/* The others' descendants now, once per walk. */
+static void walk_others(Holders *h) {
+        for (size_t i = 0; i < h->other_holders.n; i++)
+                (void) proc_add_descendants(h->proc, h->other_holders.pids[i], &h->others);
+}
+
+bool holders_belong_elsewhere(const Holders *h, pid_t pid) {
+        if (pid_set_contains(&h->others, pid))
+                return true;
+        for (size_t i = 0; i < h->n_other_nodes; i++)
+                if (proc_has_fd(h->proc, pid, h->other_nodes[i]))
+                        return true;
+        return false;
+}
+
+/* VFIO device fds that no other lease accounts for, of the holder's cgroup only when @cgroup. */
+static int add_unaccounted_device_fds(Holders *h, const char *cgroup, PidSet *ret) {
+        _cleanup_(pid_set_done) PidSet devfd = {};
+        int r;
+
+        r = proc_add_fd_holders(h->proc, h->device_fd, &devfd);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < devfd.n; i++) {
+                pid_t p = devfd.pids[i];
+
+                if (cgroup) {
+                        _cleanup_free_ char *cg = NULL;
+
+                        if (proc_cgroup(h->proc, p, &cg) < 0 || strcmp(cg, cgroup) != 0)
+                                continue;
+                }
+                if (!holders_belong_elsewhere(h, p) && (r = pid_set_add(ret, p)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static void drop_untouchable(const Holders *h, PidSet *s) {
+        size_t k = 0;
+
+        for (size_t i = 0; i < s->n; i++)
+                if (s->pids[i] != h->self && s->pids[i] != 1)
+                        s->pids[k++] = s->pids[i];
+        s->n = k;
+}
+
+int holders_victims(Holders *h, PidSet *ret) {
+        int r;
+
+        walk_others(h);
+        /* The family seen before, each still the process seen (not a pid recycled since). */
+        for (size_t i = 0; i < h->family.n; i++) {
+                _cleanup_close_ int fd = process_pin(h->family.pids[i], h->family_seen);
+
+                if (fd >= 0 && (r = pid_set_add(ret, h->family.pids[i])) < 0)
+                        return r;
+        }
+        if (holder_alive(h)) {
+                _cleanup_(pid_set_done) PidSet now = {};
+
+                (void) proc_add_descendants(h->proc, h->holder, &now);
+                if ((r = pid_set_merge(ret, &now)) < 0)
+                        return r;
+        }
+        (void) proc_add_fd_holders(h->proc, h->node, ret);
+        if (h->cgroup && (r = add_unaccounted_device_fds(h, h->cgroup, ret)) < 0)
+                return r;
+        drop_untouchable(h, ret);
+        return 0;
+}
+
+int holders_suspects(Holders *h, PidSet *ret) {
+        int r;
+
+        walk_others(h);
+        (void) proc_add_fd_holders(h->proc, h->node, ret);
+        if ((r = add_unaccounted_device_fds(h, NULL, ret)) < 0)
+                return r;
+        drop_untouchable(h, ret);
+        return 0;
+}
+
+static void log_kill(const Holders *h, pid_t p, const char *comm, int r) {
+        if (r >= 0)
+                log_notice("Killed pid %u (%s), which still held IOMMU group %d of VM '%s' after the grace period",
+                           (unsigned) p, comm, h->group, h->vm);
+        else if (r != -ESRCH)
+                log_error_errno(r, "Cannot kill pid %u (%s), which holds IOMMU group %d: %m", (unsigned) p, comm,
+                                h->group);
+}
+
+void holders_kill(Holders *h) {
+        _cleanup_(pid_set_done) PidSet victims = {};
+        bool holder_killed = false;
+        char comm[32];
+        int r;
+
+        /* The walk first: the holder's children are no longer its own once it is dead. */
+        r = holders_victims(h, &victims);
+        if (r < 0)
+                log_error_errno(r, "Cannot find every holder of IOMMU group %d, killing those found: %m", h->group);
+        if (holder_alive(h)) {
+                proc_comm(h->proc, h->holder, comm, sizeof(comm));
+                r = pidfd_send_signal(h->holder_pidfd, SIGKILL) < 0 ? -errno : 0;
+                log_kill(h, h->holder, comm, r);
+                holder_killed = r >= 0;
+        }
+        for (size_t i = 0; i < victims.n; i++) {
+                pid_t p = victims.pids[i];
+
+                if (p == h->holder && holder_killed)
+                        continue;
+                proc_comm(h->proc, p, comm, sizeof(comm));
+                log_kill(h, p, comm, process_kill(p));
+        }
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Who holds a lease's IOMMU group, and their kill.  The loop copies what it
+ * knows of the leases into a Holders (the holder's pidfd, the families seen
+ * so far, every other lease's group and processes); the walks of /proc run
+ * on that copy, in a worker's thread: they take 20-100 ms under TCG with a
+ * few dozen processes, longer on a real host, and the bus would wait.
+ * Library code: no Manager, no Lease; logging only in holders_kill().
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "process.h"
+
+/* A VFIO device fd's link; it does not say its device on this kernel. */
+#define HOLDERS_VFIO_DEVICE_FD "anon_inode:[vfio-device]"
+
+typedef struct Holders {
+        char *proc;                     /* procfs root */
+        char *node;                     /* the group's node, /dev/vfio/N */
+        int group;
+        char *vm;                       /* for the journal */
+        char *cgroup;                   /* the holder's own cgroup (not the root), or NULL */
+        const char *device_fd;          /* HOLDERS_VFIO_DEVICE_FD */
+        pid_t self;                     /* never a victim: the daemon */
+        pid_t holder;                   /* 0: none, or dead when the copy was made */
+        int holder_pidfd;               /* its pidfd (a copy); only through it is the holder known alive */
+        PidSet family;                  /* the holder's descendants as the loop saw them */
+        uint64_t family_seen;           /* when (CLOCK_BOOTTIME, usec): one started later is a recycled pid */
+        PidSet others;                  /* every other lease's holder and family */
+        PidSet other_holders;           /* whose descendants are others' too */
+        char **other_nodes;             /* every other lease's /dev/vfio/N */
+        size_t n_other_nodes;
+} Holders;
+
+Holders *holders_new(const char *proc, const char *node, int group, const char *vm, const char *cgroup);
+Holders *holders_free(Holders *h);
+static inline void holders_freep(Holders **h) {
+        holders_free(*h);
+}
+/* The holder, through a copy of @pidfd, when it is alive now; and its descendants seen no later than @family_seen. */
+int holders_set_holder(Holders *h, pid_t pid, int pidfd, const PidSet *family, uint64_t family_seen);
+/* Another lease: its group's node, its holder (0: an unfinished grant's) and family. */
+int holders_add_other(Holders *h, const char *node, pid_t holder, const PidSet *family);
+
+/*
+ * Walks of /proc, safe in any thread.
+ *
+ * holders_victims(): every process besides the holder that holds the group,
+ * as far as one can tell: the holder's descendants (walked only while its
+ * pidfd says it lives: a dead holder's pid may be someone else's by now),
+ * the family seen before, whoever has the node open, and, when the holder
+ * lived in a cgroup of its own, that cgroup's processes with a VFIO device
+ * fd that no other lease accounts for.  Never self, never pid 1.
+ *
+ * holders_suspects(): who keeps the group from coming back: the node's
+ * holders, and VFIO device fds that no other lease accounts for.
+ */
+int holders_victims(Holders *h, PidSet *ret);
+int holders_suspects(Holders *h, PidSet *ret);
+/* Is @pid another lease's: its holder, a descendant, or a holder of its group? (after a walk above) */
+bool holders_belong_elsewhere(const Holders *h, pid_t pid);
+
+/* SIGKILL the holder through its pidfd and every victim through a pidfd of its own, with a line each in the journal. */
+void holders_kill(Holders *h);

@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Who holds a lease's group, and their kill (daemon/holders.c), with real
+ * processes and the real /proc.  The group's node and the VFIO device fd
+ * are stood in for by files of a scratch directory (a holder is found by
+ * its fd's target either way).  The pid recycling the kill must not hit is
+ * made by giving the copy a holder pid that is not its pidfd's process:
+ * exactly what the copy sees once the holder died and its pid was reused.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "holders.h"
+#include "macro.h"
+#include "process.h"
+#include "test-util.h"
+
+/* A child that waits, with every fd the test has open now; with @grandchild, it forks one first. */
+static pid_t spawn(bool grandchild, pid_t *ret_grandchild) {
+        int p[2];
+        pid_t pid, gc = 0;
+
+        assert_int_equal(pipe(p), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                close(p[0]);
+                if (grandchild) {
+                        gc = fork();
+                        if (gc == 0) {
+                                for (;;)
+                                        pause();
+                        }
+                }
+                (void) !write(p[1], &gc, sizeof(gc));
+                for (;;)
+                        pause();
+        }
+        close(p[1]);
+        assert_int_equal(read(p[0], &gc, sizeof(gc)), (ssize_t) sizeof(gc));
+        close(p[0]);
+        if (ret_grandchild)
+                *ret_grandchild = gc;
+        return pid;
+}
+
+/* Reaped as whose end?  SIGKILL's, or 0 when it was still alive (then it is killed now). */
+static int end_of(pid_t pid) {
+        int status;
+
+        for (int i = 0; i < 200; i++) {
+                pid_t r = waitpid(pid, &status, WNOHANG);
+
+                assert_true(r >= 0);
+                if (r == pid)
+                        return WIFSIGNALED(status) ? WTERMSIG(status) : -1;
+                usleep(10000);
+        }
+        (void) kill(pid, SIGKILL);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        return 0;
+}
+
+/* Alive, not a zombie (a grandchild's parent does not reap it)? */
+static bool alive(pid_t pid) {
+        char path[64], buf[256], *p;
+        FILE *f;
+        bool r = false;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+        f = fopen(path, "re");
+        if (!f)
+                return false;
+        if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+                r = p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+        fclose(f);
+        return r;
+}
+
+/* Still alive after the kill had its chance?  Killed (and reaped, when ours) afterwards either way. */
+static bool survived(pid_t pid) {
+        bool r;
+
+        usleep(50000);
+        r = alive(pid);
+        (void) kill(pid, SIGKILL);
+        (void) waitpid(pid, NULL, 0);
+        return r;
+}
+
+typedef struct Fx {
+        char *dir, *node, *other_node, *device_fd;
+} Fx;
+
+static int fx_setup(void **state) {
+        Fx *fx = calloc(1, sizeof(*fx));
+
+        assert_non_null(fx);
+        /* Orphaned grandchildren come to us, to be reaped and looked at. */
+        assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+        fx->dir = make_tmpdir();
+        fx->node = path_in(fx->dir, "vfio-7");
+        fx->other_node = path_in(fx->dir, "vfio-8");
+        fx->device_fd = path_in(fx->dir, "vfio-device");
+        for (const char *const *p = (const char *const[]) { fx->node, fx->other_node, fx->device_fd, NULL }; *p; p++)
+                close(open(*p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+        *state = fx;
+        return 0;
+}
+
+static int fx_teardown(void **state) {
+        Fx *fx = *state;
+
+        free(fx->node);
+        free(fx->other_node);
+        free(fx->device_fd);
+        rm_rf_tmp(&fx->dir);
+        free(fx);
+        return 0;
+}
+
+static Holders *fx_holders(Fx *fx, const char *cgroup) {
+        Holders *h = holders_new("/proc", fx->node, 7, "vm1", cgroup);
+
+        assert_non_null(h);
+        h->device_fd = fx->device_fd;
+        return h;
+}
+
+static int pidfd_of(pid_t pid) {
+        int fd = pidfd_open(pid);
+
+        assert_true(fd >= 0);
+        return fd;
+}
+
+static void kill_ends_the_holder_and_its_descendants(void **state) {
+        _cleanup_(holders_freep) Holders *h = fx_holders(*state, NULL);
+        _cleanup_close_ int pidfd = -EBADF;
+        pid_t holder, grandchild;
+
+        holder = spawn(true, &grandchild);
+        pidfd = pidfd_of(holder);
+        assert_int_equal(holders_set_holder(h, holder, pidfd, NULL, boottime_usec()), 0);
+        holders_kill(h);
+        assert_int_equal(end_of(holder), SIGKILL);
+        assert_int_equal(end_of(grandchild), SIGKILL);
+}
+
+/*
+ * The holder was alive when the loop made the copy, then died and its pid
+ * went to another process (here: the copy's pid names an unrelated one,
+ * with a child of its own).  Neither may be touched: the pidfd says the
+ * holder is gone.  Killing by pid, as the kill did before, fails this.
+ */
+static void a_dead_holders_pid_reused_since_is_not_touched(void **state) {
+        _cleanup_(holders_freep) Holders *h = fx_holders(*state, NULL);
+        _cleanup_(pid_set_done) PidSet victims = {};
+        _cleanup_close_ int pidfd = -EBADF;
+        pid_t holder, stranger, strangers_child;
+
+        holder = spawn(false, NULL);
+        stranger = spawn(true, &strangers_child);
+        pidfd = pidfd_of(holder);
+        assert_int_equal(holders_set_holder(h, holder, pidfd, NULL, boottime_usec()), 0);
+        h->holder = stranger;   /* the holder's pid, as reused */
+        assert_int_equal(kill(holder, SIGKILL), 0);
+        assert_int_equal(end_of(holder), SIGKILL);
+
+        assert_int_equal(holders_victims(h, &victims), 0);
+        assert_false(pid_set_contains(&victims, stranger));
+        assert_false(pid_set_contains(&victims, strangers_child));
+        holders_kill(h);
+        assert_true(survived(strangers_child));
+        assert_true(survived(stranger));
+}
+
+/* A copy made after the holder died has no holder at all. */
+static void a_holder_dead_at_the_copy_is_no_holder(void **state) {
+        _cleanup_(holders_freep) Holders *h = fx_holders(*state, NULL);
+        _cleanup_close_ int pidfd = -EBADF;
+        pid_t holder = spawn(false, NULL);
+
+        pidfd = pidfd_of(holder);
+        assert_int_equal(kill(holder, SIGKILL), 0);
+        assert_int_equal(end_of(holder), SIGKILL);
+        assert_int_equal(holders_set_holder(h, holder, pidfd, NULL, boottime_usec()), 0);
+        assert_int_equal(h->holder, 0);
+        assert_true(h->holder_pidfd < 0);
+}
+
+/* A descendant seen before (orphaned since) is killed; a pid of the family that started after it was seen is not. */
+static void remembered_family_is_killed_unless_its_pid_is_younger(void **state) {
+        _cleanup_(holders_freep) Holders *h = fx_holders(*state, NULL);
+        _cleanup_(pid_set_done) PidSet family = {}, victims = {};
+        pid_t orphan, younger;
+        uint64_t seen;
+
+        orphan = spawn(false, NULL);
+        seen = boottime_usec();
+        usleep(50000);          /* /proc's start times are in clock ticks (10 ms) */
+        younger = spawn(false, NULL);
+        assert_true(pid_set_add(&family, orphan) >= 0);
+        assert_true(pid_set_add(&family, younger) >= 0);
+        assert_int_equal(holders_set_holder(h, 0, -EBADF, &family, seen), 0);
+
+        assert_int_equal(holders_victims(h, &victims), 0);
+        assert_true(pid_set_contains(&victims, orphan));
+        assert_false(pid_set_contains(&victims, younger));
+        holders_kill(h);
+        assert_int_equal(end_of(orphan), SIGKILL);
+        assert_true(survived(younger));
+}
+
+/* Whoever has the node open is a victim and a suspect; the daemon itself and pid 1 never are. */
+static void node_holders_are_victims_never_self_or_init(void **state) {
+        Fx *fx = *state;
+        _cleanup_(holders_freep) Holders *h = fx_holders(fx, NULL);
+        _cleanup_(pid_set_done) PidSet family = {}, victims = {}, suspects = {};
+        _cleanup_close_ int fd = open(fx->node, O_RDONLY | O_CLOEXEC);
+        pid_t opener;
+
+        assert_true(fd >= 0);
+        opener = spawn(false, NULL);    /* the node's fd is inherited (exec would close it; fork does not) */
+        assert_true(pid_set_add(&family, getpid()) >= 0);
+        assert_true(pid_set_add(&family, 1) >= 0);
+        assert_int_equal(holders_set_holder(h, 0, -EBADF, &family, boottime_usec()), 0);
+
+        assert_int_equal(holders_victims(h, &victims), 0);
+        assert_true(pid_set_contains(&victims, opener));
+        assert_false(pid_set_contains(&victims, getpid()));     /* it has the node open too */
+        assert_false(pid_set_contains(&victims, 1));
+        assert_int_equal(holders_suspects(h, &suspects), 0);
+        assert_true(pid_set_contains(&suspects, opener));
+        assert_false(pid_set_contains(&suspects, getpid()));
+        holders_kill(h);
+        assert_int_equal(end_of(opener), SIGKILL);
+}
+
+/*
+ * A VFIO device fd says no device: one is a suspect unless another lease
+ * accounts for its process (that lease's holder, family, or a holder of
+ * that lease's node); a victim only in the holder's own cgroup.
+ */
+static void device_fds_of_other_leases_are_theirs(void **state) {
+        Fx *fx = *state;
+        _cleanup_(holders_freep) Holders *h = fx_holders(fx, "/not-this.slice/vm1.scope");
+        _cleanup_(pid_set_done) PidSet other_family = {}, victims = {}, suspects = {};
+        pid_t others_holder, others_opener, others_child, loose;
+        int dev, other;
+
+        dev = open(fx->device_fd, O_RDONLY | O_CLOEXEC);
+        assert_true(dev >= 0);
+        loose = spawn(false, NULL);                     /* a device fd, nobody's */
+        others_holder = spawn(true, &others_child);     /* another lease's holder, and a child of it */
+        other = open(fx->other_node, O_RDONLY | O_CLOEXEC);
+        assert_true(other >= 0);
+        others_opener = spawn(false, NULL);             /* has the other lease's node open */
+        close(other);
+        close(dev);
+        assert_int_equal(holders_set_holder(h, 0, -EBADF, NULL, boottime_usec()), 0);
+        assert_int_equal(holders_add_other(h, fx->other_node, others_holder, &other_family), 0);
+
+        assert_int_equal(holders_suspects(h, &suspects), 0);
+        assert_true(pid_set_contains(&suspects, loose));
+        assert_false(pid_set_contains(&suspects, others_holder));
+        assert_false(pid_set_contains(&suspects, others_child));        /* a descendant, walked now */
+        assert_false(pid_set_contains(&suspects, others_opener));
+        assert_true(holders_belong_elsewhere(h, others_child));
+        assert_false(holders_belong_elsewhere(h, loose));
+        /* Not in the holder's cgroup: no victim. */
+        assert_int_equal(holders_victims(h, &victims), 0);
+        assert_int_equal(victims.n, 0);
+        holders_kill(h);
+        assert_true(survived(loose));
+        assert_true(survived(others_opener));
+        assert_true(survived(others_child));
+        assert_true(survived(others_holder));
+}
+
+/* Where cgroup v2 is mounted, or NULL. */
+static char *cgroup2_mount(void) {
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
+        char *found = NULL;
+        FILE *f = fopen("/proc/self/mountinfo", "re");
+
+        if (!f)
+                return NULL;
+        while (!found && getline(&line, &size, f) > 0) {
+                char mnt[256];
+
+                /* id parent major:minor root mount-point options [optional...] - fstype source ... */
+                if (strstr(line, " - cgroup2 ") && sscanf(line, "%*s %*s %*s %*s %255s", mnt) == 1)
+                        found = strdup(mnt);
+        }
+        fclose(f);
+        return found;
+}
+
+/*
+ * In the holder's own cgroup (a VM's scope: here one made for the test,
+ * the device fd's holder moved into it), an unaccounted device fd is a
+ * victim; the same process is none for a holder of another cgroup.
+ */
+static void device_fds_in_the_holders_cgroup_are_victims(void **state) {
+        Fx *fx = *state;
+        _cleanup_free_ char *mnt = cgroup2_mount(), *dir = NULL, *procs = NULL, *cgroup = NULL, *seen = NULL;
+        _cleanup_(pid_set_done) PidSet victims = {};
+        Holders *h, *elsewhere;
+        pid_t loose;
+        FILE *f;
+        int dev;
+
+        if (!mnt || geteuid() != 0)
+                skip();
+        assert_true(asprintf(&cgroup, "/test-holders-%d", (int) getpid()) > 0);
+        assert_true(asprintf(&dir, "%s%s", mnt, cgroup) > 0);
+        assert_true(asprintf(&procs, "%s/cgroup.procs", dir) > 0);
+        if (mkdir(dir, 0755) < 0)
+                skip();         /* a cgroup v2 tree we may not write (a container's) */
+        dev = open(fx->device_fd, O_RDONLY | O_CLOEXEC);
+        assert_true(dev >= 0);
+        loose = spawn(false, NULL);
+        close(dev);
+        f = fopen(procs, "we");
+        assert_non_null(f);
+        fprintf(f, "%d\n", (int) loose);
+        assert_int_equal(fclose(f), 0);
+        /* Relative to our own cgroup namespace: the root here, so the path is the one made. */
+        assert_int_equal(proc_cgroup("/proc", loose, &seen), 0);
+        assert_string_equal(seen, cgroup);
+
+        elsewhere = fx_holders(fx, "/machine.slice/other-vm.scope");
+        assert_int_equal(holders_victims(elsewhere, &victims), 0);
+        assert_false(pid_set_contains(&victims, loose));
+        holders_free(elsewhere);
+
+        h = fx_holders(fx, cgroup);
+        assert_int_equal(holders_victims(h, &victims), 0);
+        assert_true(pid_set_contains(&victims, loose));
+        holders_kill(h);
+        assert_int_equal(end_of(loose), SIGKILL);
+        holders_free(h);
+        assert_int_equal(rmdir(dir), 0);
+}
+
+static void the_root_cgroup_names_no_one(void **state) {
+        _cleanup_(holders_freep) Holders *h = fx_holders(*state, "/");
+
+        assert_null(h->cgroup);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                T(kill_ends_the_holder_and_its_descendants),
+                T(a_dead_holders_pid_reused_since_is_not_touched),
+                T(a_holder_dead_at_the_copy_is_no_holder),
+                T(remembered_family_is_killed_unless_its_pid_is_younger),
+                T(node_holders_are_victims_never_self_or_init),
+                T(device_fds_of_other_leases_are_theirs),
+                T(device_fds_in_the_holders_cgroup_are_victims),
+                T(the_root_cgroup_names_no_one),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
