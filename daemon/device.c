@@ -65,11 +65,14 @@ int device_refresh(Device *d) {
         PciDetails pci = {};
         int r;
 
+        /* Whatever changed (its driver, its presence) changes its group's members or viability. */
+        group_cache_invalidate(&d->manager->groups, d->sys.iommu_group);
         r = sysfs_pci_read(d->manager->sysfs_root, d->address, &sys);
         if (r < 0)
                 return r;
         sysfs_pci_device_done(&d->sys);
         d->sys = sys;
+        group_cache_invalidate(&d->manager->groups, d->sys.iommu_group);
 
         /* Names and capabilities do not change: read them once. */
         if (!d->pci.name && d->manager->pci && pci_access_details(d->manager->pci, d->address, &pci) >= 0)
@@ -107,6 +110,7 @@ int device_note_driver(Device *d, const char *driver) {
                 return -ENOMEM;
         free(d->sys.driver);
         d->sys.driver = s;
+        group_cache_invalidate(&d->manager->groups, d->sys.iommu_group);
         return 0;
 }
 

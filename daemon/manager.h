@@ -13,6 +13,7 @@
 #include "config.h"
 #include "device.h"
 #include "direct.h"
+#include "group.h"
 #include "ledger.h"
 #include "netlink.h"
 #include "pci.h"
@@ -54,6 +55,8 @@ typedef struct Manager {
 
         Device **devices;               /* sorted by address */
         size_t n_devices;
+        /* GroupDevices and Viable of each IOMMU group, kept until a member's event (group.h). */
+        GroupCache groups;
         Lease **leases;
         size_t n_leases;
 
@@ -72,6 +75,7 @@ typedef struct Manager {
         /* Events are coalesced: what to re-read on the next loop iteration. */
         sd_event_source *refresh_source;
         char **dirty;
+        size_t n_dirty;         /* strv_length(dirty), so that a burst of n events costs O(n) */
         bool module_dirty;
 } Manager;
 

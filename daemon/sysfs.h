@@ -18,6 +18,13 @@
 
 #define PCI_ADDRESS_LEN 13      /* "dddd:bb:ss.f" and its NUL */
 
+/*
+ * How many times this file has read the tree (a file, a link, a directory
+ * or a stat) since the process started: a figure that does not depend on
+ * the machine, for tests that prove a bus call's reads grow linearly.
+ */
+unsigned long sysfs_reads(void);
+
 /* Canonical form only: lowercase hex, "dddd:bb:ss.f", slot < 0x20, function < 8. */
 bool pci_address_valid(const char *s);
 /*
