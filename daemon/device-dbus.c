@@ -62,7 +62,7 @@ static char **group_devices(Device *d) {
 DEVICE_GETTER(Address, "s", d->address)
 DEVICE_GETTER(VendorId, "q", d->sys.vendor)
 DEVICE_GETTER(DeviceId, "q", d->sys.device)
-DEVICE_GETTER(Name, "s", d->pci.name ?: "")
+DEVICE_GETTER(Name, "s", device_name(d))
 DEVICE_GETTER(Class, "u", d->sys.class)
 DEVICE_GETTER(Driver, "s", d->sys.driver ?: "")
 DEVICE_GETTER(State, "s", device_state_to_string(device_state(d)))
