@@ -385,31 +385,39 @@ void manager_refresh_device(Manager *m, const char *address) {
 }
 
 static int on_refresh(sd_event_source *s, void *userdata) {
-        _cleanup_strv_free_ char **dirty = NULL;
         Manager *m = userdata;
 
-        (void) s;
-        dirty = TAKE_PTR(m->dirty);
-        m->n_dirty = 0;
-        for (char **i = dirty; i && *i; i++) {
-                Device *d = manager_find_device(m, *i);
-
-                if (d)
-                        d->refresh_queued = false;
-        }
         if (m->module_dirty) {
                 m->module_dirty = false;
                 manager_refresh_module(m);
         }
-        for (char **i = dirty; i && *i; i++) {
-                Device *d = manager_find_device(m, *i);
+        for (unsigned k = 0; k < MANAGER_REFRESH_BATCH && m->dirty_done < m->n_dirty; k++) {
+                /* Stays in the list until it is freed below: re-queuing it meanwhile appends a copy. */
+                const char *address = m->dirty[m->dirty_done++];
+                Device *d = manager_find_device(m, address);
 
+                if (d)
+                        d->refresh_queued = false;
                 /* A lease's return job moves it now and re-reads it when done. */
                 if (d && d->lease && d->lease->state == LEASE_RELEASING)
                         continue;
-                manager_refresh_device(m, *i);
+                manager_refresh_device(m, address);
         }
+        if (m->dirty_done < m->n_dirty) {
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);       /* the rest after the bus */
+                return 0;
+        }
+        m->dirty = strv_free(m->dirty);
+        m->n_dirty = m->dirty_done = 0;
         return 0;
+}
+
+/* Queued and not re-read yet: @address among dirty[dirty_done..]. */
+static bool dirty_contains(Manager *m, const char *address) {
+        for (size_t i = m->dirty_done; i < m->n_dirty; i++)
+                if (strcmp(m->dirty[i], address) == 0)
+                        return true;
+        return false;
 }
 
 /*
@@ -421,7 +429,7 @@ static int queue_refresh(Manager *m, const char *address) {
         Device *d = manager_find_device(m, address);
         char **a, *s;
 
-        if (d ? d->refresh_queued : strv_contains(m->dirty, address))
+        if (d ? d->refresh_queued : dirty_contains(m, address))
                 return 0;
         s = strdup(address);
         a = s ? reallocarray(m->dirty, m->n_dirty + 2, sizeof(char *)) : NULL;
@@ -571,18 +579,30 @@ int manager_load(Manager *m) {
         return 0;
 }
 
-int manager_start(Manager *m, sd_event *event) {
+int manager_attach_event(Manager *m, sd_event *event) {
         int r;
 
         m->event = sd_event_ref(event);
         r = sd_event_add_defer(event, &m->refresh_source, on_refresh, m);
         if (r >= 0)
                 r = sd_event_source_set_enabled(m->refresh_source, SD_EVENT_OFF);
+        /* After every source of normal priority (the bus's among them): callers first, then a batch. */
+        if (r >= 0)
+                r = sd_event_source_set_priority(m->refresh_source, SD_EVENT_PRIORITY_NORMAL + 1);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the event loop: %m");
         r = worker_new(event, &m->worker);
         if (r < 0)
                 return log_error_errno(r, "Cannot start the worker: %m");
+        return 0;
+}
+
+int manager_start(Manager *m, sd_event *event) {
+        int r;
+
+        r = manager_attach_event(m, event);
+        if (r < 0)
+                return r;
 
         r = pt_udev_new(event, on_udev, m, &m->udev);
         if (r < 0)

@@ -72,10 +72,15 @@ typedef struct Manager {
         bool iommu_enabled;
         bool interrupt_remapping;
 
-        /* Events are coalesced: what to re-read on the next loop iteration. */
+        /*
+         * Events are coalesced: what to re-read once the bus has been
+         * answered, MANAGER_REFRESH_BATCH devices at a time (a storm of
+         * events never holds a caller for longer than one batch).
+         */
         sd_event_source *refresh_source;
         char **dirty;
         size_t n_dirty;         /* strv_length(dirty), so that a burst of n events costs O(n) */
+        size_t dirty_done;      /* dirty[0..dirty_done) are re-read already */
         bool module_dirty;
 } Manager;
 
@@ -87,7 +92,11 @@ Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 /* Load configuration, state and ledger; enumerate devices. */
 int manager_load(Manager *m);
-/* Connect udev, netlink and the bus, take the name, reconcile leases. */
+/* Devices re-read per turn of the event loop, after the bus's callers. */
+#define MANAGER_REFRESH_BATCH 16
+/* The event loop, the coalesced re-reading of devices and the worker (manager_start()'s first step; tests). */
+int manager_attach_event(Manager *m, sd_event *event);
+/* manager_attach_event(), then connect udev, netlink and the bus, take the name, reconcile leases. */
 int manager_start(Manager *m, sd_event *event);
 
 Device *manager_find_device(Manager *m, const char *address);
