@@ -483,6 +483,11 @@ void manager_refresh_later(Manager *m, const char *address) {
         refresh_later(m, address, false);
 }
 
+int manager_refresh_queued(Manager *m, Device *d) {
+        (void) m;
+        return d->refresh_queued ? device_refresh(d) : 0;
+}
+
 static void on_udev(const char *subsystem, const char *action, const char *name, void *userdata) {
         Manager *m = userdata;
         int r;

@@ -108,6 +108,12 @@ void manager_remove_device(Manager *m, Device *d);
 void manager_refresh_device(Manager *m, const char *address);
 /* The same, once the current burst of events is handled. */
 void manager_refresh_later(Manager *m, const char *address);
+/*
+ * @d now as sysfs says, when an event of it is queued and not handled yet
+ * (a storm's later batches): a grant must not decide on what that event
+ * changed.  Its announcement stays queued.  -ENODEV when it is gone.
+ */
+int manager_refresh_queued(Manager *m, Device *d);
 /* Ask passthru.ko what it knows (module states, mismatches). */
 void manager_refresh_module(Manager *m);
 

@@ -24,6 +24,7 @@
 #include <systemd/sd-id128.h>
 
 #include "device.h"
+#include "lease.h"
 #include "manager.h"
 #include "manager-dbus.h"
 #include "passthru-names.h"
@@ -495,6 +496,37 @@ static void a_storm_of_events_answers_the_bus_between_batches(void **state) {
         fx_free(fx);
 }
 
+/*
+ * Queued is not ignored: a member another tool moved to vfio-pci, whose
+ * event waits behind a storm, makes the grant refuse (a device that may
+ * come from that tool's VM), though the bus still shows it available.
+ */
+static void grant_reads_a_member_whose_event_is_queued(void **state) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        char a[PCI_ADDRESS_LEN], b[PCI_ADDRESS_LEN];
+        Fx *fx = fx_new(NULL, SHARED + 2, NULL);
+
+        (void) state;
+        multi_address(3, 0, a);
+        multi_address(3, 1, b);
+        assert_int_equal(lease_check(fx->m, manager_find_device(fx->m, a), "vm", NULL, &error), 0);
+
+        fake_bind(fx->root, b, "vfio-pci");
+        manager_refresh_later(fx->m, b);        /* queued: the loop has not run */
+        assert_int_equal(device_state(manager_find_device(fx->m, b)), DEVICE_AVAILABLE);
+        assert_true(lease_check(fx->m, manager_find_device(fx->m, a), "vm", NULL, &error) < 0);
+        assert_string_equal(error.name, PT_ERROR_DEVICE_BUSY);
+        assert_non_null(strstr(error.message, b));
+        sd_bus_error_free(&error);
+
+        /* The device itself, too. */
+        fake_bind(fx->root, a, "vfio-pci");
+        manager_refresh_later(fx->m, a);
+        assert_true(lease_check(fx->m, manager_find_device(fx->m, a), "vm", NULL, &error) < 0);
+        assert_string_equal(error.name, PT_ERROR_DEVICE_BUSY);
+        fx_free(fx);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(reads_grow_linearly_then_cached_calls_read_nothing),
@@ -502,6 +534,7 @@ int main(void) {
                 cmocka_unit_test(bridge_bound_to_another_driver_makes_its_group_not_viable),
                 cmocka_unit_test(removed_member_leaves_group_devices),
                 cmocka_unit_test(a_storm_of_events_answers_the_bus_between_batches),
+                cmocka_unit_test(grant_reads_a_member_whose_event_is_queued),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
