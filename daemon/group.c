@@ -48,7 +48,30 @@ static Group *group_add(GroupCache *c, int number) {
         return &c->groups[i];
 }
 
-const Group *group_cache_get(GroupCache *c, const char *sysfs_root, int number) {
+/* 1 when every member's driver leaves the group viable, 0 when one does not, or -errno. */
+static int members_viable(char **members, const char *sysfs_root, GroupMemberDriver member_driver, void *userdata) {
+        for (char **m = members; *m; m++) {
+                _cleanup_free_ char *read = NULL;
+                const char *driver = NULL;
+                int r;
+
+                r = member_driver(*m, &driver, userdata);
+                if (r == 0) {
+                        r = sysfs_pci_driver(sysfs_root, *m, &read);
+                        if (r == -ENODEV)
+                                continue;       /* left the group under us: its event follows */
+                        driver = read;
+                }
+                if (r < 0)
+                        return r;
+                if (!pci_driver_keeps_group_viable(driver))
+                        return 0;
+        }
+        return 1;
+}
+
+const Group *group_cache_get(GroupCache *c, const char *sysfs_root, int number, GroupMemberDriver member_driver,
+                             void *userdata) {
         _cleanup_strv_free_ char **members = NULL;
         Group *g;
         int viable;
@@ -60,7 +83,7 @@ const Group *group_cache_get(GroupCache *c, const char *sysfs_root, int number) 
                 return g;
         if (sysfs_iommu_group_devices(sysfs_root, number, &members) < 0)
                 return NULL;
-        viable = sysfs_pci_group_viable(sysfs_root, number, NULL, NULL);
+        viable = members_viable(members, sysfs_root, member_driver, userdata);
         if (viable < 0)
                 return NULL;
         g = g ?: group_add(c, number);

@@ -25,11 +25,21 @@ typedef struct GroupCache {
 } GroupCache;
 
 /*
- * Group @number, read from the tree at @sysfs_root first when it is not
- * known; NULL for a negative number, or when it cannot be read (no such
- * group: the caller shows no members, not viable).
+ * What the caller knows of a member: 1 with its driver in *ret_driver
+ * (NULL: none; not to be freed) for a device it tracks, kept current by
+ * udev events; 0 for one it does not (a bridge), read from sysfs.
  */
-const Group *group_cache_get(GroupCache *c, const char *sysfs_root, int number);
+typedef int (*GroupMemberDriver)(const char *address, const char **ret_driver, void *userdata);
+
+/*
+ * Group @number; when it is not known, its members are listed from the tree
+ * at @sysfs_root (one directory), and its viability is worked out from
+ * @member_driver and, for the members it does not know, their driver links.
+ * NULL for a negative number, or when it cannot be read (no such group: the
+ * caller shows no members, not viable).
+ */
+const Group *group_cache_get(GroupCache *c, const char *sysfs_root, int number, GroupMemberDriver member_driver,
+                             void *userdata);
 /* A member of @number changed (bound, unbound, added, removed): read it again when next asked. */
 void group_cache_invalidate(GroupCache *c, int number);
 /*

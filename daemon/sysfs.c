@@ -713,11 +713,29 @@ int proc_interrupt_remapping(const char *proc_root, bool *ret) {
         return 0;
 }
 
-int sysfs_iommu_group_scan(const char *root, int group, char ***ret_endpoints, char **ret_culprit,
-                           char **ret_culprit_driver) {
+int sysfs_pci_driver(const char *root, const char *address, char **ret) {
+        int r = device_driver(root, address, ret);
+
+        if (r >= 0 && !*ret)
+                r = device_exists(root, address);       /* no driver, or no device? */
+        return r;
+}
+
+bool pci_driver_keeps_group_viable(const char *driver) {
         static const char *const allowed[] = {
                 PT_STUB_DRIVER, PT_VFIO_DRIVER, "pcieport", "pci-stub",
         };
+
+        if (!driver)
+                return true;
+        for (size_t i = 0; i < ELEMENTSOF(allowed); i++)
+                if (strcmp(driver, allowed[i]) == 0)
+                        return true;
+        return false;
+}
+
+int sysfs_iommu_group_scan(const char *root, int group, char ***ret_endpoints, char **ret_culprit,
+                           char **ret_culprit_driver) {
         _cleanup_strv_free_ char **members = NULL, **endpoints = NULL;
         _cleanup_free_ char *culprit = NULL, *culprit_driver = NULL;
         int r;
@@ -731,7 +749,6 @@ int sysfs_iommu_group_scan(const char *root, int group, char ***ret_endpoints, c
         for (char **m = members; *m; m++) {
                 _cleanup_free_ char *driver = NULL;
                 uint32_t class;
-                bool ok = false;
 
                 r = read_hex_attr(root, *m, "class", 0xffffff, &class);
                 if (r == -ENODEV)
@@ -748,12 +765,7 @@ int sysfs_iommu_group_scan(const char *root, int group, char ***ret_endpoints, c
                 r = device_driver(root, *m, &driver);
                 if (r < 0)
                         return r;
-                if (!driver)
-                        continue;
-                for (size_t i = 0; i < ELEMENTSOF(allowed); i++)
-                        if (strcmp(driver, allowed[i]) == 0)
-                                ok = true;
-                if (ok)
+                if (pci_driver_keeps_group_viable(driver))
                         continue;
                 culprit = strdup(*m);
                 if (!culprit)

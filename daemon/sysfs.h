@@ -100,6 +100,11 @@ int sysfs_vfio_unsafe_interrupts(const char *root, bool *ret);
 /* Interrupt remapping is on when proc_root/interrupts shows an "IR-" chip. */
 int proc_interrupt_remapping(const char *proc_root, bool *ret);
 
+/* The driver bound to @address now, in *ret (NULL: none; free() it); -ENODEV without the device. */
+int sysfs_pci_driver(const char *root, const char *address, char **ret);
+/* A group member on @driver (NULL: none) leaves its group viable: passthru, vfio-pci, pcieport, pci-stub. */
+bool pci_driver_keeps_group_viable(const char *driver);
+
 /*
  * 1 when every member of the group is on passthru, vfio-pci, pcieport,
  * pci-stub or no driver; 0 when one is not, with its address and driver
