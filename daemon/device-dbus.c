@@ -243,6 +243,7 @@ static bool send_changed(Manager *m, Device *d) {
 }
 
 void device_send_changed(Manager *m, Device *d) {
+        _cleanup_strv_free_ char **members = NULL;
         const Group *g;
 
         if (!manager_bus_nth(m, 0))
@@ -250,7 +251,9 @@ void device_send_changed(Manager *m, Device *d) {
         /* A member's driver decides its siblings' Viable too: the group's members, not every device. */
         if (!send_changed(m, d) || !(g = device_group(d)))
                 return;
-        for (char **i = g->members; i && *i; i++) {
+        /* A copy: a sibling's view of its group may read the cache again. */
+        members = strv_copy(g->members);
+        for (char **i = members; i && *i; i++) {
                 Device *sibling = manager_find_device(m, *i);
 
                 if (sibling && sibling != d)

@@ -390,6 +390,44 @@ static int viable_of(Fx *fx, const char *address) {
         return seen.viable;
 }
 
+/* PropertiesChanged of a device's Viable as the client heard it: -1 none yet. */
+typedef struct Heard {
+        const char *path;
+        int viable;
+} Heard;
+
+static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Heard *h = userdata;
+        const char *interface, *name;
+        int r, b;
+
+        (void) ret_error;
+        if (strcmp(sd_bus_message_get_path(m), h->path) != 0)
+                return 0;
+        assert_int_equal(sd_bus_message_read(m, "s", &interface), 1);
+        assert_int_equal(sd_bus_message_enter_container(m, 'a', "{sv}"), 1);
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                assert_int_equal(sd_bus_message_read(m, "s", &name), 1);
+                if (strcmp(name, "Viable") == 0) {
+                        assert_int_equal(sd_bus_message_read(m, "v", "b", &b), 1);
+                        h->viable = b;
+                } else
+                        assert_int_equal(sd_bus_message_skip(m, "v"), 1);
+                assert_int_equal(sd_bus_message_exit_container(m), 1);
+        }
+        assert_int_equal(r, 0);
+        return 0;
+}
+
+/* Let the client take in what the daemon sent. */
+static void fx_hear(Fx *fx) {
+        int r;
+
+        while ((r = sd_bus_process(fx->client, NULL)) > 0)
+                ;
+        assert_int_equal(r, 0);
+}
+
 /* udev says @member is bound to @driver now: the daemon re-reads it, as on_refresh() does. */
 static void fx_rebind(Fx *fx, const char *member, const char *driver) {
         fake_bind(fx->root, member, driver);
@@ -398,16 +436,29 @@ static void fx_rebind(Fx *fx, const char *member, const char *driver) {
 
 static void member_bound_to_a_host_driver_makes_its_siblings_not_viable(void **state) {
         char a[PCI_ADDRESS_LEN], b[PCI_ADDRESS_LEN];
+        _cleanup_free_ char *path = NULL;
         Fx *fx = fx_new(NULL, SHARED + 2, NULL);
+        Heard heard = { .viable = -1 };
 
         (void) state;
         multi_address(1, 0, a);
         multi_address(1, 3, b);
+        assert_true(sd_bus_path_encode(PT_DEVICE_PATH_PREFIX, a, &path) >= 0);
+        heard.path = path;
+        assert_true(sd_bus_match_signal(fx->client, NULL, NULL, NULL, "org.freedesktop.DBus.Properties",
+                                        "PropertiesChanged", on_properties_changed, &heard) >= 0);
         assert_int_equal(viable_of(fx, a), 1);
+
+        /* The sibling's answer changes, and so does what it announces. */
         fx_rebind(fx, b, "e1000e");
         assert_int_equal(viable_of(fx, a), 0);
+        fx_hear(fx);
+        assert_int_equal(heard.viable, 0);
+
         fx_rebind(fx, b, "passthru");
         assert_int_equal(viable_of(fx, a), 1);
+        fx_hear(fx);
+        assert_int_equal(heard.viable, 1);
         fx_free(fx);
 }
 
