@@ -23,11 +23,32 @@ static int append_strv(sd_bus_message *reply, char * const *l) {
         return sd_bus_message_close_container(reply);
 }
 
-static bool group_viable(Device *d) {
-        _cleanup_free_ char *culprit = NULL, *driver = NULL;
+/* A tracked member's driver as the last event left it (group.h). */
+static int member_driver(const char *address, const char **ret_driver, void *userdata) {
+        Device *d = manager_find_device(userdata, address);
 
-        return d->sys.iommu_group >= 0 &&
-               sysfs_pci_group_viable(d->manager->sysfs_root, d->sys.iommu_group, &culprit, &driver) > 0;
+        if (!d)
+                return 0;
+        *ret_driver = d->sys.driver;
+        return 1;
+}
+
+/* The group as last read (group.h): the bus's view, not a grant's. */
+static const Group *device_group(Device *d) {
+        return group_cache_get(&d->manager->groups, d->manager->sysfs_root, d->sys.iommu_group, member_driver,
+                               d->manager);
+}
+
+static bool group_viable(Device *d) {
+        const Group *g = device_group(d);
+
+        return g && g->viable;
+}
+
+static char **group_devices(Device *d) {
+        const Group *g = device_group(d);
+
+        return g ? g->members : NULL;
 }
 
 /*
@@ -49,18 +70,10 @@ static bool group_viable(Device *d) {
                 return append_strv(reply, value);                                                       \
         }
 
-static char **group_devices(Device *d) {
-        char **l = NULL;
-
-        if (d->sys.iommu_group >= 0)
-                (void) sysfs_iommu_group_devices(d->manager->sysfs_root, d->sys.iommu_group, &l);
-        return l;
-}
-
 DEVICE_GETTER(Address, "s", d->address)
 DEVICE_GETTER(VendorId, "q", d->sys.vendor)
 DEVICE_GETTER(DeviceId, "q", d->sys.device)
-DEVICE_GETTER(Name, "s", d->pci.name ?: "")
+DEVICE_GETTER(Name, "s", device_name(d))
 DEVICE_GETTER(Class, "u", d->sys.class)
 DEVICE_GETTER(Driver, "s", d->sys.driver ?: "")
 DEVICE_GETTER(State, "s", device_state_to_string(device_state(d)))
@@ -74,6 +87,7 @@ DEVICE_GETTER(ResetHint, "s", d->reset_hint ?: "")
 DEVICE_GETTER(Pcie, "b", d->pci.pcie)
 DEVICE_GETTER(Msi, "b", d->pci.msi)
 DEVICE_GETTER(MsiX, "b", d->pci.msix)
+DEVICE_GETTER_STRV(GroupDevices, group_devices(d))
 DEVICE_GETTER_STRV(Assignments, device_assignments(d))
 DEVICE_GETTER_STRV(ResetMethods, d->sys.reset_methods)
 DEVICE_GETTER_STRV(ResetResults, d->reset_results)
@@ -81,14 +95,6 @@ DEVICE_GETTER(PhysicalFunction, "s", d->sys.physfn)
 DEVICE_GETTER_STRV(VirtualFunctions, d->sys.virtfns)
 DEVICE_GETTER(TotalVFs, "u", d->sys.total_vfs)
 DEVICE_GETTER(NumVFs, "u", d->sys.num_vfs)
-
-static int get_GroupDevices(sd_bus *bus, const char *path, const char *interface, const char *property,
-                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        _cleanup_strv_free_ char **l = group_devices(userdata);
-
-        (void) bus, (void) path, (void) interface, (void) property, (void) error;
-        return append_strv(reply, l);
-}
 
 #define PROP(name, sig, flags) SD_BUS_PROPERTY(#name, sig, get_##name, 0, flags)
 #define CHANGES SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
@@ -237,11 +243,20 @@ static bool send_changed(Manager *m, Device *d) {
 }
 
 void device_send_changed(Manager *m, Device *d) {
+        _cleanup_strv_free_ char **members = NULL;
+        const Group *g;
+
         if (!manager_bus_nth(m, 0))
                 return;
-        /* A member's driver decides its siblings' Viable too. */
-        if (send_changed(m, d) && d->sys.iommu_group >= 0)
-                for (size_t i = 0; i < m->n_devices; i++)
-                        if (m->devices[i] != d && m->devices[i]->sys.iommu_group == d->sys.iommu_group)
-                                (void) send_changed(m, m->devices[i]);
+        /* A member's driver decides its siblings' Viable too: the group's members, not every device. */
+        if (!send_changed(m, d) || !(g = device_group(d)))
+                return;
+        /* A copy: a sibling's view of its group may read the cache again. */
+        members = strv_copy(g->members);
+        for (char **i = members; i && *i; i++) {
+                Device *sibling = manager_find_device(m, *i);
+
+                if (sibling && sibling != d)
+                        (void) send_changed(m, sibling);
+        }
 }

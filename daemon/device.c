@@ -53,6 +53,7 @@ Device *device_free(Device *d) {
         sysfs_pci_device_done(&d->sys);
         pci_details_done(&d->pci);
         free(d->announced);
+        free(d->name);
         strv_free(d->reset_results);
         free(d->reset_hint);
         free(d->object_path);
@@ -65,16 +66,27 @@ int device_refresh(Device *d) {
         PciDetails pci = {};
         int r;
 
+        /* Whatever changed (its driver, its presence) changes its group's members or viability. */
+        group_cache_invalidate(&d->manager->groups, d->sys.iommu_group);
         r = sysfs_pci_read(d->manager->sysfs_root, d->address, &sys);
         if (r < 0)
                 return r;
         sysfs_pci_device_done(&d->sys);
         d->sys = sys;
+        group_cache_invalidate(&d->manager->groups, d->sys.iommu_group);
 
-        /* Names and capabilities do not change: read them once. */
-        if (!d->pci.name && d->manager->pci && pci_access_details(d->manager->pci, d->address, &pci) >= 0)
+        /* Capabilities do not change: read them once.  The name waits until someone asks (device_name()). */
+        if (!d->pci_known && d->manager->pci && pci_access_details(d->manager->pci, d->address, &pci) >= 0) {
                 d->pci = pci;
+                d->pci_known = true;
+        }
         return 0;
+}
+
+const char *device_name(Device *d) {
+        if (!d->name && d->manager->pci)
+                (void) pci_access_name(d->manager->pci, d->sys.vendor, d->sys.device, &d->name);
+        return d->name ?: "";
 }
 
 /*
@@ -107,6 +119,7 @@ int device_note_driver(Device *d, const char *driver) {
                 return -ENOMEM;
         free(d->sys.driver);
         d->sys.driver = s;
+        group_cache_invalidate(&d->manager->groups, d->sys.iommu_group);
         return 0;
 }
 

@@ -29,13 +29,16 @@ typedef struct Device {
         char address[13];
         char *object_path;
         SysfsPciDevice sys;
-        PciDetails pci;
+        PciDetails pci;         /* capabilities, read once (pci_known) */
+        bool pci_known;
+        char *name;             /* from pci.ids, looked up when first asked (device_name()); NULL until then */
         uint8_t module_state;   /* enum passthru_state from GET, 0 when unknown */
         char module_rule[PASSTHRU_RULE_MAX + 8];        /* the rule that matched, "" for none */
         bool quarantined;
         bool resetting;         /* root's Reset is running in the worker */
         bool sriov_busy;        /* root's SetNumVFs is writing sriov_numvfs in the worker */
         bool foreign_seen;      /* seen on vfio-pci without a lease: quarantined when it comes back */
+        bool refresh_queued;    /* in the manager's dirty list, to be re-read once the burst of events is over */
         Lease *lease;
         char *announced;        /* what PropertiesChanged last said, to skip repeats */
         char **reset_results;   /* what the last reset chain did ("bus: ok"), since the daemon started */
@@ -65,6 +68,8 @@ int device_note_reset(Device *d, const ResetChain *chain, const char *config_fil
  */
 char *device_reset_explain(const Device *d, int r);
 bool device_marked(const Device *d);
+/* The Name property: pci.ids' "Vendor Device", looked up on first use (pci_access_name()); "" when unknown. */
+const char *device_name(Device *d);
 char **device_assignments(const Device *d);
 /* The State property's name of @s (PT_DEVICE_STATE_*), NULL for none. */
 const char *device_state_to_string(DeviceState s);

@@ -540,27 +540,38 @@ static int cmp_str(const void *a, const void *b) {
 int dir_list(const char *path, bool (*keep)(const char *name), char ***ret) {
         _cleanup_(closedirp) DIR *d = NULL;
         _cleanup_strv_free_ char **l = NULL;
+        size_t n = 0, allocated = 8;
         struct dirent *de;
-        int r;
 
         d = opendir(path);
         if (!d)
                 return -errno;
-        l = calloc(1, sizeof(char *));
+        l = calloc(allocated, sizeof(char *));
         if (!l)
                 return -ENOMEM;
         errno = 0;
         while ((de = readdir(d))) {
                 if (keep ? keep(de->d_name) : de->d_name[0] != '.') {
-                        r = strv_extend(&l, de->d_name);
-                        if (r < 0)
-                                return r;
+                        /* Doubling, not strv_extend(): a directory of n entries costs O(n), not O(n^2). */
+                        if (n + 2 > allocated) {
+                                char **a = reallocarray(l, allocated * 2, sizeof(char *));
+
+                                if (!a)
+                                        return -ENOMEM;
+                                memset(a + allocated, 0, allocated * sizeof(char *));
+                                l = a;
+                                allocated *= 2;
+                        }
+                        l[n] = strdup(de->d_name);
+                        if (!l[n])
+                                return -ENOMEM;
+                        n++;
                 }
                 errno = 0;
         }
         if (errno != 0)
                 return -errno;
-        qsort(l, strv_length(l), sizeof(char *), cmp_str);
+        qsort(l, n, sizeof(char *), cmp_str);
         *ret = TAKE_PTR(l);
         return 0;
 }

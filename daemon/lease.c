@@ -33,11 +33,16 @@ int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd
         bool flag = false;
         char **assigned;
         unsigned n;
-        int viable;
+        int viable, r;
 
         assert(m);
         assert(d);
         assert(vm);
+
+        /* What udev said and the daemon has not handled yet counts (manager_refresh_queued()). */
+        r = manager_refresh_queued(m, d);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot read %s: %m", d->address);
 
         /* 1. The device is marked and claimed. */
         switch (device_state(d)) {
@@ -160,6 +165,10 @@ int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd
                 }
                 if (member == d)
                         continue;
+                r = manager_refresh_queued(m, member);
+                if (r < 0)
+                        return sd_bus_error_set_errnof(error, r, "Cannot read %s, a member of IOMMU group %d: %m",
+                                                       member->address, d->sys.iommu_group);
                 if (member->resetting)
                         return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
                                                  "%s shares IOMMU group %d with %s, which root is resetting.",

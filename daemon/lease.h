@@ -61,7 +61,8 @@ typedef struct AcquireOptions {
 
 /*
  * The checks of Acquire, in docs/DESIGN.md's order ("Acquire's rules"),
- * without side effects.  On refusal, returns a negative errno and fills
+ * without side effects but one: a device of the group whose udev event is
+ * queued is re-read first (manager_refresh_queued()).  On refusal, returns a negative errno and fills
  * @error with the named error.
  * On success the group's endpoints (the devices that move) are in
  * *ret_endpoints when it is not NULL.

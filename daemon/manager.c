@@ -55,6 +55,7 @@ Manager *manager_free(Manager *m) {
         for (size_t i = 0; i < m->n_devices; i++)
                 device_free(m->devices[i]);
         free(m->devices);
+        group_cache_done(&m->groups);
         direct_done(&m->direct);
         safe_close(m->runtime_fd);
         sd_bus_flush_close_unref(m->bus);
@@ -75,18 +76,27 @@ Manager *manager_free(Manager *m) {
         return NULL;
 }
 
-static int device_cmp(const void *a, const void *b) {
-        return strcmp((*(Device * const *) a)->address, (*(Device * const *) b)->address);
+/* Where @address is in m->devices, or where it would go (*found false). */
+static size_t device_index(Manager *m, const char *address, bool *found) {
+        size_t lo = 0, hi = m->n_devices;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (strcmp(m->devices[mid]->address, address) < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        *found = lo < m->n_devices && strcmp(m->devices[lo]->address, address) == 0;
+        return lo;
 }
 
 Device *manager_find_device(Manager *m, const char *address) {
-        Device key = {}, *k = &key, **found;
+        bool found;
+        size_t i = device_index(m, address, &found);
 
-        if (m->n_devices == 0)
-                return NULL;
-        snprintf(key.address, sizeof(key.address), "%s", address);
-        found = bsearch(&k, m->devices, m->n_devices, sizeof(Device *), device_cmp);
-        return found ? *found : NULL;
+        return found ? m->devices[i] : NULL;
 }
 
 int manager_lookup_device(Manager *m, const char *arg, Device **ret, sd_bus_error *error) {
@@ -106,14 +116,17 @@ int manager_lookup_device(Manager *m, const char *arg, Device **ret, sd_bus_erro
 int manager_add_device(Manager *m, const char *address, Device **ret) {
         _cleanup_(device_freep) Device *fresh = NULL;
         Device *d, **a;
+        bool found;
+        size_t i;
         int r;
 
-        d = manager_find_device(m, address);
-        if (d) {
+        i = device_index(m, address, &found);
+        if (found) {
                 if (ret)
-                        *ret = d;
+                        *ret = m->devices[i];
                 return 0;
         }
+        /* Reading it tells its group (group_cache_invalidate()), a bridge's too. */
         r = device_new(m, address, &fresh);
         if (r < 0)
                 return r;
@@ -125,20 +138,24 @@ int manager_add_device(Manager *m, const char *address, Device **ret) {
         m->devices = a;
         d = TAKE_PTR(fresh);
         d->quarantined = strv_contains(m->quarantine, d->address);
-        m->devices[m->n_devices++] = d;
-        qsort(m->devices, m->n_devices, sizeof(Device *), device_cmp);
+        /* In order, without sorting: at start the addresses come sorted and each lands at the end. */
+        memmove(m->devices + i + 1, m->devices + i, (m->n_devices - i) * sizeof(Device *));
+        m->devices[i] = d;
+        m->n_devices++;
         if (ret)
                 *ret = d;
         return 1;
 }
 
 void manager_remove_device(Manager *m, Device *d) {
-        for (size_t i = 0; i < m->n_devices; i++)
-                if (m->devices[i] == d) {
-                        memmove(m->devices + i, m->devices + i + 1, (m->n_devices - i - 1) * sizeof(Device *));
-                        m->n_devices--;
-                        break;
-                }
+        bool found;
+        size_t i = device_index(m, d->address, &found);
+
+        if (found && m->devices[i] == d) {
+                memmove(m->devices + i, m->devices + i + 1, (m->n_devices - i - 1) * sizeof(Device *));
+                m->n_devices--;
+        }
+        group_cache_invalidate(&m->groups, d->sys.iommu_group);
         device_free(d);
 }
 
@@ -345,6 +362,9 @@ void manager_refresh_device(Manager *m, const char *address) {
 
         if (!d) {
                 r = manager_add_device(m, address, &d);
+                /* Gone, and not ours: whichever group listed it (a bridge's) is read again. */
+                if (r == -ENODEV)
+                        group_cache_invalidate_member(&m->groups, address);
                 if (r <= 0)
                         return;
                 device_send_added(m, d);
@@ -365,30 +385,70 @@ void manager_refresh_device(Manager *m, const char *address) {
 }
 
 static int on_refresh(sd_event_source *s, void *userdata) {
-        _cleanup_strv_free_ char **dirty = NULL;
         Manager *m = userdata;
 
-        (void) s;
-        dirty = TAKE_PTR(m->dirty);
         if (m->module_dirty) {
                 m->module_dirty = false;
                 manager_refresh_module(m);
         }
-        for (char **i = dirty; i && *i; i++) {
-                Device *d = manager_find_device(m, *i);
+        for (unsigned k = 0; k < MANAGER_REFRESH_BATCH && m->dirty_done < m->n_dirty; k++) {
+                /* Stays in the list until it is freed below: re-queuing it meanwhile appends a copy. */
+                const char *address = m->dirty[m->dirty_done++];
+                Device *d = manager_find_device(m, address);
 
+                if (d)
+                        d->refresh_queued = false;
                 /* A lease's return job moves it now and re-reads it when done. */
                 if (d && d->lease && d->lease->state == LEASE_RELEASING)
                         continue;
-                manager_refresh_device(m, *i);
+                manager_refresh_device(m, address);
         }
+        if (m->dirty_done < m->n_dirty) {
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);       /* the rest after the bus */
+                return 0;
+        }
+        m->dirty = strv_free(m->dirty);
+        m->n_dirty = m->dirty_done = 0;
+        return 0;
+}
+
+/* Queued and not re-read yet: @address among dirty[dirty_done..]. */
+static bool dirty_contains(Manager *m, const char *address) {
+        for (size_t i = m->dirty_done; i < m->n_dirty; i++)
+                if (strcmp(m->dirty[i], address) == 0)
+                        return true;
+        return false;
+}
+
+/*
+ * Put @address on the dirty list once.  A device of ours says itself
+ * whether it is there: a burst of n events costs O(n); only an address new
+ * to the daemon is looked for in the list.
+ */
+static int queue_refresh(Manager *m, const char *address) {
+        Device *d = manager_find_device(m, address);
+        char **a, *s;
+
+        if (d ? d->refresh_queued : dirty_contains(m, address))
+                return 0;
+        s = strdup(address);
+        a = s ? reallocarray(m->dirty, m->n_dirty + 2, sizeof(char *)) : NULL;
+        if (!a) {
+                free(s);
+                return -ENOMEM;
+        }
+        a[m->n_dirty++] = s;
+        a[m->n_dirty] = NULL;
+        m->dirty = a;
+        if (d)
+                d->refresh_queued = true;
         return 0;
 }
 
 /* Re-read @address (and, with @module, passthru.ko's view) once the burst of events is over. */
 static void refresh_later(Manager *m, const char *address, bool module) {
         m->module_dirty = m->module_dirty || module;
-        if (!strv_contains(m->dirty, address) && strv_extend(&m->dirty, address) < 0) {
+        if (queue_refresh(m, address) < 0) {
                 manager_refresh_device(m, address);   /* no memory: do it now */
                 return;
         }
@@ -421,6 +481,11 @@ static int connect_module(Manager *m) {
 
 void manager_refresh_later(Manager *m, const char *address) {
         refresh_later(m, address, false);
+}
+
+int manager_refresh_queued(Manager *m, Device *d) {
+        (void) m;
+        return d->refresh_queued ? device_refresh(d) : 0;
 }
 
 static void on_udev(const char *subsystem, const char *action, const char *name, void *userdata) {
@@ -519,18 +584,30 @@ int manager_load(Manager *m) {
         return 0;
 }
 
-int manager_start(Manager *m, sd_event *event) {
+int manager_attach_event(Manager *m, sd_event *event) {
         int r;
 
         m->event = sd_event_ref(event);
         r = sd_event_add_defer(event, &m->refresh_source, on_refresh, m);
         if (r >= 0)
                 r = sd_event_source_set_enabled(m->refresh_source, SD_EVENT_OFF);
+        /* After every source of normal priority (the bus's among them): callers first, then a batch. */
+        if (r >= 0)
+                r = sd_event_source_set_priority(m->refresh_source, SD_EVENT_PRIORITY_NORMAL + 1);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the event loop: %m");
         r = worker_new(event, &m->worker);
         if (r < 0)
                 return log_error_errno(r, "Cannot start the worker: %m");
+        return 0;
+}
+
+int manager_start(Manager *m, sd_event *event) {
+        int r;
+
+        r = manager_attach_event(m, event);
+        if (r < 0)
+                return r;
 
         r = pt_udev_new(event, on_udev, m, &m->udev);
         if (r < 0)

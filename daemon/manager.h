@@ -13,6 +13,7 @@
 #include "config.h"
 #include "device.h"
 #include "direct.h"
+#include "group.h"
 #include "ledger.h"
 #include "netlink.h"
 #include "pci.h"
@@ -54,6 +55,8 @@ typedef struct Manager {
 
         Device **devices;               /* sorted by address */
         size_t n_devices;
+        /* GroupDevices and Viable of each IOMMU group, kept until a member's event (group.h). */
+        GroupCache groups;
         Lease **leases;
         size_t n_leases;
 
@@ -69,9 +72,15 @@ typedef struct Manager {
         bool iommu_enabled;
         bool interrupt_remapping;
 
-        /* Events are coalesced: what to re-read on the next loop iteration. */
+        /*
+         * Events are coalesced: what to re-read once the bus has been
+         * answered, MANAGER_REFRESH_BATCH devices at a time (a storm of
+         * events never holds a caller for longer than one batch).
+         */
         sd_event_source *refresh_source;
         char **dirty;
+        size_t n_dirty;         /* strv_length(dirty), so that a burst of n events costs O(n) */
+        size_t dirty_done;      /* dirty[0..dirty_done) are re-read already */
         bool module_dirty;
 } Manager;
 
@@ -83,7 +92,11 @@ Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 /* Load configuration, state and ledger; enumerate devices. */
 int manager_load(Manager *m);
-/* Connect udev, netlink and the bus, take the name, reconcile leases. */
+/* Devices re-read per turn of the event loop, after the bus's callers. */
+#define MANAGER_REFRESH_BATCH 16
+/* The event loop, the coalesced re-reading of devices and the worker (manager_start()'s first step; tests). */
+int manager_attach_event(Manager *m, sd_event *event);
+/* manager_attach_event(), then connect udev, netlink and the bus, take the name, reconcile leases. */
 int manager_start(Manager *m, sd_event *event);
 
 Device *manager_find_device(Manager *m, const char *address);
@@ -95,6 +108,12 @@ void manager_remove_device(Manager *m, Device *d);
 void manager_refresh_device(Manager *m, const char *address);
 /* The same, once the current burst of events is handled. */
 void manager_refresh_later(Manager *m, const char *address);
+/*
+ * @d now as sysfs says, when an event of it is queued and not handled yet
+ * (a storm's later batches): a grant must not decide on what that event
+ * changed.  Its announcement stays queued.  -ENODEV when it is gone.
+ */
+int manager_refresh_queued(Manager *m, Device *d);
 /* Ask passthru.ko what it knows (module states, mismatches). */
 void manager_refresh_module(Manager *m);
 

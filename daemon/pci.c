@@ -141,12 +141,10 @@ static void fill_bar(PciBar *bar, unsigned index, pciaddr_t addr, pciaddr_t size
         bar->is64 = (addr & PCI_BASE_ADDRESS_MEM_TYPE_MASK) == PCI_BASE_ADDRESS_MEM_TYPE_64;
 }
 
-/* Everything that needs libpci, into *d and name (stack only: a longjmp() leaks nothing of ours). */
-static int details_guarded(PciAccess *a, unsigned dom, unsigned bus, unsigned slot, unsigned fn,
-                           PciDetails *d, char *name, size_t name_size) {
+/* Everything that needs libpci, into *d (stack only: a longjmp() leaks nothing of ours). */
+static int details_guarded(PciAccess *a, unsigned dom, unsigned bus, unsigned slot, unsigned fn, PciDetails *d) {
         struct pci_dev *volatile dev = NULL;
         struct pci_cap *cap;
-        char *n;
 
         guard_arm(a);
         if (setjmp(a->jmp) != 0) {
@@ -179,25 +177,33 @@ static int details_guarded(PciAccess *a, unsigned dom, unsigned bus, unsigned sl
         for (unsigned i = 0; i < ELEMENTSOF(d->bars); i++)
                 if (dev->size[i] > 0)
                         fill_bar(&d->bars[d->n_bars++], i, dev->base_addr[i], dev->size[i]);
-
-        n = pci_lookup_name(a->pacc, name, name_size,
-                            PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS |
-                            PCI_LOOKUP_NO_HWDB,
-                            (int) dev->vendor_id, (int) dev->device_id);
-        if (!n)
-                name[0] = '\0';
-        else if (n != name)
-                snprintf(name, name_size, "%s", n);
         pci_free_dev(dev);
         guard_disarm();
         return 0;
+}
+
+int pci_access_name(PciAccess *a, uint16_t vendor, uint16_t device, char **ret) {
+        char name[256], *n;
+
+        if (!a)
+                return -EINVAL;
+        guard_arm(a);
+        if (setjmp(a->jmp) != 0) {
+                guard_disarm();
+                return -EIO;
+        }
+        n = pci_lookup_name(a->pacc, name, sizeof(name),
+                            PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB,
+                            (int) vendor, (int) device);
+        guard_disarm();
+        *ret = strdup(n ?: "");
+        return *ret ? 0 : -ENOMEM;
 }
 
 int pci_access_details(PciAccess *a, const char *address, PciDetails *ret) {
         _cleanup_free_ char *path = NULL;
         PciDetails d = {};
         unsigned dom, bus, slot, fn;
-        char name[256];
         struct stat st;
         int r;
 
@@ -214,12 +220,9 @@ int pci_access_details(PciAccess *a, const char *address, PciDetails *ret) {
         if (!S_ISDIR(st.st_mode))
                 return -ENODEV;
 
-        r = details_guarded(a, dom, bus, slot, fn, &d, name, sizeof(name));
+        r = details_guarded(a, dom, bus, slot, fn, &d);
         if (r < 0)
                 return r;
-        d.name = strdup(name);
-        if (!d.name)
-                return -ENOMEM;
         *ret = d;
         return 0;
 }
@@ -227,6 +230,5 @@ int pci_access_details(PciAccess *a, const char *address, PciDetails *ret) {
 void pci_details_done(PciDetails *d) {
         if (!d)
                 return;
-        free(d->name);
         *d = (PciDetails) {};
 }

@@ -29,7 +29,6 @@ typedef struct PciBar {
 } PciBar;
 
 typedef struct PciDetails {
-        char *name;             /* "Vendor Device" from pci.ids, or "" */
         bool pcie, msi, msix;
         bool flr;               /* PCIe DevCap FLR, or an AF capability with TP and FLR */
         PciBar bars[6];         /* the implemented ones (size > 0), in order */
@@ -38,6 +37,13 @@ typedef struct PciDetails {
 
 /* -EINVAL for a non-canonical address, -ENODEV when absent, -EIO when libpci gave up. */
 int pci_access_details(PciAccess *a, const char *address, PciDetails *ret);
+/*
+ * "Vendor Device" from pci.ids, or "" for ids it does not know, into *ret
+ * (free() it).  The first call reads all of pci.ids (~25 million
+ * instructions, the largest part of the daemon's start if done there):
+ * ask only when a name is wanted.  -EIO when libpci gave up.
+ */
+int pci_access_name(PciAccess *a, uint16_t vendor, uint16_t device, char **ret);
 void pci_details_done(PciDetails *d);
 
 static inline void pci_access_closep(PciAccess **a) {

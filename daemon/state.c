@@ -26,18 +26,37 @@ void state_done(PersistentState *s) {
         for (size_t i = 0; i < s->n_devices; i++)
                 state_device_done(&s->devices[i]);
         free(s->devices);
+        free(s->order);
         *s = (PersistentState) {};
 }
 
+/* Where @address is in s->order, or where it would go (*found false). */
+static size_t order_index(const PersistentState *s, const char *address, bool *found) {
+        size_t lo = 0, hi = s->n_devices;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (strcmp(s->devices[s->order[mid]].address, address) < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        *found = lo < s->n_devices && strcmp(s->devices[s->order[lo]].address, address) == 0;
+        return lo;
+}
+
 StateDevice *state_find_device(PersistentState *s, const char *address) {
-        for (size_t i = 0; i < s->n_devices; i++)
-                if (strcmp(s->devices[i].address, address) == 0)
-                        return &s->devices[i];
-        return NULL;
+        bool found;
+        size_t i = order_index(s, address, &found);
+
+        return found ? &s->devices[s->order[i]] : NULL;
 }
 
 int state_ensure_device(PersistentState *s, const char *address, StateDevice **ret) {
         StateDevice *d, *devices;
+        size_t *order, at;
+        bool found;
         char *a;
 
         d = state_find_device(s, address);
@@ -52,12 +71,21 @@ int state_ensure_device(PersistentState *s, const char *address, StateDevice **r
         a = strdup(address);
         if (!a)
                 return -ENOMEM;
+        order = reallocarray(s->order, s->n_devices + 1, sizeof(size_t));
+        if (!order) {
+                free(a);
+                return -ENOMEM;
+        }
+        s->order = order;
         devices = reallocarray(s->devices, s->n_devices + 1, sizeof(StateDevice));
         if (!devices) {
                 free(a);
                 return -ENOMEM;
         }
         s->devices = devices;
+        at = order_index(s, address, &found);
+        memmove(s->order + at + 1, s->order + at, (s->n_devices - at) * sizeof(size_t));
+        s->order[at] = s->n_devices;
         d = &s->devices[s->n_devices++];
         *d = (StateDevice) { .address = a };
         if (ret)

@@ -41,8 +41,9 @@ typedef struct StateDevice {
 
 typedef struct PersistentState {
         bool maintenance;
-        StateDevice *devices;
+        StateDevice *devices;           /* in the file's order, which state_save() keeps */
         size_t n_devices;
+        size_t *order;                  /* indexes into devices, sorted by address (state_ensure_device() adds) */
 } PersistentState;
 
 /*
@@ -55,6 +56,7 @@ int state_load(const char *dir, PersistentState *ret, char **ret_error);
 int state_save(const char *dir, const PersistentState *s);
 void state_done(PersistentState *s);
 
+/* O(log n): the bus reads it for every device's State, Passthrough and Assignments. */
 StateDevice *state_find_device(PersistentState *s, const char *address);
 /*
  * Find the device or append it (not marked, no assignments): 1 if it was

@@ -18,6 +18,13 @@
 
 #define PCI_ADDRESS_LEN 13      /* "dddd:bb:ss.f" and its NUL */
 
+/*
+ * How many times this file has read the tree (a file, a link, a directory
+ * or a stat) since the process started: a figure that does not depend on
+ * the machine, for tests that prove a bus call's reads grow linearly.
+ */
+unsigned long sysfs_reads(void);
+
 /* Canonical form only: lowercase hex, "dddd:bb:ss.f", slot < 0x20, function < 8. */
 bool pci_address_valid(const char *s);
 /*
@@ -92,6 +99,11 @@ int sysfs_iommu_state(const char *root, bool *ret_enabled);
 int sysfs_vfio_unsafe_interrupts(const char *root, bool *ret);
 /* Interrupt remapping is on when proc_root/interrupts shows an "IR-" chip. */
 int proc_interrupt_remapping(const char *proc_root, bool *ret);
+
+/* The driver bound to @address now, in *ret (NULL: none; free() it); -ENODEV without the device. */
+int sysfs_pci_driver(const char *root, const char *address, char **ret);
+/* A group member on @driver (NULL: none) leaves its group viable: passthru, vfio-pci, pcieport, pci-stub. */
+bool pci_driver_keeps_group_viable(const char *driver);
 
 /*
  * 1 when every member of the group is on passthru, vfio-pci, pcieport,
