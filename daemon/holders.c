@@ -130,49 +130,59 @@ static int add_unaccounted_device_fds(Holders *h, const char *cgroup, PidSet *re
         return 0;
 }
 
-static void drop_untouchable(const Holders *h, PidSet *s) {
+/* Never the daemon itself; with @init, never pid 1 either. */
+static void drop_untouchable(const Holders *h, PidSet *s, bool init) {
         size_t k = 0;
 
         for (size_t i = 0; i < s->n; i++)
-                if (s->pids[i] != h->self && s->pids[i] != 1)
+                if (s->pids[i] != h->self && (!init || s->pids[i] != 1))
                         s->pids[k++] = s->pids[i];
         s->n = k;
 }
 
+/* Is @pid still the family member seen?  A pidfd of it then, else a negative errno. */
+static int pin_family(const Holders *h, pid_t pid) {
+        return process_pin(pid, h->family_seen);
+}
+
+/* Every walk is tried; the first error is returned, with what the others found. */
 int holders_victims(Holders *h, PidSet *ret) {
-        int r;
+        int r = 0, k;
 
         walk_others(h);
-        /* The family seen before, each still the process seen (not a pid recycled since). */
+        /* The family seen before, each still the process seen (not a pid reused since). */
         for (size_t i = 0; i < h->family.n; i++) {
-                _cleanup_close_ int fd = process_pin(h->family.pids[i], h->family_seen);
+                _cleanup_close_ int fd = pin_family(h, h->family.pids[i]);
 
-                if (fd >= 0 && (r = pid_set_add(ret, h->family.pids[i])) < 0)
-                        return r;
+                if (fd >= 0 && (k = pid_set_add(ret, h->family.pids[i])) < 0 && r == 0)
+                        r = k;
         }
         if (holder_alive(h)) {
                 _cleanup_(pid_set_done) PidSet now = {};
 
                 (void) proc_add_descendants(h->proc, h->holder, &now);
-                if ((r = pid_set_merge(ret, &now)) < 0)
-                        return r;
+                if ((k = pid_set_merge(ret, &now)) < 0 && r == 0)
+                        r = k;
         }
-        (void) proc_add_fd_holders(h->proc, h->node, ret);
-        if (h->cgroup && (r = add_unaccounted_device_fds(h, h->cgroup, ret)) < 0)
-                return r;
-        drop_untouchable(h, ret);
-        return 0;
+        if ((k = proc_add_fd_holders(h->proc, h->node, ret)) < 0 && r == 0)
+                r = k;
+        if (h->cgroup && (k = add_unaccounted_device_fds(h, h->cgroup, ret)) < 0 && r == 0)
+                r = k;
+        drop_untouchable(h, ret, true);
+        return r;
 }
 
 int holders_suspects(Holders *h, PidSet *ret) {
-        int r;
+        int r = 0, k;
 
         walk_others(h);
-        (void) proc_add_fd_holders(h->proc, h->node, ret);
-        if ((r = add_unaccounted_device_fds(h, NULL, ret)) < 0)
-                return r;
-        drop_untouchable(h, ret);
-        return 0;
+        if ((k = proc_add_fd_holders(h->proc, h->node, ret)) < 0)
+                r = k;
+        if ((k = add_unaccounted_device_fds(h, NULL, ret)) < 0 && r == 0)
+                r = k;
+        /* pid 1 may hold a group (an fd in systemd's fd store): a suspect, never a victim. */
+        drop_untouchable(h, ret, false);
+        return r;
 }
 
 static void log_kill(const Holders *h, pid_t p, const char *comm, int r) {
@@ -206,6 +216,16 @@ void holders_kill(Holders *h) {
                 if (p == h->holder && holder_killed)
                         continue;
                 proc_comm(h->proc, p, comm, sizeof(comm));
+                if (pid_set_contains(&h->family, p)) {
+                        /* Signalled through a pidfd pinned now, as the process seen: a pid reused since is skipped. */
+                        _cleanup_close_ int fd = pin_family(h, p);
+
+                        if (fd >= 0)
+                                log_kill(h, p, comm, pidfd_send_signal(fd, SIGKILL) < 0 ? -errno : 0);
+                        else if (proc_has_fd(h->proc, p, h->node))
+                                log_kill(h, p, comm, process_kill(p));  /* reused, but holds the group */
+                        continue;
+                }
                 log_kill(h, p, comm, process_kill(p));
         }
 }

@@ -57,7 +57,11 @@ int holders_add_other(Holders *h, const char *node, pid_t holder, const PidSet *
  * fd that no other lease accounts for.  Never self, never pid 1.
  *
  * holders_suspects(): who keeps the group from coming back: the node's
- * holders, and VFIO device fds that no other lease accounts for.
+ * holders, and VFIO device fds that no other lease accounts for; pid 1
+ * included, never self.
+ *
+ * Each tries every walk: on an error (the first is returned) the set holds
+ * what the others found.
  */
 int holders_victims(Holders *h, PidSet *ret);
 int holders_suspects(Holders *h, PidSet *ret);

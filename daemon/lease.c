@@ -709,6 +709,8 @@ static Holders *lease_holders(Lease *l) {
  * the family any more (recycled): forgotten.
  */
 static void lease_note_family(Lease *l) {
+        long hz = sysconf(_SC_CLK_TCK);
+        uint64_t now, tick;
         size_t k = 0;
 
         for (size_t i = 0; i < l->family.n; i++) {
@@ -718,9 +720,16 @@ static void lease_note_family(Lease *l) {
                         l->family.pids[k++] = l->family.pids[i];
         }
         l->family.n = k;
+        /*
+         * Before the walk, less one clock tick (/proc's start times are
+         * rounded down to ticks): a process that passes as seen by then
+         * started before the walk, whatever the rounding.
+         */
+        now = boottime_usec();
+        tick = hz > 0 ? 1000000ULL / (uint64_t) hz : 10000ULL;
+        l->family_seen = now > tick ? now - tick : 0;
         if (l->pidfd >= 0 && pidfd_send_signal(l->pidfd, 0) >= 0)
                 (void) proc_add_descendants(l->manager->paths.proc, l->pid, &l->family);
-        l->family_seen = boottime_usec();
 }
 
 static int kill_run(void *userdata) {
@@ -955,13 +964,17 @@ static int lease_take_back_unfinished(Manager *m) {
                 }
                 /* The group open anywhere, or a VFIO device fd that no lease accounts for: leave it. */
                 h = lease_holders(l);
-                if (!h || holders_suspects(h, &holders) < 0) {
+                if (!h) {
                         lease_free(l);
                         return -ENOMEM;
                 }
-                if (holders.n > 0) {
+                r = holders_suspects(h, &holders);
+                if (r < 0)
+                        /* Who holds it cannot be told for sure: as if someone did. */
+                        log_warning_errno(r, "Cannot tell who holds IOMMU group %d: %m", l->group);
+                if (r < 0 || holders.n > 0) {
                         log_warning("%s is on vfio-pci without a lease and IOMMU group %d may be in use (pid %u): "
-                                    "leaving it there, foreign", d->address, l->group, (unsigned) holders.pids[0]);
+                                    "leaving it there, foreign", d->address, l->group, holders.n > 0 ? (unsigned) holders.pids[0] : 0);
                         for (char **k = l->devices; *k; k++) {
                                 Device *o = manager_find_device(m, *k);
 

@@ -16,7 +16,7 @@ struct Worker {
 };
 
 typedef struct Job {
-        Worker *worker;
+        int done_fd;            /* the pipe's end, kept open while a job runs: the Worker may be freed first */
         WorkerRunFn run;
         WorkerDoneFn done;
         void *userdata;
@@ -28,7 +28,7 @@ static void *job_thread(void *p) {
 
         job->result = job->run(job->userdata);
         /* A pointer is written atomically into a pipe (< PIPE_BUF). */
-        while (write(job->worker->pipe[1], &job, sizeof(job)) < 0 && errno == EINTR)
+        while (write(job->done_fd, &job, sizeof(job)) < 0 && errno == EINTR)
                 ;
         return NULL;
 }
@@ -92,7 +92,7 @@ int worker_submit(Worker *w, WorkerRunFn run, WorkerDoneFn done, void *userdata)
         job = malloc(sizeof(*job));
         if (!job)
                 return -ENOMEM;
-        *job = (Job) { .worker = w, .run = run, .done = done, .userdata = userdata };
+        *job = (Job) { .done_fd = w->pipe[1], .run = run, .done = done, .userdata = userdata };
 
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
