@@ -33,10 +33,22 @@
  *       N GetManagedObjects calls on a warm connection, the reply read
  *       through.  One line per call:  CALL_US OBJECTS
  *
+ *   pt-bench race [-D] [-c CLIENTS] [-t SECONDS] DEVICE
+ *       CLIENTS processes (8), each on a warm connection of its own, call
+ *       Acquire(DEVICE, "race-I", {}) in a loop for SECONDS (10): the
+ *       winner checks its fd, closes it and calls Release; the others are
+ *       refused (DeviceBusy while the device is leased or on its way
+ *       back) and call again at once.  Each grant's holding time (from the
+ *       reply to the close) is compared with every other: two that overlap
+ *       are two holders at once.  One line:
+ *       GRANTS GRANTS_PER_S REFUSALS REFUSAL_P50_US REFUSAL_P99_US REFUSAL_MAX_US OVERLAPS ODD
+ *       (ODD: calls that failed otherwise than DeviceBusy, or fds not viable).
+ *
  * Connection set-up is not timed: a hypervisor is connected already.
  * Exit status: 0, 1 when a call or a check fails, 2 bad usage.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -72,7 +84,8 @@ static int usage(void) {
         fprintf(stderr, "usage: pt-bench cycle [-D] [-n N] [-m VM] DEVICE\n"
                         "       pt-bench list [-n N]\n"
                         "       pt-bench start BINARY\n"
-                        "       pt-bench managed [-n N]\n");
+                        "       pt-bench managed [-n N]\n"
+                        "       pt-bench race [-D] [-c CLIENTS] [-t SECONDS] DEVICE\n");
         return 2;
 }
 
@@ -536,6 +549,218 @@ static int cmd_start(int argc, char *argv[]) {
         return 1;
 }
 
+/* ---- the race ---- */
+
+#define RACE_MAX_SAMPLES 200000
+#define RACE_MAX_GRANTS 20000
+
+typedef struct RaceReport {
+        uint32_t n_refusals;    /* samples that follow */
+        uint32_t n_grants;      /* holding spans that follow */
+        uint32_t odd;
+        char odd_message[256];
+} RaceReport;
+
+typedef struct Span {
+        uint64_t from, to;
+} Span;
+
+static int write_all(int fd, const void *p, size_t n) {
+        const char *c = p;
+
+        while (n > 0) {
+                ssize_t k = write(fd, c, n);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return -1;
+                c += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+static int read_all(int fd, void *p, size_t n) {
+        char *c = p;
+
+        while (n > 0) {
+                ssize_t k = read(fd, c, n);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return -1;
+                c += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+static void racer(unsigned index, const char *dev, bool direct, uint64_t seconds, int report, int go) {
+        uint32_t *refusals = calloc(RACE_MAX_SAMPLES, sizeof(uint32_t));
+        Span *grants = calloc(RACE_MAX_GRANTS, sizeof(Span));
+        RaceReport rep = {};
+        sd_bus *bus = NULL;
+        uint64_t deadline;
+        char vm[32], c;
+
+        snprintf(vm, sizeof(vm), "race-%u", index);
+        if (!refusals || !grants || connect_bus(direct, &bus) < 0) {
+                rep.odd = 1;
+                snprintf(rep.odd_message, sizeof(rep.odd_message), "racer %u cannot start", index);
+                goto out;
+        }
+        /* All start together: the parent closes the pipe. */
+        while (read(go, &c, 1) < 0 && errno == EINTR)
+                ;
+        deadline = now_us() + seconds * USEC_PER_SEC;
+        while (now_us() < deadline) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+                struct vfio_group_status status = { .argsz = sizeof(status) };
+                uint64_t t0 = now_us(), t1;
+                int r, fd = -1;
+
+                r = sd_bus_call_method(bus, PT_BUS_NAME, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, "Acquire", &error,
+                                       &reply, "ssa{sv}", dev, vm, 0);
+                if (r >= 0)
+                        r = sd_bus_message_read(reply, "h", &fd);
+                t1 = now_us();
+                if (r < 0) {
+                        if (sd_bus_error_has_name(&error, PT_ERROR_DEVICE_BUSY)) {
+                                if (rep.n_refusals < RACE_MAX_SAMPLES)
+                                        refusals[rep.n_refusals++] = t1 - t0 > UINT32_MAX ? UINT32_MAX : (uint32_t) (t1 - t0);
+                        } else if (rep.odd++ == 0)
+                                snprintf(rep.odd_message, sizeof(rep.odd_message), "Acquire: %s: %s",
+                                         error.name ?: "error", error.message ?: strerror(-r));
+                        continue;
+                }
+                if (ioctl(fd, VFIO_GROUP_GET_STATUS, &status) < 0 || !(status.flags & VFIO_GROUP_FLAGS_VIABLE))
+                        if (rep.odd++ == 0)
+                                snprintf(rep.odd_message, sizeof(rep.odd_message), "a granted fd is not viable");
+                /* Closed before the span ends: after it, another may hold the group. */
+                close(fd);
+                if (rep.n_grants < RACE_MAX_GRANTS)
+                        grants[rep.n_grants++] = (Span) { t1, now_us() };
+                sd_bus_error_free(&error);
+                r = sd_bus_call_method(bus, PT_BUS_NAME, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, "Release", &error,
+                                       NULL, "s", dev);
+                if (r < 0 && rep.odd++ == 0)
+                        snprintf(rep.odd_message, sizeof(rep.odd_message), "Release: %s: %s", error.name ?: "error",
+                                 error.message ?: strerror(-r));
+        }
+out:
+        if (write_all(report, &rep, sizeof(rep)) < 0 ||
+            write_all(report, refusals, rep.n_refusals * sizeof(uint32_t)) < 0 ||
+            write_all(report, grants, rep.n_grants * sizeof(Span)) < 0)
+                _exit(1);
+        _exit(0);
+}
+
+static int cmp_u32(const void *a, const void *b) {
+        uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+
+        return x < y ? -1 : x > y;
+}
+
+static int cmp_span(const void *a, const void *b) {
+        const Span *x = a, *y = b;
+
+        return x->from < y->from ? -1 : x->from > y->from;
+}
+
+static int cmd_race(int argc, char *argv[]) {
+        unsigned long clients = 8, seconds = 10;
+        uint32_t *refusals = NULL;
+        Span *grants = NULL;
+        size_t n_refusals = 0, n_grants = 0, overlaps = 0, odd = 0;
+        pid_t pids[64];
+        int reports[64], go[2], c, rc = 0;
+        bool direct = false;
+        const char *dev;
+
+        while ((c = getopt(argc, argv, "Dc:t:")) >= 0) {
+                switch (c) {
+                case 'D':
+                        direct = true;
+                        break;
+                case 'c':
+                        clients = strtoul(optarg, NULL, 10);
+                        break;
+                case 't':
+                        seconds = strtoul(optarg, NULL, 10);
+                        break;
+                default:
+                        return usage();
+                }
+        }
+        if (argc - optind != 1 || clients < 2 || clients > ELEMENTSOF(pids) || seconds == 0 || seconds > 3600)
+                return usage();
+        dev = argv[optind];
+        if (pipe(go) < 0)
+                return 1;
+        for (unsigned long i = 0; i < clients; i++) {
+                int p[2];
+
+                if (pipe(p) < 0)
+                        return 1;
+                pids[i] = fork();
+                if (pids[i] < 0)
+                        return 1;
+                if (pids[i] == 0) {
+                        close(p[0]);
+                        close(go[1]);
+                        racer((unsigned) i, dev, direct, seconds, p[1], go[0]);
+                }
+                close(p[1]);
+                reports[i] = p[0];
+        }
+        close(go[0]);
+        usleep(200000);         /* the racers connect */
+        close(go[1]);
+        refusals = calloc(clients * RACE_MAX_SAMPLES, sizeof(uint32_t));
+        grants = calloc(clients * RACE_MAX_GRANTS, sizeof(Span));
+        if (!refusals || !grants)
+                return 1;
+        for (unsigned long i = 0; i < clients; i++) {
+                RaceReport rep;
+                int status;
+
+                if (read_all(reports[i], &rep, sizeof(rep)) < 0 || rep.n_refusals > RACE_MAX_SAMPLES ||
+                    rep.n_grants > RACE_MAX_GRANTS ||
+                    read_all(reports[i], refusals + n_refusals, rep.n_refusals * sizeof(uint32_t)) < 0 ||
+                    read_all(reports[i], grants + n_grants, rep.n_grants * sizeof(Span)) < 0) {
+                        fprintf(stderr, "pt-bench: racer %lu did not report\n", i);
+                        rc = 1;
+                        continue;
+                }
+                close(reports[i]);
+                n_refusals += rep.n_refusals;
+                n_grants += rep.n_grants;
+                odd += rep.odd;
+                if (rep.odd)
+                        fprintf(stderr, "pt-bench: racer %lu: %u odd answers, the first: %s\n", i, rep.odd,
+                                rep.odd_message);
+                if (waitpid(pids[i], &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                        rc = 1;
+        }
+        qsort(refusals, n_refusals, sizeof(uint32_t), cmp_u32);
+        qsort(grants, n_grants, sizeof(Span), cmp_span);
+        for (size_t i = 1; i < n_grants; i++)
+                if (grants[i].from < grants[i - 1].to) {
+                        fprintf(stderr, "pt-bench: two holders: a grant at %" PRIu64 " us while another held until %" PRIu64 " us\n",
+                                grants[i].from, grants[i - 1].to);
+                        overlaps++;
+                }
+        printf("%zu %.1f %zu %u %u %u %zu %zu\n", n_grants, (double) n_grants / (double) seconds, n_refusals,
+               n_refusals ? refusals[n_refusals / 2] : 0, n_refusals ? refusals[(n_refusals * 99) / 100] : 0,
+               n_refusals ? refusals[n_refusals - 1] : 0, overlaps, odd);
+        free(refusals);
+        free(grants);
+        return rc || overlaps || odd ? 1 : 0;
+}
+
 int main(int argc, char *argv[]) {
         /* A holder that dies early must not kill us with SIGPIPE. */
         signal(SIGPIPE, SIG_IGN);
@@ -549,5 +774,7 @@ int main(int argc, char *argv[]) {
                 return cmd_start(argc - 1, argv + 1);
         if (strcmp(argv[1], "managed") == 0)
                 return cmd_managed(argc - 1, argv + 1);
+        if (strcmp(argv[1], "race") == 0)
+                return cmd_race(argc - 1, argv + 1);
         return usage();
 }

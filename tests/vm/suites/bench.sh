@@ -20,6 +20,9 @@
 #   a udev storm (every extra edu bound to pci-stub and back): ListDevices
 #     every 10 ms meanwhile, p99 under 50 ms
 #   passthrud's RssAnon under 4 MiB
+#   the race: 8 clients calling Acquire on one device for 10 s, each
+#     granted one releasing at once: the refused answered within 100 ms
+#     (p99), and never two holders at once
 # Each figure is said to the host as a "bench: ..." line, each key figure
 # as "benchkey: KEY VALUE" and each round as "benchround: KIND GRANT_US
 # RETURN_US" (run.sh writes the summary and the plot); a goal missed fails
@@ -34,6 +37,7 @@ START_LIMIT_US=1000000
 LIST_CALLS=50
 DEVICES_MIN=128
 STORM_P99_LIMIT_MS=50
+RACE_P99_LIMIT_US=100000
 
 # Round trips of each kind: pt.bench_n= on the kernel command line, or 30.
 bench_n() {
@@ -261,6 +265,29 @@ testcase_alternate_floor_direct_and_bus() {
     done
     say "bench: $n round trips each, alternated (ABBA), $(grep -c '^processor' /proc/cpuinfo) vCPUs;" \
         "reset method: $(awk 'NR == 1 { print $3 }' "$BENCH_DIR/floor")"
+}
+
+# 8 clients on one device (pt-bench race): grants per second, the refused
+# callers' answer time, and whether two ever held it at once.
+testcase_race_of_8_clients_refused_within_100ms() {
+    local out grants rate refused p50 p99 max overlaps odd
+    wait_state $EDU available
+    out=$(pt-bench race -c 8 -t 10 $EDU 2>/tmp/race.err) || true
+    cat /tmp/race.err
+    set -- $out
+    [ $# -eq 8 ] || fail "pt-bench race printed no figures: $(cat /tmp/race.err)"
+    grants=$1 rate=$2 refused=$3 p50=$4 p99=$5 max=$6 overlaps=$7 odd=$8
+    key race_grants_per_s "$rate"
+    key race_refused_p99_ms "$(msv "$p99")"
+    key race_refused_max_ms "$(msv "$max")"
+    say "bench: the race, 8 clients on one device for 10 s: $grants grants ($rate a second), $refused refusals" \
+        "answered in $(ms "$p50") median, $(ms "$p99") p99, $(ms "$max") at most; two holders at once: $overlaps;" \
+        "other answers: $odd; goal p99 <= $(ms $RACE_P99_LIMIT_US)"
+    assert_eq "$overlaps" 0 "grants that overlapped another"
+    assert_eq "$odd" 0 "answers other than a grant or DeviceBusy"
+    [ "$grants" -gt 0 ] || fail "no client was granted the device in 10 s"
+    [ "$p99" -le $RACE_P99_LIMIT_US ] || fail "race: refusals p99 $(ms "$p99"), goal <= $(ms $RACE_P99_LIMIT_US)"
+    wait_state $EDU available
 }
 
 have_figures() {
