@@ -60,11 +60,29 @@ build_modules() {
 # build_initramfs OUT: the test VM's initramfs for the selected kernel;
 # $INITRAMFS_EXTRA: more mkinitramfs.sh options (the demo's QEMU).
 build_initramfs() {
+    local out=$1 lock rc=0
+    # make check's two lanes may build one kernel's at once: one at a time,
+    # the image renamed into place (a VM of the other lane may be reading it).
+    exec {lock}>"$BUILD/.initramfs-$KVER.lock"
+    flock "$lock"
+    if build_initramfs_unlocked "$out.tmp.$$"; then
+        mv -f "$out.tmp.$$" "$out"
+    else
+        rc=1
+    fi
+    rm -f "$out.tmp.$$"
+    exec {lock}>&-
+    return $rc
+}
+
+build_initramfs_unlocked() {
     local out=$1 kos
     kos=$(build_modules) || return 1
     make -s -C "$TOP" tools daemon >&2
     # The documented D-Bus members, for the introspection test.
-    python3 "$TOP/tests/unit/docs.py" --contract >"$BUILD/contract.txt" || return 1
+    # Written aside and renamed: the other lane of make check may be reading it.
+    python3 "$TOP/tests/unit/docs.py" --contract >"$BUILD/contract.txt.$$" || return 1
+    mv -f "$BUILD/contract.txt.$$" "$BUILD/contract.txt"
     "$TOP/tests/vm/mkinitramfs.sh" -k "$KVER" -o "$out" ${MODROOT:+-d "$MODROOT"} -m "$kos" \
         -b "$BUILD/ptnl" -b "$BUILD/ptnl-fuzz" -b "$BUILD/vfio-check" -b "$BUILD/pt-hold" -b "$BUILD/pt-flood" -b "$BUILD/direct-acquire" -b "$BUILD/passthrud" -b "$BUILD/passthructl" -b "$BUILD/pt-reuse" \
         -b "$BUILD/pt-bench" -b "$BUILD/pt-bench-floor" -b "$BUILD/passthrud-faults" \
