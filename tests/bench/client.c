@@ -565,27 +565,12 @@ typedef struct Span {
         uint64_t from, to;
 } Span;
 
-static int write_all(int fd, const void *p, size_t n) {
-        const char *c = p;
-
-        while (n > 0) {
-                ssize_t k = write(fd, c, n);
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        return -1;
-                c += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
-static int read_all(int fd, void *p, size_t n) {
+/* All of @n bytes written (@out) or read; -1 on an error or an early end. */
+static int io_all(int fd, void *p, size_t n, bool out) {
         char *c = p;
 
         while (n > 0) {
-                ssize_t k = read(fd, c, n);
+                ssize_t k = out ? write(fd, c, n) : read(fd, c, n);
 
                 if (k < 0 && errno == EINTR)
                         continue;
@@ -651,9 +636,9 @@ static void racer(unsigned index, const char *dev, bool direct, uint64_t seconds
                                  error.message ?: strerror(-r));
         }
 out:
-        if (write_all(report, &rep, sizeof(rep)) < 0 ||
-            write_all(report, refusals, rep.n_refusals * sizeof(uint32_t)) < 0 ||
-            write_all(report, grants, rep.n_grants * sizeof(Span)) < 0)
+        if (io_all(report, &rep, sizeof(rep), true) < 0 ||
+            io_all(report, refusals, rep.n_refusals * sizeof(uint32_t), true) < 0 ||
+            io_all(report, grants, rep.n_grants * sizeof(Span), true) < 0)
                 _exit(1);
         _exit(0);
 }
@@ -727,10 +712,10 @@ static int cmd_race(int argc, char *argv[]) {
                 RaceReport rep;
                 int status;
 
-                if (read_all(reports[i], &rep, sizeof(rep)) < 0 || rep.n_refusals > RACE_MAX_SAMPLES ||
+                if (io_all(reports[i], &rep, sizeof(rep), false) < 0 || rep.n_refusals > RACE_MAX_SAMPLES ||
                     rep.n_grants > RACE_MAX_GRANTS ||
-                    read_all(reports[i], refusals + n_refusals, rep.n_refusals * sizeof(uint32_t)) < 0 ||
-                    read_all(reports[i], grants + n_grants, rep.n_grants * sizeof(Span)) < 0) {
+                    io_all(reports[i], refusals + n_refusals, rep.n_refusals * sizeof(uint32_t), false) < 0 ||
+                    io_all(reports[i], grants + n_grants, rep.n_grants * sizeof(Span), false) < 0) {
                         fprintf(stderr, "pt-bench: racer %lu did not report\n", i);
                         rc = 1;
                         continue;

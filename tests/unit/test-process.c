@@ -24,35 +24,7 @@
 
 #include "macro.h"
 #include "process.h"
-
-/* A child that waits; with @grandchild, it forks one first.  Returns after both exist. */
-static pid_t spawn(bool grandchild, pid_t *ret_grandchild) {
-        int p[2];
-        pid_t pid, gc = 0;
-
-        assert_int_equal(pipe(p), 0);
-        pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                close(p[0]);
-                if (grandchild) {
-                        gc = fork();
-                        if (gc == 0) {
-                                for (;;)
-                                        pause();
-                        }
-                }
-                (void) !write(p[1], &gc, sizeof(gc));
-                for (;;)
-                        pause();
-        }
-        close(p[1]);
-        assert_int_equal(read(p[0], &gc, sizeof(gc)), (ssize_t) sizeof(gc));
-        close(p[0]);
-        if (ret_grandchild)
-                *ret_grandchild = gc;
-        return pid;
-}
+#include "test-spawn.h"
 
 static void reap(pid_t pid) {
         (void) kill(pid, SIGKILL);
