@@ -22,7 +22,9 @@ seed=${NLFUZZ_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
     { echo "nlfuzz-long: NLFUZZ_BOOTS, NLFUZZ_MESSAGES and NLFUZZ_SEED are positive integers" >&2; exit 2; }
 per=$(( (total + boots - 1) / boots ))
 results=$top/build/results
-echo "nlfuzz: $total messages as root in $boots boots of $per, seeds $((seed + 10)) to $((seed + 10 * boots)) step 10"
+first=$((seed + 10))
+last=$((seed + 10 * boots))
+echo "nlfuzz: $total messages as root in $boots boots of $per, seeds $first to $last step 10"
 rc=0
 for i in $(seq 1 "$boots"); do
     s=$((seed + 10 * i))
@@ -33,7 +35,6 @@ for i in $(seq 1 "$boots"); do
     mv "$results/nlfuzz-debug" "$results/nlfuzz-debug-$i"
     grep -a -h 'messages' "$results/nlfuzz-debug-$i/console.log" | grep -a -v 'Command line' | tail -n 8 || true
 done
-cat "$results"/nlfuzz-debug-[0-9]*/results 2>/dev/null | awk '
-    /^PASS/ { p++ } /^FAIL/ { f++ } /^SKIP/ { s++ }
-    END { printf "nlfuzz: %d passed, %d failed, %d skipped in all boots\n", p, f, s }'
+all=$(cat "$results"/nlfuzz-debug-[0-9]*/results 2>/dev/null || true)
+echo "nlfuzz: $(grep -c '^PASS' <<<"$all") passed, $(grep -c '^FAIL' <<<"$all") failed, $(grep -c '^SKIP' <<<"$all") skipped in all boots"
 exit $rc
