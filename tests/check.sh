@@ -134,7 +134,7 @@ VM_IOMMU=amd stage daemon-amd "$TOP/tests/vm/run.sh" daemon \
     "passthru.hide=(01:00.0)(04:*.*)(05:00.0) pt.cases=$AMD_CASES"
 
 echo "--- vm: daemon-faults suite, Debian's kernel"
-VMRUN_ARGS="--timeout 1800" stage daemon-faults "$TOP/tests/vm/run.sh" daemon-faults 'passthru.hide=(01:00.0)(04:*.*)(05:00.0)'
+VMRUN_ARGS="--timeout 2700" stage daemon-faults "$TOP/tests/vm/run.sh" daemon-faults 'passthru.hide=(01:00.0)(04:*.*)(05:00.0)'
 
 echo "--- vm: reset suite, Debian's kernel"
 stage reset "$TOP/tests/vm/run.sh" reset 'passthru.hide=(01:00.0)(02:00.0)'
