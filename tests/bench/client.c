@@ -621,11 +621,15 @@ static void racer(unsigned index, const char *dev, bool direct, uint64_t seconds
                                          error.name ?: "error", error.message ?: strerror(-r));
                         continue;
                 }
-                if (ioctl(fd, VFIO_GROUP_GET_STATUS, &status) < 0 || !(status.flags & VFIO_GROUP_FLAGS_VIABLE))
+                /* The reply owns its fd: a copy of ours, and the reply's let go before the close. */
+                fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                reply = sd_bus_message_unref(reply);
+                if (fd < 0 || ioctl(fd, VFIO_GROUP_GET_STATUS, &status) < 0 || !(status.flags & VFIO_GROUP_FLAGS_VIABLE))
                         if (rep.odd++ == 0)
                                 snprintf(rep.odd_message, sizeof(rep.odd_message), "a granted fd is not viable");
                 /* Closed before the span ends: after it, another may hold the group. */
-                close(fd);
+                if (fd >= 0)
+                        close(fd);
                 if (rep.n_grants < RACE_MAX_GRANTS)
                         grants[rep.n_grants++] = (Span) { t1, now_us() };
                 sd_bus_error_free(&error);
