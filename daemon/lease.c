@@ -769,6 +769,12 @@ static void stuck_job_free(StuckJob *j) {
         free(j);
 }
 
+/* The next stuck check in STUCK_CHECK_USEC. */
+static void stuck_check_later(Lease *l) {
+        (void) sd_event_source_set_time_relative(l->stuck_timer, STUCK_CHECK_USEC);
+        (void) sd_event_source_set_enabled(l->stuck_timer, SD_EVENT_ONESHOT);
+}
+
 static int stuck_run(void *userdata) {
         _cleanup_(pid_set_done) PidSet suspects = {};
         StuckJob *j = userdata;
@@ -812,8 +818,7 @@ static void stuck_done(int result, void *userdata) {
                                 device_send_stuck_changed(m, d);
                 }
         }
-        (void) sd_event_source_set_time_relative(l->stuck_timer, STUCK_CHECK_USEC);
-        (void) sd_event_source_set_enabled(l->stuck_timer, SD_EVENT_ONESHOT);
+        stuck_check_later(l);
 out:
         stuck_job_free(j);
 }
@@ -846,8 +851,7 @@ static int on_stuck_check(sd_event_source *s, uint64_t usec, void *userdata) {
         l->stuck_job = j;
         return 0;
 again:
-        (void) sd_event_source_set_time_relative(l->stuck_timer, STUCK_CHECK_USEC);
-        (void) sd_event_source_set_enabled(l->stuck_timer, SD_EVENT_ONESHOT);
+        stuck_check_later(l);
         return 0;
 }
 
