@@ -11,10 +11,18 @@ cd "$TOP"
 RESULTS=$BUILD/results
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
+CHECK_START=$SECONDS
+
+# took NAME START: one line of $RESULTS/times, "NAME SECONDS ENDED-AT"
+# (both lanes append; the table is printed at the end).
+took() {
+    printf '%-28s %5d s   ended at %3d min\n' "$1" $((SECONDS - $2)) \
+        $(((SECONDS - CHECK_START) / 60)) >>"$RESULTS/times"
+}
 
 # case STAGE NAME COMMAND...: one result from one command's exit status.
 case_() {
-    local stage=$1 name=$2 log
+    local stage=$1 name=$2 log t0=$SECONDS
     shift 2
     mkdir -p "$RESULTS/$stage"
     log=$RESULTS/$stage/$name.log
@@ -25,6 +33,7 @@ case_() {
         tail -n 20 "$log"
         echo "FAIL $stage.$name (log: $log)" | tee -a "$RESULTS/$stage/results"
     fi
+    took "$stage" "$t0"
 }
 
 # The module builds for Debian's 6.1 kernel with W=1 and without a warning.
@@ -38,12 +47,13 @@ build_w1_clean() {
 
 # stage RESULTDIR COMMAND...: a VM stage; if it left no results, that fails too.
 stage() {
-    local dir=$1
+    local dir=$1 t0=$SECONDS
     shift
     if ! "$@" && [[ ! -s $RESULTS/$dir/results ]]; then
         mkdir -p "$RESULTS/$dir"
         echo "FAIL $dir.setup (the stage failed before its VM reported; see above)" >>"$RESULTS/$dir/results"
     fi
+    took "$dir" "$t0"
 }
 
 case_ build module_builds_with_w1_and_no_warning build_w1_clean
@@ -99,19 +109,23 @@ echo "--- debug kernel (KUnit, KASAN, lockdep, kmemleak, failslab)"
 case_ kernel debug_kernel_builds "$TOP/tests/kernel/build.sh"
 
 echo "--- unit tests"
+t0=$SECONDS
 mkdir -p "$RESULTS/unit"
 make -s -C "$TOP" unit >"$RESULTS/unit/results" 2>"$RESULTS/unit/stderr.log" ||
     { tail -n 30 "$RESULTS/unit/stderr.log"; grep -q '^FAIL' "$RESULTS/unit/results" ||
       echo "FAIL unit.build (log: $RESULTS/unit/stderr.log)" >>"$RESULTS/unit/results"; }
 grep -c '^PASS' "$RESULTS/unit/results" | sed 's/$/ unit cases passed/'
+took unit "$t0"
 
 # Every parser's libFuzzer target, 30 s each (make fuzz: 600 s); the figures go to stderr.log.
 echo "--- fuzz: each target for 30 s"
+t0=$SECONDS
 mkdir -p "$RESULTS/fuzz"
 FUZZ_SECONDS=30 "$TOP/tests/fuzz/run.sh" >"$RESULTS/fuzz/results" 2>"$RESULTS/fuzz/stderr.log" ||
     { tail -n 30 "$RESULTS/fuzz/stderr.log"; grep -q '^FAIL' "$RESULTS/fuzz/results" ||
       echo "FAIL fuzz.run (log: $RESULTS/fuzz/stderr.log)" >>"$RESULTS/fuzz/results"; }
 grep '^fuzz\.' "$RESULTS/fuzz/stderr.log"
+took fuzz "$t0"
 
 AMD_CASES='list_devices|mmio_works|check_reports|second_vm_gets|killed_holder|group_member_on_host|bridged_pair|root_release_revokes'
 echo "--- vm: module suite, Debian's kernel"
@@ -160,6 +174,9 @@ if [[ -n ${second_lane:-} ]]; then
     wait "$second_lane"
     cat "$RESULTS/second-lane.log"
 fi
+
+echo "--- time per stage (both lanes; $(((SECONDS - CHECK_START) / 60)) min in all)"
+cat "$RESULTS/times"
 
 passed=$(cat "$RESULTS"/*/results 2>/dev/null | grep -c '^PASS')
 failed=$(cat "$RESULTS"/*/results 2>/dev/null | grep -c '^FAIL')
