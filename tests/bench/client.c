@@ -3,7 +3,7 @@
  * pt-bench: passthrud's side of make bench, a client on the system bus or
  * on passthrud's own socket.
  *
- *   pt-bench cycle [-D] [-n N] [-m VM] DEVICE
+ *   pt-bench cycle [-D] [-q] [-n N] [-m VM] [-c CLIENTS] [-t SECONDS] DEVICE
  *       N lease round trips.  A child process (the holder) connects to the
  *       bus, then times Acquire(DEVICE, VM, {}) until it holds a working
  *       fd (VFIO_GROUP_GET_STATUS says viable): the grant.  The parent,
@@ -17,8 +17,13 @@
  *       ($PASSTHRU_SOCKET, else /run/passthru.sock) instead: its Ping and
  *       Acquire cross no bus (the watcher stays on the bus).
  *       One line per round trip:  GRANT_US RETURN_US EXIT_US PING_US
+ *       For soaks: -c CLIENTS takes the holders' VM names in turn from
+ *       VM-0 .. VM-(CLIENTS-1); -t SECONDS starts no round trip after
+ *       SECONDS (the lines printed say how many were done); -q leaves out
+ *       the 20 ms pause that lets a grant's signals settle before the
+ *       return is timed.
  *
- *   pt-bench list [-n N]
+ *   pt-bench list [-D] [-n N]
  *       N ListDevices calls on a warm connection, the reply read through,
  *       each followed by a Peer.Ping to passthrud (sd-bus answers it
  *       without the daemon's code: the bus's own round trip, for scale).
@@ -29,9 +34,11 @@
  *       it owns its name and answers a Ping on the bus: its start.  Prints
  *       START_US PID and leaves it running.
  *
- *   pt-bench managed [-n N]
+ *   pt-bench managed [-D] [-n N]
  *       N GetManagedObjects calls on a warm connection, the reply read
- *       through.  One line per call:  CALL_US OBJECTS
+ *       through.  One line per call:  CALL_US OBJECTS ARRIVED_US (ARRIVED:
+ *       until the reply was in, before it was read through).  With -D
+ *       (list and managed) over passthrud's socket instead of the bus.
  *
  *   pt-bench race [-D] [-c CLIENTS] [-t SECONDS] DEVICE
  *       CLIENTS processes (8), each on a warm connection of its own, call
@@ -80,11 +87,29 @@ static uint64_t now_us(void) {
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
+/*
+ * With $PT_BENCH_TRACE_MARKER (a path, e.g. /sys/kernel/tracing/trace_marker)
+ * the holder writes "pt-bench: acquire" and "pt-bench: granted" there around
+ * its timed grant, to find it in a kernel trace.
+ */
+static void mark(const char *what) {
+        const char *path = getenv("PT_BENCH_TRACE_MARKER");
+        int fd;
+
+        if (!path)
+                return;
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        (void) !write(fd, what, strlen(what));
+        close(fd);
+}
+
 static int usage(void) {
-        fprintf(stderr, "usage: pt-bench cycle [-D] [-n N] [-m VM] DEVICE\n"
-                        "       pt-bench list [-n N]\n"
+        fprintf(stderr, "usage: pt-bench cycle [-D] [-q] [-n N] [-m VM] [-c CLIENTS] [-t SECONDS] DEVICE\n"
+                        "       pt-bench list [-D] [-n N]\n"
                         "       pt-bench start BINARY\n"
-                        "       pt-bench managed [-n N]\n"
+                        "       pt-bench managed [-D] [-n N]\n"
                         "       pt-bench race [-D] [-c CLIENTS] [-t SECONDS] DEVICE\n");
         return 2;
 }
@@ -178,6 +203,7 @@ static void holder(const char *dev, const char *vm, bool direct, int report, int
                 goto out;
         }
         g.ping_usec = now_us() - t0;
+        mark("pt-bench: acquire");
         t0 = now_us();
         r = sd_bus_call_method(bus, PT_BUS_NAME, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, "Acquire", &error, &reply,
                                "ssa{sv}", dev, vm, 0);
@@ -193,6 +219,7 @@ static void holder(const char *dev, const char *vm, bool direct, int report, int
                 goto out;
         }
         t1 = now_us();
+        mark("pt-bench: granted");
         if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
                 snprintf(g.message, sizeof(g.message), "the group fd is not viable");
                 goto out;
@@ -277,7 +304,8 @@ static int wait_bus_or_exit(sd_bus *bus, int pidfd, uint64_t deadline, uint64_t 
         return 0;
 }
 
-static int one_cycle(sd_bus *bus, const char *path, const char *dev, const char *vm, bool direct, Watch *w) {
+static int one_cycle(sd_bus *bus, const char *path, const char *dev, const char *vm, bool direct, bool quick,
+                     Watch *w) {
         int report[2], go[2], status, pidfd;
         uint64_t t0, deadline, exited = 0;
         Grant g;
@@ -323,7 +351,8 @@ static int one_cycle(sd_bus *bus, const char *path, const char *dev, const char 
         }
 
         /* Let the grant's signals and uevents settle, untimed. */
-        usleep(20000);
+        if (!quick)
+                usleep(20000);
         if (drain(bus) < 0)
                 return -1;
         w->armed = true;
@@ -366,16 +395,31 @@ static int cmd_cycle(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         _cleanup_free_ char *path = NULL;
-        unsigned long n = 1;
+        unsigned long n = 1, clients = 0, seconds = 0;
         const char *vm = "bench", *dev;
-        bool direct = false;
+        bool direct = false, quick = false;
+        char name[256];
+        uint64_t t0;
         Watch w = {};
         int c, r;
 
-        while ((c = getopt(argc, argv, "Dn:m:")) >= 0) {
+        while ((c = getopt(argc, argv, "Dqn:m:c:t:")) >= 0) {
                 switch (c) {
                 case 'D':
                         direct = true;
+                        break;
+                case 'q':
+                        quick = true;
+                        break;
+                case 'c':
+                        clients = strtoul(optarg, NULL, 10);
+                        if (clients == 0)
+                                return usage();
+                        break;
+                case 't':
+                        seconds = strtoul(optarg, NULL, 10);
+                        if (seconds == 0)
+                                return usage();
                         break;
                 case 'n':
                         n = strtoul(optarg, NULL, 10);
@@ -403,25 +447,38 @@ static int cmd_cycle(int argc, char *argv[]) {
                 bus_fail("AddMatch", NULL, r);
                 return 1;
         }
-        for (unsigned long i = 0; i < n; i++)
-                if (one_cycle(bus, path, dev, vm, direct, &w) < 0)
+        t0 = now_us();
+        for (unsigned long i = 0; i < n; i++) {
+                if (seconds > 0 && now_us() - t0 >= seconds * USEC_PER_SEC)
+                        break;
+                if (clients > 0)
+                        snprintf(name, sizeof(name), "%s-%lu", vm, i % clients);
+                else
+                        snprintf(name, sizeof(name), "%s", vm);
+                if (one_cycle(bus, path, dev, name, direct, quick, &w) < 0)
                         return 1;
+        }
         return 0;
 }
 
-/* "[-n N]" and nothing else, then a warm connection to the bus: list's and managed's start. 0, or an exit status. */
+/* "[-D] [-n N]" and nothing else, then a warm connection (to the bus, or with -D to passthrud's socket): list's and managed's start. 0, or an exit status. */
 static int calls_setup(int argc, char *argv[], unsigned long *n, sd_bus **bus) {
         int c;
 
+        bool direct = false;
+
         *n = 1;
-        while ((c = getopt(argc, argv, "n:")) >= 0) {
-                if (c != 'n')
+        while ((c = getopt(argc, argv, "Dn:")) >= 0) {
+                if (c == 'D')
+                        direct = true;
+                else if (c == 'n')
+                        *n = strtoul(optarg, NULL, 10);
+                else
                         return usage();
-                *n = strtoul(optarg, NULL, 10);
         }
         if (argc - optind != 0 || *n == 0)
                 return usage();
-        return connect_bus(false, bus) < 0 ? 1 : 0;
+        return connect_bus(direct, bus) < 0 ? 1 : 0;
 }
 
 static int cmd_list(int argc, char *argv[]) {
@@ -479,10 +536,11 @@ static int cmd_managed(int argc, char *argv[]) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
                 unsigned objects = 0;
-                uint64_t t0 = now_us();
+                uint64_t t0 = now_us(), arrived;
 
                 r = sd_bus_call_method(bus, PT_BUS_NAME, PT_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
                                        "GetManagedObjects", &error, &reply, NULL);
+                arrived = now_us();
                 if (r >= 0)
                         r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
                 /* Read through, as a client does: every object and its properties. */
@@ -496,7 +554,8 @@ static int cmd_managed(int argc, char *argv[]) {
                         bus_fail("GetManagedObjects", &error, r);
                         return 1;
                 }
-                printf("%llu %u\n", (unsigned long long) (now_us() - t0), objects);
+                printf("%llu %u %llu\n", (unsigned long long) (now_us() - t0), objects,
+                       (unsigned long long) (arrived - t0));
         }
         return 0;
 }
