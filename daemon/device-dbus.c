@@ -17,7 +17,7 @@ static int append_strv(sd_bus_message *reply, char * const *l) {
 
         r = sd_bus_message_open_container(reply, 'a', "s");
         for (size_t i = 0; r >= 0 && l && l[i]; i++)
-                r = sd_bus_message_append(reply, "s", l[i]);
+                r = sd_bus_message_append_basic(reply, 's', l[i]);
         if (r < 0)
                 return r;
         return sd_bus_message_close_container(reply);
@@ -52,49 +52,55 @@ static char **group_devices(Device *d) {
 }
 
 /*
- * One getter per property, each a line: DEVICE_GETTER(Name, "sig", value of
- * Device *d).  A new property is a getter here and a line in the vtable.
+ * One getter per property, each a line: DEVICE_GETTER(Name, 's', const char *,
+ * value of Device *d).  A new property is a getter here and a line in the
+ * vtable.  sd_bus_message_append_basic() takes a string itself and any other
+ * type by its address; GetManagedObjects calls every getter of every device.
  */
-#define DEVICE_GETTER(name, sig, value)                                                                 \
+#define GETTER_HEAD(name)                                                                               \
         static int get_##name(sd_bus *bus, const char *path, const char *interface, const char *property, \
                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {             \
                 Device *d = userdata;                                                                   \
-                (void) bus, (void) path, (void) interface, (void) property, (void) error;               \
-                return sd_bus_message_append(reply, sig, value);                                        \
+                (void) bus, (void) path, (void) interface, (void) property, (void) error;
+#define DEVICE_GETTER_S(name, value)                                                                    \
+        GETTER_HEAD(name)                                                                               \
+                return sd_bus_message_append_basic(reply, 's', (value));                                \
+        }
+#define DEVICE_GETTER(name, type, ctype, value)                                                         \
+        GETTER_HEAD(name)                                                                               \
+                ctype v = (value);                                                                      \
+                return sd_bus_message_append_basic(reply, (type), &v);                                  \
         }
 #define DEVICE_GETTER_STRV(name, value)                                                                 \
-        static int get_##name(sd_bus *bus, const char *path, const char *interface, const char *property, \
-                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {             \
-                Device *d = userdata;                                                                   \
-                (void) bus, (void) path, (void) interface, (void) property, (void) error;               \
-                return append_strv(reply, value);                                                       \
+        GETTER_HEAD(name)                                                                               \
+                return append_strv(reply, (value));                                                     \
         }
 
-DEVICE_GETTER(Address, "s", d->address)
-DEVICE_GETTER(VendorId, "q", d->sys.vendor)
-DEVICE_GETTER(DeviceId, "q", d->sys.device)
-DEVICE_GETTER(Name, "s", device_name(d))
-DEVICE_GETTER(Class, "u", d->sys.class)
-DEVICE_GETTER(Driver, "s", d->sys.driver ?: "")
-DEVICE_GETTER(State, "s", device_state_to_string(device_state(d)))
-DEVICE_GETTER(Passthrough, "b", device_marked(d))
-DEVICE_GETTER(IommuGroup, "i", d->sys.iommu_group)
-DEVICE_GETTER(Viable, "b", group_viable(d))
-DEVICE_GETTER(Owner, "s", d->lease ? d->lease->vm : "")
-DEVICE_GETTER(OwnerPid, "u", d->lease ? (uint32_t) d->lease->pid : 0)
-DEVICE_GETTER(Stuck, "s", d->lease && d->lease->stuck ? d->lease->stuck : "")
-DEVICE_GETTER(ResetHint, "s", d->reset_hint ?: "")
-DEVICE_GETTER(Pcie, "b", d->pci.pcie)
-DEVICE_GETTER(Msi, "b", d->pci.msi)
-DEVICE_GETTER(MsiX, "b", d->pci.msix)
+DEVICE_GETTER_S(Address, d->address)
+DEVICE_GETTER(VendorId, 'q', uint16_t, d->sys.vendor)
+DEVICE_GETTER(DeviceId, 'q', uint16_t, d->sys.device)
+DEVICE_GETTER_S(Name, device_name(d))
+DEVICE_GETTER(Class, 'u', uint32_t, d->sys.class)
+DEVICE_GETTER_S(Driver, d->sys.driver ?: "")
+DEVICE_GETTER_S(State, device_state_to_string(device_state(d)))
+DEVICE_GETTER(Passthrough, 'b', int, device_marked(d))
+DEVICE_GETTER(IommuGroup, 'i', int32_t, d->sys.iommu_group)
+DEVICE_GETTER(Viable, 'b', int, group_viable(d))
+DEVICE_GETTER_S(Owner, d->lease ? d->lease->vm : "")
+DEVICE_GETTER(OwnerPid, 'u', uint32_t, d->lease ? (uint32_t) d->lease->pid : 0)
+DEVICE_GETTER_S(Stuck, d->lease && d->lease->stuck ? d->lease->stuck : "")
+DEVICE_GETTER_S(ResetHint, d->reset_hint ?: "")
+DEVICE_GETTER(Pcie, 'b', int, d->pci.pcie)
+DEVICE_GETTER(Msi, 'b', int, d->pci.msi)
+DEVICE_GETTER(MsiX, 'b', int, d->pci.msix)
 DEVICE_GETTER_STRV(GroupDevices, group_devices(d))
 DEVICE_GETTER_STRV(Assignments, device_assignments(d))
 DEVICE_GETTER_STRV(ResetMethods, d->sys.reset_methods)
 DEVICE_GETTER_STRV(ResetResults, d->reset_results)
-DEVICE_GETTER(PhysicalFunction, "s", d->sys.physfn)
+DEVICE_GETTER_S(PhysicalFunction, d->sys.physfn)
 DEVICE_GETTER_STRV(VirtualFunctions, d->sys.virtfns)
-DEVICE_GETTER(TotalVFs, "u", d->sys.total_vfs)
-DEVICE_GETTER(NumVFs, "u", d->sys.num_vfs)
+DEVICE_GETTER(TotalVFs, 'u', uint32_t, d->sys.total_vfs)
+DEVICE_GETTER(NumVFs, 'u', uint32_t, d->sys.num_vfs)
 
 #define PROP(name, sig, flags) SD_BUS_PROPERTY(#name, sig, get_##name, 0, flags)
 #define CHANGES SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
@@ -171,11 +177,89 @@ static int device_enumerate(sd_bus *bus, const char *path, void *userdata, char 
         return 1;
 }
 
+/* The standard interfaces every object has, with no properties: as sd-bus lists them. */
+static const char * const standard_interfaces[] = {
+        "org.freedesktop.DBus.Peer",
+        "org.freedesktop.DBus.Introspectable",
+        "org.freedesktop.DBus.Properties",
+};
+
+/* One {oa{sa{sv}}} of GetManagedObjects: @d's path, its interfaces, its properties from the vtable's getters. */
+static int append_device_object(sd_bus_message *reply, Device *d) {
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'e', "oa{sa{sv}}");
+        if (r >= 0)
+                r = sd_bus_message_append_basic(reply, 'o', d->object_path);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "{sa{sv}}");
+        for (size_t i = 0; r >= 0 && i <= ELEMENTSOF(standard_interfaces); i++) {
+                r = sd_bus_message_open_container(reply, 'e', "sa{sv}");
+                if (r >= 0)
+                        r = sd_bus_message_append_basic(reply, 's', i < ELEMENTSOF(standard_interfaces) ?
+                                                        standard_interfaces[i] : PT_DEVICE_INTERFACE);
+                if (r >= 0)
+                        r = sd_bus_message_open_container(reply, 'a', "{sv}");
+                /* The standard ones have no properties: closed at once; ours stays open. */
+                if (r >= 0 && i < ELEMENTSOF(standard_interfaces))
+                        r = sd_bus_message_close_container(reply);
+                if (r >= 0 && i < ELEMENTSOF(standard_interfaces))
+                        r = sd_bus_message_close_container(reply);
+        }
+        for (const sd_bus_vtable *v = device_vtable; r >= 0 && v->type != _SD_BUS_VTABLE_END; v++) {
+                if (v->type != _SD_BUS_VTABLE_PROPERTY)
+                        continue;
+                r = sd_bus_message_open_container(reply, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append_basic(reply, 's', v->x.property.member);
+                if (r >= 0)
+                        r = sd_bus_message_open_container(reply, 'v', v->x.property.signature);
+                if (r >= 0)
+                        r = v->x.property.get(NULL, d->object_path, PT_DEVICE_INTERFACE, v->x.property.member, reply,
+                                              d, NULL);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+        }
+        for (unsigned i = 0; r >= 0 && i < 4; i++)
+                r = sd_bus_message_close_container(reply);
+        return r;
+}
+
+/*
+ * GetManagedObjects on the manager's path, answered here before sd-bus's
+ * own (object callbacks run first): the same answer, written straight
+ * from the vtable's getters instead of looked up path by path.
+ */
+static int on_manager_object_call(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        (void) error;
+        if (!sd_bus_message_is_method_call(msg, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects"))
+                return 0;
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "{oa{sa{sv}}}");
+        for (size_t i = 0; r >= 0 && i < m->n_devices; i++)
+                r = append_device_object(reply, m->devices[i]);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
 int device_bus_setup(Manager *m, sd_bus *bus) {
         int r;
 
         r = sd_bus_add_fallback_vtable(bus, NULL, PT_DEVICE_PATH_PREFIX, PT_DEVICE_INTERFACE, device_vtable,
                                        device_find, m);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_object(bus, NULL, PT_MANAGER_PATH, on_manager_object_call, m);
         if (r < 0)
                 return r;
         return sd_bus_add_node_enumerator(bus, NULL, PT_DEVICE_PATH_PREFIX, device_enumerate, m);

@@ -252,7 +252,6 @@ void sysfs_pci_device_done(SysfsPciDevice *d) {
         if (!d)
                 return;
         free(d->driver);
-        free(d->driver_override);
         strv_free(d->reset_methods);
         strv_free(d->virtfns);
         *d = (SysfsPciDevice) { .iommu_group = -1 };
@@ -397,16 +396,14 @@ int sysfs_pci_read(const char *root, const char *address, SysfsPciDevice *ret) {
         if (r < 0)
                 return r;
 
-        r = device_path(root, address, "driver_override", &p);
-        if (r < 0)
-                return r;
-        r = read_file(p, &s);
-        if (r < 0 && r != -ENOENT)
-                return r;
-        if (r >= 0 && *s && strcmp(s, "(null)") != 0)
-                d.driver_override = TAKE_PTR(s);
-        p = mfree(p);
-        s = mfree(s);
+        /*
+         * Not driver_override: the kernel shows it under the device's lock,
+         * which a reset holds throughout and an unbind of vfio-pci holds
+         * until every copy of the group fd is closed.  Read on the loop (a
+         * udev event in the middle of a return), it would stall every
+         * caller that long.  Nothing here reads a locked attribute but a
+         * PF's sriov_numvfs.
+         */
 
         r = device_path(root, address, "iommu_group", &p);
         if (r < 0)

@@ -38,7 +38,6 @@ typedef struct SysfsPciDevice {
         uint16_t vendor, device, subvendor, subdevice;
         uint32_t class;
         char *driver;           /* NULL if none */
-        char *driver_override;  /* NULL if "(null)" or empty */
         int iommu_group;        /* -1 if none */
         char **reset_methods;   /* from reset_method; empty if missing or empty */
         bool is_bridge;         /* class 0x0604xx */

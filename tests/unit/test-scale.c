@@ -199,14 +199,11 @@ static int on_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_err
         return 0;
 }
 
-/* Call @member of @interface on the manager object, run both ends until the answer; the sysfs reads in *reads. */
-static sd_bus_message *fx_call(Fx *fx, const char *interface, const char *member, unsigned long *reads) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+/* Send @call, run both ends until the answer; the sysfs reads in *reads. */
+static sd_bus_message *fx_send(Fx *fx, sd_bus_message *call, unsigned long *reads) {
         sd_bus_message *reply = NULL;
         unsigned long before = sysfs_reads();
 
-        assert_int_equal(sd_bus_message_new_method_call(fx->client, &call, PT_BUS_NAME, PT_MANAGER_PATH, interface,
-                                                        member), 0);
         assert_true(sd_bus_call_async(fx->client, NULL, call, on_reply, &reply, 0) >= 0);
         /* The client takes in all it has before each turn of the daemon's loop: the reply as soon as it is sent. */
         for (unsigned i = 0; !reply && i < 100000; i++) {
@@ -220,11 +217,20 @@ static sd_bus_message *fx_call(Fx *fx, const char *interface, const char *member
         }
         assert_non_null(reply);
         if (sd_bus_message_is_method_error(reply, NULL))
-                fail_msg("%s: %s: %s", member, sd_bus_message_get_error(reply)->name,
+                fail_msg("%s: %s: %s", sd_bus_message_get_member(call), sd_bus_message_get_error(reply)->name,
                          sd_bus_message_get_error(reply)->message);
         if (reads)
                 *reads = sysfs_reads() - before;
         return reply;
+}
+
+/* Call @member of @interface on the manager object. */
+static sd_bus_message *fx_call(Fx *fx, const char *interface, const char *member, unsigned long *reads) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+
+        assert_int_equal(sd_bus_message_new_method_call(fx->client, &call, PT_BUS_NAME, PT_MANAGER_PATH, interface,
+                                                        member), 0);
+        return fx_send(fx, call, reads);
 }
 
 /* ListDevices: the number of devices it lists (with @driver NULL), or of those it lists on @driver. */
@@ -597,6 +603,74 @@ static void grant_reads_a_member_whose_event_is_queued(void **state) {
         fx_free(fx);
 }
 
+/* ---- GetManagedObjects, written by device-dbus.c ---- */
+
+/* @m (sealed) as sd_bus_message_dump() prints it, from its start. */
+static char *dump(sd_bus_message *m) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+
+        assert_non_null(f);
+        assert_true(sd_bus_message_dump(m, f, SD_BUS_MESSAGE_DUMP_SUBTREE_ONLY) >= 0);
+        assert_int_equal(fclose(f), 0);
+        return text;
+}
+
+/*
+ * passthrud answers GetManagedObjects itself (not through sd-bus's walk of
+ * the object tree): the answer must be what sd-bus's would be, each device
+ * with the three standard interfaces and exactly what its Properties.GetAll
+ * says, in the vtable's order.  The expected message is built here from
+ * GetAll's replies, whose properties sd-bus's own code writes.
+ */
+static void managed_objects_say_what_get_all_says(void **state) {
+        static const char * const standard[] = {
+                "org.freedesktop.DBus.Peer", "org.freedesktop.DBus.Introspectable", "org.freedesktop.DBus.Properties",
+        };
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *managed = NULL, *expected = NULL;
+        _cleanup_free_ char *got = NULL, *want = NULL;
+        Fx *fx = fx_new(NULL, 32, NULL);
+        Device *d;
+
+        (void) state;
+        /* A device with reset results and a hint: lists and strings of its own. */
+        d = fx->m->devices[3];
+        assert_int_equal(strv_extend(&d->reset_results, "flr: ok"), 0);
+        assert_int_equal(strv_extend(&d->reset_results, "bus: not tried"), 0);
+        assert_non_null(d->reset_hint = strdup("a hint"));
+        managed = fx_call(fx, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL);
+        assert_int_equal(sd_bus_message_new_method_call(fx->client, &expected, PT_BUS_NAME, PT_MANAGER_PATH,
+                                                        "org.example.Expected", "Expected"), 0);
+        assert_true(sd_bus_message_open_container(expected, 'a', "{oa{sa{sv}}}") >= 0);
+        for (size_t i = 0; i < fx->m->n_devices; i++) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *all = NULL;
+                const char *path = fx->m->devices[i]->object_path;
+
+                assert_int_equal(sd_bus_message_new_method_call(fx->client, &call, PT_BUS_NAME, path,
+                                                                "org.freedesktop.DBus.Properties", "GetAll"), 0);
+                assert_true(sd_bus_message_append(call, "s", PT_DEVICE_INTERFACE) >= 0);
+                all = fx_send(fx, call, NULL);
+                assert_true(sd_bus_message_open_container(expected, 'e', "oa{sa{sv}}") >= 0);
+                assert_true(sd_bus_message_append(expected, "o", path) >= 0);
+                assert_true(sd_bus_message_open_container(expected, 'a', "{sa{sv}}") >= 0);
+                for (size_t k = 0; k < ELEMENTSOF(standard); k++)
+                        assert_true(sd_bus_message_append(expected, "{sa{sv}}", standard[k], 0) >= 0);
+                assert_true(sd_bus_message_open_container(expected, 'e', "sa{sv}") >= 0);
+                assert_true(sd_bus_message_append(expected, "s", PT_DEVICE_INTERFACE) >= 0);
+                assert_true(sd_bus_message_copy(expected, all, true) >= 0);
+                assert_true(sd_bus_message_close_container(expected) >= 0);
+                assert_true(sd_bus_message_close_container(expected) >= 0);
+                assert_true(sd_bus_message_close_container(expected) >= 0);
+        }
+        assert_true(sd_bus_message_close_container(expected) >= 0);
+        assert_int_equal(sd_bus_message_seal(expected, 1, 0), 0);
+        got = dump(managed);
+        want = dump(expected);
+        assert_string_equal(got, want);
+        fx_free(fx);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(reads_grow_linearly_then_cached_calls_read_nothing),
@@ -605,6 +679,7 @@ int main(void) {
                 cmocka_unit_test(removed_member_leaves_group_devices),
                 cmocka_unit_test(a_storm_of_events_answers_the_bus_between_batches),
                 cmocka_unit_test(grant_reads_a_member_whose_event_is_queued),
+                cmocka_unit_test(managed_objects_say_what_get_all_says),
         };
 
         return cmocka_run_group_tests(tests, NULL, trees_teardown);
