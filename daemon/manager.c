@@ -484,8 +484,15 @@ void manager_refresh_later(Manager *m, const char *address) {
 }
 
 int manager_refresh_queued(Manager *m, Device *d) {
+        int r;
+
         (void) m;
-        return d->refresh_queued ? device_refresh(d) : 0;
+        if (!d->refresh_queued || d->lease)
+                return 0;
+        r = device_refresh(d);
+        if (r >= 0)
+                d->refresh_queued = false;      /* its entry stays in the list: announced in its turn */
+        return r;
 }
 
 static void on_udev(const char *subsystem, const char *action, const char *name, void *userdata) {

@@ -111,7 +111,10 @@ void manager_refresh_later(Manager *m, const char *address);
 /*
  * @d now as sysfs says, when an event of it is queued and not handled yet
  * (a storm's later batches): a grant must not decide on what that event
- * changed.  Its announcement stays queued.  -ENODEV when it is gone.
+ * changed.  Its announcement stays queued.  Read once: the next caller
+ * finds it current.  A leased device is not read (its lease decides its
+ * state, and its return job holds its lock through the reset and reads it
+ * when done).  -ENODEV when it is gone.
  */
 int manager_refresh_queued(Manager *m, Device *d);
 /* Ask passthru.ko what it knows (module states, mismatches). */

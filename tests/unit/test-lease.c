@@ -29,6 +29,7 @@
 #include "passthru-names.h"
 #include "state.h"
 #include "strv.h"
+#include "sysfs.h"
 
 #define D1  "0000:01:00.0"
 #define BR  "0000:00:1c.0"
@@ -395,6 +396,38 @@ static void leased_member_is_device_busy_naming_vm_and_pid(void **state) {
         assert_refused(fx, fx_check(fx, D2B, "vm-a"), PT_ERROR_DEVICE_BUSY, "vm-x", "4242", NULL);
 }
 
+/*
+ * A queued event is read by the first caller only, and a leased device's
+ * not at all: a return job holds its lock through the reset, and refused
+ * callers that read it (driver_override did) waited that long.
+ */
+static void queued_device_is_read_once_and_a_leased_one_never(void **state) {
+        Fx *fx = *state;
+        unsigned long before;
+        Device *d;
+
+        fx_load(fx, MARKED_STATE);
+        d = fx_device(fx, D1);
+        manager_refresh_later(fx->m, D1);
+        assert_true(d->refresh_queued);
+        before = sysfs_reads();
+        assert_int_equal(manager_refresh_queued(fx->m, d), 0);
+        assert_true(sysfs_reads() > before);
+        assert_false(d->refresh_queued);
+        before = sysfs_reads();
+        assert_int_equal(manager_refresh_queued(fx->m, d), 0);
+        assert_int_equal(sysfs_reads(), before);
+
+        fake_bind(fx->root, D1, "vfio-pci");
+        fx_lease(fx, 1, "vm-x", 4242, (const char *const[]) { D1, NULL });
+        manager_refresh_later(fx->m, D1);
+        assert_true(d->refresh_queued);
+        before = sysfs_reads();
+        assert_int_equal(manager_refresh_queued(fx->m, d), 0);
+        assert_int_equal(sysfs_reads(), before);
+        assert_refused(fx, fx_check(fx, D1, "vm-a"), PT_ERROR_DEVICE_BUSY, "vm-x", "4242", NULL);
+}
+
 static void quarantined_member_refuses_the_group_naming_it(void **state) {
         Fx *fx = *state;
 
@@ -611,6 +644,7 @@ int main(void) {
                 T(max_active_devices_counts_every_vms_leases),
                 T(member_on_host_driver_is_group_not_viable_naming_it),
                 T(leased_member_is_device_busy_naming_vm_and_pid),
+                T(queued_device_is_read_once_and_a_leased_one_never),
                 T(quarantined_member_refuses_the_group_naming_it),
                 T(device_moved_to_vfio_behind_the_daemons_back_is_foreign),
                 T(foreign_device_back_on_passthru_is_quarantined),
