@@ -90,7 +90,8 @@ static uint64_t now_us(void) {
 /*
  * With $PT_BENCH_TRACE_MARKER (a path, e.g. /sys/kernel/tracing/trace_marker)
  * the holder writes "pt-bench: acquire" and "pt-bench: granted" there around
- * its timed grant, to find it in a kernel trace.
+ * its timed grant, and the watcher "pt-bench: exit"/"pt-bench: available"
+ * around the timed return, to find them in a kernel trace.
  */
 static void mark(const char *what) {
         const char *path = getenv("PT_BENCH_TRACE_MARKER");
@@ -260,8 +261,10 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
                         if (sd_bus_message_read(m, "v", "s", &value) < 0)
                                 return 0;
                         snprintf(w->last, sizeof(w->last), "%s", value);
-                        if (w->armed && !w->at && strcmp(value, PT_DEVICE_STATE_AVAILABLE) == 0)
+                        if (w->armed && !w->at && strcmp(value, PT_DEVICE_STATE_AVAILABLE) == 0) {
                                 w->at = now_us();
+                                mark("pt-bench: available");
+                        }
                 } else if (sd_bus_message_skip(m, "v") < 0)
                         return 0;
                 if (sd_bus_message_exit_container(m) < 0)
@@ -358,6 +361,7 @@ static int one_cycle(sd_bus *bus, const char *path, const char *dev, const char 
         w->armed = true;
         w->at = 0;
 
+        mark("pt-bench: exit");
         t0 = now_us();
         close(go[1]);           /* the holder exits */
         deadline = t0 + RETURN_TIMEOUT_USEC;
