@@ -493,6 +493,37 @@ void lease_announce(Lease *l) {
         log_lease("acquired", l->device, l->vm, (unsigned) l->pid, NULL);
 }
 
+static int on_announce(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+
+        (void) s;
+        /* lease_announce() frees nothing: the list stays as it is. */
+        for (size_t i = 0; i < m->n_leases; i++)
+                if (m->leases[i]->announce_pending) {
+                        m->leases[i]->announce_pending = false;
+                        lease_announce(m->leases[i]);
+                }
+        return 0;
+}
+
+void lease_announce_later(Lease *l) {
+        Manager *m = l->manager;
+        int r = 0;
+
+        if (!m->announce_source && m->event) {
+                r = sd_event_add_defer(m->event, &m->announce_source, on_announce, m);
+                if (r >= 0)
+                        r = sd_event_source_set_priority(m->announce_source, SD_EVENT_PRIORITY_NORMAL + 1);
+                if (r < 0)
+                        m->announce_source = sd_event_source_disable_unref(m->announce_source);
+        }
+        if (!m->announce_source || sd_event_source_set_enabled(m->announce_source, SD_EVENT_ONESHOT) < 0) {
+                lease_announce(l);      /* no loop, or no memory: now */
+                return;
+        }
+        l->announce_pending = true;
+}
+
 /* The return trip, in a worker thread: may sleep until the group is closed. */
 typedef struct ReturnJob {
         Lease *lease;
@@ -625,6 +656,11 @@ void lease_end(Lease *l, const char *reason) {
 
         if (l->state == LEASE_RELEASING)
                 return;
+        /* Its grant before its end. */
+        if (l->announce_pending) {
+                l->announce_pending = false;
+                lease_announce(l);
+        }
         lease_note_family(l);
         l->state = LEASE_RELEASING;
         l->reason = reason;

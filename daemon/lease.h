@@ -51,6 +51,7 @@ typedef struct Lease {
         char *stuck;            /* who still holds the group after the kill, or NULL */
         StuckJob *stuck_job;    /* the stuck check's walk, running in a worker */
         bool memlock_raised;    /* old_memlock is the holder's, to put back */
+        bool announce_pending;  /* granted, not announced yet (lease_announce_later()) */
         struct rlimit old_memlock;
 } Lease;
 
@@ -74,12 +75,19 @@ int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd
  * *ret_fd (the caller sends and closes it), the lease in *ret.  @endpoints
  * (from lease_check()) and @pidfd (the holder @pid pinned by bouncer_pin())
  * are taken over, also on failure.  Nothing is announced yet: the caller
- * replies first, then calls lease_announce().
+ * replies first, then calls lease_announce_later().
  */
 int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t pid, int pidfd, uid_t uid,
                   const AcquireOptions *opts, Lease **ret, int *ret_fd, sd_bus_error *error);
 /* LeaseAcquired, the devices' new state, the journal. */
 void lease_announce(Lease *l);
+/*
+ * The same, once the bus's callers waiting now are answered (a defer
+ * source below their priority, as udev's events are): the next Acquire
+ * does not wait for this grant's signals.  A lease that ends first is
+ * announced before its end is (lease_end()).
+ */
+void lease_announce_later(Lease *l);
 
 /* Start ending a lease (holder's Release, process exit, device removal) for @reason, a PT_LEASE_REASON_*. */
 void lease_end(Lease *l, const char *reason);

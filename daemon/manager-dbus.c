@@ -267,7 +267,7 @@ static int method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *err
         /* The fd first, then the news. */
         r = sd_bus_reply_method_return(msg, "h", fd);
         FAULT_POINT("acquire-sent");
-        lease_announce(l);
+        lease_announce_later(l);
         return r;
 }
 

@@ -62,6 +62,7 @@ Manager *manager_free(Manager *m) {
         bus_peers_done(&m->peers);
         sd_event_source_disable_unref(m->nl_source);
         sd_event_source_disable_unref(m->refresh_source);
+        sd_event_source_disable_unref(m->announce_source);
         strv_free(m->dirty);
         strv_free(m->quarantine);
         pt_udev_free(m->udev);

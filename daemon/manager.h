@@ -82,6 +82,8 @@ typedef struct Manager {
         size_t n_dirty;         /* strv_length(dirty), so that a burst of n events costs O(n) */
         size_t dirty_done;      /* dirty[0..dirty_done) are re-read already */
         bool module_dirty;
+        /* Grants announced after the callers waiting (lease_announce_later()); made at the first grant. */
+        sd_event_source *announce_source;
 } Manager;
 
 extern const ManagerPaths manager_default_paths;
