@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/vfio.h>
 
 #include "device-dbus.h"
 #include "faultpoint.h"
@@ -358,6 +360,15 @@ static void restore_memlock(Lease *l) {
                 log_warning_errno(-errno, "Cannot put back RLIMIT_MEMLOCK of pid %u, ignoring: %m", (unsigned) l->pid);
 }
 
+/* 1 when VFIO calls the group behind @fd viable (every member on a VFIO driver or none), 0 when not. */
+static int group_viable_by_vfio(int fd) {
+        struct vfio_group_status status = { .argsz = sizeof(status) };
+
+        if (ioctl(fd, VFIO_GROUP_GET_STATUS, &status) < 0)
+                return -errno;
+        return !!(status.flags & VFIO_GROUP_FLAGS_VIABLE);
+}
+
 static void group_node(Manager *m, int group, char *buf, size_t size) {
         snprintf(buf, size, "%s/vfio/%d", m->paths.dev, group);
 }
@@ -429,6 +440,18 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t
         fd = open(node, O_RDWR | O_CLOEXEC);
         if (fd < 0) {
                 r = sd_bus_error_set_errnof(error, errno, "Cannot open %s: %m", node);
+                goto fail_moved;
+        }
+        /* The kernel's word on the group, over what the scan saw: a host driver may have bound since. */
+        r = group_viable_by_vfio(fd);
+        if (r < 0) {
+                r = sd_bus_error_set_errnof(error, r, "Cannot ask VFIO whether IOMMU group %d is viable: %m", l->group);
+                goto fail_moved;
+        }
+        if (r == 0) {
+                r = sd_bus_error_setf(error, PT_ERROR_GROUP_NOT_VIABLE,
+                                      "IOMMU group %d is not viable: VFIO says a member is held by a host driver.",
+                                      l->group);
                 goto fail_moved;
         }
         /* The holder still there?  Before the node is handed to anyone. */
