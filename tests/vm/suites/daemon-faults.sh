@@ -21,12 +21,12 @@
 # Tunables on the kernel command line (tests/vm/run.sh daemon-faults APPEND):
 # pt.rounds=N kills per point (20), pt.cycles=N soak cycles (2000),
 # pt.soak_seconds=N the soak's time budget (1200; the case fails when it
-# ends short of pt.cycles).  Measured under TCG on the 2-core CI machine
-# with nothing beside it: 20 rounds of a point in 21-35 s, a soak cycle
-# 130 ms with a shell driver (2,000 in 261 s); the whole suite 438 s.  With other VMs on the
-# same cores a round took 3-7 s and a cycle 250-580 ms: make check's other
-# lane runs a VM beside it, and 600 s were short twice (406 and 456 ms a
-# cycle, 2026-11-30).
+# ends short of pt.cycles).  Measured under TCG on the 2-core CI machine:
+# alone, 20 rounds of a point in 21-35 s and the whole suite 438 s (with
+# the shell's soak driver, 130 ms a cycle); beside make check's other
+# lane's VM (2026-12-01, cold CI), 20 rounds in 76-108 s, the soak with
+# pt-bench cycle 183 ms a cycle (2,000 in 367 s; the shell's had taken
+# 406-456 ms there), the suite 879 s.
 
 EDU=0000:01:00.0
 NIC=0000:02:00.0
