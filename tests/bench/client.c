@@ -41,7 +41,8 @@
  *       (list and managed) over passthrud's socket instead of the bus.
  *
  *   pt-bench race [-D] [-c CLIENTS] [-t SECONDS] DEVICE
- *       CLIENTS processes (8), each on a warm connection of its own, call
+ *       CLIENTS processes (8), each on a warm connection of its own (one
+ *       Ping to passthrud through it before they start together), call
  *       Acquire(DEVICE, "race-I", {}) in a loop for SECONDS (10): the
  *       winner checks its fd, closes it and calls Release; the others are
  *       refused (DeviceBusy while the device is leased or on its way
@@ -645,20 +646,26 @@ static int io_all(int fd, void *p, size_t n, bool out) {
         return 0;
 }
 
-static void racer(unsigned index, const char *dev, bool direct, uint64_t seconds, int report, int go) {
+static void racer(unsigned index, const char *dev, bool direct, uint64_t seconds, int report, int ready, int go) {
         uint32_t *refusals = calloc(RACE_MAX_SAMPLES, sizeof(uint32_t));
         Span *grants = calloc(RACE_MAX_GRANTS, sizeof(Span));
         RaceReport rep = {};
         sd_bus *bus = NULL;
         uint64_t deadline;
-        char vm[32], c;
+        char vm[32], c = 0;
 
         snprintf(vm, sizeof(vm), "race-%u", index);
         if (!refusals || !grants || connect_bus(direct, &bus) < 0) {
                 rep.odd = 1;
                 snprintf(rep.odd_message, sizeof(rep.odd_message), "racer %u cannot start", index);
+                (void) io_all(ready, &c, 1, true);
                 goto out;
         }
+        /* Connected as a hypervisor is: a round trip to passthrud done, untimed, before the start. */
+        (void) sd_bus_call_method(bus, PT_BUS_NAME, PT_MANAGER_PATH, "org.freedesktop.DBus.Peer", "Ping", NULL, NULL,
+                                  NULL);
+        (void) io_all(ready, &c, 1, true);
+        close(ready);
         /* All start together: the parent closes the pipe. */
         while (read(go, &c, 1) < 0 && errno == EINTR)
                 ;
@@ -728,7 +735,7 @@ static int cmd_race(int argc, char *argv[]) {
         Span *grants = NULL;
         size_t n_refusals = 0, n_grants = 0, overlaps = 0, odd = 0;
         pid_t pids[64];
-        int reports[64], go[2], c, rc = 0;
+        int reports[64], go[2], ready[2], c, rc = 0;
         bool direct = false;
         const char *dev;
 
@@ -750,7 +757,7 @@ static int cmd_race(int argc, char *argv[]) {
         if (argc - optind != 1 || clients < 2 || clients > ELEMENTSOF(pids) || seconds == 0 || seconds > 3600)
                 return usage();
         dev = argv[optind];
-        if (pipe(go) < 0)
+        if (pipe(go) < 0 || pipe(ready) < 0)
                 return 1;
         for (unsigned long i = 0; i < clients; i++) {
                 int p[2];
@@ -763,13 +770,22 @@ static int cmd_race(int argc, char *argv[]) {
                 if (pids[i] == 0) {
                         close(p[0]);
                         close(go[1]);
-                        racer((unsigned) i, dev, direct, seconds, p[1], go[0]);
+                        close(ready[0]);
+                        racer((unsigned) i, dev, direct, seconds, p[1], ready[1], go[0]);
                 }
                 close(p[1]);
                 reports[i] = p[0];
         }
         close(go[0]);
-        usleep(200000);         /* the racers connect */
+        close(ready[1]);
+        /* Every racer connected and through one round trip (a byte each; EOF if one died), then all at once. */
+        for (unsigned long i = 0; i < clients; i++) {
+                char x;
+
+                if (io_all(ready[0], &x, 1, false) < 0)
+                        break;
+        }
+        close(ready[0]);
         close(go[1]);
         refusals = calloc(clients * RACE_MAX_SAMPLES, sizeof(uint32_t));
         grants = calloc(clients * RACE_MAX_GRANTS, sizeof(Span));
