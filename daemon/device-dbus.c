@@ -193,19 +193,15 @@ static int append_device_object(sd_bus_message *reply, Device *d) {
                 r = sd_bus_message_append_basic(reply, 'o', d->object_path);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "{sa{sv}}");
-        for (size_t i = 0; r >= 0 && i <= ELEMENTSOF(standard_interfaces); i++) {
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(standard_interfaces); i++)
+                r = sd_bus_message_append(reply, "{sa{sv}}", standard_interfaces[i], 0);
+        /* org.passthru1.Device: {s a{sv}}, one {sv} per property. */
+        if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'e', "sa{sv}");
-                if (r >= 0)
-                        r = sd_bus_message_append_basic(reply, 's', i < ELEMENTSOF(standard_interfaces) ?
-                                                        standard_interfaces[i] : PT_DEVICE_INTERFACE);
-                if (r >= 0)
-                        r = sd_bus_message_open_container(reply, 'a', "{sv}");
-                /* The standard ones have no properties: closed at once; ours stays open. */
-                if (r >= 0 && i < ELEMENTSOF(standard_interfaces))
-                        r = sd_bus_message_close_container(reply);
-                if (r >= 0 && i < ELEMENTSOF(standard_interfaces))
-                        r = sd_bus_message_close_container(reply);
-        }
+        if (r >= 0)
+                r = sd_bus_message_append_basic(reply, 's', PT_DEVICE_INTERFACE);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "{sv}");
         for (const sd_bus_vtable *v = device_vtable; r >= 0 && v->type != _SD_BUS_VTABLE_END; v++) {
                 if (v->type != _SD_BUS_VTABLE_PROPERTY)
                         continue;
@@ -222,6 +218,7 @@ static int append_device_object(sd_bus_message *reply, Device *d) {
                 if (r >= 0)
                         r = sd_bus_message_close_container(reply);
         }
+        /* The a{sv} and the {sa{sv}} of the interface, the a{sa{sv}} and the {oa{sa{sv}}} of the object. */
         for (unsigned i = 0; r >= 0 && i < 4; i++)
                 r = sd_bus_message_close_container(reply);
         return r;

@@ -502,7 +502,8 @@ fail:
         return r;
 }
 
-void lease_announce(Lease *l) {
+/* LeaseAcquired, the devices' new state, the journal. */
+static void lease_announce(Lease *l) {
         Manager *m = l->manager;
 
         manager_send_lease_acquired(m, l);

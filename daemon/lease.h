@@ -79,10 +79,9 @@ int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd
  */
 int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t pid, int pidfd, uid_t uid,
                   const AcquireOptions *opts, Lease **ret, int *ret_fd, sd_bus_error *error);
-/* LeaseAcquired, the devices' new state, the journal. */
-void lease_announce(Lease *l);
 /*
- * The same, once the bus's callers waiting now are answered (a defer
+ * LeaseAcquired, the devices' new state, the journal, once the bus's
+ * callers waiting now are answered (a defer
  * source below their priority, as udev's events are): the next Acquire
  * does not wait for this grant's signals.  A lease that ends first is
  * announced before its end is (lease_end()).
