@@ -7,6 +7,7 @@
  *   pt-hold -X METHOD SIGNATURE [ARG...]
  *   pt-hold [-i MS] -L COUNT
  *   pt-hold -W
+ *   pt-hold [-D] -P DEVICE VM
  *
  * Calls Acquire(DEVICE, VM, {MemoryBytes, DeviceNodeOwner}) and runs
  * COMMAND with the group fd inherited; "@FD@" in its arguments is replaced
@@ -35,6 +36,14 @@
  * fds (on Linux 6.1 a device fd does not say its group); a process reaped
  * during the scan (its comm no longer readable) is nobody's holder; then "scans N
  * two-holders N mean-interval N ms slowest-scan N ms".
+ *
+ * -P sends Acquire(DEVICE, VM) and Release(DEVICE) back to back, without
+ * waiting for the first answer (a client that pipelines its calls), then
+ * prints, in the order they arrive, "reply Acquire ok|ERROR",
+ * "reply Release ok|ERROR" and the LeaseAcquired and LeaseReleased signals
+ * of DEVICE ("signal LeaseAcquired DEVICE VM PID", "signal LeaseReleased
+ * DEVICE VM REASON"); it exits once it has all four (1 when a call failed
+ * or 20 s passed first).
  *
  * -X calls any Manager method and prints the error name when it fails
  * (busctl does not): SIGNATURE is made of s, b ("true"/"false"), u, and a
@@ -65,7 +74,8 @@ static int usage(void) {
         fprintf(stderr, "usage: pt-hold [-D] [-m BYTES] [-o UID] [-c|-C] [-r SECONDS] [-H] DEVICE VM [-- COMMAND...]\n"
                         "       pt-hold [-D] -X METHOD SIGNATURE [ARG...]\n"
                         "       pt-hold [-D] [-i MS] -L COUNT\n"
-                        "       pt-hold -W\n");
+                        "       pt-hold -W\n"
+                        "       pt-hold [-D] -P DEVICE VM\n");
         return 2;
 }
 
@@ -223,6 +233,99 @@ static int measure_latency(int count, int interval_ms) {
         return 0;
 }
 
+/* ---- -P: Acquire and Release pipelined ---- */
+
+typedef struct Pipelined {
+        const char *device;
+        unsigned replies, signals, failed;
+} Pipelined;
+
+typedef struct PipelinedCall {
+        Pipelined *p;
+        const char *method;
+} PipelinedCall;
+
+static int on_pipelined_reply(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        PipelinedCall *call = userdata;
+        Pipelined *p = call->p;
+        const sd_bus_error *e = sd_bus_message_get_error(msg);
+        const char *method = call->method;
+
+        (void) error;
+        p->replies++;
+        if (e) {
+                p->failed++;
+                printf("reply %s %s: %s\n", method, e->name, e->message ?: "");
+        } else
+                printf("reply %s ok\n", method);
+        fflush(stdout);
+        return 0;
+}
+
+static int on_pipelined_signal(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Pipelined *p = userdata;
+        const char *device, *vm, *reason;
+        uint32_t pid;
+
+        (void) error;
+        if (sd_bus_message_is_signal(msg, PT_MANAGER_INTERFACE, "LeaseAcquired")) {
+                if (sd_bus_message_read(msg, "ssu", &device, &vm, &pid) < 0 || strcmp(device, p->device) != 0)
+                        return 0;
+                printf("signal LeaseAcquired %s %s %u\n", device, vm, pid);
+        } else {
+                if (sd_bus_message_read(msg, "sss", &device, &vm, &reason) < 0 || strcmp(device, p->device) != 0)
+                        return 0;
+                printf("signal LeaseReleased %s %s %s\n", device, vm, reason);
+        }
+        fflush(stdout);
+        p->signals++;
+        return 0;
+}
+
+static int pipelined(const char *device, const char *vm) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        Pipelined p = { .device = device };
+        PipelinedCall acquire = { &p, "Acquire" }, release = { &p, "Release" };
+        uint64_t deadline = now_usec() + 20 * 1000000ULL;
+        int r;
+
+        if (open_bus(&bus) < 0)
+                return 1;
+        r = sd_bus_match_signal(bus, NULL, PT_BUS_NAME, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, "LeaseAcquired",
+                                on_pipelined_signal, &p);
+        if (r >= 0)
+                r = sd_bus_match_signal(bus, NULL, PT_BUS_NAME, PT_MANAGER_PATH, PT_MANAGER_INTERFACE,
+                                        "LeaseReleased", on_pipelined_signal, &p);
+        if (r >= 0)
+                r = sd_bus_call_method_async(bus, NULL, PT_BUS_NAME, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, "Acquire",
+                                             on_pipelined_reply, &acquire, "ssa{sv}", device, vm, 0);
+        if (r >= 0)
+                r = sd_bus_call_method_async(bus, NULL, PT_BUS_NAME, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, "Release",
+                                             on_pipelined_reply, &release, "s", device);
+        if (r < 0) {
+                fprintf(stderr, "pt-hold: cannot send the calls: %s\n", strerror(-r));
+                return 1;
+        }
+        while (p.replies < 2 || (p.signals < 2 && !p.failed)) {
+                uint64_t n = now_usec();
+
+                if (n >= deadline) {
+                        fprintf(stderr, "pt-hold: 20 s passed with %u replies and %u signals\n", p.replies, p.signals);
+                        return 1;
+                }
+                r = sd_bus_process(bus, NULL);
+                if (r > 0)
+                        continue;
+                if (r >= 0)
+                        r = sd_bus_wait(bus, deadline - n);
+                if (r < 0) {
+                        fprintf(stderr, "pt-hold: lost passthrud: %s\n", strerror(-r));
+                        return 1;
+                }
+        }
+        return p.failed ? 1 : 0;
+}
+
 #define WATCH_GROUPS 256
 
 static void read_comm(pid_t pid, char *comm, size_t size) {
@@ -353,7 +456,9 @@ int main(int argc, char *argv[]) {
 
         int latency_calls = 0, interval_ms = 0;
 
-        while ((c = getopt(argc, argv, "+Dm:o:cCr:HX:L:i:W")) >= 0) {
+        bool pipeline = false;
+
+        while ((c = getopt(argc, argv, "+Dm:o:cCr:HX:L:i:WP")) >= 0) {
                 switch (c) {
                 case 'D':
                         arg_direct = true;
@@ -387,6 +492,9 @@ int main(int argc, char *argv[]) {
                         break;
                 case 'W':
                         return watch_holders();
+                case 'P':
+                        pipeline = true;
+                        break;
                 default:
                         return usage();
                 }
@@ -395,6 +503,8 @@ int main(int argc, char *argv[]) {
                 return measure_latency(latency_calls, interval_ms);
         if (argc - optind < (method ? 1 : 2))
                 return usage();
+        if (pipeline)
+                return argc - optind == 2 ? pipelined(argv[optind], argv[optind + 1]) : usage();
 
         r = open_bus(&bus);
         if (r < 0)
