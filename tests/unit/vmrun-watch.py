@@ -27,11 +27,13 @@ def result(ok, name, msg=""):
     print("%s unit.vmrun.%s%s" % ("PASS" if ok else "FAIL", name, ("  " + msg) if msg and not ok else ""))
 
 
-def feed(pieces):
-    """The watch's answers after each piece is appended to a console file."""
+def feed(pieces, deadline=None, age=0):
+    """The watch's answers after each piece is appended to a console file;
+    with @deadline (s), the watch made @age seconds ago."""
     with tempfile.TemporaryDirectory() as tmp:
         console = os.path.join(tmp, "console.log")
-        watch, answers = vmrun.StallWatch(console), [vmrun.StallWatch(console).check()]
+        watch, answers = vmrun.StallWatch(console, deadline), [vmrun.StallWatch(console).check()]
+        watch.started -= age
         for piece in pieces:
             with open(console, "a") as f:
                 f.write(piece)
@@ -54,5 +56,22 @@ result(a == [None, None, None, None], "a_stall_of_the_code_under_test_is_not_tak
 
 a = feed([])
 result(a == [None], "a_missing_console_is_no_stall", repr(a))
+
+EARLY = ("[    1.552297] cblist_init_generic: Setting shift to 1 and lim to 1 rcu_task_cpu_ids=2.\n"
+         "[    1.553948] Running RCU-tasks wait API self tests\n")
+a = feed([EARLY], deadline=180, age=181)
+result(a[0] is None and a[1] and "no /init 180 s" in a[1] and "RCU-tasks wait API self tests" in a[1],
+       "a_boot_that_never_reached_init_by_the_deadline_is_a_stall", repr(a))
+
+a = feed([EARLY], deadline=180, age=100)
+result(a == [None, None], "a_boot_still_short_of_its_deadline_is_not", repr(a))
+
+a = feed([EARLY, "[    3.0] Run /init as init process\n"], deadline=180, age=100)
+later = feed([EARLY + "[    3.0] Run /init as init process\n", "[  900.0] a long suite\n"], deadline=180, age=900)
+result(a == [None, None, None] and later == [None, None, None],
+       "a_boot_that_reached_init_is_never_taken_for_one", repr((a, later)))
+
+a = feed([EARLY], deadline=None, age=10000)
+result(a == [None, None], "without_a_deadline_a_slow_boot_is_not_a_stall", repr(a))
 
 sys.exit(1 if failed else 0)
