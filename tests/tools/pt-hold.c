@@ -249,15 +249,14 @@ static int on_pipelined_reply(sd_bus_message *msg, void *userdata, sd_bus_error 
         PipelinedCall *call = userdata;
         Pipelined *p = call->p;
         const sd_bus_error *e = sd_bus_message_get_error(msg);
-        const char *method = call->method;
 
         (void) error;
         p->replies++;
         if (e) {
                 p->failed++;
-                printf("reply %s %s: %s\n", method, e->name, e->message ?: "");
+                printf("reply %s %s: %s\n", call->method, e->name, e->message ?: "");
         } else
-                printf("reply %s ok\n", method);
+                printf("reply %s ok\n", call->method);
         fflush(stdout);
         return 0;
 }
@@ -455,7 +454,6 @@ int main(int argc, char *argv[]) {
         pid_t child;
 
         int latency_calls = 0, interval_ms = 0;
-
         bool pipeline = false;
 
         while ((c = getopt(argc, argv, "+Dm:o:cCr:HX:L:i:WP")) >= 0) {

@@ -221,7 +221,7 @@ def stalled_before_init(console_log):
             text = f.read()
     except OSError:
         return False
-    return "rcu_preempt detected stalls" in text and "Run /init as init process" not in text
+    return "rcu_preempt detected stalls" in text and INIT_STARTED not in text
 
 
 def run_once(args, cmd, listeners, helper, console_log, started):

@@ -134,21 +134,27 @@ testcase_killed_holder_device_comes_back_reset() {
 # A client that pipelines Acquire and Release (both sent before the first
 # answer): the grant's announcement, put off until the callers already
 # waiting are served, must still come before the answer to the Release
-# (whose lease ends there) and before LeaseReleased.
+# (whose lease ends there) and before LeaseReleased; over the bus and over
+# passthrud's own socket.
 testcase_pipelined_acquire_and_release_are_announced_in_order() {
-    local acquired released answered
-    as_alice pt-hold -P $EDU vm-pipe >/tmp/pipe.out 2>&1 || fail "pt-hold -P: $(cat /tmp/pipe.out)"
-    cat /tmp/pipe.out
-    grep -qx "reply Acquire ok" /tmp/pipe.out || fail "Acquire failed: $(cat /tmp/pipe.out)"
-    grep -qx "reply Release ok" /tmp/pipe.out || fail "Release failed: $(cat /tmp/pipe.out)"
-    acquired=$(grep -n "^signal LeaseAcquired $EDU vm-pipe " /tmp/pipe.out | cut -d: -f1)
-    released=$(grep -n "^signal LeaseReleased $EDU vm-pipe released$" /tmp/pipe.out | cut -d: -f1)
-    answered=$(grep -nx "reply Release ok" /tmp/pipe.out | cut -d: -f1)
-    [ -n "$acquired" ] && [ -n "$released" ] || fail "a signal is missing: $(cat /tmp/pipe.out)"
-    [ "$acquired" -lt "$answered" ] || fail "the Release was answered before LeaseAcquired: $(cat /tmp/pipe.out)"
-    [ "$acquired" -lt "$released" ] || fail "LeaseReleased came before LeaseAcquired: $(cat /tmp/pipe.out)"
-    wait_state $EDU available
-    assert_driver $EDU passthru
+    local acquired released answered transport
+    for transport in -P -DP; do
+        as_alice pt-hold $transport $EDU vm-pipe >/tmp/pipe.out 2>&1 || fail "pt-hold $transport: $(cat /tmp/pipe.out)"
+        echo "pt-hold $transport:"
+        cat /tmp/pipe.out
+        grep -qx "reply Acquire ok" /tmp/pipe.out || fail "$transport: Acquire failed: $(cat /tmp/pipe.out)"
+        grep -qx "reply Release ok" /tmp/pipe.out || fail "$transport: Release failed: $(cat /tmp/pipe.out)"
+        acquired=$(grep -n "^signal LeaseAcquired $EDU vm-pipe " /tmp/pipe.out | cut -d: -f1)
+        released=$(grep -n "^signal LeaseReleased $EDU vm-pipe released$" /tmp/pipe.out | cut -d: -f1)
+        answered=$(grep -nx "reply Release ok" /tmp/pipe.out | cut -d: -f1)
+        [ -n "$acquired" ] && [ -n "$released" ] || fail "$transport: a signal is missing: $(cat /tmp/pipe.out)"
+        [ "$acquired" -lt "$answered" ] ||
+            fail "$transport: the Release was answered before LeaseAcquired: $(cat /tmp/pipe.out)"
+        [ "$acquired" -lt "$released" ] ||
+            fail "$transport: LeaseReleased came before LeaseAcquired: $(cat /tmp/pipe.out)"
+        wait_state $EDU available
+        assert_driver $EDU passthru
+    done
 }
 
 testcase_no_working_reset_means_quarantine() {
