@@ -182,6 +182,15 @@ passed=$(cat "$RESULTS"/*/results 2>/dev/null | grep -c '^PASS')
 failed=$(cat "$RESULTS"/*/results 2>/dev/null | grep -c '^FAIL')
 skipped=$(cat "$RESULTS"/*/results 2>/dev/null | grep -c '^SKIP')
 echo
+# A failed VM suite's console tail: CI keeps only this log, not build/.
+for r in "$RESULTS"/*/results; do
+    d=$(dirname "$r")
+    if grep -q '^FAIL' "$r" && [[ -f $d/console.log ]]; then
+        echo "--- the last lines of $(basename "$d")'s console"
+        tail -n 40 "$d/console.log" | cut -c1-200
+    fi
+done
+echo
 grep -h '^FAIL' "$RESULTS"/*/results
 echo "$passed passed, $failed failed, $skipped skipped"
 [[ $failed -eq 0 && $passed -gt 0 ]]

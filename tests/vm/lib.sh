@@ -237,15 +237,27 @@ dev_prop() {
     busctl get-property org.passthru1 "$(dev_path "$1")" org.passthru1.Device "$2" | cut -d' ' -f2- | tr -d '"'
 }
 
-# start_daemon [BINARY]: passthrud (or its test build), ready once its
-# name is on the bus; its pid in /tmp/passthrud.pid.
+# start_daemon [BINARY]: passthrud (or its test build), started once the
+# last instance's name is gone and ready once the name is its own; its pid
+# in /tmp/passthrud.pid.
 start_daemon() {
-    "${1:-passthrud}" 2>>/tmp/passthrud.log &
-    echo $! >/tmp/passthrud.pid
-    # Ready when the name is on the bus.
+    local pid
+    # As systemd restarts a unit: once the last instance is gone, which a
+    # kill -9 does not wait for (its name goes when its connection closes).
     for i in $(seq 1 100); do
         [ "$(busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
-            NameHasOwner s org.passthru1 2>/dev/null)" = "b true" ] && return 0
+            NameHasOwner s org.passthru1 2>/dev/null)" = "b false" ] && break
+        sleep 0.1
+    done
+    "${1:-passthrud}" 2>>/tmp/passthrud.log &
+    pid=$!
+    echo $pid >/tmp/passthrud.pid
+    # Ready when the name is this process's: right after a kill -9 the old
+    # daemon's connection may hold it a little longer.
+    for i in $(seq 1 100); do
+        [ "$(busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
+            GetConnectionUnixProcessID s org.passthru1 2>/dev/null)" = "u $pid" ] && return 0
+        kill -0 $pid 2>/dev/null || break
         sleep 0.1
     done
     fail "${1:-passthrud} did not come up: $(tail -n 5 /tmp/passthrud.log)"

@@ -169,6 +169,7 @@ stats() {
 }
 
 start_watch() {
+    : >/tmp/watch.out
     pt-hold -W >/tmp/watch.out 2>&1 &
     WATCH=$!
 }
@@ -465,6 +466,7 @@ latency_stop() {
 # uncooperative DEV: alice's VMM stand-in holds DEV's group and device fd,
 # registers no device-request channel, and never lets go; its pid in $HOLDER.
 uncooperative() {
+    : >/tmp/hold.out
     $ALICE pt-hold $1 vm-u -- vfio-check --fd @FD@ --hold $1 >/tmp/hold.out 2>&1 &
     HOLDER=$!
     for i in $(seq 1 100); do

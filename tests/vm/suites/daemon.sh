@@ -22,6 +22,7 @@ as_bob() {
 hold() {
     local dev=$1 vm=$2
     shift 2
+    : >/tmp/hold.out
     setpriv --reuid=1000 --regid=1000 --groups=990 pt-hold -H "$@" "$dev" "$vm" >/tmp/hold.out 2>&1 &
     HOLDER=$!
     for i in $(seq 1 100); do
@@ -238,6 +239,7 @@ testcase_bus_loop_answers_while_vfio_unbind_blocks() {
     local child
     # The holder hands the group fd to a child and dies; the child keeps
     # the device open, so unbinding vfio-pci sleeps until it lets go.
+    : >/tmp/hold.out
     setpriv --reuid=1000 --regid=1000 --groups=990 pt-hold $EDU vm-a -- vfio-check --hold --fd @FD@ $EDU >/tmp/hold.out 2>&1 &
     HOLDER=$!
     for i in $(seq 1 100); do
@@ -563,6 +565,7 @@ testcase_quarantine_survives_removal_and_rescan() {
 
 testcase_revoke_ends_a_holder_that_kept_only_a_device_fd() {
     grace_1s
+    : >/tmp/hold.out
     setpriv --reuid=1000 --regid=1000 --groups=990 pt-hold -C $EDU vm-a -- \
         vfio-check --fd @FD@ --hold --close-group $EDU >/tmp/hold.out 2>&1 &
     HOLDER=$!
@@ -573,6 +576,7 @@ testcase_revoke_ends_a_holder_that_kept_only_a_device_fd() {
 }
 
 testcase_revoke_ends_a_holder_that_released_but_kept_a_device_fd() {
+    : >/tmp/hold.out
     setpriv --reuid=1000 --regid=1000 --groups=990 pt-hold -C -r 1 $EDU vm-a -- \
         vfio-check --fd @FD@ --hold --close-group $EDU >/tmp/hold.out 2>&1 &
     HOLDER=$!
@@ -587,6 +591,7 @@ testcase_revoke_ends_a_holder_that_released_but_kept_a_device_fd() {
 testcase_revoke_ends_the_vmm_under_passthructl_run() {
     local group run
     group=$(dev_prop $EDU IommuGroup)
+    : >/tmp/run.out
     setpriv --reuid=1000 --regid=1000 --groups=990 passthructl run --device $EDU --vm vm-c --open-node -- \
         vfio-check --group "$group" --hold --close-group $EDU >/tmp/run.out 2>&1 &
     run=$!
@@ -599,6 +604,7 @@ testcase_revoke_ends_the_vmm_under_passthructl_run() {
 
 testcase_a_device_fd_passed_out_of_reach_is_named_in_stuck() {
     local det
+    : >/tmp/hold.out
     setpriv --reuid=1000 --regid=1000 --groups=990 pt-hold -C -H $EDU vm-a -- \
         vfio-check --fd @FD@ --hold --close-group --detach $EDU >/tmp/hold.out 2>&1 &
     HOLDER=$!
@@ -622,6 +628,7 @@ testcase_revoke_ends_what_the_holder_left_in_its_cgroup() {
     local det
     grep -q cgroup2 /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup
     mkdir -p /sys/fs/cgroup/vm-a
+    : >/tmp/hold.out
     sh -c 'echo $$ > /sys/fs/cgroup/vm-a/cgroup.procs &&
         exec setpriv --reuid=1000 --regid=1000 --groups=990 pt-hold -C -H '$EDU' vm-a -- \
         vfio-check --fd @FD@ --hold --close-group --detach '$EDU >/tmp/hold.out 2>&1 &
@@ -642,6 +649,7 @@ testcase_memory_bytes_is_capped_and_put_back() {
     expect_error org.passthru1.Error.LimitExceeded as_alice pt-hold -m 4611686018427387904 $EDU vm-a
     grep -q "MaxMemoryBytes" /tmp/out || fail "LimitExceeded does not name the setting"
     assert_eq "$(dev_prop $EDU State)" available "State after the refusal"
+    : >/tmp/hold.out
     setpriv --reuid=1000 --regid=1000 --groups=990 pt-hold -m 33554432 -r 2 -H $EDU vm-a -- true >/tmp/hold.out 2>&1 &
     HOLDER=$!
     wait_for_line "acquired" /tmp/hold.out
@@ -691,6 +699,7 @@ testcase_a_recycled_pid_cannot_become_a_holder() {
     for try in 1 2 3 4 5; do
         rm -f /tmp/go
         mkfifo /tmp/go
+        : >/tmp/reuse.out
         setpriv --reuid=1000 --regid=1000 --groups=990 pt-reuse $EDU vm-r </tmp/go >/tmp/reuse.out 2>&1 &
         exec 7>/tmp/go
         wait_for_line connected /tmp/reuse.out
@@ -767,6 +776,7 @@ testcase_direct_socket_grants_a_member_without_the_bus() {
     grep -q "^fds [0-9]" /tmp/out || fail "passthructl run: no group fd: $(cat /tmp/out)"
     wait_state $EDU available
     # docs/direct.md's example, as a VMM author would start from it.
+    : >/tmp/doc.out
     $ALICE direct-acquire $EDU vm-doc >/tmp/doc.out 2>&1 &
     doc=$!
     trap 'kill $doc 2>/dev/null || true' EXIT
@@ -870,6 +880,7 @@ testcase_without_the_socket_passthructl_uses_the_bus() {
 testcase_direct_socket_drops_a_client_that_never_reads() {
     local fds0 fds flood
     fds0=$(ls /proc/"$(cat /tmp/passthrud.pid)"/fd | wc -l)
+    : >/tmp/flood.out
     $ALICE pt-flood $SOCK 1000000 >/tmp/flood.out 2>&1 &
     flood=$!
     wait_for_line ready /tmp/flood.out
@@ -904,9 +915,11 @@ testcase_bus_answers_while_a_live_passthrough_waits_for_a_held_device() {
     echo $NIC > /sys/bus/pci/drivers_probe
     assert_driver $NIC vfio-pci
     group=$(dev_prop $NIC IommuGroup)
+    : >/tmp/vh.out
     vfio-check --group "$group" --hold $NIC >/tmp/vh.out 2>&1 &
     holder=$!
     wait_for_line holding /tmp/vh.out
+    : >/tmp/sp.out
     busctl call $BUS SetPassthrough "sba{sv}" $NIC true 1 Live b true >/tmp/sp.out 2>&1 &
     sp=$!
     sleep 1
