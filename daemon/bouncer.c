@@ -115,8 +115,8 @@ int bouncer_identify(Manager *m, sd_bus_message *msg, Caller *ret, sd_bus_error 
 
         if (d) {
                 *ret = (Caller) { .euid = d->uid, .pid = d->pid, .gid_known = true, .gid = d->gid, .gids = d->gids,
-                                  .n_gids = d->n_gids, .pidfd = d->pidfd, .connected = d->accepted,
-                                  .direct = true };
+                                  .n_gids = d->n_gids, .pidfd = d->pidfd, .start_time = d->start_time,
+                                  .connected = d->accepted, .direct = true };
                 return 0;
         }
         /* The bus: asked once per connection, while the daemon follows connections leaving. */
@@ -356,7 +356,7 @@ int bouncer_watch_peers(Manager *m, sd_bus *bus) {
         return 0;
 }
 
-int bouncer_pin(Manager *m, sd_bus_message *msg, const Caller *caller, sd_bus_error *error) {
+int bouncer_pin(Manager *m, sd_bus_message *msg, Caller *caller, sd_bus_error *error) {
         const char *sender = sd_bus_message_get_sender(msg);
         int pidfd;
 
@@ -376,7 +376,7 @@ int bouncer_pin(Manager *m, sd_bus_message *msg, const Caller *caller, sd_bus_er
         }
         if (caller->pid <= 0 || !sender)
                 return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "The bus did not say which process is calling.");
-        pidfd = process_pin(caller->pid, caller->connected);
+        pidfd = process_pin(caller->pid, caller->connected, &caller->start_time);
         if (pidfd == -ESTALE)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                                          "Process %u started after bus connection %s appeared: it cannot be the "

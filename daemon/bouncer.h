@@ -31,6 +31,7 @@ typedef struct Caller {
         const gid_t *gids;              /* supplementary groups vouched for ... */
         int n_gids;                     /* ... their number, or -1: not known */
         int pidfd;                      /* direct: the caller pinned at connect time; else -EBADF */
+        uint64_t start_time;            /* the pinned caller's start time; 0: not read (bouncer_pin() reads it) */
         uint64_t connected;             /* when its connection appeared (CLOCK_BOOTTIME, usec) */
         bool direct;
 } Caller;
@@ -55,9 +56,10 @@ int bouncer_authorize(Manager *m, const char *member, const Caller *c, sd_bus_er
  * appeared (NameOwnerChanged, see bouncer_watch_peers()) and refuses a
  * process that started after it (process_pin()).  A connection older than
  * the daemon's watch is bounded by the watch's own start.  Returns the
- * pidfd, or a negative errno with @error set (AccessDenied).
+ * pidfd, or a negative errno with @error set (AccessDenied); the start time
+ * read with it goes to @caller (the lease records it).
  */
-int bouncer_pin(Manager *m, sd_bus_message *msg, const Caller *caller, sd_bus_error *error);
+int bouncer_pin(Manager *m, sd_bus_message *msg, Caller *caller, sd_bus_error *error);
 
 /* Follow connections appearing and leaving on @bus (synchronous AddMatch). */
 int bouncer_watch_peers(Manager *m, sd_bus *bus);

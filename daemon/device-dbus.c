@@ -23,20 +23,9 @@ static int append_strv(sd_bus_message *reply, char * const *l) {
         return sd_bus_message_close_container(reply);
 }
 
-/* A tracked member's driver as the last event left it (group.h). */
-static int member_driver(const char *address, const char **ret_driver, void *userdata) {
-        Device *d = manager_find_device(userdata, address);
-
-        if (!d)
-                return 0;
-        *ret_driver = d->sys.driver;
-        return 1;
-}
-
-/* The group as last read (group.h): the bus's view, not a grant's. */
+/* The group as last read (group.h): the bus's view; a grant reads the drivers again. */
 static const Group *device_group(Device *d) {
-        return group_cache_get(&d->manager->groups, d->manager->sysfs_root, d->sys.iommu_group, member_driver,
-                               d->manager);
+        return manager_group(d->manager, d->sys.iommu_group);
 }
 
 static bool group_viable(Device *d) {

@@ -113,7 +113,7 @@ static int peer_groups(int fd, gid_t **ret, int *ret_n) {
  * that connected: one that started after the connection was accepted holds
  * a recycled pid.
  */
-static int peer_pidfd(int fd, pid_t pid, uint64_t accepted) {
+static int peer_pidfd(int fd, pid_t pid, uint64_t accepted, uint64_t *ret_start_time) {
         socklen_t len = sizeof(int);
         int pidfd = -EBADF;
 
@@ -121,7 +121,7 @@ static int peer_pidfd(int fd, pid_t pid, uint64_t accepted) {
                 return pidfd;
         if (errno != ENOPROTOOPT && errno != EINVAL && errno != EOPNOTSUPP)
                 return -errno;
-        return process_pin(pid, accepted);
+        return process_pin(pid, accepted, ret_start_time);
 }
 
 static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -198,7 +198,7 @@ static int peer_new(Manager *m, int fd, DirectPeer **ret) {
                 return log_warning_errno(r, "Refused a direct connection of pid %u: cannot read its groups: %m",
                                          (unsigned) uc.pid);
         }
-        p->pidfd = peer_pidfd(fd, uc.pid, p->accepted);
+        p->pidfd = peer_pidfd(fd, uc.pid, p->accepted, &p->start_time);
         if (p->pidfd < 0) {
                 r = p->pidfd;
                 safe_close(fd);

@@ -116,7 +116,8 @@ int write_file_atomic_at(int dirfd, const char *name, const char *contents, mode
         }
 
         r = write_all(fd, contents, strlen(contents));
-        if (r >= 0 && fchmod(fd, mode & 07777) < 0)
+        /* Made 0600 (the ledger's mode: no call more); a wider mode is set whatever the umask took. */
+        if (r >= 0 && (mode & 07777) != 0600 && fchmod(fd, mode & 07777) < 0)
                 r = -errno;
         if (r >= 0 && durable && fsync(fd) < 0)
                 r = -errno;

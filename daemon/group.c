@@ -48,31 +48,48 @@ static Group *group_add(GroupCache *c, int number) {
         return &c->groups[i];
 }
 
-/* 1 when every member's driver leaves the group viable, 0 when one does not, or -errno. */
-static int members_viable(char **members, const char *sysfs_root, GroupMemberDriver member_driver, void *userdata) {
+/*
+ * 1 when every member's driver leaves the group viable, 0 when one does
+ * not, or -errno; the members that are not bridges in *ret_endpoints.
+ */
+static int members_read(char **members, const char *sysfs_root, GroupMemberDriver member_driver, void *userdata,
+                        char ***ret_endpoints) {
+        _cleanup_strv_free_ char **endpoints = calloc(1, sizeof(char *));
+        bool viable = true;
+        int r;
+
+        if (!endpoints)
+                return -ENOMEM;
         for (char **m = members; *m; m++) {
                 _cleanup_free_ char *read = NULL;
                 const char *driver = NULL;
-                int r;
+                bool endpoint = true;
 
                 r = member_driver(*m, &driver, userdata);
                 if (r == 0) {
-                        r = sysfs_pci_driver(sysfs_root, *m, &read);
+                        r = sysfs_pci_is_bridge(sysfs_root, *m);
+                        if (r >= 0) {
+                                endpoint = r == 0;
+                                r = sysfs_pci_driver(sysfs_root, *m, &read);
+                        }
                         if (r == -ENODEV)
                                 continue;       /* left the group under us: its event follows */
                         driver = read;
                 }
                 if (r < 0)
                         return r;
+                if (endpoint && strv_extend(&endpoints, *m) < 0)
+                        return -ENOMEM;
                 if (!pci_driver_keeps_group_viable(driver))
-                        return 0;
+                        viable = false;
         }
-        return 1;
+        *ret_endpoints = TAKE_PTR(endpoints);
+        return viable;
 }
 
 const Group *group_cache_get(GroupCache *c, const char *sysfs_root, int number, GroupMemberDriver member_driver,
                              void *userdata) {
-        _cleanup_strv_free_ char **members = NULL;
+        _cleanup_strv_free_ char **members = NULL, **endpoints = NULL;
         Group *g;
         int viable;
 
@@ -83,14 +100,16 @@ const Group *group_cache_get(GroupCache *c, const char *sysfs_root, int number, 
                 return g;
         if (sysfs_iommu_group_devices(sysfs_root, number, &members) < 0)
                 return NULL;
-        viable = members_viable(members, sysfs_root, member_driver, userdata);
+        viable = members_read(members, sysfs_root, member_driver, userdata, &endpoints);
         if (viable < 0)
                 return NULL;
         g = g ?: group_add(c, number);
         if (!g)
                 return NULL;
         strv_free(g->members);
+        strv_free(g->endpoints);
         g->members = TAKE_PTR(members);
+        g->endpoints = TAKE_PTR(endpoints);
         g->viable = viable > 0;
         g->known = true;
         return g;
@@ -110,8 +129,10 @@ void group_cache_invalidate_member(GroupCache *c, const char *address) {
 }
 
 void group_cache_done(GroupCache *c) {
-        for (size_t i = 0; i < c->n; i++)
+        for (size_t i = 0; i < c->n; i++) {
                 strv_free(c->groups[i].members);
+                strv_free(c->groups[i].endpoints);
+        }
         free(c->groups);
         *c = (GroupCache) {};
 }

@@ -3,9 +3,12 @@
  * IOMMU groups as the bus shows them: each group's members (bridges
  * included) and whether it is viable, read from sysfs once and kept until
  * an event of one of its members says otherwise.  GetManagedObjects and
- * PropertiesChanged read GroupDevices and Viable from here; a grant never
- * does: lease_check() scans the group live, and the kernel's
- * VFIO_GROUP_GET_STATUS after open has the last word.
+ * PropertiesChanged read GroupDevices and Viable from here.  A grant takes
+ * the members and which of them move (the endpoints) from here too, since
+ * they change only with a device's arrival or departure, whose events
+ * invalidate the group; it reads each member's driver live
+ * (lease_check()), and the kernel's VFIO_GROUP_GET_STATUS after open has
+ * the last word.
  */
 #pragma once
 
@@ -16,6 +19,7 @@ typedef struct Group {
         int number;
         bool known;             /* members and viable are current; false: read them again when asked */
         char **members;         /* sorted addresses, bridges included */
+        char **endpoints;       /* the members that are not PCI bridges (they move to vfio-pci), sorted */
         bool viable;            /* every member on passthru, vfio-pci, a bridge driver or none */
 } Group;
 
@@ -26,8 +30,9 @@ typedef struct GroupCache {
 
 /*
  * What the caller knows of a member: 1 with its driver in *ret_driver
- * (NULL: none; not to be freed) for a device it tracks, kept current by
- * udev events; 0 for one it does not (a bridge), read from sysfs.
+ * (NULL: none; not to be freed) for a device it tracks (never a bridge),
+ * kept current by udev events; 0 for one it does not (a bridge, or a
+ * device it could not read), whose driver and class are read from sysfs.
  */
 typedef int (*GroupMemberDriver)(const char *address, const char **ret_driver, void *userdata);
 

@@ -142,7 +142,7 @@ static void drop_untouchable(const Holders *h, PidSet *s, bool init) {
 
 /* Is @pid still the family member seen?  A pidfd of it then, else a negative errno. */
 static int pin_family(const Holders *h, pid_t pid) {
-        return process_pin(pid, h->family_seen);
+        return process_pin(pid, h->family_seen, NULL);
 }
 
 /* Every walk is tried; the first error is returned, with what the others found. */

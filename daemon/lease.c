@@ -29,6 +29,47 @@
 
 #define UID_NONE ((uid_t) -1)
 
+/*
+ * A grant's pass over IOMMU group @group: the members and endpoints as the
+ * group cache keeps them (a member comes or goes only with an event that
+ * invalidates it), each member's driver read now.  1 viable, 0 not (the
+ * first culprit and its driver in *ret_culprit and *ret_culprit_driver),
+ * or -errno; the endpoints in *ret_endpoints either way.
+ */
+static int group_scan(Manager *m, int group, char ***ret_endpoints, char **ret_culprit, char **ret_culprit_driver) {
+        _cleanup_strv_free_ char **endpoints = NULL;
+        _cleanup_free_ char *culprit = NULL, *culprit_driver = NULL;
+        const Group *g = manager_group(m, group);
+
+        if (!g)
+                return -ENOENT;
+        endpoints = strv_copy(g->endpoints);
+        if (!endpoints)
+                return -ENOMEM;
+        for (char **i = g->members; *i; i++) {
+                _cleanup_free_ char *driver = NULL;
+                int r;
+
+                r = sysfs_pci_driver(m->sysfs_root, *i, &driver);
+                if (r == -ENODEV) {
+                        (void) strv_remove(endpoints, *i);      /* left under us: its event follows */
+                        continue;
+                }
+                if (r < 0)
+                        return r;
+                if (culprit || pci_driver_keeps_group_viable(driver))
+                        continue;
+                culprit = strdup(*i);
+                if (!culprit)
+                        return -ENOMEM;
+                culprit_driver = TAKE_PTR(driver);
+        }
+        *ret_endpoints = TAKE_PTR(endpoints);
+        *ret_culprit = TAKE_PTR(culprit);
+        *ret_culprit_driver = TAKE_PTR(culprit_driver);
+        return *ret_culprit ? 0 : 1;
+}
+
 int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd_bus_error *error) {
         _cleanup_free_ char *culprit = NULL, *culprit_driver = NULL;
         _cleanup_strv_free_ char **endpoints = NULL;
@@ -95,7 +136,7 @@ int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd
                                         "the IOMMU in the firmware and do not boot with amd_iommu=off (AMD-Vi is on by default).");
         if (!m->config.allow_unsafe_interrupts) {
                 /* Unreadable counts as set: refuse rather than guess. */
-                if (sysfs_vfio_unsafe_interrupts(m->sysfs_root, &flag) < 0 || flag)
+                if (sysfs_vfio_unsafe_interrupts(m->sysfs_root, &m->unsafe_interrupts_fd, &flag) < 0 || flag)
                         return sd_bus_error_set(error, PT_ERROR_IOMMU_UNAVAILABLE,
                                                 "vfio_iommu_type1 allow_unsafe_interrupts is set: a VM could forge interrupts. "
                                                 "Unset it, or accept the risk with AllowUnsafeInterrupts=yes.");
@@ -117,7 +158,7 @@ int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd
                                          "%s is not assigned to VM '%s'.", d->address, vm);
 
         /* 5. The limits.  One pass over the group serves 5 to 7. */
-        viable = sysfs_iommu_group_scan(m->sysfs_root, d->sys.iommu_group, &endpoints, &culprit, &culprit_driver);
+        viable = group_scan(m, d->sys.iommu_group, &endpoints, &culprit, &culprit_driver);
         if (viable < 0)
                 return sd_bus_error_set_errnof(error, viable, "Cannot read IOMMU group %d: %m", d->sys.iommu_group);
         n = strv_length(endpoints);
@@ -320,6 +361,11 @@ static int ledger_record(Lease *l) {
         return r;
 }
 
+void lease_note_cgroup(Lease *l) {
+        if (l && !l->cgroup && proc_cgroup(l->manager->paths.proc, l->pid, &l->cgroup) < 0)
+                l->cgroup = NULL;
+}
+
 /* Put devices moved to vfio-pci back on passthru (nobody has the group open). */
 static void rollback(Manager *m, char **moved) {
         for (char **i = moved; i && *i; i++) {
@@ -373,8 +419,9 @@ static void group_node(Manager *m, int group, char *buf, size_t size) {
         snprintf(buf, size, "%s/vfio/%d", m->paths.dev, group);
 }
 
-int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t pid, int pidfd_in, uid_t uid,
-                  const AcquireOptions *opts, Lease **ret, int *ret_fd, sd_bus_error *error) {
+int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t pid, int pidfd_in,
+                  uint64_t start_time, uid_t uid, const AcquireOptions *opts, Lease **ret, int *ret_fd,
+                  sd_bus_error *error) {
         _cleanup_strv_free_ char **moved = calloc(1, sizeof(char *));
         _cleanup_close_ int pidfd = pidfd_in, fd = -EBADF;
         char node[PATH_MAX];
@@ -409,7 +456,8 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t
                 r = sd_bus_error_set_errno(error, -ENOMEM);
                 goto fail;
         }
-        r = proc_start_time(pid, &l->start_time);
+        l->start_time = start_time;
+        r = start_time > 0 ? 0 : proc_start_time(pid, &l->start_time);
         if (r < 0) {
                 r = sd_bus_error_set_errnof(error, r, "The calling process %u is gone: %m", (unsigned) pid);
                 goto fail;
@@ -484,8 +532,6 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t
                 goto fail_moved;
         }
 
-        if (proc_cgroup(m->paths.proc, pid, &l->cgroup) < 0)
-                l->cgroup = NULL;       /* no cgroup v2: the process tree and the node only */
         /* Granted: only now is the caller's limit raised. */
         if (opts->memory_bytes > 0)
                 set_memlock(l, opts->memory_bytes);
@@ -774,7 +820,7 @@ static void lease_note_family(Lease *l) {
         size_t k = 0;
 
         for (size_t i = 0; i < l->family.n; i++) {
-                _cleanup_close_ int fd = process_pin(l->family.pids[i], l->family_seen);
+                _cleanup_close_ int fd = process_pin(l->family.pids[i], l->family_seen, NULL);
 
                 if (fd >= 0)
                         l->family.pids[k++] = l->family.pids[i];

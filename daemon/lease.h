@@ -73,12 +73,20 @@ int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd
 /*
  * Move, open, record, after lease_check() said yes: the group fd in
  * *ret_fd (the caller sends and closes it), the lease in *ret.  @endpoints
- * (from lease_check()) and @pidfd (the holder @pid pinned by bouncer_pin())
- * are taken over, also on failure.  Nothing is announced yet: the caller
- * replies first, then calls lease_announce_later().
+ * (from lease_check()) and @pidfd (the holder @pid pinned by bouncer_pin(),
+ * which read its @start_time; 0: read it here) are taken over, also on
+ * failure.  Nothing is announced yet: the caller replies first, then
+ * calls lease_note_cgroup() and lease_announce_later().
  */
-int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t pid, int pidfd, uid_t uid,
-                  const AcquireOptions *opts, Lease **ret, int *ret_fd, sd_bus_error *error);
+int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t pid, int pidfd,
+                  uint64_t start_time, uid_t uid, const AcquireOptions *opts, Lease **ret, int *ret_fd,
+                  sd_bus_error *error);
+/*
+ * The holder's cgroup, read right after the grant's reply left (off the
+ * caller's wait; nothing runs in between): a revocation ends what the
+ * holder left there.  Without cgroup v2, the process tree and the node only.
+ */
+void lease_note_cgroup(Lease *l);
 /*
  * LeaseAcquired, the devices' new state, the journal, once the bus's
  * callers waiting now are answered (a defer

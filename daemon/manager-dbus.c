@@ -252,7 +252,8 @@ static int method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *err
         r = read_acquire_options(msg, &opts, error);
         if (r < 0)
                 return r;
-        if (opts.memory_bytes > config_max_memory_bytes(&m->config))
+        /* No MemoryBytes, no cap to work out (the default asks the kernel for the host's memory). */
+        if (opts.memory_bytes > 0 && opts.memory_bytes > config_max_memory_bytes(&m->config))
                 return sd_bus_error_setf(error, PT_ERROR_LIMIT_EXCEEDED,
                                          "MemoryBytes=%" PRIu64 " is above the cap of %" PRIu64 " bytes "
                                          "(MaxMemoryBytes= in %s; default: the host's physical memory).",
@@ -272,13 +273,14 @@ static int method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *err
         pidfd = bouncer_pin(m, msg, &caller, error);
         if (pidfd < 0)
                 return pidfd;
-        r = lease_acquire(m, d, vm, TAKE_PTR(endpoints), caller.pid, TAKE_FD(pidfd), caller.euid, &opts, &l, &fd,
-                          error);
+        r = lease_acquire(m, d, vm, TAKE_PTR(endpoints), caller.pid, TAKE_FD(pidfd), caller.start_time, caller.euid,
+                          &opts, &l, &fd, error);
         if (r < 0)
                 return r;
-        /* The fd first, then the news. */
+        /* The fd first, then the books and the news. */
         r = sd_bus_reply_method_return(msg, "h", fd);
         FAULT_POINT("acquire-sent");
+        lease_note_cgroup(l);
         lease_announce_later(l);
         return r;
 }

@@ -38,6 +38,7 @@ int manager_new(const ManagerPaths *paths, Manager **ret) {
         m->paths = *paths;
         m->direct.listen_fd = -EBADF;
         m->runtime_fd = -EBADF;
+        m->unsafe_interrupts_fd = -EBADF;
         m->sysfs_root = m->paths.sysfs;
         r = config_init(&m->config);
         if (r < 0)
@@ -58,6 +59,7 @@ Manager *manager_free(Manager *m) {
         group_cache_done(&m->groups);
         direct_done(&m->direct);
         safe_close(m->runtime_fd);
+        safe_close(m->unsafe_interrupts_fd);
         sd_bus_flush_close_unref(m->bus);
         bus_peers_done(&m->peers);
         sd_event_source_disable_unref(m->nl_source);
@@ -98,6 +100,20 @@ Device *manager_find_device(Manager *m, const char *address) {
         size_t i = device_index(m, address, &found);
 
         return found ? m->devices[i] : NULL;
+}
+
+/* A tracked member's driver as the last event left it (group.h). */
+static int member_driver(const char *address, const char **ret_driver, void *userdata) {
+        Device *d = manager_find_device(userdata, address);
+
+        if (!d)
+                return 0;
+        *ret_driver = d->sys.driver;
+        return 1;
+}
+
+const Group *manager_group(Manager *m, int group) {
+        return group_cache_get(&m->groups, m->sysfs_root, group, member_driver, m);
 }
 
 int manager_lookup_device(Manager *m, const char *arg, Device **ret, sd_bus_error *error) {

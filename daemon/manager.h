@@ -63,6 +63,8 @@ typedef struct Manager {
         /* The runtime directory (ledger, quarantine), opened once; on tmpfs its writes skip fsync(). */
         int runtime_fd;
         bool runtime_volatile;
+        /* vfio_iommu_type1's allow_unsafe_interrupts, kept open: read by every grant. */
+        int unsafe_interrupts_fd;
 
         /* Quarantined addresses: kept when a device leaves and comes back. */
         char **quarantine;
@@ -102,6 +104,8 @@ int manager_attach_event(Manager *m, sd_event *event);
 int manager_start(Manager *m, sd_event *event);
 
 Device *manager_find_device(Manager *m, const char *address);
+/* IOMMU group @group as last read (group.h): its members, endpoints and viability; NULL when unreadable. */
+const Group *manager_group(Manager *m, int group);
 /* Parse "0000:01:00.0" or "01:00.0" and find the device. */
 int manager_lookup_device(Manager *m, const char *arg, Device **ret, sd_bus_error *error);
 int manager_add_device(Manager *m, const char *address, Device **ret);

@@ -119,7 +119,7 @@ uint64_t boottime_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
 }
 
-int process_pin(pid_t pid, uint64_t not_after) {
+int process_pin(pid_t pid, uint64_t not_after, uint64_t *ret_start_time) {
         _cleanup_close_ int pidfd = -EBADF;
         long hz = sysconf(_SC_CLK_TCK);
         uint64_t ticks;
@@ -135,6 +135,8 @@ int process_pin(pid_t pid, uint64_t not_after) {
         /* /proc's start time is in clock ticks since boot, rounded down. */
         if (ticks * (1000000ULL / (uint64_t) hz) > not_after)
                 return -ESTALE;
+        if (ret_start_time)
+                *ret_start_time = ticks;
         return TAKE_FD(pidfd);
 }
 

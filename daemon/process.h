@@ -31,10 +31,11 @@ int proc_start_time(pid_t pid, uint64_t *ret);
  * @not_after (CLOCK_BOOTTIME, usec): a pidfd, taken before its start time
  * is read and checked while it still lives, so that both are of one
  * process.  A process cannot be younger than a connection it made: one
- * that started after @not_after holds a recycled pid.  Returns the pidfd,
- * -ESRCH when the process is gone, -ESTALE when it is too young.
+ * that started after @not_after holds a recycled pid.  Returns the pidfd
+ * (and, when @ret_start_time is not NULL, the start time read), -ESRCH
+ * when the process is gone, -ESTALE when it is too young.
  */
-int process_pin(pid_t pid, uint64_t not_after);
+int process_pin(pid_t pid, uint64_t not_after, uint64_t *ret_start_time);
 /* CLOCK_BOOTTIME in usec: the clock of process_pin()'s @not_after. */
 uint64_t boottime_usec(void);
 

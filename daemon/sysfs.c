@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <endian.h>
@@ -665,23 +666,46 @@ int sysfs_iommu_state(const char *root, bool *ret_enabled) {
         return 0;
 }
 
-int sysfs_vfio_unsafe_interrupts(const char *root, bool *ret) {
-        _cleanup_free_ char *p = NULL, *s = NULL;
-        int r;
+/* The parameter's file opened, or -ENOENT when the module is not loaded. */
+static int open_unsafe_interrupts(const char *root) {
+        _cleanup_free_ char *p = NULL;
+        int fd;
 
         if (asprintf(&p, "%s/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts",
                      root_or_default(root)) < 0)
                 return -ENOMEM;
-        r = read_file(p, &s);
-        if (r == -ENOENT) {
-                *ret = false;
-                return 0;
+        fd = open(p, O_RDONLY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+int sysfs_vfio_unsafe_interrupts(const char *root, int *fd, bool *ret) {
+        char buf[8];
+        ssize_t n = -1;
+
+        assert(fd);
+        /* A sysfs attribute read from offset 0 is shown anew; an unloaded module's file answers ENODEV. */
+        if (*fd >= 0 && (n = pread(*fd, buf, sizeof(buf) - 1, 0)) < 0)
+                *fd = safe_close(*fd);
+        if (*fd < 0) {
+                int r = open_unsafe_interrupts(root);
+
+                if (r == -ENOENT) {
+                        *ret = false;
+                        return 0;
+                }
+                if (r < 0)
+                        return r;
+                *fd = r;
+                n = pread(*fd, buf, sizeof(buf) - 1, 0);
+                if (n < 0)
+                        return -errno;
         }
-        if (r < 0)
-                return r;
-        if (strcmp(s, "Y") == 0)
+        while (n > 0 && buf[n - 1] == '\n')
+                n--;
+        buf[n] = '\0';
+        if (strcmp(buf, "Y") == 0)
                 *ret = true;
-        else if (strcmp(s, "N") == 0)
+        else if (strcmp(buf, "N") == 0)
                 *ret = false;
         else
                 return -EBADMSG;
@@ -708,6 +732,16 @@ int proc_interrupt_remapping(const char *proc_root, bool *ret) {
                 return errno > 0 ? -errno : -EIO;
         *ret = false;
         return 0;
+}
+
+int sysfs_pci_is_bridge(const char *root, const char *address) {
+        uint32_t class;
+        int r;
+
+        r = read_hex_attr(root, address, "class", 0xffffff, &class);
+        if (r < 0)
+                return r;
+        return (class >> 8) == 0x0604;
 }
 
 int sysfs_pci_driver(const char *root, const char *address, char **ret) {

@@ -94,11 +94,18 @@ int sysfs_set_bus_master(const char *root, const char *address, bool enable);
 
 /* Enabled when /class/iommu has an entry. */
 int sysfs_iommu_state(const char *root, bool *ret_enabled);
-/* vfio_iommu_type1's allow_unsafe_interrupts; false when the module is not loaded. */
-int sysfs_vfio_unsafe_interrupts(const char *root, bool *ret);
+/*
+ * vfio_iommu_type1's allow_unsafe_interrupts, read now; false when the
+ * module is not loaded.  *@fd keeps the parameter's file open between
+ * calls (-EBADF at first; the caller closes it): one pread() a grant,
+ * opened again when the module went away.
+ */
+int sysfs_vfio_unsafe_interrupts(const char *root, int *fd, bool *ret);
 /* Interrupt remapping is on when proc_root/interrupts shows an "IR-" chip. */
 int proc_interrupt_remapping(const char *proc_root, bool *ret);
 
+/* 1 when @address is a PCI-to-PCI bridge (class 0x0604xx), 0 when not; -ENODEV without the device. */
+int sysfs_pci_is_bridge(const char *root, const char *address);
 /* The driver bound to @address now, in *ret (NULL: none; free() it); -ENODEV without the device. */
 int sysfs_pci_driver(const char *root, const char *address, char **ret);
 /* A group member on @driver (NULL: none) leaves its group viable: passthru, vfio-pci, pcieport, pci-stub. */

@@ -269,6 +269,22 @@ static void unsafe_interrupts_are_iommu_unavailable(void **state) {
                        "allow_unsafe_interrupts", NULL);
 }
 
+/* The parameter's file stays open between grants, yet each reads it now. */
+static void unsafe_interrupts_set_after_a_grant_check_refuses_the_next(void **state) {
+        const char *param = "module/vfio_iommu_type1/parameters/allow_unsafe_interrupts";
+        Fx *fx = *state;
+
+        fake_write(fx->root, param, "N\n");
+        fx_load(fx, MARKED_STATE);
+        assert_int_equal(fx_check(fx, D1, "vm-a"), 0);
+        assert_true(fx->m->unsafe_interrupts_fd >= 0);
+        /* Root sets it in place, as sysfs does. */
+        fake_write(fx->root, param, "Y\n");
+        assert_refused(fx, fx_check(fx, D1, "vm-a"), PT_ERROR_IOMMU_UNAVAILABLE, "allow_unsafe_interrupts", NULL);
+        fake_write(fx->root, param, "N\n");
+        assert_int_equal(fx_check(fx, D1, "vm-a"), 0);
+}
+
 static void no_interrupt_remapping_is_iommu_unavailable(void **state) {
         Fx *fx = *state;
 
@@ -380,6 +396,27 @@ static void member_on_host_driver_is_group_not_viable_naming_it(void **state) {
 
         fake_bind(fx->root, D2B, "snd_hda_intel");
         fx_load(fx, MARKED_STATE);
+        assert_refused(fx, fx_check(fx, D2A, "vm-a"), PT_ERROR_GROUP_NOT_VIABLE, D2B, "snd_hda_intel", NULL);
+}
+
+/*
+ * The group's members come from the cache the bus reads, but a grant reads
+ * their drivers now: a host driver bound since the cache was filled, its
+ * event not yet in, still refuses the group.
+ */
+static void member_bound_to_a_host_driver_without_an_event_is_seen(void **state) {
+        Fx *fx = *state;
+        const Group *g;
+
+        fx_load(fx, MARKED_STATE);
+        g = manager_group(fx->m, 2);
+        assert_non_null(g);
+        assert_true(g->viable);
+        assert_int_equal(strv_length(g->members), 3);           /* the bridge too */
+        assert_int_equal(strv_length(g->endpoints), 2);
+        assert_int_equal(fx_check(fx, D2A, "vm-a"), 0);
+        fake_bind(fx->root, D2B, "snd_hda_intel");
+        assert_true(manager_group(fx->m, 2)->viable);           /* the cache has not heard */
         assert_refused(fx, fx_check(fx, D2A, "vm-a"), PT_ERROR_GROUP_NOT_VIABLE, D2B, "snd_hda_intel", NULL);
 }
 
@@ -632,6 +669,7 @@ int main(void) {
                 T(no_iommu_is_iommu_unavailable),
                 T(device_without_iommu_group_is_iommu_unavailable),
                 T(unsafe_interrupts_are_iommu_unavailable),
+                T(unsafe_interrupts_set_after_a_grant_check_refuses_the_next),
                 T(no_interrupt_remapping_is_iommu_unavailable),
                 T(allow_unsafe_interrupts_accepts_both_interrupt_risks),
                 T(allow_unsafe_interrupts_does_not_accept_iommu_off),
@@ -643,6 +681,7 @@ int main(void) {
                 T(max_devices_per_vm_counts_devices_already_leased_by_that_vm),
                 T(max_active_devices_counts_every_vms_leases),
                 T(member_on_host_driver_is_group_not_viable_naming_it),
+                T(member_bound_to_a_host_driver_without_an_event_is_seen),
                 T(leased_member_is_device_busy_naming_vm_and_pid),
                 T(queued_device_is_read_once_and_a_leased_one_never),
                 T(quarantined_member_refuses_the_group_naming_it),

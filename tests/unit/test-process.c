@@ -258,23 +258,27 @@ static void pid_set_keeps_each_pid_once(void **state) {
 
 /* A process is pinned only when it is no younger than its connection: a recycled pid is. */
 static void process_pin_refuses_a_process_younger_than_the_connection(void **state) {
+        uint64_t start = 0, ticks = 0;
         pid_t child;
         int fd, status;
 
         (void) state;
         /* This process started long before now, and after boot's first microsecond. */
-        fd = process_pin(getpid(), boottime_usec());
+        fd = process_pin(getpid(), boottime_usec(), &start);
         assert_true(fd >= 0);
         close(fd);
-        assert_int_equal(process_pin(getpid(), 1), -ESTALE);
+        /* The start time it read is the process's own. */
+        assert_int_equal(proc_start_time(getpid(), &ticks), 0);
+        assert_true(start == ticks);
+        assert_int_equal(process_pin(getpid(), 1, NULL), -ESTALE);
         /* A process gone is gone. */
         child = fork();
         assert_true(child >= 0);
         if (child == 0)
                 _exit(0);
         assert_int_equal(waitpid(child, &status, 0), child);
-        assert_int_equal(process_pin(child, boottime_usec()), -ESRCH);
-        assert_int_equal(process_pin(0, boottime_usec()), -EINVAL);
+        assert_int_equal(process_pin(child, boottime_usec(), NULL), -ESRCH);
+        assert_int_equal(process_pin(0, boottime_usec(), NULL), -EINVAL);
 }
 
 int main(void) {

@@ -581,24 +581,37 @@ static void iommu_enabled_only_with_class_iommu_entry(void **state) {
 static void unsafe_interrupts_reads_y_n_and_missing(void **state) {
         const char *root = *state;
         const char *f = "module/vfio_iommu_type1/parameters/allow_unsafe_interrupts";
+        int fd = -EBADF;
         bool v = true;
 
-        assert_int_equal(sysfs_vfio_unsafe_interrupts(root, &v), 0);
-        assert_false(v);
-        fake_write(root, f, "Y\n");
-        assert_int_equal(sysfs_vfio_unsafe_interrupts(root, &v), 0);
-        assert_true(v);
+        /* Not loaded: not set, and nothing kept open. */
         fake_unlink(root, f);
-        assert_int_equal(sysfs_vfio_unsafe_interrupts(root, &v), 0);
+        assert_int_equal(sysfs_vfio_unsafe_interrupts(root, &fd, &v), 0);
+        assert_false(v);
+        assert_true(fd < 0);
+        fake_write(root, f, "N\n");
+        assert_int_equal(sysfs_vfio_unsafe_interrupts(root, &fd, &v), 0);
+        assert_false(v);
+        assert_true(fd >= 0);
+        /* Written in place, as root does: the kept file reads the new value. */
+        fake_write(root, f, "Y\n");
+        assert_int_equal(sysfs_vfio_unsafe_interrupts(root, &fd, &v), 0);
+        assert_true(v);
+        close(fd);
+        fd = -EBADF;
+        fake_unlink(root, f);
+        assert_int_equal(sysfs_vfio_unsafe_interrupts(root, &fd, &v), 0);
         assert_false(v);
 }
 
 static void unsafe_interrupts_garbage_is_ebadmsg(void **state) {
         const char *root = *state;
+        int fd = -EBADF;
         bool v = false;
 
         fake_write(root, "module/vfio_iommu_type1/parameters/allow_unsafe_interrupts", "1\n");
-        assert_int_equal(sysfs_vfio_unsafe_interrupts(root, &v), -EBADMSG);
+        assert_int_equal(sysfs_vfio_unsafe_interrupts(root, &fd, &v), -EBADMSG);
+        close(fd);
 }
 
 static void interrupt_remapping_seen_in_proc_interrupts(void **state) {
