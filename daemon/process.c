@@ -167,7 +167,75 @@ static int proc_all_pids(const char *proc, PidSet *ret) {
         return 0;
 }
 
+/*
+ * The children of every thread of @pid into @s (each new one also in
+ * @queue, to be walked in turn).  -ENOENT when @pid is gone, -EOPNOTSUPP
+ * when its thread has no children file (no CONFIG_PROC_CHILDREN).
+ */
+static int add_children(const char *proc, pid_t pid, PidSet *s, PidSet *queue) {
+        _cleanup_free_ char *tasks = NULL;
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        bool any = false;
+
+        if (asprintf(&tasks, "%s/%d/task", proc, (int) pid) < 0)
+                return -ENOMEM;
+        d = opendir(tasks);
+        if (!d)
+                return -errno;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *path = NULL, *text = NULL;
+                char *save = NULL;
+                pid_t tid;
+                int r;
+
+                if (!parse_pid(de->d_name, &tid))
+                        continue;
+                if (asprintf(&path, "%s/%s/children", tasks, de->d_name) < 0)
+                        return -ENOMEM;
+                r = read_full_file(path, &text, NULL);
+                /* The leader listed, yet no children file: the kernel has none (or it ended: walked the long way). */
+                if (r == -ENOENT && !any && tid == pid)
+                        return -EOPNOTSUPP;
+                if (r < 0)
+                        continue;       /* the thread ended under us */
+                any = true;
+                /* strtok_r: a worker's thread walks too (the stuck check). */
+                for (char *w = strtok_r(text, " \n", &save); w; w = strtok_r(NULL, " \n", &save)) {
+                        pid_t child;
+
+                        if (!parse_pid(w, &child) || pid_set_contains(s, child))
+                                continue;
+                        r = pid_set_add(s, child);
+                        if (r >= 0)
+                                r = pid_set_add(queue, child);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
 int proc_add_descendants(const char *proc, pid_t pid, PidSet *s) {
+        PidSet queue = {};
+        int r;
+
+        r = add_children(proc, pid, s, &queue);
+        if (r == -EOPNOTSUPP)
+                return proc_add_descendants_by_parent(proc, pid, s);
+        if (r == -ENOENT)
+                r = 0;          /* gone: no descendants to find through it */
+        /* Breadth first: the queue grows as children are found. */
+        for (size_t i = 0; r >= 0 && i < queue.n; i++) {
+                r = add_children(proc, queue.pids[i], s, &queue);
+                if (r == -ENOENT || r == -EOPNOTSUPP)
+                        r = 0;  /* ended under us */
+        }
+        pid_set_done(&queue);
+        return r < 0 ? r : 0;
+}
+
+int proc_add_descendants_by_parent(const char *proc, pid_t pid, PidSet *s) {
         PidSet all = {};
         pid_t *parent = NULL;
         bool grew = true;

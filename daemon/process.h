@@ -39,8 +39,14 @@ int process_pin(pid_t pid, uint64_t not_after, uint64_t *ret_start_time);
 /* CLOCK_BOOTTIME in usec: the clock of process_pin()'s @not_after. */
 uint64_t boottime_usec(void);
 
-/* Add every living descendant of @pid (not @pid itself) to @s. */
+/*
+ * Add every living descendant of @pid (not @pid itself) to @s: down the
+ * tree from @pid through each thread's children file (CONFIG_PROC_CHILDREN,
+ * a few reads for a VMM), else by the parent of every process in @proc.
+ */
 int proc_add_descendants(const char *proc, pid_t pid, PidSet *s);
+/* The same by the parent of every process in @proc, whatever the kernel offers (its tests compare both). */
+int proc_add_descendants_by_parent(const char *proc, pid_t pid, PidSet *s);
 /*
  * Add every process with an fd of @target to @s: an fd whose link reads
  * exactly @target, or, when @target is a path, an fd of the same file (of

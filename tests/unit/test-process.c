@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -94,9 +95,101 @@ static void descendants_include_grandchildren_only_below(void **state) {
         assert_true(pid_set_contains(&s, grandchild));
         assert_true(pid_set_contains(&s, other));
         assert_false(pid_set_contains(&s, getpid()));
+        /* The long way (every process's parent) finds the same. */
+        pid_set_done(&s);
+        assert_int_equal(proc_add_descendants_by_parent("/proc", child, &s), 0);
+        assert_int_equal(s.n, 1);
+        assert_true(pid_set_contains(&s, grandchild));
         (void) kill(grandchild, SIGKILL);
         reap(child);
         reap(other);
+}
+
+/* A thread other than the leader forks: its child is listed under that thread, and found. */
+typedef struct Forker {
+        pid_t child;
+        int forked[2];          /* the thread says it forked */
+        int done[2];            /* then lives until a byte comes here (its child has the pipe too: no EOF) */
+} Forker;
+
+static void *fork_from_a_thread(void *userdata) {
+        Forker *f = userdata;
+        char c;
+
+        f->child = fork();
+        if (f->child == 0) {
+                pause();
+                _exit(0);
+        }
+        (void) write(f->forked[1], "x", 1);
+        (void) read(f->done[0], &c, 1);
+        return NULL;
+}
+
+static void descendants_forked_by_any_thread_are_found(void **state) {
+        _cleanup_(pid_set_done) PidSet s = {};
+        Forker f = { .child = -1 };
+        pthread_t thread;
+        bool found;
+        char c;
+        (void) state;
+
+        /* The thread stays alive while the walk reads its children file (else its child goes to the leader). */
+        assert_int_equal(pipe(f.forked), 0);
+        assert_int_equal(pipe(f.done), 0);
+        assert_int_equal(pthread_create(&thread, NULL, fork_from_a_thread, &f), 0);
+        assert_int_equal(read(f.forked[0], &c, 1), 1);
+        assert_true(f.child > 0);
+        found = proc_add_descendants("/proc", getpid(), &s) == 0 && pid_set_contains(&s, f.child);
+        /* The thread and the child ended before the verdict: a failure must not leave them waiting. */
+        assert_int_equal(write(f.done[1], "x", 1), 1);
+        assert_int_equal(pthread_join(thread, NULL), 0);
+        reap(f.child);
+        close(f.done[1]);
+        close(f.done[0]);
+        close(f.forked[0]);
+        close(f.forked[1]);
+        assert_true(found);
+}
+
+/* A /proc without children files (a kernel without CONFIG_PROC_CHILDREN): the parents tell. */
+static void descendants_without_children_files_come_from_the_parents(void **state) {
+        _cleanup_(pid_set_done) PidSet s = {};
+        char dir[] = "/tmp/pt-proc-XXXXXX", path[PATH_MAX];
+        static const struct { int pid, ppid; } tree[] = { { 100, 1 }, { 101, 100 }, { 102, 101 }, { 103, 1 } };
+        FILE *f;
+        (void) state;
+
+        assert_non_null(mkdtemp(dir));
+        for (size_t i = 0; i < ELEMENTSOF(tree); i++) {
+                snprintf(path, sizeof(path), "%s/%d", dir, tree[i].pid);
+                assert_int_equal(mkdir(path, 0755), 0);
+                snprintf(path, sizeof(path), "%s/%d/task", dir, tree[i].pid);
+                assert_int_equal(mkdir(path, 0755), 0);
+                snprintf(path, sizeof(path), "%s/%d/task/%d", dir, tree[i].pid, tree[i].pid);
+                assert_int_equal(mkdir(path, 0755), 0);
+                snprintf(path, sizeof(path), "%s/%d/stat", dir, tree[i].pid);
+                f = fopen(path, "w");
+                assert_non_null(f);
+                fprintf(f, "%d (x) S %d 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100\n", tree[i].pid, tree[i].ppid);
+                fclose(f);
+        }
+        assert_int_equal(proc_add_descendants(dir, 100, &s), 0);
+        assert_int_equal(s.n, 2);
+        assert_true(pid_set_contains(&s, 101));
+        assert_true(pid_set_contains(&s, 102));
+        /* With the files, they are read instead (and the parents not). */
+        snprintf(path, sizeof(path), "%s/100/task/100/children", dir);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fputs("103 ", f);
+        fclose(f);
+        pid_set_done(&s);
+        assert_int_equal(proc_add_descendants(dir, 100, &s), 0);
+        assert_int_equal(s.n, 1);
+        assert_true(pid_set_contains(&s, 103));
+        snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+        assert_int_equal(system(path), 0);
 }
 
 static void fd_holders_are_found_by_link_target(void **state) {
@@ -287,6 +380,8 @@ int main(void) {
                 cmocka_unit_test(proc_start_time_survives_parentheses_in_comm),
                 cmocka_unit_test(proc_start_time_refuses_bad_pids),
                 cmocka_unit_test(descendants_include_grandchildren_only_below),
+                cmocka_unit_test(descendants_forked_by_any_thread_are_found),
+                cmocka_unit_test(descendants_without_children_files_come_from_the_parents),
                 cmocka_unit_test(fd_holders_are_found_by_link_target),
                 cmocka_unit_test(fd_holders_of_a_device_are_found_by_any_of_its_nodes),
                 cmocka_unit_test(a_file_named_like_the_device_is_not_it),
