@@ -111,21 +111,6 @@ int sysfs_pci_driver(const char *root, const char *address, char **ret);
 /* A group member on @driver (NULL: none) leaves its group viable: passthru, vfio-pci, pcieport, pci-stub. */
 bool pci_driver_keeps_group_viable(const char *driver);
 
-/*
- * 1 when every member of the group is on passthru, vfio-pci, pcieport,
- * pci-stub or no driver; 0 when one is not, with its address and driver
- * in *ret_culprit and *ret_culprit_driver (either may be NULL; free()
- * them; both NULL when viable); <0 on error (-ENOENT: no such group).
- */
-int sysfs_pci_group_viable(const char *root, int group, char **ret_culprit, char **ret_culprit_driver);
-/*
- * One pass over IOMMU group @group: its endpoints (the members that are not
- * PCI bridges: they move to vfio-pci) in *ret_endpoints, and viability as
- * sysfs_pci_group_viable() says it.  Returns 1 viable, 0 not, or -errno.
- */
-int sysfs_iommu_group_scan(const char *root, int group, char ***ret_endpoints, char **ret_culprit,
-                           char **ret_culprit_driver);
-
 static inline void sysfs_pci_device_donep(SysfsPciDevice *d) {
         sysfs_pci_device_done(d);
 }

@@ -399,6 +399,17 @@ static void member_on_host_driver_is_group_not_viable_naming_it(void **state) {
         assert_refused(fx, fx_check(fx, D2A, "vm-a"), PT_ERROR_GROUP_NOT_VIABLE, D2B, "snd_hda_intel", NULL);
 }
 
+/* Two members on host drivers: the first is named, with its driver. */
+static void group_not_viable_names_the_first_culprit_and_its_driver(void **state) {
+        Fx *fx = *state;
+
+        fake_pci_add(fx->root, &(FakePci) { .address = "0000:02:00.2", .driver = "xhci_hcd", .iommu_group = 2 });
+        fake_bind(fx->root, D2B, "snd_hda_intel");
+        fx_load(fx, MARKED_STATE);
+        assert_refused(fx, fx_check(fx, D2A, "vm-a"), PT_ERROR_GROUP_NOT_VIABLE, D2B, "snd_hda_intel", NULL);
+        assert_null(strstr(fx->error.message, "xhci_hcd"));
+}
+
 /*
  * The group's members come from the cache the bus reads, but a grant reads
  * their drivers now: a host driver bound since the cache was filled, its
@@ -682,6 +693,7 @@ int main(void) {
                 T(max_active_devices_counts_every_vms_leases),
                 T(member_on_host_driver_is_group_not_viable_naming_it),
                 T(member_bound_to_a_host_driver_without_an_event_is_seen),
+                T(group_not_viable_names_the_first_culprit_and_its_driver),
                 T(leased_member_is_device_busy_naming_vm_and_pid),
                 T(queued_device_is_read_once_and_a_leased_one_never),
                 T(quarantined_member_refuses_the_group_naming_it),

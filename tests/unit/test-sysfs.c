@@ -632,67 +632,6 @@ static void interrupt_remapping_seen_in_proc_interrupts(void **state) {
         free(proc);
 }
 
-/* Group viability */
-
-static void group_viable_with_stub_vfio_bridge_and_unbound(void **state) {
-        const char *root = *state;
-        char *culprit = (char *) "x", *driver = (char *) "x";
-
-        fake_pci_add(root, &(FakePci) { .address = A3, .class = 0x060400, .driver = "pcieport", .iommu_group = 2 });
-        fake_pci_add(root, &(FakePci) { .address = A1, .driver = PT_STUB_DRIVER, .iommu_group = 2 });
-        fake_pci_add(root, &(FakePci) { .address = "0000:01:00.1", .driver = PT_VFIO_DRIVER, .iommu_group = 2 });
-        fake_pci_add(root, &(FakePci) { .address = "0000:01:00.2", .iommu_group = 2 });
-        fake_pci_add(root, &(FakePci) { .address = "0000:01:00.3", .driver = "pci-stub", .iommu_group = 2 });
-        assert_int_equal(sysfs_pci_group_viable(root, 2, &culprit, &driver), 1);
-        assert_null(culprit);
-        assert_null(driver);
-        assert_int_equal(sysfs_pci_group_viable(root, 2, NULL, NULL), 1);
-}
-
-static void group_not_viable_names_first_culprit_and_driver(void **state) {
-        const char *root = *state;
-        char *culprit = NULL, *driver = NULL;
-
-        fake_pci_add(root, &(FakePci) { .address = A1, .driver = PT_STUB_DRIVER, .iommu_group = 5 });
-        fake_pci_add(root, &(FakePci) { .address = "0000:01:00.1", .driver = "snd_hda_intel", .iommu_group = 5 });
-        fake_pci_add(root, &(FakePci) { .address = "0000:01:00.2", .driver = "xhci_hcd", .iommu_group = 5 });
-        assert_int_equal(sysfs_pci_group_viable(root, 5, &culprit, &driver), 0);
-        assert_string_equal(culprit, "0000:01:00.1");
-        assert_string_equal(driver, "snd_hda_intel");
-        free(culprit);
-        free(driver);
-        assert_int_equal(sysfs_pci_group_viable(root, 5, NULL, NULL), 0);
-}
-
-static void group_scan_lists_endpoints_without_bridges_even_when_not_viable(void **state) {
-        const char *root = *state;
-        char **endpoints = NULL, *culprit = NULL, *driver = NULL;
-
-        fake_pci_add(root, &(FakePci) { .address = A3, .class = 0x060400, .driver = "pcieport", .iommu_group = 6 });
-        fake_pci_add(root, &(FakePci) { .address = A1, .driver = PT_STUB_DRIVER, .iommu_group = 6 });
-        fake_pci_add(root, &(FakePci) { .address = "0000:01:00.1", .driver = "e1000e", .iommu_group = 6 });
-        fake_pci_add(root, &(FakePci) { .address = "0000:01:00.2", .iommu_group = 6 });
-        assert_int_equal(sysfs_iommu_group_scan(root, 6, &endpoints, &culprit, &driver), 0);
-        assert_int_equal(strv_length(endpoints), 3);
-        assert_string_equal(endpoints[0], A1);
-        assert_string_equal(endpoints[1], "0000:01:00.1");
-        assert_string_equal(endpoints[2], "0000:01:00.2");
-        assert_false(strv_contains(endpoints, A3));
-        assert_string_equal(culprit, "0000:01:00.1");
-        assert_string_equal(driver, "e1000e");
-        strv_free(endpoints);
-        free(culprit);
-        free(driver);
-}
-
-static void group_viable_of_missing_group_is_enoent(void **state) {
-        const char *root = *state;
-        char *culprit = NULL;
-
-        assert_int_equal(sysfs_pci_group_viable(root, 9, &culprit, NULL), -ENOENT);
-        assert_null(culprit);
-}
-
 #define T(f) cmocka_unit_test_setup_teardown(f, fake_sysfs_setup, fake_sysfs_teardown)
 
 int main(void) {
@@ -739,10 +678,6 @@ int main(void) {
                 T(unsafe_interrupts_reads_y_n_and_missing),
                 T(unsafe_interrupts_garbage_is_ebadmsg),
                 T(interrupt_remapping_seen_in_proc_interrupts),
-                T(group_viable_with_stub_vfio_bridge_and_unbound),
-                T(group_not_viable_names_first_culprit_and_driver),
-                T(group_viable_of_missing_group_is_enoent),
-                T(group_scan_lists_endpoints_without_bridges_even_when_not_viable),
         };
 
         /* A test that waits on a FIFO forever must not hang the suite. */
