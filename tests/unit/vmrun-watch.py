@@ -4,7 +4,10 @@
 guest kernel's report of a timer that never fired is found (also when the
 console grows in pieces that split it), and other RCU stall reports, which
 the code under test may cause, are not taken for it."""
+import glob
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -73,5 +76,41 @@ result(a == [None, None, None] and later == [None, None, None],
 
 a = feed([EARLY], deadline=None, age=10000)
 result(a == [None, None], "without_a_deadline_a_slow_boot_is_not_a_stall", repr(a))
+
+with tempfile.TemporaryDirectory() as tmp:
+    console = os.path.join(tmp, "console.log")
+    seen = [vmrun.reached_init(console)]
+    with open(console, "w") as f:
+        f.write(EARLY)
+    seen.append(vmrun.reached_init(console))
+    with open(console, "a") as f:
+        f.write("[    3.0] Run /init as init process\n" + TIMER)
+    seen.append(vmrun.reached_init(console))
+# A stall before /init is booted again on its own budget; one after it runs the suite again.
+result(seen == [False, False, True], "a_boot_is_told_stalled_before_or_after_init", repr(seen))
+
+# The whole loop, on a QEMU held paused (-S) so that its guest never
+# reaches /init: booted 1 + BOOT_STALL_RETRIES times, then failed as a
+# stall, not taken for the code under test.
+kernels = sorted(glob.glob("/boot/vmlinuz-*"))
+if not kernels or not shutil.which("qemu-system-x86_64"):
+    print("SKIP unit.vmrun.a_boot_that_never_reaches_init_is_booted_again_then_failed (no /boot/vmlinuz-* or QEMU)")
+else:
+    with tempfile.TemporaryDirectory() as tmp:
+        vmrun_py = os.path.join(os.path.dirname(os.path.abspath(vmrun.__file__)), "vmrun.py")
+        initrd = os.path.join(tmp, "initrd")
+        with open(initrd, "wb") as f:
+            f.write(b"\0" * 512)
+        out = os.path.join(tmp, "out")
+        run = subprocess.run([sys.executable, vmrun_py, "--kernel", kernels[-1], "--initrd", initrd,
+                              "--suite", "paused", "--out", out, "--boot-deadline", "2", "--stall-retries", "0",
+                              "--timeout", "120", "--qemu-arg=-S"], capture_output=True, text=True, timeout=300)
+        kept = sorted(n for n in os.listdir(out) if n.startswith("console-timer-stall-"))
+        with open(os.path.join(out, "results")) as f:
+            res = f.read()
+        result(run.stdout.count("stalled before /init") == vmrun.BOOT_STALL_RETRIES
+               and len(kept) == vmrun.BOOT_STALL_RETRIES + 1
+               and res.startswith("FAIL paused.vm QEMU's timer stall") and "no /init 2 s" in res,
+               "a_boot_that_never_reaches_init_is_booted_again_then_failed", repr((run.stdout, kept, res)))
 
 sys.exit(1 if failed else 0)
