@@ -155,8 +155,8 @@ static int details_guarded(PciAccess *a, unsigned dom, unsigned bus, unsigned sl
         }
 
         dev = pci_get_dev(a->pacc, dom, bus, slot, fn);
-        pci_fill_info(dev, PCI_FILL_IDENT | PCI_FILL_BASES | PCI_FILL_SIZES | PCI_FILL_CAPS |
-                      PCI_FILL_EXT_CAPS | PCI_FILL_CLASS);
+        /* Not PCI_FILL_IDENT nor PCI_FILL_CLASS: sysfs.c has read the ids and class, and libpci would read them again. */
+        pci_fill_info(dev, PCI_FILL_BASES | PCI_FILL_SIZES | PCI_FILL_CAPS | PCI_FILL_EXT_CAPS);
 
         cap = pci_find_cap(dev, PCI_CAP_ID_EXP, PCI_CAP_NORMAL);
         if (cap) {

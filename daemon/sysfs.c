@@ -403,7 +403,9 @@ int sysfs_pci_read(const char *root, const char *address, SysfsPciDevice *ret) {
          * until every copy of the group fd is closed.  Read on the loop (a
          * udev event in the middle of a return), it would stall every
          * caller that long.  Nothing here reads a locked attribute but a
-         * PF's sriov_numvfs.
+         * PF's sriov_numvfs.  Nor uevent, which would give the ids and the
+         * class in one read instead of five: Linux 6.1's uevent_show()
+         * takes the device lock too.
          */
 
         r = device_path(root, address, "iommu_group", &p);
