@@ -235,16 +235,6 @@ def reached_init(console_log):
         return False
 
 
-def stalled_before_init(console_log):
-    """The kernel reported an RCU stall and never started the test's /init."""
-    try:
-        with open(console_log, errors="replace") as f:
-            text = f.read()
-    except OSError:
-        return False
-    return "rcu_preempt detected stalls" in text and INIT_STARTED not in text
-
-
 def run_once(args, cmd, listeners, helper, console_log, started):
     """One boot of the guest through its suite: (finished, results, stall),
     stall the console line if the guest reported QEMU's timer stall."""
@@ -255,23 +245,9 @@ def run_once(args, cmd, listeners, helper, console_log, started):
         try:
             qsock, _ = listeners["qmp"].accept()
             qmp = Qmp(qsock)
-            for boot in range(args.boot_retries + 1):
-                try:
-                    csock, _ = listeners["ctl"].accept()
-                    break
-                except socket.timeout:
-                    # Only a guest that stalled before its /init ran (so
-                    # before passthru could load) is booted again.
-                    if boot == args.boot_retries or not stalled_before_init(console_log):
-                        raise
-                    os.replace(console_log, os.path.join(args.out, "console-stalled-%d.log" % boot))
-                    print("vmrun: %s: the guest stalled before /init (RCU stall, no timer ticks on a vCPU: "
-                          "%s under TCG), booting it again" % (args.suite, os.path.basename(args.qemu)), flush=True)
-                    qemu.kill()
-                    qemu.wait()
-                    qemu = subprocess.Popen(cmd, stdout=qlog, stderr=subprocess.STDOUT)
-                    qsock, _ = listeners["qmp"].accept()
-                    qmp = Qmp(qsock)
+            # QEMU connects the port when it starts, whatever its guest
+            # does: a guest that stalls before /init is the StallWatch's.
+            csock, _ = listeners["ctl"].accept()
             csock.settimeout(None)
             ctl = Lines(csock)
             watch = None if args.interactive else StallWatch(console_log, None if args.disk else args.boot_deadline)
@@ -337,8 +313,6 @@ def main():
     ap.add_argument("--cpu", default=CPU, help="QEMU's -cpu (default: %s)" % CPU)
     ap.add_argument("--memory", default="1024")
     ap.add_argument("--smp", default="2")
-    ap.add_argument("--boot-retries", type=int, default=0,
-                    help="boot again when the guest stalls before /init (QEMU 10 under TCG: seen once in 3 boots)")
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--boot-deadline", type=int, default=BOOT_DEADLINE,
                     help="seconds from QEMU's start to the guest's /init, past which the boot is taken for "
