@@ -32,7 +32,11 @@
 /*
  * A grant's pass over IOMMU group @group: the members and endpoints as the
  * group cache keeps them (a member comes or goes only with an event that
- * invalidates it), each member's driver read now.  1 viable, 0 not (the
+ * invalidates it), each member's driver read now, but for a member under a
+ * lease: leased, it is on vfio-pci until its group is closed; on its way
+ * back, on no driver or on passthru, pinned by driver_override all along.
+ * No host driver can hold it, so the pass does not read it, and a refused
+ * caller of a leased group costs no sysfs read.  1 viable, 0 not (the
  * first culprit and its driver in *ret_culprit and *ret_culprit_driver),
  * or -errno; the endpoints in *ret_endpoints either way.
  */
@@ -48,8 +52,11 @@ static int group_scan(Manager *m, int group, char ***ret_endpoints, char **ret_c
                 return -ENOMEM;
         for (char **i = g->members; *i; i++) {
                 _cleanup_free_ char *driver = NULL;
+                const Device *member = manager_find_device(m, *i);
                 int r;
 
+                if (member && member->lease)
+                        continue;
                 r = sysfs_pci_driver(m->sysfs_root, *i, &driver);
                 if (r == -ENODEV) {
                         (void) strv_remove(endpoints, *i);      /* left under us: its event follows */
@@ -106,6 +113,11 @@ int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd
                                          "%s is on vfio-pci without a lease: another tool moved it there behind "
                                          "passthrud's back ('passthructl check' says who holds it).",
                                          d->address);
+        case DEVICE_RELEASING:
+                return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
+                                         "%s is on its way back from VM '%s' (releasing): it is reset and "
+                                         "available again in a moment.",
+                                         d->address, d->lease->vm);
         case DEVICE_QUARANTINED:
                 return sd_bus_error_setf(error, PT_ERROR_QUARANTINED,
                                          "%s came back from a VM without a reset trusted to clear its state "

@@ -143,12 +143,29 @@ int manager_add_device(Manager *m, const char *address, Device **ret) {
                         *ret = m->devices[i];
                 return 0;
         }
-        /* Reading it tells its group (group_cache_invalidate()), a bridge's too. */
+        /*
+         * Bridges are not tracked: its class says so before anything else is
+         * read (a host has about as many bridges as endpoints, and the start
+         * read each in full).  Its group is read again, as reading a device
+         * does (group_cache_invalidate()): a bridge's driver counts there.
+         */
+        r = sysfs_pci_is_bridge(m->sysfs_root, address);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                int group;
+
+                r = sysfs_pci_iommu_group(m->sysfs_root, address, &group);
+                if (r < 0)
+                        return r;
+                group_cache_invalidate(&m->groups, group);
+                return -EADDRNOTAVAIL;
+        }
         r = device_new(m, address, &fresh);
         if (r < 0)
                 return r;
         if (fresh->sys.is_bridge)
-                return -EADDRNOTAVAIL;  /* bridges are not tracked */
+                return -EADDRNOTAVAIL;  /* became one between the two reads: not tracked either */
         a = reallocarray(m->devices, m->n_devices + 1, sizeof(Device *));
         if (!a)
                 return -ENOMEM;

@@ -155,8 +155,13 @@ static int details_guarded(PciAccess *a, unsigned dom, unsigned bus, unsigned sl
         }
 
         dev = pci_get_dev(a->pacc, dom, bus, slot, fn);
-        /* Not PCI_FILL_IDENT nor PCI_FILL_CLASS: sysfs.c has read the ids and class, and libpci would read them again. */
-        pci_fill_info(dev, PCI_FILL_BASES | PCI_FILL_SIZES | PCI_FILL_CAPS | PCI_FILL_EXT_CAPS);
+        /*
+         * Not PCI_FILL_IDENT nor PCI_FILL_CLASS: sysfs.c has read the ids and
+         * class, and libpci would read them again.  Nor PCI_FILL_EXT_CAPS:
+         * nothing here is an extended capability, and libpci would walk a
+         * PCIe device's extended space one config read a header.
+         */
+        pci_fill_info(dev, PCI_FILL_BASES | PCI_FILL_SIZES | PCI_FILL_CAPS);
 
         cap = pci_find_cap(dev, PCI_CAP_ID_EXP, PCI_CAP_NORMAL);
         if (cap) {

@@ -361,9 +361,33 @@ int sysfs_set_num_vfs(const char *root, const char *address, unsigned n) {
         return write_file(p, buf);
 }
 
+int sysfs_pci_iommu_group(const char *root, const char *address, int *ret) {
+        _cleanup_free_ char *p = NULL, *group = NULL;
+        char *end;
+        long g;
+        int r;
+
+        r = device_path(root, address, "iommu_group", &p);
+        if (r < 0)
+                return r;
+        r = read_link_name(p, &group);
+        if (r == -ENOENT) {
+                *ret = -1;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        errno = 0;
+        g = strtol(group, &end, 10);
+        if (errno != 0 || *end != '\0' || end == group || g < 0 || g > INT_MAX)
+                return -EBADMSG;
+        *ret = (int) g;
+        return 0;
+}
+
 int sysfs_pci_read(const char *root, const char *address, SysfsPciDevice *ret) {
         _cleanup_sysfs_pci_device_ SysfsPciDevice d = { .iommu_group = -1 };
-        _cleanup_free_ char *p = NULL, *s = NULL, *group = NULL;
+        _cleanup_free_ char *p = NULL, *s = NULL;
         uint32_t v;
         int r;
 
@@ -408,22 +432,9 @@ int sysfs_pci_read(const char *root, const char *address, SysfsPciDevice *ret) {
          * takes the device lock too.
          */
 
-        r = device_path(root, address, "iommu_group", &p);
+        r = sysfs_pci_iommu_group(root, address, &d.iommu_group);
         if (r < 0)
                 return r;
-        r = read_link_name(p, &group);
-        if (r >= 0) {
-                char *end;
-                long g;
-
-                errno = 0;
-                g = strtol(group, &end, 10);
-                if (errno != 0 || *end != '\0' || end == group || g < 0 || g > INT_MAX)
-                        return -EBADMSG;
-                d.iommu_group = g;
-        } else if (r != -ENOENT)
-                return r;
-        p = mfree(p);
 
         r = device_path(root, address, "reset_method", &p);
         if (r < 0)

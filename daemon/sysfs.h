@@ -50,6 +50,8 @@ typedef struct SysfsPciDevice {
 
 /* -ENODEV if the device is not there (or went away while being read), -EBADMSG on a malformed id file. */
 int sysfs_pci_read(const char *root, const char *address, SysfsPciDevice *ret);
+/* @address's IOMMU group (its iommu_group link) in *ret, -1 without one; -EBADMSG for a link not a number. */
+int sysfs_pci_iommu_group(const char *root, const char *address, int *ret);
 void sysfs_pci_device_done(SysfsPciDevice *d);
 
 /* Sorted addresses in /bus/pci/devices; an empty list when there is no PCI bus. */

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "macro.h"
@@ -23,9 +24,27 @@ typedef struct Job {
         int result;
 } Job;
 
+/*
+ * Below the loop: a job (a reset, vfio-pci's unbind and the probes after
+ * it) spends seconds of CPU in the kernel under emulation, and on a host
+ * whose CPUs are busy it would take them from the thread that answers the
+ * bus.  Linux gives each thread its own nice value (PRIO_PROCESS, 0: this
+ * thread), inherited from the loop's.  Failing to lower it changes nothing.
+ */
+static void job_lower_priority(void) {
+        int nice;
+
+        errno = 0;
+        nice = getpriority(PRIO_PROCESS, 0);
+        if (nice == -1 && errno != 0)
+                return;
+        (void) setpriority(PRIO_PROCESS, 0, nice + WORKER_NICE_DELTA < 19 ? nice + WORKER_NICE_DELTA : 19);
+}
+
 static void *job_thread(void *p) {
         Job *job = p;
 
+        job_lower_priority();
         job->result = job->run(job->userdata);
         /* A pointer is written atomically into a pipe (< PIPE_BUF). */
         while (write(job->done_fd, &job, sizeof(job)) < 0 && errno == EINTR)

@@ -8,6 +8,9 @@
 
 #include <systemd/sd-event.h>
 
+/* How much nicer than the loop's thread a job's thread runs (worker.c says why). */
+#define WORKER_NICE_DELTA 5
+
 typedef struct Worker Worker;
 
 /* Runs in the job's thread; returns a result for done(). */

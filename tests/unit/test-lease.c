@@ -476,6 +476,47 @@ static void queued_device_is_read_once_and_a_leased_one_never(void **state) {
         assert_refused(fx, fx_check(fx, D1, "vm-a"), PT_ERROR_DEVICE_BUSY, "vm-x", "4242", NULL);
 }
 
+/*
+ * A refused caller of a leased group costs no read of sysfs: a member under
+ * a lease is on vfio-pci or on its way back under driver_override, never a
+ * host driver's.  A member that is not under the lease is still read live.
+ */
+static void leased_group_is_refused_without_reading_its_members(void **state) {
+        Fx *fx = *state;
+        unsigned long before;
+
+        fx_load(fx, MARKED_STATE);
+        assert_int_equal(fx_check(fx, D2A, "vm-a"), 0);        /* group 2's cache filled */
+        fake_bind(fx->root, D2A, "vfio-pci");
+        fake_bind(fx->root, D2B, "vfio-pci");
+        fx_lease(fx, 2, "vm-x", 4242, (const char *const[]) { D2A, D2B, NULL });
+        before = sysfs_reads();
+        assert_refused(fx, fx_check(fx, D2A, "vm-a"), PT_ERROR_DEVICE_BUSY, "vm-x", "4242", NULL);
+        assert_refused(fx, fx_check(fx, D2B, "vm-a"), PT_ERROR_DEVICE_BUSY, "vm-x", "4242", NULL);
+        /* Only the group's bridge, once a check: it is under no lease. */
+        assert_int_equal(sysfs_reads() - before, 2);
+
+        /* Off its lease, D2B is read again: now on a host driver, it is named. */
+        fx_device(fx, D2B)->lease = NULL;
+        fake_bind(fx->root, D2B, "snd_hda_intel");
+        assert_refused(fx, fx_check(fx, D2A, "vm-a"), PT_ERROR_GROUP_NOT_VIABLE, D2B, "snd_hda_intel", NULL);
+        fx_device(fx, D2B)->lease = fx_device(fx, D2A)->lease;  /* as it was, for the teardown */
+}
+
+/* Rule 1: a device on its way back is refused before the host's rules (here, maintenance mode). */
+static void releasing_device_is_device_busy_before_maintenance_mode(void **state) {
+        Fx *fx = *state;
+        Lease *l;
+
+        fake_bind(fx->root, D1, "vfio-pci");
+        fx_load(fx, "[Manager]\nMaintenanceMode=yes\n\n" MARKED_STATE);
+        l = fx_lease(fx, 1, "vm-x", 4242, (const char *const[]) { D1, NULL });
+        assert_refused(fx, fx_check(fx, D1, "vm-a"), PT_ERROR_MAINTENANCE_MODE, NULL);
+        l->state = LEASE_RELEASING;
+        assert_int_equal(device_state(fx_device(fx, D1)), DEVICE_RELEASING);
+        assert_refused(fx, fx_check(fx, D1, "vm-a"), PT_ERROR_DEVICE_BUSY, "releasing", "vm-x", NULL);
+}
+
 static void quarantined_member_refuses_the_group_naming_it(void **state) {
         Fx *fx = *state;
 
@@ -696,6 +737,8 @@ int main(void) {
                 T(group_not_viable_names_the_first_culprit_and_its_driver),
                 T(leased_member_is_device_busy_naming_vm_and_pid),
                 T(queued_device_is_read_once_and_a_leased_one_never),
+                T(leased_group_is_refused_without_reading_its_members),
+                T(releasing_device_is_device_busy_before_maintenance_mode),
                 T(quarantined_member_refuses_the_group_naming_it),
                 T(device_moved_to_vfio_behind_the_daemons_back_is_foreign),
                 T(foreign_device_back_on_passthru_is_quarantined),

@@ -397,6 +397,34 @@ static void reads_grow_linearly_then_cached_calls_read_nothing(void **state) {
                 fail_msg("the first GetManagedObjects read sysfs %lu times for 128 devices", c.managed_first);
 }
 
+/*
+ * A bridge is not tracked, and costs the start two reads (its class and its
+ * group), not a device's: a host has about as many bridges as endpoints.
+ */
+static void a_bridge_costs_the_start_its_class_and_its_group(void **state) {
+        char *root = fake_sysfs_new();
+        unsigned long without = 0, with = 0;
+        char a[PCI_ADDRESS_LEN];
+        Fx *fx;
+
+        (void) state;
+        tree_add(root, 0, 32);
+        fx = fx_new(root, 32, &without);
+        fx_free(fx);
+        for (unsigned i = 0; i < 32; i++) {
+                /* Root ports on bus 00 (the tree has its own bridge at 00:1c.0 only). */
+                snprintf(a, sizeof(a), "0000:00:%02x.%x", 8 + i / 8, i % 8);
+                fake_pci_add(root, &(FakePci) {
+                        .address = a, .vendor = 0x8086, .device = 0x7abc, .class = 0x060400,
+                        .driver = "pcieport", .iommu_group = 100 + (int) i, .pcie = true,
+                });
+        }
+        fx = fx_new(root, 32, &with);
+        assert_int_equal(with - without, 2 * 32);
+        fx_free(fx);
+        fake_sysfs_free(root);
+}
+
 /* ---- the caches follow the events ---- */
 
 /* GetManagedObjects' Viable of @address. */
@@ -676,6 +704,7 @@ static void managed_objects_say_what_get_all_says(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(reads_grow_linearly_then_cached_calls_read_nothing),
+                cmocka_unit_test(a_bridge_costs_the_start_its_class_and_its_group),
                 cmocka_unit_test(member_bound_to_a_host_driver_makes_its_siblings_not_viable),
                 cmocka_unit_test(bridge_bound_to_another_driver_makes_its_group_not_viable),
                 cmocka_unit_test(removed_member_leaves_group_devices),
