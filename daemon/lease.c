@@ -846,7 +846,12 @@ static void lease_note_family(Lease *l) {
         now = boottime_usec();
         tick = hz > 0 ? 1000000ULL / (uint64_t) hz : 10000ULL;
         l->family_seen = now > tick ? now - tick : 0;
-        if (l->pidfd >= 0 && pidfd_send_signal(l->pidfd, 0) >= 0)
+        /*
+         * A holder that exited has no children left to find: they went to a
+         * reaper as it exited, and the walk would read its /proc for
+         * nothing on the way back (a zombie still answers the signal).
+         */
+        if (l->pidfd >= 0 && !l->holder_exited && pidfd_send_signal(l->pidfd, 0) >= 0)
                 (void) proc_add_descendants(l->manager->paths.proc, l->pid, &l->family);
 }
 
@@ -1040,6 +1045,7 @@ static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *us
         (void) s;
         (void) fd;
         (void) revents;
+        l->holder_exited = true;
         if (l->state == LEASE_REVOKING)
                 lease_end(l, PT_LEASE_REASON_REVOKED);
         else

@@ -46,6 +46,7 @@ typedef struct Lease {
         char *cgroup;           /* the holder's, at the grant: where its VMM lives */
         PidSet family;          /* the holder's descendants, as seen so far */
         uint64_t family_seen;   /* when (CLOCK_BOOTTIME, usec) the family was last checked */
+        bool holder_exited;     /* its pidfd said so: its children went to a reaper as it exited */
         bool killed;            /* revocation has sent SIGKILL */
         sd_event_source *stuck_timer;
         char *stuck;            /* who still holds the group after the kill, or NULL */

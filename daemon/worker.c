@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -10,19 +11,52 @@
 #include "macro.h"
 #include "worker.h"
 
-struct Worker {
-        sd_event_source *source;
-        int pipe[2];
-        unsigned pending;
-};
+typedef struct Job Job;
 
-typedef struct Job {
+struct Job {
         int done_fd;            /* the pipe's end, kept open while a job runs: the Worker may be freed first */
         WorkerRunFn run;
         WorkerDoneFn done;
         void *userdata;
         int result;
-} Job;
+        Job *next;              /* in the pool's queue */
+};
+
+/*
+ * The threads and the jobs queued for them, shared by the Worker and its
+ * threads: the last of them to go frees it.  A queued job always has a
+ * thread that will take it: idle counts the threads not running a job
+ * (waiting, or done with one and about to look for the next), queued the
+ * jobs not taken yet, and a submit starts a thread when idle < queued.
+ */
+typedef struct Pool {
+        pthread_mutex_t lock;
+        pthread_cond_t wake;
+        Job *head, *tail;
+        unsigned queued;
+        unsigned idle;
+        unsigned refs;          /* the Worker's, and one a thread */
+        bool closing;
+} Pool;
+
+struct Worker {
+        sd_event_source *source;
+        int pipe[2];
+        unsigned pending;
+        Pool *pool;
+};
+
+/* Called with the pool locked; unlocks it, and frees it if that was the last reference. */
+static void pool_unref_unlock(Pool *p) {
+        bool last = --p->refs == 0;
+
+        pthread_mutex_unlock(&p->lock);
+        if (!last)
+                return;
+        pthread_cond_destroy(&p->wake);
+        pthread_mutex_destroy(&p->lock);
+        free(p);
+}
 
 /*
  * Below the loop: a job (a reset, vfio-pci's unbind and the probes after
@@ -41,14 +75,46 @@ static void job_lower_priority(void) {
         (void) setpriority(PRIO_PROCESS, 0, nice + WORKER_NICE_DELTA < 19 ? nice + WORKER_NICE_DELTA : 19);
 }
 
-static void *job_thread(void *p) {
-        Job *job = p;
+/*
+ * A thread takes queued jobs until there are none; then it waits for the
+ * next one unless WORKER_IDLE_MAX threads are idle with it, and ends.  A
+ * job that blocks (an unbind waiting for a holder) holds its thread only:
+ * the next job finds another.  A thread counts as idle again before its
+ * result reaches the loop, so that the loop's next job finds it.
+ */
+static void *job_thread(void *userdata) {
+        Pool *p = userdata;
 
         job_lower_priority();
-        job->result = job->run(job->userdata);
-        /* A pointer is written atomically into a pipe (< PIPE_BUF). */
-        while (write(job->done_fd, &job, sizeof(job)) < 0 && errno == EINTR)
-                ;
+        pthread_mutex_lock(&p->lock);
+        for (;;) {
+                Job *job = p->head;
+
+                if (!job) {
+                        if (p->closing || p->idle > WORKER_IDLE_MAX)
+                                break;
+                        pthread_cond_wait(&p->wake, &p->lock);
+                        continue;
+                }
+                p->head = job->next;
+                if (!p->head)
+                        p->tail = NULL;
+                p->queued--;
+                p->idle--;
+                pthread_mutex_unlock(&p->lock);
+
+                job->result = job->run(job->userdata);
+
+                pthread_mutex_lock(&p->lock);
+                p->idle++;
+                pthread_mutex_unlock(&p->lock);
+                /* A pointer is written atomically into a pipe (< PIPE_BUF). */
+                while (write(job->done_fd, &job, sizeof(job)) < 0 && errno == EINTR)
+                        ;
+                pthread_mutex_lock(&p->lock);
+        }
+        p->idle--;
+        pool_unref_unlock(p);
         return NULL;
 }
 
@@ -76,6 +142,12 @@ int worker_new(sd_event *event, Worker **ret) {
         if (!w)
                 return -ENOMEM;
         w->pipe[0] = w->pipe[1] = -EBADF;
+        w->pool = calloc(1, sizeof(Pool));
+        if (!w->pool)
+                return -ENOMEM;
+        pthread_mutex_init(&w->pool->lock, NULL);
+        pthread_cond_init(&w->pool->wake, NULL);
+        w->pool->refs = 1;
         if (pipe2(w->pipe, O_CLOEXEC) < 0)
                 return -errno;
         r = sd_event_add_io(event, &w->source, w->pipe[0], EPOLLIN, on_job_done, w);
@@ -89,7 +161,13 @@ int worker_new(sd_event *event, Worker **ret) {
 Worker *worker_free(Worker *w) {
         if (!w)
                 return NULL;
-        /* Threads still blocked in the kernel are left to the process's exit. */
+        /* Idle threads end now; threads still blocked in the kernel are left to the process's exit. */
+        if (w->pool) {
+                pthread_mutex_lock(&w->pool->lock);
+                w->pool->closing = true;
+                pthread_cond_broadcast(&w->pool->wake);
+                pool_unref_unlock(w->pool);
+        }
         sd_event_source_disable_unref(w->source);
         if (w->pending == 0) {
                 if (w->pipe[0] >= 0)
@@ -101,26 +179,52 @@ Worker *worker_free(Worker *w) {
         return NULL;
 }
 
-int worker_submit(Worker *w, WorkerRunFn run, WorkerDoneFn done, void *userdata) {
+/* A thread for the pool, its reference taken (the pool locked by the caller). */
+static int pool_start_thread(Pool *p) {
         pthread_attr_t attr;
         pthread_t thread;
         sigset_t all, saved;
-        Job *job;
         int r;
-
-        job = malloc(sizeof(*job));
-        if (!job)
-                return -ENOMEM;
-        *job = (Job) { .done_fd = w->pipe[1], .run = run, .done = done, .userdata = userdata };
 
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         /* Signals stay with the loop's thread (sd-event uses signalfd). */
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &saved);
-        r = -pthread_create(&thread, &attr, job_thread, job);
+        r = -pthread_create(&thread, &attr, job_thread, p);
         pthread_sigmask(SIG_SETMASK, &saved, NULL);
         pthread_attr_destroy(&attr);
+        if (r >= 0) {
+                p->refs++;
+                p->idle++;      /* until it takes a job */
+        }
+        return r;
+}
+
+int worker_submit(Worker *w, WorkerRunFn run, WorkerDoneFn done, void *userdata) {
+        Pool *p = w->pool;
+        Job *job;
+        int r = 0;
+
+        job = malloc(sizeof(*job));
+        if (!job)
+                return -ENOMEM;
+        *job = (Job) { .done_fd = w->pipe[1], .run = run, .done = done, .userdata = userdata };
+
+        pthread_mutex_lock(&p->lock);
+        /* An idle thread for every job queued, this one too?  Else one more. */
+        if (p->idle < p->queued + 1)
+                r = pool_start_thread(p);
+        if (r >= 0) {
+                if (p->tail)
+                        p->tail->next = job;
+                else
+                        p->head = job;
+                p->tail = job;
+                p->queued++;
+                pthread_cond_signal(&p->wake);
+        }
+        pthread_mutex_unlock(&p->lock);
         if (r < 0) {
                 free(job);
                 return r;

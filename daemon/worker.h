@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Blocking work off the event loop.  Unbinding vfio-pci sleeps until every
- * copy of the group fd is closed; such writes run here, one thread per job,
- * and the result comes back to the loop through a pipe.
+ * copy of the group fd is closed; such writes run here, each job in a
+ * thread of its own while it runs (a blocked job never holds up the next),
+ * and the result comes back to the loop through a pipe.  A thread whose job
+ * is done waits for the next one while fewer than WORKER_IDLE_MAX others
+ * do: a return trip does not start a thread (half a millisecond under
+ * emulation, on the way back of every lease).
  */
 #pragma once
 
@@ -10,6 +14,8 @@
 
 /* How much nicer than the loop's thread a job's thread runs (worker.c says why). */
 #define WORKER_NICE_DELTA 5
+/* Threads kept waiting for a job. */
+#define WORKER_IDLE_MAX 1
 
 typedef struct Worker Worker;
 

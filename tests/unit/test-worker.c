@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Blocking work off the loop (daemon/worker.c): a job runs in a thread of
- * its own, nicer than the loop's by WORKER_NICE_DELTA, and its result comes
- * back to the loop's thread.
+ * its own while it runs (a blocked one holds up no other), nicer than the
+ * loop's by WORKER_NICE_DELTA; a thread waits for the next job; the result
+ * comes back to the loop's thread.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -103,9 +104,97 @@ static void job_runs_nicer_than_the_loop(void **state) {
         assert_int_equal(p.nice, 19);
 }
 
+/* A job that waits until its gate (a pipe) has a byte, or its end is closed. */
+typedef struct Gated {
+        int gate[2];
+        pid_t tid;
+        bool done;
+} Gated;
+
+static int gated_run(void *userdata) {
+        Gated *g = userdata;
+        char c;
+
+        g->tid = tid();
+        while (read(g->gate[0], &c, 1) < 0 && errno == EINTR)
+                ;
+        return 0;
+}
+
+static void gated_done(int result, void *userdata) {
+        Gated *g = userdata;
+
+        (void) result;
+        g->done = true;
+}
+
+/* Two gated jobs' pipes, a loop and a Worker on it. */
+static void gated_setup(Gated *a, Gated *b, sd_event **e, Worker **w) {
+        assert_int_equal(pipe(a->gate), 0);
+        assert_int_equal(pipe(b->gate), 0);
+        assert_int_equal(sd_event_new(e), 0);
+        assert_int_equal(worker_new(*e, w), 0);
+}
+
+static void gated_teardown(Gated *a, Gated *b, sd_event *e, Worker *w) {
+        worker_free(w);
+        sd_event_unref(e);
+        for (int i = 0; i < 2; i++) {
+                close(a->gate[i]);
+                close(b->gate[i]);
+        }
+}
+
+static void run_until(sd_event *e, const bool *flag) {
+        while (!*flag)
+                assert_true(sd_event_run(e, UINT64_MAX) >= 0);
+}
+
+/* A job that blocks holds its thread only: the next runs in another, and finishes first. */
+static void blocked_job_does_not_hold_up_the_next(void **state) {
+        Gated a = {}, b = {};
+        sd_event *e = NULL;
+        Worker *w = NULL;
+
+        (void) state;
+        gated_setup(&a, &b, &e, &w);
+        assert_int_equal(worker_submit(w, gated_run, gated_done, &a), 0);
+        assert_int_equal(worker_submit(w, gated_run, gated_done, &b), 0);
+        assert_int_equal(worker_pending(w), 2);
+        assert_int_equal(write(b.gate[1], "x", 1), 1);
+        run_until(e, &b.done);
+        assert_false(a.done);
+        assert_int_equal(worker_pending(w), 1);
+        assert_int_equal(write(a.gate[1], "x", 1), 1);
+        run_until(e, &a.done);
+        assert_int_not_equal(a.tid, b.tid);
+        assert_int_equal(worker_pending(w), 0);
+        gated_teardown(&a, &b, e, w);
+}
+
+/* One job after another: the second runs in the thread the first left waiting, not a new one. */
+static void thread_waits_for_the_next_job(void **state) {
+        Gated a = {}, b = {};
+        sd_event *e = NULL;
+        Worker *w = NULL;
+
+        (void) state;
+        gated_setup(&a, &b, &e, &w);
+        assert_int_equal(write(a.gate[1], "x", 1), 1);
+        assert_int_equal(write(b.gate[1], "x", 1), 1);
+        assert_int_equal(worker_submit(w, gated_run, gated_done, &a), 0);
+        run_until(e, &a.done);
+        assert_int_equal(worker_submit(w, gated_run, gated_done, &b), 0);
+        run_until(e, &b.done);
+        assert_int_equal(a.tid, b.tid);
+        gated_teardown(&a, &b, e, w);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(job_runs_in_its_own_thread_and_reports_to_the_loop),
+                cmocka_unit_test(blocked_job_does_not_hold_up_the_next),
+                cmocka_unit_test(thread_waits_for_the_next_job),
                 cmocka_unit_test(job_runs_nicer_than_the_loop),
         };
 
