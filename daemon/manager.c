@@ -144,10 +144,11 @@ int manager_add_device(Manager *m, const char *address, Device **ret) {
                 return 0;
         }
         /*
-         * Bridges are not tracked: its class says so before anything else is
-         * read (a host has about as many bridges as endpoints, and the start
-         * read each in full).  Its group is read again, as reading a device
-         * does (group_cache_invalidate()): a bridge's driver counts there.
+         * Bridges are not tracked: the class says whether this is one, before
+         * anything else is read (a host has about as many bridges as
+         * endpoints, and the start used to read each in full).  A bridge's
+         * group is read again, as reading a device does
+         * (group_cache_invalidate()): its driver counts for viability.
          */
         r = sysfs_pci_is_bridge(m->sysfs_root, address);
         if (r < 0)
