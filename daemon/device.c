@@ -75,8 +75,11 @@ int device_refresh(Device *d) {
         d->sys = sys;
         group_cache_invalidate(&d->manager->groups, d->sys.iommu_group);
 
-        /* Capabilities do not change: read them once.  The name waits until someone asks (device_name()). */
-        if (!d->pci_known && d->manager->pci && pci_access_details(d->manager->pci, d->address, &pci) >= 0) {
+        /*
+         * Capabilities do not change: read them once.  The name waits until someone asks (device_name()).
+         * A bridge is not kept (manager_add_device()): nothing more to read.
+         */
+        if (!d->pci_known && !d->sys.is_bridge && d->manager->pci && pci_access_details(d->manager->pci, d->address, &pci) >= 0) {
                 d->pci = pci;
                 d->pci_known = true;
         }

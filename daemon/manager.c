@@ -143,30 +143,16 @@ int manager_add_device(Manager *m, const char *address, Device **ret) {
                         *ret = m->devices[i];
                 return 0;
         }
-        /*
-         * Bridges are not tracked: the class says whether this is one, before
-         * anything else is read (a host has about as many bridges as
-         * endpoints, and the start used to read each in full).  A bridge's
-         * group is read again, as reading a device does
-         * (group_cache_invalidate()): its driver counts for viability.
-         */
-        r = sysfs_pci_is_bridge(m->sysfs_root, address);
-        if (r < 0)
-                return r;
-        if (r > 0) {
-                int group;
-
-                r = sysfs_pci_iommu_group(m->sysfs_root, address, &group);
-                if (r < 0)
-                        return r;
-                group_cache_invalidate(&m->groups, group);
-                return -EADDRNOTAVAIL;
-        }
         r = device_new(m, address, &fresh);
         if (r < 0)
                 return r;
+        /*
+         * Bridges are not tracked: sysfs_pci_read() stopped at the class and
+         * the group, whose cache device_refresh() invalidated (a bridge's
+         * driver counts for the group's viability).
+         */
         if (fresh->sys.is_bridge)
-                return -EADDRNOTAVAIL;  /* became one between the two reads: not tracked either */
+                return -EADDRNOTAVAIL;
         a = reallocarray(m->devices, m->n_devices + 1, sizeof(Device *));
         if (!a)
                 return -ENOMEM;

@@ -391,12 +391,32 @@ int sysfs_pci_read(const char *root, const char *address, SysfsPciDevice *ret) {
         uint32_t v;
         int r;
 
-        r = device_exists(root, address);
-        if (r < 0)
-                return r;
+        if (!pci_address_valid(address))
+                return -EINVAL;
         memcpy(d.address, address, PCI_ADDRESS_LEN);
 
-        /* The ids and the class: hex attributes, each with its width. */
+        /*
+         * The class first: a missing one says the device is not there, and a
+         * bridge is read no further than its group (bridges are not leased,
+         * and a host has about as many of them as endpoints; their group
+         * still counts, as a member that changes a group's viability).
+         */
+        r = read_hex_attr(root, address, "class", 0xffffff, &d.class);
+        if (r == -ENOTDIR)
+                return -ENODEV;         /* not a directory: no device of that name */
+        if (r < 0)
+                return r;
+        d.is_bridge = (d.class >> 8) == 0x0604;
+        if (d.is_bridge) {
+                r = sysfs_pci_iommu_group(root, address, &d.iommu_group);
+                if (r < 0)
+                        return r;
+                *ret = d;
+                d = (SysfsPciDevice) { .iommu_group = -1 };
+                return 0;
+        }
+
+        /* The ids: hex attributes, each with its width. */
         const struct {
                 const char *file;
                 uint32_t max;
@@ -406,16 +426,13 @@ int sysfs_pci_read(const char *root, const char *address, SysfsPciDevice *ret) {
                 { "device", 0xffff, &d.device },
                 { "subsystem_vendor", 0xffff, &d.subvendor },
                 { "subsystem_device", 0xffff, &d.subdevice },
-                { "class", 0xffffff, NULL },
         };
         for (size_t i = 0; i < ELEMENTSOF(ids); i++) {
-                r = read_hex_attr(root, address, ids[i].file, ids[i].max, ids[i].id ? &v : &d.class);
+                r = read_hex_attr(root, address, ids[i].file, ids[i].max, &v);
                 if (r < 0)
                         return r;
-                if (ids[i].id)
-                        *ids[i].id = (uint16_t) v;
+                *ids[i].id = (uint16_t) v;
         }
-        d.is_bridge = (d.class >> 8) == 0x0604;
 
         r = device_driver(root, address, &d.driver);
         if (r < 0)

@@ -48,7 +48,10 @@ typedef struct SysfsPciDevice {
         unsigned num_vfs;       /* sriov_numvfs */
 } SysfsPciDevice;
 
-/* -ENODEV if the device is not there (or went away while being read), -EBADMSG on a malformed id file. */
+/*
+ * -ENODEV if the device is not there (or went away while being read), -EBADMSG on a malformed id file.
+ * A bridge (is_bridge) has its class and its group read, nothing else.
+ */
 int sysfs_pci_read(const char *root, const char *address, SysfsPciDevice *ret);
 /* @address's IOMMU group (its iommu_group link) in *ret, -1 without one; -EBADMSG for a link not a number. */
 int sysfs_pci_iommu_group(const char *root, const char *address, int *ret);

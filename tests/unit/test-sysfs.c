@@ -191,14 +191,31 @@ static void read_leaves_driver_override_alone(void **state) {
         assert_string_equal(d.address, A1);
 }
 
-static void read_recognizes_bridge_class(void **state) {
+/* A bridge is read no further than its class and its group: two reads. */
+static void read_of_a_bridge_stops_at_its_class_and_group(void **state) {
         const char *root = *state;
         _cleanup_sysfs_pci_device_ SysfsPciDevice d = {};
+        unsigned long before;
 
-        fake_pci_add(root, &(FakePci) { .address = A3, .class = 0x060400, .driver = "pcieport" });
+        fake_pci_add(root, &(FakePci) { .address = A3, .class = 0x060400, .driver = "pcieport", .iommu_group = 5 });
+        before = sysfs_reads();
         assert_int_equal(sysfs_pci_read(root, A3, &d), 0);
+        assert_int_equal(sysfs_reads() - before, 2);
         assert_true(d.is_bridge);
-        assert_string_equal(d.driver, "pcieport");
+        assert_int_equal(d.class, 0x060400);
+        assert_int_equal(d.iommu_group, 5);
+        assert_string_equal(d.address, A3);
+        assert_null(d.driver);
+        assert_int_equal(d.vendor, 0);
+}
+
+/* A file where a device's directory would be is no device. */
+static void read_of_a_file_in_the_devices_place_is_enodev(void **state) {
+        const char *root = *state;
+        SysfsPciDevice d = {};
+
+        fake_write(root, "bus/pci/devices/" A1, "not a device\n");
+        assert_int_equal(sysfs_pci_read(root, A1, &d), -ENODEV);
 }
 
 static void read_missing_device_is_enodev(void **state) {
@@ -643,7 +660,8 @@ int main(void) {
                 T(read_device_without_driver_group_or_reset_method),
                 T(read_empty_reset_method_gives_empty_list),
                 T(read_leaves_driver_override_alone),
-                T(read_recognizes_bridge_class),
+                T(read_of_a_bridge_stops_at_its_class_and_group),
+                T(read_of_a_file_in_the_devices_place_is_enodev),
                 T(read_sriov_pf_and_vfs),
                 T(read_sriov_malformed_count_is_ebadmsg),
                 T(set_num_vfs_writes_the_count_within_totalvfs),
