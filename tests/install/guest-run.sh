@@ -11,6 +11,9 @@ for i in $(seq 1 100); do
 done
 exec 3<>/dev/virtio-ports/ctl
 dmesg > /tmp/boot.dmesg
+# A case here may install packages or build a module with DKMS: 741 s
+# was the slowest seen in CI, beside the other lane's VM.
+CASE_LIMIT=1800
 . /opt/passthru-test/lib.sh
 run_suite "/opt/passthru-test/$stage.sh"
 printf 'done\n' >&3

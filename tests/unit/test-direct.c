@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -115,6 +116,7 @@ typedef struct Child {
 /* Run @fn(@arg, report fd, go fd) in a child, as @uid (when root and uid != -1). */
 static Child child_run(void (*fn)(const char *arg, int report, int go), const char *arg, uid_t uid) {
         int rep[2], go[2];
+        pid_t parent = getpid();
         Child c;
 
         assert_int_equal(pipe2(rep, O_CLOEXEC), 0);
@@ -122,6 +124,12 @@ static Child child_run(void (*fn)(const char *arg, int report, int go), const ch
         c.pid = fork();
         assert_true(c.pid >= 0);
         if (c.pid == 0) {
+                /*
+                 * A child outlives no test binary: one left behind by a failed
+                 * assertion would hold tests/unit/run.sh's pipe open for good.
+                 */
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                        _exit(4);
                 close(rep[0]);
                 close(go[1]);
                 if (uid != (uid_t) -1 && geteuid() == 0 &&

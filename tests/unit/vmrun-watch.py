@@ -89,6 +89,30 @@ with tempfile.TemporaryDirectory() as tmp:
 # A stall before /init is booted again on its own budget; one after it runs the suite again.
 result(seen == [False, False, True], "a_boot_is_told_stalled_before_or_after_init", repr(seen))
 
+# The monitor's "info registers -a", taken from QEMU 7.2 (the lines that
+# matter): a guest idle at a shell prompt, and one that panicked (CPU 0
+# spins in panic(), CPU 1 was stopped with interrupts off).
+IDLE = ("CPU#0\nRIP=ffffffff93a592eb RFL=00000246 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=1\n"
+        "ES =0000 0000000000000000 00000000 00000000\n"
+        "CPU#1\nRIP=ffffffff93a592eb RFL=00000246 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=1\n")
+PANIC = ("CPU#0\nRIP=ffffffff881f77a3 RFL=00000283 [--S---C] CPL=0 II=0 A20=1 SMM=0 HLT=0\n"
+         "CPU#1\nRIP=ffffffff8783fc9b RFL=00000093 [--S-A-C] CPL=0 II=0 A20=1 SMM=0 HLT=1\n")
+seen = (vmrun.vcpus_waiting(IDLE), vmrun.vcpus_waiting(PANIC), vmrun.vcpus_waiting(""),
+        vmrun.vcpus_waiting(IDLE.replace("HLT=1", "HLT=0", 1)),
+        vmrun.vcpus_waiting(IDLE.replace("RFL=00000246", "RFL=00000046", 1)))
+result(seen == (True, False, False, False, False),
+       "only_vcpus_all_halted_with_interrupts_on_are_taken_for_waiting", repr(seen))
+
+beat = vmrun.Heartbeat(lost=120)
+t = beat.last
+seen = [beat.silent(t + 1000)]              # no "alive" yet: a boot, a suite of old
+beat.note("alive", t + 1000)
+seen += [beat.silent(t + 1100), beat.silent(t + 1121)]
+beat.note("result PASS x.y", t + 1121)      # any line counts
+seen += [beat.silent(t + 1200), beat.silent(t + 1242)]
+result(seen == [False, False, True, False, True],
+       "a_guest_is_silent_only_after_its_first_heartbeat_and_lost_seconds_without_a_line", repr(seen))
+
 # The whole loop, on a QEMU held paused (-S) so that its guest never
 # reaches /init: booted 1 + BOOT_STALL_RETRIES times, then failed as a
 # stall, not taken for the code under test.

@@ -108,8 +108,94 @@ check_boot_log() {
     fi
 }
 
+# CASE_LIMIT: the seconds a case may run before it is taken for hung (a
+# suite may set its own).  Its tasks are then shown on the console, what
+# it started is killed (passthrud excepted: later cases use it) and the
+# case fails, so that the suite goes on.
+CASE_LIMIT=${CASE_LIMIT:-900}
+
+# show_tasks PID: every process but the kernel's threads (pid, parent,
+# state, wchan, command line); the kernel stacks of the threads of
+# passthrud, of PID (the hung case) and the processes under it, and of any
+# task in D state.
+show_tasks() {
+    local d stat pid ppid state comm under
+    under=" $1 $(descendants "$1" | tr '\n' ' ') "
+    echo "--- tasks (pid ppid state wchan command):"
+    for d in /proc/[0-9]*; do
+        read -r stat <"$d/stat" 2>/dev/null || continue
+        pid=${stat%% *}
+        comm=${stat#*(}
+        comm=${comm%)*}
+        stat=${stat##*) }
+        state=${stat%% *}
+        stat=${stat#* }
+        ppid=${stat%% *}
+        [ "$ppid" != 2 ] && [ "$pid" != 2 ] || continue
+        echo "$pid $ppid $state $(cat "$d/wchan" 2>/dev/null) $(tr '\0' ' ' <"$d/cmdline" 2>/dev/null | cut -c1-120) [$comm]"
+        case "$comm:$state:$under" in
+        passthrud*|*:D:*|*" $pid "*)
+            for t in "$d"/task/*; do
+                echo "  thread ${t##*/} ($(cat "$t/comm" 2>/dev/null)):"
+                sed 's/^/    /' "$t/stack" 2>/dev/null
+            done
+            ;;
+        esac
+    done
+}
+
+# descendants PID: the pids of PID's children, theirs, and so on.
+descendants() {
+    cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
+        { line = $0; sub(/.*\) /, "", line); split(line, f, " "); parent[$1] = f[2] }
+        END { n = 1; keep[root] = 1
+              while (n) { n = 0
+                  for (p in parent) if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; n = 1 } }
+              for (p in keep) if (p != root) print p }'
+}
+
+# case_watchdog NAME: once the case running in the foreground has written
+# its pid to /tmp/case.pid and run CASE_LIMIT s, the tasks on the console,
+# then the case and what it started killed (passthrud spared), and
+# /tmp/case.hung for run_suite.  run_suite kills the watchdog when the case
+# ends first.
+case_watchdog() {
+    local up t0 p pid=
+    read -r t0 _ </proc/uptime
+    while :; do
+        sleep 2
+        [ -n "$pid" ] || read -r pid 2>/dev/null </tmp/case.pid || continue
+        kill -0 "$pid" 2>/dev/null || exit 0
+        read -r up _ </proc/uptime
+        [ "${up%.*}" -lt $(( ${t0%.*} + CASE_LIMIT )) ] || break
+    done
+    {
+        echo "=== $1: still running after $CASE_LIMIT s (CASE_LIMIT): taken for hung"
+        echo "--- its output so far:"
+        tail -n 40 /tmp/case.log
+        show_tasks "$pid"
+    } >/dev/console 2>&1
+    : >/tmp/case.hung
+    for p in $(descendants "$pid") "$pid"; do
+        case $(cat /proc/"$p"/comm 2>/dev/null) in
+        passthrud*) ;;
+        *) kill -9 "$p" 2>/dev/null || true ;;
+        esac
+    done
+}
+
+# heartbeat: "alive" to the host every 10 s (tests/vm/vmrun.py HEARTBEAT),
+# which takes a guest silent for long, every vCPU idle, for QEMU's stall.
+heartbeat() {
+    while sleep 10; do
+        ctl alive
+    done
+}
+
 run_suite() {
-    local file=$1 suite name rc trouble msg t0 took cases
+    local file=$1 suite name rc trouble msg t0 took cases watchdog beat
+    heartbeat &
+    beat=$!
     suite=$(basename "$file" .sh)
     . "$file"
     check_boot_log "$suite"
@@ -117,6 +203,7 @@ run_suite() {
         if ! (set -e; suite_setup) >/tmp/setup.log 2>&1; then
             cat /tmp/setup.log >/dev/console
             ctl "result FAIL $suite.setup $(tail -n 4 /tmp/setup.log | tr '\n' '|')"
+            kill "$beat" 2>/dev/null || true
             return
         fi
     fi
@@ -127,8 +214,16 @@ run_suite() {
     for name in $(sed -n 's/^\(testcase_[A-Za-z0-9_]*\)().*/\1/p' "$file" | grep -E "${cases:-.}"); do
         echo "=== $suite.$name" >/dev/console
         t0=$(cut -d' ' -f1 /proc/uptime)
-        (set -e; "$name") >/tmp/case.log 2>&1
+        # The case in the foreground (a background job would ignore SIGINT,
+        # and so would all it starts); it tells the watchdog its pid.
+        rm -f /tmp/case.pid /tmp/case.hung
+        case_watchdog "$suite.$name" &
+        watchdog=$!
+        (read -r case_pid _ </proc/self/stat; echo "$case_pid" >/tmp/case.pid; set -e; "$name") >/tmp/case.log 2>&1
         rc=$?
+        kill "$watchdog" 2>/dev/null || true
+        wait "$watchdog" 2>/dev/null || true
+        [ ! -e /tmp/case.hung ] || rc=124
         took=$(awk -v t0="$t0" '{ printf "%.1f", $1 - t0 }' /proc/uptime)
         trouble=$(kernel_trouble)
         cat /tmp/case.log >/dev/console
@@ -144,6 +239,8 @@ run_suite() {
             if [ -n "$trouble" ]; then
                 msg="kernel: $(echo "$trouble" | head -n 3 | tr '\n' '|')"
                 echo "$trouble" >/dev/console
+            elif [ $rc -eq 124 ]; then
+                msg="hung: still running after $CASE_LIMIT s, killed (its tasks and stacks on the console)"
             else
                 msg=$(tail -n 4 /tmp/case.log | tr '\n' '|')
             fi
@@ -154,6 +251,7 @@ run_suite() {
         suite_teardown || true
     fi
     check_kmemleak "$suite"
+    kill "$beat" 2>/dev/null || true
 }
 
 # On a kernel with kmemleak: unload passthru, scan, and fail on any report.

@@ -32,6 +32,7 @@ forwarded to the guest's PORT; the helper finds it in $PT_FORWARD_PORT.
 import argparse
 import json
 import os
+import re
 import select
 import shlex
 import socket
@@ -222,6 +223,62 @@ class StallWatch:
         return None
 
 
+# The same stall can also leave both vCPUs asleep: the guest goes silent
+# for good, nothing on its console, not even RCU's report (CI, 2026-12-01:
+# the daemon-faults suite stopped at 247 s of uptime and nothing came for
+# the 2,450 s left of its --timeout).  While a suite runs, the guest's
+# run_suite sends "alive" every HEARTBEAT s; a guest silent for
+# HEARTBEAT_LOST s is looked at through QEMU's monitor, and taken for the
+# stall only if every vCPU is halted waiting for an interrupt (HLT with
+# interrupts enabled: an idle kernel whose timers no longer fire).  A vCPU
+# that runs, or halted with interrupts off (a panic stops CPUs so), is the
+# code under test's: the run waits on, and fails at its --timeout.
+HEARTBEAT = 10
+HEARTBEAT_LOST = 120
+
+
+def vcpus_waiting(registers):
+    """From the monitor's "info registers -a": every vCPU halted (HLT=1)
+    with interrupts enabled (RFL's IF bit), and at least one vCPU seen."""
+    cpus = re.findall(r"RFL=([0-9a-fA-F]+) .*?HLT=([01])", registers)
+    return bool(cpus) and all(int(rfl, 16) & 0x200 and hlt == "1" for rfl, hlt in cpus)
+
+
+class Heartbeat:
+    """When the guest's ctl lines last came; silent() once the guest has sent
+    "alive" and then nothing for HEARTBEAT_LOST s."""
+
+    def __init__(self, lost=HEARTBEAT_LOST):
+        self.lost, self.last, self.beating = lost, time.monotonic(), False
+
+    def note(self, line, now):
+        self.last = now
+        self.beating = self.beating or line == "alive"
+
+    def silent(self, now):
+        return self.beating and now - self.last > self.lost
+
+
+def frozen(qmp, out, attempt, silent_for):
+    """The guest's vCPUs, three looks a second apart, kept in OUT: the
+    stall's description if each look found them all waiting, else None."""
+    looks = []
+    for i in range(3):
+        if i:
+            time.sleep(1)
+        looks.append(qmp.command({"execute": "human-monitor-command",
+                                  "arguments": {"command-line": "info registers -a"}}).get("return", ""))
+    kept = os.path.join(out, "registers-silent-%d.txt" % attempt)
+    with open(kept, "w") as f:
+        f.write("\n--- one second later\n".join(looks))
+    if all(vcpus_waiting(look) for look in looks):
+        return ("no heartbeat for %d s, every vCPU halted waiting for an interrupt (registers in %s)"
+                % (silent_for, kept))
+    print("vmrun: no heartbeat for %d s, but a vCPU runs or is stopped (registers in %s): waiting on"
+          % (silent_for, kept), flush=True)
+    return None
+
+
 class Stalled(Exception):
     pass
 
@@ -235,7 +292,7 @@ def reached_init(console_log):
         return False
 
 
-def run_once(args, cmd, listeners, helper, console_log, started):
+def run_once(args, cmd, listeners, helper, console_log, started, attempt=0):
     """One boot of the guest through its suite: (finished, results, stall),
     stall the console line if the guest reported QEMU's timer stall."""
     results, stall = [], None
@@ -251,14 +308,22 @@ def run_once(args, cmd, listeners, helper, console_log, started):
             csock.settimeout(None)
             ctl = Lines(csock)
             watch = None if args.interactive else StallWatch(console_log, None if args.disk else args.boot_deadline)
+            beat = Heartbeat(args.heartbeat_lost)
             while True:
                 if time.monotonic() - started > args.timeout:
                     raise TimeoutError("no result for %d s" % args.timeout)
                 line = ctl.readline(2)
+                now = time.monotonic()
                 stall = watch and watch.check()
+                if not stall and watch and beat.silent(now):
+                    stall = frozen(qmp, args.out, attempt, now - beat.last)
+                    beat.last = now     # if not: look again after another HEARTBEAT_LOST s
                 if stall:
                     raise Stalled(stall)
                 if line is None:
+                    continue
+                beat.note(line, now)
+                if line == "alive":
                     continue
                 if line == "done":
                     finished = True
@@ -320,6 +385,9 @@ def main():
     ap.add_argument("--stall-retries", type=int, default=1,
                     help="times the suite is booted again from the start when the guest reports "
                     "QEMU's timer stall (never with --disk: its state would not start over)")
+    ap.add_argument("--heartbeat-lost", type=int, default=HEARTBEAT_LOST,
+                    help="seconds without the running suite's heartbeat after which the guest's vCPUs are "
+                    "looked at, and the guest is taken for QEMU's timer stall if all wait for an interrupt")
     ap.add_argument("--qemu-arg", action="append", default=[])
     ap.add_argument("--disk", help="a raw disk image, as virtio-blk /dev/vda")
     ap.add_argument("--forward", type=int, help="a guest TCP port reached from the host's 127.0.0.1 (virtio-net)")
@@ -389,7 +457,7 @@ def main():
             i = cmd.index("-append") + 1
             cmd[i] = "%s pt.boot=%d" % (append, attempt)
         # Each boot has the whole --timeout: a suite booted again runs from its start.
-        finished, results, stall = run_once(args, cmd, listeners, helper, console_log, time.monotonic())
+        finished, results, stall = run_once(args, cmd, listeners, helper, console_log, time.monotonic(), attempt)
         if not stall:
             break
         before_init = not reached_init(console_log)
