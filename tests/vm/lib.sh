@@ -109,9 +109,10 @@ check_boot_log() {
 }
 
 # CASE_LIMIT: the seconds a case may run before it is taken for hung (a
-# suite may set its own).  Its tasks are then shown on the console, what
-# it started is killed (passthrud excepted: later cases use it) and the
-# case fails, so that the suite goes on.
+# suite may set its own, and LIMIT_testcase_NAME for one case).  Its tasks
+# are then shown on the console, what it started is killed (passthrud
+# excepted: later cases use it) and the case fails, so that the suite goes
+# on.
 CASE_LIMIT=${CASE_LIMIT:-900}
 
 # show_tasks PID: every process but the kernel's threads (pid, parent,
@@ -154,8 +155,8 @@ descendants() {
               for (p in keep) if (p != root) print p }'
 }
 
-# case_watchdog NAME: once the case running in the foreground has written
-# its pid to /tmp/case.pid and run CASE_LIMIT s, the tasks on the console,
+# case_watchdog NAME LIMIT: once the case running in the foreground has
+# written its pid to /tmp/case.pid and run LIMIT s, the tasks on the console,
 # then the case and what it started killed (passthrud spared), and
 # /tmp/case.hung for run_suite.  run_suite kills the watchdog when the case
 # ends first.
@@ -167,10 +168,10 @@ case_watchdog() {
         [ -n "$pid" ] || read -r pid 2>/dev/null </tmp/case.pid || continue
         kill -0 "$pid" 2>/dev/null || exit 0
         read -r up _ </proc/uptime
-        [ "${up%.*}" -lt $(( ${t0%.*} + CASE_LIMIT )) ] || break
+        [ "${up%.*}" -lt $(( ${t0%.*} + $2 )) ] || break
     done
     {
-        echo "=== $1: still running after $CASE_LIMIT s (CASE_LIMIT): taken for hung"
+        echo "=== $1: still running after $2 s (its limit): taken for hung"
         echo "--- its output so far:"
         tail -n 40 /tmp/case.log
         show_tasks "$pid"
@@ -193,7 +194,7 @@ heartbeat() {
 }
 
 run_suite() {
-    local file=$1 suite name rc trouble msg t0 took cases watchdog beat
+    local file=$1 suite name rc trouble msg t0 took cases watchdog beat limit
     heartbeat &
     beat=$!
     suite=$(basename "$file" .sh)
@@ -217,7 +218,8 @@ run_suite() {
         # The case in the foreground (a background job would ignore SIGINT,
         # and so would all it starts); it tells the watchdog its pid.
         rm -f /tmp/case.pid /tmp/case.hung
-        case_watchdog "$suite.$name" &
+        eval "limit=\${LIMIT_$name:-$CASE_LIMIT}"
+        case_watchdog "$suite.$name" "$limit" &
         watchdog=$!
         (read -r case_pid _ </proc/self/stat; echo "$case_pid" >/tmp/case.pid; set -e; "$name") >/tmp/case.log 2>&1
         rc=$?
@@ -240,7 +242,7 @@ run_suite() {
                 msg="kernel: $(echo "$trouble" | head -n 3 | tr '\n' '|')"
                 echo "$trouble" >/dev/console
             elif [ $rc -eq 124 ]; then
-                msg="hung: still running after $CASE_LIMIT s, killed (its tasks and stacks on the console)"
+                msg="hung: still running after $limit s, killed (its tasks and stacks on the console)"
             else
                 msg=$(tail -n 4 /tmp/case.log | tr '\n' '|')
             fi
