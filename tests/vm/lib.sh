@@ -382,8 +382,25 @@ daemon_setup() {
 }
 
 stop_daemon() {
-    kill "$(cat /tmp/passthrud.pid)" 2>/dev/null || true
-    wait "$(cat /tmp/passthrud.pid)" 2>/dev/null || true
+    local pid t
+    pid=$(cat /tmp/passthrud.pid)
+    kill "$pid" 2>/dev/null || true
+    # SIGTERM ends the loop at its next turn: a daemon still there after
+    # 10 s is stuck, and says where (its threads' kernel stacks).
+    for i in $(seq 1 100); do
+        alive "$pid" || break
+        sleep 0.1
+    done
+    if alive "$pid"; then
+        for t in /proc/"$pid"/task/*; do
+            echo "passthrud thread ${t##*/} ($(cat "$t/comm")), $(cat "$t/wchan"):"
+            cat "$t/stack"
+        done
+        kill -9 "$pid"
+        wait "$pid" 2>/dev/null || true
+        fail "passthrud did not exit within 10 s of SIGTERM (its threads above): $(tail -n 5 /tmp/passthrud.log)"
+    fi
+    wait "$pid" 2>/dev/null || true
 }
 
 # wait_state DEV STATE: up to 10 s for the daemon to report it.
