@@ -385,6 +385,11 @@ int sysfs_pci_iommu_group(const char *root, const char *address, int *ret) {
         return 0;
 }
 
+/* A PCI-to-PCI bridge: base class 0x06, subclass 0x04, any programming interface. */
+static bool class_is_bridge(uint32_t class) {
+        return (class >> 8) == 0x0604;
+}
+
 int sysfs_pci_read(const char *root, const char *address, SysfsPciDevice *ret) {
         _cleanup_sysfs_pci_device_ SysfsPciDevice d = { .iommu_group = -1 };
         _cleanup_free_ char *p = NULL, *s = NULL;
@@ -406,7 +411,7 @@ int sysfs_pci_read(const char *root, const char *address, SysfsPciDevice *ret) {
                 return -ENODEV;         /* not a directory: no device of that name */
         if (r < 0)
                 return r;
-        d.is_bridge = (d.class >> 8) == 0x0604;
+        d.is_bridge = class_is_bridge(d.class);
         if (d.is_bridge) {
                 r = sysfs_pci_iommu_group(root, address, &d.iommu_group);
                 if (r < 0)
@@ -771,7 +776,7 @@ int sysfs_pci_is_bridge(const char *root, const char *address) {
         r = read_hex_attr(root, address, "class", 0xffffff, &class);
         if (r < 0)
                 return r;
-        return (class >> 8) == 0x0604;
+        return class_is_bridge(class);
 }
 
 int sysfs_pci_driver(const char *root, const char *address, char **ret) {

@@ -135,13 +135,17 @@ show_tasks() {
         [ "$ppid" != 2 ] && [ "$pid" != 2 ] || continue
         echo "$pid $ppid $state $(cat "$d/wchan" 2>/dev/null) $(tr '\0' ' ' <"$d/cmdline" 2>/dev/null | cut -c1-120) [$comm]"
         case "$comm:$state:$under" in
-        passthrud*|*:D:*|*" $pid "*)
-            for t in "$d"/task/*; do
-                echo "  thread ${t##*/} ($(cat "$t/comm" 2>/dev/null)):"
-                sed 's/^/    /' "$t/stack" 2>/dev/null
-            done
-            ;;
+        passthrud*|*:D:*|*" $pid "*) thread_stacks "$pid" ;;
         esac
+    done
+}
+
+# thread_stacks PID: each thread of PID, its wchan and its kernel stack.
+thread_stacks() {
+    local t
+    for t in /proc/"$1"/task/*; do
+        echo "  thread ${t##*/} ($(cat "$t/comm" 2>/dev/null)), $(cat "$t/wchan" 2>/dev/null):"
+        sed 's/^/    /' "$t/stack" 2>/dev/null
     done
 }
 
@@ -382,7 +386,7 @@ daemon_setup() {
 }
 
 stop_daemon() {
-    local pid t
+    local pid
     pid=$(cat /tmp/passthrud.pid)
     kill "$pid" 2>/dev/null || true
     # SIGTERM ends the loop at its next turn: a daemon still there after
@@ -392,10 +396,7 @@ stop_daemon() {
         sleep 0.1
     done
     if alive "$pid"; then
-        for t in /proc/"$pid"/task/*; do
-            echo "passthrud thread ${t##*/} ($(cat "$t/comm")), $(cat "$t/wchan"):"
-            cat "$t/stack"
-        done
+        thread_stacks "$pid"
         kill -9 "$pid"
         wait "$pid" 2>/dev/null || true
         fail "passthrud did not exit within 10 s of SIGTERM (its threads above): $(tail -n 5 /tmp/passthrud.log)"
