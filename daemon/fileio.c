@@ -354,8 +354,7 @@ static const char *ini_syntax_reason(const IniParse *p, unsigned line) {
         return "expected 'Key=Value', '[Section]' or a comment";
 }
 
-/* What @print writes, in memory. */
-static int print_to_string(FilePrinter print, const void *userdata, char **ret) {
+int print_to_string(FilePrinter print, const void *userdata, char **ret) {
         size_t size;
         FILE *f;
 

@@ -56,6 +56,8 @@ int path_join(const char *dir, const char *name, char **ret);
  */
 typedef void (*FilePrinter)(FILE *f, const void *userdata);
 int write_file_atomic_printed(const char *path, mode_t dir_mode, mode_t mode, FilePrinter print, const void *userdata);
+/* What @print writes, in a new string (free() it). */
+int print_to_string(FilePrinter print, const void *userdata, char **ret);
 /* The same into @name of the open directory @dirfd (write_file_atomic_at()). */
 int write_file_atomic_printed_at(int dirfd, const char *name, mode_t mode, bool durable, FilePrinter print,
                                  const void *userdata);

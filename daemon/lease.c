@@ -352,7 +352,12 @@ static void save_ledger_or_warn(Manager *m) {
                 log_warning_errno(r, "Cannot update the lease ledger in %s, ignoring: %m", m->paths.runtime_dir);
 }
 
-static int ledger_record(Lease *l) {
+/*
+ * The lease into the books and onto disk: the entry now, the file written
+ * by a worker's thread while the group moves (*ret_write, finished with
+ * manager_save_ledger_finish()).  Not added: -errno, nothing to undo.
+ */
+static int ledger_record_start(Lease *l, LedgerWrite **ret_write) {
         LedgerEntry e = {
                 .group = l->group,
                 .devices = l->devices,
@@ -367,7 +372,7 @@ static int ledger_record(Lease *l) {
         r = ledger_add(&l->manager->ledger, &e);
         if (r < 0)
                 return r;
-        r = manager_save_ledger(l->manager);
+        r = manager_save_ledger_start(l->manager, ret_write);
         if (r < 0)
                 ledger_remove(&l->manager->ledger, l->group);
         return r;
@@ -436,6 +441,8 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t
                   sd_bus_error *error) {
         _cleanup_strv_free_ char **moved = calloc(1, sizeof(char *));
         _cleanup_close_ int pidfd = pidfd_in, fd = -EBADF;
+        LedgerWrite *ledger_write = NULL;
+        bool recorded = false;
         char node[PATH_MAX];
         Lease *l = NULL;
         int r;
@@ -475,6 +482,18 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t
                 goto fail;
         }
         FAULT_POINT("acquire-pinned");
+
+        /*
+         * In the ledger before the fd leaves the daemon: its file is
+         * written meanwhile, while the group moves (the kernel's probes take
+         * the loop's thread for milliseconds), and waited for below.
+         */
+        r = ledger_record_start(l, &ledger_write);
+        if (r < 0) {
+                r = sd_bus_error_set_errnof(error, r, "Cannot record the lease in %s: %m", m->paths.runtime_dir);
+                goto fail;
+        }
+        recorded = true;
 
         /* Move the group to vfio-pci. */
         for (char **i = l->devices; *i; i++) {
@@ -521,7 +540,7 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t
                 goto fail_moved;
         }
         /* On disk before the fd leaves the daemon. */
-        r = ledger_record(l);
+        r = manager_save_ledger_finish(TAKE_PTR(ledger_write));
         if (r < 0) {
                 r = sd_bus_error_set_errnof(error, r, "Cannot record the lease in %s: %m", m->paths.runtime_dir);
                 goto fail_moved;
@@ -538,11 +557,8 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t
         else if (l->node_owner != UID_NONE && fchown(fd, l->node_owner, (gid_t) -1) < 0)
                 r = sd_bus_error_set_errnof(error, errno, "Cannot hand %s to uid %u: %m", node,
                                             (unsigned) l->node_owner);
-        if (r < 0) {
-                ledger_remove(&m->ledger, l->group);
-                save_ledger_or_warn(m);
+        if (r < 0)
                 goto fail_moved;
-        }
 
         /* Granted: only now is the caller's limit raised. */
         if (opts->memory_bytes > 0)
@@ -556,6 +572,13 @@ fail_moved:
         fd = safe_close(fd);
         rollback(m, moved);
 fail:
+        /* The write waited for (it has the entry, or failed), then the entry taken out again. */
+        if (ledger_write)
+                (void) manager_save_ledger_finish(ledger_write);
+        if (recorded) {
+                ledger_remove(&m->ledger, l->group);
+                save_ledger_or_warn(m);
+        }
         lease_free(l);
         return r;
 }

@@ -337,10 +337,20 @@ static void ledger_print(FILE *f, const void *userdata) {
         }
 }
 
-int ledger_save_at(int dirfd, const Ledger *l, bool durable) {
+int ledger_format(const Ledger *l, char **ret) {
         if (!ledger_valid(l))
                 return -EINVAL;
-        return write_file_atomic_printed_at(dirfd, LEDGER_FILE_NAME, 0600, durable, ledger_print, l);
+        return print_to_string(ledger_print, l, ret);
+}
+
+int ledger_save_at(int dirfd, const Ledger *l, bool durable) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = ledger_format(l, &text);
+        if (r < 0)
+                return r;
+        return write_file_atomic_at(dirfd, LEDGER_FILE_NAME, text, 0600, durable);
 }
 
 int ledger_save(const char *dir, const Ledger *l) {

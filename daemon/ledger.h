@@ -50,6 +50,8 @@ typedef struct Ledger {
 int ledger_load(const char *dir, Ledger *ret, char **ret_error);
 /* The same into the open directory @dirfd; without @durable no fsync() (write_file_atomic_at()). */
 int ledger_save_at(int dirfd, const Ledger *l, bool durable);
+/* What the two write, in a new string (free() it); -EINVAL if an entry is invalid. */
+int ledger_format(const Ledger *l, char **ret);
 /* Write DIR/leases atomically (mode 0600), creating DIR (0700); -EINVAL if an entry is invalid. */
 int ledger_save(const char *dir, const Ledger *l);
 void ledger_done(Ledger *l);

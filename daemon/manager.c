@@ -301,6 +301,53 @@ int manager_save_ledger(Manager *m) {
         return ledger_save_at(fd, &m->ledger, !m->runtime_volatile);
 }
 
+struct LedgerWrite {
+        int dirfd;
+        bool durable;
+        char *text;
+        WorkerJob *job;         /* NULL: written by _start() already, with this result: */
+        int result;
+};
+
+static int ledger_write_run(void *userdata) {
+        LedgerWrite *w = userdata;
+
+        return write_file_atomic_at(w->dirfd, LEDGER_FILE_NAME, w->text, 0600, w->durable);
+}
+
+int manager_save_ledger_start(Manager *m, LedgerWrite **ret) {
+        LedgerWrite *w;
+        int fd, r;
+
+        fd = runtime_dir_fd(m);
+        if (fd < 0)
+                return fd;
+        w = calloc(1, sizeof(*w));
+        if (!w)
+                return -ENOMEM;
+        r = ledger_format(&m->ledger, &w->text);
+        if (r < 0) {
+                free(w);
+                return r;
+        }
+        w->dirfd = fd;
+        w->durable = !m->runtime_volatile;
+        if (!m->worker || worker_start(m->worker, ledger_write_run, w, &w->job) < 0) {
+                w->job = NULL;
+                w->result = ledger_write_run(w);
+        }
+        *ret = w;
+        return 0;
+}
+
+int manager_save_ledger_finish(LedgerWrite *w) {
+        int r = w->job ? worker_join(w->job) : w->result;
+
+        free(w->text);
+        free(w);
+        return r;
+}
+
 static void forget_module(Manager *m) {
         for (size_t i = 0; i < m->n_devices; i++) {
                 m->devices[i]->module_state = 0;

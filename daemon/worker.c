@@ -11,14 +11,17 @@
 #include "macro.h"
 #include "worker.h"
 
-typedef struct Job Job;
+typedef struct WorkerJob Job;
+typedef struct Pool Pool;
 
-struct Job {
+struct WorkerJob {
         int done_fd;            /* the pipe's end, kept open while a job runs: the Worker may be freed first */
         WorkerRunFn run;
-        WorkerDoneFn done;
+        WorkerDoneFn done;      /* NULL: joined (worker_join()), not reported to the loop */
         void *userdata;
         int result;
+        bool finished;          /* a joined job's: run() has returned (under the pool's lock) */
+        Pool *pool;             /* a joined job's, for worker_join() */
         Job *next;              /* in the pool's queue */
 };
 
@@ -29,15 +32,16 @@ struct Job {
  * (waiting, or done with one and about to look for the next), queued the
  * jobs not taken yet, and a submit starts a thread when idle < queued.
  */
-typedef struct Pool {
+struct Pool {
         pthread_mutex_t lock;
         pthread_cond_t wake;
+        pthread_cond_t finished;        /* a joined job's run() returned */
         Job *head, *tail;
         unsigned queued;
         unsigned idle;
         unsigned refs;          /* the Worker's, and one a thread */
         bool closing;
-} Pool;
+};
 
 struct Worker {
         sd_event_source *source;
@@ -54,6 +58,7 @@ static void pool_unref_unlock(Pool *p) {
         if (!last)
                 return;
         pthread_cond_destroy(&p->wake);
+        pthread_cond_destroy(&p->finished);
         pthread_mutex_destroy(&p->lock);
         free(p);
 }
@@ -107,6 +112,12 @@ static void *job_thread(void *userdata) {
 
                 pthread_mutex_lock(&p->lock);
                 p->idle++;
+                if (!job->done) {
+                        /* Joined: the joiner frees it once it sees it finished. */
+                        job->finished = true;
+                        pthread_cond_broadcast(&p->finished);
+                        continue;
+                }
                 pthread_mutex_unlock(&p->lock);
                 /* A pointer is written atomically into a pipe (< PIPE_BUF). */
                 while (write(job->done_fd, &job, sizeof(job)) < 0 && errno == EINTR)
@@ -147,6 +158,7 @@ int worker_new(sd_event *event, Worker **ret) {
                 return -ENOMEM;
         pthread_mutex_init(&w->pool->lock, NULL);
         pthread_cond_init(&w->pool->wake, NULL);
+        pthread_cond_init(&w->pool->finished, NULL);
         w->pool->refs = 1;
         if (pipe2(w->pipe, O_CLOEXEC) < 0)
                 return -errno;
@@ -201,15 +213,9 @@ static int pool_start_thread(Pool *p) {
         return r;
 }
 
-int worker_submit(Worker *w, WorkerRunFn run, WorkerDoneFn done, void *userdata) {
-        Pool *p = w->pool;
-        Job *job;
+/* Queue @job for a thread of the pool, starting one unless an idle thread will take it. */
+static int pool_enqueue(Pool *p, Job *job) {
         int r = 0;
-
-        job = malloc(sizeof(*job));
-        if (!job)
-                return -ENOMEM;
-        *job = (Job) { .done_fd = w->pipe[1], .run = run, .done = done, .userdata = userdata };
 
         pthread_mutex_lock(&p->lock);
         /* An idle thread for every job queued, this one too?  Else one more. */
@@ -225,12 +231,55 @@ int worker_submit(Worker *w, WorkerRunFn run, WorkerDoneFn done, void *userdata)
                 pthread_cond_signal(&p->wake);
         }
         pthread_mutex_unlock(&p->lock);
+        return r;
+}
+
+/* A copy of @tmpl queued for a thread of the pool, in *ret. */
+static int job_queue(Worker *w, Job tmpl, Job **ret) {
+        Job *job;
+        int r;
+
+        job = malloc(sizeof(*job));
+        if (!job)
+                return -ENOMEM;
+        *job = tmpl;
+        r = pool_enqueue(w->pool, job);
         if (r < 0) {
                 free(job);
                 return r;
         }
+        *ret = job;
+        return 0;
+}
+
+int worker_submit(Worker *w, WorkerRunFn run, WorkerDoneFn done, void *userdata) {
+        Job *job;
+        int r;
+
+        if (!done)
+                return -EINVAL;
+        r = job_queue(w, (Job) { .done_fd = w->pipe[1], .run = run, .done = done, .userdata = userdata }, &job);
+        if (r < 0)
+                return r;
         w->pending++;
         return 0;
+}
+
+int worker_start(Worker *w, WorkerRunFn run, void *userdata, WorkerJob **ret) {
+        return job_queue(w, (Job) { .done_fd = -EBADF, .run = run, .userdata = userdata, .pool = w->pool }, ret);
+}
+
+int worker_join(WorkerJob *job) {
+        Pool *p = job->pool;
+        int result;
+
+        pthread_mutex_lock(&p->lock);
+        while (!job->finished)
+                pthread_cond_wait(&p->finished, &p->lock);
+        pthread_mutex_unlock(&p->lock);
+        result = job->result;
+        free(job);
+        return result;
 }
 
 unsigned worker_pending(Worker *w) {

@@ -33,3 +33,15 @@ static inline void worker_freep(Worker **w) {
 int worker_submit(Worker *w, WorkerRunFn run, WorkerDoneFn done, void *userdata);
 /* Jobs started and not finished yet. */
 unsigned worker_pending(Worker *w);
+
+/*
+ * A job the loop's thread waits for itself, with no done() on the loop:
+ * work that overlaps what the loop's thread does meanwhile (a grant's
+ * ledger write while the group moves).  worker_start() runs run(userdata)
+ * in a thread of the pool; worker_join() waits until it has returned, frees
+ * the job and gives its result.  Every started job must be joined, before
+ * the loop runs again and before its userdata goes.
+ */
+typedef struct WorkerJob WorkerJob;
+int worker_start(Worker *w, WorkerRunFn run, void *userdata, WorkerJob **ret);
+int worker_join(WorkerJob *job);

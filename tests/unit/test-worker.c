@@ -3,7 +3,7 @@
  * Blocking work off the loop (daemon/worker.c): a job runs in a thread of
  * its own while it runs (a blocked one holds up no other), nicer than the
  * loop's by WORKER_NICE_DELTA; a thread waits for the next job; the result
- * comes back to the loop's thread.
+ * comes back to the loop's thread, or, for a joined job, to worker_join().
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -190,12 +190,90 @@ static void thread_waits_for_the_next_job(void **state) {
         gated_teardown(&a, &b, e, w);
 }
 
+/*
+ * A joined job runs in a thread of the pool while the caller goes on: it
+ * waits on its gate, which the caller opens only after worker_start()
+ * returned (run in the caller's thread, it would wait there for good);
+ * worker_join() gives its result, and nothing comes back to the loop.
+ */
+static int joined_run(void *userdata) {
+        Gated *g = userdata;
+        char c;
+        ssize_t k;
+
+        g->tid = tid();
+        do
+                k = read(g->gate[0], &c, 1);
+        while (k < 0 && errno == EINTR);
+        return k == 1 ? 7 : -EIO;
+}
+
+static void joined_job_overlaps_its_caller_and_gives_its_result(void **state) {
+        Gated a = {}, b = {};
+        WorkerJob *job = NULL;
+        sd_event *e = NULL;
+        Worker *w = NULL;
+
+        (void) state;
+        gated_setup(&a, &b, &e, &w);
+        assert_int_equal(worker_start(w, joined_run, &a, &job), 0);
+        assert_non_null(job);
+        assert_int_equal(worker_pending(w), 0);
+        assert_int_equal(write(a.gate[1], "x", 1), 1);
+        assert_int_equal(worker_join(job), 7);
+        assert_int_not_equal(a.tid, 0);
+        assert_int_not_equal(a.tid, tid());
+        /* The loop has no done() to run for it. */
+        assert_int_equal(sd_event_run(e, 0), 0);
+        assert_false(a.done);
+        gated_teardown(&a, &b, e, w);
+}
+
+/* A joined job behind a blocked one still gets a thread; the blocked one reports to the loop later. */
+static void joined_job_is_not_held_up_by_a_blocked_job(void **state) {
+        Gated a = {}, b = {};
+        WorkerJob *job = NULL;
+        sd_event *e = NULL;
+        Worker *w = NULL;
+
+        (void) state;
+        gated_setup(&a, &b, &e, &w);
+        assert_int_equal(worker_submit(w, gated_run, gated_done, &a), 0);
+        assert_int_equal(worker_start(w, joined_run, &b, &job), 0);
+        assert_int_equal(write(b.gate[1], "x", 1), 1);
+        assert_int_equal(worker_join(job), 7);
+        assert_int_not_equal(a.tid, b.tid);
+        assert_false(a.done);
+        assert_int_equal(worker_pending(w), 1);
+        assert_int_equal(write(a.gate[1], "x", 1), 1);
+        run_until(e, &a.done);
+        assert_int_equal(worker_pending(w), 0);
+        gated_teardown(&a, &b, e, w);
+}
+
+/* A job reported to the loop needs its done(). */
+static void submit_without_done_is_refused(void **state) {
+        sd_event *e = NULL;
+        Worker *w = NULL;
+
+        (void) state;
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(worker_new(e, &w), 0);
+        assert_int_equal(worker_submit(w, probe_run, NULL, NULL), -EINVAL);
+        assert_int_equal(worker_pending(w), 0);
+        worker_free(w);
+        sd_event_unref(e);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(job_runs_in_its_own_thread_and_reports_to_the_loop),
                 cmocka_unit_test(blocked_job_does_not_hold_up_the_next),
                 cmocka_unit_test(thread_waits_for_the_next_job),
                 cmocka_unit_test(job_runs_nicer_than_the_loop),
+                cmocka_unit_test(joined_job_overlaps_its_caller_and_gives_its_result),
+                cmocka_unit_test(joined_job_is_not_held_up_by_a_blocked_job),
+                cmocka_unit_test(submit_without_done_is_refused),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

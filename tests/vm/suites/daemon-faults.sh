@@ -436,6 +436,61 @@ testcase_state_dir_read_only_refuses_changes_and_keeps_the_old_state() {
     disk_case ro
 }
 
+# ---- the ledger: /run/passthru full ----
+
+# A grant whose ledger cannot be written (a full /run/passthru: the file is
+# written by a worker's thread while the group moves) is refused, naming
+# why; the group goes back to passthru, nothing is left in the ledger or
+# held, and the next grant on a mended directory works.
+testcase_runtime_dir_full_refuses_a_grant_and_keeps_the_books() {
+    local run=${LEDGER%/*} holder i
+    settle
+    stop_daemon
+    mkdir -p $run
+    mount -t tmpfs -o size=64k,mode=0700 passthru-run-full $run
+    dd if=/dev/zero of=$run/filler bs=4096 2>/dev/null || true
+    if echo x >$run/probe 2>/dev/null; then
+        fail "$run still takes writes"
+    fi
+    start_daemon
+    wait_state $EDU available
+    if $ALICE timeout 30 pt-hold $EDU vm-full -- true >/tmp/out 2>&1; then
+        fail "a grant with a full $run: $(cat /tmp/out)"
+    fi
+    grep -q "Cannot record the lease in $run: No space left on device" /tmp/out ||
+        fail "expected 'Cannot record the lease in $run: No space left on device', got: $(cat /tmp/out)"
+    echo "refused: $(cat /tmp/out)"
+    wait_state $EDU available
+    assert_driver $EDU passthru
+    [ -z "$(ledger_view)" ] || fail "a lease in the ledger after a refused grant: $(ledger_view)"
+    assert_eq "$(dev_prop $EDU OwnerPid)" 0 "OwnerPid after a refused grant"
+    [ -z "$(group_holders)" ] || fail "the group is held after a refused grant: $(group_holders)"
+    for f in $run/.leases.*; do
+        [ ! -e "$f" ] || fail "a temporary file was left: $f"
+    done
+    books_match_kernel
+    # Mended: the next grant is recorded and works.
+    rm $run/filler
+    $ALICE pt-hold -H $EDU vm-mended >/tmp/hold.out 2>&1 &
+    holder=$!
+    for i in $(seq 1 100); do
+        grep -q acquired /tmp/hold.out && break
+        sleep 0.1
+    done
+    grep -q acquired /tmp/hold.out || fail "no grant once $run had room again: $(cat /tmp/hold.out)"
+    ledger_view | grep -q "^[0-9]* $holder  *$EDU" || fail "the lease of pid $holder is not in the ledger: $(ledger_view)"
+    books_match_kernel
+    kill $holder
+    wait $holder 2>/dev/null || true
+    wait_state $EDU available
+    [ -z "$(ledger_view)" ] || fail "the ledger after the lease ended: $(ledger_view)"
+    books_match_kernel
+    stop_daemon
+    umount $run
+    start_daemon
+    figure "ledger full: Acquire refused naming it, $EDU back on passthru with nothing held or recorded; granted once mended"
+}
+
 # ---- an uncooperative holder: the device request ignored ----
 
 # latency_idle: ListDevices every 10 ms, 300 times, with nothing else
