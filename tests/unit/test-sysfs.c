@@ -448,6 +448,16 @@ static void bind_to_unbound_device_skips_unbind(void **state) {
         assert_fake_file(root, "bus/pci/drivers_probe", A1);
 }
 
+/* No directory for the address: nothing is written anywhere. */
+static void bind_to_a_device_not_there_is_enodev(void **state) {
+        const char *root = *state;
+
+        fake_pci_add(root, &(FakePci) { .address = A1, .driver = PT_STUB_DRIVER });
+        assert_int_equal(sysfs_bind_to(root, A2, PT_VFIO_DRIVER), -ENODEV);
+        assert_fake_file(root, "bus/pci/drivers/passthru/unbind", "");
+        assert_fake_file(root, "bus/pci/drivers_probe", "");
+}
+
 static void bind_to_current_driver_only_pins_override(void **state) {
         const char *root = *state;
 
@@ -682,6 +692,7 @@ int main(void) {
                 T(bind_to_moves_device_from_stub_to_vfio),
                 T(bind_to_fails_with_eio_when_no_driver_takes_device),
                 T(bind_to_unbound_device_skips_unbind),
+                T(bind_to_a_device_not_there_is_enodev),
                 T(bind_to_current_driver_only_pins_override),
                 T(bind_to_refuses_empty_driver_and_missing_device),
                 T(reset_pins_method_then_restores_reset_method),
