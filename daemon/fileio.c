@@ -134,6 +134,52 @@ int write_file_atomic_at(int dirfd, const char *name, const char *contents, mode
         return 0;
 }
 
+/* ".NAME." followed by digits, a dot and digits: write_file_atomic_at()'s temporary for @name. */
+static bool is_atomic_temporary(const char *entry, const char *name) {
+        size_t n = strlen(name);
+        const char *p;
+
+        if (entry[0] != '.' || strncmp(entry + 1, name, n) != 0 || entry[n + 1] != '.')
+                return false;
+        p = entry + n + 2;
+        if (!isdigit((unsigned char) *p))
+                return false;
+        while (isdigit((unsigned char) *p))
+                p++;
+        if (*p++ != '.' || !isdigit((unsigned char) *p))
+                return false;
+        while (isdigit((unsigned char) *p))
+                p++;
+        return *p == '\0';
+}
+
+int remove_atomic_temporaries_at(int dirfd, const char *name) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *e;
+        int fd, n = 0;
+
+        if (!name || !*name || strchr(name, '/'))
+                return -EINVAL;
+        fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return -errno;
+        }
+        while ((errno = 0, e = readdir(d))) {
+                if (!is_atomic_temporary(e->d_name, name))
+                        continue;
+                if (unlinkat(dirfd, e->d_name, 0) < 0 && errno != ENOENT)
+                        return -errno;
+                n++;
+        }
+        if (errno != 0)
+                return -errno;
+        return n;
+}
+
 int write_file_atomic(const char *path, const char *contents, mode_t mode) {
         _cleanup_free_ char *dir = NULL;
         _cleanup_close_ int dfd = -EBADF;

@@ -33,6 +33,13 @@ int write_file_atomic(const char *path, const char *contents, mode_t mode);
  * did not, and the contents die with the boot anyway.
  */
 int write_file_atomic_at(int dirfd, const char *name, const char *contents, mode_t mode, bool durable);
+/*
+ * Remove the temporaries that write_file_atomic_at() leaves for @name in
+ * @dirfd when its process dies between its open() and its rename()
+ * (".NAME.PID.N"); nothing else.  For a start, before the first write.
+ * The number removed, or -errno.
+ */
+int remove_atomic_temporaries_at(int dirfd, const char *name);
 /* Is @fd's file system in memory only (tmpfs, ramfs)? */
 bool fd_on_volatile_fs(int fd);
 

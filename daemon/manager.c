@@ -677,6 +677,35 @@ int manager_attach_event(Manager *m, sd_event *event) {
         return 0;
 }
 
+/* @dir/.@name.PID.N: a write of @name cut between its open() and its rename() by a daemon that died. */
+static void sweep_temporaries(const char *dir, const char *name) {
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int r;
+
+        if (fd < 0)
+                return;         /* not made yet: nothing was written there */
+        r = remove_atomic_temporaries_at(fd, name);
+        if (r > 0)
+                log_info("Removed %d temporary file(s) of %s/%s that an earlier passthrud left writing it", r, dir,
+                         name);
+        else if (r < 0)
+                log_warning_errno(r, "Cannot remove the temporary files of %s/%s, ignoring: %m", dir, name);
+}
+
+/* What earlier runs left half-written: every file the daemon writes whole, before its first write. */
+static void manager_sweep_temporaries(Manager *m) {
+        _cleanup_free_ char *modprobe_dir = strdup(m->paths.modprobe_file);
+        char *slash = modprobe_dir ? strrchr(modprobe_dir, '/') : NULL;
+
+        sweep_temporaries(m->paths.runtime_dir, LEDGER_FILE_NAME);
+        sweep_temporaries(m->paths.runtime_dir, QUARANTINE_FILE);
+        sweep_temporaries(m->paths.state_dir, STATE_FILE_NAME);
+        if (slash && slash != modprobe_dir) {
+                *slash = '\0';
+                sweep_temporaries(modprobe_dir, slash + 1);
+        }
+}
+
 int manager_start(Manager *m, sd_event *event) {
         int r;
 
@@ -696,6 +725,7 @@ int manager_start(Manager *m, sd_event *event) {
         r = manager_bus_setup(m);
         if (r < 0)
                 return r;
+        manager_sweep_temporaries(m);
 
         r = lease_reconcile(m);
         if (r < 0)

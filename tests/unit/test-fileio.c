@@ -166,6 +166,32 @@ static void temporary_files_do_not_survive_a_failed_rename(void **state) {
         assert_string_equal(names[0], "leases");
 }
 
+/* What a writer killed before its rename() leaves goes at the next start; nothing that only looks like it. */
+static void temporaries_of_a_killed_writer_are_swept(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        const char *left[] = { ".leases.123.0", ".leases.9.41", "leases", ".leases", ".leases.1.", ".leases.x.1",
+                               ".leases.1.2.3", ".quarantine.123.0", ".leasesx.1.2", "leases.1.2" };
+
+        (void) state;
+        assert_true(dfd >= 0);
+        for (size_t i = 0; i < ELEMENTSOF(left); i++) {
+                _cleanup_free_ char *p = path_in(dir, left[i]);
+                _cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+                assert_true(fd >= 0);
+        }
+        assert_int_equal(remove_atomic_temporaries_at(dfd, "leases"), 2);
+        assert_int_equal(dir_list(dir, keep_all, &names), 0);
+        assert_int_equal(strv_length(names), ELEMENTSOF(left) - 2);
+        assert_false(strv_contains(names, ".leases.123.0"));
+        assert_false(strv_contains(names, ".leases.9.41"));
+        assert_true(strv_contains(names, ".quarantine.123.0"));
+        assert_int_equal(remove_atomic_temporaries_at(dfd, "leases"), 0);
+        assert_int_equal(remove_atomic_temporaries_at(dfd, "../leases"), -EINVAL);
+}
+
 /* tmpfs (/dev/shm) is volatile; procfs is not a memory file system for files we write. */
 static void volatile_file_systems_are_told_apart(void **state) {
         _cleanup_close_ int shm = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -189,6 +215,7 @@ int main(void) {
                 cmocka_unit_test(numbers_and_booleans),
                 cmocka_unit_test(write_file_atomic_at_replaces_and_leaves_nothing),
                 cmocka_unit_test(temporary_files_do_not_survive_a_failed_rename),
+                cmocka_unit_test(temporaries_of_a_killed_writer_are_swept),
                 cmocka_unit_test(volatile_file_systems_are_told_apart),
         };
 

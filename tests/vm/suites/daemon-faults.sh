@@ -282,6 +282,10 @@ kill_round() {
         fail "round $round: $EDU came back without a reset: $(tail -n +"$lines" /tmp/passthrud.log | head -n 10)"
     fi
     books_match_kernel
+    # A write the kill cut short (the ledger's is written while the group moves) left nothing behind.
+    for f in ${LEDGER%/*}/.leases.*; do
+        [ ! -e "$f" ] || fail "round $round: a temporary file of the ledger survived the restart: $f"
+    done
     echo "round $round: back after $BACK_MS ms, $((NOW - texec)) ms after the restart's exec (holder alive across the restart: $alive)"
 }
 
@@ -434,6 +438,35 @@ testcase_state_dir_full_refuses_changes_and_keeps_the_old_state() {
 
 testcase_state_dir_read_only_refuses_changes_and_keeps_the_old_state() {
     disk_case ro
+}
+
+# ---- what a killed daemon's writes leave ----
+
+# A daemon killed between a file's open() and its rename() leaves
+# ".NAME.PID.N" beside it: the next start removes those (for the ledger,
+# the quarantine list, the state file and modprobe.d's file), and nothing
+# else that only looks like one.
+testcase_temporaries_left_by_a_killed_daemon_are_swept_at_start() {
+    local run=${LEDGER%/*}
+    settle
+    stop_daemon
+    mkdir -p $run /etc/modprobe.d
+    for f in $run/.leases.4242.0 $run/.quarantine.4242.7 $STATE_DIR/.state.4242.1 /etc/modprobe.d/.passthru.conf.4242.3 \
+        $run/.leases.keep $STATE_DIR/.state.x.1; do
+        echo half >"$f"
+    done
+    start_daemon
+    for f in $run/.leases.4242.0 $run/.quarantine.4242.7 $STATE_DIR/.state.4242.1 /etc/modprobe.d/.passthru.conf.4242.3; do
+        [ ! -e "$f" ] || fail "$f survived the start"
+    done
+    for f in $run/.leases.keep $STATE_DIR/.state.x.1; do
+        [ -e "$f" ] || fail "$f, not a temporary of passthrud's, was removed"
+        rm "$f"
+    done
+    grep -q "Removed 1 temporary file(s) of $run/leases" /tmp/passthrud.log || fail "no word of the ledger's temporary"
+    $ALICE timeout 30 pt-hold $EDU vm-swept -- true || fail "no grant after the sweep"
+    wait_state $EDU available
+    figure "temporaries of a killed writer: 4 removed at start (ledger, quarantine list, state, modprobe.d), 2 look-alikes kept"
 }
 
 # ---- the ledger: /run/passthru full ----
