@@ -708,10 +708,56 @@ static void lookup_of_absent_device_is_no_such_device(void **state) {
         assert_null(d);
 }
 
+/* A grant's ledger write in two halves (manager_save_ledger_start/_finish): the books as they were at the start, on disk after the finish. */
+static void ledger_write_in_halves(Fx *fx, int group, const char *device, bool with_worker) {
+        char *devices[] = { (char *) device, NULL };
+        LedgerEntry e = { .group = group, .devices = devices, .vm = (char *) "vm-a", .pid = 4242,
+                          .start_time = 7, .uid = 1000, .node_owner = LEDGER_NO_UID };
+        LedgerWrite *w = NULL;
+        Ledger read = {};
+
+        assert_true(with_worker == (fx->m->worker != NULL));
+        assert_int_equal(ledger_add(&fx->m->ledger, &e), 0);
+        assert_int_equal(manager_save_ledger_start(fx->m, &w), 0);
+        assert_non_null(w);
+        /* What changes after the start is not in this write. */
+        assert_true(ledger_remove(&fx->m->ledger, group));
+        assert_int_equal(manager_save_ledger_finish(w), 0);
+        assert_int_equal(ledger_load(fx->paths.runtime_dir, &read, NULL), 0);
+        assert_non_null(ledger_find_group(&read, group));
+        assert_string_equal(ledger_find_group(&read, group)->devices[0], device);
+        ledger_done(&read);
+        assert_int_equal(ledger_add(&fx->m->ledger, &e), 0);
+}
+
+static void ledger_is_written_in_halves_by_a_worker_or_without_one(void **state) {
+        Fx *fx = *state;
+        sd_event *event = NULL;
+        LedgerWrite *w = NULL;
+        Ledger read = {};
+
+        fx_load(fx, NULL);
+        /* No loop yet, so no worker: the start writes it itself. */
+        ledger_write_in_halves(fx, 1, D1, false);
+        assert_int_equal(sd_event_new(&event), 0);
+        assert_int_equal(manager_attach_event(fx->m, event), 0);
+        ledger_write_in_halves(fx, 2, D2A, true);
+        assert_int_equal(ledger_load(fx->paths.runtime_dir, &read, NULL), 0);
+        assert_int_equal(read.n, 2);
+        ledger_done(&read);
+        /* An invalid book is not written at all. */
+        fx->m->ledger.entries[0].pid = 0;
+        assert_int_equal(manager_save_ledger_start(fx->m, &w), -EINVAL);
+        assert_null(w);
+        fx->m->ledger.entries[0].pid = 4242;
+        sd_event_unref(event);
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
         const struct CMUnitTest tests[] = {
                 T(check_passes_for_marked_device_on_stub),
+                T(ledger_is_written_in_halves_by_a_worker_or_without_one),
                 T(check_passes_for_group_with_bridge_on_pcieport),
                 T(unmarked_device_is_not_passthrough),
                 T(unmarked_device_on_stub_is_not_passthrough),
