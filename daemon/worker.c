@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -68,16 +69,37 @@ static void pool_unref_unlock(Pool *p) {
  * it) spends seconds of CPU in the kernel under emulation, and on a host
  * whose CPUs are busy it would take them from the thread that answers the
  * bus.  Linux gives each thread its own nice value (PRIO_PROCESS, 0: this
- * thread), inherited from the loop's.  Failing to lower it changes nothing.
+ * thread), inherited from the loop's, which this returns (INT_MIN when it
+ * cannot be read).  Failing to lower it changes nothing.
  */
-static void job_lower_priority(void) {
+static int job_lower_priority(void) {
         int nice;
 
         errno = 0;
         nice = getpriority(PRIO_PROCESS, 0);
         if (nice == -1 && errno != 0)
-                return;
+                return INT_MIN;
         (void) setpriority(PRIO_PROCESS, 0, nice + WORKER_NICE_DELTA < 19 ? nice + WORKER_NICE_DELTA : 19);
+        return nice;
+}
+
+/*
+ * A joined job has the loop's thread waiting for it: it runs at the loop's
+ * priority, or the loop would wait behind whatever a busy host runs at 0.
+ * Going back up needs CAP_SYS_NICE (passthrud has it); without, it stays.
+ */
+static void job_run(Job *job, int loop_nice) {
+        bool raise = !job->done && loop_nice != INT_MIN;
+        int nice = 0;
+
+        if (raise) {
+                errno = 0;
+                nice = getpriority(PRIO_PROCESS, 0);
+                raise = !(nice == -1 && errno != 0) && setpriority(PRIO_PROCESS, 0, loop_nice) >= 0;
+        }
+        job->result = job->run(job->userdata);
+        if (raise)
+                (void) setpriority(PRIO_PROCESS, 0, nice);
 }
 
 /*
@@ -89,8 +111,7 @@ static void job_lower_priority(void) {
  */
 static void *job_thread(void *userdata) {
         Pool *p = userdata;
-
-        job_lower_priority();
+        int loop_nice = job_lower_priority();
         pthread_mutex_lock(&p->lock);
         for (;;) {
                 Job *job = p->head;
@@ -108,7 +129,7 @@ static void *job_thread(void *userdata) {
                 p->idle--;
                 pthread_mutex_unlock(&p->lock);
 
-                job->result = job->run(job->userdata);
+                job_run(job, loop_nice);
 
                 pthread_mutex_lock(&p->lock);
                 p->idle++;

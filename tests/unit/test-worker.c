@@ -108,6 +108,7 @@ static void job_runs_nicer_than_the_loop(void **state) {
 typedef struct Gated {
         int gate[2];
         pid_t tid;
+        int nice;               /* a joined job's thread's nice value, as it ran */
         bool done;
 } Gated;
 
@@ -202,6 +203,9 @@ static int joined_run(void *userdata) {
         ssize_t k;
 
         g->tid = tid();
+        errno = 0;
+        g->nice = getpriority(PRIO_PROCESS, 0);
+        assert_int_equal(errno, 0);
         do
                 k = read(g->gate[0], &c, 1);
         while (k < 0 && errno == EINTR);
@@ -251,6 +255,37 @@ static void joined_job_is_not_held_up_by_a_blocked_job(void **state) {
         gated_teardown(&a, &b, e, w);
 }
 
+/*
+ * The loop waits for a joined job: it runs at the loop's priority (root may
+ * raise it back), and the thread is nicer again for the next job.
+ */
+static void joined_job_runs_at_the_loops_priority(void **state) {
+        Gated a = {}, b = {};
+        WorkerJob *job = NULL;
+        sd_event *e = NULL;
+        Worker *w = NULL;
+        Probe p = {};
+        int loop_nice;
+
+        (void) state;
+        errno = 0;
+        loop_nice = getpriority(PRIO_PROCESS, 0);
+        assert_int_equal(errno, 0);
+        gated_setup(&a, &b, &e, &w);
+        assert_int_equal(write(a.gate[1], "x", 1), 1);
+        assert_int_equal(worker_start(w, joined_run, &a, &job), 0);
+        assert_int_equal(worker_join(job), 7);
+        if (geteuid() == 0)
+                assert_int_equal(a.nice, loop_nice);
+        /* The same thread, waiting, takes the next job: nicer than the loop again. */
+        p.event = e;
+        assert_int_equal(worker_submit(w, probe_run, probe_done, &p), 0);
+        assert_int_equal(sd_event_loop(e), 0);
+        assert_int_equal(p.tid, a.tid);
+        assert_int_equal(p.nice, loop_nice + WORKER_NICE_DELTA < 19 ? loop_nice + WORKER_NICE_DELTA : 19);
+        gated_teardown(&a, &b, e, w);
+}
+
 /* A job reported to the loop needs its done(). */
 static void submit_without_done_is_refused(void **state) {
         sd_event *e = NULL;
@@ -273,6 +308,7 @@ int main(void) {
                 cmocka_unit_test(job_runs_nicer_than_the_loop),
                 cmocka_unit_test(joined_job_overlaps_its_caller_and_gives_its_result),
                 cmocka_unit_test(joined_job_is_not_held_up_by_a_blocked_job),
+                cmocka_unit_test(joined_job_runs_at_the_loops_priority),
                 cmocka_unit_test(submit_without_done_is_refused),
         };
 
