@@ -206,9 +206,9 @@ static int read_link_name(const char *path, char **ret) {
         return read_link_name_at(AT_FDCWD, path, ret);
 }
 
-/* The driver of the device whose directory is @dfd, NULL for none. */
-static int driver_at(int dfd, char **ret) {
-        int r = read_link_name_at(dfd, "driver", ret);
+/* The link @name's last component (relative to @dfd, or AT_FDCWD), NULL when there is no link: a device's driver. */
+static int link_name_or_none_at(int dfd, const char *name, char **ret) {
+        int r = read_link_name_at(dfd, name, ret);
 
         if (r == -ENOENT) {
                 *ret = NULL;
@@ -224,12 +224,7 @@ static int device_driver(const char *root, const char *address, char **ret) {
         r = device_path(root, address, "driver", &p);
         if (r < 0)
                 return r;
-        r = read_link_name(p, ret);
-        if (r == -ENOENT) {
-                *ret = NULL;
-                return 0;
-        }
-        return r;
+        return link_name_or_none_at(AT_FDCWD, p, ret);
 }
 
 /* "0x8086" (as sysfs prints ids and classes) up to max. */
@@ -533,39 +528,57 @@ static bool driver_name_valid(const char *s) {
         return true;
 }
 
+/* @driver into the driver_override file @name (relative to @dfd); NULL or "" clears it. */
+static int override_at(int dfd, const char *name, const char *driver) {
+        if (driver && *driver && !driver_name_valid(driver))
+                return -EINVAL;
+        return write_file_at(dfd, name, driver && *driver ? driver : "\n");
+}
+
 int sysfs_set_driver_override(const char *root, const char *address, const char *driver) {
         _cleanup_free_ char *p = NULL;
         int r;
 
-        if (driver && *driver && !driver_name_valid(driver))
-                return -EINVAL;
         r = device_path(root, address, "driver_override", &p);
         if (r < 0)
                 return r;
-        r = write_file(p, driver && *driver ? driver : "\n");
+        r = override_at(AT_FDCWD, p, driver);
         if (r == -ENOENT)
                 return device_exists(root, address) ?: -ENOENT;
         return r;
 }
 
-int sysfs_unbind(const char *root, const char *address) {
-        _cleanup_free_ char *p = NULL, *driver = NULL;
+/*
+ * @address into the driver's unbind file @unbind (relative to @dfd).  No
+ * such file: 1 when @driver_link says no driver is left (nothing to
+ * unbind, or the device is gone), -ENOENT when one is that cannot be
+ * unbound.  0 once written.
+ */
+static int unbind_at(int dfd, const char *unbind, const char *driver_link, const char *address) {
+        _cleanup_free_ char *driver = NULL;
         int r;
 
-        r = device_path(root, address, "driver/unbind", &p);
-        if (r < 0)
-                return r;
-        r = write_file(p, address);
+        r = write_file_at(dfd, unbind, address);
         if (r != -ENOENT)
                 return r;
-        /* No unbind file: either the device has no driver (done) or is gone. */
-        r = device_exists(root, address);
+        r = link_name_or_none_at(dfd, driver_link, &driver);
         if (r < 0)
                 return r;
-        r = device_driver(root, address, &driver);
+        return driver ? -ENOENT : 1;
+}
+
+int sysfs_unbind(const char *root, const char *address) {
+        _cleanup_free_ char *unbind = NULL, *driver = NULL;
+        int r;
+
+        r = device_path(root, address, "driver/unbind", &unbind);
+        if (r >= 0)
+                r = device_path(root, address, "driver", &driver);
         if (r < 0)
                 return r;
-        return driver ? -ENOENT : 0;
+        r = unbind_at(AT_FDCWD, unbind, driver, address);
+        /* No driver left: done, unless the device itself is gone. */
+        return r == 1 ? device_exists(root, address) : r;
 }
 
 int sysfs_drivers_probe(const char *root, const char *address) {
@@ -608,30 +621,24 @@ int sysfs_bind_to(const char *root, const char *address, const char *driver) {
         dfd = device_dir_open(root, address);
         if (dfd < 0)
                 return dfd;
-        r = write_file_at(dfd, "driver_override", driver);
+        r = override_at(dfd, "driver_override", driver);
         if (r < 0)
                 return r == -ENOENT ? -ENODEV : r;     /* gone since it was opened */
-        r = driver_at(dfd, &current);
+        r = link_name_or_none_at(dfd, "driver", &current);
         if (r < 0)
                 return r;
         if (current && strcmp(current, driver) == 0)
                 return 0;
+        /* Its driver may have left meanwhile (1: nothing to unbind). */
         if (current) {
-                r = write_file_at(dfd, "driver/unbind", address);
-                if (r == -ENOENT) {
-                        /* Its driver left meanwhile (done), or it has one still that we cannot unbind. */
-                        current = mfree(current);
-                        r = driver_at(dfd, &current);
-                        if (r >= 0 && current)
-                                r = -ENOENT;
-                }
+                r = unbind_at(dfd, "driver/unbind", "driver", address);
                 if (r < 0)
                         return r;
         }
         r = sysfs_drivers_probe(root, address);
         if (r < 0)
                 return r;
-        r = driver_at(dfd, &now);
+        r = link_name_or_none_at(dfd, "driver", &now);
         if (r < 0)
                 return r;
         return now && strcmp(now, driver) == 0 ? 0 : -EIO;
