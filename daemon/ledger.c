@@ -343,6 +343,10 @@ int ledger_format(const Ledger *l, char **ret) {
         return print_to_string(ledger_print, l, ret);
 }
 
+int ledger_write_at(int dirfd, const char *text, bool durable) {
+        return write_file_atomic_at(dirfd, LEDGER_FILE_NAME, text, 0600, durable);
+}
+
 int ledger_save_at(int dirfd, const Ledger *l, bool durable) {
         _cleanup_free_ char *text = NULL;
         int r;
@@ -350,7 +354,7 @@ int ledger_save_at(int dirfd, const Ledger *l, bool durable) {
         r = ledger_format(l, &text);
         if (r < 0)
                 return r;
-        return write_file_atomic_at(dirfd, LEDGER_FILE_NAME, text, 0600, durable);
+        return ledger_write_at(dirfd, text, durable);
 }
 
 int ledger_save(const char *dir, const Ledger *l) {

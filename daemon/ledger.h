@@ -52,6 +52,8 @@ int ledger_load(const char *dir, Ledger *ret, char **ret_error);
 int ledger_save_at(int dirfd, const Ledger *l, bool durable);
 /* What the two write, in a new string (free() it); -EINVAL if an entry is invalid. */
 int ledger_format(const Ledger *l, char **ret);
+/* ledger_format()'s @text into the open directory @dirfd, as ledger_save_at() writes it. */
+int ledger_write_at(int dirfd, const char *text, bool durable);
 /* Write DIR/leases atomically (mode 0600), creating DIR (0700); -EINVAL if an entry is invalid. */
 int ledger_save(const char *dir, const Ledger *l);
 void ledger_done(Ledger *l);

@@ -312,7 +312,7 @@ struct LedgerWrite {
 static int ledger_write_run(void *userdata) {
         LedgerWrite *w = userdata;
 
-        return write_file_atomic_at(w->dirfd, LEDGER_FILE_NAME, w->text, 0600, w->durable);
+        return ledger_write_at(w->dirfd, w->text, w->durable);
 }
 
 int manager_save_ledger_start(Manager *m, LedgerWrite **ret) {

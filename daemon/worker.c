@@ -72,12 +72,19 @@ static void pool_unref_unlock(Pool *p) {
  * thread), inherited from the loop's, which this returns (INT_MIN when it
  * cannot be read).  Failing to lower it changes nothing.
  */
-static int job_lower_priority(void) {
+/* This thread's nice value, INT_MIN when it cannot be read (-1 is a value too). */
+static int thread_nice(void) {
         int nice;
 
         errno = 0;
         nice = getpriority(PRIO_PROCESS, 0);
-        if (nice == -1 && errno != 0)
+        return nice == -1 && errno != 0 ? INT_MIN : nice;
+}
+
+static int job_lower_priority(void) {
+        int nice = thread_nice();
+
+        if (nice == INT_MIN)
                 return INT_MIN;
         (void) setpriority(PRIO_PROCESS, 0, nice + WORKER_NICE_DELTA < 19 ? nice + WORKER_NICE_DELTA : 19);
         return nice;
@@ -89,14 +96,9 @@ static int job_lower_priority(void) {
  * Going back up needs CAP_SYS_NICE (passthrud has it); without, it stays.
  */
 static void job_run(Job *job, int loop_nice) {
-        bool raise = !job->done && loop_nice != INT_MIN;
-        int nice = 0;
+        int nice = !job->done && loop_nice != INT_MIN ? thread_nice() : INT_MIN;
+        bool raise = nice != INT_MIN && setpriority(PRIO_PROCESS, 0, loop_nice) >= 0;
 
-        if (raise) {
-                errno = 0;
-                nice = getpriority(PRIO_PROCESS, 0);
-                raise = !(nice == -1 && errno != 0) && setpriority(PRIO_PROCESS, 0, loop_nice) >= 0;
-        }
         job->result = job->run(job->userdata);
         if (raise)
                 (void) setpriority(PRIO_PROCESS, 0, nice);
