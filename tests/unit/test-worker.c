@@ -129,21 +129,36 @@ static void gated_done(int result, void *userdata) {
         g->done = true;
 }
 
-/* Two gated jobs' pipes, a loop and a Worker on it. */
-static void gated_setup(Gated *a, Gated *b, sd_event **e, Worker **w) {
-        assert_int_equal(pipe(a->gate), 0);
-        assert_int_equal(pipe(b->gate), 0);
-        assert_int_equal(sd_event_new(e), 0);
-        assert_int_equal(worker_new(*e, w), 0);
+/* Two gated jobs, a loop and a Worker on it: the fixture of the tests below that use them. */
+typedef struct Gates {
+        Gated a, b;
+        sd_event *e;
+        Worker *w;
+} Gates;
+
+static int gates_setup(void **state) {
+        Gates *g = calloc(1, sizeof(*g));
+
+        assert_non_null(g);
+        assert_int_equal(pipe(g->a.gate), 0);
+        assert_int_equal(pipe(g->b.gate), 0);
+        assert_int_equal(sd_event_new(&g->e), 0);
+        assert_int_equal(worker_new(g->e, &g->w), 0);
+        *state = g;
+        return 0;
 }
 
-static void gated_teardown(Gated *a, Gated *b, sd_event *e, Worker *w) {
-        worker_free(w);
-        sd_event_unref(e);
+static int gates_teardown(void **state) {
+        Gates *g = *state;
+
+        worker_free(g->w);
+        sd_event_unref(g->e);
         for (int i = 0; i < 2; i++) {
-                close(a->gate[i]);
-                close(b->gate[i]);
+                close(g->a.gate[i]);
+                close(g->b.gate[i]);
         }
+        free(g);
+        return 0;
 }
 
 static void run_until(sd_event *e, const bool *flag) {
@@ -153,42 +168,32 @@ static void run_until(sd_event *e, const bool *flag) {
 
 /* A job that blocks holds its thread only: the next runs in another, and finishes first. */
 static void blocked_job_does_not_hold_up_the_next(void **state) {
-        Gated a = {}, b = {};
-        sd_event *e = NULL;
-        Worker *w = NULL;
+        Gates *g = *state;
 
-        (void) state;
-        gated_setup(&a, &b, &e, &w);
-        assert_int_equal(worker_submit(w, gated_run, gated_done, &a), 0);
-        assert_int_equal(worker_submit(w, gated_run, gated_done, &b), 0);
-        assert_int_equal(worker_pending(w), 2);
-        assert_int_equal(write(b.gate[1], "x", 1), 1);
-        run_until(e, &b.done);
-        assert_false(a.done);
-        assert_int_equal(worker_pending(w), 1);
-        assert_int_equal(write(a.gate[1], "x", 1), 1);
-        run_until(e, &a.done);
-        assert_int_not_equal(a.tid, b.tid);
-        assert_int_equal(worker_pending(w), 0);
-        gated_teardown(&a, &b, e, w);
+        assert_int_equal(worker_submit(g->w, gated_run, gated_done, &g->a), 0);
+        assert_int_equal(worker_submit(g->w, gated_run, gated_done, &g->b), 0);
+        assert_int_equal(worker_pending(g->w), 2);
+        assert_int_equal(write(g->b.gate[1], "x", 1), 1);
+        run_until(g->e, &g->b.done);
+        assert_false(g->a.done);
+        assert_int_equal(worker_pending(g->w), 1);
+        assert_int_equal(write(g->a.gate[1], "x", 1), 1);
+        run_until(g->e, &g->a.done);
+        assert_int_not_equal(g->a.tid, g->b.tid);
+        assert_int_equal(worker_pending(g->w), 0);
 }
 
 /* One job after another: the second runs in the thread the first left waiting, not a new one. */
 static void thread_waits_for_the_next_job(void **state) {
-        Gated a = {}, b = {};
-        sd_event *e = NULL;
-        Worker *w = NULL;
+        Gates *g = *state;
 
-        (void) state;
-        gated_setup(&a, &b, &e, &w);
-        assert_int_equal(write(a.gate[1], "x", 1), 1);
-        assert_int_equal(write(b.gate[1], "x", 1), 1);
-        assert_int_equal(worker_submit(w, gated_run, gated_done, &a), 0);
-        run_until(e, &a.done);
-        assert_int_equal(worker_submit(w, gated_run, gated_done, &b), 0);
-        run_until(e, &b.done);
-        assert_int_equal(a.tid, b.tid);
-        gated_teardown(&a, &b, e, w);
+        assert_int_equal(write(g->a.gate[1], "x", 1), 1);
+        assert_int_equal(write(g->b.gate[1], "x", 1), 1);
+        assert_int_equal(worker_submit(g->w, gated_run, gated_done, &g->a), 0);
+        run_until(g->e, &g->a.done);
+        assert_int_equal(worker_submit(g->w, gated_run, gated_done, &g->b), 0);
+        run_until(g->e, &g->b.done);
+        assert_int_equal(g->a.tid, g->b.tid);
 }
 
 /*
@@ -213,46 +218,36 @@ static int joined_run(void *userdata) {
 }
 
 static void joined_job_overlaps_its_caller_and_gives_its_result(void **state) {
-        Gated a = {}, b = {};
+        Gates *g = *state;
         WorkerJob *job = NULL;
-        sd_event *e = NULL;
-        Worker *w = NULL;
 
-        (void) state;
-        gated_setup(&a, &b, &e, &w);
-        assert_int_equal(worker_start(w, joined_run, &a, &job), 0);
+        assert_int_equal(worker_start(g->w, joined_run, &g->a, &job), 0);
         assert_non_null(job);
-        assert_int_equal(worker_pending(w), 0);
-        assert_int_equal(write(a.gate[1], "x", 1), 1);
+        assert_int_equal(worker_pending(g->w), 0);
+        assert_int_equal(write(g->a.gate[1], "x", 1), 1);
         assert_int_equal(worker_join(job), 7);
-        assert_int_not_equal(a.tid, 0);
-        assert_int_not_equal(a.tid, tid());
+        assert_int_not_equal(g->a.tid, 0);
+        assert_int_not_equal(g->a.tid, tid());
         /* The loop has no done() to run for it. */
-        assert_int_equal(sd_event_run(e, 0), 0);
-        assert_false(a.done);
-        gated_teardown(&a, &b, e, w);
+        assert_int_equal(sd_event_run(g->e, 0), 0);
+        assert_false(g->a.done);
 }
 
 /* A joined job behind a blocked one still gets a thread; the blocked one reports to the loop later. */
 static void joined_job_is_not_held_up_by_a_blocked_job(void **state) {
-        Gated a = {}, b = {};
+        Gates *g = *state;
         WorkerJob *job = NULL;
-        sd_event *e = NULL;
-        Worker *w = NULL;
 
-        (void) state;
-        gated_setup(&a, &b, &e, &w);
-        assert_int_equal(worker_submit(w, gated_run, gated_done, &a), 0);
-        assert_int_equal(worker_start(w, joined_run, &b, &job), 0);
-        assert_int_equal(write(b.gate[1], "x", 1), 1);
+        assert_int_equal(worker_submit(g->w, gated_run, gated_done, &g->a), 0);
+        assert_int_equal(worker_start(g->w, joined_run, &g->b, &job), 0);
+        assert_int_equal(write(g->b.gate[1], "x", 1), 1);
         assert_int_equal(worker_join(job), 7);
-        assert_int_not_equal(a.tid, b.tid);
-        assert_false(a.done);
-        assert_int_equal(worker_pending(w), 1);
-        assert_int_equal(write(a.gate[1], "x", 1), 1);
-        run_until(e, &a.done);
-        assert_int_equal(worker_pending(w), 0);
-        gated_teardown(&a, &b, e, w);
+        assert_int_not_equal(g->a.tid, g->b.tid);
+        assert_false(g->a.done);
+        assert_int_equal(worker_pending(g->w), 1);
+        assert_int_equal(write(g->a.gate[1], "x", 1), 1);
+        run_until(g->e, &g->a.done);
+        assert_int_equal(worker_pending(g->w), 0);
 }
 
 /*
@@ -260,30 +255,25 @@ static void joined_job_is_not_held_up_by_a_blocked_job(void **state) {
  * raise it back), and the thread is nicer again for the next job.
  */
 static void joined_job_runs_at_the_loops_priority(void **state) {
-        Gated a = {}, b = {};
+        Gates *g = *state;
         WorkerJob *job = NULL;
-        sd_event *e = NULL;
-        Worker *w = NULL;
         Probe p = {};
         int loop_nice;
 
-        (void) state;
         errno = 0;
         loop_nice = getpriority(PRIO_PROCESS, 0);
         assert_int_equal(errno, 0);
-        gated_setup(&a, &b, &e, &w);
-        assert_int_equal(write(a.gate[1], "x", 1), 1);
-        assert_int_equal(worker_start(w, joined_run, &a, &job), 0);
+        assert_int_equal(write(g->a.gate[1], "x", 1), 1);
+        assert_int_equal(worker_start(g->w, joined_run, &g->a, &job), 0);
         assert_int_equal(worker_join(job), 7);
         if (geteuid() == 0)
-                assert_int_equal(a.nice, loop_nice);
+                assert_int_equal(g->a.nice, loop_nice);
         /* The same thread, waiting, takes the next job: nicer than the loop again. */
-        p.event = e;
-        assert_int_equal(worker_submit(w, probe_run, probe_done, &p), 0);
-        assert_int_equal(sd_event_loop(e), 0);
-        assert_int_equal(p.tid, a.tid);
+        p.event = g->e;
+        assert_int_equal(worker_submit(g->w, probe_run, probe_done, &p), 0);
+        assert_int_equal(sd_event_loop(g->e), 0);
+        assert_int_equal(p.tid, g->a.tid);
         assert_int_equal(p.nice, loop_nice + WORKER_NICE_DELTA < 19 ? loop_nice + WORKER_NICE_DELTA : 19);
-        gated_teardown(&a, &b, e, w);
 }
 
 /* A job reported to the loop needs its done(). */
@@ -303,12 +293,12 @@ static void submit_without_done_is_refused(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(job_runs_in_its_own_thread_and_reports_to_the_loop),
-                cmocka_unit_test(blocked_job_does_not_hold_up_the_next),
-                cmocka_unit_test(thread_waits_for_the_next_job),
+                cmocka_unit_test_setup_teardown(blocked_job_does_not_hold_up_the_next, gates_setup, gates_teardown),
+                cmocka_unit_test_setup_teardown(thread_waits_for_the_next_job, gates_setup, gates_teardown),
                 cmocka_unit_test(job_runs_nicer_than_the_loop),
-                cmocka_unit_test(joined_job_overlaps_its_caller_and_gives_its_result),
-                cmocka_unit_test(joined_job_is_not_held_up_by_a_blocked_job),
-                cmocka_unit_test(joined_job_runs_at_the_loops_priority),
+                cmocka_unit_test_setup_teardown(joined_job_overlaps_its_caller_and_gives_its_result, gates_setup, gates_teardown),
+                cmocka_unit_test_setup_teardown(joined_job_is_not_held_up_by_a_blocked_job, gates_setup, gates_teardown),
+                cmocka_unit_test_setup_teardown(joined_job_runs_at_the_loops_priority, gates_setup, gates_teardown),
                 cmocka_unit_test(submit_without_done_is_refused),
         };
 
