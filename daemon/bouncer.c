@@ -389,3 +389,12 @@ int bouncer_pin(Manager *m, sd_bus_message *msg, Caller *caller, sd_bus_error *e
                                                (unsigned) caller->pid);
         return pidfd;
 }
+
+bool bouncer_is_process(Manager *m, sd_bus_message *msg, Caller *caller, pid_t pid, uint64_t start_time) {
+        _cleanup_close_ int pidfd = -EBADF;
+
+        if (caller->pid != pid)
+                return false;
+        pidfd = bouncer_pin(m, msg, caller, NULL);
+        return pidfd >= 0 && caller->start_time == start_time;
+}

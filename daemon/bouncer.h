@@ -61,6 +61,15 @@ int bouncer_authorize(Manager *m, const char *member, const Caller *c, sd_bus_er
  */
 int bouncer_pin(Manager *m, sd_bus_message *msg, Caller *caller, sd_bus_error *error);
 
+/*
+ * Is the caller of @msg the process @pid that started at @start_time (a
+ * lease's holder)?  The pid alone proves nothing: a connection outlives a
+ * process that passes it on, and the pid can go to another process.  The
+ * caller is pinned as for Acquire (bouncer_pin()) and its start time
+ * compared; a caller that cannot be pinned is not the holder.
+ */
+bool bouncer_is_process(Manager *m, sd_bus_message *msg, Caller *caller, pid_t pid, uint64_t start_time);
+
 /* Follow connections appearing and leaving on @bus (synchronous AddMatch). */
 int bouncer_watch_peers(Manager *m, sd_bus *bus);
 

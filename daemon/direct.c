@@ -114,12 +114,19 @@ static int peer_groups(int fd, gid_t **ret, int *ret_n) {
  * a recycled pid.
  */
 static int peer_pidfd(int fd, pid_t pid, uint64_t accepted, uint64_t *ret_start_time) {
+        _cleanup_close_ int pidfd = -EBADF;
         socklen_t len = sizeof(int);
-        int pidfd = -EBADF;
+        int r;
 
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) >= 0 && pidfd >= 0)
-                return pidfd;
-        if (errno != ENOPROTOOPT && errno != EINVAL && errno != EOPNOTSUPP)
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) >= 0 && pidfd >= 0) {
+                /* Its start time too: a Release is told from the holder's by it (bouncer_is_process()). */
+                r = pidfd_start_time(pidfd, pid, ret_start_time);
+                return r < 0 ? r : TAKE_FD(pidfd);
+        }
+        /* A kernel with SO_PEERPIDFD says EINVAL for a peer that has exited: not a pid to look up again. */
+        if (errno == EINVAL)
+                return -ESRCH;
+        if (errno != ENOPROTOOPT && errno != EOPNOTSUPP)
                 return -errno;
         return process_pin(pid, accepted, ret_start_time);
 }

@@ -37,7 +37,7 @@ typedef struct DirectPeer {
         gid_t *gids;                    /* SO_PEERGROUPS */
         int n_gids;                     /* -1: the kernel did not say */
         int pidfd;                      /* the process that connected */
-        uint64_t start_time;            /* its start time (proc_start_time()), 0: not read yet */
+        uint64_t start_time;            /* its start time (proc_start_time()), read with its pidfd */
         uint64_t accepted;              /* CLOCK_BOOTTIME usec: no later than its connect() */
         bool dead;                      /* disconnected or dropped: freed by the police */
 } DirectPeer;

@@ -288,6 +288,7 @@ static int method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *err
 static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         Caller caller;
+        bool holder;
         Device *d;
         Lease *l;
         int r;
@@ -298,16 +299,22 @@ static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *err
         l = d->lease;
         if (!l)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s is not leased.", d->address);
+        holder = bouncer_is_process(m, msg, &caller, l->pid, l->start_time);
         /*
          * The holder ends its lease (again: a no-op).  Root revokes it, also
          * one on its way back: a device held past its release is taken.
          */
-        if (caller.pid == l->pid && l->state != LEASE_RELEASING)
+        if (holder && l->state != LEASE_RELEASING)
                 lease_end(l, PT_LEASE_REASON_RELEASED);
         else if (caller.euid == 0)
                 lease_revoke(l);
-        else if (caller.pid == l->pid)
+        else if (holder)
                 ;
+        else if (caller.pid == l->pid)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "%s is leased to VM '%s' by pid %u, but the process calling is not the one "
+                                         "that made this connection (it exited: a connection passed on releases "
+                                         "nothing).", d->address, l->vm, (unsigned) l->pid);
         else
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                                          "%s is leased to VM '%s' by another process (pid %u).", d->address, l->vm,

@@ -119,19 +119,27 @@ uint64_t boottime_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
 }
 
+int pidfd_start_time(int pidfd, pid_t pid, uint64_t *ret) {
+        /* Read after the pidfd was taken, and the process still alive: both are of one process. */
+        if (proc_start_time(pid, ret) < 0 || pidfd_send_signal(pidfd, 0) < 0)
+                return -ESRCH;
+        return 0;
+}
+
 int process_pin(pid_t pid, uint64_t not_after, uint64_t *ret_start_time) {
         _cleanup_close_ int pidfd = -EBADF;
         long hz = sysconf(_SC_CLK_TCK);
         uint64_t ticks;
+        int r;
 
         if (pid <= 0 || hz <= 0)
                 return -EINVAL;
         pidfd = pidfd_open(pid);
         if (pidfd < 0)
                 return -errno;
-        /* The start time read after the pidfd, and the process still alive: both are of the pinned one. */
-        if (proc_start_time(pid, &ticks) < 0 || pidfd_send_signal(pidfd, 0) < 0)
-                return -ESRCH;
+        r = pidfd_start_time(pidfd, pid, &ticks);
+        if (r < 0)
+                return r;
         /* /proc's start time is in clock ticks since boot, rounded down. */
         if (ticks * (1000000ULL / (uint64_t) hz) > not_after)
                 return -ESTALE;

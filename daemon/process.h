@@ -36,6 +36,8 @@ int proc_start_time(pid_t pid, uint64_t *ret);
  * when the process is gone, -ESTALE when it is too young.
  */
 int process_pin(pid_t pid, uint64_t not_after, uint64_t *ret_start_time);
+/* The start time of @pid, whose pidfd @pidfd is, read while it lives; -ESRCH once it is gone. */
+int pidfd_start_time(int pidfd, pid_t pid, uint64_t *ret);
 /* CLOCK_BOOTTIME in usec: the clock of process_pin()'s @not_after. */
 uint64_t boottime_usec(void);
 

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -36,6 +38,8 @@
 #include "passthru-direct.h"
 #include "passthru-names.h"
 #include "process.h"
+#include "strv.h"
+#include "worker.h"
 
 #define D1 "0000:01:00.0"
 
@@ -85,6 +89,17 @@ static const char *own_group(void) {
 static void fx_start(Fx *fx) {
         assert_int_equal(direct_start(fx->m, fx->socket, own_group()), 0);
         assert_true(fx->m->direct.listen_fd >= 0);
+}
+
+/* As root, the socket and the directories above it open to any uid (a child as nobody connects). */
+static void open_the_socket_to_anyone(Fx *fx) {
+        _cleanup_free_ char *run = fake_path(fx->root, "run");
+
+        if (geteuid() != 0)
+                return;
+        assert_int_equal(chmod(fx->root, 0755), 0);
+        assert_int_equal(chmod(run, 0755), 0);
+        assert_int_equal(chmod(fx->socket, 0666), 0);
 }
 
 /* ---- the client, in a child; it reports on a pipe ---- */
@@ -258,14 +273,8 @@ static void a_stranger_is_refused_by_the_same_rules(void **state) {
                 assert_non_null(fx->m->config.group);
         }
         fx_start(fx);
-        if (geteuid() == 0) {
-                /* Let nobody in, to be refused by the rules. */
-                _cleanup_free_ char *run = fake_path(fx->root, "run");
-
-                assert_int_equal(chmod(fx->root, 0755), 0);
-                assert_int_equal(chmod(run, 0755), 0);
-                assert_int_equal(chmod(fx->socket, 0666), 0);
-        }
+        /* Let nobody in, to be refused by the rules. */
+        open_the_socket_to_anyone(fx);
         c = child_run(client_lists_and_releases, fx->socket, 65534);
         line = child_report(fx, &c);
         assert_string_equal(line, "ok " SD_BUS_ERROR_ACCESS_DENIED "\n");
@@ -427,6 +436,154 @@ static void lease_revoked_reaches_a_direct_connection(void **state) {
         assert_int_equal(child_finish(fx, &c), 0);
 }
 
+/* A lease of D1 to @pid, started at @start_time, as a grant would leave it (no group fd: nothing moves). */
+static Lease *lease_of_d1(Fx *fx, pid_t pid, uint64_t start_time) {
+        Manager *m = fx->m;
+        Device *d = manager_find_device(m, D1);
+        Lease *l = calloc(1, sizeof(*l));
+
+        assert_non_null(d);
+        assert_non_null(l);
+        *l = (Lease) { .manager = m, .group = 1, .pid = pid, .start_time = start_time, .pidfd = -EBADF,
+                       .node_owner = (uid_t) -1, .state = LEASE_ACTIVE, .vm = strdup("vm-b"), .device = strdup(D1) };
+        assert_int_equal(strv_extend(&l->devices, D1), 0);
+        assert_non_null(l->vm);
+        assert_non_null(l->device);
+        m->leases = reallocarray(m->leases, m->n_leases + 1, sizeof(Lease *));
+        assert_non_null(m->leases);
+        m->leases[m->n_leases++] = l;
+        d->lease = l;
+        return l;
+}
+
+static int handover[2];         /* A gives B its connection over this socket pair */
+
+/* A: connects, hands the connection to B, waits to be told to exit. */
+static void client_connects_and_hands_over(const char *path, int report, int go) {
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        char x = 'x';
+        struct iovec iov = { .iov_base = &x, .iov_len = 1 };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                             .msg_controllen = sizeof(control.buf) };
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                _exit(2);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+        if (sendmsg(handover[0], &mh, 0) < 0)
+                _exit(2);
+        say(report, "handed\n");
+        wait_go(go);
+}
+
+/* B: takes A's connection, and once told, calls Release over it. */
+static void client_releases_over_a_connection_handed_over(const char *path, int report, int go) {
+        _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        char x, out[128] = "";
+        struct iovec iov = { .iov_base = &x, .iov_len = 1 };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                             .msg_controllen = sizeof(control.buf) };
+        int fd;
+
+        (void) path;
+        if (recvmsg(handover[1], &mh, 0) < 1 || !CMSG_FIRSTHDR(&mh))
+                _exit(2);
+        memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+        say(report, "got\n");
+        wait_go(go);
+        if (sd_bus_new(&bus) < 0 || sd_bus_set_fd(bus, fd, fd) < 0 || sd_bus_start(bus) < 0)
+                _exit(2);
+        client_call(bus, PT_MANAGER_INTERFACE, "Release", D1, out, sizeof(out));
+        say(report, "%s\n", out);
+        wait_go(go);
+}
+
+/* Release over its own connection, then once more after being told to. */
+static void client_releases_twice(const char *path, int report, int go) {
+        _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
+        char out[128] = "";
+
+        if (client_connect(path, &bus) < 0)
+                _exit(2);
+        client_call(bus, PT_MANAGER_INTERFACE, "Release", D1, out, sizeof(out));
+        say(report, "%s\n", out);
+        wait_go(go);
+        client_call(bus, PT_MANAGER_INTERFACE, "Release", D1, out, sizeof(out));
+        say(report, "%s\n", out);
+        wait_go(go);
+}
+
+/*
+ * Release by the holder is told from its pid and its start time: a
+ * connection made by a process that has exited, passed on to another, does
+ * not end a lease of a process that got the dead one's pid; a process with
+ * the holder's pid but another start time is not the holder either; the
+ * holder itself is.  The callers are not root (as root, Release revokes).
+ */
+static void a_connection_passed_on_releases_nothing(void **state) {
+        Fx *fx = *state;
+        uid_t nobody = geteuid() == 0 ? 65534 : (uid_t) -1;
+        uint64_t start;
+        Child a, b, c;
+        Lease *l;
+
+        assert_int_equal(worker_new(fx->event, &fx->m->worker), 0);
+        free(fx->m->config.group);
+        fx->m->config.group = strdup(geteuid() == 0 ? "nogroup" : own_group());
+        assert_non_null(fx->m->config.group);
+        fx_start(fx);
+        open_the_socket_to_anyone(fx);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, handover), 0);
+        b = child_run(client_releases_over_a_connection_handed_over, NULL, nobody);
+        a = child_run(client_connects_and_hands_over, fx->socket, nobody);
+        assert_string_equal(child_report(fx, &a), "handed\n");
+        assert_string_equal(child_report(fx, &b), "got\n");
+        for (int i = 0; i < 100 && fx->m->direct.n_peers < 1; i++)
+                (void) sd_event_run(fx->event, 10000);
+        assert_int_equal(fx->m->direct.n_peers, 1);
+        assert_int_equal(fx->m->direct.peers[0]->pid, a.pid);
+        assert_int_equal(proc_start_time(a.pid, &start), 0);
+        /* A exits and is reaped; its pid, as if it went to a VMM that leased D1. */
+        assert_int_equal(child_finish(fx, &a), 0);
+        l = lease_of_d1(fx, a.pid, start + 1);
+        assert_int_equal(write(b.go, "g", 1), 1);
+        assert_string_equal(child_report(fx, &b), SD_BUS_ERROR_ACCESS_DENIED "\n");
+        assert_ptr_equal(manager_find_device(fx->m, D1)->lease, l);
+        assert_int_equal(l->state, LEASE_ACTIVE);
+        assert_int_equal(child_finish(fx, &b), 0);
+        close(handover[0]);
+        close(handover[1]);
+
+        /* The holder's pid, not its start time: not the holder.  Its own start time: the holder. */
+        c = child_run(client_releases_twice, fx->socket, nobody);
+        for (int i = 0; i < 100 && fx->m->direct.n_peers < 1; i++)
+                (void) sd_event_run(fx->event, 10000);
+        assert_int_equal(proc_start_time(c.pid, &start), 0);
+        l->pid = c.pid;
+        l->start_time = start + 1;
+        assert_string_equal(child_report(fx, &c), SD_BUS_ERROR_ACCESS_DENIED "\n");
+        assert_int_equal(l->state, LEASE_ACTIVE);
+        l->start_time = start;
+        assert_int_equal(write(c.go, "g", 1), 1);
+        assert_string_equal(child_report(fx, &c), "ok\n");
+        l = manager_find_device(fx->m, D1)->lease;
+        assert_true(!l || l->state == LEASE_RELEASING);
+        assert_int_equal(child_finish(fx, &c), 0);
+}
+
 static void a_stale_socket_is_replaced_and_removed_at_the_end(void **state) {
         Fx *fx = *state;
         struct stat st;
@@ -465,6 +622,7 @@ int main(void) {
                 T(a_client_that_never_reads_is_dropped),
                 T(lease_revoked_reaches_a_direct_connection),
                 T(a_stale_socket_is_replaced_and_removed_at_the_end),
+                T(a_connection_passed_on_releases_nothing),
         };
 #undef T
         signal(SIGPIPE, SIG_IGN);
