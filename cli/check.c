@@ -136,7 +136,7 @@ static json_object *bars_json(const char *address, FILE *out) {
  */
 static char *foreign_blame(const char *address, int group) {
         _cleanup_(pid_set_done) PidSet holders = {};
-        char node[64], comm[32];
+        char node[64], comm[PROC_COMM_MAX];
         char *s = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&s, &len);

@@ -197,7 +197,7 @@ static void log_kill(const Holders *h, pid_t p, const char *comm, int r) {
 void holders_kill(Holders *h) {
         _cleanup_(pid_set_done) PidSet victims = {};
         bool holder_killed = false;
-        char comm[32];
+        char comm[PROC_COMM_MAX];
         int r;
 
         /* The walk first: the holder's children are no longer its own once it is dead. */

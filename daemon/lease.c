@@ -925,7 +925,7 @@ static int stuck_run(void *userdata) {
         _cleanup_(pid_set_done) PidSet suspects = {};
         StuckJob *j = userdata;
         Holders *h = j->holders;
-        char comm[32];
+        char comm[PROC_COMM_MAX];
         size_t size = 0;
         FILE *f;
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -387,6 +388,23 @@ int proc_cgroup(const char *proc, pid_t pid, char **ret) {
         return -ENODATA;
 }
 
+void comm_escape(const char *comm, char *buf, size_t size) {
+        size_t n = 0;
+
+        assert(size >= 1);
+        for (const unsigned char *c = (const unsigned char *) comm; *c; c++) {
+                bool plain = *c >= 0x20 && *c < 0x7f && *c != '\\';
+
+                if (n + (plain ? 1 : 4) >= size)
+                        break;
+                if (plain)
+                        buf[n++] = (char) *c;
+                else
+                        n += (size_t) snprintf(buf + n, size - n, "\\x%02x", *c);
+        }
+        buf[n] = '\0';
+}
+
 void proc_comm(const char *proc, pid_t pid, char *buf, size_t size) {
         _cleanup_free_ char *path = NULL, *text = NULL;
 
@@ -398,7 +416,7 @@ void proc_comm(const char *proc, pid_t pid, char *buf, size_t size) {
         if (read_full_file(path, &text, NULL) < 0)
                 return;
         text[strcspn(text, "\n")] = '\0';
-        snprintf(buf, size, "%s", text);
+        comm_escape(text, buf, size);
 }
 
 int process_kill(pid_t pid) {

@@ -60,7 +60,16 @@ int proc_add_fd_holders(const char *proc, const char *target, PidSet *s);
 bool proc_has_fd(const char *proc, pid_t pid, const char *target);
 /* The cgroup v2 path of @pid ("/user.slice/..."), from /proc/PID/cgroup. */
 int proc_cgroup(const char *proc, pid_t pid, char **ret);
-/* The command name (/proc/PID/comm), "?" when unknown; never fails. */
+/*
+ * The command name (/proc/PID/comm), "?" when unknown; never fails.  Any
+ * process names itself (prctl(PR_SET_NAME)) with any bytes: what is not
+ * printable ASCII comes out as \xNN (comm_escape()), so that it can go into
+ * a D-Bus string (UTF-8 only) and onto root's terminal.  PROC_COMM_MAX
+ * holds the longest.
+ */
+#define PROC_COMM_MAX (15 * 4 + 1)
 void proc_comm(const char *proc, pid_t pid, char *buf, size_t size);
+/* @comm into @buf (@size >= 1): printable ASCII as it is, any other byte and a backslash as \xNN, cut whole. */
+void comm_escape(const char *comm, char *buf, size_t size);
 /* SIGKILL @pid through a pidfd (no recycled pid is hit); 0, or -ESRCH when gone. */
 int process_kill(pid_t pid);

@@ -323,6 +323,49 @@ static void cgroup_and_comm_of_self(void **state) {
         assert_int_equal(proc_cgroup("/proc", INT_MAX, &cg), -ENOENT);
 }
 
+/* A name of any bytes (PR_SET_NAME) comes out printable ASCII: a D-Bus string and a terminal take it. */
+static void a_comm_of_any_bytes_is_escaped(void **state) {
+        char comm[PROC_COMM_MAX], buf[8];
+        pid_t child;
+        int fd[2];
+        (void) state;
+
+        assert_int_equal(pipe(fd), 0);
+        child = fork();
+        assert_true(child >= 0);
+        if (child == 0) {
+                char c;
+
+                close(fd[1]);
+                (void) prctl(PR_SET_NAME, "\xff\xfe\x1b]0;x\x07" "a\\b\xc3\xa9z");
+                (void) read(fd[0], &c, 1);
+                _exit(0);
+        }
+        close(fd[0]);
+        for (int i = 0; i < 1000; i++) {
+                proc_comm("/proc", child, comm, sizeof(comm));
+                if (strcmp(comm, "test-process") != 0)
+                        break;
+                usleep(1000);
+        }
+        /* 15 bytes kept by the kernel, each non-printable one and the backslash as \xNN. */
+        assert_string_equal(comm, "\\xff\\xfe\\x1b]0;x\\x07a\\x5cb\\xc3\\xa9z");
+        close(fd[1]);
+        reap(child);
+
+        /* Cut at a whole escape; the longest name fits PROC_COMM_MAX. */
+        comm_escape("ab\xff", buf, 5);
+        assert_string_equal(buf, "ab");
+        comm_escape("abcdefg", buf, sizeof(buf));
+        assert_string_equal(buf, "abcdefg");
+        comm_escape("abcdefgh", buf, sizeof(buf));
+        assert_string_equal(buf, "abcdefg");
+        comm_escape("\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", comm, sizeof(comm));
+        assert_int_equal(strlen(comm), 60);
+        comm_escape("", buf, 1);
+        assert_string_equal(buf, "");
+}
+
 static void process_kill_ends_a_process_and_reports_gone(void **state) {
         int status;
         pid_t child;
@@ -386,6 +429,7 @@ int main(void) {
                 cmocka_unit_test(fd_holders_of_a_device_are_found_by_any_of_its_nodes),
                 cmocka_unit_test(a_file_named_like_the_device_is_not_it),
                 cmocka_unit_test(cgroup_and_comm_of_self),
+                cmocka_unit_test(a_comm_of_any_bytes_is_escaped),
                 cmocka_unit_test(process_kill_ends_a_process_and_reports_gone),
                 cmocka_unit_test(pid_set_keeps_each_pid_once),
                 cmocka_unit_test(process_pin_refuses_a_process_younger_than_the_connection),
