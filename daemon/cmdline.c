@@ -150,23 +150,73 @@ static bool value_covers(const char *v, const char *end, const char *address, un
         return false;
 }
 
+/* The blanks that end an argument: the kernel's and kmod's, ASCII only (kmod does not split at a Latin-1 NBSP). */
+static bool is_blank(char c) {
+        return c && strchr(" \t\n\v\f\r", c);
+}
+
+typedef struct CmdlineArg {
+        const char *param, *value;      /* value NULL: no '=' */
+        size_t param_len, value_len;
+} CmdlineArg;
+
+/*
+ * The argument at @p (no leading blanks) as the kernel's next_arg()
+ * (lib/cmdline.c) splits it: a '"' toggles quoting, and a blank ends the
+ * argument only outside quotes; the first '=' ends the name; a '"' that
+ * opens the whole argument, or its value, is dropped with a '"' that ends
+ * it.  Returns the start of the next argument.
+ */
+static const char *next_arg(const char *p, CmdlineArg *ret) {
+        bool in_quote = false, quoted = false;
+        size_t i, equals = 0, stop;
+
+        if (*p == '"') {
+                p++;
+                in_quote = quoted = true;
+        }
+        for (i = 0; p[i]; i++) {
+                if (is_blank(p[i]) && !in_quote)
+                        break;
+                if (equals == 0 && p[i] == '=')
+                        equals = i;
+                if (p[i] == '"')
+                        in_quote = !in_quote;
+        }
+        stop = i;
+        if (stop > 0 && p[stop - 1] == '"' && (quoted || (equals > 0 && p[equals + 1] == '"')))
+                stop--;
+
+        *ret = (CmdlineArg) { .param = p, .param_len = equals > 0 ? equals : stop };
+        if (equals > 0) {
+                size_t start = equals + 1 + (p[equals + 1] == '"');
+
+                ret->value = p + start;
+                ret->value_len = stop > start ? stop - start : 0;
+        }
+        for (p += i; is_blank(*p); p++)
+                ;
+        return p;
+}
+
 bool cmdline_hide_covers(const char *cmdline, const char *address, unsigned vendor, unsigned device, char *rule,
                          size_t size) {
-        static const char key[] = "passthru.hide=";
+        static const char name[] = "passthru.hide";
+        const char *p = cmdline;
 
-        for (const char *p = strstr(cmdline, key); p; p = strstr(p + 1, key)) {
-                const char *v = p + strlen(key), *end;
+        while (is_blank(*p))
+                p++;
+        /*
+         * Every argument, also those after "--": the kernel hands these to
+         * init, but passthru.ko is a loadable module and its parameters
+         * come from modprobe, and kmod reads the whole of /proc/cmdline.
+         */
+        while (*p) {
+                CmdlineArg a;
 
-                if (p != cmdline && !isspace((unsigned char) p[-1]))
-                        continue;
-                if (*v == '"') {
-                        end = strchr(++v, '"');
-                        if (!end)
-                                end = v + strlen(v);
-                } else
-                        for (end = v; *end && !isspace((unsigned char) *end); end++)
-                                ;
-                if (value_covers(v, end, address, vendor, device, rule, size))
+                p = next_arg(p, &a);
+                if (a.value && a.param_len == strlen(name) && strncmp(a.param, name, a.param_len) == 0 &&
+                    value_covers(a.value, a.value + a.value_len, address, vendor, device, rule, size))
                         return true;
         }
         return false;

@@ -11,8 +11,12 @@
 #include <stddef.h>
 
 /*
- * Does a passthru.hide= word of @cmdline cover the device at @address
- * (DDDD:BB:SS.F) with ids @vendor:@device?  Exact tokens and wildcards
+ * Does a passthru.hide= argument of @cmdline cover the device at @address
+ * (DDDD:BB:SS.F) with ids @vendor:@device?  Arguments are split as the
+ * kernel splits them (quotes around the whole argument or its value keep
+ * blanks in it; passthru.hide= inside another argument's value does not
+ * count) and every one counts, those after "--" too: modprobe, which gives
+ * passthru.ko its parameters, reads them all.  Exact tokens and wildcards
  * count; a token that pins other ids does not.  The first such token, in
  * canonical text, goes to @rule.
  */

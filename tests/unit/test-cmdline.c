@@ -124,6 +124,57 @@ static void quoted_values_and_several_words(void **state) {
         assert_true(covers("passthru.hide=(1:0.0)", "(0000:01:00.0)"));
 }
 
+/*
+ * Arguments as the kernel's next_arg() splits them; every one that kmod
+ * hands passthru.ko counts, and no other.
+ */
+static void arguments_split_as_the_kernel_splits_them(void **state) {
+        static const struct {
+                const char *cmdline, *device;
+                bool covered;
+        } cases[] = {
+                /* A '"' may open the whole argument (grub writes it so) or its value. */
+                { "ro \"passthru.hide=(01:00.0) (02:00.0)\"", "(0000:02:00.0)", true },
+                { "ro \"passthru.hide=(01:00.0) (02:00.0)\" quiet", "(0000:01:00.0)", true },
+                { "passthru.hide=\"(01:00.0) (02:00.0)\" quiet", "(0000:02:00.0)", true },
+                /* A quote in the middle of the value keeps the blanks in it too. */
+                { "passthru.hide=(01:00.0)\" \"(02:00.0) ro", "(0000:02:00.0)", true },
+                /* An unclosed quote runs to the end of the line. */
+                { "passthru.hide=\"(01:00.0) (02:00.0)", "(0000:02:00.0)", true },
+                /* Any blank ends an argument outside quotes; several, or a leading one. */
+                { "\t ro\t\tpassthru.hide=(01:00.0)\n", "(0000:01:00.0)", true },
+                { "ro\vpassthru.hide=(01:00.0)\f(02:00.0)", "(0000:01:00.0)", true },
+                { "ro\vpassthru.hide=(01:00.0)\f(02:00.0)", "(0000:02:00.0)", false },
+                /* Repeated, the rules add up, quoted or not. */
+                { "passthru.hide=(01:00.0) ro \"passthru.hide=(02:00.0) (03:00.0)\" passthru.hide=\"(4:0.0)\"",
+                  "(0000:03:00.0)", true },
+                { "passthru.hide=(01:00.0) ro \"passthru.hide=(02:00.0) (03:00.0)\" passthru.hide=\"(4:0.0)\"",
+                  "(0000:04:00.0)", true },
+                /*
+                 * After "--" the kernel hands the rest to init, but passthru.ko
+                 * is a module: modprobe gives it its parameters, and kmod reads
+                 * all of /proc/cmdline, "--" or not.
+                 */
+                { "ro -- passthru.hide=(01:00.0)", "(0000:01:00.0)", true },
+                { "ro -- single \"passthru.hide=(01:00.0) (02:00.0)\"", "(0000:02:00.0)", true },
+                /* passthru.hide= inside another argument, or under another name, is not passthru.ko's. */
+                { "foo=\"passthru.hide=(01:00.0)\"", "(0000:01:00.0)", false },
+                { "foo=\"x passthru.hide=(01:00.0)\" ro", "(0000:01:00.0)", false },
+                { "foo=\"x passthru.hide=(01:00.0)", "(0000:01:00.0)", false },
+                { "\"foo=x passthru.hide=(01:00.0)\"", "(0000:01:00.0)", false },
+                { "a\"b passthru.hide=(01:00.0)\"", "(0000:01:00.0)", false },
+                { "\"xpassthru.hide=(01:00.0)\"", "(0000:01:00.0)", false },
+                { "passthru.hidex=(01:00.0)", "(0000:01:00.0)", false },
+                { "passthru.hide (01:00.0)", "(0000:01:00.0)", false },
+        };
+        (void) state;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                if (covers(cases[i].cmdline, cases[i].device) != cases[i].covered)
+                        fail_msg("'%s' %s %s", cases[i].cmdline, cases[i].covered ? "does not cover" : "covers",
+                                 cases[i].device);
+}
+
 static void other_words_do_not_count(void **state) {
         (void) state;
         assert_false(covers("xpassthru.hide=(1:0.0)", "(0000:01:00.0)"));
@@ -159,6 +210,7 @@ int main(void) {
                 cmocka_unit_test(short_rule_buffer_covers_nothing),
                 cmocka_unit_test(cmdline_words_are_found),
                 cmocka_unit_test(quoted_values_and_several_words),
+                cmocka_unit_test(arguments_split_as_the_kernel_splits_them),
                 cmocka_unit_test(other_words_do_not_count),
                 cmocka_unit_test(wildcards_cover_their_bus_or_slot),
         };
