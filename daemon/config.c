@@ -96,8 +96,18 @@ static int parse_id(const char *s, size_t n, uint16_t *ret) {
         return 0;
 }
 
-static bool reset_method_valid(const char *s) {
-        return *s && strspn(s, "abcdefghijklmnopqrstuvwxyz_") == strlen(s);
+/* 0 if @method is one the kernel knows; else the reason, naming them, for a line of [@section]. */
+static int check_reset_method(const char *section, uint16_t vendor, uint16_t device, const char *method,
+                              char **reason) {
+        _cleanup_free_ char *known = NULL;
+
+        if (strv_contains((char **) config_known_reset_methods, method))
+                return 0;
+        known = strv_join((char **) config_known_reset_methods, ", ");
+        if (!known)
+                return -ENOMEM;
+        return ini_reason(reason, "[%s] %04x:%04x: not a reset method: '%s' (one of %s)", section, vendor, device,
+                          method, known);
 }
 
 static int config_set_pin(Config *c, uint16_t vendor, uint16_t device, const char *method) {
@@ -150,13 +160,15 @@ static int parse_ids_line(const char *key, const char *value, uint16_t *ret_vend
 static int config_parse_reset(Config *c, const char *key, const char *value, char **reason) {
         uint16_t vendor, device;
         const char *method;
+        int r;
 
         if (parse_ids_line(key, value, &vendor, &device, &method) < 0)
                 return ini_reason(reason, "[Reset]: expected VENDOR:DEVICE=METHOD (such as 8086:10d3=bus), got '%s'",
                                   key);
 
-        if (!reset_method_valid(method))
-                return ini_reason(reason, "[Reset] %04x:%04x: not a reset method: '%s'", vendor, device, method);
+        r = check_reset_method("Reset", vendor, device, method, reason);
+        if (r < 0)
+                return r;
 
         return config_set_pin(c, vendor, device, method);
 }
@@ -200,15 +212,12 @@ static int config_parse_trust(Config *c, const char *key, const char *value, cha
                 return -ENOMEM;
         if (!methods[0])
                 return ini_reason(reason, "[Trust] %04x:%04x: no reset method named", vendor, device);
-        for (char **i = methods; *i; i++)
-                if (!strv_contains((char **) config_known_reset_methods, *i)) {
-                        _cleanup_free_ char *known = strv_join((char **) config_known_reset_methods, ", ");
+        for (char **i = methods; *i; i++) {
+                int r = check_reset_method("Trust", vendor, device, *i, reason);
 
-                        if (!known)
-                                return -ENOMEM;
-                        return ini_reason(reason, "[Trust] %04x:%04x: not a reset method: '%s' (one of %s)", vendor,
-                                          device, *i, known);
-                }
+                if (r < 0)
+                        return r;
+        }
 
         return config_set_trust(c, vendor, device, TAKE_PTR(methods));
 }

@@ -16,7 +16,8 @@
  *
  *   [Reset]
  *   8086:10d3=bus               pin a reset method per vendor:device: the only
- *                               one tried between two owners (when it lists it)
+ *                               one tried between two owners (when it lists it);
+ *                               one of config_known_reset_methods
  *
  *   [Trust]
  *   8086:10d3=pm                reset methods trusted to clear this device's

@@ -22,6 +22,9 @@
 #include "fileio.h"
 #include "macro.h"
 
+/* config_known_reset_methods, as the refusals list them. */
+#define KNOWN_METHODS "flr, af_flr, bus, device_specific, acpi, cxl_bus, pm"
+
 static char *write_conf(const char *dir, const char *text) {
         char *path;
 
@@ -231,14 +234,11 @@ static void config_bad_trust_lines_refused_naming_the_line(void **state) {
                        ":2: [Trust]: expected VENDOR:DEVICE=METHOD... (such as 8086:10d3=pm), got '8086'");
         assert_refused("[Trust]\n8086:10d3=\n", ":2: [Trust] 8086:10d3: no reset method named");
         assert_refused("[Trust]\n8086:10d3=pn\n",
-                       ":2: [Trust] 8086:10d3: not a reset method: 'pn' (one of flr, af_flr, bus, device_specific, "
-                       "acpi, cxl_bus, pm)");
+                       ":2: [Trust] 8086:10d3: not a reset method: 'pn' (one of " KNOWN_METHODS ")");
         assert_refused("[Daemon]\nGroup=wheel\n[Trust]\n8086:10d3=pm PM\n",
-                       ":4: [Trust] 8086:10d3: not a reset method: 'PM' (one of flr, af_flr, bus, device_specific, "
-                       "acpi, cxl_bus, pm)");
+                       ":4: [Trust] 8086:10d3: not a reset method: 'PM' (one of " KNOWN_METHODS ")");
         assert_refused("[Trust]\n8086:10d3=pm,bus\n",
-                       ":2: [Trust] 8086:10d3: not a reset method: 'pm,bus' (one of flr, af_flr, bus, "
-                       "device_specific, acpi, cxl_bus, pm)");
+                       ":2: [Trust] 8086:10d3: not a reset method: 'pm,bus' (one of " KNOWN_METHODS ")");
 }
 
 static void config_boolean_spellings(void **state) {
@@ -391,9 +391,17 @@ static void config_bad_reset_pins_refused(void **state) {
                        ":2: [Reset]: expected VENDOR:DEVICE=METHOD (such as 8086:10d3=bus), got '8086'");
         assert_refused("[Reset]\n808:10d3=bus\n",
                        ":2: [Reset]: expected VENDOR:DEVICE=METHOD (such as 8086:10d3=bus), got '808'");
-        assert_refused("[Reset]\n8086:10d3=\n", ":2: [Reset] 8086:10d3: not a reset method: ''");
-        assert_refused("[Reset]\n8086:10d3=Bus\n", ":2: [Reset] 8086:10d3: not a reset method: 'Bus'");
-        assert_refused("[Reset]\n8086:10d3=bus pm\n", ":2: [Reset] 8086:10d3: not a reset method: 'bus pm'");
+        assert_refused("[Reset]\n8086:10d3=\n",
+                       ":2: [Reset] 8086:10d3: not a reset method: '' (one of " KNOWN_METHODS ")");
+        assert_refused("[Reset]\n8086:10d3=Bus\n",
+                       ":2: [Reset] 8086:10d3: not a reset method: 'Bus' (one of " KNOWN_METHODS ")");
+        assert_refused("[Reset]\n8086:10d3=bus pm\n",
+                       ":2: [Reset] 8086:10d3: not a reset method: 'bus pm' (one of " KNOWN_METHODS ")");
+        /* Only the methods the kernel knows: a typo would pin a method no device lists. */
+        assert_refused("[Reset]\n8086:10d3=flrr\n",
+                       ":2: [Reset] 8086:10d3: not a reset method: 'flrr' (one of " KNOWN_METHODS ")");
+        assert_refused("[Reset]\n8086:10d3=bus_reset\n",
+                       ":2: [Reset] 8086:10d3: not a reset method: 'bus_reset' (one of " KNOWN_METHODS ")");
 }
 
 static void config_syntax_errors_name_the_line(void **state) {
