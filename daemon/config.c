@@ -157,14 +157,30 @@ static int parse_ids_line(const char *key, const char *value, uint16_t *ret_vend
         return 0;
 }
 
+/*
+ * The line libinih split into @key and @value, for a message: it split at
+ * the first ':' or '=', and the ids' ':' is the one written unless the value
+ * holds no '=' and starts with a reset method ("8086=bus").
+ */
+static const char *ids_line_separator(const char *value) {
+        size_t n = strcspn(value, " \t");
+
+        if (strchr(value, '='))
+                return ":";
+        for (const char *const *m = config_known_reset_methods; *m; m++)
+                if (strlen(*m) == n && strncmp(*m, value, n) == 0)
+                        return "=";
+        return ":";
+}
+
 static int config_parse_reset(Config *c, const char *key, const char *value, char **reason) {
         uint16_t vendor, device;
         const char *method;
         int r;
 
         if (parse_ids_line(key, value, &vendor, &device, &method) < 0)
-                return ini_reason(reason, "[Reset]: expected VENDOR:DEVICE=METHOD (such as 8086:10d3=bus), got '%s'",
-                                  key);
+                return ini_reason(reason, "[Reset]: expected VENDOR:DEVICE=METHOD (such as 8086:10d3=bus), got '%s%s%s'",
+                                  key, ids_line_separator(value), value);
 
         r = check_reset_method("Reset", vendor, device, method, reason);
         if (r < 0)
@@ -204,8 +220,8 @@ static int config_parse_trust(Config *c, const char *key, const char *value, cha
         const char *list;
 
         if (parse_ids_line(key, value, &vendor, &device, &list) < 0)
-                return ini_reason(reason, "[Trust]: expected VENDOR:DEVICE=METHOD... (such as 8086:10d3=pm), got '%s'",
-                                  key);
+                return ini_reason(reason, "[Trust]: expected VENDOR:DEVICE=METHOD... (such as 8086:10d3=pm), got '%s%s%s'",
+                                  key, ids_line_separator(value), value);
 
         methods = strv_split(list);
         if (!methods)
@@ -268,11 +284,44 @@ uint64_t config_max_memory_bytes(const Config *c) {
         return (uint64_t) pages * (uint64_t) size;
 }
 
-static int config_parse_daemon(Config *c, const char *key, const char *value, char **reason) {
+typedef enum DaemonKey {
+        DAEMON_GROUP,
+        DAEMON_MAX_DEVICES_PER_VM,
+        DAEMON_MAX_ACTIVE_DEVICES,
+        DAEMON_MAX_CONNECTIONS,
+        DAEMON_MAX_CONNECTIONS_PER_USER,
+        DAEMON_REVOKE_GRACE_SEC,
+        DAEMON_ALLOW_UNSAFE_INTERRUPTS,
+        DAEMON_MAX_MEMORY_BYTES,
+        _DAEMON_KEY_MAX,
+} DaemonKey;
+
+static const char *const daemon_keys[_DAEMON_KEY_MAX] = {
+        [DAEMON_GROUP] = "Group",
+        [DAEMON_MAX_DEVICES_PER_VM] = "MaxDevicesPerVm",
+        [DAEMON_MAX_ACTIVE_DEVICES] = "MaxActiveDevices",
+        [DAEMON_MAX_CONNECTIONS] = "MaxConnections",
+        [DAEMON_MAX_CONNECTIONS_PER_USER] = "MaxConnectionsPerUser",
+        [DAEMON_REVOKE_GRACE_SEC] = "RevokeGraceSec",
+        [DAEMON_ALLOW_UNSAFE_INTERRUPTS] = "AllowUnsafeInterrupts",
+        [DAEMON_MAX_MEMORY_BYTES] = "MaxMemoryBytes",
+};
+
+/* What config_entry() remembers between lines. */
+typedef struct ConfigParse {
+        Config *config;
+        char *prev_key;                 /* the last entry of this section, NULL at its start */
+        unsigned prev_line;
+        unsigned daemon_lines[_DAEMON_KEY_MAX]; /* where each [Daemon] key was set, 0 if not */
+} ConfigParse;
+
+static int config_parse_daemon(Config *c, DaemonKey k, const char *value, char **reason) {
+        const char *key = daemon_keys[k];
         uint64_t v;
         int r;
 
-        if (strcmp(key, "Group") == 0) {
+        switch (k) {
+        case DAEMON_GROUP: {
                 char *g;
 
                 if (!group_name_valid(value))
@@ -282,75 +331,134 @@ static int config_parse_daemon(Config *c, const char *key, const char *value, ch
                         return -ENOMEM;
                 free(c->group);
                 c->group = g;
-
-        } else if (strcmp(key, "MaxDevicesPerVm") == 0) {
+                break;
+        }
+        case DAEMON_MAX_DEVICES_PER_VM:
                 r = config_parse_unsigned(key, value, UINT_MAX, &v, reason);
                 if (r < 0)
                         return r;
                 c->max_devices_per_vm = (unsigned) v;
+                break;
 
-        } else if (strcmp(key, "MaxActiveDevices") == 0) {
+        case DAEMON_MAX_ACTIVE_DEVICES:
                 r = config_parse_unsigned(key, value, UINT_MAX, &v, reason);
                 if (r < 0)
                         return r;
                 c->max_active_devices = (unsigned) v;
+                break;
 
-        } else if (strcmp(key, "MaxConnections") == 0 || strcmp(key, "MaxConnectionsPerUser") == 0) {
+        case DAEMON_MAX_CONNECTIONS:
+        case DAEMON_MAX_CONNECTIONS_PER_USER:
                 r = config_parse_unsigned(key, value, CONFIG_MAX_CONNECTIONS_MAX, &v, reason);
                 if (r < 0)
                         return r;
                 if (v == 0)
                         return ini_reason(reason, "%s: at least 1: '%s'", key, value);
-                if (strcmp(key, "MaxConnectionsPerUser") == 0)
+                if (k == DAEMON_MAX_CONNECTIONS_PER_USER)
                         c->max_connections_per_user = (unsigned) v;
                 else
                         c->max_connections = (unsigned) v;
+                break;
 
-        } else if (strcmp(key, "RevokeGraceSec") == 0) {
+        case DAEMON_REVOKE_GRACE_SEC:
                 r = config_parse_unsigned(key, value, CONFIG_REVOKE_GRACE_SEC_MAX, &v, reason);
                 if (r < 0)
                         return r;
                 c->revoke_grace_usec = v * USEC_PER_SEC;
+                break;
 
-        } else if (strcmp(key, "AllowUnsafeInterrupts") == 0) {
+        case DAEMON_ALLOW_UNSAFE_INTERRUPTS:
                 if (parse_boolean(value, &c->allow_unsafe_interrupts) < 0)
                         return ini_reason(reason, "AllowUnsafeInterrupts: not a boolean (yes or no): '%s'", value);
+                break;
 
-        } else if (strcmp(key, "MaxMemoryBytes") == 0) {
-                if (!*value)
+        case DAEMON_MAX_MEMORY_BYTES:
+                if (!*value) {
                         c->max_memory_bytes = 0;
-                else {
-                        r = parse_size(value, &c->max_memory_bytes);
-                        if (r == -ENOMEM)
-                                return r;
-                        if (r < 0)
-                                return ini_reason(reason, "MaxMemoryBytes: not a size (bytes, or with K, M, G or T): '%s'",
-                                                  value);
+                        break;
                 }
+                r = parse_size(value, &c->max_memory_bytes);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return ini_reason(reason, "MaxMemoryBytes: not a size (bytes, or with K, M, G or T): '%s'",
+                                          value);
+                break;
 
-        } else
-                return ini_reason(reason, "unknown key '%s' in [Daemon]", key);
-
+        case _DAEMON_KEY_MAX:
+                abort();        /* not a key: a bug in the caller */
+        }
         return 0;
 }
 
+/* A [Daemon] line: a key that no line before set. */
+static int config_daemon_entry(ConfigParse *p, const char *key, const char *value, unsigned line, char **reason) {
+        for (DaemonKey k = 0; k < _DAEMON_KEY_MAX; k++) {
+                if (strcmp(key, daemon_keys[k]) != 0)
+                        continue;
+                if (p->daemon_lines[k] > 0)
+                        return ini_reason(reason, "duplicate key '%s' (also on line %u%s)", key, p->daemon_lines[k],
+                                          p->prev_key && strcmp(p->prev_key, key) == 0 ?
+                                          "; a line that starts with a blank is read as more of the value before it" :
+                                          "");
+                p->daemon_lines[k] = line;
+                return config_parse_daemon(p->config, k, value, reason);
+        }
+        return ini_reason(reason, "unknown key '%s' in [Daemon]", key);
+}
+
+/*
+ * libinih may be built to read a line that starts with a blank as more of
+ * the previous key's value (INI_ALLOW_MULTILINE, on in Debian's): it hands
+ * over the previous key again, with the whole line as the value.  Such a
+ * value holds a ':' or '=' (@delimiters: what this section's values never
+ * hold) where libinih would have split a line of its own.
+ */
+static bool continues_previous_line(const ConfigParse *p, const char *key, const char *value,
+                                    const char *delimiters) {
+        return p->prev_key && strcmp(p->prev_key, key) == 0 && value[strcspn(value, delimiters)];
+}
+
 static int config_entry(void *userdata, const char *section, const char *key, const char *value,
-                        _unused_ unsigned *line, char **reason) {
-        Config *c = userdata;
+                        unsigned *line, char **reason) {
+        ConfigParse *p = userdata;
+        bool daemon;
+        int r;
 
         if (!section)
                 return 0;               /* end of file */
-        if (strcmp(section, "Daemon") == 0)
-                return key ? config_parse_daemon(c, key, value, reason) : 0;
-        if (strcmp(section, "Reset") == 0)
-                return key ? config_parse_reset(c, key, value, reason) : 0;
-        if (strcmp(section, "Trust") == 0)
-                return key ? config_parse_trust(c, key, value, reason) : 0;
-        return ini_reason(reason, "unknown section [%s]", section);
+        if (!key) {
+                p->prev_key = mfree(p->prev_key);
+                if (strcmp(section, "Daemon") == 0 || strcmp(section, "Reset") == 0 || strcmp(section, "Trust") == 0)
+                        return 0;
+                return ini_reason(reason, "unknown section [%s]", section);
+        }
+
+        daemon = strcmp(section, "Daemon") == 0;
+        if (continues_previous_line(p, key, value, daemon ? "=:" : ":"))
+                return ini_reason(reason, "'%s' starts with a blank, so it was read as more of line %u's value: "
+                                  "remove the blanks before it", value, p->prev_line);
+
+        if (daemon)
+                r = config_daemon_entry(p, key, value, *line, reason);
+        else if (strcmp(section, "Reset") == 0)
+                r = config_parse_reset(p->config, key, value, reason);
+        else
+                r = config_parse_trust(p->config, key, value, reason);
+        if (r < 0)
+                return r;
+
+        free(p->prev_key);
+        p->prev_key = strdup(key);
+        if (!p->prev_key)
+                return -ENOMEM;
+        p->prev_line = *line;
+        return 0;
 }
 
 int config_load(Config *c, const char *path, char **ret_error) {
         _cleanup_(config_done) Config new = {};
+        ConfigParse p = { .config = &new };
         int r;
 
         r = config_init(&new);
@@ -360,7 +468,8 @@ int config_load(Config *c, const char *path, char **ret_error) {
                 return r;
         }
 
-        r = ini_parse_path(path, config_entry, &new, ret_error);
+        r = ini_parse_path(path, config_entry, &p, ret_error);
+        free(p.prev_key);
         if (r < 0 && r != -ENOENT)
                 return r;
 

@@ -25,7 +25,10 @@
  *                               for every device); one or more, space-separated
  *
  * Comments: lines that start with '#' or ';', and " # ..." or " ; ..."
- * after a value.  A key given twice: the last one wins.
+ * after a value.  A [Daemon] key given twice is refused; a [Reset] or
+ * [Trust] line for ids that a line before named replaces it.  A line that
+ * starts with a blank is more of the value before it (libinih's multi-line
+ * values); the refusal of what that makes says so.
  */
 #pragma once
 

@@ -225,13 +225,18 @@ static void config_connection_caps_refused_out_of_range(void **state) {
 static void config_bad_trust_lines_refused_naming_the_line(void **state) {
         (void) state;
         assert_refused("[Trust]\nzz86:10d3=pm\n",
-                       ":2: [Trust]: expected VENDOR:DEVICE=METHOD... (such as 8086:10d3=pm), got 'zz86'");
+                       ":2: [Trust]: expected VENDOR:DEVICE=METHOD... (such as 8086:10d3=pm), got 'zz86:10d3=pm'");
         assert_refused("# e1000e\n[Trust]\n8086:10d3\n",
-                       ":3: [Trust]: expected VENDOR:DEVICE=METHOD... (such as 8086:10d3=pm), got '8086'");
+                       ":3: [Trust]: expected VENDOR:DEVICE=METHOD... (such as 8086:10d3=pm), got '8086:10d3'");
         assert_refused("[Trust]\n8086=pm\n",
-                       ":2: [Trust]: expected VENDOR:DEVICE=METHOD... (such as 8086:10d3=pm), got '8086'");
+                       ":2: [Trust]: expected VENDOR:DEVICE=METHOD... (such as 8086:10d3=pm), got '8086=pm'");
         assert_refused("[Trust]\n8086:10d3x=pm\n",
-                       ":2: [Trust]: expected VENDOR:DEVICE=METHOD... (such as 8086:10d3=pm), got '8086'");
+                       ":2: [Trust]: expected VENDOR:DEVICE=METHOD... (such as 8086:10d3=pm), got '8086:10d3x=pm'");
+        /* What the admin wrote, though libinih split it at the ':'. */
+        assert_refused("[Trust]\n8086:zzzz=pm acpi\n",
+                       ":2: [Trust]: expected VENDOR:DEVICE=METHOD... (such as 8086:10d3=pm), got '8086:zzzz=pm acpi'");
+        assert_refused("[Trust]\n8086=pm acpi\n",
+                       ":2: [Trust]: expected VENDOR:DEVICE=METHOD... (such as 8086:10d3=pm), got '8086=pm acpi'");
         assert_refused("[Trust]\n8086:10d3=\n", ":2: [Trust] 8086:10d3: no reset method named");
         assert_refused("[Trust]\n8086:10d3=pn\n",
                        ":2: [Trust] 8086:10d3: not a reset method: 'pn' (one of " KNOWN_METHODS ")");
@@ -265,22 +270,57 @@ static void config_boolean_spellings(void **state) {
         }
 }
 
-static void config_last_duplicate_key_wins(void **state) {
+/* [Reset] and [Trust]: a line for the same ids replaces the one before; [Daemon] may come back with other keys. */
+static void config_last_line_for_the_same_ids_wins(void **state) {
         _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
         _cleanup_free_ char *path = NULL, *error = NULL;
         _cleanup_(config_done) Config c = {};
         (void) state;
 
         path = write_conf(dir,
-                          "[Daemon]\nGroup=first\nGroup=second\n"
+                          "[Daemon]\nGroup=first\n"
                           "[Reset]\n8086:10d3=pm\n8086:10d3=bus\n"
                           "[Daemon]\nMaxActiveDevices=3\n");
         assert_int_equal(config_init(&c), 0);
         assert_int_equal(config_load(&c, path, &error), 0);
-        assert_string_equal(c.group, "second");
+        assert_string_equal(c.group, "first");
         assert_int_equal(c.max_active_devices, 3);
         assert_int_equal(c.n_reset_pins, 1);
         assert_string_equal(config_reset_method(&c, 0x8086, 0x10d3), "bus");
+}
+
+/* A [Daemon] key set twice is refused, naming both lines: which one was meant? */
+static void config_duplicate_daemon_key_refused(void **state) {
+        (void) state;
+        assert_refused("[Daemon]\nGroup=first\nMaxActiveDevices=3\nGroup=second\n",
+                       ":4: duplicate key 'Group' (also on line 2)");
+        assert_refused("[Daemon]\nMaxActiveDevices=3\n[Reset]\n8086:10d3=bus\n[Daemon]\nMaxActiveDevices=4\n",
+                       ":6: duplicate key 'MaxActiveDevices' (also on line 2)");
+        /* Right after it: perhaps a blank made it more of that value. */
+        assert_refused("[Daemon]\nGroup=kvm\n  wheel\n",
+                       ":3: duplicate key 'Group' (also on line 2; a line that starts with a blank is read as more "
+                       "of the value before it)");
+}
+
+/* libinih reads a line that starts with a blank as more of the value before it: say so. */
+static void config_indented_line_named_as_a_continuation(void **state) {
+        (void) state;
+        assert_refused("[Daemon]\nGroup=kvm\n  MaxActiveDevices=4\n",
+                       ":3: 'MaxActiveDevices=4' starts with a blank, so it was read as more of line 2's value: "
+                       "remove the blanks before it");
+        assert_refused("[Daemon]\nMaxActiveDevices=4\n\n# comment\n\tGroup : kvm\n",
+                       ":5: 'Group : kvm' starts with a blank, so it was read as more of line 2's value: "
+                       "remove the blanks before it");
+        assert_refused("[Reset]\n8086:10d3=bus\n 8086:10d4=flr\n",
+                       ":3: '8086:10d4=flr' starts with a blank, so it was read as more of line 2's value: "
+                       "remove the blanks before it");
+        assert_refused("[Trust]\n8086:10d3=pm\n 1af4:1041=acpi\n",
+                       ":3: '1af4:1041=acpi' starts with a blank, so it was read as more of line 2's value: "
+                       "remove the blanks before it");
+        /* A section header ends the value: what follows it is a line of its own. */
+        assert_refused("[Reset]\n8086:10d3=bus\n[Daemon]\n  Group=kvm\n  Group=wheel\n",
+                       ":5: 'Group=wheel' starts with a blank, so it was read as more of line 4's value: "
+                       "remove the blanks before it");
 }
 
 static void config_reload_resets_keys_removed_from_the_file(void **state) {
@@ -384,13 +424,17 @@ static void config_key_outside_section_refused(void **state) {
 static void config_bad_reset_pins_refused(void **state) {
         (void) state;
         assert_refused("[Reset]\nzz86:10d3=bus\n",
-                       ":2: [Reset]: expected VENDOR:DEVICE=METHOD (such as 8086:10d3=bus), got 'zz86'");
+                       ":2: [Reset]: expected VENDOR:DEVICE=METHOD (such as 8086:10d3=bus), got 'zz86:10d3=bus'");
         assert_refused("[Reset]\n8086:10d3\n",
-                       ":2: [Reset]: expected VENDOR:DEVICE=METHOD (such as 8086:10d3=bus), got '8086'");
+                       ":2: [Reset]: expected VENDOR:DEVICE=METHOD (such as 8086:10d3=bus), got '8086:10d3'");
         assert_refused("[Reset]\n8086=bus\n",
-                       ":2: [Reset]: expected VENDOR:DEVICE=METHOD (such as 8086:10d3=bus), got '8086'");
+                       ":2: [Reset]: expected VENDOR:DEVICE=METHOD (such as 8086:10d3=bus), got '8086=bus'");
         assert_refused("[Reset]\n808:10d3=bus\n",
-                       ":2: [Reset]: expected VENDOR:DEVICE=METHOD (such as 8086:10d3=bus), got '808'");
+                       ":2: [Reset]: expected VENDOR:DEVICE=METHOD (such as 8086:10d3=bus), got '808:10d3=bus'");
+        assert_refused("[Reset]\n8086:zzzz=bus\n",
+                       ":2: [Reset]: expected VENDOR:DEVICE=METHOD (such as 8086:10d3=bus), got '8086:zzzz=bus'");
+        assert_refused("[Reset]\n8086:zzzz\n",
+                       ":2: [Reset]: expected VENDOR:DEVICE=METHOD (such as 8086:10d3=bus), got '8086:zzzz'");
         assert_refused("[Reset]\n8086:10d3=\n",
                        ":2: [Reset] 8086:10d3: not a reset method: '' (one of " KNOWN_METHODS ")");
         assert_refused("[Reset]\n8086:10d3=Bus\n",
@@ -477,7 +521,9 @@ int main(void) {
                 cmocka_unit_test(config_reload_forgets_trust_removed_from_the_file),
                 cmocka_unit_test(config_bad_trust_lines_refused_naming_the_line),
                 cmocka_unit_test(config_boolean_spellings),
-                cmocka_unit_test(config_last_duplicate_key_wins),
+                cmocka_unit_test(config_last_line_for_the_same_ids_wins),
+                cmocka_unit_test(config_duplicate_daemon_key_refused),
+                cmocka_unit_test(config_indented_line_named_as_a_continuation),
                 cmocka_unit_test(config_reload_resets_keys_removed_from_the_file),
                 cmocka_unit_test(config_unknown_key_names_line_and_key),
                 cmocka_unit_test(config_bad_number_keeps_previous_values),
