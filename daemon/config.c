@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <unistd.h>
 #include <limits.h>
@@ -9,6 +10,7 @@
 
 #include "config.h"
 #include "fileio.h"
+#include "log.h"
 #include "macro.h"
 #include "strv.h"
 
@@ -456,6 +458,31 @@ static int config_entry(void *userdata, const char *section, const char *key, co
         return 0;
 }
 
+/*
+ * Group= of @path's @line names @group: warn when no such group exists (yet:
+ * the package's sysusers may create it later), since until it does only
+ * root can lease devices.
+ */
+static void warn_missing_group(const char *path, unsigned line, const char *group) {
+        errno = 0;
+        if (getgrnam(group))
+                return;
+        /* getgrnam(3): 0, ENOENT, ESRCH, EBADF or EPERM for a name that is not there. */
+        switch (errno) {
+        case EIO:
+        case EINTR:
+        case EMFILE:
+        case ENFILE:
+        case ENOMEM:
+        case ERANGE:
+                log_warning_errno(-errno, "%s:%u: Group: cannot look up group '%s', ignoring: %m", path, line, group);
+                break;
+        default:
+                log_warning("%s:%u: Group: there is no group '%s': only root can lease devices until group '%s' "
+                            "exists", path, line, group, group);
+        }
+}
+
 int config_load(Config *c, const char *path, char **ret_error) {
         _cleanup_(config_done) Config new = {};
         ConfigParse p = { .config = &new };
@@ -472,6 +499,8 @@ int config_load(Config *c, const char *path, char **ret_error) {
         free(p.prev_key);
         if (r < 0 && r != -ENOENT)
                 return r;
+        if (p.daemon_lines[DAEMON_GROUP] > 0)
+                warn_missing_group(path, p.daemon_lines[DAEMON_GROUP], new.group);
 
         /* Swap: the old settings go with "new". */
         Config old = *c;

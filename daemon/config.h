@@ -3,7 +3,9 @@
  * /etc/passthru/passthru.conf: the daemon's settings.
  *
  *   [Daemon]
- *   Group=passthru              who may Acquire and Release besides root
+ *   Group=passthru              who may Acquire and Release besides root (a
+ *                               group that does not exist: a warning, and
+ *                               only root until it does)
  *   MaxDevicesPerVm=0           0 = no limit
  *   MaxActiveDevices=0          0 = no limit
  *   RevokeGraceSec=30           0..86400
@@ -78,7 +80,8 @@ void config_done(Config *c);
  * their defaults.  A missing file is the same as an empty one (defaults,
  * 0).  On any failure *c is left exactly as it was, and *ret_error (if
  * given) says why, "PATH:LINE: reason", or is NULL on -ENOMEM; free() it.
- * Malformed contents give -EINVAL, I/O errors their errno.
+ * Malformed contents give -EINVAL, I/O errors their errno.  A file that
+ * loads may still log a warning (a Group= that names no group).
  */
 int config_load(Config *c, const char *path, char **ret_error);
 

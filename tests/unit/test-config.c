@@ -323,6 +323,61 @@ static void config_indented_line_named_as_a_continuation(void **state) {
                        "remove the blanks before it");
 }
 
+/* config_load() of @text, with what it logs to stderr in *ret_log. */
+static int load_logged(Config *c, const char *dir, const char *text, char **ret_log) {
+        _cleanup_free_ char *path = write_conf(dir, text), *log = path_in(dir, "stderr"), *error = NULL;
+        _cleanup_close_ int fd = -EBADF, saved = -EBADF;
+        int r;
+
+        fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+        assert_true(saved >= 0);
+        fflush(stderr);
+        assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+        r = config_load(c, path, &error);
+        fflush(stderr);
+        assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+        assert_int_equal(read_full_file(log, ret_log, NULL), 0);
+        return r;
+}
+
+/* A Group= that names no group loads, with a warning: the group may come later (sysusers). */
+static void config_missing_group_warned_not_refused(void **state) {
+        /* Upper case and a '.': no distribution's tools make such a group. */
+        static const char missing[] = "No.Such-Group_Passthru";
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_free_ char *text = NULL, *log = NULL, *expected = NULL;
+        _cleanup_(config_done) Config c = {};
+        (void) state;
+
+        assert_int_equal(config_init(&c), 0);
+        assert_true(asprintf(&text, "[Daemon]\n# who may lease\nGroup=%s\nMaxActiveDevices=2\n", missing) > 0);
+        assert_int_equal(load_logged(&c, dir, text, &log), 0);
+        assert_string_equal(c.group, missing);
+        assert_int_equal(c.max_active_devices, 2);
+        assert_true(asprintf(&expected, "<4>%s/passthru.conf:3: Group: there is no group '%s': only root can lease "
+                             "devices until group '%s' exists\n", dir, missing, missing) > 0);
+        assert_string_equal(log, expected);
+
+        /* A group that exists, or none named (the package creates the default): nothing to say. */
+        log = mfree(log);
+        assert_int_equal(load_logged(&c, dir, "[Daemon]\nGroup=root\n", &log), 0);
+        assert_string_equal(c.group, "root");
+        assert_string_equal(log, "");
+        log = mfree(log);
+        assert_int_equal(load_logged(&c, dir, "[Daemon]\nMaxActiveDevices=2\n", &log), 0);
+        assert_string_equal(log, "");
+
+        /* A refused file warns of nothing: its error says all. */
+        free(text);
+        log = mfree(log);
+        assert_true(asprintf(&text, "[Daemon]\nGroup=%s\nFoo=1\n", missing) > 0);
+        assert_int_equal(load_logged(&c, dir, text, &log), -EINVAL);
+        assert_string_equal(log, "");
+        assert_string_equal(c.group, "passthru");
+}
+
 static void config_reload_resets_keys_removed_from_the_file(void **state) {
         _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
         _cleanup_free_ char *path = NULL, *error = NULL;
@@ -524,6 +579,7 @@ int main(void) {
                 cmocka_unit_test(config_last_line_for_the_same_ids_wins),
                 cmocka_unit_test(config_duplicate_daemon_key_refused),
                 cmocka_unit_test(config_indented_line_named_as_a_continuation),
+                cmocka_unit_test(config_missing_group_warned_not_refused),
                 cmocka_unit_test(config_reload_resets_keys_removed_from_the_file),
                 cmocka_unit_test(config_unknown_key_names_line_and_key),
                 cmocka_unit_test(config_bad_number_keeps_previous_values),
