@@ -33,9 +33,18 @@ typedef enum VerbOption {
 static unsigned arg_given = 0;
 static const char *arg_given_name[_OPT_COUNT];
 
+/*
+ * What a verb's arguments are, a character each, the last one standing for
+ * any more: ARG_ANY what passthrud (or libvirt) checks; ARG_COMMAND a
+ * command, from the verb's first word that is no option on, untouched.
+ */
+#define ARG_ANY '.'
+#define ARG_COMMAND 'c'
+
 typedef struct Verb {
         const char *name;
         int min_args, max_args;         /* -1: any */
+        const char *arguments;          /* ARG_* */
         int (*run)(sd_bus *bus, char **args);   /* a status >= 0, or a negative errno */
         const char *usage;
         const char *help;
@@ -43,30 +52,30 @@ typedef struct Verb {
 } Verb;
 
 static const Verb verbs[] = {
-        { "list", 0, 0, verb_list, "list", "List devices, their state, driver and owner",
+        { "list", 0, 0, "", verb_list, "list", "List devices, their state, driver and owner",
           OPT_JSON | OPT_NO_LEGEND },
-        { "show", 1, 1, verb_show, "show DEVICE", "Show everything about one device", OPT_JSON },
-        { "check", 0, 0, verb_check, "check", "Can this host pass devices through? IOMMU, VFIO, each group",
+        { "show", 1, 1, ".", verb_show, "show DEVICE", "Show everything about one device", OPT_JSON },
+        { "check", 0, 0, "", verb_check, "check", "Can this host pass devices through? IOMMU, VFIO, each group",
           OPT_JSON },
-        { "hide", 1, 1, verb_hide, "hide [--live [--force]] DEVICE", "Mark a device for passthrough (maintenance mode)",
+        { "hide", 1, 1, ".", verb_hide, "hide [--live [--force]] DEVICE", "Mark a device for passthrough (maintenance mode)",
           OPT_LIVE | OPT_FORCE },
-        { "unhide", 1, 1, verb_unhide, "unhide DEVICE", "Unmark a device (maintenance mode)", 0 },
-        { "sriov", 2, 2, verb_sriov, "sriov PF COUNT", "Set an SR-IOV PF's VF count, each VF hidden (maintenance mode)", 0 },
-        { "maintenance", 1, 1, verb_maintenance, "maintenance enter|exit|status", "Enter, leave or show maintenance mode", OPT_JSON },
-        { "assign", 2, 2, verb_assign, "assign DEVICE VM", "Allow VM to lease DEVICE (maintenance mode)", 0 },
-        { "unassign", 2, 2, verb_unassign, "unassign DEVICE VM", "Take that permission back (maintenance mode)", 0 },
-        { "release", 1, 1, verb_release, "release DEVICE", "End a lease (root revokes another holder's)", 0 },
-        { "reset", 1, 1, verb_reset, "reset DEVICE", "Reset an available or quarantined device", 0 },
-        { "monitor", 0, 0, verb_monitor, "monitor", "Print lease and device events as they happen", 0 },
-        { "run", 1, -1, verb_run, "run --device D [--device D2] --vm NAME [--memory SIZE] -- COMMAND...",
+        { "unhide", 1, 1, ".", verb_unhide, "unhide DEVICE", "Unmark a device (maintenance mode)", 0 },
+        { "sriov", 2, 2, "..", verb_sriov, "sriov PF COUNT", "Set an SR-IOV PF's VF count, each VF hidden (maintenance mode)", 0 },
+        { "maintenance", 1, 1, ".", verb_maintenance, "maintenance enter|exit|status", "Enter, leave or show maintenance mode", OPT_JSON },
+        { "assign", 2, 2, "..", verb_assign, "assign DEVICE VM", "Allow VM to lease DEVICE (maintenance mode)", 0 },
+        { "unassign", 2, 2, "..", verb_unassign, "unassign DEVICE VM", "Take that permission back (maintenance mode)", 0 },
+        { "release", 1, 1, ".", verb_release, "release DEVICE", "End a lease (root revokes another holder's)", 0 },
+        { "reset", 1, 1, ".", verb_reset, "reset DEVICE", "Reset an available or quarantined device", 0 },
+        { "monitor", 0, 0, "", verb_monitor, "monitor", "Print lease and device events as they happen", 0 },
+        { "run", 1, -1, "c", verb_run, "run --device D [--device D2] --vm NAME [--memory SIZE] [--] COMMAND...",
           "Lease devices and run a hypervisor with them", OPT_RUN },
 };
 
 /* Run by libvirt, not by hand (passthructl(1)): not in --help; each connects to the bus when it needs it. */
 static const Verb internal_verbs[] = {
-        { "libvirt-hook", 4, 4, verb_libvirt_hook, "libvirt-hook DOMAIN OPERATION SUBOPERATION EXTRA",
+        { "libvirt-hook", 4, 4, "....", verb_libvirt_hook, "libvirt-hook DOMAIN OPERATION SUBOPERATION EXTRA",
           "libvirt's QEMU hook: lease a domain's passthru hostdevs (docs/libvirt.md)", 0 },
-        { "libvirt-hold", 2, -1, verb_libvirt_hold, "libvirt-hold DOMAIN DEVICE...",
+        { "libvirt-hold", 2, -1, "..", verb_libvirt_hold, "libvirt-hold DOMAIN DEVICE...",
           "Hold the leases of a libvirt domain (started by libvirt-hook)", 0 },
 };
 
@@ -128,7 +137,13 @@ static const char *option_not_for(const Verb *verb) {
         return NULL;
 }
 
-static int parse_argv(int argc, char *argv[]) {
+/*
+ * The options of argv[1..] that @shortopts' getopt_long() takes, from
+ * optind = 0: "+..." stops at the first word that is no option, else the
+ * others are moved behind them.  1 to go on, 0 when --help or --version
+ * was answered, or -EINVAL.
+ */
+static int parse_options(int argc, char *argv[], const char *shortopts) {
         enum { ARG_JSON = 0x100, ARG_LIVE, ARG_FORCE, ARG_VM, ARG_OPEN_NODE, ARG_PASS_FD, ARG_VERSION, ARG_NO_LEGEND };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -146,7 +161,8 @@ static int parse_argv(int argc, char *argv[]) {
         };
         int c;
 
-        while ((c = getopt_long(argc, argv, "hd:m:", options, NULL)) >= 0) {
+        optind = 0;
+        while ((c = getopt_long(argc, argv, shortopts, options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         help();
@@ -219,30 +235,66 @@ static int exit_status(int r) {
         }
 }
 
-static int run(int argc, char *argv[]) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        const Verb *verb = NULL;
-        int r, n;
+static const Verb *find_verb(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (strcmp(verbs[i].name, name) == 0)
+                        return &verbs[i];
+        for (size_t i = 0; i < ELEMENTSOF(internal_verbs); i++)
+                if (strcmp(internal_verbs[i].name, name) == 0)
+                        return &internal_verbs[i];
+        return NULL;
+}
 
-        r = parse_argv(argc, argv);
+/*
+ * The options before the verb, then the verb's: anywhere among its
+ * arguments, but for a verb that runs a command (run), up to its first word
+ * that is no option, or "--": from there on the words are the command's,
+ * its own -m too.  Sets *ret_verb and *ret_args (NULL-terminated, in argv).
+ */
+static int parse_argv(int argc, char *argv[], const Verb **ret_verb, char ***ret_args) {
+        const Verb *verb;
+        char *verb_name;
+        int at, r, n;
+
+        r = parse_options(argc, argv, "+hd:m:");
         if (r <= 0)
                 return r;
         if (optind >= argc) {
                 help();
                 return -EINVAL;
         }
-        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                if (strcmp(verbs[i].name, argv[optind]) == 0)
-                        verb = &verbs[i];
-        for (size_t i = 0; i < ELEMENTSOF(internal_verbs); i++)
-                if (strcmp(internal_verbs[i].name, argv[optind]) == 0)
-                        verb = &internal_verbs[i];
-        n = argc - optind - 1;
-        if (!verb || n < verb->min_args || (verb->max_args >= 0 && n > verb->max_args)) {
-                fprintf(stderr, verb ? "passthructl: usage: passthructl %s\n" : "passthructl: unknown command '%s'; see --help\n",
-                        verb ? verb->usage : argv[optind]);
+        at = optind;
+        verb = find_verb(argv[at]);
+        if (!verb) {
+                fprintf(stderr, "passthructl: unknown command '%s'; see --help\n", argv[at]);
                 return -EINVAL;
         }
+        /* getopt_long() names argv[0] in its complaints: passthructl, not the verb. */
+        verb_name = argv[at];
+        argv[at] = argv[0];
+        r = parse_options(argc - at, argv + at, verb->arguments[0] == ARG_COMMAND ? "+hd:m:" : "hd:m:");
+        argv[at] = verb_name;
+        if (r <= 0)
+                return r;
+        n = argc - at - optind;
+        if (n < verb->min_args || (verb->max_args >= 0 && n > verb->max_args)) {
+                fprintf(stderr, "passthructl: usage: passthructl %s\n", verb->usage);
+                return -EINVAL;
+        }
+        *ret_verb = verb;
+        *ret_args = argv + at + optind;
+        return 1;
+}
+
+static int run(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        const Verb *verb = NULL;
+        char **args = NULL;
+        int r;
+
+        r = parse_argv(argc, argv, &verb, &args);
+        if (r <= 0)
+                return r;
         if (option_not_for(verb)) {
                 fprintf(stderr, "passthructl: %s does not apply to '%s'; usage: passthructl %s\n", option_not_for(verb),
                         verb->name, verb->usage);
@@ -253,11 +305,11 @@ static int run(int argc, char *argv[]) {
                 return -EINVAL;
         }
         if (verb >= internal_verbs && verb < internal_verbs + ELEMENTSOF(internal_verbs))
-                return verb->run(NULL, argv + optind + 1);
+                return verb->run(NULL, args);
         r = connect_bus(&bus);
         if (r < 0)
                 return r;
-        return verb->run(bus, argv + optind + 1);
+        return verb->run(bus, args);
 }
 
 int main(int argc, char *argv[]) {

@@ -1,11 +1,25 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# passthructl's command line, before it talks to anyone: each verb takes its
-# own options and refuses the others (exit 2, naming the option), --version.
+# passthructl's command line: first with no bus to talk to, what it settles
+# before it connects (each verb takes its own options and refuses the others,
+# exit 2, naming the option; --version); then against a stand-in passthrud
+# (tests/tools/pt-standin.c) on a private bus, what reaches the daemon and a
+# command that run starts.
 # Prints "PASS|FAIL unit.cli.NAME [why]".
 set -uo pipefail
-ctl=${PASSTHRUCTL:-$(dirname "$0")/../../build/passthructl}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+ctl=${PASSTHRUCTL:-$top/build/passthructl}
 rc=0
+dir=$(mktemp -d)
+bus_pid='' standin_pid=''
+cleanup() {
+    [[ -z $standin_pid ]] || kill "$standin_pid" 2>/dev/null
+    [[ -z $bus_pid ]] || kill "$bus_pid" 2>/dev/null
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+# No direct socket, and a system bus that is not there.
+export PASSTHRU_SOCKET='' DBUS_SYSTEM_BUS_ADDRESS=unix:path=$dir/no-bus
 
 # expect NAME STATUS PATTERN ARGS...: exit status and a line of its output.
 expect() {
@@ -31,6 +45,29 @@ expect force_needs_live 2 "--force goes with --live" hide --force 01:00.0
 expect unknown_verb_is_named 2 "unknown command 'frobnicate'" frobnicate
 expect missing_argument_shows_usage 2 "usage: passthructl show DEVICE" show
 expect bad_memory_size_is_named 2 "bad --memory 'lots'" run --memory lots --vm a --device 1:0.0 -- true
-expect version_is_printed 0 "^passthructl $(cat "$(dirname "$0")/../../VERSION")$" --version
+expect version_is_printed 0 "^passthructl $(cat "$top/VERSION")$" --version
 expect help_names_every_verb 0 "run --device D" --help
+expect options_before_the_verb_are_read 6 "cannot connect to the system bus" --json list
+expect options_after_the_verb_are_read 6 "cannot connect to the system bus" list --json
+# run's own options end at its command's first word: the rest is the command's, its -m and --json too.
+expect run_command_keeps_its_options 6 "cannot connect to the system bus" run -d 01:00.0 --vm x qemu-system-x86_64 -m lots --json
+
+# A stand-in passthrud: 0000:01:00.0 can be leased, in IOMMU group 7.
+dbus-daemon --session --address="unix:path=$dir/bus" --fork --print-pid >"$dir/bus.pid" || exit 1
+bus_pid=$(cat "$dir/bus.pid")
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$dir/bus
+"$top/build/pt-standin" "$DBUS_SYSTEM_BUS_ADDRESS" >"$dir/standin.log" 2>&1 &
+standin_pid=$!
+for _ in $(seq 1 50); do
+    grep -q ready "$dir/standin.log" && break
+    sleep 0.1
+done
+if ! grep -q ready "$dir/standin.log"; then
+    echo "FAIL unit.cli.standin pt-standin did not start: $(cat "$dir/standin.log")"
+    exit 1
+fi
+expect run_without_dashdash_passes_the_commands_options 0 "^-m 2048M -smp 2$" run -d 0000:01:00.0 --vm x echo -m 2048M -smp 2
+expect run_with_dashdash 0 "^-m 1G$" run -d 0000:01:00.0 -m 1G --vm x -- echo -m 1G
+expect run_options_before_the_verb 0 "^--vm y$" --vm x run -d 0000:01:00.0 echo --vm y
+expect list_with_json_after_the_verb 0 '"address": *"0000:01:00.0"' list --json
 exit $rc
