@@ -6,6 +6,7 @@
  * This file is main(): the verb table, the options and the exit status.
  * The verbs are in verbs.c, check.c and run.c; the bus client in client.c.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -92,7 +93,7 @@ static void help(void) {
                "     --force         hide --live: even the root file system's or default route's device\n"
                "  -d --device=ADDR   run: a device to lease (repeatable)\n"
                "     --vm=NAME       run: the VM name\n"
-               "  -m --memory=SIZE   run: memory the VM pins (raises RLIMIT_MEMLOCK), e.g. 2G\n"
+               "  -m --memory=SIZE   run: memory the VM pins (raises RLIMIT_MEMLOCK): bytes, or K, M, G, T, e.g. 2G\n"
                "     --open-node     run: hand /dev/vfio/N to the command instead of an fd (automatic for qemu-system-*)\n"
                "     --pass-fd       run: pass the group fds (their numbers in $PASSTHRU_GROUP_FDS)\n"
                "\nExit status: 0 ok, 1 failed, 2 usage, 3 check found a problem, 4 denied,\n"
@@ -100,23 +101,33 @@ static void help(void) {
                "See passthructl(1).\n");
 }
 
+/*
+ * A size as passthru.conf's MaxMemoryBytes= takes it: bytes, or with a K, M,
+ * G or T suffix (powers of 1024; k, m, g, t too).  -EINVAL for anything
+ * else, a sign too ("-1" is no 2^64-1); -ERANGE above 2^64-1 bytes.
+ */
 static int parse_size(const char *s, uint64_t *ret) {
-        char *end;
+        static const char suffixes[] = "kmgt";
+        const char *suffix;
+        unsigned shift = 0;
         unsigned long long v;
+        char *end;
 
+        if (*s < '0' || *s > '9')
+                return -EINVAL;
         errno = 0;
         v = strtoull(s, &end, 10);
-        if (errno || end == s)
-                return -EINVAL;
-        switch (*end) {
-        case 'G': case 'g': v <<= 30; end++; break;
-        case 'M': case 'm': v <<= 20; end++; break;
-        case 'K': case 'k': v <<= 10; end++; break;
-        default: break;
+        if (errno == ERANGE)
+                return -ERANGE;
+        if (*end && (suffix = strchr(suffixes, tolower((unsigned char) *end)))) {
+                shift = 10 * (unsigned) (suffix - suffixes + 1);
+                end++;
         }
         if (*end)
                 return -EINVAL;
-        *ret = v;
+        if (v > UINT64_MAX >> shift)
+                return -ERANGE;
+        *ret = (uint64_t) v << shift;
         return 0;
 }
 
@@ -159,7 +170,7 @@ static int parse_options(int argc, char *argv[], const char *shortopts) {
                 { "pass-fd", no_argument, NULL, ARG_PASS_FD },
                 {}
         };
-        int c;
+        int c, r;
 
         optind = 0;
         while ((c = getopt_long(argc, argv, shortopts, options, NULL)) >= 0) {
@@ -197,10 +208,14 @@ static int parse_options(int argc, char *argv[], const char *shortopts) {
                         break;
                 case 'm':
                         note_option(OPT_RUN, "--memory");
-                        if (parse_size(optarg, &arg_memory) < 0) {
-                                fprintf(stderr, "passthructl: bad --memory '%s' (e.g. 512M, 2G)\n", optarg);
+                        r = parse_size(optarg, &arg_memory);
+                        if (r == -ERANGE)
+                                fprintf(stderr, "passthructl: --memory '%s' is more than 2^64-1 bytes\n", optarg);
+                        else if (r < 0)
+                                fprintf(stderr, "passthructl: bad --memory '%s': bytes, or with a K, M, G or T suffix "
+                                        "(e.g. 512M, 2G)\n", optarg);
+                        if (r < 0)
                                 return -EINVAL;
-                        }
                         break;
                 case ARG_OPEN_NODE:
                         note_option(OPT_RUN, "--open-node");

@@ -45,6 +45,11 @@ expect force_needs_live 2 "--force goes with --live" hide --force 01:00.0
 expect unknown_verb_is_named 2 "unknown command 'frobnicate'" frobnicate
 expect missing_argument_shows_usage 2 "usage: passthructl show DEVICE" show
 expect bad_memory_size_is_named 2 "bad --memory 'lots'" run --memory lots --vm a --device 1:0.0 -- true
+expect memory_above_2_to_the_64_bytes_is_refused 2 "--memory '17179869184G' is more than 2\\^64-1 bytes" \
+    run --memory 17179869184G --vm a --device 1:0.0 -- true
+expect memory_of_21_digits_is_refused 2 "--memory '18446744073709551616' is more than 2\\^64-1 bytes" \
+    run -m 18446744073709551616 --vm a --device 1:0.0 -- true
+expect negative_memory_is_refused 2 "bad --memory '-1'" run -m -1 --vm a --device 1:0.0 -- true
 expect version_is_printed 0 "^passthructl $(cat "$top/VERSION")$" --version
 expect help_names_every_verb 0 "run --device D" --help
 expect options_before_the_verb_are_read 6 "cannot connect to the system bus" --json list
@@ -69,5 +74,6 @@ fi
 expect run_without_dashdash_passes_the_commands_options 0 "^-m 2048M -smp 2$" run -d 0000:01:00.0 --vm x echo -m 2048M -smp 2
 expect run_with_dashdash 0 "^-m 1G$" run -d 0000:01:00.0 -m 1G --vm x -- echo -m 1G
 expect run_options_before_the_verb 0 "^--vm y$" --vm x run -d 0000:01:00.0 echo --vm y
+expect memory_in_terabytes 0 "^ok$" run -m 2T --vm x -d 0000:01:00.0 echo ok
 expect list_with_json_after_the_verb 0 '"address": *"0000:01:00.0"' list --json
 exit $rc
