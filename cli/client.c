@@ -128,31 +128,29 @@ int connect_system_bus(sd_bus **ret) {
         return 0;
 }
 
-/* "01:00.0" -> "0000:01:00.0"; the daemon checks it again. */
-static int normalize_address(const char *in, char out[13]) {
+int parse_address(const char *arg, char ret[ADDRESS_MAX]) {
         unsigned d = 0, b, s, f;
         int n = 0;
 
-        if (sscanf(in, "%4x:%2x:%2x.%1x%n", &d, &b, &s, &f, &n) == 4 && in[n] == '\0')
+        if (sscanf(arg, "%4x:%2x:%2x.%1x%n", &d, &b, &s, &f, &n) == 4 && arg[n] == '\0')
                 ;
-        else if (d = 0, n = 0, sscanf(in, "%2x:%2x.%1x%n", &b, &s, &f, &n) == 3 && in[n] == '\0')
+        else if (d = 0, n = 0, sscanf(arg, "%2x:%2x.%1x%n", &b, &s, &f, &n) == 3 && arg[n] == '\0')
                 ;
         else
+                n = 0;
+        if (n == 0 || s > 0x1f || f > 7) {
+                fprintf(stderr, "passthructl: '%s' is not a PCI address (DDDD:BB:SS.F or BB:SS.F)\n", arg);
                 return -EINVAL;
-        if (s > 0x1f || f > 7)
-                return -EINVAL;
-        snprintf(out, 13, "%04x:%02x:%02x.%x", d, b, s, f);
+        }
+        snprintf(ret, ADDRESS_MAX, "%04x:%02x:%02x.%x", d, b, s, f);
         return 0;
 }
 
 static int device_path(const char *arg, char **ret) {
-        char address[13];
+        char address[ADDRESS_MAX];
+        int r = parse_address(arg, address);
 
-        if (normalize_address(arg, address) < 0) {
-                fprintf(stderr, "passthructl: '%s' is not a PCI address (DDDD:BB:SS.F or BB:SS.F)\n", arg);
-                return -EINVAL;
-        }
-        return sd_bus_path_encode(PT_DEVICE_PATH_PREFIX, address, ret);
+        return r < 0 ? r : sd_bus_path_encode(PT_DEVICE_PATH_PREFIX, address, ret);
 }
 
 /*

@@ -47,6 +47,14 @@ int connect_bus(sd_bus **ret);
  */
 int connect_system_bus(sd_bus **ret);
 
+/*
+ * A device argument, DDDD:BB:SS.F or BB:SS.F (hex), as passthrud names the
+ * device ("01:00.0" -> "0000:01:00.0"); -EINVAL, said on stderr, for anything
+ * else.  passthrud checks it again.
+ */
+#define ADDRESS_MAX 13
+int parse_address(const char *arg, char ret[ADDRESS_MAX]);
+
 /* Every device, sorted by address, from the object manager: readable by anyone. */
 int get_devices(sd_bus *bus, DeviceInfo **ret, size_t *ret_n);
 /* One device by its address as given (DDDD:BB:SS.F or BB:SS.F). */

@@ -17,6 +17,7 @@
 #include <systemd/sd-bus.h>
 
 #include "client.h"
+#include "fileio.h"
 #include "macro.h"
 #include "passthructl.h"
 #include "strv.h"
@@ -36,11 +37,15 @@ static const char *arg_given_name[_OPT_COUNT];
 
 /*
  * What a verb's arguments are, a character each, the last one standing for
- * any more: ARG_ANY what passthrud (or libvirt) checks; ARG_COMMAND a
- * command, from the verb's first word that is no option on, untouched.
+ * any more.  All but ARG_ANY are checked before passthructl connects, so
+ * that a mistyped one is a usage error (exit 2) whether passthrud is there
+ * or not.
  */
-#define ARG_ANY '.'
-#define ARG_COMMAND 'c'
+#define ARG_ANY '.'             /* what passthrud (or libvirt) checks */
+#define ARG_DEVICE 'd'          /* a PCI address, sent as passthrud names it (parse_address()) */
+#define ARG_VFS 'n'             /* a number of VFs */
+#define ARG_MAINTENANCE 'm'     /* enter, exit or status */
+#define ARG_COMMAND 'c'         /* a command, from the verb's first word that is no option on, untouched */
 
 typedef struct Verb {
         const char *name;
@@ -55,18 +60,18 @@ typedef struct Verb {
 static const Verb verbs[] = {
         { "list", 0, 0, "", verb_list, "list", "List devices, their state, driver and owner",
           OPT_JSON | OPT_NO_LEGEND },
-        { "show", 1, 1, ".", verb_show, "show DEVICE", "Show everything about one device", OPT_JSON },
+        { "show", 1, 1, "d", verb_show, "show DEVICE", "Show everything about one device", OPT_JSON },
         { "check", 0, 0, "", verb_check, "check", "Can this host pass devices through? IOMMU, VFIO, each group",
           OPT_JSON },
-        { "hide", 1, 1, ".", verb_hide, "hide [--live [--force]] DEVICE", "Mark a device for passthrough (maintenance mode)",
+        { "hide", 1, 1, "d", verb_hide, "hide [--live [--force]] DEVICE", "Mark a device for passthrough (maintenance mode)",
           OPT_LIVE | OPT_FORCE },
-        { "unhide", 1, 1, ".", verb_unhide, "unhide DEVICE", "Unmark a device (maintenance mode)", 0 },
-        { "sriov", 2, 2, "..", verb_sriov, "sriov PF COUNT", "Set an SR-IOV PF's VF count, each VF hidden (maintenance mode)", 0 },
-        { "maintenance", 1, 1, ".", verb_maintenance, "maintenance enter|exit|status", "Enter, leave or show maintenance mode", OPT_JSON },
-        { "assign", 2, 2, "..", verb_assign, "assign DEVICE VM", "Allow VM to lease DEVICE (maintenance mode)", 0 },
-        { "unassign", 2, 2, "..", verb_unassign, "unassign DEVICE VM", "Take that permission back (maintenance mode)", 0 },
-        { "release", 1, 1, ".", verb_release, "release DEVICE", "End a lease (root revokes another holder's)", 0 },
-        { "reset", 1, 1, ".", verb_reset, "reset DEVICE", "Reset an available or quarantined device", 0 },
+        { "unhide", 1, 1, "d", verb_unhide, "unhide DEVICE", "Unmark a device (maintenance mode)", 0 },
+        { "sriov", 2, 2, "dn", verb_sriov, "sriov PF COUNT", "Set an SR-IOV PF's VF count, each VF hidden (maintenance mode)", 0 },
+        { "maintenance", 1, 1, "m", verb_maintenance, "maintenance enter|exit|status", "Enter, leave or show maintenance mode", OPT_JSON },
+        { "assign", 2, 2, "d.", verb_assign, "assign DEVICE VM", "Allow VM to lease DEVICE (maintenance mode)", 0 },
+        { "unassign", 2, 2, "d.", verb_unassign, "unassign DEVICE VM", "Take that permission back (maintenance mode)", 0 },
+        { "release", 1, 1, "d", verb_release, "release DEVICE", "End a lease (root revokes another holder's)", 0 },
+        { "reset", 1, 1, "d", verb_reset, "reset DEVICE", "Reset an available or quarantined device", 0 },
         { "monitor", 0, 0, "", verb_monitor, "monitor", "Print lease and device events as they happen", 0 },
         { "run", 1, -1, "c", verb_run, "run --device D [--device D2] --vm NAME [--memory SIZE] [--] COMMAND...",
           "Lease devices and run a hypervisor with them", OPT_RUN },
@@ -250,6 +255,64 @@ static int exit_status(int r) {
         }
 }
 
+/* Addresses that check_arguments() put in place of what was given. */
+static char **arg_addresses = NULL;
+
+/* A device argument as passthrud names it, in place of @arg. */
+static int normalize_device(char **arg) {
+        char address[ADDRESS_MAX];
+        int r = parse_address(*arg, address);
+
+        if (r < 0)
+                return r;
+        if (strv_extend(&arg_addresses, address) < 0)
+                return -ENOMEM;
+        *arg = arg_addresses[strv_length(arg_addresses) - 1];
+        return 0;
+}
+
+/* @verb's arguments and run's --vm and --device, as ARG_* says; -EINVAL, said on stderr. */
+static int check_arguments(const Verb *verb, char **args) {
+        _cleanup_strv_free_ char **devices = NULL;
+        uint64_t n;
+        int r;
+
+        for (size_t i = 0; args[i]; i++) {
+                size_t k = strlen(verb->arguments);
+                char kind = k == 0 ? ARG_ANY : verb->arguments[i < k ? i : k - 1];
+
+                if (kind == ARG_COMMAND)
+                        break;
+                if (kind == ARG_DEVICE && (r = normalize_device(&args[i])) < 0)
+                        return r;
+                if (kind == ARG_VFS && parse_uint64(args[i], UINT32_MAX, &n) < 0) {
+                        fprintf(stderr, "passthructl: '%s' is not a number of VFs\n", args[i]);
+                        return -EINVAL;
+                }
+                if (kind == ARG_MAINTENANCE && strcmp(args[i], "enter") != 0 && strcmp(args[i], "exit") != 0 &&
+                    strcmp(args[i], "status") != 0) {
+                        fprintf(stderr, "passthructl: maintenance takes enter, exit or status, not '%s'\n", args[i]);
+                        return -EINVAL;
+                }
+        }
+        if ((verb->options & OPT_RUN) && (!arg_vm || !arg_devices)) {
+                fprintf(stderr, "passthructl: %s needs --vm NAME and at least one --device\n", verb->name);
+                return -EINVAL;
+        }
+        for (size_t i = 0; arg_devices && arg_devices[i]; i++) {
+                char address[ADDRESS_MAX];
+
+                r = parse_address(arg_devices[i], address);
+                if (r < 0)
+                        return r;
+                if (strv_extend(&devices, address) < 0)
+                        return -ENOMEM;
+        }
+        strv_free(arg_devices);
+        arg_devices = TAKE_PTR(devices);
+        return 0;
+}
+
 static const Verb *find_verb(const char *name) {
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (strcmp(verbs[i].name, name) == 0)
@@ -319,6 +382,9 @@ static int run(int argc, char *argv[]) {
                 fprintf(stderr, "passthructl: --force goes with --live\n");
                 return -EINVAL;
         }
+        r = check_arguments(verb, args);
+        if (r < 0)
+                return r;
         if (verb >= internal_verbs && verb < internal_verbs + ELEMENTSOF(internal_verbs))
                 return verb->run(NULL, args);
         r = connect_bus(&bus);
@@ -331,5 +397,6 @@ int main(int argc, char *argv[]) {
         int r = run(argc, argv);
 
         strv_free(arg_devices);
+        strv_free(arg_addresses);
         return exit_status(r);
 }

@@ -44,10 +44,7 @@ int verb_run(sd_bus *bus, char **args) {
         pid_t parent_pid;
         int status, r;
 
-        if (!arg_vm || !arg_devices || !arg_devices[0]) {
-                fprintf(stderr, "passthructl: run needs --vm NAME and at least one --device\n");
-                return -EINVAL;
-        }
+        /* main() checked that there are --vm and --device, and put each device as passthrud names it. */
         if (!groups || !fds)
                 return -ENOMEM;
         open_node = arg_open_node >= 0 ? arg_open_node : command_opens_node(args[0]);

@@ -52,6 +52,15 @@ expect memory_of_21_digits_is_refused 2 "--memory '18446744073709551616' is more
 expect negative_memory_is_refused 2 "bad --memory '-1'" run -m -1 --vm a --device 1:0.0 -- true
 expect version_is_printed 0 "^passthructl $(cat "$top/VERSION")$" --version
 expect help_names_every_verb 0 "run --device D" --help
+# A mistyped argument is bad usage (2) whether passthrud is there or not: checked before connecting.
+expect device_address_is_checked_before_connecting 2 "'zz:00.0' is not a PCI address" show zz:00.0
+expect maintenance_action_is_checked_before_connecting 2 "maintenance takes enter, exit or status, not 'foo'" \
+    maintenance foo
+expect run_device_is_checked_before_connecting 2 "run needs --vm NAME and at least one --device" run --vm x -- true
+expect run_device_address_is_checked_before_connecting 2 "'foo' is not a PCI address" run --vm x -d 1:0.0 -d foo true
+expect vf_count_is_checked_before_connecting 2 "'abc' is not a number of VFs" sriov 06:00.0 abc
+expect vf_count_above_32_bits_is_refused 2 "'4294967296' is not a number of VFs" sriov 06:00.0 4294967296
+expect a_good_address_reaches_for_the_bus 6 "cannot connect to the system bus" hide 1:0.0
 expect options_before_the_verb_are_read 6 "cannot connect to the system bus" --json list
 expect options_after_the_verb_are_read 6 "cannot connect to the system bus" list --json
 # run's own options end at its command's first word: the rest is the command's, its -m and --json too.
@@ -75,5 +84,37 @@ expect run_without_dashdash_passes_the_commands_options 0 "^-m 2048M -smp 2$" ru
 expect run_with_dashdash 0 "^-m 1G$" run -d 0000:01:00.0 -m 1G --vm x -- echo -m 1G
 expect run_options_before_the_verb 0 "^--vm y$" --vm x run -d 0000:01:00.0 echo --vm y
 expect memory_in_terabytes 0 "^ok$" run -m 2T --vm x -d 0000:01:00.0 echo ok
+expect run_leases_a_short_address_by_passthruds_name_for_it 0 "^Leased 0000:01:00.0 \(IOMMU group 7\)" \
+    run -d 1:0.0 --vm x true
 expect list_with_json_after_the_verb 0 '"address": *"0000:01:00.0"' list --json
+
+# What reaches the bus: each call names the device as passthrud does, in
+# whatever form it was given (the stand-in answers these with UnknownMethod).
+busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" monitor org.passthru1 >"$dir/monitor" 2>&1 &
+monitor_pid=$!
+for _ in $(seq 1 50); do
+    grep -q Monitoring "$dir/monitor" && break
+    sleep 0.1
+done
+for verb in "hide 1:0.0" "unhide 1:0.0" "sriov 1:0.0 2" "assign 01:00.0 vm" "unassign 0000:1:0.0 vm" "release 1:0.0" \
+    "reset 1:00.0"; do
+    # shellcheck disable=SC2086 # a verb and its arguments
+    "$ctl" $verb >/dev/null 2>&1
+done
+for _ in $(seq 1 50); do
+    grep -q 'Member=Reset$' "$dir/monitor" && break
+    sleep 0.1
+done
+# Each call's member and its first string argument.
+first='/Member=/ { sub(/.*Member=/, ""); m = $1; next } m && /STRING "/ { gsub(/^[^"]*"|".*$/, ""); print m, $0; m = "" }'
+sent=$(awk "$first" "$dir/monitor" | tr '\n' ',')
+want="SetPassthrough 0000:01:00.0,SetPassthrough 0000:01:00.0,SetNumVFs 0000:01:00.0,Assign 0000:01:00.0,"
+want+="Unassign 0000:01:00.0,Release 0000:01:00.0,Reset 0000:01:00.0,"
+if [[ $sent == "$want" ]]; then
+    echo "PASS unit.cli.every_call_sends_passthruds_name_for_the_device"
+else
+    echo "FAIL unit.cli.every_call_sends_passthruds_name_for_the_device: sent '$sent', not '$want'"
+    rc=1
+fi
+kill "$monitor_pid" 2>/dev/null
 exit $rc
