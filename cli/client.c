@@ -38,6 +38,19 @@ void device_infos_free(DeviceInfo *d, size_t n) {
         free(d);
 }
 
+/*
+ * The bus could not start passthrud for a call (D-Bus activation): the
+ * errors dbus-daemon gives when it cannot run it (Spawn.*) or it did not
+ * take its name in time (TimedOut), and systemd's, which it passes on when
+ * the unit does not start.
+ */
+static bool activation_failed(const char *name) {
+        static const char spawn[] = "org.freedesktop.DBus.Error.Spawn.", systemd[] = "org.freedesktop.systemd1.";
+
+        return strncmp(name, spawn, strlen(spawn)) == 0 || strncmp(name, systemd, strlen(systemd)) == 0 ||
+               strcmp(name, "org.freedesktop.DBus.Error.TimedOut") == 0;
+}
+
 /* Report a failed call with a hint at what to do, and pick the errno of its exit status. */
 int report(const char *what, const sd_bus_error *e, int r) {
         const char *name = e && e->name ? e->name : "";
@@ -53,8 +66,10 @@ int report(const char *what, const sd_bus_error *e, int r) {
                         fprintf(stderr, "Hint: run it as root.\n");
                 return -EACCES;
         }
+        if (strcmp(name, SD_BUS_ERROR_INVALID_ARGS) == 0)
+                return -EINVAL;         /* passthrud refused an argument: bad usage */
         if (strcmp(name, SD_BUS_ERROR_SERVICE_UNKNOWN) == 0 || strcmp(name, SD_BUS_ERROR_NAME_HAS_NO_OWNER) == 0 ||
-            r == -ENOENT || r == -ECONNREFUSED) {
+            activation_failed(name) || r == -ENOENT || r == -ECONNREFUSED || r == -EHOSTDOWN) {
                 fprintf(stderr, "Hint: is passthrud running? Try 'systemctl status passthrud'.\n");
                 return -EHOSTDOWN;
         }
@@ -69,6 +84,25 @@ int report(const char *what, const sd_bus_error *e, int r) {
         else if (strcmp(name, PT_ERROR_IOMMU_UNAVAILABLE) == 0)
                 fprintf(stderr, "Hint: 'passthructl check' tells what is missing.\n");
         return -EIO;    /* refused or failed: whatever sd-bus made of it, the status is "failed" */
+}
+
+/*
+ * report() for a call on @bus.  A call that timed out (NoReply) while the bus
+ * was still starting passthrud for it, so that its name has no owner yet,
+ * found no passthrud: -EHOSTDOWN, as when the start fails.  With an owner,
+ * passthrud is there and did not answer: a failure.
+ */
+static int report_call(sd_bus *bus, const char *what, const sd_bus_error *e, int r) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int owned = 1;
+
+        if (r == -ETIMEDOUT && sd_bus_is_bus_client(bus) > 0 &&
+            sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "NameHasOwner", &error, &reply, "s", PT_BUS_NAME) >= 0 &&
+            sd_bus_message_read(reply, "b", &owned) >= 0 && !owned)
+                r = -EHOSTDOWN;
+        return report(what, e, r);
 }
 
 /* A reply that does not read as documented: the status is "failed" whatever the reader said. */
@@ -340,7 +374,7 @@ int get_devices(sd_bus *bus, DeviceInfo **ret, size_t *ret_n) {
         r = sd_bus_call_method(bus, PT_BUS_NAME, PT_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
                                "GetManagedObjects", &error, &reply, NULL);
         if (r < 0)
-                return report("cannot list devices", &error, r);
+                return report_call(bus, "cannot list devices", &error, r);
         r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
         while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
                 r = sd_bus_message_read(reply, "o", &path);
@@ -392,7 +426,7 @@ int get_device(sd_bus *bus, const char *arg, DeviceInfo *ret) {
         r = sd_bus_call_method(bus, PT_BUS_NAME, path, "org.freedesktop.DBus.Properties", "GetAll", &error, &reply,
                                "s", PT_DEVICE_INTERFACE);
         if (r < 0)
-                return report(arg, &error, r);
+                return report_call(bus, arg, &error, r);
         *ret = (DeviceInfo) { .group = -1, .path = TAKE_PTR(path) };
         r = device_info_read(reply, ret);
         if (r < 0) {
@@ -428,7 +462,7 @@ int call(sd_bus *bus, const char *what, const char *method, sd_bus_message **rep
         if (r >= 0)
                 r = sd_bus_call(bus, m, 0, &error, reply);
         if (r < 0)
-                return report(what, &error, r);
+                return report_call(bus, what, &error, r);
         return 0;
 }
 
@@ -438,6 +472,6 @@ int get_bool_property(sd_bus *bus, const char *name, int *ret) {
 
         r = sd_bus_get_property_trivial(bus, PT_BUS_NAME, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, name, &error, 'b', ret);
         if (r < 0)
-                return report(name, &error, r);
+                return report_call(bus, name, &error, r);
         return 0;
 }

@@ -5,8 +5,10 @@
  *
  * Each function prints what went wrong, once, and returns a negative errno
  * that says which exit status it calls for (see passthructl.h): -EINVAL a
- * device argument that is no PCI address, -EACCES not allowed, -ENODEV no
- * such device, -EHOSTDOWN passthrud not reachable; any other is a failure.
+ * device argument that is no PCI address or an argument passthrud refused
+ * (InvalidArgs), -EACCES not allowed, -ENODEV no such device, -EHOSTDOWN
+ * passthrud not reachable (not running, or the bus could not start it);
+ * any other is a failure.
  */
 #pragma once
 

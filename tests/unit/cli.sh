@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # passthructl's command line: first with no bus to talk to, what it settles
 # before it connects (each verb takes its own options and refuses the others,
-# exit 2, naming the option; --version); then against a stand-in passthrud
+# exit 2, naming the option; --version); then on a private bus that fails to
+# start passthrud (exit 6); then against a stand-in passthrud
 # (tests/tools/pt-standin.c) on a private bus, what reaches the daemon and a
 # command that run starts.
 # Prints "PASS|FAIL unit.cli.NAME [why]".
@@ -66,6 +67,49 @@ expect options_after_the_verb_are_read 6 "cannot connect to the system bus" list
 # run's own options end at its command's first word: the rest is the command's, its -m and --json too.
 expect run_command_keeps_its_options 6 "cannot connect to the system bus" run -d 01:00.0 --vm x qemu-system-x86_64 -m lots --json
 
+# A bus that starts passthrud when a call is made for it (D-Bus activation),
+# and a passthrud that fails at once or never takes its name: not reachable.
+mkdir "$dir/services"
+cat >"$dir/activating.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$dir/activating-bus</listen>
+  <servicedir>$dir/services</servicedir>
+  <limit name="service_start_timeout">1000</limit>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+CONF
+cat >"$dir/services/org.passthru1.service" <<SERVICE
+[D-BUS Service]
+Name=org.passthru1
+Exec=$dir/passthrud
+SERVICE
+cat >"$dir/passthrud" <<'STANDIN'
+#!/bin/sh
+# What passthrud does when the bus starts it: exit 1, or hang (for less than the test takes).
+[ "$(cat "${0%/*}/passthrud.mode")" = fail ] && exit 1
+exec sleep 2
+STANDIN
+chmod +x "$dir/passthrud"
+dbus-daemon --config-file="$dir/activating.conf" --fork --print-pid >"$dir/activating.pid" || exit 1
+activating_pid=$(cat "$dir/activating.pid")
+echo fail >"$dir/passthrud.mode"
+DBUS_SYSTEM_BUS_ADDRESS=unix:path=$dir/activating-bus \
+    expect a_passthrud_the_bus_cannot_start_is_not_reachable 6 "is passthrud running\\?" list
+echo hang >"$dir/passthrud.mode"
+DBUS_SYSTEM_BUS_ADDRESS=unix:path=$dir/activating-bus \
+    expect a_passthrud_that_never_takes_its_name_is_not_reachable 6 "is passthrud running\\?" show 1:0.0
+# passthructl stops waiting (SYSTEMD_BUS_TIMEOUT) before the bus does: its name has no owner yet.
+DBUS_SYSTEM_BUS_ADDRESS=unix:path=$dir/activating-bus SYSTEMD_BUS_TIMEOUT=0.3 \
+    expect no_answer_while_the_bus_starts_passthrud_is_not_reachable 6 "is passthrud running\\?" list
+kill "$activating_pid"
+
 # A stand-in passthrud: 0000:01:00.0 can be leased, in IOMMU group 7.
 dbus-daemon --session --address="unix:path=$dir/bus" --fork --print-pid >"$dir/bus.pid" || exit 1
 bus_pid=$(cat "$dir/bus.pid")
@@ -87,6 +131,10 @@ expect memory_in_terabytes 0 "^ok$" run -m 2T --vm x -d 0000:01:00.0 echo ok
 expect run_leases_a_short_address_by_passthruds_name_for_it 0 "^Leased 0000:01:00.0 \(IOMMU group 7\)" \
     run -d 1:0.0 --vm x true
 expect list_with_json_after_the_verb 0 '"address": *"0000:01:00.0"' list --json
+# A passthrud that has its name and does not answer is there: the call failed.
+kill -STOP "$standin_pid"
+SYSTEMD_BUS_TIMEOUT=0.3 expect no_answer_from_a_running_passthrud_is_a_failure 1 "cannot list devices" list
+kill -CONT "$standin_pid"
 
 # What reaches the bus: each call names the device as passthrud does, in
 # whatever form it was given (the stand-in answers these with UnknownMethod).
