@@ -2,6 +2,7 @@
 #include <assert.h>
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -77,7 +78,8 @@ static int group_scan(Manager *m, int group, char ***ret_endpoints, char **ret_c
         return *ret_culprit ? 0 : 1;
 }
 
-int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd_bus_error *error) {
+int lease_check(Manager *m, Device *d, const char *vm, uint64_t memory_bytes, char ***ret_endpoints,
+                sd_bus_error *error) {
         _cleanup_free_ char *culprit = NULL, *culprit_driver = NULL;
         _cleanup_strv_free_ char **endpoints = NULL;
         bool flag = false;
@@ -184,6 +186,12 @@ int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd
                 return sd_bus_error_setf(error, PT_ERROR_LIMIT_EXCEEDED,
                                          "%u devices would be leased, more than MaxActiveDevices=%u.",
                                          manager_leased_devices(m, NULL) + n, m->config.max_active_devices);
+        /* No MemoryBytes, no cap to work out (the default asks the kernel for the host's memory). */
+        if (memory_bytes > 0 && memory_bytes > config_max_memory_bytes(&m->config))
+                return sd_bus_error_setf(error, PT_ERROR_LIMIT_EXCEEDED,
+                                         "MemoryBytes=%" PRIu64 " is above the cap of %" PRIu64 " bytes "
+                                         "(MaxMemoryBytes= in %s; default: the host's physical memory).",
+                                         memory_bytes, config_max_memory_bytes(&m->config), m->paths.config_file);
 
         /* 6. Every member of the group can go to VFIO. */
         if (viable == 0 && culprit && strcmp(culprit, d->sys.physfn) == 0)

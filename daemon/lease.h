@@ -66,10 +66,13 @@ typedef struct AcquireOptions {
  * without side effects but one: a device of the group whose udev event is
  * queued is re-read first (manager_refresh_queued()).  On refusal, returns a negative errno and fills
  * @error with the named error.
+ * @memory_bytes is Acquire's MemoryBytes (0: none), checked against
+ * MaxMemoryBytes= with the other limits (rule 5).
  * On success the group's endpoints (the devices that move) are in
  * *ret_endpoints when it is not NULL.
  */
-int lease_check(Manager *m, Device *d, const char *vm, char ***ret_endpoints, sd_bus_error *error);
+int lease_check(Manager *m, Device *d, const char *vm, uint64_t memory_bytes, char ***ret_endpoints,
+                sd_bus_error *error);
 
 /*
  * Move, open, record, after lease_check() said yes: the group fd in

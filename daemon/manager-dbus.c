@@ -252,13 +252,6 @@ static int method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *err
         r = read_acquire_options(msg, &opts, error);
         if (r < 0)
                 return r;
-        /* No MemoryBytes, no cap to work out (the default asks the kernel for the host's memory). */
-        if (opts.memory_bytes > 0 && opts.memory_bytes > config_max_memory_bytes(&m->config))
-                return sd_bus_error_setf(error, PT_ERROR_LIMIT_EXCEEDED,
-                                         "MemoryBytes=%" PRIu64 " is above the cap of %" PRIu64 " bytes "
-                                         "(MaxMemoryBytes= in %s; default: the host's physical memory).",
-                                         opts.memory_bytes, config_max_memory_bytes(&m->config),
-                                         m->paths.config_file);
         r = check_vm_name(vm, error);
         if (r < 0)
                 return r;
@@ -266,7 +259,7 @@ static int method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *err
         if (r < 0)
                 return r;
         /* Refusals come in docs/DESIGN.md's order before anything is pinned. */
-        r = lease_check(m, d, vm, &endpoints, error);
+        r = lease_check(m, d, vm, opts.memory_bytes, &endpoints, error);
         if (r < 0)
                 return r;
         /* The caller pinned, and proved to be the connection's maker. */

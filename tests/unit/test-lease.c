@@ -143,7 +143,7 @@ static Lease *fx_lease(Fx *fx, int group, const char *vm, pid_t pid, const char 
 /* lease_check() on @address for @vm: its return value; the error in fx->error. */
 static int fx_check(Fx *fx, const char *address, const char *vm) {
         sd_bus_error_free(&fx->error);
-        return lease_check(fx->m, fx_device(fx, address), vm, NULL, &fx->error);
+        return lease_check(fx->m, fx_device(fx, address), vm, 0, NULL, &fx->error);
 }
 
 /* Refused with @name, and the message names each of the NULL-terminated words. */
@@ -645,6 +645,32 @@ static void limit_exceeded_wins_over_group_not_viable(void **state) {
         assert_refused(fx, fx_check(fx, D2A, "vm-a"), PT_ERROR_LIMIT_EXCEEDED, NULL);
 }
 
+/* MemoryBytes above MaxMemoryBytes= is a limit (rule 5): after rules 1-4, before 6. */
+static void memory_above_the_cap_is_a_limit_in_its_place(void **state) {
+        Fx *fx = *state;
+
+        fake_bind(fx->root, D2B, "snd_hda_intel");
+        fx_load(fx, "[Manager]\nMaintenanceMode=yes\n\n[Device " D1 "]\nPassthrough=yes\nAssignments=vm-a\n\n"
+                    "[Device " D2A "]\nPassthrough=yes\n");
+        fx->m->config.max_memory_bytes = 1 << 20;
+        sd_bus_error_free(&fx->error);
+        assert_refused(fx, lease_check(fx->m, fx_device(fx, D1), "vm-a", 2 << 20, NULL, &fx->error),
+                       PT_ERROR_MAINTENANCE_MODE, NULL);
+        fx->m->state.maintenance = false;
+        sd_bus_error_free(&fx->error);
+        assert_refused(fx, lease_check(fx->m, fx_device(fx, D1), "vm-b", 2 << 20, NULL, &fx->error),
+                       PT_ERROR_NOT_ASSIGNED, NULL);
+        sd_bus_error_free(&fx->error);
+        assert_refused(fx, lease_check(fx->m, fx_device(fx, D2A), "vm-a", 2 << 20, NULL, &fx->error),
+                       PT_ERROR_LIMIT_EXCEEDED, "MemoryBytes=2097152", "cap of 1048576", "MaxMemoryBytes=", NULL);
+        /* Within the cap, the next rule speaks: the group is not viable. */
+        sd_bus_error_free(&fx->error);
+        assert_refused(fx, lease_check(fx->m, fx_device(fx, D2A), "vm-a", 1 << 20, NULL, &fx->error),
+                       PT_ERROR_GROUP_NOT_VIABLE, NULL);
+        sd_bus_error_free(&fx->error);
+        assert_int_equal(lease_check(fx->m, fx_device(fx, D1), "vm-a", 1 << 20, NULL, &fx->error), 0);
+}
+
 static void group_not_viable_wins_over_device_busy(void **state) {
         Fx *fx = *state;
 
@@ -797,6 +823,7 @@ int main(void) {
                 T(maintenance_mode_wins_over_not_assigned),
                 T(not_assigned_wins_over_limit_exceeded),
                 T(limit_exceeded_wins_over_group_not_viable),
+                T(memory_above_the_cap_is_a_limit_in_its_place),
                 T(group_not_viable_wins_over_device_busy),
                 T(lookup_finds_device_by_short_and_long_address),
                 T(lookup_of_malformed_address_is_invalid_args),

@@ -615,12 +615,12 @@ static void grant_reads_a_member_whose_event_is_queued(void **state) {
         (void) state;
         multi_address(3, 0, a);
         multi_address(3, 1, b);
-        assert_int_equal(lease_check(fx->m, manager_find_device(fx->m, a), "vm", NULL, &error), 0);
+        assert_int_equal(lease_check(fx->m, manager_find_device(fx->m, a), "vm", 0, NULL, &error), 0);
 
         fake_bind(fx->root, b, "vfio-pci");
         manager_refresh_later(fx->m, b);        /* queued: the loop has not run */
         assert_int_equal(device_state(manager_find_device(fx->m, b)), DEVICE_AVAILABLE);
-        assert_true(lease_check(fx->m, manager_find_device(fx->m, a), "vm", NULL, &error) < 0);
+        assert_true(lease_check(fx->m, manager_find_device(fx->m, a), "vm", 0, NULL, &error) < 0);
         assert_string_equal(error.name, PT_ERROR_DEVICE_BUSY);
         assert_non_null(strstr(error.message, b));
         sd_bus_error_free(&error);
@@ -628,7 +628,7 @@ static void grant_reads_a_member_whose_event_is_queued(void **state) {
         /* The device itself, too. */
         fake_bind(fx->root, a, "vfio-pci");
         manager_refresh_later(fx->m, a);
-        assert_true(lease_check(fx->m, manager_find_device(fx->m, a), "vm", NULL, &error) < 0);
+        assert_true(lease_check(fx->m, manager_find_device(fx->m, a), "vm", 0, NULL, &error) < 0);
         assert_string_equal(error.name, PT_ERROR_DEVICE_BUSY);
         fx_free(fx);
 }
