@@ -328,6 +328,27 @@ static int lookup_device_to_configure(Manager *m, const char *arg, Device **ret,
         return 0;
 }
 
+/*
+ * modprobe.d's file is passthrud's own: one it did not write (an
+ * administrator's rules, as passthru(4) once suggested) is never
+ * overwritten, so a call that would write it is refused before anything
+ * changes.
+ */
+static int check_modprobe_ours(Manager *m, sd_bus_error *error) {
+        int r = modprobe_conf_owned(m->paths.modprobe_file);
+
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot read %s: %m", m->paths.modprobe_file);
+        if (r == 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FILE_EXISTS,
+                                         "%s was not written by passthrud (its first line is not '"
+                                         MODPROBE_CONF_MARK "'), and passthrud keeps its marks there: move your "
+                                         "own 'options passthru' lines to a file of your own in /etc/modprobe.d "
+                                         "(rules add up; passthru's initramfs hooks take passthru*.conf), remove "
+                                         "this one, and call again.", m->paths.modprobe_file);
+        return 0;
+}
+
 /* Write /etc/modprobe.d/passthru.conf from the marked devices and the PFs whose VFs passthrud makes. */
 static int write_modprobe(Manager *m) {
         _cleanup_strv_free_ char **marked = calloc(1, sizeof(char *));
@@ -500,6 +521,9 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
         if (d->lease)
                 return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY, "%s is leased to VM '%s' (pid %u).", d->address,
                                          d->lease->vm, (unsigned) d->lease->pid);
+        r = check_modprobe_ours(m, error);
+        if (r < 0)
+                return r;
         /* A PF's VFs live only while its host driver has it. */
         s = state_find_device(&m->state, d->address);
         if (enabled && (d->sys.num_vfs > 0 || (s && s->num_vfs > 0)))
@@ -671,6 +695,9 @@ static int method_set_num_vfs(sd_bus_message *msg, void *userdata, sd_bus_error 
         if (r < 0)
                 return r;
         r = lookup_device_to_configure(m, arg, &d, error);
+        if (r < 0)
+                return r;
+        r = check_modprobe_ours(m, error);
         if (r < 0)
                 return r;
 

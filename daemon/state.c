@@ -265,7 +265,7 @@ int state_save(const char *dir, const PersistentState *s) {
 static void modprobe_conf_print(FILE *f, const void *userdata) {
         char * const *addresses = userdata;
 
-        fputs("# Written by passthrud: devices marked for passthrough.\n", f);
+        fputs(MODPROBE_CONF_MARK ": devices marked for passthrough.\n", f);
         if (addresses && addresses[0]) {
                 fputs("options passthru hide=", f);
                 for (size_t i = 0; addresses[i]; i++)
@@ -288,9 +288,29 @@ static bool modprobe_entry_valid(const char *s) {
         return pci_address_valid(address);
 }
 
+int modprobe_conf_owned(const char *path) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = read_full_file(path, &text, NULL);
+        if (r == -ENOENT)
+                return 1;
+        if (r < 0)
+                return r;
+        /* The mark, whole, at the very start; an empty file is nobody's. */
+        return strncmp(text, MODPROBE_CONF_MARK, strlen(MODPROBE_CONF_MARK)) == 0;
+}
+
 int modprobe_conf_write(const char *path, char * const *addresses) {
+        int r;
+
         for (size_t i = 0; addresses && addresses[i]; i++)
                 if (!modprobe_entry_valid(addresses[i]))
                         return -EINVAL;
+        r = modprobe_conf_owned(path);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return -EEXIST;
         return write_file_atomic_printed(path, 0755, 0644, modprobe_conf_print, addresses);
 }

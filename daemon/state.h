@@ -65,15 +65,26 @@ StateDevice *state_find_device(PersistentState *s, const char *address);
  */
 int state_ensure_device(PersistentState *s, const char *address, StateDevice **ret);
 
+/* The first words of passthrud's modprobe.d file: what tells it from an administrator's. */
+#define MODPROBE_CONF_MARK "# Written by passthrud"
+
 /*
  * Write the modprobe.d file atomically (0644):
  *   # Written by passthrud: devices marked for passthrough.
  *   options passthru hide=(0000:01:00.0)(0000:02:00.0)
  * Each entry is an address, or a PF's address followed by a slash and a
  * star (the PF's VFs, passthru(4)).  With none, only the comment line.
- * -EINVAL for an invalid entry.
+ * -EINVAL for an invalid entry; -EEXIST, and nothing written, when a file
+ * is there that passthrud did not write (modprobe_conf_owned()).
  */
 int modprobe_conf_write(const char *path, char * const *addresses);
+/*
+ * 1 when the file at @path is passthrud's (it starts with
+ * MODPROBE_CONF_MARK) or is not there; 0 when it is someone else's, which
+ * passthrud never overwrites: an administrator's own rules would be lost,
+ * and the next boot's initramfs made without them; or -errno.
+ */
+int modprobe_conf_owned(const char *path);
 #define STATE_NUM_VFS_MAX 0xffffu
 
 /* 1 to 64 characters of [A-Za-z0-9._-]. */

@@ -397,6 +397,45 @@ static void modprobe_conf_refuses_bad_address(void **state) {
                             "options passthru hide=(0000:01:00.0)\n");
 }
 
+/* An administrator's own file at that path is never overwritten; passthrud's own, and none, are its. */
+static void modprobe_conf_never_overwrites_an_administrators_file(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_free_ char *path = path_in(dir, "passthru.conf"), *text = NULL;
+        char *one[] = { (char *) "0000:01:00.0", NULL };
+        const char *theirs[] = {
+                "options passthru hide=(0000:03:00.0) ids=8086:10d3\n",
+                "",
+                "# Written by hand\noptions passthru hide=(0000:03:00.0)\n",
+                " # Written by passthrud: devices marked for passthrough.\n",
+                "# Written by passthru\n",
+        };
+        FILE *f;
+        (void) state;
+
+        assert_int_equal(modprobe_conf_owned(path), 1);         /* none yet */
+        for (size_t i = 0; i < ELEMENTSOF(theirs); i++) {
+                f = fopen(path, "we");
+                assert_non_null(f);
+                assert_int_equal(fputs(theirs[i], f) >= 0 || !theirs[i][0], 1);
+                assert_int_equal(fclose(f), 0);
+                assert_int_equal(modprobe_conf_owned(path), 0);
+                assert_int_equal(modprobe_conf_write(path, one), -EEXIST);
+                text = read_text(path);
+                assert_string_equal(text, theirs[i]);
+                free(TAKE_PTR(text));
+        }
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(modprobe_conf_write(path, one), 0);
+        assert_int_equal(modprobe_conf_owned(path), 1);
+        assert_int_equal(modprobe_conf_write(path, NULL), 0);
+        assert_int_equal(modprobe_conf_owned(path), 1);
+        /* A directory there cannot be read as a file: an error, not a verdict. */
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(mkdir(path, 0755), 0);
+        assert_true(modprobe_conf_owned(path) < 0);
+        assert_int_equal(rmdir(path), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(write_file_atomic_replaces_contents_and_mode),
@@ -419,6 +458,7 @@ int main(void) {
                 cmocka_unit_test(modprobe_conf_lists_addresses_and_vfs_of_pfs),
                 cmocka_unit_test(modprobe_conf_without_addresses_keeps_only_the_comment),
                 cmocka_unit_test(modprobe_conf_refuses_bad_address),
+                cmocka_unit_test(modprobe_conf_never_overwrites_an_administrators_file),
         };
 
         umask(022);

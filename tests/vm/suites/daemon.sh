@@ -318,6 +318,32 @@ testcase_unmarking_what_boot_rules_hide_says_where() {
     mgr ExitMaintenanceMode
 }
 
+# /etc/modprobe.d/passthru.conf is passthrud's: one an administrator wrote
+# (as passthru(4) once suggested) is never overwritten; the call that would
+# is refused, naming it, and nothing changes.
+testcase_an_administrators_modprobe_file_is_never_overwritten() {
+    local conf=/etc/modprobe.d/passthru.conf saved state
+    saved=$(cat $conf)
+    mgr EnterMaintenanceMode
+    state=$(cat /var/lib/passthru/state)
+    printf 'options passthru hide=(0000:03:00.0) ids=8086:10d3\n' >$conf
+    expect_error org.freedesktop.DBus.Error.FileExists call SetPassthrough "sba{sv}" $NIC false
+    grep -q "$conf was not written by passthrud" /tmp/out || fail "the refusal does not name the file: $(cat /tmp/out)"
+    assert_eq "$(cat $conf)" "options passthru hide=(0000:03:00.0) ids=8086:10d3" "the administrator's file"
+    assert_eq "$(cat /var/lib/passthru/state)" "$state" "the state file"
+    assert_eq "$(busctl get-property org.passthru1 "$(dev_path $NIC)" org.passthru1.Device Passthrough)" "b true" \
+        "Passthrough of $NIC after the refusal"
+    # Moved aside, the call goes through and passthrud writes its own file.
+    mv $conf /etc/modprobe.d/passthru-local.conf
+    assert_eq "$(mgr SetPassthrough sba{sv} $NIC false 0)" "b false" "unmark $NIC"
+    head -n 1 $conf | grep -q "^# Written by passthrud" || fail "passthrud's file: $(cat $conf)"
+    assert_eq "$(mgr SetPassthrough sba{sv} $NIC true 1 Live b true)" "b false" "mark $NIC again"
+    wait_state $NIC available
+    rm /etc/modprobe.d/passthru-local.conf
+    assert_eq "$(cat $conf)" "$saved" "passthrud's file, as before"
+    mgr ExitMaintenanceMode
+}
+
 testcase_live_passthrough_spares_the_default_route_unless_forced() {
     local nic
     mgr EnterMaintenanceMode
