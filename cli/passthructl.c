@@ -63,9 +63,9 @@ static const Verb verbs[] = {
         { "show", 1, 1, "d", verb_show, "show DEVICE", "Show everything about one device", OPT_JSON },
         { "check", 0, 0, "", verb_check, "check", "Can this host pass devices through? IOMMU, VFIO, each group",
           OPT_JSON },
-        { "hide", 1, 1, "d", verb_hide, "hide [--live [--force]] DEVICE", "Mark a device for passthrough (maintenance mode)",
+        { "hide", 1, 1, "d", verb_hide, "hide [--live] [--force] DEVICE", "Mark a device for passthrough (maintenance mode)",
           OPT_LIVE | OPT_FORCE },
-        { "unhide", 1, 1, "d", verb_unhide, "unhide DEVICE", "Unmark a device (maintenance mode)", 0 },
+        { "unhide", 1, 1, "d", verb_unhide, "unhide [--force] DEVICE", "Unmark a device (maintenance mode)", OPT_FORCE },
         { "sriov", 2, 2, "dn", verb_sriov, "sriov PF COUNT", "Set an SR-IOV PF's VF count, each VF hidden (maintenance mode)", 0 },
         { "maintenance", 1, 1, "m", verb_maintenance, "maintenance enter|exit|status", "Enter, leave or show maintenance mode", OPT_JSON },
         { "assign", 2, 2, "d.", verb_assign, "assign DEVICE VM", "Allow VM to lease DEVICE (maintenance mode)", 0 },
@@ -95,7 +95,7 @@ static void help(void) {
                "     --json          list, show, check, maintenance status: print JSON\n"
                "     --no-legend     list: no header line\n"
                "     --live          hide: take the device from its host driver now\n"
-               "     --force         hide --live: even the root file system's or default route's device\n"
+               "     --force         hide: even the root file system's or default route's device; unhide: even a quarantined one\n"
                "  -d --device=ADDR   run: a device to lease (repeatable)\n"
                "     --vm=NAME       run: the VM name\n"
                "  -m --memory=SIZE   run: memory the VM pins (raises RLIMIT_MEMLOCK): bytes, or K, M, G, T, e.g. 2G\n"
@@ -376,10 +376,6 @@ static int run(int argc, char *argv[]) {
         if (option_not_for(verb)) {
                 fprintf(stderr, "passthructl: %s does not apply to '%s'; usage: passthructl %s\n", option_not_for(verb),
                         verb->name, verb->usage);
-                return -EINVAL;
-        }
-        if (arg_force && !arg_live) {
-                fprintf(stderr, "passthructl: --force goes with --live\n");
                 return -EINVAL;
         }
         r = check_arguments(verb, args);

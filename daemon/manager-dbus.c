@@ -536,18 +536,31 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
                 r = check_unmark(m, d, error);
                 if (r < 0)
                         return r;
+                /* Unmarked, it goes to a host driver: not with what the last VM left in it. */
+                if (!force && device_state(d) == DEVICE_QUARANTINED)
+                        return sd_bus_error_setf(error, PT_ERROR_QUARANTINED,
+                                                 "%s is quarantined: it came back from a VM without a reset trusted "
+                                                 "to clear it, and a host driver would get what that VM left in it. "
+                                                 "Clear it with Reset first, or pass Force=true to unmark it anyway.",
+                                                 d->address);
         }
-        /* Stacked storage and networking included (critical.h); unsure is refused too. */
-        if (enabled && live && !force) {
+        /*
+         * Stacked storage and networking included (critical.h); unsure is
+         * refused too.  A new mark without Live as well: passthru.ko would
+         * take it at the next boot, from the initramfs, before the root
+         * file system.
+         */
+        if (enabled && !force && (live || !s || !s->passthrough)) {
                 r = critical_device_use(m->paths.sysfs, m->paths.proc, d->address, &what);
                 if (r < 0)
                         return sd_bus_error_set_errnof(error, r,
                                                        "Cannot tell whether %s carries the root file system or a default route: %m. "
-                                                       "Pass Force=true to take it anyway.", d->address);
+                                                       "Pass Force=true to mark it anyway.", d->address);
                 if (r > 0)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                                 "%s carries %s: taking it live would cut the host off. Pass Force=true to do it anyway.",
-                                                 d->address, what);
+                                                 "%s carries %s: marking it would cut the host off, %s. Pass "
+                                                 "Force=true to do it anyway.", d->address, what,
+                                                 live ? "now" : "at the next boot");
         }
 
         r = state_ensure_device(&m->state, d->address, &s);

@@ -42,7 +42,7 @@ expect device_is_only_for_run 2 "--device does not apply to 'show'" show 01:00.0
 expect vm_is_only_for_run 2 "--vm does not apply to 'release'" release 01:00.0 --vm a
 expect memory_is_only_for_run 2 "--memory does not apply to 'list'" list -m 1G
 expect no_legend_is_only_for_list 2 "--no-legend does not apply to 'check'" check --no-legend
-expect force_needs_live 2 "--force goes with --live" hide --force 01:00.0
+expect force_is_not_for_show 2 "--force does not apply to 'show'" show --force 01:00.0
 expect unknown_verb_is_named 2 "unknown command 'frobnicate'" frobnicate
 expect missing_argument_shows_usage 2 "usage: passthructl show DEVICE" show
 expect bad_memory_size_is_named 2 "bad --memory 'lots'" run --memory lots --vm a --device 1:0.0 -- true
@@ -64,6 +64,8 @@ expect vf_count_above_32_bits_is_refused 2 "'4294967296' is not a number of VFs"
 expect a_good_address_reaches_for_the_bus 6 "cannot connect to the system bus" hide 1:0.0
 expect options_before_the_verb_are_read 6 "cannot connect to the system bus" --json list
 expect options_after_the_verb_are_read 6 "cannot connect to the system bus" list --json
+expect force_marks_for_the_next_boot 6 "cannot connect to the system bus" hide --force 1:0.0
+expect force_unmarks_a_quarantined_device 6 "cannot connect to the system bus" unhide --force 1:0.0
 # run's own options end at its command's first word: the rest is the command's, its -m and --json too.
 expect run_command_keeps_its_options 6 "cannot connect to the system bus" run -d 01:00.0 --vm x qemu-system-x86_64 -m lots --json
 

@@ -355,14 +355,47 @@ testcase_live_passthrough_spares_the_default_route_unless_forced() {
     ip link set "$nic" up
     ip addr add 192.0.2.2/24 dev "$nic"
     ip route add default via 192.0.2.1 dev "$nic"
+    # Still marked: marking it again changes nothing.
     assert_eq "$(mgr SetPassthrough "sba{sv}" $NIC true 0)" "b true" "SetPassthrough without Live"
-    # (busctl prints any AccessDenied as just "Access denied": ask pt-hold.)
+    # Unmarked, then marked for the next boot: passthru.ko would take it from
+    # the initramfs, so that is refused too.  (busctl prints any AccessDenied
+    # as just "Access denied": ask pt-hold.)
+    mgr SetPassthrough "sba{sv}" $NIC false 0
+    expect_error org.freedesktop.DBus.Error.AccessDenied call SetPassthrough "sba{sv}" $NIC true
+    grep -q "default route.*at the next boot" /tmp/out || fail "refusal does not say what and when: $(cat /tmp/out)"
+    assert_eq "$(busctl get-property org.passthru1 "$(dev_path $NIC)" org.passthru1.Device Passthrough)" "b false" \
+        "Passthrough of $NIC after the refusal"
+    grep -q "0000:02:00.0" /etc/modprobe.d/passthru.conf && fail "modprobe.d hides $NIC after the refusal"
     expect_error org.freedesktop.DBus.Error.AccessDenied call SetPassthrough "sba{sv}" $NIC true Live=true
-    grep -q "default route" /tmp/out || fail "refusal does not name the default route: $(cat /tmp/out)"
+    grep -q "default route.*now" /tmp/out || fail "refusal does not name the default route: $(cat /tmp/out)"
     assert_driver $NIC e1000e
+    assert_eq "$(mgr SetPassthrough "sba{sv}" $NIC true 1 Force b true)" "b true" "SetPassthrough Force, for the next boot"
     assert_eq "$(mgr SetPassthrough "sba{sv}" $NIC true 2 Live b true Force b true)" "b false" "SetPassthrough Live Force"
     assert_driver $NIC passthru
     mgr ExitMaintenanceMode
+}
+
+# Unmarked, a quarantined device would go to a host driver as its last user
+# left it: refused until root's Reset.  (QEMU's e1000e has no reset that
+# passthrud trusts: its quarantine is the list's, planted and taken back.)
+testcase_a_quarantined_device_is_not_unmarked_until_reset() {
+    stop_daemon
+    # (passthrud ends the list's last line without a newline)
+    printf '\n%s\n' $NIC >>/run/passthru/quarantine
+    start_daemon
+    wait_state $NIC quarantined
+    mgr EnterMaintenanceMode
+    expect_error org.passthru1.Error.Quarantined call SetPassthrough "sba{sv}" $NIC false
+    grep -q "Reset first" /tmp/out || fail "the refusal does not say what to do: $(cat /tmp/out)"
+    stop_daemon
+    grep -v "^$NIC\$" /run/passthru/quarantine >/tmp/quarantine || :
+    cat /tmp/quarantine >/run/passthru/quarantine
+    start_daemon
+    wait_state $NIC available
+    mgr ExitMaintenanceMode
+    assert_driver $NIC passthru
+    assert_eq "$(busctl get-property org.passthru1 "$(dev_path $NIC)" org.passthru1.Device Passthrough)" "b true" \
+        "Passthrough of $NIC after the refusal"
 }
 
 testcase_device_node_owner_lasts_as_long_as_the_lease() {
