@@ -466,6 +466,20 @@ bool pt_rule_exact(const struct pt_rule *r)
 	       !(r->flags & (PT_RULE_ANY_SLOT | PT_RULE_ANY_FUNC | PT_RULE_VFS));
 }
 
+/**
+ * pt_devid_nameable() - whether a rule could name the device at all
+ * @d: the device's address and ids
+ *
+ * Return: false for a device in a domain above PT_DOMAIN_MAX (or a VF of
+ * a PF there), which no rule concerns: cut to 16 bits, its domain would
+ * pass for another, and (01:00.0) would claim 10000:01:00.0.
+ */
+bool pt_devid_nameable(const struct pt_devid *d)
+{
+	return d->domain <= PT_DOMAIN_MAX &&
+	       (!d->is_vf || d->pf_domain <= PT_DOMAIN_MAX);
+}
+
 static bool id_ok(u32 want, u16 have)
 {
 	return want == PCI_ANY_ID || want == have;
@@ -477,11 +491,14 @@ static bool id_ok(u32 want, u16 have)
  * @d: the device's address and ids
  *
  * Return: whether @r claims the device, does not concern it, or names its
- * address but pins other ids.
+ * address but pins other ids.  No rule concerns a device that
+ * pt_devid_nameable() refuses.
  */
 enum pt_verdict pt_rule_check(const struct pt_rule *r,
 			      const struct pt_devid *d)
 {
+	if (!pt_devid_nameable(d))
+		return PT_NO_MATCH;
 	if (r->kind == PT_RULE_IDS) {
 		if (id_ok(r->vendor, d->vendor) &&
 		    id_ok(r->device, d->device) &&

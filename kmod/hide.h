@@ -48,9 +48,16 @@ struct pt_token {
 	size_t len;
 };
 
+/*
+ * The largest PCI domain the grammar and the netlink ABI can name.  Some
+ * hosts have more (Intel VMD numbers its domains from 10000): no rule
+ * concerns a device there.
+ */
+#define PT_DOMAIN_MAX		0xffff
+
 /* What a device looks like to a rule. */
 struct pt_devid {
-	u16 domain;
+	u32 domain;		/* pci_domain_nr(), whole */
 	u8 bus;
 	u8 devfn;
 	u16 vendor;
@@ -60,7 +67,7 @@ struct pt_devid {
 	u32 class;
 	/* A virtual function (SR-IOV): its PF's address and its number. */
 	bool is_vf;
-	u16 pf_domain;
+	u32 pf_domain;
 	u8 pf_bus;
 	u8 pf_devfn;
 	u16 vf;
@@ -84,6 +91,7 @@ int pt_rule_parse(const char *text, struct pt_rule *rule,
 int pt_rule_format(const struct pt_rule *rule, char *buf, size_t size);
 bool pt_rule_equal(const struct pt_rule *a, const struct pt_rule *b);
 bool pt_rule_exact(const struct pt_rule *rule);
+bool pt_devid_nameable(const struct pt_devid *id);
 enum pt_verdict pt_rule_check(const struct pt_rule *rule,
 			      const struct pt_devid *id);
 

@@ -204,6 +204,12 @@ static int pt_consider(struct pci_dev *pdev)
 
 	lockdep_assert_held(&pt_lock);
 	pt_devid(pdev, &id);
+	if (!pt_devid_nameable(&id)) {
+		if (!list_empty(&pt_rules))
+			pci_info(pdev, "domain %x is beyond what a rule can name (at most %x): no rule applies to it\n",
+				 id.domain, PT_DOMAIN_MAX);
+		return 0;
+	}
 	rn = pt_find_rule(&id, &mismatch);
 	if (!rn) {
 		if (mismatch)

@@ -510,6 +510,46 @@ static void match_vfs_of_a_pf(struct kunit *test)
 			PT_MISMATCH);
 }
 
+/*
+ * Intel VMD numbers its domains from 10000: the NVMe behind it may be
+ * 10000:01:00.0.  No rule names a domain above ffff, so none concerns it,
+ * whether by address, wildcard, ids or as a VF of its PF.
+ */
+static void match_no_domain_beyond_ffff(struct kunit *test)
+{
+	static const char * const rules[] = {
+		"(01:00.0)", "(0000:01:00.0)", "(01:*.*)", "(01:00.*)",
+		"(01:00.0=1234:11e8)", "(01:00.0=8086:10d3)",
+	};
+	struct pt_devid d = edu_01, vf = igbvf_1;
+	const char *p, *reason;
+	struct pt_token tok;
+	struct pt_rule r;
+	unsigned int i;
+
+	d.domain = 0x10000;
+	KUNIT_EXPECT_FALSE(test, pt_devid_nameable(&d));
+	for (i = 0; i < ARRAY_SIZE(rules); i++)
+		KUNIT_EXPECT_EQ_MSG(test, check(test, rules[i], &d),
+				    PT_NO_MATCH, "rule %s", rules[i]);
+	p = "1234:11e8";
+	KUNIT_ASSERT_EQ(test, pt_ids_next(&p, &r, &tok, &reason), 0);
+	KUNIT_EXPECT_EQ(test, pt_rule_check(&r, &d), PT_NO_MATCH);
+
+	vf.domain = 0x10000;
+	vf.pf_domain = 0x10000;
+	KUNIT_EXPECT_FALSE(test, pt_devid_nameable(&vf));
+	KUNIT_EXPECT_EQ(test, check(test, "(06:00.0/*)", &vf), PT_NO_MATCH);
+	KUNIT_EXPECT_EQ(test, check(test, "(06:10.2)", &vf), PT_NO_MATCH);
+
+	/* The last domain a rule can name still matches, and only itself. */
+	d.domain = PT_DOMAIN_MAX;
+	KUNIT_EXPECT_TRUE(test, pt_devid_nameable(&d));
+	KUNIT_EXPECT_EQ(test, check(test, "(ffff:01:00.0)", &d), PT_MATCH);
+	KUNIT_EXPECT_EQ(test, check(test, "(01:00.0)", &d), PT_NO_MATCH);
+	KUNIT_EXPECT_TRUE(test, pt_devid_nameable(&edu_01));
+}
+
 static void match_ids_rules(struct kunit *test)
 {
 	static const struct {
@@ -684,6 +724,7 @@ static struct kunit_case passthru_match_cases[] = {
 	KUNIT_CASE(match_wildcards),
 	KUNIT_CASE(match_pins_report_mismatch),
 	KUNIT_CASE(match_vfs_of_a_pf),
+	KUNIT_CASE(match_no_domain_beyond_ffff),
 	KUNIT_CASE(match_ids_rules),
 	KUNIT_CASE(rule_exact_only_for_single_addresses),
 	KUNIT_CASE(state_follows_rules_and_driver),
