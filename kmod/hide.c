@@ -25,6 +25,7 @@
 #include <linux/errno.h>
 #include <linux/kernel.h>
 #include <linux/mod_devicetable.h>
+#include <linux/pci_regs.h>
 #include <linux/string.h>
 
 #include <uapi/linux/passthru.h>
@@ -478,6 +479,23 @@ bool pt_devid_nameable(const struct pt_devid *d)
 {
 	return d->domain <= PT_DOMAIN_MAX &&
 	       (!d->is_vf || d->pf_domain <= PT_DOMAIN_MAX);
+}
+
+/**
+ * pt_unclaimable() - why passthru never takes a device, whatever the rules
+ * @hdr_type: its PCI header type, without the multi-function bit
+ *
+ * A bridge (any header type but a normal one) is no use to a VM: vfio-pci
+ * refuses it.  Claiming it would reset it and turn its bus mastering off,
+ * cutting off DMA and MSIs of the devices behind it.
+ *
+ * Return: the reason, a static string, or NULL when it may be claimed.
+ */
+const char *pt_unclaimable(u8 hdr_type)
+{
+	if (hdr_type != PCI_HEADER_TYPE_NORMAL)
+		return "a bridge: vfio-pci cannot take it";
+	return NULL;
 }
 
 static bool id_ok(u32 want, u16 have)

@@ -92,6 +92,7 @@ int pt_rule_format(const struct pt_rule *rule, char *buf, size_t size);
 bool pt_rule_equal(const struct pt_rule *a, const struct pt_rule *b);
 bool pt_rule_exact(const struct pt_rule *rule);
 bool pt_devid_nameable(const struct pt_devid *id);
+const char *pt_unclaimable(u8 hdr_type);
 enum pt_verdict pt_rule_check(const struct pt_rule *rule,
 			      const struct pt_devid *id);
 

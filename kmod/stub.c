@@ -6,7 +6,8 @@
  * as soon as it is known (at load, at HIDE, or from the bus notifier before
  * any driver is matched on hot-add), so that no host driver can bind it,
  * not even for a moment.  The driver then binds it, saves its state, resets
- * it when it can and turns bus mastering off.
+ * it when it can and turns bus mastering off.  A bridge is never pinned nor
+ * claimed (pt_unclaimable()).
  *
  * Locking: pt_lock protects the rule list, the pin list and pt_live.  It
  * may be held while taking a device lock (driver overrides), never the
@@ -200,6 +201,7 @@ static int pt_consider(struct pci_dev *pdev)
 {
 	struct pt_rule_node *rn, *mismatch;
 	struct pt_devid id;
+	const char *why;
 	int ret;
 
 	lockdep_assert_held(&pt_lock);
@@ -219,6 +221,11 @@ static int pt_consider(struct pci_dev *pdev)
 	}
 	if (pt_find_pin(pdev))
 		return 0;
+	why = pt_unclaimable(pdev->hdr_type);
+	if (why) {
+		pci_info(pdev, "%s; leaving it alone (rule %s)\n", why, rn->text);
+		return 0;
+	}
 	if (pdev->dev.driver) {
 		pci_info(pdev, "held by driver %s, leaving it alone (rule %s)\n",
 			 pdev->dev.driver->name, rn->text);
@@ -234,7 +241,15 @@ static int pt_consider(struct pci_dev *pdev)
 static int pt_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct pci_saved_state *saved;
+	const char *why;
 	int ret;
+
+	/* Pinned by hand (driver_override), say: still not a bridge. */
+	why = pt_unclaimable(pdev->hdr_type);
+	if (why) {
+		pci_info(pdev, "not claiming it: %s\n", why);
+		return -ENODEV;
+	}
 
 	pci_save_state(pdev);
 	saved = pci_store_saved_state(pdev);
@@ -524,6 +539,7 @@ static void pt_fill_entry(struct pt_entry *e, struct pci_dev *pdev,
 			  struct pt_rule_node *rn, struct pt_rule_node *mismatch)
 {
 	struct device_driver *drv = NULL;
+	const char *why;
 	bool locked;
 
 	strscpy(e->address, pci_name(pdev), sizeof(e->address));
@@ -562,6 +578,10 @@ static void pt_fill_entry(struct pt_entry *e, struct pci_dev *pdev,
 		strscpy(e->reason, "no driver holds it", sizeof(e->reason));
 		break;
 	}
+	why = pt_unclaimable(pdev->hdr_type);
+	if (why && (e->state == PASSTHRU_STATE_HELD ||
+		    e->state == PASSTHRU_STATE_UNBOUND))
+		strscpy(e->reason, why, sizeof(e->reason));
 }
 
 /**

@@ -550,6 +550,15 @@ static void match_no_domain_beyond_ffff(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, pt_devid_nameable(&edu_01));
 }
 
+/* Whatever the rules say, a bridge stays where it is: vfio-pci refuses it. */
+static void match_never_claims_a_bridge(struct kunit *test)
+{
+	KUNIT_EXPECT_NULL(test, pt_unclaimable(PCI_HEADER_TYPE_NORMAL));
+	KUNIT_EXPECT_STREQ(test, pt_unclaimable(PCI_HEADER_TYPE_BRIDGE),
+			   "a bridge: vfio-pci cannot take it");
+	KUNIT_EXPECT_NOT_NULL(test, pt_unclaimable(PCI_HEADER_TYPE_CARDBUS));
+}
+
 static void match_ids_rules(struct kunit *test)
 {
 	static const struct {
@@ -725,6 +734,7 @@ static struct kunit_case passthru_match_cases[] = {
 	KUNIT_CASE(match_pins_report_mismatch),
 	KUNIT_CASE(match_vfs_of_a_pf),
 	KUNIT_CASE(match_no_domain_beyond_ffff),
+	KUNIT_CASE(match_never_claims_a_bridge),
 	KUNIT_CASE(match_ids_rules),
 	KUNIT_CASE(rule_exact_only_for_single_addresses),
 	KUNIT_CASE(state_follows_rules_and_driver),

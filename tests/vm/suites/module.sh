@@ -3,14 +3,15 @@
 #
 # passthru.ko on a real kernel.  Booted with
 #   passthru.hide=(01:00.0)(02:00.0)
-# edu at 01:00.0, e1000e at 02:00.0, behind a PCIe-to-PCI bridge an edu at
-# 04:01.0 and an e1000 at 04:02.0 (one IOMMU group), an empty hot-plug port
-# at bus 05.
+# edu at 01:00.0, e1000e at 02:00.0, behind a PCIe-to-PCI bridge (03:00.0)
+# an edu at 04:01.0 and an e1000 at 04:02.0 (one IOMMU group), an empty
+# hot-plug port at bus 05.
 
 EDU=0000:01:00.0
 NIC=0000:02:00.0
 BR1=0000:04:01.0
 BR2=0000:04:02.0
+BRIDGE=0000:03:00.0
 HP=0000:05:00.0
 
 testcase_boot_claims_hidden_devices_before_host_drivers() {
@@ -177,6 +178,48 @@ testcase_bridged_group_works_through_vfio() {
     vfio-check --group "$group" $BR2
     to_passthru $BR1
     to_passthru $BR2
+}
+
+# pci_command DEV: DEV's PCI command register, in hex.
+pci_command() {
+    od -An -tx2 -j4 -N2 "$SYS/$1/config" | tr -d ' '
+}
+
+# A rule over a bridge claims nothing: vfio-pci cannot take a bridge, and
+# a claim would reset it and turn its bus mastering off, cutting off the
+# DMA of the devices behind it.
+testcase_bridge_is_never_claimed() {
+    local group before
+    load_passthru "hide=(03:*.*)(04:01.0)"
+    assert_driver $BRIDGE none
+    assert_eq "$(override $BRIDGE)" "(null)" "driver_override of $BRIDGE"
+    dmesg | grep -qF "$BRIDGE: a bridge: vfio-pci cannot take it; leaving it alone (rule (0000:03:*.*))" ||
+        fail "no log line for $BRIDGE"
+    assert_eq "$(nl_state $BRIDGE)" unbound "GET state of $BRIDGE"
+    ptnl get | grep -F "$BRIDGE" | grep -qF "a bridge: vfio-pci cannot take it" || fail "GET: $(ptnl get)"
+
+    # DMA behind the bridge turns its bus mastering on; a rule given at
+    # run time leaves it on.
+    modprobe vfio-pci
+    group=$(basename "$(readlink $SYS/$BR1/iommu_group)")
+    to_vfio $BR1
+    vfio-check --group "$group" --dma $BR1
+    before=$(pci_command $BRIDGE)
+    [ $((0x$before & 4)) -ne 0 ] || fail "bus mastering of $BRIDGE is off: command $before"
+    ptnl hide '(03:00.0)'
+    assert_driver $BRIDGE none
+    assert_eq "$(override $BRIDGE)" "(null)" "driver_override of $BRIDGE"
+    assert_eq "$(pci_command $BRIDGE)" "$before" "command register of $BRIDGE"
+    # Nor does passthru take it when pinned by hand.
+    echo passthru > "$SYS/$BRIDGE/driver_override"
+    echo $BRIDGE > /sys/bus/pci/drivers_probe 2>/dev/null || true
+    echo > "$SYS/$BRIDGE/driver_override"
+    assert_driver $BRIDGE none
+    assert_eq "$(pci_command $BRIDGE)" "$before" "command register of $BRIDGE"
+    dmesg | grep -qF "$BRIDGE: not claiming it: a bridge" || fail "no log line for the probe of $BRIDGE"
+    vfio-check --group "$group" --dma $BR1
+    to_passthru $BR1
+    assert_driver $BR2 none
 }
 
 testcase_load_unload_50_cycles_leaks_nothing() {
