@@ -12,7 +12,8 @@
  * Locking: pt_lock protects the rule list, the pin list and pt_live.  It
  * may be held while taking a device lock (driver overrides), never the
  * other way round: probe() and remove() run under the device lock and do
- * not take pt_lock.  It is never held across binding or unbinding
+ * not take pt_lock, nor does the bus notifier when a driver is bound (it
+ * runs under the device lock).  It is never held across binding or unbinding
  * (device_attach(), device_release_driver()): those run the PCI bus
  * notifier chain, and pt_bus_notify() takes pt_lock under the chain's
  * rwsem when a device comes or goes.
@@ -171,7 +172,8 @@ static void pt_unpin(struct pt_pin *pin, bool clear)
 }
 
 /*
- * Is this the first time passthru binds @pdev since it was pinned?  Later
+ * Is this the first time passthru binds @pdev since it was pinned, or
+ * since another driver than vfio-pci had it (pt_bound_elsewhere())?  Later
  * binds are devices coming back from vfio-pci: passthrud has reset them
  * with the strongest method they offer, once, and another reset here
  * would only add a weaker one.
@@ -191,6 +193,26 @@ static bool pt_first_claim(struct pci_dev *pdev)
 	}
 	spin_unlock(&pt_pins_lock);
 	return first;
+}
+
+/*
+ * A driver other than passthru and vfio-pci has just bound @pdev (an admin
+ * moved it to a host driver, say).  passthrud resets only what comes back
+ * from vfio-pci, so the next claim resets the device itself.  Runs under
+ * the device lock: takes the pins spinlock only, as probe() does.
+ */
+static void pt_bound_elsewhere(struct pci_dev *pdev)
+{
+	struct device_driver *drv = pdev->dev.driver;
+	struct pt_pin *pin;
+
+	if (!drv || drv == &pt_driver.driver || !strcmp(drv->name, "vfio-pci"))
+		return;
+	spin_lock(&pt_pins_lock);
+	list_for_each_entry(pin, &pt_pins, node)
+		if (pin->pdev == pdev)
+			pin->claimed = false;
+	spin_unlock(&pt_pins_lock);
 }
 
 /*
@@ -308,6 +330,10 @@ static int pt_bus_notify(struct notifier_block *nb, unsigned long action,
 	struct pt_pin *pin;
 	u8 event;
 
+	if (action == BUS_NOTIFY_BOUND_DRIVER) {
+		pt_bound_elsewhere(pdev);
+		return NOTIFY_DONE;
+	}
 	if (action != BUS_NOTIFY_ADD_DEVICE && action != BUS_NOTIFY_DEL_DEVICE)
 		return NOTIFY_DONE;
 

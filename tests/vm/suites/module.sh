@@ -149,19 +149,20 @@ testcase_hotplug_claims_before_host_driver() {
     assert_eq "$(nl_state $HP)" absent "GET state of $HP"
 }
 
-# Move DEV from passthru to vfio-pci the way passthrud does.
-to_vfio() {
-    echo vfio-pci > "$SYS/$1/driver_override"
-    echo "$1" > /sys/bus/pci/drivers/passthru/unbind
+# move DEV DRIVER: from its driver to DRIVER, the way passthrud does.
+move() {
+    echo "$2" > "$SYS/$1/driver_override"
+    echo "$1" > "/sys/bus/pci/drivers/$(driver "$1")/unbind"
     echo "$1" > /sys/bus/pci/drivers_probe
-    assert_driver "$1" vfio-pci
+    assert_driver "$1" "$2"
+}
+
+to_vfio() {
+    move "$1" vfio-pci
 }
 
 to_passthru() {
-    echo passthru > "$SYS/$1/driver_override"
-    echo "$1" > /sys/bus/pci/drivers/vfio-pci/unbind
-    echo "$1" > /sys/bus/pci/drivers_probe
-    assert_driver "$1" passthru
+    move "$1" passthru
 }
 
 testcase_bridged_group_works_through_vfio() {
@@ -178,6 +179,31 @@ testcase_bridged_group_works_through_vfio() {
     vfio-check --group "$group" $BR2
     to_passthru $BR1
     to_passthru $BR2
+}
+
+# last_claim DEV: passthru's last "claimed" line about DEV, without its time.
+last_claim() {
+    dmesg | grep -F "passthru $1: claimed" | tail -n 1 | sed 's/^\[[^]]*\] //'
+}
+
+# A device back from vfio-pci is claimed without another reset (passthrud
+# resets those); one back from any other driver is reset again.
+testcase_claim_after_a_host_driver_resets_again() {
+    load_passthru "hide=(02:00.0)"
+    modprobe vfio-pci
+    modprobe e1000e
+    assert_eq "$(last_claim $NIC)" "passthru $NIC: claimed and reset" "first claim"
+    to_vfio $NIC
+    to_passthru $NIC
+    assert_eq "$(last_claim $NIC)" "passthru $NIC: claimed back, without another reset" "claim after vfio-pci"
+    move $NIC e1000e
+    move $NIC passthru
+    assert_eq "$(last_claim $NIC)" "passthru $NIC: claimed and reset" "claim after e1000e"
+    # Only the first claim after the host driver resets.
+    to_vfio $NIC
+    to_passthru $NIC
+    assert_eq "$(last_claim $NIC)" "passthru $NIC: claimed back, without another reset" "second claim after vfio-pci"
+    assert_eq "$(dmesg | grep -cF "passthru $NIC: claimed and reset")" 2 "resets since load"
 }
 
 # pci_command DEV: DEV's PCI command register, in hex.
