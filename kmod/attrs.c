@@ -37,6 +37,12 @@ int pt_attrs_to_rule(struct nlattr **attrs, struct pt_rule *rule,
 		NL_SET_ERR_MSG(extack, "missing the rule attribute");
 		return -EINVAL;
 	}
+	/* The policy wants a NUL somewhere; what follows it would be lost. */
+	if (strnlen(nla_data(attr), nla_len(attr)) + 1 != nla_len(attr)) {
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "trailing bytes after the rule's NUL");
+		return -EINVAL;
+	}
 	if (pt_rule_parse(nla_data(attr), rule, &reason)) {
 		/* reason is a static string, as extack requires */
 		if (extack) {

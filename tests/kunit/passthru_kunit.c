@@ -702,6 +702,37 @@ static void netlink_refuses_bad_requests(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, msg, "more than one token");
 }
 
+/* What follows the rule's NUL would be dropped unseen: refused instead. */
+static void netlink_refuses_bytes_after_the_nul(struct kunit *test)
+{
+	static const char * const v[] = {
+		"(01:00.0)\0(02:00.0)", "(01:00.0)\0\0", "\0(01:00.0)",
+	};
+	static const size_t size[] = { 20, 11, 11 };
+	struct nlattr *tb[PASSTHRU_A_MAX + 1];
+	struct netlink_ext_ack extack;
+	struct pt_rule rule;
+	u8 buf[128];
+	unsigned int i;
+	int len;
+
+	for (i = 0; i < ARRAY_SIZE(v); i++) {
+		memset(buf, 0, sizeof(buf));
+		memset(&extack, 0, sizeof(extack));
+		len = put_attr(buf, 0, PASSTHRU_A_RULE, v[i], size[i]);
+		KUNIT_ASSERT_EQ(test, nla_parse(tb, PASSTHRU_A_MAX,
+						(const struct nlattr *)buf, len,
+						pt_nl_policy, &extack), 0);
+		KUNIT_EXPECT_EQ_MSG(test, pt_attrs_to_rule(tb, &rule, &extack),
+				    -EINVAL, "case %u", i);
+		KUNIT_EXPECT_STREQ_MSG(test, extack._msg,
+				       "trailing bytes after the rule's NUL",
+				       "case %u", i);
+		KUNIT_EXPECT_PTR_EQ_MSG(test, extack.bad_attr,
+					(const struct nlattr *)buf, "case %u", i);
+	}
+}
+
 static struct kunit_case passthru_hide_cases[] = {
 	KUNIT_CASE(hide_accepts_xen_pciback_forms),
 	KUNIT_CASE(hide_accepts_wildcards),
@@ -744,6 +775,7 @@ static struct kunit_case passthru_match_cases[] = {
 static struct kunit_case passthru_netlink_cases[] = {
 	KUNIT_CASE(netlink_accepts_one_rule),
 	KUNIT_CASE(netlink_refuses_bad_requests),
+	KUNIT_CASE(netlink_refuses_bytes_after_the_nul),
 	{}
 };
 
