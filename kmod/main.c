@@ -18,6 +18,7 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/stringify.h>
 
 #include "netlink.h"
 #include "stub.h"
@@ -80,11 +81,30 @@ static struct pt_param_list ids = { .sep = ',' };
 module_param_cb(ids, &pt_param_list_ops, &ids, 0444);
 MODULE_PARM_DESC(ids, "Ids to claim: vendor:device[:subvendor[:subdevice[:class[:class_mask]]]], comma separated; repeatable");
 
+/*
+ * Bad tokens named in the log, per parameter; the others are only counted,
+ * so that a huge bad value cannot flood the console.
+ */
+#define PT_BAD_TOKENS_SHOWN	20
+
 typedef int (*pt_next_fn)(const char **pos, struct pt_rule *rule,
 			  struct pt_token *tok, const char **reason);
 
+static const char *pt_add_error(int ret)
+{
+	switch (ret) {
+	case -EEXIST:
+		return "duplicate rule";
+	case -ENOSPC:
+		return "too many rules (at most " __stringify(PT_RULES_MAX) ")";
+	default:
+		return "out of memory";
+	}
+}
+
 static void pt_add_rules(const char *param, const char *str, pt_next_fn next)
 {
+	unsigned int bad = 0;
 	struct pt_token tok;
 	struct pt_rule rule;
 	const char *reason;
@@ -98,14 +118,17 @@ static void pt_add_rules(const char *param, const char *str, pt_next_fn next)
 			break;
 		if (!ret) {
 			ret = pt_stub_add_rule(&rule);
-			reason = ret == -EEXIST ? "duplicate rule" : "out of memory";
+			reason = pt_add_error(ret);
 		}
-		if (ret)
+		if (ret && ++bad <= PT_BAD_TOKENS_SHOWN)
 			pr_warn("%s=: ignoring \"%.*s%s\": %s\n", param,
 				(int)min_t(size_t, tok.len, PASSTHRU_RULE_MAX),
 				tok.text, tok.len > PASSTHRU_RULE_MAX ? "..." : "",
 				reason);
 	}
+	if (bad > PT_BAD_TOKENS_SHOWN)
+		pr_warn("%s=: ignoring %u more tokens, not named\n", param,
+			bad - PT_BAD_TOKENS_SHOWN);
 }
 
 static int __init passthru_init(void)

@@ -46,6 +46,7 @@ struct pt_pin {
 
 static DEFINE_MUTEX(pt_lock);
 static LIST_HEAD(pt_rules);
+static unsigned int pt_n_rules;		/* at most PT_RULES_MAX */
 static LIST_HEAD(pt_pins);
 /* Changes to pt_pins take pt_lock and this; probe() reads under this only. */
 static DEFINE_SPINLOCK(pt_pins_lock);
@@ -367,13 +368,16 @@ static struct notifier_block pt_bus_nb = {
 
 /*
  * Append @rule to the rule list, under pt_lock; its node in *@ret.
- * -EEXIST when an equal rule is there already.
+ * -EEXIST when an equal rule is there already, -ENOSPC when there are
+ * PT_RULES_MAX (checked first: a full list is not searched again).
  */
 static int pt_rule_insert(const struct pt_rule *rule, struct pt_rule_node **ret)
 {
 	struct pt_rule_node *rn;
 
 	lockdep_assert_held(&pt_lock);
+	if (pt_n_rules >= PT_RULES_MAX)
+		return -ENOSPC;
 	list_for_each_entry(rn, &pt_rules, node)
 		if (pt_rule_equal(&rn->rule, rule))
 			return -EEXIST;
@@ -383,12 +387,24 @@ static int pt_rule_insert(const struct pt_rule *rule, struct pt_rule_node **ret)
 	rn->rule = *rule;
 	pt_rule_format(rule, rn->text, sizeof(rn->text));
 	list_add_tail(&rn->node, &pt_rules);
+	pt_n_rules++;
 	if (ret)
 		*ret = rn;
 	return 0;
 }
 
-/* Add a rule before the driver starts (parameters).  -EEXIST: duplicate. */
+static void pt_rule_remove(struct pt_rule_node *rn)
+{
+	lockdep_assert_held(&pt_lock);
+	list_del(&rn->node);
+	pt_n_rules--;
+	kfree(rn);
+}
+
+/*
+ * Add a rule before the driver starts (parameters).  -EEXIST: duplicate;
+ * -ENOSPC: too many rules.
+ */
 int pt_stub_add_rule(const struct pt_rule *rule)
 {
 	int ret;
@@ -407,10 +423,8 @@ static void pt_release_all(void)
 	mutex_lock(&pt_lock);
 	list_for_each_entry_safe(pin, ptmp, &pt_pins, node)
 		pt_unpin(pin, true);
-	list_for_each_entry_safe(rn, rtmp, &pt_rules, node) {
-		list_del(&rn->node);
-		kfree(rn);
-	}
+	list_for_each_entry_safe(rn, rtmp, &pt_rules, node)
+		pt_rule_remove(rn);
 	mutex_unlock(&pt_lock);
 }
 
@@ -472,6 +486,8 @@ int pt_stub_hide(const struct pt_rule *rule, struct netlink_ext_ack *extack)
 	if (ret) {
 		if (ret == -EEXIST)
 			NL_SET_ERR_MSG(extack, "rule already present");
+		else if (ret == -ENOSPC)
+			NL_SET_ERR_MSG(extack, "too many rules");
 		goto out;
 	}
 
@@ -509,8 +525,7 @@ int pt_stub_hide(const struct pt_rule *rule, struct netlink_ext_ack *extack)
 err_unpin:
 	while (pt_pins.prev != last_pin)
 		pt_unpin(list_last_entry(&pt_pins, struct pt_pin, node), true);
-	list_del(&rn->node);
-	kfree(rn);
+	pt_rule_remove(rn);
 out:
 	mutex_unlock(&pt_lock);
 	return ret;
@@ -540,9 +555,8 @@ int pt_stub_unhide(const struct pt_rule *rule, struct netlink_ext_ack *extack)
 		ret = -ENOENT;
 		goto out;
 	}
-	list_del(&found->node);
 	pr_info("unhide %s\n", found->text);
-	kfree(found);
+	pt_rule_remove(found);
 
 	list_for_each_entry_safe(pin, tmp, &pt_pins, node) {
 		pt_devid(pin->pdev, &id);
@@ -635,7 +649,8 @@ int pt_stub_snapshot(struct pt_entry **entries, size_t *count)
 		if (pt_rule_exact(&rn->rule))
 			max++;
 
-	e = kvcalloc(max ?: 1, sizeof(*e), GFP_KERNEL);
+	/* Anyone may ask: the caller's memory cgroup pays. */
+	e = kvcalloc(max ?: 1, sizeof(*e), GFP_KERNEL_ACCOUNT);
 	if (!e) {
 		ret = -ENOMEM;
 		goto out;

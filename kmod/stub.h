@@ -11,6 +11,9 @@
 
 #include "hide.h"
 
+/* Rules in force at most: parameters and HIDE beyond that are refused. */
+#define PT_RULES_MAX		4096
+
 struct netlink_ext_ack;
 struct pci_dev;
 

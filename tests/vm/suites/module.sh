@@ -45,6 +45,29 @@ testcase_bad_hide_tokens_are_skipped_and_named() {
     assert_eq "$(dmesg | grep -c 'hide=: ignoring')" 7 "number of bad-token lines"
 }
 
+# At most 4096 rules, and at most 20 refused tokens named in the log: a
+# huge parameter neither takes the kernel's memory nor floods the console.
+testcase_rules_and_bad_token_lines_are_capped() {
+    local many
+    # 4126 rules in domains 1 to 11, where no device is; the first refused
+    # is the 4096th of them, (10:ff:0.0).
+    many=$(awk 'BEGIN { for (i = 0; i < 4126; i++) printf "(%x:%x:0.0)", 1 + int(i / 256), i % 256 }')
+    load_passthru "hide=(01:00.0)$many"
+    assert_driver $EDU passthru
+    assert_eq "$(dmesg | grep -c 'hide=: ignoring "')" 20 "number of bad-token lines"
+    dmesg | grep -qF 'hide=: ignoring "(10:ff:0.0)": too many rules (at most 4096)' ||
+        fail "no log line for the first rule too many"
+    dmesg | grep -qF 'hide=: ignoring 11 more tokens, not named' || fail "no summary line"
+    ptnl hide '(04:01.0)' 2>/tmp/err && fail "HIDE beyond 4096 rules was accepted"
+    grep -q "too many rules" /tmp/err || fail "HIDE beyond 4096 rules: $(cat /tmp/err)"
+    assert_driver $BR1 none
+    # A rule dropped makes room for one.
+    ptnl unhide '(0001:00:00.0)'
+    ptnl hide '(04:01.0)'
+    assert_driver $BR1 passthru
+    assert_eq "$(ptnl get | wc -l)" 4096 "GET entries"
+}
+
 testcase_ids_parameter_claims_matching_devices() {
     load_passthru "ids=1234:11e8,zz:1,8086"
     assert_driver $EDU passthru
