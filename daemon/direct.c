@@ -306,15 +306,42 @@ static int bind_socket(Direct *d, const char *path, const char *group) {
         return TAKE_FD(fd);
 }
 
+/*
+ * The socket systemd made has passthrud.socket's group (passthru); who may
+ * connect is Group= of passthru.conf: the socket follows it.
+ */
+static void passed_socket_follow_group(int fd, const char *group) {
+        struct sockaddr_un sa = {};
+        socklen_t len = sizeof(sa) - 1;         /* room for a NUL after the path */
+        struct group *gr;
+        struct stat st;
+
+        if (getsockname(fd, (struct sockaddr *) &sa, &len) < 0 || sa.sun_family != AF_UNIX || !sa.sun_path[0])
+                return;
+        gr = getgrnam(group);
+        if (!gr) {
+                log_warning("There is no group '%s' (Group=): %s keeps the group its socket unit gave it", group,
+                            sa.sun_path);
+                return;
+        }
+        if (stat(sa.sun_path, &st) < 0 || !S_ISSOCK(st.st_mode) || st.st_gid == gr->gr_gid)
+                return;
+        if (chown(sa.sun_path, (uid_t) -1, gr->gr_gid) < 0)
+                log_warning_errno(-errno, "Cannot give %s to group '%s' (Group=): %m", sa.sun_path, group);
+        else
+                log_info("%s now belongs to group '%s' (Group= of passthru.conf)", sa.sun_path, group);
+}
+
 int direct_start(Manager *m, const char *path, const char *group) {
         Direct *d = &m->direct;
         int n, r;
 
         d->listen_fd = -EBADF;
         n = sd_listen_fds(true);
-        if (n == 1 && sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) > 0)
+        if (n == 1 && sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) > 0) {
                 d->listen_fd = SD_LISTEN_FDS_START;
-        else if (n > 0)
+                passed_socket_follow_group(d->listen_fd, group);
+        } else if (n > 0)
                 log_warning("Ignoring the %d fds systemd passed: expected one listening AF_UNIX stream socket", n);
         if (d->listen_fd < 0 && !path)
                 return 0;

@@ -584,6 +584,63 @@ static void a_connection_passed_on_releases_nothing(void **state) {
         assert_int_equal(child_finish(fx, &c), 0);
 }
 
+/*
+ * In a child, as systemd would start passthrud: the listening socket at fd
+ * 3 (LISTEN_FDS), its group @from; direct_start() with Group=@group.  The
+ * socket's group afterwards, or -1.
+ */
+static gid_t group_of_a_passed_socket(Fx *fx, gid_t from, const char *group) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct stat st;
+        int status, fd;
+        pid_t pid;
+
+        (void) unlink(fx->socket);
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", fx->socket);
+        fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        assert_int_equal(listen(fd, 8), 0);
+        assert_int_equal(chown(fx->socket, (uid_t) -1, from), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                char pid_text[16];
+
+                if (dup2(fd, 3) < 0)
+                        _exit(1);
+                snprintf(pid_text, sizeof(pid_text), "%d", (int) getpid());
+                setenv("LISTEN_PID", pid_text, 1);
+                setenv("LISTEN_FDS", "1", 1);
+                /* The loop is the parent's (sd-event refuses a child): only the socket's group counts here. */
+                (void) direct_start(fx->m, NULL, group);
+                _exit(0);
+        }
+        close(fd);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        if (stat(fx->socket, &st) < 0)
+                return (gid_t) -1;
+        (void) unlink(fx->socket);
+        return st.st_gid;
+}
+
+/* The socket systemd made (passthrud.socket's group) gets the group of Group=; one that does not exist changes nothing. */
+static void a_socket_systemd_passed_follows_group(void **state) {
+        Fx *fx = *state;
+        struct group *gr;
+        gid_t nogroup;
+
+        if (geteuid() != 0)
+                skip();         /* only root gives a file to another group */
+        gr = getgrnam("nogroup");
+        assert_non_null(gr);
+        nogroup = gr->gr_gid;
+        assert_int_equal(group_of_a_passed_socket(fx, 0, "nogroup"), nogroup);
+        assert_int_equal(group_of_a_passed_socket(fx, nogroup, "root"), 0);
+        assert_int_equal(group_of_a_passed_socket(fx, nogroup, "no-such-group-for-this-test"), nogroup);
+}
+
 static void a_stale_socket_is_replaced_and_removed_at_the_end(void **state) {
         Fx *fx = *state;
         struct stat st;
@@ -623,6 +680,7 @@ int main(void) {
                 T(lease_revoked_reaches_a_direct_connection),
                 T(a_stale_socket_is_replaced_and_removed_at_the_end),
                 T(a_connection_passed_on_releases_nothing),
+                T(a_socket_systemd_passed_follows_group),
         };
 #undef T
         signal(SIGPIPE, SIG_IGN);
