@@ -400,35 +400,74 @@ static void rollback(Manager *m, char **moved) {
         }
 }
 
-/* Raise the holder's RLIMIT_MEMLOCK for the lease; lease_end() puts the old one back. */
-static void set_memlock(Lease *l, uint64_t bytes) {
-        struct rlimit old, new;
+/* Is @o another live lease of @l's holder (the same process: pid and start time) whose limit passthrud raised? */
+static bool memlock_sibling_of(const Lease *l, const Lease *o) {
+        return o != l && o->memlock_raised && o->state != LEASE_RELEASING && o->pid == l->pid &&
+               o->start_time == l->start_time;
+}
 
-        if (prlimit(l->pid, RLIMIT_MEMLOCK, NULL, &old) < 0) {
+static Lease *memlock_sibling(Lease *l) {
+        Manager *m = l->manager;
+
+        for (size_t i = 0; i < m->n_leases; i++)
+                if (memlock_sibling_of(l, m->leases[i]))
+                        return m->leases[i];
+        return NULL;
+}
+
+/* @limit raised to at least @bytes. */
+static struct rlimit memlock_at_least(struct rlimit limit, uint64_t bytes) {
+        struct rlimit r;
+
+        r.rlim_cur = limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= bytes ? limit.rlim_cur : bytes;
+        r.rlim_max = limit.rlim_max == RLIM_INFINITY || limit.rlim_max >= r.rlim_cur ? limit.rlim_max : r.rlim_cur;
+        return r;
+}
+
+void lease_raise_memlock(Lease *l, uint64_t bytes) {
+        Lease *sibling = memlock_sibling(l);
+        struct rlimit now, new;
+
+        l->memory_bytes = bytes;
+        if (prlimit(l->pid, RLIMIT_MEMLOCK, NULL, &now) < 0) {
                 log_warning_errno(-errno, "Cannot read RLIMIT_MEMLOCK of pid %u, ignoring: %m", (unsigned) l->pid);
                 return;
         }
-        new.rlim_cur = old.rlim_cur == RLIM_INFINITY || old.rlim_cur >= bytes ? old.rlim_cur : bytes;
-        new.rlim_max = old.rlim_max == RLIM_INFINITY || old.rlim_max >= new.rlim_cur ? old.rlim_max : new.rlim_cur;
-        if (new.rlim_cur == old.rlim_cur && new.rlim_max == old.rlim_max)
-                return;
-        if (prlimit(l->pid, RLIMIT_MEMLOCK, &new, NULL) < 0) {
-                log_warning_errno(-errno, "Cannot raise RLIMIT_MEMLOCK of pid %u, ignoring: %m", (unsigned) l->pid);
-                return;
-        }
-        l->old_memlock = old;
+        /* The holder's own limit: as it is now, or as it was before its first lease raised it. */
+        l->old_memlock = sibling ? sibling->old_memlock : now;
+        new = memlock_at_least(now, bytes);
+        if (new.rlim_cur != now.rlim_cur || new.rlim_max != now.rlim_max) {
+                if (prlimit(l->pid, RLIMIT_MEMLOCK, &new, NULL) < 0) {
+                        log_warning_errno(-errno, "Cannot raise RLIMIT_MEMLOCK of pid %u, ignoring: %m",
+                                          (unsigned) l->pid);
+                        l->memlock_raised = !!sibling;
+                        return;
+                }
+        } else if (!sibling)
+                return;         /* high enough already, and not by passthrud */
         l->memlock_raised = true;
 }
 
-/* The holder, if it still lives, gets its own limit back. */
-static void restore_memlock(Lease *l) {
+void lease_restore_memlock(Lease *l) {
+        Manager *m = l->manager;
+        struct rlimit limit;
+        bool others = false;
+
         if (!l->memlock_raised || l->pidfd < 0)
                 return;
         l->memlock_raised = false;
         if (pidfd_send_signal(l->pidfd, 0) < 0)
                 return;         /* gone */
-        if (prlimit(l->pid, RLIMIT_MEMLOCK, &l->old_memlock, NULL) < 0 && errno != ESRCH)
-                log_warning_errno(-errno, "Cannot put back RLIMIT_MEMLOCK of pid %u, ignoring: %m", (unsigned) l->pid);
+        /* Its other live leases keep what the largest of them asked for; the last one puts its own back. */
+        limit = l->old_memlock;
+        for (size_t i = 0; i < m->n_leases; i++)
+                if (memlock_sibling_of(l, m->leases[i])) {
+                        limit = memlock_at_least(limit, m->leases[i]->memory_bytes);
+                        others = true;
+                }
+        if (prlimit(l->pid, RLIMIT_MEMLOCK, &limit, NULL) < 0 && errno != ESRCH)
+                log_warning_errno(-errno, "Cannot %s RLIMIT_MEMLOCK of pid %u, ignoring: %m",
+                                  others ? "lower" : "put back", (unsigned) l->pid);
 }
 
 /* 1 when VFIO calls the group behind @fd viable (every member on a VFIO driver or none), 0 when not. */
@@ -570,7 +609,7 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t
 
         /* Granted: only now is the caller's limit raised. */
         if (opts->memory_bytes > 0)
-                set_memlock(l, opts->memory_bytes);
+                lease_raise_memlock(l, opts->memory_bytes);
         lease_attach(l);
         *ret = l;
         *ret_fd = TAKE_FD(fd);
@@ -777,7 +816,7 @@ void lease_end(Lease *l, const char *reason) {
         lease_note_family(l);
         l->state = LEASE_RELEASING;
         l->reason = reason;
-        restore_memlock(l);
+        lease_restore_memlock(l);
         l->pidfd_source = sd_event_source_disable_unref(l->pidfd_source);
 
         if (l->node_owner != UID_NONE) {

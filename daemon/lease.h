@@ -52,6 +52,7 @@ typedef struct Lease {
         char *stuck;            /* who still holds the group after the kill, or NULL */
         StuckJob *stuck_job;    /* the stuck check's walk, running in a worker */
         bool memlock_raised;    /* old_memlock is the holder's, to put back */
+        uint64_t memory_bytes;  /* MemoryBytes asked for (0: none) */
         bool announce_pending;  /* granted, not announced yet (lease_announce_later()) */
         struct rlimit old_memlock;
 } Lease;
@@ -73,6 +74,16 @@ typedef struct AcquireOptions {
  */
 int lease_check(Manager *m, Device *d, const char *vm, uint64_t memory_bytes, char ***ret_endpoints,
                 sd_bus_error *error);
+
+/*
+ * RLIMIT_MEMLOCK of @l's holder raised to @bytes for the lease (a grant's
+ * MemoryBytes).  One process can hold several leases: the limit it had
+ * before the first of them is what comes back, when the last of them ends
+ * (lease_restore_memlock()); until then it keeps what the largest live one
+ * asked for.  Failures are logged and change nothing.
+ */
+void lease_raise_memlock(Lease *l, uint64_t bytes);
+void lease_restore_memlock(Lease *l);
 
 /*
  * Move, open, record, after lease_check() said yes: the group fd in

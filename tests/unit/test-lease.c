@@ -16,6 +16,11 @@
  * with an IOMMU (class/iommu/dmar0), interrupt remapping (IR- in
  * /proc/interrupts) and allow_unsafe_interrupts=N.
  */
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
 #include "fake-manager.h"
 #include "fake-sysfs.h"
 
@@ -27,6 +32,7 @@
 #include "lease.h"
 #include "manager.h"
 #include "passthru-names.h"
+#include "process.h"
 #include "state.h"
 #include "strv.h"
 #include "sysfs.h"
@@ -671,6 +677,96 @@ static void memory_above_the_cap_is_a_limit_in_its_place(void **state) {
         assert_int_equal(lease_check(fx->m, fx_device(fx, D1), "vm-a", 1 << 20, NULL, &fx->error), 0);
 }
 
+/* RLIMIT_MEMLOCK (soft, hard) of @pid. */
+static void memlock_of(pid_t pid, rlim_t *cur, rlim_t *max) {
+        struct rlimit r;
+
+        assert_int_equal(prlimit(pid, RLIMIT_MEMLOCK, NULL, &r), 0);
+        *cur = r.rlim_cur;
+        *max = r.rlim_max;
+}
+
+#define assert_memlock(pid, c, m) do {                  \
+                rlim_t cur_, max_;                      \
+                memlock_of((pid), &cur_, &max_);        \
+                assert_int_equal(cur_, (c));            \
+                assert_int_equal(max_, (m));            \
+        } while (0)
+
+/*
+ * One holder, two leases with MemoryBytes: its own limit comes back when the
+ * last one ends, and until then it keeps what the largest live one asked
+ * for, whichever ends first.  A lease of another process is not counted.
+ */
+static void memlock_is_the_holders_across_its_leases(void **state) {
+        Fx *fx = *state;
+        /* Soft limits under the hard one it has: no CAP_SYS_RESOURCE needed (this host's root lacks it). */
+        struct rlimit own = { 65536, 0 };
+        rlim_t hard, small, large;
+        uint64_t start;
+        Lease *a, *b, *other;
+        pid_t child;
+        int pidfd;
+
+        child = fork();
+        assert_true(child >= 0);
+        if (child == 0) {
+                /* Gone with the test, even one that fails half-way (it would hold run.sh's pipe). */
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                pause();
+                _exit(0);
+        }
+        assert_int_equal(prlimit(child, RLIMIT_MEMLOCK, NULL, &own), 0);
+        hard = own.rlim_max;
+        large = hard == RLIM_INFINITY ? 8 << 20 : hard;
+        small = large / 2;
+        assert_true(small > 65536);
+        own.rlim_cur = 65536;
+        assert_int_equal(prlimit(child, RLIMIT_MEMLOCK, &own, NULL), 0);
+        assert_int_equal(proc_start_time(child, &start), 0);
+        fx_load(fx, MARKED_STATE);
+        for (int order = 0; order < 2; order++) {
+                a = fx_lease(fx, 1, "vm-a", child, (const char *const[]) { D1, NULL });
+                b = fx_lease(fx, 2, "vm-a", child, (const char *const[]) { D2A, NULL });
+                other = fx_lease(fx, 3, "vm-b", child, (const char *const[]) { D3, NULL });
+                a->start_time = b->start_time = start;
+                other->start_time = start + 1;  /* the same pid, another process */
+                pidfd = pidfd_open(child);
+                assert_true(pidfd >= 0);
+                a->pidfd = pidfd;
+                b->pidfd = dup(pidfd);
+                other->pidfd = dup(pidfd);
+                lease_raise_memlock(a, small);
+                assert_memlock(child, small, hard);
+                lease_raise_memlock(b, large);
+                assert_memlock(child, large, hard);
+                lease_raise_memlock(other, 1 << 20);    /* below: nothing to raise, nothing to put back */
+                assert_false(other->memlock_raised);
+                /* a first: b's large limit stays; then b: its own.  Or b first: down to a's small one. */
+                a->state = b->state = LEASE_ACTIVE;
+                if (order == 0) {
+                        a->state = LEASE_RELEASING;
+                        lease_restore_memlock(a);
+                        assert_memlock(child, large, hard);
+                        b->state = LEASE_RELEASING;
+                        lease_restore_memlock(b);
+                } else {
+                        b->state = LEASE_RELEASING;
+                        lease_restore_memlock(b);
+                        assert_memlock(child, small, hard);
+                        a->state = LEASE_RELEASING;
+                        lease_restore_memlock(a);
+                }
+                assert_memlock(child, 65536, hard);
+                lease_restore_memlock(other);
+                assert_memlock(child, 65536, hard);
+                while (fx->m->n_leases > 0)
+                        lease_free(fx->m->leases[fx->m->n_leases - 1]);
+        }
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+}
+
 static void group_not_viable_wins_over_device_busy(void **state) {
         Fx *fx = *state;
 
@@ -824,6 +920,7 @@ int main(void) {
                 T(not_assigned_wins_over_limit_exceeded),
                 T(limit_exceeded_wins_over_group_not_viable),
                 T(memory_above_the_cap_is_a_limit_in_its_place),
+                T(memlock_is_the_holders_across_its_leases),
                 T(group_not_viable_wins_over_device_busy),
                 T(lookup_finds_device_by_short_and_long_address),
                 T(lookup_of_malformed_address_is_invalid_args),
