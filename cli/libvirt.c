@@ -16,6 +16,7 @@
  * device with managed='yes' is refused: libvirt would move it to vfio-pci
  * behind passthrud's back.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -34,8 +35,12 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-journal.h>
 
+#include <linux/passthru.h>
+
 #include "client.h"
+#include "cmdline.h"
 #include "domxml.h"
+#include "fileio.h"
 #include "macro.h"
 #include "passthru-names.h"
 #include "passthructl.h"
@@ -273,35 +278,215 @@ static int spawn_holder(const char *domain, char **devices) {
         return -EIO;
 }
 
+/* The passthru.ko rules that count while passthrud cannot be asked. */
+#define MODULE_HIDE "/sys/module/passthru/parameters/hide"
+#define MODULE_IDS "/sys/module/passthru/parameters/ids"
+#define PROC_CMDLINE "/proc/cmdline"
+
+/* What an ids= entry is matched against. */
+typedef struct DeviceIds {
+        unsigned vendor, device, subvendor, subdevice, class;
+} DeviceIds;
+
+/* A hex attribute of the device (vendor, class, ...); -errno if it cannot be read. */
+static int device_hex(const char *address, const char *attr, unsigned *ret) {
+        _cleanup_free_ char *text = NULL;
+        char path[PATH_MAX], *end;
+        unsigned long v;
+        int r;
+
+        snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", address, attr);
+        r = read_full_file(path, &text, NULL);
+        if (r < 0)
+                return r;
+        errno = 0;
+        v = strtoul(text, &end, 16);
+        if (errno != 0 || end == text || v > 0xffffff)
+                return -EBADMSG;
+        *ret = (unsigned) v;
+        return 0;
+}
+
+/* One ids= field as passthru.ko reads it: 1-8 hex digits, an optional 0x, at most @max. */
+static bool ids_field(const char **p, const char *end, unsigned max, unsigned *ret) {
+        unsigned long long v = 0;
+        int digits = 0;
+
+        if (end - *p > 2 && (*p)[0] == '0' && ((*p)[1] == 'x' || (*p)[1] == 'X') && isxdigit((unsigned char) (*p)[2]))
+                *p += 2;
+        for (; *p < end && isxdigit((unsigned char) **p) && digits <= 8; (*p)++, digits++)
+                v = v * 16 + (unsigned) (isdigit((unsigned char) **p) ? **p - '0' : tolower(**p) - 'a' + 10);
+        if (digits == 0 || digits > 8 || (v > max && !(max == 0xffff && v == 0xffffffffu)))
+                return false;
+        *ret = (unsigned) v;
+        return true;
+}
+
+/*
+ * Does an entry of the ids= value [v, end) (pci-stub's
+ * vendor:device[:subvendor[:subdevice[:class[:class_mask]]]], comma
+ * separated, ffffffff for any id) cover the device, as passthru.ko matches
+ * it?  A bad entry is skipped, as the module skips it.  The entry goes to @rule.
+ */
+static bool ids_cover(const char *v, const char *end, const DeviceIds *d, char *rule, size_t size) {
+        while (v < end) {
+                const char *e = memchr(v, ',', (size_t) (end - v)) ?: end, *p = v;
+                unsigned f[6] = { 0, 0, 0xffffffffu, 0xffffffffu, 0, 0 };
+                const unsigned have[4] = { d->vendor, d->device, d->subvendor, d->subdevice };
+                size_t n = 0;
+                bool ok = true, match = true;
+
+                while (ok && p < e && n < 6) {
+                        if (n > 0 && *p++ != ':')
+                                ok = false;
+                        else {
+                                ok = ids_field(&p, e, n < 4 ? 0xffff : 0xffffff, &f[n]);
+                                n++;
+                        }
+                }
+                ok = ok && n >= 2 && p == e && e - v <= PASSTHRU_RULE_MAX;
+                for (size_t i = 0; i < 4; i++)
+                        match = match && (f[i] == 0xffffffffu || f[i] == have[i]);
+                if (ok && match && !((f[4] ^ d->class) & f[5])) {
+                        snprintf(rule, size, "ids=%.*s", (int) (e - v), v);
+                        return true;
+                }
+                v = e + 1;
+        }
+        return false;
+}
+
+/* The passthru.ids= values of the kernel command line @cmdline: does one cover the device? */
+static bool cmdline_ids_cover(const char *cmdline, const DeviceIds *d, char *rule, size_t size) {
+        static const char name[] = "passthru.ids=";
+
+        /* An argument that starts with the name, quoted or not; its value ends at a blank or a quote. */
+        for (const char *p = cmdline; (p = strstr(p, name)); p += strlen(name)) {
+                const char *v = p + strlen(name);
+
+                if (p > cmdline && !strchr(" \t\n\v\f\r\"", p[-1]))
+                        continue;
+                v += *v == '"';
+                if (ids_cover(v, v + strcspn(v, " \t\n\v\f\r\""), d, rule, size))
+                        return true;
+        }
+        return false;
+}
+
+/*
+ * Is the device at @address passthru's by a rule of passthru.ko's: its
+ * hide= and ids= parameters now (the command line's and modprobe.d's), or
+ * the kernel command line's passthru.hide= and passthru.ids=?  The rule
+ * goes to @rule and where it is to @where.
+ */
+static bool passthru_rule_covers(const char *address, char *rule, size_t size, const char **where) {
+        _cleanup_free_ char *hide = NULL, *ids = NULL, *cmdline = NULL;
+        DeviceIds d;
+
+        /* No rule names a device in a domain above ffff (passthru(4)). */
+        if (strlen(address) != 12 || device_hex(address, "vendor", &d.vendor) < 0 ||
+            device_hex(address, "device", &d.device) < 0 ||
+            device_hex(address, "subsystem_vendor", &d.subvendor) < 0 ||
+            device_hex(address, "subsystem_device", &d.subdevice) < 0 || device_hex(address, "class", &d.class) < 0)
+                return false;
+
+        /* hide=: the module joins its values with blanks; each token as a passthru.hide= of its own. */
+        if (read_full_file(MODULE_HIDE, &hide, NULL) >= 0) {
+                char *save = NULL;
+
+                *where = MODULE_HIDE;
+                for (char *t = strtok_r(hide, " \t\n\v\f\r\"", &save); t; t = strtok_r(NULL, " \t\n\v\f\r\"", &save)) {
+                        _cleanup_free_ char *arg = NULL;
+
+                        if (asprintf(&arg, "passthru.hide=%s", t) < 0)
+                                return true;    /* out of memory: as if it were, the safe side */
+                        if (cmdline_hide_covers(arg, address, d.vendor, d.device, rule, size))
+                                return true;
+                }
+        }
+        if (read_full_file(MODULE_IDS, &ids, NULL) >= 0) {
+                *where = MODULE_IDS;
+                if (ids_cover(ids, ids + strcspn(ids, "\n"), &d, rule, size))
+                        return true;
+        }
+        if (read_full_file(PROC_CMDLINE, &cmdline, NULL) >= 0) {
+                *where = PROC_CMDLINE;
+                if (cmdline_hide_covers(cmdline, address, d.vendor, d.device, rule, size) ||
+                    cmdline_ids_cover(cmdline, &d, rule, size))
+                        return true;
+        }
+        return false;
+}
+
+/* The driver bound to @address now, its name into @buf; "" for none. */
+static const char *device_driver_now(const char *address, char *buf, size_t size) {
+        char path[PATH_MAX];
+        ssize_t k;
+
+        snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", address);
+        k = readlink(path, buf, size - 1);
+        if (k <= 0)
+                return "";
+        buf[k] = 0;
+        return strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf;
+}
+
+/* Is @address a VF whose PF the state file gives VFs to (NumVFs=), which passthru.ko hides? */
+static bool vf_of_marked_pf(PersistentState *state, const char *address) {
+        char path[PATH_MAX], target[PATH_MAX];
+        const char *pf;
+        StateDevice *s;
+        ssize_t k;
+
+        snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/physfn", address);
+        k = readlink(path, target, sizeof(target) - 1);
+        if (k <= 0)
+                return false;
+        target[k] = 0;
+        pf = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+        s = state_find_device(state, pf);
+        return s && s->num_vfs > 0;
+}
+
 /*
  * passthrud cannot be asked (it fails to start, say): a domain is refused
- * only when it names a device that is passthru's all the same, one that
- * passthru.ko holds now or that the state file marks; other hostdevs are
- * libvirt's business.
+ * when it names a device that is passthru's all the same and may not have
+ * been reset since its last VM: one that passthru.ko holds now, that the
+ * state file marks (or a VF of a PF it gives VFs to), or one on vfio-pci
+ * that a rule of passthru.ko's covers (a VM that stopped while passthrud
+ * was down left it there, unreset).  When the state file does not parse
+ * (what stops passthrud too), every device a hostdev names is refused.
+ * Other hostdevs are libvirt's business.
  */
 static int hostdevs_without_daemon(const char *domain, const DomainHostdev *hd, size_t n, int error) {
         _cleanup_(state_done) PersistentState state = {};
         _cleanup_free_ char *reason = NULL;
-        bool have_state = state_load(PT_STATE_DIR, &state, &reason) >= 0;
-        int r = 0;
+        int r = 0, k;
 
+        k = state_load(PT_STATE_DIR, &state, &reason);
         for (size_t i = 0; i < n; i++) {
-                char path[PATH_MAX], target[PATH_MAX];
-                StateDevice *marked = have_state ? state_find_device(&state, hd[i].address) : NULL;
-                const char *driver = "";
-                ssize_t k;
+                char target[PATH_MAX], rule[PASSTHRU_RULE_MAX + 8] = "";
+                const char *driver = device_driver_now(hd[i].address, target, sizeof(target)), *where = NULL;
+                StateDevice *marked = k >= 0 ? state_find_device(&state, hd[i].address) : NULL;
 
-                snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", hd[i].address);
-                k = readlink(path, target, sizeof(target) - 1);
-                if (k > 0) {
-                        target[k] = 0;
-                        driver = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
-                }
-                if (strcmp(driver, "passthru") != 0 && !(marked && marked->passthrough))
+                if (k < 0)
+                        fprintf(stderr, "passthru: domain '%s' names %s, and passthrud cannot be asked for a lease (%s) "
+                                "nor its state file read (%s): not starting it, since the device may be passthru's "
+                                "and not reset (see 'systemctl status passthrud')\n",
+                                domain, hd[i].address, strerror(-error),
+                                reason ?: PT_STATE_DIR "/" STATE_FILE_NAME ": out of memory");
+                else if (strcmp(driver, "passthru") == 0 || (marked && marked->passthrough) ||
+                         vf_of_marked_pf(&state, hd[i].address))
+                        fprintf(stderr, "passthru: domain '%s' names %s, which is passthru's, and passthrud cannot be "
+                                "asked for a lease (%s): not starting it (see 'systemctl status passthrud')\n",
+                                domain, hd[i].address, strerror(-error));
+                else if (strcmp(driver, "vfio-pci") == 0 && passthru_rule_covers(hd[i].address, rule, sizeof(rule), &where))
+                        fprintf(stderr, "passthru: domain '%s' names %s, which is on vfio-pci and passthru's by the rule "
+                                "%s (%s), and passthrud cannot be asked whether it was reset since its last VM (%s): "
+                                "not starting it (see 'systemctl status passthrud')\n",
+                                domain, hd[i].address, rule, where, strerror(-error));
+                else
                         continue;
-                fprintf(stderr, "passthru: domain '%s' names %s, which is passthru's, and passthrud cannot be asked "
-                        "for a lease (%s): not starting it (see 'systemctl status passthrud')\n",
-                        domain, hd[i].address, strerror(-error));
                 r = -EHOSTDOWN;
         }
         return r;

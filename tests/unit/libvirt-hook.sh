@@ -194,4 +194,78 @@ check another_process_is_not_the_domains_qemu \
 kill $other 2>/dev/null
 wait $other 2>/dev/null
 hook vm-s release no 01
+# passthrud cannot be asked: the hook reads the state file, sysfs and the
+# kernel command line itself.  Fakes of them, in this mount namespace: a
+# device 0000:01:00.0 (ids 1234:11e8) whose driver is DRIVER, passthru.ko's
+# parameters, /proc/cmdline and /var/lib/passthru/state.
+fake=$dir/fake
+mkdir -p "$fake/pci/0000:01:00.0" "$fake/module" "$fake/varlib/passthru"
+printf '%s\n' 0x1234 >"$fake/pci/0000:01:00.0/vendor"
+printf '%s\n' 0x11e8 >"$fake/pci/0000:01:00.0/device"
+printf '%s\n' 0x1af4 >"$fake/pci/0000:01:00.0/subsystem_vendor"
+printf '%s\n' 0x1100 >"$fake/pci/0000:01:00.0/subsystem_device"
+printf '%s\n' 0x00ff00 >"$fake/pci/0000:01:00.0/class"
+touch "$fake/cmdline"
+if ! mount --bind "$fake/pci" /sys/bus/pci/devices || ! mount --bind "$fake/module" /sys/module ||
+    ! mount --bind "$fake/cmdline" /proc/cmdline || ! mount --bind "$fake/varlib" /var/lib; then
+    echo "FAIL unit.libvirt.setup cannot fake sysfs, /proc/cmdline and /var/lib"
+    exit 1
+fi
+# down DRIVER CMDLINE HIDE IDS STATE [PF]: the fakes so, then prepare domain
+# vm-d (managed='no', 0000:01:00.0) with passthrud unreachable.  DRIVER "-":
+# none; HIDE and IDS "-": passthru.ko is not loaded; STATE "-": no state
+# file; PF: the device is a VF of that PF.
+down() {
+    rm -rf /sys/bus/pci/devices/0000:01:00.0/driver /sys/bus/pci/devices/0000:01:00.0/physfn /sys/module/passthru \
+        /var/lib/passthru/state
+    [[ $1 != - ]] && ln -s "../../../bus/pci/drivers/$1" /sys/bus/pci/devices/0000:01:00.0/driver
+    printf '%s\n' "$2" >"$fake/cmdline"
+    if [[ $3 != - ]]; then
+        mkdir -p /sys/module/passthru/parameters
+        printf '%s\n' "$3" >/sys/module/passthru/parameters/hide
+        printf '%s\n' "$4" >/sys/module/passthru/parameters/ids
+    fi
+    [[ $5 != - ]] && printf '%b' "$5" >/var/lib/passthru/state
+    [[ -n ${6:-} ]] && ln -s "../$6" /sys/bus/pci/devices/0000:01:00.0/physfn
+    out=$(domain vm-d no 01 | DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent timeout 60 "$ctl" libvirt-hook vm-d prepare begin - 2>&1)
+    status=$?
+}
+refused_for() {
+    [ "$status" -ne 0 ] && grep -q "domain 'vm-d' names 0000:01:00.0, $1" <<<"$out"
+}
+# The domain starts, and the hook says nothing of passthru's (only that the bus is not there).
+libvirts() {
+    [ "$status" -eq 0 ] && ! grep -q '^passthru:' <<<"$out"
+}
+
+down vfio-pci 'ro quiet' - - -
+check down_a_vfio_device_no_rule_covers_is_libvirts libvirts
+down vfio-pci 'ro quiet' '(0000:01:00.0=8086:10d3) (0000:01:00.1)' '8086:10d3,1234:11e8:1af4:1101' -
+check down_rules_for_other_ids_or_devices_do_not_cover_it libvirts
+down vfio-pci 'BOOT_IMAGE=/vmlinuz ro "passthru.hide=(02:00.0) (01:00.*)" quiet' - - -
+check down_a_vfio_device_hidden_on_the_kernel_command_line_is_refused \
+    refused_for "which is on vfio-pci and passthru's by the rule (0000:01:00.\\*) (/proc/cmdline)"
+down vfio-pci 'ro passthru.ids=8086:10d3,0x1234:0x11e8 quiet' - - -
+check down_a_vfio_device_of_the_command_lines_ids_is_refused \
+    refused_for "which is on vfio-pci and passthru's by the rule ids=0x1234:0x11e8 (/proc/cmdline)"
+down vfio-pci 'ro quiet' '(0000:03:00.0) (0000:01:00.0=1234:11e8)' '' -
+check down_a_vfio_device_in_the_modules_hide_is_refused \
+    refused_for "which is on vfio-pci and passthru's by the rule (0000:01:00.0=1234:11e8) (/sys/module/passthru/parameters/hide)"
+down vfio-pci 'ro quiet' '' '8086:10d3,ffffffff:ffffffff:1af4:1100:00ff00:ffff00' -
+check down_a_vfio_device_in_the_modules_ids_is_refused \
+    refused_for "which is on vfio-pci and passthru's by the rule ids=ffffffff:ffffffff:1af4:1100:00ff00:ffff00 (/sys/module/passthru/parameters/ids)"
+down e1000e 'ro passthru.hide=(01:00.0)' - - -
+check down_a_covered_device_on_a_host_driver_is_libvirts libvirts
+down passthru 'ro quiet' - - -
+check down_a_device_on_passthru_is_refused refused_for "which is passthru's"
+down vfio-pci 'ro quiet' - - '[Device 0000:01:00.0]\nPassthrough=yes\n'
+check down_a_device_the_state_file_marks_is_refused refused_for "which is passthru's"
+down vfio-pci 'ro quiet' - - '[Device 0000:06:00.0]\nPassthrough=no\nNumVFs=2\n' 0000:07:00.0
+check down_a_vf_of_a_pf_without_numvfs_is_libvirts libvirts
+down vfio-pci 'ro quiet' - - '[Device 0000:06:00.0]\nPassthrough=no\nNumVFs=2\n' 0000:06:00.0
+check down_a_vf_of_a_pf_the_state_file_gives_vfs_to_is_refused refused_for "which is passthru's"
+down e1000e 'ro quiet' - - '[Device 0000:01:00.0]\nPassthrough=maybe\n'
+check down_a_state_file_that_does_not_parse_refuses_every_device \
+    eval 'refused_for "and passthrud cannot be asked for a lease (.*) nor its state file read (/var/lib/passthru/state:2: " &&
+          grep -q "maybe" <<<"$out"'
 exit $rc
