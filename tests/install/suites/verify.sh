@@ -536,15 +536,23 @@ XML
     [ "${rc:-0}" -eq 0 ] || fail "after apt remove, libvirt cannot start a domain: $(cat /tmp/virsh-plain)"
 }
 
-# apt purge: no file of either package, nothing passthrud wrote, no DKMS
-# tree; compared with the snapshot stage 1 took before the install.
+# apt purge: no file of either package, nothing passthrud wrote to keep,
+# no DKMS tree; compared with the snapshot stage 1 took before the install.
+# /run/passthru stays as it was, until the boot ends: a reinstall must not
+# hand out a quarantined device (passthrud is gone since apt remove, so a
+# list written here stands for one it left).
 testcase_apt_purge_leaves_nothing_behind() {
+    [ -s /run/passthru/quarantine ] || { install -d -m 0700 /run/passthru && echo 0000:02:00.0 >/run/passthru/quarantine; }
+    rm -rf /tmp/run-passthru.before
+    cp -a /run/passthru /tmp/run-passthru.before
     DEBIAN_FRONTEND=noninteractive apt-get purge -y passthrud passthru-dkms >/tmp/purge.log 2>&1 ||
         { tail -n 20 /tmp/purge.log; fail "apt purge failed"; }
     ! dpkg -l passthrud passthru-dkms 2>/dev/null | grep -q '^[ir]' || fail "dpkg still knows: $(dpkg -l passthrud passthru-dkms)"
-    for d in /var/lib/passthru /run/passthru /var/lib/dkms/passthru /usr/src/passthru-*; do
+    for d in /var/lib/passthru /run/passthru-libvirt /run/passthru.sock /var/lib/dkms/passthru /usr/src/passthru-*; do
         [ ! -e "$d" ] || fail "$d is left"
     done
+    diff -r /tmp/run-passthru.before /run/passthru >/tmp/run-diff 2>&1 ||
+        fail "apt purge changed /run/passthru (the quarantine list, the ledger): $(head -n 5 /tmp/run-diff | tr '\n' ' ')"
     find /usr /etc /lib/modules -xdev | sort >/root/files-after
     diff /root/files-before /root/files-after | grep '^[<>]' |
         grep -vE '^> /etc/(group|gshadow|passwd|shadow|subuid|subgid)-?$|^> /etc/ld.so.cache$' |
