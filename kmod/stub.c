@@ -6,8 +6,10 @@
  * as soon as it is known (at load, at HIDE, or from the bus notifier before
  * any driver is matched on hot-add), so that no host driver can bind it,
  * not even for a moment.  The driver then binds it, saves its state, resets
- * it when it can and turns bus mastering off.  A bridge is never pinned nor
- * claimed (pt_unclaimable()).
+ * it when it can and turns bus mastering off.  One that a host driver holds
+ * already is pinned too, and claimed when that driver lets go and the
+ * device is probed again.  UNHIDE releases every pinned device no rule
+ * claims any more.  A bridge is never pinned nor claimed (pt_unclaimable()).
  *
  * Locking: pt_lock protects the rule list, the pin list and pt_live.  It
  * may be held while taking a device lock (driver overrides), never the
@@ -151,14 +153,21 @@ static void pt_pin_unlink(struct pt_pin *pin, struct list_head *list)
 	spin_unlock(&pt_pins_lock);
 }
 
+/* Drop @pdev's driver_override if it is still ours. */
+static void pt_clear_override(struct pci_dev *pdev)
+{
+	if (pt_override_is_ours(pdev))
+		pt_set_driver_override(pdev, "");
+}
+
 /* Free an unlinked pin; with @clear, also drop the override if still ours. */
 static void pt_pin_free(struct pt_pin *pin, bool clear)
 {
 	struct pci_dev *pdev = pin->pdev;
 
 	list_del(&pin->node);
-	if (clear && pt_override_is_ours(pdev))
-		pt_set_driver_override(pdev, "");
+	if (clear)
+		pt_clear_override(pdev);
 	pci_dev_put(pdev);
 	kfree(pin);
 }
@@ -217,7 +226,12 @@ static void pt_bound_elsewhere(struct pci_dev *pdev)
 }
 
 /*
- * Pin @pdev if a rule claims it and no driver holds it.  Returns 0, or the
+ * Pin @pdev if a rule claims it, whether or not a driver holds it: the
+ * override only counts when drivers are next matched, so a host driver
+ * that holds the device keeps it, and once it lets go the next probe
+ * (drivers_probe, a rescan, a module loaded) gives the device to passthru,
+ * never to a host driver.  Every device a rule claims is pinned, so that
+ * UNHIDE, which walks the pins, releases them all.  Returns 0, or the
  * error that kept a device a rule claims from being pinned.
  */
 static int pt_consider(struct pci_dev *pdev)
@@ -249,16 +263,16 @@ static int pt_consider(struct pci_dev *pdev)
 		pci_info(pdev, "%s; leaving it alone (rule %s)\n", why, rn->text);
 		return 0;
 	}
-	if (pdev->dev.driver) {
-		pci_info(pdev, "held by driver %s, leaving it alone (rule %s)\n",
-			 pdev->dev.driver->name, rn->text);
-		return 0;
-	}
 	ret = pt_pin(pdev);
-	if (ret)
+	if (ret) {
 		pci_warn(pdev, "cannot pin it to passthru (rule %s): %d\n",
 			 rn->text, ret);
-	return ret;
+		return ret;
+	}
+	if (pdev->dev.driver)
+		pci_info(pdev, "held by driver %s, pinned to passthru for when it lets go (rule %s)\n",
+			 pdev->dev.driver->name, rn->text);
+	return 0;
 }
 
 static int pt_probe(struct pci_dev *pdev, const struct pci_device_id *id)
@@ -537,7 +551,7 @@ int pt_stub_unhide(const struct pt_rule *rule, struct netlink_ext_ack *extack)
 	struct pt_pin *pin, *tmp;
 	struct pt_devid id;
 	LIST_HEAD(gone);
-	int ret = 0;
+	int ret = 0, err;
 
 	mutex_lock(&pt_lock);
 	if (!pt_live) {
@@ -566,10 +580,22 @@ int pt_stub_unhide(const struct pt_rule *rule, struct netlink_ext_ack *extack)
 out:
 	mutex_unlock(&pt_lock);
 
-	/* Unbinding runs the bus notifier chain: not under pt_lock. */
+	/*
+	 * Unbinding runs the bus notifier chain: not under pt_lock.  A device
+	 * on passthru goes to its own driver, if one is loaded; one on
+	 * vfio-pci (leased) stays there, with the override its mover set.
+	 */
 	list_for_each_entry_safe(pin, tmp, &gone, node) {
-		if (pin->pdev->dev.driver == &pt_driver.driver)
-			device_release_driver(&pin->pdev->dev);
+		struct device *dev = &pin->pdev->dev;
+
+		if (dev->driver == &pt_driver.driver) {
+			device_release_driver(dev);
+			pt_clear_override(pin->pdev);
+			err = device_attach(dev);
+			if (err < 0)
+				pci_warn(pin->pdev, "cannot probe it for a host driver: %d\n",
+					 err);
+		}
 		pt_pin_free(pin, true);
 	}
 	return ret;

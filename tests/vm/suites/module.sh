@@ -117,15 +117,28 @@ testcase_runtime_hide_and_unhide() {
     assert_eq "$(nl_state $BR1)" unlisted "GET state of $BR1"
 }
 
-testcase_runtime_hide_leaves_host_driver_alone() {
+# A device its host driver holds stays there, pinned: once that driver lets
+# go, the next probe gives it to passthru, not back to the host driver.
+testcase_runtime_hide_pins_a_held_device_for_when_its_driver_lets_go() {
     load_passthru
     modprobe e1000e
     echo $NIC > /sys/bus/pci/drivers_probe
     assert_driver $NIC e1000e
     ptnl hide '(02:00.0)'
     assert_driver $NIC e1000e
+    assert_eq "$(override $NIC)" passthru "driver_override of $NIC"
     assert_eq "$(nl_state $NIC)" held "GET state of $NIC"
     ptnl get | grep -F "$NIC" | grep -qF "held by driver e1000e" || fail "GET: $(ptnl get)"
+    dmesg | grep -qF "$NIC: held by driver e1000e, pinned to passthru for when it lets go (rule (0000:02:00.0))" ||
+        fail "no log line for the pin of $NIC"
+    echo $NIC > /sys/bus/pci/drivers/e1000e/unbind
+    echo $NIC > /sys/bus/pci/drivers_probe
+    assert_driver $NIC passthru
+    assert_eq "$(nl_state $NIC)" claimed "GET state of $NIC"
+    # Unhidden, it goes back to its host driver.
+    ptnl unhide '(02:00.0)'
+    assert_driver $NIC e1000e
+    assert_eq "$(override $NIC)" "(null)" "driver_override of $NIC"
     echo $NIC > /sys/bus/pci/drivers/e1000e/unbind
 }
 
@@ -186,6 +199,28 @@ to_vfio() {
 
 to_passthru() {
     move "$1" passthru
+}
+
+# passthrud's Live take: HIDE of a held device, then the move to passthru
+# by hand; UNHIDE gives it back to its host driver, override cleared.
+testcase_unhide_releases_a_device_moved_to_passthru_after_hide() {
+    load_passthru
+    modprobe e1000e
+    echo $NIC > /sys/bus/pci/drivers_probe
+    assert_driver $NIC e1000e
+    ptnl hide '(02:00.0)'
+    move $NIC passthru
+    ptnl unhide '(02:00.0)'
+    assert_driver $NIC e1000e
+    assert_eq "$(override $NIC)" "(null)" "driver_override of $NIC"
+    assert_eq "$(nl_state $NIC)" unlisted "GET state of $NIC"
+    [ -e $SYS/$NIC/net ] || fail "no network interface on $NIC"
+    # A device left to its host driver loses its override too, and keeps its driver.
+    ptnl hide '(02:00.0)'
+    ptnl unhide '(02:00.0)'
+    assert_driver $NIC e1000e
+    assert_eq "$(override $NIC)" "(null)" "driver_override of $NIC"
+    echo $NIC > /sys/bus/pci/drivers/e1000e/unbind
 }
 
 testcase_bridged_group_works_through_vfio() {
