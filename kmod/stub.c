@@ -269,9 +269,10 @@ static int pt_consider(struct pci_dev *pdev)
 			 rn->text, ret);
 		return ret;
 	}
+	/* Not dev.driver->name: the driver may leave meanwhile (no device lock). */
 	if (pdev->dev.driver)
 		pci_info(pdev, "held by driver %s, pinned to passthru for when it lets go (rule %s)\n",
-			 pdev->dev.driver->name, rn->text);
+			 dev_driver_string(&pdev->dev), rn->text);
 	return 0;
 }
 
@@ -584,19 +585,22 @@ out:
 	 * Unbinding runs the bus notifier chain: not under pt_lock.  A device
 	 * on passthru goes to its own driver, if one is loaded; one on
 	 * vfio-pci (leased) stays there, with the override its mover set.
+	 * The override goes first, so that no new passthru bind can start
+	 * before the check of dev.driver below (on 6.1, clearing it takes
+	 * the device lock: a bind in flight is over by then too).
 	 */
 	list_for_each_entry_safe(pin, tmp, &gone, node) {
 		struct device *dev = &pin->pdev->dev;
 
+		pt_clear_override(pin->pdev);
 		if (dev->driver == &pt_driver.driver) {
 			device_release_driver(dev);
-			pt_clear_override(pin->pdev);
 			err = device_attach(dev);
 			if (err < 0)
 				pci_warn(pin->pdev, "cannot probe it for a host driver: %d\n",
 					 err);
 		}
-		pt_pin_free(pin, true);
+		pt_pin_free(pin, false);
 	}
 	return ret;
 }
