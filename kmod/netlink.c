@@ -141,6 +141,13 @@ static struct genl_family pt_family __ro_after_init = {
 	.maxattr = PASSTHRU_A_MAX,
 	.policy = pt_nl_policy,
 	.module = THIS_MODULE,
+	/*
+	 * Not under the kernel-wide genl_mutex: HIDE and UNHIDE bind and
+	 * reset devices (up to a minute each for one slow to come back),
+	 * which would stall every other family without parallel_ops.  The
+	 * stub serializes them itself (pt_change_lock).
+	 */
+	.parallel_ops = true,
 	.ops = pt_ops,
 	.n_ops = ARRAY_SIZE(pt_ops),
 	.mcgrps = pt_mcgrps,

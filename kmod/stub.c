@@ -11,14 +11,18 @@
  * device is probed again.  UNHIDE releases every pinned device no rule
  * claims any more.  A bridge is never pinned nor claimed (pt_unclaimable()).
  *
- * Locking: pt_lock protects the rule list, the pin list and pt_live.  It
- * may be held while taking a device lock (driver overrides), never the
- * other way round: probe() and remove() run under the device lock and do
- * not take pt_lock, nor does the bus notifier when a driver is bound (it
- * runs under the device lock).  It is never held across binding or unbinding
- * (device_attach(), device_release_driver()): those run the PCI bus
- * notifier chain, and pt_bus_notify() takes pt_lock under the chain's
- * rwsem when a device comes or goes.
+ * Locking: pt_change_lock serializes HIDE and UNHIDE (the netlink family
+ * has parallel_ops: no genl_mutex around them), across both of their
+ * phases, and their end with the module's; it is taken before pt_lock and
+ * may be held across binding and unbinding.  pt_lock protects the rule
+ * list, the pin list and pt_live.  It may be held while taking a device
+ * lock (driver overrides), never the other way round: probe() and
+ * remove() run under the device lock and do not take pt_lock, nor does
+ * the bus notifier when a driver is bound (it runs under the device lock).
+ * It is never held across binding or unbinding (device_attach(),
+ * device_release_driver()): those run the PCI bus notifier chain, and
+ * pt_bus_notify() takes pt_lock under the chain's rwsem when a device
+ * comes or goes.
  */
 #include <linux/device.h>
 #include <linux/list.h>
@@ -46,6 +50,7 @@ struct pt_pin {
 	bool claimed;		/* bound (and reset) once already */
 };
 
+static DEFINE_MUTEX(pt_change_lock);
 static DEFINE_MUTEX(pt_lock);
 static LIST_HEAD(pt_rules);
 static unsigned int pt_n_rules;		/* at most PT_RULES_MAX */
@@ -443,6 +448,16 @@ static void pt_release_all(void)
 	mutex_unlock(&pt_lock);
 }
 
+/* No more HIDE nor UNHIDE: one in flight ends first, later ones find !pt_live. */
+static void pt_stop(void)
+{
+	mutex_lock(&pt_change_lock);
+	mutex_lock(&pt_lock);
+	pt_live = false;
+	mutex_unlock(&pt_lock);
+	mutex_unlock(&pt_change_lock);
+}
+
 int pt_stub_init(void)
 {
 	struct pci_dev *pdev = NULL;
@@ -465,9 +480,7 @@ int pt_stub_init(void)
 	return 0;
 
 err_notifier:
-	mutex_lock(&pt_lock);
-	pt_live = false;
-	mutex_unlock(&pt_lock);
+	pt_stop();
 	bus_unregister_notifier(&pci_bus_type, &pt_bus_nb);
 err_rules:
 	pt_release_all();
@@ -476,9 +489,7 @@ err_rules:
 
 void pt_stub_exit(void)
 {
-	mutex_lock(&pt_lock);
-	pt_live = false;
-	mutex_unlock(&pt_lock);
+	pt_stop();
 	bus_unregister_notifier(&pci_bus_type, &pt_bus_nb);
 	pci_unregister_driver(&pt_driver);
 	pt_release_all();
@@ -492,6 +503,7 @@ int pt_stub_hide(const struct pt_rule *rule, struct netlink_ext_ack *extack)
 	struct pt_devid id;
 	int ret = 0;
 
+	mutex_lock(&pt_change_lock);
 	mutex_lock(&pt_lock);
 	if (!pt_live) {
 		ret = -ESHUTDOWN;
@@ -526,7 +538,10 @@ int pt_stub_hide(const struct pt_rule *rule, struct netlink_ext_ack *extack)
 	pr_info("hide %s\n", rn->text);
 	mutex_unlock(&pt_lock);
 
-	/* Binding runs the bus notifier chain: not under pt_lock. */
+	/*
+	 * Binding runs the bus notifier chain: not under pt_lock.  Under
+	 * pt_change_lock: no UNHIDE drops the rule meanwhile.
+	 */
 	for_each_pci_dev(pdev) {
 		pt_devid(pdev, &id);
 		if (pt_rule_check(rule, &id) == PT_NO_MATCH || pdev->dev.driver ||
@@ -535,6 +550,7 @@ int pt_stub_hide(const struct pt_rule *rule, struct netlink_ext_ack *extack)
 		if (device_attach(&pdev->dev) <= 0)
 			pci_warn(pdev, "passthru did not bind it\n");
 	}
+	mutex_unlock(&pt_change_lock);
 	return 0;
 
 err_unpin:
@@ -543,6 +559,7 @@ err_unpin:
 	pt_rule_remove(rn);
 out:
 	mutex_unlock(&pt_lock);
+	mutex_unlock(&pt_change_lock);
 	return ret;
 }
 
@@ -554,6 +571,7 @@ int pt_stub_unhide(const struct pt_rule *rule, struct netlink_ext_ack *extack)
 	LIST_HEAD(gone);
 	int ret = 0, err;
 
+	mutex_lock(&pt_change_lock);
 	mutex_lock(&pt_lock);
 	if (!pt_live) {
 		ret = -ESHUTDOWN;
@@ -602,6 +620,7 @@ out:
 		}
 		pt_pin_free(pin, false);
 	}
+	mutex_unlock(&pt_change_lock);
 	return ret;
 }
 

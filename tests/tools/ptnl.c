@@ -9,6 +9,10 @@
  *   ptnl monitor [-n COUNT] [-t SECONDS] [-r]
  *                                 print events: EVENT ADDRESS IDS RULE;
  *                                 -r: first print "ready" once subscribed
+ *   ptnl resolve                  only look the family up, through nlctrl
+ *                                 (whose requests take the kernel's
+ *                                 genl_mutex, as those of every family
+ *                                 without parallel_ops do)
  *
  * Exit status: 0 success, 1 the request failed, 2 bad usage, 3 timeout.
  */
@@ -127,7 +131,8 @@ static int usage(void) {
         fprintf(stderr,
                 "usage: ptnl get\n"
                 "       ptnl hide RULE | ptnl unhide RULE\n"
-                "       ptnl monitor [-n COUNT] [-t SECONDS] [-r]\n");
+                "       ptnl monitor [-n COUNT] [-t SECONDS] [-r]\n"
+                "       ptnl resolve\n");
         return 2;
 }
 
@@ -171,5 +176,7 @@ int main(int argc, char *argv[]) {
                 return do_rule(nl, verb[0] == 'h', argv[optind]);
         if (strcmp(verb, "monitor") == 0 && optind == argc)
                 return do_monitor(nl, count, seconds, ready);
+        if (strcmp(verb, "resolve") == 0 && optind == argc)
+                return 0;
         return usage();
 }

@@ -223,6 +223,45 @@ testcase_unhide_releases_a_device_moved_to_passthru_after_hide() {
     echo $NIC > /sys/bus/pci/drivers/e1000e/unbind
 }
 
+# HIDE runs outside the kernel-wide genl_mutex: while it waits for a
+# device (here for the lock of one whose vfio-pci unbind waits for the
+# process holding it), the other generic netlink families still answer
+# (nlctrl, which every client asks for a family's id).
+testcase_a_waiting_hide_stalls_no_other_netlink_family() {
+    local group holder unbind hide resolve answered
+    load_passthru
+    modprobe vfio-pci
+    echo vfio-pci > $SYS/$NIC/driver_override
+    echo $NIC > /sys/bus/pci/drivers_probe
+    assert_driver $NIC vfio-pci
+    group=$(basename "$(readlink $SYS/$NIC/iommu_group)")
+    : >/tmp/vh.out
+    vfio-check --group "$group" --hold $NIC >/tmp/vh.out 2>&1 &
+    holder=$!
+    timeout 10 sh -c 'until grep -q holding /tmp/vh.out; do sleep 0.1; done' ||
+        fail "vfio-check: $(cat /tmp/vh.out)"
+    echo $NIC > /sys/bus/pci/drivers/vfio-pci/unbind &
+    unbind=$!
+    sleep 2
+    kill -0 $unbind 2>/dev/null || fail "the unbind of vfio-pci did not wait for the holder"
+    ptnl hide '(02:00.0)' &
+    hide=$!
+    sleep 2
+    kill -0 $hide 2>/dev/null || fail "HIDE did not wait for the lock of $NIC"
+    # (Not timeout(1): a task waiting for genl_mutex cannot be killed.)
+    ptnl resolve &
+    resolve=$!
+    sleep 3
+    answered=yes
+    kill -0 $resolve 2>/dev/null && answered=no
+    kill $holder
+    wait $unbind
+    wait $hide || fail "HIDE failed once the holder was gone"
+    wait $resolve || fail "ptnl resolve failed"
+    assert_eq "$answered" yes "nlctrl answered while HIDE waited"
+    assert_driver $NIC passthru
+}
+
 testcase_bridged_group_works_through_vfio() {
     local group
     load_passthru "hide=(04:01.0)(04:02.0)"
