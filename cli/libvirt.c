@@ -283,30 +283,6 @@ static int spawn_holder(const char *domain, char **devices) {
 #define MODULE_IDS "/sys/module/passthru/parameters/ids"
 #define PROC_CMDLINE "/proc/cmdline"
 
-/* What an ids= entry is matched against. */
-typedef struct DeviceIds {
-        unsigned vendor, device, subvendor, subdevice, class;
-} DeviceIds;
-
-/* A hex attribute of the device (vendor, class, ...); -errno if it cannot be read. */
-static int device_hex(const char *address, const char *attr, unsigned *ret) {
-        _cleanup_free_ char *text = NULL;
-        char path[PATH_MAX], *end;
-        unsigned long v;
-        int r;
-
-        snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", address, attr);
-        r = read_full_file(path, &text, NULL);
-        if (r < 0)
-                return r;
-        errno = 0;
-        v = strtoul(text, &end, 16);
-        if (errno != 0 || end == text || v > 0xffffff)
-                return -EBADMSG;
-        *ret = (unsigned) v;
-        return 0;
-}
-
 /* One ids= field as passthru.ko reads it: 1-8 hex digits, an optional 0x, at most @max. */
 static bool ids_field(const char **p, const char *end, unsigned max, unsigned *ret) {
         unsigned long long v = 0;
@@ -328,7 +304,7 @@ static bool ids_field(const char **p, const char *end, unsigned max, unsigned *r
  * separated, ffffffff for any id) cover the device, as passthru.ko matches
  * it?  A bad entry is skipped, as the module skips it.  The entry goes to @rule.
  */
-static bool ids_cover(const char *v, const char *end, const DeviceIds *d, char *rule, size_t size) {
+static bool ids_cover(const char *v, const char *end, const SysfsPciDevice *d, char *rule, size_t size) {
         while (v < end) {
                 const char *e = memchr(v, ',', (size_t) (end - v)) ?: end, *p = v;
                 unsigned f[6] = { 0, 0, 0xffffffffu, 0xffffffffu, 0, 0 };
@@ -356,39 +332,25 @@ static bool ids_cover(const char *v, const char *end, const DeviceIds *d, char *
         return false;
 }
 
-/* The passthru.ids= values of the kernel command line @cmdline: does one cover the device? */
-static bool cmdline_ids_cover(const char *cmdline, const DeviceIds *d, char *rule, size_t size) {
-        static const char name[] = "passthru.ids=";
+/* The passthru.ids= values of the kernel command line @cmdline, split as the kernel splits it: does one cover the device? */
+static bool cmdline_ids_cover(const char *cmdline, const SysfsPciDevice *d, char *rule, size_t size) {
+        const char *p = cmdline, *v;
+        size_t n;
 
-        /* An argument that starts with the name, quoted or not; its value ends at a blank or a quote. */
-        for (const char *p = cmdline; (p = strstr(p, name)); p += strlen(name)) {
-                const char *v = p + strlen(name);
-
-                if (p > cmdline && !strchr(" \t\n\v\f\r\"", p[-1]))
-                        continue;
-                v += *v == '"';
-                if (ids_cover(v, v + strcspn(v, " \t\n\v\f\r\""), d, rule, size))
+        while (cmdline_next_value(&p, "passthru.ids", &v, &n))
+                if (ids_cover(v, v + n, d, rule, size))
                         return true;
-        }
         return false;
 }
 
 /*
- * Is the device at @address passthru's by a rule of passthru.ko's: its
+ * Is the device @d (as sysfs_pci_read() read it) passthru's by a rule of passthru.ko's: its
  * hide= and ids= parameters now (the command line's and modprobe.d's), or
  * the kernel command line's passthru.hide= and passthru.ids=?  The rule
  * goes to @rule and where it is to @where.
  */
-static bool passthru_rule_covers(const char *address, char *rule, size_t size, const char **where) {
+static bool passthru_rule_covers(const SysfsPciDevice *d, char *rule, size_t size, const char **where) {
         _cleanup_free_ char *hide = NULL, *ids = NULL, *cmdline = NULL;
-        DeviceIds d;
-
-        /* No rule names a device in a domain above ffff (passthru(4)). */
-        if (strlen(address) != 12 || device_hex(address, "vendor", &d.vendor) < 0 ||
-            device_hex(address, "device", &d.device) < 0 ||
-            device_hex(address, "subsystem_vendor", &d.subvendor) < 0 ||
-            device_hex(address, "subsystem_device", &d.subdevice) < 0 || device_hex(address, "class", &d.class) < 0)
-                return false;
 
         /* hide=: the module joins its values with blanks; each token as a passthru.hide= of its own. */
         if (read_full_file(MODULE_HIDE, &hide, NULL) >= 0) {
@@ -400,51 +362,28 @@ static bool passthru_rule_covers(const char *address, char *rule, size_t size, c
 
                         if (asprintf(&arg, "passthru.hide=%s", t) < 0)
                                 return true;    /* out of memory: as if it were, the safe side */
-                        if (cmdline_hide_covers(arg, address, d.vendor, d.device, rule, size))
+                        if (cmdline_hide_covers(arg, d->address, d->vendor, d->device, rule, size))
                                 return true;
                 }
         }
         if (read_full_file(MODULE_IDS, &ids, NULL) >= 0) {
                 *where = MODULE_IDS;
-                if (ids_cover(ids, ids + strcspn(ids, "\n"), &d, rule, size))
+                if (ids_cover(ids, ids + strcspn(ids, "\n"), d, rule, size))
                         return true;
         }
         if (read_full_file(PROC_CMDLINE, &cmdline, NULL) >= 0) {
                 *where = PROC_CMDLINE;
-                if (cmdline_hide_covers(cmdline, address, d.vendor, d.device, rule, size) ||
-                    cmdline_ids_cover(cmdline, &d, rule, size))
+                if (cmdline_hide_covers(cmdline, d->address, d->vendor, d->device, rule, size) ||
+                    cmdline_ids_cover(cmdline, d, rule, size))
                         return true;
         }
         return false;
 }
 
-/* The driver bound to @address now, its name into @buf; "" for none. */
-static const char *device_driver_now(const char *address, char *buf, size_t size) {
-        char path[PATH_MAX];
-        ssize_t k;
+/* Is @d a VF whose PF the state file gives VFs to (NumVFs=), which passthru.ko hides? */
+static bool vf_of_marked_pf(PersistentState *state, const SysfsPciDevice *d) {
+        StateDevice *s = d->physfn[0] ? state_find_device(state, d->physfn) : NULL;
 
-        snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", address);
-        k = readlink(path, buf, size - 1);
-        if (k <= 0)
-                return "";
-        buf[k] = 0;
-        return strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf;
-}
-
-/* Is @address a VF whose PF the state file gives VFs to (NumVFs=), which passthru.ko hides? */
-static bool vf_of_marked_pf(PersistentState *state, const char *address) {
-        char path[PATH_MAX], target[PATH_MAX];
-        const char *pf;
-        StateDevice *s;
-        ssize_t k;
-
-        snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/physfn", address);
-        k = readlink(path, target, sizeof(target) - 1);
-        if (k <= 0)
-                return false;
-        target[k] = 0;
-        pf = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
-        s = state_find_device(state, pf);
         return s && s->num_vfs > 0;
 }
 
@@ -465,9 +404,15 @@ static int hostdevs_without_daemon(const char *domain, const DomainHostdev *hd, 
 
         k = state_load(PT_STATE_DIR, &state, &reason);
         for (size_t i = 0; i < n; i++) {
-                char target[PATH_MAX], rule[PASSTHRU_RULE_MAX + 8] = "";
-                const char *driver = device_driver_now(hd[i].address, target, sizeof(target)), *where = NULL;
+                _cleanup_sysfs_pci_device_ SysfsPciDevice dev = {};
+                char rule[PASSTHRU_RULE_MAX + 8] = "";
                 StateDevice *marked = k >= 0 ? state_find_device(&state, hd[i].address) : NULL;
+                const char *driver, *where = NULL;
+
+                /* Not there, or in a domain above ffff (which no rule names): no driver, no ids, no PF. */
+                if (sysfs_pci_read(NULL, hd[i].address, &dev) < 0)
+                        dev = (SysfsPciDevice) { .iommu_group = -1 };
+                driver = dev.driver ?: "";
 
                 if (k < 0)
                         fprintf(stderr, "passthru: domain '%s' names %s, and passthrud cannot be asked for a lease (%s) "
@@ -476,11 +421,11 @@ static int hostdevs_without_daemon(const char *domain, const DomainHostdev *hd, 
                                 domain, hd[i].address, strerror(-error),
                                 reason ?: PT_STATE_DIR "/" STATE_FILE_NAME ": out of memory");
                 else if (strcmp(driver, "passthru") == 0 || (marked && marked->passthrough) ||
-                         vf_of_marked_pf(&state, hd[i].address))
+                         vf_of_marked_pf(&state, &dev))
                         fprintf(stderr, "passthru: domain '%s' names %s, which is passthru's, and passthrud cannot be "
                                 "asked for a lease (%s): not starting it (see 'systemctl status passthrud')\n",
                                 domain, hd[i].address, strerror(-error));
-                else if (strcmp(driver, "vfio-pci") == 0 && passthru_rule_covers(hd[i].address, rule, sizeof(rule), &where))
+                else if (strcmp(driver, "vfio-pci") == 0 && passthru_rule_covers(&dev, rule, sizeof(rule), &where))
                         fprintf(stderr, "passthru: domain '%s' names %s, which is on vfio-pci and passthru's by the rule "
                                 "%s (%s), and passthrud cannot be asked whether it was reset since its last VM (%s): "
                                 "not starting it (see 'systemctl status passthrud')\n",

@@ -199,25 +199,34 @@ static const char *next_arg(const char *p, CmdlineArg *ret) {
         return p;
 }
 
-bool cmdline_hide_covers(const char *cmdline, const char *address, unsigned vendor, unsigned device, char *rule,
-                         size_t size) {
-        static const char name[] = "passthru.hide";
-        const char *p = cmdline;
-
-        while (is_blank(*p))
-                p++;
+bool cmdline_next_value(const char **p, const char *name, const char **ret_value, size_t *ret_len) {
+        while (is_blank(**p))
+                (*p)++;
         /*
          * Every argument, also those after "--": the kernel hands these to
          * init, but passthru.ko is a loadable module and its parameters
          * come from modprobe, and kmod reads the whole of /proc/cmdline.
          */
-        while (*p) {
+        while (**p) {
                 CmdlineArg a;
 
-                p = next_arg(p, &a);
-                if (a.value && a.param_len == strlen(name) && strncmp(a.param, name, a.param_len) == 0 &&
-                    value_covers(a.value, a.value + a.value_len, address, vendor, device, rule, size))
+                *p = next_arg(*p, &a);
+                if (a.value && a.param_len == strlen(name) && strncmp(a.param, name, a.param_len) == 0) {
+                        *ret_value = a.value;
+                        *ret_len = a.value_len;
                         return true;
+                }
         }
+        return false;
+}
+
+bool cmdline_hide_covers(const char *cmdline, const char *address, unsigned vendor, unsigned device, char *rule,
+                         size_t size) {
+        const char *p = cmdline, *v;
+        size_t n;
+
+        while (cmdline_next_value(&p, "passthru.hide", &v, &n))
+                if (value_covers(v, v + n, address, vendor, device, rule, size))
+                        return true;
         return false;
 }

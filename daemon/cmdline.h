@@ -22,3 +22,9 @@
  */
 bool cmdline_hide_covers(const char *cmdline, const char *address, unsigned vendor, unsigned device, char *rule,
                          size_t size);
+/*
+ * The value of the next @name= argument of @cmdline from *@p on, split as
+ * above: [*ret_value, +*ret_len), *@p moved past it; false when there is
+ * none.  Start with *@p at the command line's beginning.
+ */
+bool cmdline_next_value(const char **p, const char *name, const char **ret_value, size_t *ret_len);
