@@ -102,7 +102,7 @@ static void help(void) {
                "     --open-node     run: hand /dev/vfio/N to the command instead of an fd (automatic for qemu-system-*)\n"
                "     --pass-fd       run: pass the group fds (their numbers in $PASSTHRU_GROUP_FDS)\n"
                "\nExit status: 0 ok, 1 failed, 2 usage, 3 check found a problem, 4 denied,\n"
-               "5 no such device, 6 passthrud not reachable; run passes its command's.\n"
+               "5 no such device, 6 passthrud not reachable; run passes its command's (127: it cannot be run).\n"
                "See passthructl(1).\n");
 }
 

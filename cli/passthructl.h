@@ -24,6 +24,7 @@ enum {
         EXIT_DENIED = 4,        /* not allowed */
         EXIT_NO_DEVICE = 5,     /* no such device */
         EXIT_NO_DAEMON = 6,     /* passthrud not reachable */
+        EXIT_CANNOT_RUN = 127,  /* run: its command cannot be run (found nowhere, not executable) */
 };
 
 /* The options, set by main()'s parse_argv() before a verb runs. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +38,46 @@ static bool command_opens_node(const char *cmd) {
         return strncmp(base, "qemu-system-", 12) == 0;
 }
 
+/* @path is a file this process may execute: 0, or -errno. */
+static int executable(const char *path) {
+        struct stat st;
+
+        if (stat(path, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        return access(path, X_OK) < 0 ? -errno : 0;
+}
+
+/*
+ * Whether execvp() can find @cmd: a path as it is, a bare name in $PATH (or
+ * glibc's default, /bin:/usr/bin, without one).  0, or the -errno of the
+ * reason; a file found only without the right to run it is -EACCES.
+ */
+static int command_runnable(const char *cmd) {
+        const char *path = getenv("PATH") ?: "/bin:/usr/bin";
+        int r = -ENOENT;
+
+        if (!*cmd)
+                return -ENOENT;
+        if (strchr(cmd, '/'))
+                return executable(cmd);
+        for (const char *p = path;; p++) {
+                size_t n = strcspn(p, ":");
+                _cleanup_free_ char *file = NULL;
+
+                if (asprintf(&file, "%.*s%s%s", (int) n, p, n ? "/" : "", cmd) < 0)
+                        return -ENOMEM;
+                if (executable(file) == 0)
+                        return 0;
+                if (access(file, F_OK) == 0)
+                        r = -EACCES;
+                p += n;
+                if (!*p)
+                        return r;
+        }
+}
+
 int verb_run(sd_bus *bus, char **args) {
         _cleanup_strv_free_ char **groups = calloc(1, sizeof(char *)), **fds = calloc(1, sizeof(char *));
         _cleanup_free_ char *groups_env = NULL, *fds_env = NULL;
@@ -47,6 +88,16 @@ int verb_run(sd_bus *bus, char **args) {
         /* main() checked that there are --vm and --device, and put each device as passthrud names it. */
         if (!groups || !fds)
                 return -ENOMEM;
+        /*
+         * A command that cannot be run is found out before any lease: a lease
+         * that ends unused still sends its group through the reset chain, and
+         * a device no trusted method resets would be quarantined by a typo.
+         */
+        r = command_runnable(args[0]);
+        if (r < 0) {
+                fprintf(stderr, "passthructl: cannot run %s: %s; nothing was leased\n", args[0], strerror(-r));
+                return EXIT_CANNOT_RUN;
+        }
         open_node = arg_open_node >= 0 ? arg_open_node : command_opens_node(args[0]);
 
         for (char **d = arg_devices; *d; d++) {
@@ -120,7 +171,7 @@ int verb_run(sd_bus *bus, char **args) {
                         _exit(127);     /* passthructl is already gone: so is the lease */
                 execvp(args[0], args);
                 fprintf(stderr, "passthructl: cannot run %s: %m\n", args[0]);
-                _exit(127);
+                _exit(EXIT_CANNOT_RUN);
         }
         signal(SIGINT, forward_signal);
         signal(SIGTERM, forward_signal);

@@ -132,6 +132,19 @@ expect run_options_before_the_verb 0 "^--vm y$" --vm x run -d 0000:01:00.0 echo 
 expect memory_in_terabytes 0 "^ok$" run -m 2T --vm x -d 0000:01:00.0 echo ok
 expect run_leases_a_short_address_by_passthruds_name_for_it 0 "^Leased 0000:01:00.0 \(IOMMU group 7\)" \
     run -d 1:0.0 --vm x true
+# A command that cannot be run is found out before anything is leased (127, as a shell says).
+expect run_of_a_missing_command_leases_nothing 127 "cannot run no-such-vmm: No such file or directory; nothing was leased" \
+    run -d 1:0.0 --vm missing-vmm no-such-vmm -m 1G
+expect run_of_a_missing_path_leases_nothing 127 "cannot run /nonexistent/qemu-system-x86_64: No such file or directory; nothing" \
+    run -d 1:0.0 --vm missing-vmm -- /nonexistent/qemu-system-x86_64
+expect run_of_a_directory_leases_nothing 127 "cannot run /tmp: Is a directory; nothing was leased" \
+    run -d 1:0.0 --vm missing-vmm -- /tmp
+if grep -q "acquired missing-vmm" "$dir/standin.log"; then
+    echo "FAIL unit.cli.run_that_cannot_start_its_command_made_no_lease: $(grep acquired "$dir/standin.log")"
+    rc=1
+else
+    echo "PASS unit.cli.run_that_cannot_start_its_command_made_no_lease"
+fi
 expect list_with_json_after_the_verb 0 '"address": *"0000:01:00.0"' list --json
 # A passthrud that has its name and does not answer is there: the call failed.
 kill -STOP "$standin_pid"
