@@ -166,7 +166,10 @@ int parse_address(const char *arg, char ret[ADDRESS_MAX]) {
         unsigned d = 0, b, s, f;
         int n = 0;
 
-        if (sscanf(arg, "%4x:%2x:%2x.%1x%n", &d, &b, &s, &f, &n) == 4 && arg[n] == '\0')
+        /* Hex digits, ':' and '.' only: sscanf()'s %x would also take a sign ("0000:-1:00.0") and blanks. */
+        if (arg[strspn(arg, "0123456789abcdefABCDEF:.")] != '\0')
+                ;
+        else if (sscanf(arg, "%4x:%2x:%2x.%1x%n", &d, &b, &s, &f, &n) == 4 && arg[n] == '\0')
                 ;
         else if (d = 0, n = 0, sscanf(arg, "%2x:%2x.%1x%n", &b, &s, &f, &n) == 3 && arg[n] == '\0')
                 ;

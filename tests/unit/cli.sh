@@ -55,6 +55,13 @@ expect version_is_printed 0 "^passthructl $(cat "$top/VERSION")$" --version
 expect help_names_every_verb 0 "run --device D" --help
 # A mistyped argument is bad usage (2) whether passthrud is there or not: checked before connecting.
 expect device_address_is_checked_before_connecting 2 "'zz:00.0' is not a PCI address" show zz:00.0
+# Hex digits, ':' and '.' only: no sign (sscanf's %x takes one) and no blanks, before or after.
+expect signed_address_field_is_refused 2 "'0000:-1:00.0' is not a PCI address" show 0000:-1:00.0
+expect plus_signed_address_field_is_refused 2 "'1:\\+1.0' is not a PCI address" release 1:+1.0
+expect address_with_a_leading_blank_is_refused 2 "' 01:00.0' is not a PCI address" show " 01:00.0"
+expect address_with_a_blank_inside_is_refused 2 "'01: 00.0' is not a PCI address" reset "01: 00.0"
+expect address_with_a_trailing_blank_is_refused 2 "'01:00.0 ' is not a PCI address" show "01:00.0 "
+expect upper_case_address_reaches_for_the_bus 6 "cannot connect to the system bus" show 0000:AB:1F.7
 expect maintenance_action_is_checked_before_connecting 2 "maintenance takes enter, exit or status, not 'foo'" \
     maintenance foo
 expect run_device_is_checked_before_connecting 2 "run needs --vm NAME and at least one --device" run --vm x -- true
