@@ -156,6 +156,7 @@ unit: $(UNIT_TESTS) $(BUILD)/passthructl $(BUILD)/pt-standin $(BUILD)/pt-flood $
 		tests/unit/refresh-initramfs.sh || rc=1; \
 		python3 tests/unit/deps.py || rc=1; python3 tests/unit/docs.py || rc=1; \
 		python3 tests/unit/includes.py || rc=1; python3 tests/unit/vmrun-watch.py || rc=1; \
+		python3 tests/unit/cockpit-page.py || rc=1; \
 		tests/unit/cli.sh || rc=1; \
 		tests/unit/libvirt-hook.sh || rc=1; exit $$rc
 

@@ -215,8 +215,13 @@
 
     function editAssignments(d, input) {
         const vm = input.value.trim();
-        if (vm)
-            call("Assigning " + d.Address + " to " + vm, "Assign", [d.Address, vm]);
+        if (!vm)
+            return;
+        // Out of the field: the table follows again (renderDevices()).
+        input.value = "";
+        if (document.activeElement)
+            document.activeElement.blur();
+        call("Assigning " + d.Address + " to " + vm, "Assign", [d.Address, vm]);
     }
 
     function renderGroup(d) {
@@ -287,15 +292,20 @@
                 placeholder: "VM",
                 disabled: !configurable,
                 "aria-label": "Assign " + d.Address + " to VM",
-                onblur: render,
+                onkeydown: (ev) => { if (ev.key === "Enter") editAssignments(d, ev.target) },
             });
-            assignments.append(el("span", { class: "passthru-assign" }, input,
+            // The field and its button are one control: the table is not
+            // rebuilt while the focus is in either (renderDevices()), and a
+            // press on the button leaves the focus in the field, so that the
+            // click lands on the button pressed, with what was typed.
+            assignments.append(el("span", { class: "passthru-assign", onfocusout: render }, input,
                                   el("button", {
                                       class: "pf-c-button pf-m-secondary pf-m-small",
                                       type: "button",
                                       "data-action": "assign",
                                       disabled: !configurable,
                                       text: "Assign",
+                                      onmousedown: (ev) => ev.preventDefault(),
                                       onclick: () => editAssignments(d, input),
                                   })));
         }
@@ -330,9 +340,10 @@
         const list = Object.keys(devices).map(p => devices[p]).filter(d => d.valid && d.Address);
         list.sort((a, b) => a.Address.localeCompare(b.Address));
         const tbody = document.querySelector("#devices tbody");
-        // Keep what the user is typing into an assignment field.
-        const typing = document.activeElement && document.activeElement.classList.contains("passthru-vm")
-            ? document.activeElement : null;
+        // Keep what the user is typing into an assignment field, and its
+        // Assign button: rebuilt between the press and the release of a
+        // click, the button would never see the click.
+        const typing = document.activeElement && document.activeElement.closest(".passthru-assign");
         if (typing)
             return;
         tbody.replaceChildren(...list.map(renderRow));

@@ -26,6 +26,8 @@ Commands:
   reboot-required [yes|no]            the "Reboot required" notice is shown (or not)
   assign|unassign ADDRESS VM          add or take away an assignment with the
                                       row's field and buttons, wait for it
+  assign-refused ADDRESS VM ERROR     type a VM name passthrud refuses: the page
+                                      shows ERROR, the name in it as text
   row ADDRESS FIELD=VALUE...          wait until the device's row shows these
                                       (state, owner, pid, driver), without a reload
   read-only                           every control is disabled, the notice
@@ -42,6 +44,7 @@ import time
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
 WAIT = 30  # seconds for what the page shows to follow the daemon
@@ -242,18 +245,46 @@ class Browser:
                        "return tr ? Array.from(tr.querySelectorAll('[data-field=assignments] .pf-c-label__content'))"
                        ".map(e => e.textContent) : null" % address)
 
+    def _type_assignment(self, address, vm):
+        """As a person does: a click into the row's field, the name typed, and
+        a click on Assign, pressed and released a moment apart (a page that
+        rebuilds the row in between loses the click)."""
+        self.frame()
+        row = '#devices tr[data-address="%s"] ' % address
+        fields = self.driver.find_elements(By.CSS_SELECTOR, row + "input.passthru-vm")
+        buttons = self.driver.find_elements(By.CSS_SELECTOR, row + "button[data-action=assign]")
+        if not fields or not buttons or not buttons[0].is_enabled():
+            raise Fail("%s: no enabled Assign field" % address)
+        ActionChains(self.driver).click(fields[0]).send_keys(vm).move_to_element(buttons[0]) \
+            .click_and_hold().pause(0.2).release().perform()
+
     def assign(self, address, vm):
-        got = self.js("const tr = document.querySelector('#devices tr[data-address=\"%s\"]');"
-                      "const input = tr && tr.querySelector('input.passthru-vm');"
-                      "const button = tr && tr.querySelector('button[data-action=assign]');"
-                      "if (!input || !button || button.disabled) return 'no enabled Assign field';"
-                      "input.value = arguments[0]; button.click(); return 'clicked'" % address, vm)
-        if got != "clicked":
-            raise Fail("%s: %s" % (address, got))
+        self._type_assignment(address, vm)
         self.wait("%s assigned to %s" % (address, vm), lambda: vm in (self.assignments(address) or [])
                   or self.page_error())
         self.no_reload()
         return "%s assigned to %s" % (address, ", ".join(self.assignments(address)))
+
+    def assign_refused(self, address, vm, name):
+        """A name passthrud refuses (ERROR): the page shows the refusal, the
+        name in it as text, not as markup."""
+        self.js("document.querySelectorAll('.passthru-error').forEach(e => e.remove())")
+        before = self.assignments(address)
+        self._type_assignment(address, vm)
+        shown = self.wait("the page showing " + name, lambda: self.js(
+            "return Array.from(document.querySelectorAll('.passthru-error'))"
+            ".map(e => [e.dataset.errorName, e.querySelector('.pf-c-alert__title').textContent,"
+            " e.querySelectorAll('*').length])"))
+        if len(shown) != 1 or shown[0][0] != name or vm not in shown[0][1]:
+            raise Fail("the page shows %r, not %s naming %r as text" % (shown, name, vm))
+        # The alert's own title, description, action and close button: nothing the name made.
+        if shown[0][2] != 4 or self.js("return document.querySelectorAll('#errors img, #errors script, #errors iframe, #devices img').length") != 0:
+            raise Fail("the refusal's text became markup: %r" % shown)
+        if self.assignments(address) != before:
+            raise Fail("%s: assignments %r, were %r" % (address, self.assignments(address), before))
+        self.js("document.querySelector('.passthru-error button').click()")
+        self.no_reload()
+        return "%s: %s" % (shown[0][0], shown[0][1])
 
     def unassign(self, address, vm):
         got = self.js("const tr = document.querySelector('#devices tr[data-address=\"%s\"]');"

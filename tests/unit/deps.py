@@ -37,7 +37,7 @@ GUEST_SCRIPTS = [
     "tests/vm/init.sh", "tests/vm/lib.sh",
     "tests/install/guest-run.sh", "tests/install/boot-claims.sh", "tests/install/mark-lib.sh",
 ]
-PY_SCRIPTS = ["tests/vm/vmrun.py", "tests/install/cockpit-browser.py"]
+PY_SCRIPTS = ["tests/vm/vmrun.py", "tests/install/cockpit-browser.py", "tests/unit/cockpit-page.py"]
 
 KEYWORDS = set("""if then else elif fi for in do done while until case esac function
 select time return exit break continue local export readonly declare typeset

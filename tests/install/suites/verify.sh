@@ -197,6 +197,9 @@ testcase_cockpit_page_in_a_browser() {
     passthructl show 04:02.0 | grep -q "State: pending-reboot" || fail "not marked: $(passthructl show 04:02.0)"
     web assign $EDU cockpit-demo
     passthructl show 01:00.0 | grep -q "Assigned to: cockpit-demo" || fail "not assigned: $(passthructl show 01:00.0)"
+    # A name with markup is refused by passthrud, and the page shows it as text.
+    web assign-refused $EDU '<img/src=x/onerror=document.title=1>' org.freedesktop.DBus.Error.InvalidArgs
+    passthructl show 01:00.0 | grep -q "Assigned to: cockpit-demo$" || fail "assignments changed: $(passthructl show 01:00.0)"
     web screenshot 2-marked-in-maintenance 0000:04:01.0
     web maintenance off
     web reboot-required yes
