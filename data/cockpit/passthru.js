@@ -193,13 +193,26 @@
         return null;
     }
 
+    // Release revokes whoever holds the device when it is called: the lease
+    // confirmed must still be the one the dialog named (a lease that ended
+    // meanwhile, and another VM's that began, are not revoked unasked).
     function confirmRelease(d) {
+        const owner = d.Owner, pid = d.OwnerPid;
         confirmDialog("Release " + d.Address + "?",
-                      "VM " + (d.Owner || "?") + " (pid " + d.OwnerPid + ") loses the device: passthrud tells it " +
+                      "VM " + (owner || "?") + " (pid " + pid + ") loses the device: passthrud tells it " +
                       "(LeaseRevoked), waits the grace period, then kills every process that still holds the " +
                       "group, and resets the device.", "Release")
                 .then(yes => {
-                    if (yes)
+                    if (!yes)
+                        return;
+                    if (!d.valid || d.Owner !== owner || d.OwnerPid !== pid)
+                        showError("Release of " + d.Address, {
+                            problem: "lease-changed",
+                            message: "the lease of VM " + (owner || "?") + " (pid " + pid + ") ended while you " +
+                                     "were asked; " + (d.valid && d.Owner ? "VM " + d.Owner + " (pid " + d.OwnerPid +
+                                     ") holds it now; " : "") + "nothing was released",
+                        });
+                    else
                         call("Release of " + d.Address, "Release", [d.Address]);
                 });
     }

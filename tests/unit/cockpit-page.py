@@ -253,8 +253,37 @@ def assign_by_tab_to_the_button_and_enter(page):
     expect_calls(page, [["Assign", [EDU, "vm-c"]]])
 
 
+def release_confirmed_after_the_lease_changed_revokes_nothing(page):
+    """The confirmation names a lease; Release revokes whoever holds the device
+    when it is called: another VM's lease begun meanwhile is not revoked."""
+    page.open([device(EDU, State="leased", Driver="vfio-pci", Owner="vm-a", OwnerPid=100)])
+    page.click(ROW + "button[data-action=release]")
+    page.until("the dialog", "!document.getElementById('dialog').hidden")
+    body = page.js("document.getElementById('dialog-body').textContent")
+    if "VM vm-a (pid 100)" not in body:
+        raise Fail("the dialog says %r" % body)
+    path = json.dumps(object_path(EDU))
+    page.js("standin.device(%s, { Owner: '', OwnerPid: 0, State: 'available', Driver: 'passthru' })" % path)
+    page.js("standin.device(%s, { Owner: 'vm-b', OwnerPid: 200, State: 'leased', Driver: 'vfio-pci' })" % path)
+    time.sleep(0.1)
+    page.click("#dialog-confirm")
+    expect_calls(page, [])
+    shown = page.js("Array.from(document.querySelectorAll('.passthru-error')).map(e => e.textContent).join(' | ')")
+    if "nothing was released" not in shown or "VM vm-b (pid 200) holds it now" not in shown:
+        raise Fail("the page shows %r" % shown)
+
+
+def release_confirmed_revokes_the_lease_named(page):
+    page.open([device(EDU, State="leased", Driver="vfio-pci", Owner="vm-a", OwnerPid=100)])
+    page.click(ROW + "button[data-action=release]")
+    page.until("the dialog", "!document.getElementById('dialog').hidden")
+    page.click("#dialog-confirm")
+    expect_calls(page, [["Release", [EDU]]])
+
+
 CASES = [markup_from_the_bus_is_shown_as_text, assign_by_a_click_on_the_button, assign_by_enter_in_the_field,
-         assign_by_tab_to_the_button_and_enter]
+         assign_by_tab_to_the_button_and_enter, release_confirmed_after_the_lease_changed_revokes_nothing,
+         release_confirmed_revokes_the_lease_named]
 
 
 def main():
