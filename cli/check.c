@@ -130,6 +130,21 @@ static json_object *bars_json(const char *address, FILE *out) {
 }
 
 /*
+ * @s as comm_escape() shows a process's name: what another user's process
+ * says of itself (its command line, the cgroup it made) reaches root's
+ * terminal and --json, so a control character, a byte above 0x7e and '\\'
+ * are written as \xNN.  NULL when out of memory.
+ */
+static char *escaped(const char *s) {
+        size_t size = strlen(s) * 4 + 1;
+        char *e = malloc(size);
+
+        if (e)
+                comm_escape(s, e, size);
+        return e;
+}
+
+/*
  * Who to blame for a device on vfio-pci without passthrud's lease: who
  * has /dev/vfio/@group open ("pid 812 (qemu-system-x86), libvirt domain
  * 'vm1', cgroup /machine.slice/..."), or what to do when nobody has.
@@ -148,14 +163,17 @@ static char *foreign_blame(const char *address, int group) {
         fprintf(f, "on vfio-pci without a lease of passthrud's: another tool moved it there, and it is leased to no VM");
         for (size_t i = 0; i < holders.n; i++) {
                 _cleanup_free_ char *cgroup = NULL, *domain = libvirt_domain_of(holders.pids[i]);
+                _cleanup_free_ char *cgroup_text = NULL, *domain_text = NULL;
 
                 proc_comm("/proc", holders.pids[i], comm, sizeof(comm));
                 (void) proc_cgroup("/proc", holders.pids[i], &cgroup);
+                domain_text = domain ? escaped(domain) : NULL;
+                cgroup_text = cgroup ? escaped(cgroup) : NULL;
                 fprintf(f, "\n       %s pid %d (%s) has %s open", i ? "and" : "held by:", (int) holders.pids[i], comm, node);
-                if (domain)
-                        fprintf(f, ", libvirt domain '%s': give its <hostdev> managed='no' (docs/libvirt.md)", domain);
-                if (cgroup)
-                        fprintf(f, ", cgroup %s", cgroup);
+                if (domain_text)
+                        fprintf(f, ", libvirt domain '%s': give its <hostdev> managed='no' (docs/libvirt.md)", domain_text);
+                if (cgroup_text)
+                        fprintf(f, ", cgroup %s", cgroup_text);
         }
         if (holders.n == 0)
                 fprintf(f, "\n       nobody has %s open%s: give it back to passthru (as root: echo %s > "

@@ -5,7 +5,9 @@
  * Two devices: 0000:01:00.0, passthru's (IOMMU group 7), which Acquire
  * leases to one caller at a time until that caller leaves the bus, and
  * 0000:02:00.0, a host device.  Prints "ready" once its name is taken,
- * and "acquired VM PID" / "returned VM" as leases come and go.
+ * and "acquired VM PID" / "returned VM" as leases come and go.  With
+ * PT_STANDIN_FOREIGN=1, 0000:01:00.0 is foreign while not leased (another
+ * tool moved it to vfio-pci), for passthructl check.  IommuEnabled is true.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +33,7 @@ static uint32_t owner_pid;
 static int get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         bool ours = strcmp(path, PT_DEVICE_PATH_PREFIX "/_30000_3a01_3a00_2e0") == 0;
+        bool foreign = ours && !owner[0] && getenv("PT_STANDIN_FOREIGN");
         const char *v = "";
 
         (void) bus;
@@ -40,9 +43,9 @@ static int get_string(sd_bus *bus, const char *path, const char *interface, cons
         if (strcmp(property, "Address") == 0)
                 v = ours ? DEV1 : DEV2;
         else if (strcmp(property, "State") == 0)
-                v = !ours ? "host" : owner[0] ? "leased" : "available";
+                v = !ours ? "host" : owner[0] ? "leased" : foreign ? "foreign" : "available";
         else if (strcmp(property, "Driver") == 0)
-                v = !ours ? "e1000e" : owner[0] ? "vfio-pci" : "passthru";
+                v = !ours ? "e1000e" : owner[0] || foreign ? "vfio-pci" : "passthru";
         else if (strcmp(property, "Owner") == 0)
                 v = ours ? owner : "";
         return sd_bus_message_append(reply, "s", v);
@@ -60,6 +63,8 @@ static int get_number(sd_bus *bus, const char *path, const char *interface, cons
                 return sd_bus_message_append(reply, "u", ours ? owner_pid : 0);
         if (strcmp(property, "IommuGroup") == 0)
                 return sd_bus_message_append(reply, "i", ours ? 7 : 8);
+        if (strcmp(property, "IommuEnabled") == 0)
+                return sd_bus_message_append(reply, "b", true);
         return sd_bus_message_append(reply, "b", ours);        /* Passthrough, Viable */
 }
 
@@ -115,6 +120,7 @@ static int method_acquire(sd_bus_message *m, void *userdata, sd_bus_error *error
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD("Acquire", "ssa{sv}", "h", method_acquire, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_PROPERTY("IommuEnabled", "b", get_number, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_VTABLE_END
 };
 

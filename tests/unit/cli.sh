@@ -187,4 +187,46 @@ else
     rc=1
 fi
 kill "$monitor_pid" 2>/dev/null
+
+# check names who holds a foreign device's /dev/vfio/N: that process's
+# command line (its libvirt domain) and cgroup are its own to choose, and
+# reach root's terminal only escaped.  A stand-in whose 0000:01:00.0 is
+# foreign, and a /dev/vfio/7 in a mount namespace of the test's own.
+if ! unshare --mount --propagation private true 2>/dev/null; then
+    echo "SKIP unit.cli.check_escapes_what_a_foreign_devices_holder_says (no mount namespace here)"
+    exit $rc
+fi
+kill "$standin_pid"
+wait "$standin_pid" 2>/dev/null
+PT_STANDIN_FOREIGN=1 "$top/build/pt-standin" "$DBUS_SYSTEM_BUS_ADDRESS" >"$dir/standin.log" 2>&1 &
+standin_pid=$!
+for _ in $(seq 1 50); do
+    grep -q ready "$dir/standin.log" && break
+    sleep 0.1
+done
+mkdir "$dir/dev"
+# shellcheck disable=SC2016 # expanded by the inner shell
+unshare --mount --propagation private bash -c '
+    mount --bind /dev "$1/dev" && mount -t tmpfs tmpfs /dev && touch /dev/null && mount --bind "$1/dev/null" /dev/null &&
+        mkdir /dev/vfio && touch /dev/vfio/7 || exit 1
+    python3 -c "import time; time.sleep(30)" -name "guest=$(printf "\033]2;owned\007")vm" 9</dev/vfio/7 &
+    for _ in $(seq 1 50); do
+        grep -q guest= "/proc/$!/cmdline" 2>/dev/null && break
+        sleep 0.1
+    done
+    "$2" check >"$1/check.out" 2>&1
+    "$2" --json check >"$1/check.json" 2>&1
+    kill $!' sh "$dir" "$ctl"
+if grep -q $'\e' "$dir/check.out" "$dir/check.json"; then
+    echo "FAIL unit.cli.check_escapes_what_a_foreign_devices_holder_says: an escape reached the output: $(cat -v "$dir/check.out")"
+    rc=1
+elif ! grep -qF "libvirt domain '\x1b]2;owned\x07vm'" "$dir/check.out"; then
+    echo "FAIL unit.cli.check_escapes_what_a_foreign_devices_holder_says: $(cat -v "$dir/check.out")"
+    rc=1
+elif ! python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$dir/check.json"; then
+    echo "FAIL unit.cli.check_escapes_what_a_foreign_devices_holder_says: --json is no JSON: $(cat -v "$dir/check.json")"
+    rc=1
+else
+    echo "PASS unit.cli.check_escapes_what_a_foreign_devices_holder_says"
+fi
 exit $rc
