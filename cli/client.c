@@ -51,11 +51,34 @@ static bool activation_failed(const char *name) {
                strcmp(name, "org.freedesktop.DBus.Error.TimedOut") == 0;
 }
 
+/*
+ * What passthrud sends reaches a terminal: a control character in it (C0,
+ * DEL, or C1 as UTF-8) is shown as '?', so that no string can move the
+ * cursor, retitle the window or break a line of a table.
+ */
+char *printable(char *s) {
+        char *w = s;
+
+        for (const char *p = s; *p; p++) {
+                unsigned char c = *p;
+
+                if (c == 0xc2 && (unsigned char) p[1] >= 0x80 && (unsigned char) p[1] <= 0x9f) {
+                        *w++ = '?';
+                        p++;
+                } else
+                        *w++ = c < 0x20 || c == 0x7f ? '?' : c;
+        }
+        *w = '\0';
+        return s;
+}
+
 /* Report a failed call with a hint at what to do, and pick the errno of its exit status. */
 int report(const char *what, const sd_bus_error *e, int r) {
         const char *name = e && e->name ? e->name : "";
 
-        fprintf(stderr, "passthructl: %s: %s\n", what, e && e->message ? e->message : strerror(-r));
+        /* The message may quote what the caller sent, or what another sent passthrud. */
+        fprintf(stderr, "passthructl: %s: %s\n", what,
+                e && e->message ? printable(strdupa(e->message)) : strerror(-r));
         if (strcmp(name, SD_BUS_ERROR_ACCESS_DENIED) == 0) {
                 const char *message = e && e->message ? e->message : "";
 
@@ -188,27 +211,6 @@ static int device_path(const char *arg, char **ret) {
         int r = parse_address(arg, address);
 
         return r < 0 ? r : sd_bus_path_encode(PT_DEVICE_PATH_PREFIX, address, ret);
-}
-
-/*
- * What passthrud sends reaches a terminal: a control character in it (C0,
- * DEL, or C1 as UTF-8) is shown as '?', so that no string can move the
- * cursor, retitle the window or break a line of a table.
- */
-static char *printable(char *s) {
-        char *w = s;
-
-        for (const char *p = s; *p; p++) {
-                unsigned char c = *p;
-
-                if (c == 0xc2 && (unsigned char) p[1] >= 0x80 && (unsigned char) p[1] <= 0x9f) {
-                        *w++ = '?';
-                        p++;
-                } else
-                        *w++ = c < 0x20 || c == 0x7f ? '?' : c;
-        }
-        *w = '\0';
-        return s;
 }
 
 static int read_strv(sd_bus_message *m, char ***ret) {

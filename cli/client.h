@@ -65,6 +65,12 @@ int get_device(sd_bus *bus, const char *arg, DeviceInfo *ret);
 /* The IOMMU group of device @arg, as text ("7"): one lease covers a group. */
 int get_device_group(sd_bus *bus, const char *arg, char *buf, size_t size);
 
+/*
+ * @s with every control character (C0, DEL, C1 as UTF-8) replaced by '?', in
+ * place: what passthrud sends is shown so, and cannot act on a terminal.
+ */
+char *printable(char *s);
+
 /* A Manager method; @what names the failure in the report. */
 int call(sd_bus *bus, const char *what, const char *method, sd_bus_message **reply, const char *types, ...);
 /* A boolean Manager property. */

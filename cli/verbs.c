@@ -253,10 +253,12 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         strftime(stamp, sizeof(stamp), "%H:%M:%S", localtime(&now));
         if (strcmp(member, "LeaseAcquired") == 0 || strcmp(member, "LeaseRevoked") == 0) {
                 if (sd_bus_message_read(m, "ssu", &a, &b, &pid) >= 0)
-                        printf("%s %s device %s, VM %s, pid %u\n", stamp, member, a, b, pid);
+                        printf("%s %s device %s, VM %s, pid %u\n", stamp, member, printable(strdupa(a)),
+                               printable(strdupa(b)), pid);
         } else if (strcmp(member, "LeaseReleased") == 0) {
                 if (sd_bus_message_read(m, "sss", &a, &b, &c) >= 0)
-                        printf("%s %s device %s, VM %s, reason %s\n", stamp, member, a, b, c);
+                        printf("%s %s device %s, VM %s, reason %s\n", stamp, member, printable(strdupa(a)),
+                               printable(strdupa(b)), printable(strdupa(c)));
         } else if (strcmp(member, "InterfacesAdded") == 0 || strcmp(member, "InterfacesRemoved") == 0) {
                 _cleanup_free_ char *address = NULL;
 

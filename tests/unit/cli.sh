@@ -152,6 +152,23 @@ if grep -q "acquired missing-vmm" "$dir/standin.log"; then
 else
     echo "PASS unit.cli.run_that_cannot_start_its_command_made_no_lease"
 fi
+# A refusal quotes what another caller chose (a VM name): it reaches this
+# terminal with its control characters as '?', like any string passthrud sends.
+"$top/build/pt-hold" -H 0000:01:00.0 $'vm\e]2;retitled\a' >/dev/null 2>&1 &
+holder=$!
+for _ in $(seq 1 50); do
+    grep -q "acquired vm" "$dir/standin.log" && break
+    sleep 0.1
+done
+out=$("$ctl" run -d 1:0.0 --vm second -- true 2>&1)
+if grep -q "leased to VM 'vm?]2;retitled?'" <<<"$out" && ! grep -q $'\e' <<<"$out"; then
+    echo "PASS unit.cli.a_refusal_quoting_another_callers_name_is_printable"
+else
+    echo "FAIL unit.cli.a_refusal_quoting_another_callers_name_is_printable: $(od -c <<<"$out" | head -n 5)"
+    rc=1
+fi
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
 expect list_with_json_after_the_verb 0 '"address": *"0000:01:00.0"' list --json
 # A passthrud that has its name and does not answer is there: the call failed.
 kill -STOP "$standin_pid"
