@@ -144,6 +144,8 @@ $(BUILD)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libpassthrud
 	$(CC) $(WARN) -O1 -g $(SANITIZE) $(USER_CPPFLAGS) -Itests/unit -o $@ $< $(UNIT_EXTRA) \
 		$(BUILD)/libpassthrud-asan.a $(USER_LIBS) $(shell pkg-config --libs cmocka)
 
+# test-lease: its pthread_create() fails on demand (a worker without threads).
+$(BUILD)/unit/test-lease: UNIT_EXTRA := -Wl,--wrap=pthread_create
 # test-names: the names tables, as the daemon and passthructl (its output.c) use them.
 $(BUILD)/unit/test-names: cli/output.c cli/output.h
 $(BUILD)/unit/test-names: UNIT_EXTRA := -Icli cli/output.c

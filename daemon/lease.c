@@ -337,6 +337,7 @@ Lease *lease_free(Lease *l) {
         sd_event_source_disable_unref(l->pidfd_source);
         sd_event_source_disable_unref(l->grace_timer);
         sd_event_source_disable_unref(l->stuck_timer);
+        sd_event_source_disable_unref(l->return_timer);
         if (l->stuck_job)
                 l->stuck_job->lease = NULL;     /* the job frees itself when its walk is done */
         pid_set_done(&l->family);
@@ -796,12 +797,78 @@ static void return_done(int result, void *userdata) {
         return_job_free(job);
 }
 
-void lease_end(Lease *l, const char *reason) {
+/* A return job that could not start is tried again this much later. */
+#define RETURN_RETRY_USEC (1 * 1000000ULL)
+
+static void lease_start_return(Lease *l);
+
+static int on_return_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Lease *l = userdata;
+
+        (void) s;
+        (void) usec;
+        l->return_timer = sd_event_source_disable_unref(l->return_timer);
+        lease_start_return(l);
+        return 0;
+}
+
+/*
+ * The return job of @l's group, in a worker's thread.  A job that cannot be
+ * made or started (no memory, no thread: a full TasksMax while other
+ * returns wait on their holders) is tried again RETURN_RETRY_USEC later:
+ * the group stays releasing, and refused, until its reset has run.
+ */
+static void lease_start_return(Lease *l) {
         Manager *m = l->manager;
         ReturnJob *job;
         size_t n;
+        int r = -ENOMEM;
+
+        n = strv_length(l->devices);
+        job = calloc(1, sizeof(*job));
+        if (!job)
+                goto fail;
+        job->lease = l;
+        job->sysfs_root = strdup(m->sysfs_root);
+        job->devices = strv_copy(l->devices);
+        job->chains = calloc(n ?: 1, sizeof(ResetChain));
+        job->results = calloc(n ?: 1, sizeof(int));
+        job->resets = calloc(n ?: 1, sizeof(int));
+        if (!job->sysfs_root || !job->devices || !job->chains || !job->results || !job->resets)
+                goto fail;
+        for (size_t i = 0; i < n; i++) {
+                Device *d = manager_find_device(m, l->devices[i]);
+
+                /* A device the daemon does not know: no methods, no reset, quarantine. */
+                if (d && reset_chain_init(&job->chains[i], d->sys.reset_methods, &m->config, d->sys.vendor,
+                                          d->sys.device) < 0)
+                        goto fail;
+        }
+        r = worker_submit(m->worker, return_run, return_done, job);
+        if (r < 0)
+                goto fail;
+        for (char **i = l->devices; *i; i++) {
+                Device *d = manager_find_device(m, *i);
+
+                if (d)
+                        device_send_changed(m, d);
+        }
+        return;
+fail:
+        if (job)
+                return_job_free(job);
+        if (!l->return_timer &&
+            sd_event_add_time_relative(m->event, &l->return_timer, CLOCK_MONOTONIC, RETURN_RETRY_USEC, 0,
+                                       on_return_retry, l) >= 0)
+                log_error_errno(r, "Cannot start returning IOMMU group %d, trying again in a second: %m", l->group);
+        else
+                log_error_errno(r, "Cannot start returning IOMMU group %d, and no timer to try again: it stays "
+                                "releasing until passthrud restarts: %m", l->group);
+}
+
+void lease_end(Lease *l, const char *reason) {
+        Manager *m = l->manager;
         char node[PATH_MAX];
-        int r;
 
         assert(l);
         assert(reason);
@@ -825,44 +892,7 @@ void lease_end(Lease *l, const char *reason) {
                         log_warning_errno(-errno, "Cannot take %s back from uid %u, ignoring: %m", node,
                                           (unsigned) l->node_owner);
         }
-
-        n = strv_length(l->devices);
-        job = calloc(1, sizeof(*job));
-        if (!job)
-                goto oom;
-        job->lease = l;
-        job->sysfs_root = strdup(m->sysfs_root);
-        job->devices = strv_copy(l->devices);
-        job->chains = calloc(n ?: 1, sizeof(ResetChain));
-        job->results = calloc(n ?: 1, sizeof(int));
-        job->resets = calloc(n ?: 1, sizeof(int));
-        if (!job->sysfs_root || !job->devices || !job->chains || !job->results || !job->resets)
-                goto oom;
-        for (size_t i = 0; i < n; i++) {
-                Device *d = manager_find_device(m, l->devices[i]);
-
-                /* A device the daemon does not know: no methods, no reset, quarantine. */
-                if (d && reset_chain_init(&job->chains[i], d->sys.reset_methods, &m->config, d->sys.vendor,
-                                          d->sys.device) < 0)
-                        goto oom;
-        }
-        r = worker_submit(m->worker, return_run, return_done, job);
-        if (r < 0) {
-                log_error_errno(r, "Cannot start returning IOMMU group %d: %m", l->group);
-                goto fail;
-        }
-        for (char **i = l->devices; *i; i++) {
-                Device *d = manager_find_device(m, *i);
-
-                if (d)
-                        device_send_changed(m, d);
-        }
-        return;
-oom:
-        log_error("Out of memory while returning IOMMU group %d", l->group);
-fail:
-        if (job)
-                return_job_free(job);
+        lease_start_return(l);
 }
 
 /*

@@ -49,6 +49,7 @@ typedef struct Lease {
         bool holder_exited;     /* its pidfd said so: its children went to a reaper as it exited */
         bool killed;            /* revocation has sent SIGKILL */
         sd_event_source *stuck_timer;
+        sd_event_source *return_timer;  /* the return job could not start: try again */
         char *stuck;            /* who still holds the group after the kill, or NULL */
         StuckJob *stuck_job;    /* the stuck check's walk, running in a worker */
         bool memlock_raised;    /* old_memlock is the holder's, to put back */

@@ -16,6 +16,7 @@
  * with an IOMMU (class/iommu/dmar0), interrupt remapping (IR- in
  * /proc/interrupts) and allow_unsafe_interrupts=N.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -875,11 +876,56 @@ static void ledger_is_written_in_halves_by_a_worker_or_without_one(void **state)
         sd_event_unref(event);
 }
 
+/*
+ * pthread_create() as the worker's pool calls it: test-lease links with
+ * -Wl,--wrap=pthread_create (Makefile), and it fails with EAGAIN, as with
+ * TasksMax reached, while threads_refused is set.
+ */
+static bool threads_refused;
+int __real_pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
+int __wrap_pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
+int __wrap_pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *), void *arg) {
+        return threads_refused ? EAGAIN : __real_pthread_create(thread, attr, fn, arg);
+}
+
+/*
+ * A lease whose return cannot start (no thread for its job) stays
+ * releasing, refused to the next caller, and its return is tried again
+ * until it runs: the group comes back, not releasing until a restart.
+ */
+static void a_return_that_cannot_start_is_tried_again(void **state) {
+        Fx *fx = *state;
+        sd_event *event = NULL;
+        Lease *l;
+
+        fx_load(fx, MARKED_STATE);
+        assert_int_equal(sd_event_new(&event), 0);
+        assert_int_equal(manager_attach_event(fx->m, event), 0);
+        l = fx_lease(fx, 1, "vm-a", getpid(), (const char *const[]) { D1, NULL });
+        threads_refused = true;
+        lease_end(l, PT_LEASE_REASON_RELEASED);
+        assert_int_equal(l->state, LEASE_RELEASING);
+        assert_non_null(l->return_timer);
+        for (int i = 0; i < 25; i++)
+                (void) sd_event_run(event, 100000);
+        /* Tried again (2.5 s), still no thread: still releasing, and still refused. */
+        assert_ptr_equal(fx_device(fx, D1)->lease, l);
+        assert_int_equal(l->state, LEASE_RELEASING);
+        assert_refused(fx, fx_check(fx, D1, "vm-b"), PT_ERROR_DEVICE_BUSY, "releasing", NULL);
+        threads_refused = false;
+        for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
+                (void) sd_event_run(event, 100000);
+        assert_int_equal(fx->m->n_leases, 0);
+        assert_null(fx_device(fx, D1)->lease);
+        sd_event_unref(event);
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
         const struct CMUnitTest tests[] = {
                 T(check_passes_for_marked_device_on_stub),
                 T(ledger_is_written_in_halves_by_a_worker_or_without_one),
+                T(a_return_that_cannot_start_is_tried_again),
                 T(check_passes_for_group_with_bridge_on_pcieport),
                 T(unmarked_device_is_not_passthrough),
                 T(unmarked_device_on_stub_is_not_passthrough),
