@@ -66,6 +66,17 @@ int device_refresh(Device *d) {
         PciDetails pci = {};
         int r;
 
+        /*
+         * A PF whose sriov_numvfs SetNumVFs' worker is writing: the kernel
+         * reads that file under the device lock that the write holds, for
+         * as long as a VF's removal waits for its VFIO user.  Not read until
+         * the worker is done (num_vfs_done() reads it again), so that
+         * nothing on the loop (another SetNumVFs, Reset, a udev event)
+         * waits with it.
+         */
+        if (d->sriov_busy)
+                return 0;
+
         /* Whatever changed (its driver, its presence) changes its group's members or viability. */
         group_cache_invalidate(&d->manager->groups, d->sys.iommu_group);
         r = sysfs_pci_read(d->manager->sysfs_root, d->address, &sys);

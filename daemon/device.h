@@ -48,7 +48,7 @@ typedef struct Device {
 int device_new(Manager *m, const char *address, Device **ret);
 Device *device_free(Device *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Device *, device_free);
-/* Re-read sysfs and libpci; -ENODEV when the device is gone. */
+/* Re-read sysfs and libpci; -ENODEV when the device is gone.  Nothing while sriov_busy: 0, as it was. */
 int device_refresh(Device *d);
 /* What the caller saw bound to the device itself, until the next device_refresh(). */
 int device_note_driver(Device *d, const char *driver);

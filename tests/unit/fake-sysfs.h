@@ -331,6 +331,28 @@ static inline void fake_pci_add(const char *root, const FakePci *p) {
 #undef FILE_
 }
 
+/*
+ * SR-IOV: a PF at 0000:06:00.0 (igb) with sriov_totalvfs/sriov_numvfs and
+ * virtfnN links, its @num VFs (at most 4) at 0000:06:10.0, 06:10.2, ...
+ * (VF i at function 2i) with physfn, unbound.
+ */
+static inline void fake_sriov(const char *root, unsigned total, unsigned num) {
+        fake_pci_add(root, &(FakePci) { .address = "0000:06:00.0", .vendor = 0x8086, .device = 0x10c9, .driver = "igb" });
+        fake_writef(root, "devices/pci0000:00/0000:06:00.0/sriov_totalvfs", "%u\n", total);
+        fake_writef(root, "devices/pci0000:00/0000:06:00.0/sriov_numvfs", "%u\n", num);
+        for (unsigned i = 0; i < num; i++) {
+                char vf[16], rel[96], target[32];
+
+                snprintf(vf, sizeof(vf), "0000:06:10.%u", 2 * i);
+                fake_pci_add(root, &(FakePci) { .address = vf, .vendor = 0x8086, .device = 0x10ca });
+                snprintf(rel, sizeof(rel), "devices/pci0000:00/0000:06:00.0/virtfn%u", i);
+                snprintf(target, sizeof(target), "../%s", vf);
+                fake_symlink(root, rel, target);
+                snprintf(rel, sizeof(rel), "devices/pci0000:00/%s/physfn", vf);
+                fake_symlink(root, rel, "../0000:06:00.0");
+        }
+}
+
 /* A fresh tree with an IOMMU, interrupt remapping and safe vfio defaults, but no devices. */
 static inline char *fake_sysfs_new(void) {
         const char *tmp = getenv("TMPDIR");

@@ -15,6 +15,7 @@
  */
 #include "fake-manager.h"
 #include "fake-sysfs.h"
+#include "fake-bus.h"
 
 #include <sys/socket.h>
 #include <time.h>
@@ -138,8 +139,6 @@ static bool reporting(void) {
 static Fx *fx_new(const char *root, unsigned n, unsigned long *load_reads) {
         Fx *fx = calloc(1, sizeof(*fx));
         unsigned long before;
-        sd_id128_t id;
-        int fds[2];
         uint64_t t;
 
         assert_non_null(fx);
@@ -163,17 +162,7 @@ static Fx *fx_new(const char *root, unsigned n, unsigned long *load_reads) {
 
         assert_int_equal(sd_event_new(&fx->event), 0);
         assert_int_equal(manager_attach_event(fx->m, fx->event), 0);
-        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds), 0);
-        assert_int_equal(sd_id128_randomize(&id), 0);
-        assert_int_equal(sd_bus_new(&fx->server), 0);
-        assert_int_equal(sd_bus_set_fd(fx->server, fds[0], fds[0]), 0);
-        assert_int_equal(sd_bus_set_server(fx->server, 1, id), 0);
-        assert_int_equal(sd_bus_set_anonymous(fx->server, 1), 0);
-        assert_int_equal(sd_bus_start(fx->server), 0);
-        assert_int_equal(sd_bus_new(&fx->client), 0);
-        assert_int_equal(sd_bus_set_fd(fx->client, fds[1], fds[1]), 0);
-        assert_int_equal(sd_bus_set_anonymous(fx->client, 1), 0);
-        assert_int_equal(sd_bus_start(fx->client), 0);
+        fake_bus_pair(&fx->server, &fx->client);
         assert_int_equal(manager_bus_publish(fx->m, fx->server), 0);
         return fx;
 }
@@ -191,31 +180,11 @@ static void fx_free(Fx *fx) {
         free(fx);
 }
 
-static int on_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        sd_bus_message **ret = userdata;
-
-        (void) ret_error;
-        *ret = sd_bus_message_ref(reply);
-        return 0;
-}
-
 /* Send @call, run both ends until the answer; the sysfs reads in *reads. */
 static sd_bus_message *fx_send(Fx *fx, sd_bus_message *call, unsigned long *reads) {
-        sd_bus_message *reply = NULL;
         unsigned long before = sysfs_reads();
+        sd_bus_message *reply = fake_bus_send(fx->client, fx->event, call);
 
-        assert_true(sd_bus_call_async(fx->client, NULL, call, on_reply, &reply, 0) >= 0);
-        /* The client takes in all it has before each turn of the daemon's loop: the reply as soon as it is sent. */
-        for (unsigned i = 0; !reply && i < 100000; i++) {
-                int r;
-
-                while ((r = sd_bus_process(fx->client, NULL)) > 0 && !reply)
-                        ;
-                assert_true(r >= 0);
-                if (!reply)
-                        assert_true(sd_event_run(fx->event, 0) >= 0);
-        }
-        assert_non_null(reply);
         if (sd_bus_message_is_method_error(reply, NULL))
                 fail_msg("%s: %s: %s", sd_bus_message_get_member(call), sd_bus_message_get_error(reply)->name,
                          sd_bus_message_get_error(reply)->message);

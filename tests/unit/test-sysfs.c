@@ -61,24 +61,6 @@ static void address_normalize_rejects_malformed(void **state) {
                 assert_int_equal(pci_address_normalize(bad[i], out), -EINVAL);
 }
 
-/* SR-IOV: a PF with sriov_totalvfs/sriov_numvfs and virtfnN links, a VF with physfn. */
-static void fake_sriov(const char *root, unsigned total, unsigned num) {
-        fake_pci_add(root, &(FakePci) { .address = "0000:06:00.0", .vendor = 0x8086, .device = 0x10c9, .driver = "igb" });
-        fake_writef(root, "devices/pci0000:00/0000:06:00.0/sriov_totalvfs", "%u\n", total);
-        fake_writef(root, "devices/pci0000:00/0000:06:00.0/sriov_numvfs", "%u\n", num);
-        for (unsigned i = 0; i < num; i++) {
-                char vf[16], rel[96], target[32];
-
-                snprintf(vf, sizeof(vf), "0000:06:10.%u", 2 * i);
-                fake_pci_add(root, &(FakePci) { .address = vf, .vendor = 0x8086, .device = 0x10ca });
-                snprintf(rel, sizeof(rel), "devices/pci0000:00/0000:06:00.0/virtfn%u", i);
-                snprintf(target, sizeof(target), "../%s", vf);
-                fake_symlink(root, rel, target);
-                snprintf(rel, sizeof(rel), "devices/pci0000:00/%s/physfn", vf);
-                fake_symlink(root, rel, "../0000:06:00.0");
-        }
-}
-
 static void read_sriov_pf_and_vfs(void **state) {
         const char *root = *state;
         _cleanup_sysfs_pci_device_ SysfsPciDevice pf = {}, vf = {}, other = {};

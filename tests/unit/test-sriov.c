@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * SR-IOV in passthrud (daemon/sriov.c and SetNumVFs): a manager on a fake
+ * sysfs with a PF (fake_sriov()) serves a peer-to-peer bus, and root's
+ * calls go through the daemon's own vtable.  passthru.ko is not there, so
+ * only what needs no HIDE is driven here (VF count 0, refusals); the
+ * sriov VM suite drives the rest.
+ */
+#include "fake-manager.h"
+#include "fake-sysfs.h"
+#include "fake-bus.h"
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "device.h"
+#include "fileio.h"
+#include "macro.h"
+#include "manager.h"
+#include "manager-dbus.h"
+#include "passthru-names.h"
+#include "state.h"
+#include "strv.h"
+
+#define PF "0000:06:00.0"
+#define VF0 "0000:06:10.0"
+#define VF1 "0000:06:10.2"
+#define PF_DIR "devices/pci0000:00/" PF
+
+typedef struct Fx {
+        char *root;
+        FakeManagerPaths paths;
+        Manager *m;
+        sd_event *event;
+        sd_bus *server, *client;
+} Fx;
+
+/* A tree with no devices yet, and the manager's paths in it; fx_start() makes the manager.  One test at a time. */
+static Fx fx_;
+
+static int fx_setup(void **state) {
+        fx_ = (Fx) { .root = fake_sysfs_new() };
+        fake_manager_paths(fx_.root, &fx_.paths);
+        *state = &fx_;
+        return 0;
+}
+
+/* The manager, from the tree as the test left it and @state_text as its state file. */
+static void fx_start(Fx *fx, const char *state_text) {
+        fake_write(fx->root, "var/lib/passthru/state", state_text);
+        assert_int_equal(manager_new(&fx->paths.paths, &fx->m), 0);
+        assert_int_equal(manager_load(fx->m), 0);
+        assert_int_equal(sd_event_new(&fx->event), 0);
+        assert_int_equal(manager_attach_event(fx->m, fx->event), 0);
+        fake_bus_pair(&fx->server, &fx->client);
+        assert_int_equal(manager_bus_publish(fx->m, fx->server), 0);
+}
+
+static int fx_teardown(void **state) {
+        Fx *fx = *state;
+
+        /* The manager holds the server (m->bus): manager_free() closes it. */
+        if (fx->m) {
+                sd_bus_close_unref(fx->client);
+                sd_bus_unref(fx->server);
+                manager_free(fx->m);
+                sd_event_unref(fx->event);
+        }
+        fake_manager_paths_free(&fx->paths);
+        fake_sysfs_free(fx->root);
+        return 0;
+}
+
+/* Call @member(@types, ...) on the manager; NULL when it succeeded, else "Error.Name: message" (free() it). */
+static char *fx_call(Fx *fx, const char *member, const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        const sd_bus_error *e;
+        va_list ap;
+        char *s;
+
+        assert_int_equal(sd_bus_message_new_method_call(fx->client, &call, PT_BUS_NAME, PT_MANAGER_PATH,
+                                                        PT_MANAGER_INTERFACE, member), 0);
+        va_start(ap, types);
+        assert_true(sd_bus_message_appendv(call, types, ap) >= 0);
+        va_end(ap);
+        reply = fake_bus_send(fx->client, fx->event, call);
+        if (!sd_bus_message_is_method_error(reply, NULL))
+                return NULL;
+        e = sd_bus_message_get_error(reply);
+        assert_true(asprintf(&s, "%s: %s", e->name, e->message) >= 0);
+        return s;
+}
+
+/*
+ * The kernel serializes reads of a PF's sriov_numvfs with its writes (the
+ * device lock), and a write that removes a VF waits for whoever holds it
+ * through VFIO: while SetNumVFs' worker writes it, the loop must not read
+ * it, or the bus hangs with the worker.  Nothing reads it then: not
+ * another SetNumVFs, not Reset, not a udev event's refresh.
+ */
+static void a_pf_whose_count_is_being_written_is_not_read_on_the_loop(void **state) {
+        Fx *fx = *state;
+        Device *pf;
+        char *err;
+
+        fake_sriov(fx->root, 7, 2);
+        fx_start(fx, "[Manager]\nMaintenanceMode=yes\n\n[Device " PF "]\nNumVFs=2\n");
+        pf = manager_find_device(fx->m, PF);
+        assert_non_null(pf);
+        assert_int_equal(pf->sys.num_vfs, 2);
+
+        /* The worker is in the write: a read now would take the device lock after it (a changed file says it was read). */
+        pf->sriov_busy = true;
+        fake_write(fx->root, PF_DIR "/sriov_numvfs", "1\n");
+        err = fx_call(fx, "SetNumVFs", "su", PF, 0);
+        assert_non_null(err);
+        assert_non_null(strstr(err, PT_ERROR_DEVICE_BUSY));
+        assert_non_null(strstr(err, "being changed"));
+        free(err);
+        err = fx_call(fx, "Reset", "s", PF);
+        assert_non_null(err);
+        free(err);
+        manager_refresh_device(fx->m, PF);
+        assert_int_equal(pf->sys.num_vfs, 2);
+
+        /* Done: read again. */
+        pf->sriov_busy = false;
+        manager_refresh_device(fx->m, PF);
+        assert_int_equal(pf->sys.num_vfs, 1);
+}
+
+int main(void) {
+#define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
+        const struct CMUnitTest tests[] = {
+                T(a_pf_whose_count_is_being_written_is_not_read_on_the_loop),
+        };
+#undef T
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
