@@ -637,6 +637,8 @@ typedef struct NumVfsJob {
         char *sysfs_root;
         char address[PCI_ADDRESS_LEN];
         unsigned n;
+        unsigned before;        /* the count the state file gave before: put back if the write fails */
+        bool hid;               /* this call gave passthru.ko the VFs' rule: taken out again if it fails */
 } NumVfsJob;
 
 static void num_vfs_job_free(NumVfsJob *job) {
@@ -651,25 +653,53 @@ static int num_vfs_run(void *userdata) {
         return sysfs_set_num_vfs(job->sysfs_root, job->address, job->n);
 }
 
+/* Take the rule of @pf's VFs out of passthru.ko (that it is not there is fine). */
+static void unhide_vfs(Manager *m, const char *pf) {
+        _cleanup_free_ char *nlmsg = NULL;
+        char rule[SRIOV_RULE_LEN];
+        int r;
+
+        if (!m->nl)
+                return;
+        sriov_vf_rule(pf, rule);
+        r = ptnl_unhide(m->nl, rule, &nlmsg);
+        if (r < 0 && r != -ENOENT)
+                log_warning_errno(r, "passthru.ko refused UNHIDE %s (%s), ignoring: %m", rule, nlmsg ?: "");
+}
+
+/*
+ * A SetNumVFs of @n on @pf that fails after its count was saved leaves
+ * nothing for the next start: the saved count back to @before (unless a
+ * later call changed it), the files with it, and the VFs' rule out of
+ * passthru.ko again when this call put it there (@hid).
+ */
+static void set_num_vfs_undo(Manager *m, const char *pf, unsigned n, unsigned before, bool hid) {
+        StateDevice *s = state_find_device(&m->state, pf);
+        int r;
+
+        if (s && s->num_vfs == n) {
+                s->num_vfs = before;
+                put_back_modprobe(m);
+                r = manager_save_state(m);
+                if (r < 0)
+                        log_error_errno(r, "Cannot put back the state in %s: %m", m->paths.state_dir);
+        }
+        if (hid)
+                unhide_vfs(m, pf);
+}
+
 static void num_vfs_done(int result, void *userdata) {
         NumVfsJob *job = userdata;
         Manager *m = job->m;
-        char rule[SRIOV_RULE_LEN];
         Device *pf = manager_find_device(m, job->address);
-        int r;
 
         if (pf)
                 pf->sriov_busy = false;
         /* No VF left: their rule goes too, from the module (the files no longer name it). */
-        if (result >= 0 && job->n == 0 && m->nl) {
-                _cleanup_free_ char *nlmsg = NULL;
-
-                sriov_vf_rule(job->address, rule);
-                r = ptnl_unhide(m->nl, rule, &nlmsg);
-                if (r < 0 && r != -ENOENT)
-                        log_warning_errno(r, "passthru.ko refused UNHIDE %s (%s), ignoring: %m", rule, nlmsg ?: "");
-        }
+        if (result >= 0 && job->n == 0)
+                unhide_vfs(m, job->address);
         if (result < 0) {
+                set_num_vfs_undo(m, job->address, job->n, job->before, job->hid);
                 log_error_errno(result, "Cannot set the VF count of %s to %u: %m", job->address, job->n);
                 (void) sd_bus_reply_method_errnof(job->msg, -result, "Cannot set the VF count of %s to %u: %m",
                                                   job->address, job->n);
@@ -688,6 +718,7 @@ static int method_set_num_vfs(sd_bus_message *msg, void *userdata, sd_bus_error 
         char rule[SRIOV_RULE_LEN];
         const char *arg;
         StateDevice *s, before;
+        bool hid = false;
         NumVfsJob *job;
         uint32_t n;
         Device *d;
@@ -726,27 +757,25 @@ static int method_set_num_vfs(sd_bus_message *msg, void *userdata, sd_bus_error 
         if (n > 0) {
                 sriov_vf_rule(d->address, rule);
                 r = ptnl_hide(m->nl, rule, &nlmsg);
+                hid = r >= 0;
                 if (r < 0 && r != -EEXIST) {
-                        *s = before;
-                        put_back_modprobe(m);
-                        (void) manager_save_state(m);
+                        set_num_vfs_undo(m, d->address, n, before.num_vfs, false);
                         return sd_bus_error_set_errnof(error, r, "passthru.ko refused HIDE %s (%s): %m", rule,
                                                        nlmsg ?: "");
                 }
         }
 
         job = calloc(1, sizeof(*job));
-        if (!job)
-                return -ENOMEM;
-        *job = (NumVfsJob) { .m = m, .msg = sd_bus_message_ref(msg), .sysfs_root = strdup(m->sysfs_root), .n = n };
-        snprintf(job->address, sizeof(job->address), "%s", d->address);
-        if (!job->sysfs_root) {
-                num_vfs_job_free(job);
-                return -ENOMEM;
+        if (job) {
+                *job = (NumVfsJob) { .m = m, .msg = sd_bus_message_ref(msg), .sysfs_root = strdup(m->sysfs_root),
+                                     .n = n, .before = before.num_vfs, .hid = hid };
+                snprintf(job->address, sizeof(job->address), "%s", d->address);
         }
-        r = worker_submit(m->worker, num_vfs_run, num_vfs_done, job);
+        r = job && job->sysfs_root ? worker_submit(m->worker, num_vfs_run, num_vfs_done, job) : -ENOMEM;
         if (r < 0) {
-                num_vfs_job_free(job);
+                if (job)
+                        num_vfs_job_free(job);
+                set_num_vfs_undo(m, d->address, n, before.num_vfs, hid);
                 return sd_bus_error_set_errnof(error, r, "Cannot start setting the VF count of %s: %m", d->address);
         }
         d->sriov_busy = true;

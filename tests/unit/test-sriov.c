@@ -91,6 +91,13 @@ static char *fx_call(Fx *fx, const char *member, const char *types, ...) {
         return s;
 }
 
+static char *state_file(Fx *fx) {
+        char *text = fake_read(fx->root, "var/lib/passthru/state");
+
+        assert_non_null(text);
+        return text;
+}
+
 /*
  * The kernel serializes reads of a PF's sriov_numvfs with its writes (the
  * device lock), and a write that removes a VF waits for whoever holds it
@@ -129,10 +136,44 @@ static void a_pf_whose_count_is_being_written_is_not_read_on_the_loop(void **sta
         assert_int_equal(pf->sys.num_vfs, 1);
 }
 
+/*
+ * A SetNumVFs that fails changes nothing for the next start: the state
+ * file and modprobe.d keep the count they had (the kernel refused the
+ * write: its sriov_numvfs here a read-only file of /proc).
+ */
+static void a_failed_set_num_vfs_keeps_the_saved_count(void **state) {
+        Fx *fx = *state;
+        _cleanup_free_ char *text = NULL, *saved = NULL, *after = NULL, *modprobe = NULL, *err = NULL;
+        unsigned now;
+
+        if (read_full_file("/proc/sys/kernel/cap_last_cap", &text, NULL) < 0 || atoi(text) <= 0)
+                skip();
+        now = (unsigned) atoi(text);
+        fake_sriov(fx->root, 0xff, 0);
+        fake_symlink(fx->root, PF_DIR "/sriov_numvfs", "/proc/sys/kernel/cap_last_cap");
+        /* As an earlier SetNumVFs(PF, now) left it. */
+        assert_true(asprintf(&saved, "[Manager]\nMaintenanceMode=yes\n\n[Device " PF "]\nNumVFs=%u\n", now) >= 0);
+        fx_start(fx, saved);
+        assert_int_equal(manager_find_device(fx->m, PF)->sys.num_vfs, now);
+
+        err = fx_call(fx, "SetNumVFs", "su", PF, 0);
+        assert_non_null(err);
+        assert_non_null(strstr(err, PF));
+        after = state_file(fx);
+        assert_non_null(strstr(after, "[Device " PF "]"));
+        assert_non_null(strstr(after, strstr(saved, "NumVFs=")));
+        assert_int_equal(state_find_device(&fx->m->state, PF)->num_vfs, now);
+        modprobe = fake_read(fx->root, "etc/modprobe.d/passthru.conf");
+        assert_non_null(modprobe);
+        assert_non_null(strstr(modprobe, PF "/*"));
+        assert_false(manager_find_device(fx->m, PF)->sriov_busy);
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
         const struct CMUnitTest tests[] = {
                 T(a_pf_whose_count_is_being_written_is_not_read_on_the_loop),
+                T(a_failed_set_num_vfs_keeps_the_saved_count),
         };
 #undef T
 
