@@ -66,6 +66,11 @@ int sriov_check_set(Manager *m, Device *pf, unsigned n, sd_bus_error *error) {
         if (pf->sriov_busy)
                 return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
                                          "The VF count of %s is being changed already.", pf->address);
+        /* The kernel would say ENOENT: the PF's driver makes its VFs. */
+        if (n != pf->sys.num_vfs && !pf->sys.driver)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "%s has no driver bound: its host driver makes its VFs (bind it first).",
+                                         pf->address);
         if (n > 0 && !m->nl)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
                                          "passthru.ko is not loaded: the VFs of %s would go to a host driver.",

@@ -23,8 +23,8 @@ void sriov_vf_rule(const char *pf, char rule[SRIOV_RULE_LEN]);
 /*
  * May @pf's VF count become @n?  It must have SR-IOV (TotalVFs), @n at
  * most TotalVFs, no VF of it leased (DeviceBusy naming every lease), the
- * PF itself not hidden for passthrough, passthru.ko reachable to hide
- * the VFs.  Fills @error and returns its negative errno, or 0.
+ * PF itself not hidden for passthrough, a driver bound to it (which
+ * makes the VFs), passthru.ko reachable to hide the VFs.  Fills @error and returns its negative errno, or 0.
  */
 int sriov_check_set(Manager *m, Device *pf, unsigned n, sd_bus_error *error);
 

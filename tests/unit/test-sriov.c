@@ -169,11 +169,29 @@ static void a_failed_set_num_vfs_keeps_the_saved_count(void **state) {
         assert_false(manager_find_device(fx->m, PF)->sriov_busy);
 }
 
+/* A PF without a driver cannot make VFs: the refusal says so, not the kernel's bare ENOENT, and nothing is saved. */
+static void a_pf_without_a_driver_is_refused_naming_it(void **state) {
+        Fx *fx = *state;
+        _cleanup_free_ char *err = NULL;
+
+        fake_sriov(fx->root, 7, 0);
+        fake_bind(fx->root, PF, NULL);
+        fx_start(fx, "[Manager]\nMaintenanceMode=yes\n");
+        err = fx_call(fx, "SetNumVFs", "su", PF, 2);
+        assert_non_null(err);
+        assert_non_null(strstr(err, SD_BUS_ERROR_NOT_SUPPORTED));
+        assert_non_null(strstr(err, "no driver bound"));
+        assert_null(state_find_device(&fx->m->state, PF));
+        /* 0 VFs it has already: nothing to write, nothing refused. */
+        assert_null(fx_call(fx, "SetNumVFs", "su", PF, 0));
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
         const struct CMUnitTest tests[] = {
                 T(a_pf_whose_count_is_being_written_is_not_read_on_the_loop),
                 T(a_failed_set_num_vfs_keeps_the_saved_count),
+                T(a_pf_without_a_driver_is_refused_naming_it),
         };
 #undef T
 
