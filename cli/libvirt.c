@@ -351,6 +351,12 @@ static bool cmdline_ids_cover(const char *cmdline, const SysfsPciDevice *d, char
  */
 static bool passthru_rule_covers(const SysfsPciDevice *d, char *rule, size_t size, const char **where) {
         _cleanup_free_ char *hide = NULL, *ids = NULL, *cmdline = NULL;
+        _cleanup_sysfs_pci_device_ SysfsPciDevice pf = {};
+        int vf = -1;
+
+        /* A VF: its number, for the rules that name it by its PF ((PF/N)). */
+        if (d->physfn[0] && sysfs_pci_read(NULL, d->physfn, &pf) >= 0)
+                vf = strv_index(pf.virtfns, d->address);
 
         /* hide=: the module joins its values with blanks; each token as a passthru.hide= of its own. */
         if (read_full_file(MODULE_HIDE, &hide, NULL) >= 0) {
@@ -362,7 +368,7 @@ static bool passthru_rule_covers(const SysfsPciDevice *d, char *rule, size_t siz
 
                         if (asprintf(&arg, "passthru.hide=%s", t) < 0)
                                 return true;    /* out of memory: as if it were, the safe side */
-                        if (cmdline_hide_covers(arg, d->address, d->vendor, d->device, rule, size))
+                        if (cmdline_hide_covers_vf(arg, d->address, d->vendor, d->device, d->physfn, vf, rule, size))
                                 return true;
                 }
         }
@@ -373,7 +379,7 @@ static bool passthru_rule_covers(const SysfsPciDevice *d, char *rule, size_t siz
         }
         if (read_full_file(PROC_CMDLINE, &cmdline, NULL) >= 0) {
                 *where = PROC_CMDLINE;
-                if (cmdline_hide_covers(cmdline, d->address, d->vendor, d->device, rule, size) ||
+                if (cmdline_hide_covers_vf(cmdline, d->address, d->vendor, d->device, d->physfn, vf, rule, size) ||
                     cmdline_ids_cover(cmdline, d, rule, size))
                         return true;
         }

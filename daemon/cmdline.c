@@ -11,6 +11,8 @@
 typedef struct HideToken {
         unsigned domain, bus, slot, func, vendor, device;
         bool any_slot, any_func, ids;
+        bool vfs, any_vf;       /* (PF/N), or a star for N: VFs of the PF at domain:bus:slot.func */
+        unsigned vf;
 } HideToken;
 
 /* One hex field of 1-8 digits with an optional 0x, at most @max, as passthru.ko reads them. */
@@ -41,7 +43,7 @@ static bool skip(const char **p, const char *end, const char *s) {
         return true;
 }
 
-/* "(" [DDDD:]BB:SS.F | [DDDD:]BB:SS.* | [DDDD:]BB:*.* [=VVVV:DDDD] ")" */
+/* "(" [DDDD:]BB:SS.F ["/" N-or-star] | [DDDD:]BB:SS.* | [DDDD:]BB:*.* [=VVVV:DDDD] ")" */
 static int parse_token(const char *token, size_t len, HideToken *t) {
         const char *p = token, *end = token + len;
         unsigned a, b;
@@ -79,6 +81,16 @@ static int parse_token(const char *token, size_t len, HideToken *t) {
                                 return -EINVAL;
                 }
         }
+        /* The VFs of one PF: one function, never a wildcard. */
+        if (skip(&p, end, "/")) {
+                if (t->any_slot || t->any_func)
+                        return -EINVAL;
+                t->vfs = true;
+                if (skip(&p, end, "*"))
+                        t->any_vf = true;
+                else if (parse_hex(&p, end, 0xffff, &t->vf) < 0)
+                        return -EINVAL;
+        }
         if (skip(&p, end, "=")) {
                 if (parse_hex(&p, end, 0xffff, &t->vendor) < 0 || !skip(&p, end, ":") ||
                     parse_hex(&p, end, 0xffff, &t->device) < 0)
@@ -92,13 +104,17 @@ static int parse_token(const char *token, size_t len, HideToken *t) {
 
 /* The token as passthru.ko prints its rules. */
 static int format_token(const HideToken *t, char *buf, size_t size) {
-        char slot[8];
+        char slot[16];
         int n;
 
         if (t->any_slot)
                 snprintf(slot, sizeof(slot), "*.*");
         else if (t->any_func)
                 snprintf(slot, sizeof(slot), "%02x.*", t->slot);
+        else if (t->any_vf)
+                snprintf(slot, sizeof(slot), "%02x.%x/*", t->slot, t->func);
+        else if (t->vfs)
+                snprintf(slot, sizeof(slot), "%02x.%x/%x", t->slot, t->func, t->vf);
         else
                 snprintf(slot, sizeof(slot), "%02x.%x", t->slot, t->func);
         if (t->ids)
@@ -108,10 +124,17 @@ static int format_token(const HideToken *t, char *buf, size_t size) {
         return n < 0 || (size_t) n >= size ? -ENOBUFS : 0;
 }
 
-/* Would passthru.ko claim the device at @address with these ids by @t? */
-static bool token_covers(const HideToken *t, const char *address, unsigned vendor, unsigned device) {
+/* Would passthru.ko claim the device at @address with these ids (VF number @vf of @physfn, or no VF) by @t? */
+static bool token_covers(const HideToken *t, const char *address, unsigned vendor, unsigned device,
+                         const char *physfn, int vf) {
         unsigned domain, bus, slot, func;
 
+        /* A VF rule names the VF by its PF's address (never the PF itself), and by its number. */
+        if (t->vfs) {
+                if (!physfn || !*physfn || (!t->any_vf && (vf < 0 || (unsigned) vf != t->vf)))
+                        return false;
+                address = physfn;
+        }
         if (sscanf(address, "%4x:%2x:%2x.%1x", &domain, &bus, &slot, &func) != 4)
                 return false;
         if (t->domain != domain || t->bus != bus)
@@ -123,7 +146,7 @@ static bool token_covers(const HideToken *t, const char *address, unsigned vendo
 
 /* The first token of the hide= value [v, end) that covers the device; its text in @rule. */
 static bool value_covers(const char *v, const char *end, const char *address, unsigned vendor, unsigned device,
-                         char *rule, size_t size) {
+                         const char *physfn, int vf, char *rule, size_t size) {
         while (v < end) {
                 const char *close;
                 HideToken t;
@@ -142,7 +165,7 @@ static bool value_covers(const char *v, const char *end, const char *address, un
                 }
                 /* ... and refuses a token longer than PASSTHRU_RULE_MAX characters. */
                 if (close + 1 - v <= PASSTHRU_RULE_MAX && parse_token(v, (size_t) (close + 1 - v), &t) == 0 &&
-                    token_covers(&t, address, vendor, device) &&
+                    token_covers(&t, address, vendor, device, physfn, vf) &&
                     format_token(&t, rule, size) == 0)
                         return true;
                 v = close + 1;
@@ -220,13 +243,18 @@ bool cmdline_next_value(const char **p, const char *name, const char **ret_value
         return false;
 }
 
-bool cmdline_hide_covers(const char *cmdline, const char *address, unsigned vendor, unsigned device, char *rule,
-                         size_t size) {
+bool cmdline_hide_covers_vf(const char *cmdline, const char *address, unsigned vendor, unsigned device,
+                            const char *physfn, int vf, char *rule, size_t size) {
         const char *p = cmdline, *v;
         size_t n;
 
         while (cmdline_next_value(&p, "passthru.hide", &v, &n))
-                if (value_covers(v, v + n, address, vendor, device, rule, size))
+                if (value_covers(v, v + n, address, vendor, device, physfn, vf, rule, size))
                         return true;
         return false;
+}
+
+bool cmdline_hide_covers(const char *cmdline, const char *address, unsigned vendor, unsigned device, char *rule,
+                         size_t size) {
+        return cmdline_hide_covers_vf(cmdline, address, vendor, device, NULL, -1, rule, size);
 }

@@ -2,8 +2,8 @@
 /*
  * The kernel command line's passthru.hide= rules, read as passthru.ko reads
  * them and printed in its canonical text ("(0000:01:00.0)",
- * "(0000:04:*.*)", "(0000:01:00.0=1234:11e8)"): rules passthrud cannot
- * drop, since the next boot brings them back.
+ * "(0000:04:*.*)", "(0000:01:00.0=1234:11e8)", "(0000:06:00.0/1)"): rules
+ * passthrud cannot drop, since the next boot brings them back.
  */
 #pragma once
 
@@ -18,10 +18,18 @@
  * count) and every one counts, those after "--" too: modprobe, which gives
  * passthru.ko its parameters, reads them all.  Exact tokens and wildcards
  * count; a token that pins other ids does not.  The first such token, in
- * canonical text, goes to @rule.
+ * canonical text, goes to @rule.  For a device that is no VF: a VF rule
+ * ((PF/N), and PF/ followed by a star) covers none.
  */
 bool cmdline_hide_covers(const char *cmdline, const char *address, unsigned vendor, unsigned device, char *rule,
                          size_t size);
+/*
+ * The same for a device that may be a VF: VF number @vf (from 0; -1 when
+ * unknown, which only a star after the slash covers) of the PF at @physfn
+ * ("" or NULL for no VF), as passthru.ko's (PF/N) and its star form name it.
+ */
+bool cmdline_hide_covers_vf(const char *cmdline, const char *address, unsigned vendor, unsigned device,
+                            const char *physfn, int vf, char *rule, size_t size);
 /*
  * The value of the next @name= argument of @cmdline from *@p on, split as
  * above: [*ret_value, +*ret_len), *@p moved past it; false when there is

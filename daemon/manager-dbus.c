@@ -385,6 +385,7 @@ static int write_modprobe(Manager *m) {
  */
 static int check_unmark(Manager *m, Device *d, sd_bus_error *error) {
         _cleanup_free_ char *path = NULL, *cmdline = NULL;
+        const Device *pf = d->sys.physfn[0] ? manager_find_device(m, d->sys.physfn) : NULL;
         char rule[PASSTHRU_RULE_MAX + 8];
 
         if (d->module_rule[0] && (d->module_rule[0] != '(' || strchr(d->module_rule, '*')))
@@ -392,10 +393,17 @@ static int check_unmark(Manager *m, Device *d, sd_bus_error *error) {
                                          "%s is hidden by passthru.ko's rule '%s', which covers more than this device: "
                                          "change passthru.hide= or passthru.ids= where it is set (the kernel command "
                                          "line or /etc/modprobe.d) and reboot.", d->address, d->module_rule);
+        /* (PF/N) names one VF, but by its PF: never a rule of passthrud's. */
+        if (strchr(d->module_rule, '/'))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "%s is hidden by passthru.ko's rule '%s', which names it as a VF of its PF, "
+                                         "not a rule of passthrud's: change passthru.hide= where it is set (the kernel "
+                                         "command line or /etc/modprobe.d) and reboot.", d->address, d->module_rule);
         if (asprintf(&path, "%s/cmdline", m->paths.proc) < 0)
                 return -ENOMEM;
         if (read_full_file(path, &cmdline, NULL) >= 0 &&
-            cmdline_hide_covers(cmdline, d->address, d->sys.vendor, d->sys.device, rule, sizeof(rule)))
+            cmdline_hide_covers_vf(cmdline, d->address, d->sys.vendor, d->sys.device, d->sys.physfn,
+                                   pf ? strv_index(pf->sys.virtfns, d->address) : -1, rule, sizeof(rule)))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
                                          "%s is hidden by '%s' on the kernel command line (passthru.hide=): "
                                          "remove it there and reboot.", d->address, rule);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,10 +23,14 @@ size_t strv_length(char * const *l) {
 }
 
 bool strv_contains(char * const *l, const char *s) {
-        for (size_t i = 0; l && l[i]; i++)
+        return strv_index(l, s) >= 0;
+}
+
+int strv_index(char * const *l, const char *s) {
+        for (size_t i = 0; l && l[i] && i < INT_MAX; i++)
                 if (strcmp(l[i], s) == 0)
-                        return true;
-        return false;
+                        return (int) i;
+        return -1;
 }
 
 int strv_extend(char ***l, const char *s) {

@@ -8,6 +8,8 @@
 char **strv_free(char **l);
 size_t strv_length(char * const *l);
 bool strv_contains(char * const *l, const char *s);
+/* The index of the first copy of s, -1 when there is none. */
+int strv_index(char * const *l, const char *s);
 /* Append a copy of s; -ENOMEM on failure (l unchanged). */
 int strv_extend(char ***l, const char *s);
 /* Remove every copy of s; returns whether any was there. */

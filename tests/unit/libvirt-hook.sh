@@ -205,6 +205,14 @@ printf '%s\n' 0x11e8 >"$fake/pci/0000:01:00.0/device"
 printf '%s\n' 0x1af4 >"$fake/pci/0000:01:00.0/subsystem_vendor"
 printf '%s\n' 0x1100 >"$fake/pci/0000:01:00.0/subsystem_device"
 printf '%s\n' 0x00ff00 >"$fake/pci/0000:01:00.0/class"
+# An SR-IOV PF 0000:06:00.0 whose VF 1 is 0000:01:00.0 (when down's PF names it).
+mkdir -p "$fake/pci/0000:06:00.0"
+for f in vendor:0x8086 device:0x10c9 subsystem_vendor:0x8086 subsystem_device:0x0000 class:0x020000 \
+    sriov_totalvfs:2 sriov_numvfs:2; do
+    printf '%s\n' "${f#*:}" >"$fake/pci/0000:06:00.0/${f%%:*}"
+done
+ln -s ../0000:05:00.0 "$fake/pci/0000:06:00.0/virtfn0"
+ln -s ../0000:01:00.0 "$fake/pci/0000:06:00.0/virtfn1"
 touch "$fake/cmdline"
 if ! mount --bind "$fake/pci" /sys/bus/pci/devices || ! mount --bind "$fake/module" /sys/module ||
     ! mount --bind "$fake/cmdline" /proc/cmdline || ! mount --bind "$fake/varlib" /var/lib; then
@@ -264,6 +272,14 @@ down vfio-pci 'ro quiet' - - '[Device 0000:06:00.0]\nPassthrough=no\nNumVFs=2\n'
 check down_a_vf_of_a_pf_without_numvfs_is_libvirts libvirts
 down vfio-pci 'ro quiet' - - '[Device 0000:06:00.0]\nPassthrough=no\nNumVFs=2\n' 0000:06:00.0
 check down_a_vf_of_a_pf_the_state_file_gives_vfs_to_is_refused refused_for "which is passthru's"
+down vfio-pci 'ro passthru.hide=(06:00.0/1)' - - - 0000:06:00.0
+check down_a_vf_the_command_line_names_by_its_pf_is_refused \
+    refused_for "which is on vfio-pci and passthru's by the rule (0000:06:00.0/1) (/proc/cmdline)"
+down vfio-pci 'ro quiet' '(0000:03:00.0) (0000:06:00.0/*)' '' - 0000:06:00.0
+check down_a_vf_whose_pf_the_modules_hide_names_is_refused \
+    refused_for "which is on vfio-pci and passthru's by the rule (0000:06:00.0/\\*) (/sys/module/passthru/parameters/hide)"
+down vfio-pci 'ro passthru.hide=(06:00.0/0)(06:00.0)' '(0000:06:00.1/*) (0000:01:00.0/*)' '' - 0000:06:00.0
+check down_rules_for_other_vfs_or_the_pf_do_not_cover_a_vf libvirts
 down e1000e 'ro quiet' - - '[Device 0000:01:00.0]\nPassthrough=maybe\n'
 check down_a_state_file_that_does_not_parse_refuses_every_device \
     eval 'refused_for "and passthrud cannot be asked for a lease (.*) nor its state file read (/var/lib/passthru/state:2: " &&

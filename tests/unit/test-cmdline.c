@@ -203,6 +203,42 @@ static void wildcards_cover_their_bus_or_slot(void **state) {
         assert_true(covers_as("passthru.hide=(0002:07:*.*)", "0002:07:00.0", "(0002:07:*.*)"));
 }
 
+/* (PF/N) and its star form: a VF named by its PF and its number, never the PF itself nor another VF. */
+static void vf_tokens_cover_the_vfs_of_their_pf(void **state) {
+        const char *cmdline = "ro passthru.hide=(6:0.0/1)(0x0001:07:00.1/*=8086:10ca) quiet";
+        char rule[64] = "";
+        (void) state;
+
+        assert_true(cmdline_hide_covers_vf(cmdline, "0000:06:10.2", 0x8086, 0x10ca, "0000:06:00.0", 1, rule,
+                                           sizeof(rule)));
+        assert_string_equal(rule, "(0000:06:00.0/1)");
+        assert_false(cmdline_hide_covers_vf(cmdline, "0000:06:10.0", 0x8086, 0x10ca, "0000:06:00.0", 0, rule,
+                                            sizeof(rule)));
+        assert_false(cmdline_hide_covers_vf(cmdline, "0000:06:10.2", 0x8086, 0x10ca, "0000:06:00.0", -1, rule,
+                                            sizeof(rule)));
+        /* The PF itself, and a device that is no VF at the PF's address. */
+        assert_false(cmdline_hide_covers_vf(cmdline, "0000:06:00.0", 0x8086, 0x10c9, "", -1, rule, sizeof(rule)));
+        assert_false(cmdline_hide_covers(cmdline, "0000:06:00.0", 0x8086, 0x10c9, rule, sizeof(rule)));
+        /* Every VF of 0001:07:00.1 with the pinned ids, whatever its number, known or not. */
+        assert_true(cmdline_hide_covers_vf(cmdline, "0001:07:02.0", 0x8086, 0x10ca, "0001:07:00.1", 5, rule,
+                                           sizeof(rule)));
+        assert_string_equal(rule, "(0001:07:00.1/*=8086:10ca)");
+        assert_true(cmdline_hide_covers_vf(cmdline, "0001:07:02.0", 0x8086, 0x10ca, "0001:07:00.1", -1, rule,
+                                           sizeof(rule)));
+        assert_false(cmdline_hide_covers_vf(cmdline, "0001:07:02.0", 0x8086, 0x1520, "0001:07:00.1", 5, rule,
+                                            sizeof(rule)));
+        assert_false(cmdline_hide_covers_vf(cmdline, "0001:07:02.0", 0x8086, 0x10ca, "0001:07:00.0", 5, rule,
+                                            sizeof(rule)));
+        /* As passthru.ko refuses them: a wildcard PF, no VF, junk after it, a VF number above ffff. */
+        assert_refused("(04:*.*/1)");
+        assert_refused("(04:01.*/*)");
+        assert_refused("(06:00.0/)");
+        assert_refused("(06:00.0/*x)");
+        assert_refused("(06:00.0/10000)");
+        assert_false(cmdline_hide_covers_vf("passthru.hide=(06:00.0/10000)", "0000:06:10.0", 0x1234, 0x11e8,
+                                            "0000:06:00.0", 0x10000, rule, sizeof(rule)));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(tokens_canonical_like_the_module),
@@ -213,6 +249,7 @@ int main(void) {
                 cmocka_unit_test(arguments_split_as_the_kernel_splits_them),
                 cmocka_unit_test(other_words_do_not_count),
                 cmocka_unit_test(wildcards_cover_their_bus_or_slot),
+                cmocka_unit_test(vf_tokens_cover_the_vfs_of_their_pf),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

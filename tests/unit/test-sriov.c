@@ -186,12 +186,46 @@ static void a_pf_without_a_driver_is_refused_naming_it(void **state) {
         assert_null(fx_call(fx, "SetNumVFs", "su", PF, 0));
 }
 
+/*
+ * Unhiding a VF that passthru.ko's (PF/N) hides is refused, as for any rule
+ * passthrud did not add and cannot drop for good: the module's rule names
+ * it, or the kernel command line's brings it back at the next boot.
+ */
+static void a_vf_hidden_by_its_pf_and_number_is_not_unhidden(void **state) {
+        Fx *fx = *state;
+        _cleanup_free_ char *err = NULL, *err2 = NULL;
+
+        fake_sriov(fx->root, 7, 2);
+        fake_write(fx->root, "proc/cmdline", "ro passthru.hide=(6:0.0/1) quiet\n");
+        fx_start(fx, "[Manager]\nMaintenanceMode=yes\n\n[Device " VF0 "]\nPassthrough=yes\n\n"
+                     "[Device " VF1 "]\nPassthrough=yes\n");
+
+        /* VF 1 by the kernel command line. */
+        err = fx_call(fx, "SetPassthrough", "sba{sv}", VF1, 0, 0);
+        assert_non_null(err);
+        assert_non_null(strstr(err, SD_BUS_ERROR_NOT_SUPPORTED));
+        assert_non_null(strstr(err, "(0000:06:00.0/1)"));
+        assert_true(state_find_device(&fx->m->state, VF1)->passthrough);
+        /* By passthru.ko's rule, wherever it comes from. */
+        snprintf(manager_find_device(fx->m, VF0)->module_rule, sizeof(manager_find_device(fx->m, VF0)->module_rule),
+                 "(0000:06:00.0/0)");
+        err2 = fx_call(fx, "SetPassthrough", "sba{sv}", VF0, 0, 0);
+        assert_non_null(err2);
+        assert_non_null(strstr(err2, "(0000:06:00.0/0)"));
+        assert_true(state_find_device(&fx->m->state, VF0)->passthrough);
+        /* VF 0 has no rule of the module's and the command line names VF 1: unhidden. */
+        manager_find_device(fx->m, VF0)->module_rule[0] = '\0';
+        assert_null(fx_call(fx, "SetPassthrough", "sba{sv}", VF0, 0, 0));
+        assert_false(state_find_device(&fx->m->state, VF0)->passthrough);
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
         const struct CMUnitTest tests[] = {
                 T(a_pf_whose_count_is_being_written_is_not_read_on_the_loop),
                 T(a_failed_set_num_vfs_keeps_the_saved_count),
                 T(a_pf_without_a_driver_is_refused_naming_it),
+                T(a_vf_hidden_by_its_pf_and_number_is_not_unhidden),
         };
 #undef T
 

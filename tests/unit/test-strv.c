@@ -52,6 +52,9 @@ static void extend_appends_copies_in_order(void **state) {
         assert_true(strv_contains(l, "b"));
         assert_false(strv_contains(l, "x"));
         assert_false(strv_contains(l, ""));
+        assert_int_equal(strv_index(l, "b"), 1);
+        assert_int_equal(strv_index(l, "x"), -1);
+        assert_int_equal(strv_index(NULL, "a"), -1);
 }
 
 static void remove_takes_every_copy_and_says_so(void **state) {
