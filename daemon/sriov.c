@@ -19,17 +19,30 @@ void sriov_vf_rule(const char *pf, char rule[SRIOV_RULE_LEN]) {
         snprintf(rule, SRIOV_RULE_LEN, "(%s/*)", pf);
 }
 
-/* "0000:06:10.0 (VM 'a', pid 123), ..." for every leased VF of @pf; "" for none, NULL on ENOMEM. */
-static char *leased_vfs(Manager *m, const Device *pf) {
+/*
+ * "0000:06:10.0 (VM 'a', pid 123), ..." for every VF of @pf in use: leased,
+ * or on vfio-pci without a lease (another tool's VM: writing the count
+ * would wait for it to let go, the removal of a VF waits for its VFIO
+ * user); "" for none, NULL on ENOMEM.
+ */
+static char *vfs_in_use(Manager *m, const Device *pf) {
         char *s = strdup(""), *t;
 
         for (size_t i = 0; s && i < m->n_devices; i++) {
                 const Device *vf = m->devices[i];
+                int r;
 
-                if (!vf->lease || strcmp(vf->sys.physfn, pf->address) != 0)
+                if (strcmp(vf->sys.physfn, pf->address) != 0)
                         continue;
-                if (asprintf(&t, "%s%s%s (VM '%s', pid %u)", s, *s ? ", " : "", vf->address, vf->lease->vm,
-                             (unsigned) vf->lease->pid) < 0)
+                if (vf->lease)
+                        r = asprintf(&t, "%s%s%s (VM '%s', pid %u)", s, *s ? ", " : "", vf->address, vf->lease->vm,
+                                     (unsigned) vf->lease->pid);
+                else if (vf->sys.driver && strcmp(vf->sys.driver, PT_VFIO_DRIVER) == 0)
+                        r = asprintf(&t, "%s%s%s (on vfio-pci without a lease of passthrud's: another tool's)", s,
+                                     *s ? ", " : "", vf->address);
+                else
+                        continue;
+                if (r < 0)
                         t = NULL;
                 free(s);
                 s = t;
@@ -51,12 +64,12 @@ int sriov_check_set(Manager *m, Device *pf, unsigned n, sd_bus_error *error) {
         if (n > pf->sys.total_vfs)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "%s offers at most %u VFs, not %u.", pf->address, pf->sys.total_vfs, n);
-        leases = leased_vfs(m, pf);
+        leases = vfs_in_use(m, pf);
         if (!leases)
                 return -ENOMEM;
         if (*leases)
                 return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
-                                         "VFs of %s are leased: %s. Their VMs must let them go first.",
+                                         "VFs of %s are in use: %s. Their VMs must let them go first.",
                                          pf->address, leases);
         if (pf->lease || device_marked(pf))
                 return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
@@ -97,11 +110,11 @@ void sriov_apply_saved(Manager *m) {
                 }
                 if (pf->sys.num_vfs == s->num_vfs)
                         continue;
-                /* A restart under running VMs: their VFs stay as they are. */
+                /* A restart under running VMs (passthrud's or another tool's): their VFs stay as they are. */
                 leases = mfree(leases);
-                leases = leased_vfs(m, pf);
+                leases = vfs_in_use(m, pf);
                 if (!leases || *leases) {
-                        log_warning("%s has %u VFs, not the %u saved, and some are leased (%s): leaving them as they are",
+                        log_warning("%s has %u VFs, not the %u saved, and some are in use (%s): leaving them as they are",
                                     s->address, pf->sys.num_vfs, s->num_vfs, leases ?: "?");
                         continue;
                 }

@@ -22,7 +22,8 @@ void sriov_vf_rule(const char *pf, char rule[SRIOV_RULE_LEN]);
 
 /*
  * May @pf's VF count become @n?  It must have SR-IOV (TotalVFs), @n at
- * most TotalVFs, no VF of it leased (DeviceBusy naming every lease), the
+ * most TotalVFs, no VF of it leased or on vfio-pci without a lease
+ * (DeviceBusy naming each), the
  * PF itself not hidden for passthrough, a driver bound to it (which
  * makes the VFs), passthru.ko reachable to hide the VFs.  Fills @error and returns its negative errno, or 0.
  */
@@ -32,7 +33,8 @@ int sriov_check_set(Manager *m, Device *pf, unsigned n, sd_bus_error *error);
  * At start, before serving the bus: for each PF the state file gives a
  * VF count, hide its VFs in passthru.ko and write the count.  Blocks
  * while the PF's driver makes them (~1 s for igb); failures are logged
- * and the others still applied.  A PF with a leased VF (a restart of
- * passthrud under running VMs) is left as it is.
+ * and the others still applied.  A PF with a VF in use (leased: a restart
+ * of passthrud under running VMs; or another tool's on vfio-pci) is left
+ * as it is.
  */
 void sriov_apply_saved(Manager *m);

@@ -219,6 +219,28 @@ static void a_vf_hidden_by_its_pf_and_number_is_not_unhidden(void **state) {
         assert_false(state_find_device(&fx->m->state, VF0)->passthrough);
 }
 
+/*
+ * A VF that another tool's VM holds on vfio-pci (libvirt's managed='yes')
+ * is in use as a leased one is: removing it would wait for that VM, so
+ * the count is not changed and the refusal names it.
+ */
+static void a_vf_on_vfio_pci_without_a_lease_keeps_the_count(void **state) {
+        Fx *fx = *state;
+        _cleanup_free_ char *err = NULL, *numvfs = NULL;
+
+        fake_sriov(fx->root, 7, 2);
+        fake_bind(fx->root, VF1, "vfio-pci");
+        fx_start(fx, "[Manager]\nMaintenanceMode=yes\n\n[Device " PF "]\nNumVFs=2\n");
+        err = fx_call(fx, "SetNumVFs", "su", PF, 0);
+        assert_non_null(err);
+        assert_non_null(strstr(err, PT_ERROR_DEVICE_BUSY));
+        assert_non_null(strstr(err, VF1 " (on vfio-pci without a lease"));
+        assert_null(strstr(err, VF0));
+        assert_int_equal(state_find_device(&fx->m->state, PF)->num_vfs, 2);
+        numvfs = fake_read(fx->root, PF_DIR "/sriov_numvfs");
+        assert_string_equal(numvfs, "2\n");
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
         const struct CMUnitTest tests[] = {
@@ -226,6 +248,7 @@ int main(void) {
                 T(a_failed_set_num_vfs_keeps_the_saved_count),
                 T(a_pf_without_a_driver_is_refused_naming_it),
                 T(a_vf_hidden_by_its_pf_and_number_is_not_unhidden),
+                T(a_vf_on_vfio_pci_without_a_lease_keeps_the_count),
         };
 #undef T
 

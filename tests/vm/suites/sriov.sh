@@ -185,7 +185,7 @@ testcase_a_restart_under_a_leased_vf_leaves_the_count_alone() {
     assert_eq "$(cat $SYS/$PF/sriov_numvfs)" 3 "sriov_numvfs of $PF"
     alive $HOLDER || fail "the VM's client is gone"
     assert_eq "$(dev_prop "$(vf $PF 0)" Owner)" vm-a "Owner after the restart"
-    grep -q "$PF has 3 VFs, not the 4 saved, and some are leased ($(vf $PF 0) (VM 'vm-a'" /tmp/passthrud.log ||
+    grep -q "$PF has 3 VFs, not the 4 saved, and some are in use ($(vf $PF 0) (VM 'vm-a'" /tmp/passthrud.log ||
         fail "log: $(tail -n 5 /tmp/passthrud.log)"
     kill $(cat /proc/$HOLDER/task/$HOLDER/children) $HOLDER
     wait_available "$(vf $PF 0)"
