@@ -224,6 +224,64 @@ testcase_vf_count_comes_back_after_module_and_daemon_restart() {
     echo 0 >$SYS/$PFNA/sriov_numvfs
 }
 
+# A VF another tool moved to vfio-pci (a bind by hand, as libvirt's
+# managed='yes' does it) is in use as a leased one is: the count of its PF
+# is not changed (removing the VF would wait for that tool's VM), and the
+# refusal names it.
+testcase_a_vf_on_vfio_pci_without_a_lease_keeps_its_pf_count() {
+    local v
+    v=$(vf $PF 2)
+    wait_available "$v"
+    echo vfio-pci >$SYS/$v/driver_override
+    echo "$v" >/sys/bus/pci/drivers/passthru/unbind
+    echo "$v" >/sys/bus/pci/drivers_probe
+    assert_driver "$v" vfio-pci
+    wait_state "$v" foreign
+    mgr EnterMaintenanceMode
+    expect_error org.passthru1.Error.DeviceBusy call SetNumVFs su $PF 2
+    grep -q "$v (on vfio-pci without a lease" /tmp/out || fail "the refusal does not name $v: $(cat /tmp/out)"
+    mgr ExitMaintenanceMode
+    assert_eq "$(cat $SYS/$PF/sriov_numvfs)" 3 "sriov_numvfs of $PF"
+    grep -A3 "^\[Device $PF\]" /var/lib/passthru/state | grep -qx 'NumVFs=3' || fail "state: $(cat /var/lib/passthru/state)"
+    # Given back: quarantined, then reset.
+    echo passthru >$SYS/$v/driver_override
+    echo "$v" >/sys/bus/pci/drivers/vfio-pci/unbind
+    echo "$v" >/sys/bus/pci/drivers_probe
+    wait_state "$v" quarantined
+    mgr Reset s "$v"
+    wait_state "$v" available
+}
+
+# A count the kernel refuses holds nowhere: not in the state file, not in
+# modprobe.d, not in passthru.ko.  A PF with no driver is refused by name
+# first; one on pci-stub (no sriov_configure) reaches the kernel, which
+# says no.
+testcase_a_refused_vf_count_changes_nothing_for_the_next_start() {
+    cp /var/lib/passthru/state /tmp/state.before
+    cp /etc/modprobe.d/passthru.conf /tmp/modprobe.before
+    assert_eq "$(cat $SYS/$PFNA/sriov_numvfs)" 0 "sriov_numvfs of $PFNA"
+    echo $PFNA >/sys/bus/pci/drivers/igb/unbind
+    mgr EnterMaintenanceMode
+    expect_error org.freedesktop.DBus.Error.NotSupported call SetNumVFs su $PFNA 2
+    grep -q "no driver bound" /tmp/out || fail "the refusal does not say why: $(cat /tmp/out)"
+    modprobe pci-stub
+    echo pci-stub >$SYS/$PFNA/driver_override
+    echo $PFNA >/sys/bus/pci/drivers_probe
+    assert_driver $PFNA pci-stub
+    expect_error "Cannot set the VF count of $PFNA to 2" call SetNumVFs su $PFNA 2
+    mgr ExitMaintenanceMode
+    cmp /tmp/state.before /var/lib/passthru/state || fail "state: $(cat /var/lib/passthru/state)"
+    cmp /tmp/modprobe.before /etc/modprobe.d/passthru.conf || fail "modprobe.d: $(cat /etc/modprobe.d/passthru.conf)"
+    echo >$SYS/$PFNA/driver_override
+    echo $PFNA >/sys/bus/pci/drivers/pci-stub/unbind
+    echo $PFNA >/sys/bus/pci/drivers_probe
+    assert_driver $PFNA igb
+    # passthru.ko has no rule for its VFs: one made by hand is not claimed (autoprobe is off on $PFNA).
+    echo 1 >$SYS/$PFNA/sriov_numvfs
+    assert_eq "$(driver "$(vf $PFNA 0)")" none "driver of a VF made by hand"
+    echo 0 >$SYS/$PFNA/sriov_numvfs
+}
+
 # The control: without passthru's rule igbvf, loaded all along, takes a VF
 # as soon as it appears (autoprobe on), so the cases above could fail.
 testcase_without_the_rule_igbvf_takes_a_new_vf() {
