@@ -57,12 +57,15 @@ int verb_list(sd_bus *bus, char **args) {
                 if (arg_legend)
                         printf("%-14s %-9s %-5s %-14s %-10s %-12s %s\n", "DEVICE", "IDS", "GROUP", "STATE", "DRIVER",
                                "OWNER", "NAME");
-                /* SR-IOV: each PF's VFs right under it, indented. */
+                /*
+                 * SR-IOV: each PF's VFs right under it, indented; whatever
+                 * the PF's count says (it lags behind VFs that just came).
+                 */
                 for (size_t i = 0; i < n; i++) {
                         if (listed_under_pf(devs, n, &devs[i]))
                                 continue;
                         print_list_line(&devs[i], false);
-                        for (size_t j = 0; devs[i].num_vfs > 0 && j < n; j++)
+                        for (size_t j = 0; j < n; j++)
                                 if (devs[j].physical_function &&
                                     strcmp(devs[j].physical_function, devs[i].address) == 0)
                                         print_list_line(&devs[j], true);

@@ -4,10 +4,13 @@
  * testing passthructl's libvirt hook without a VM (tests/unit/libvirt-hook.sh).
  * Two devices: 0000:01:00.0, passthru's (IOMMU group 7), which Acquire
  * leases to one caller at a time until that caller leaves the bus, and
- * 0000:02:00.0, a host device.  Prints "ready" once its name is taken,
- * and "acquired VM PID" / "returned VM" as leases come and go.  With
- * PT_STANDIN_FOREIGN=1, 0000:01:00.0 is foreign while not leased (another
- * tool moved it to vfio-pci), for passthructl check.  IommuEnabled is true.
+ * 0000:02:00.0, a host device that is a VF of 0000:01:00.0 while that PF
+ * says it has none (NumVFs is not served: 0), as a PF whose VFs appeared
+ * before its count was read again shows them.  Prints "ready" once its name
+ * is taken, and "acquired VM PID" / "returned VM" as leases come and go.
+ * With PT_STANDIN_FOREIGN=1, 0000:01:00.0 is foreign while not leased
+ * (another tool moved it to vfio-pci), for passthructl check.  IommuEnabled
+ * is true.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +51,8 @@ static int get_string(sd_bus *bus, const char *path, const char *interface, cons
                 v = !ours ? "e1000e" : owner[0] || foreign ? "vfio-pci" : "passthru";
         else if (strcmp(property, "Owner") == 0)
                 v = ours ? owner : "";
+        else if (strcmp(property, "PhysicalFunction") == 0)
+                v = ours ? "" : DEV1;
         return sd_bus_message_append(reply, "s", v);
 }
 
@@ -130,6 +135,7 @@ static const sd_bus_vtable device_vtable[] = {
         SD_BUS_PROPERTY("State", "s", get_string, 0, 0),
         SD_BUS_PROPERTY("Driver", "s", get_string, 0, 0),
         SD_BUS_PROPERTY("Owner", "s", get_string, 0, 0),
+        SD_BUS_PROPERTY("PhysicalFunction", "s", get_string, 0, 0),
         SD_BUS_PROPERTY("OwnerPid", "u", get_number, 0, 0),
         SD_BUS_PROPERTY("IommuGroup", "i", get_number, 0, 0),
         SD_BUS_PROPERTY("Passthrough", "b", get_number, 0, 0),

@@ -170,6 +170,8 @@ fi
 kill "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
 expect list_with_json_after_the_verb 0 '"address": *"0000:01:00.0"' list --json
+# A VF is listed under its PF even when the PF's count lags behind (0 while its VFs appear).
+expect list_shows_a_vf_under_a_pf_that_counts_none 0 "^  0000:02:00.0 " list --no-legend
 # A passthrud that has its name and does not answer is there: the call failed.
 kill -STOP "$standin_pid"
 SYSTEMD_BUS_TIMEOUT=0.3 expect no_answer_from_a_running_passthrud_is_a_failure 1 "cannot list devices" list
