@@ -133,6 +133,10 @@ int lease_check(Manager *m, Device *d, const char *vm, uint64_t memory_bytes, ch
         if (d->resetting)
                 return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
                                          "%s is being reset by root: ask again when the reset is done.", d->address);
+        if (d->configuring)
+                return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
+                                         "%s is being marked or unmarked by root: ask again when that is done.",
+                                         d->address);
         if (d->sys.physfn[0]) {
                 const Device *pf = manager_find_device(m, d->sys.physfn);
 

@@ -328,6 +328,15 @@ static int lookup_device_to_configure(Manager *m, const char *arg, Device **ret,
         return 0;
 }
 
+/* One change of a device at a time: SetPassthrough's may still wait on passthru.ko or a host driver. */
+static int check_not_configuring(const Device *d, sd_bus_error *error) {
+        if (d->configuring)
+                return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
+                                         "%s is being changed by an earlier SetPassthrough: ask again when it has "
+                                         "answered.", d->address);
+        return 0;
+}
+
 /*
  * modprobe.d's file is passthrud's own: one it did not write (an
  * administrator's rules, as passthru(4) once suggested) is never
@@ -464,7 +473,10 @@ static int take_run(void *userdata) {
 
 static void take_done(int result, void *userdata) {
         TakeJob *job = userdata;
+        Device *d = manager_find_device(job->m, job->address);
 
+        if (d)
+                d->configuring = false;
         if (result < 0) {
                 log_error_errno(result, "Cannot take %s from driver '%s': %m", job->address, job->driver);
                 (void) sd_bus_reply_method_errnof(job->msg, -result, "Cannot take %s from driver '%s': %m", job->address,
@@ -502,15 +514,156 @@ static int take_from_host_driver(Manager *m, sd_bus_message *msg, Device *d, sd_
         return 1;
 }
 
+/*
+ * What SetPassthrough does once passthru.ko has answered its HIDE or
+ * UNHIDE of @sent (NULL: no module to ask; @result its answer, @nlmsg the
+ * module's explanation of a refusal):
+ * a host driver's device is taken now (Live) or at the next boot, and an
+ * unmark that another rule undoes is put back.  Returns as a method
+ * handler: 1 once a worker goes on with @msg, 0 once it is answered.
+ */
+static int set_passthrough_finish(Manager *m, sd_bus_message *msg, const char *address, bool enabled, bool live,
+                                  bool was, const char *sent, int result, const char *nlmsg, sd_bus_error *error) {
+        Device *d = manager_find_device(m, address);
+        StateDevice *s = state_find_device(&m->state, address);
+        bool reboot = false;
+        int r;
+
+        if (!d || !s)
+                return sd_bus_error_setf(error, PT_ERROR_NO_SUCH_DEVICE,
+                                         "%s left the bus while passthru.ko was changing it.", address);
+        if (enabled) {
+                if (sent && result < 0 && result != -EEXIST)
+                        log_warning_errno(result, "passthru.ko refused HIDE %s (%s), ignoring: %m", sent, nlmsg ?: "");
+                (void) device_refresh(d);
+                if (d->sys.driver && strcmp(d->sys.driver, PT_STUB_DRIVER) != 0) {
+                        if (live) {
+                                r = take_from_host_driver(m, msg, d, error);
+                                if (r > 0)
+                                        d->configuring = true;
+                                return r;
+                        }
+                        reboot = true;
+                }
+                manager_refresh_module(m);
+        } else if (sent) {
+                if (result < 0 && result != -ENOENT)
+                        log_warning_errno(result, "passthru.ko refused UNHIDE %s (%s), ignoring: %m", sent,
+                                          nlmsg ?: "");
+                /* Another rule (an administrator's modprobe.d, say) may still hold it: then undo. */
+                manager_refresh_module(m);
+                if (d->module_rule[0]) {
+                        _cleanup_free_ char *again = strdup(d->module_rule);
+
+                        if (result >= 0 && m->nl) {
+                                int k = ptnl_hide(m->nl, sent, NULL);
+
+                                if (k < 0)
+                                        log_error_errno(k, "Cannot put rule %s back into passthru.ko: %m", sent);
+                        }
+                        s->passthrough = was;
+                        put_back_modprobe(m);
+                        r = manager_save_state(m);
+                        if (r < 0)
+                                log_error_errno(r, "Cannot put back the state in %s: %m", m->paths.state_dir);
+                        manager_refresh_module(m);
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                                 "%s is still hidden by passthru.ko's rule '%s' after dropping '%s': "
+                                                 "change passthru.hide= or passthru.ids= where it is set and reboot.",
+                                                 d->address, again ?: "?", sent);
+                }
+        }
+
+        if (reboot && !m->reboot_required) {
+                m->reboot_required = true;
+                manager_send_changed(m, "RebootRequired");
+        }
+        manager_refresh_device(m, d->address);
+        return sd_bus_reply_method_return(msg, "b", reboot);
+}
+
+/*
+ * SetPassthrough's HIDE or UNHIDE: passthru.ko answers once it has claimed
+ * a device without a driver (its probe resets it) or given one back to its
+ * host driver (that driver's probe), which may take seconds; so the request
+ * is made from a worker's thread, on a socket of its own, and
+ * SetPassthrough goes on when it is answered.  The device is "configuring"
+ * meanwhile: another change of it, and Acquire, are refused.
+ */
+typedef struct MarkJob {
+        Manager *m;
+        sd_bus_message *msg;
+        char address[PCI_ADDRESS_LEN];
+        char rule[PASSTHRU_RULE_MAX + 8];
+        bool enabled, live, was;
+        int result;             /* the module's answer */
+        char *nlmsg;            /* its explanation of a refusal */
+} MarkJob;
+
+static void mark_job_free(MarkJob *job) {
+        sd_bus_message_unref(job->msg);
+        free(job->nlmsg);
+        free(job);
+}
+
+static int mark_run(void *userdata) {
+        MarkJob *job = userdata;
+        _cleanup_(ptnl_closep) PtNetlink *nl = NULL;
+        int r;
+
+        r = ptnl_open(&nl);
+        if (r >= 0)
+                r = job->enabled ? ptnl_hide(nl, job->rule, &job->nlmsg) : ptnl_unhide(nl, job->rule, &job->nlmsg);
+        job->result = r;
+        return r;
+}
+
+static void mark_done(int result, void *userdata) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        MarkJob *job = userdata;
+        Device *d = manager_find_device(job->m, job->address);
+        int r;
+
+        (void) result;
+        if (d)
+                d->configuring = false;
+        r = set_passthrough_finish(job->m, job->msg, job->address, job->enabled, job->live, job->was, job->rule,
+                                   job->result, job->nlmsg, &error);
+        if (r < 0)
+                (void) (sd_bus_error_is_set(&error) ? sd_bus_reply_method_error(job->msg, &error)
+                                                    : sd_bus_reply_method_errno(job->msg, r, NULL));
+        mark_job_free(job);
+}
+
+static int mark_start(Manager *m, sd_bus_message *msg, Device *d, const char *rule, bool enabled, bool live,
+                      bool was) {
+        MarkJob *job;
+        int r;
+
+        job = calloc(1, sizeof(*job));
+        if (!job)
+                return -ENOMEM;
+        *job = (MarkJob) { .m = m, .msg = sd_bus_message_ref(msg), .enabled = enabled, .live = live, .was = was };
+        snprintf(job->address, sizeof(job->address), "%s", d->address);
+        snprintf(job->rule, sizeof(job->rule), "%s", rule);
+        r = worker_submit(m->worker, mark_run, mark_done, job);
+        if (r < 0) {
+                mark_job_free(job);
+                return r;
+        }
+        d->configuring = true;
+        return 0;
+}
+
 static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ char *nlmsg = NULL, *what = NULL;
+        _cleanup_free_ char *what = NULL;
         Manager *m = userdata;
         const char *arg;
         int enabled, live = false, force = false;
         char rule[PASSTHRU_RULE_MAX + 8];
         StateDevice *s, before;
         Device *d;
-        bool reboot = false, was;
+        bool was;
         int r;
 
         r = bouncer_check(m, msg, NULL, error);
@@ -529,6 +682,9 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
         if (d->lease)
                 return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY, "%s is leased to VM '%s' (pid %u).", d->address,
                                          d->lease->vm, (unsigned) d->lease->pid);
+        r = check_not_configuring(d, error);
+        if (r < 0)
+                return r;
         r = check_modprobe_ours(m, error);
         if (r < 0)
                 return r;
@@ -582,56 +738,23 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
                 return sd_bus_error_set_errnof(error, r, "Cannot save the passthrough configuration: %m");
 
         snprintf(rule, sizeof(rule), "(%s)", d->address);
-        if (enabled) {
-                if (m->nl) {
-                        r = ptnl_hide(m->nl, rule, &nlmsg);
-                        if (r < 0 && r != -EEXIST)
-                                log_warning_errno(r, "passthru.ko refused HIDE %s (%s), ignoring: %m", rule, nlmsg ?: "");
-                }
-                (void) device_refresh(d);
-                if (d->sys.driver && strcmp(d->sys.driver, PT_STUB_DRIVER) != 0) {
-                        if (live)
-                                return take_from_host_driver(m, msg, d, error);
-                        reboot = true;
-                }
-                manager_refresh_module(m);
-        } else if (m->nl) {
-                /* The module's own text of the rule: it may pin ids. */
-                if (d->module_rule[0])
-                        snprintf(rule, sizeof(rule), "%s", d->module_rule);
-                r = ptnl_unhide(m->nl, rule, &nlmsg);
-                if (r < 0 && r != -ENOENT)
-                        log_warning_errno(r, "passthru.ko refused UNHIDE %s (%s), ignoring: %m", rule, nlmsg ?: "");
-                /* Another rule (an administrator's modprobe.d, say) may still hold it: then undo. */
-                manager_refresh_module(m);
-                if (d->module_rule[0]) {
-                        _cleanup_free_ char *again = strdup(d->module_rule);
-
-                        if (r >= 0 && m->nl) {
-                                int k = ptnl_hide(m->nl, rule, NULL);
-
-                                if (k < 0)
-                                        log_error_errno(k, "Cannot put rule %s back into passthru.ko: %m", rule);
-                        }
+        /* The module's own text of the rule: it may pin ids. */
+        if (!enabled && d->module_rule[0])
+                snprintf(rule, sizeof(rule), "%s", d->module_rule);
+        if (!m->nl)
+                return set_passthrough_finish(m, msg, d->address, enabled, live, was, NULL, 0, NULL, error);
+        r = mark_start(m, msg, d, rule, enabled, live, was);
+        if (r < 0) {
+                /* As if it had not been asked: the files back, the module untouched. */
+                s = state_find_device(&m->state, d->address);
+                if (s)
                         s->passthrough = was;
-                        put_back_modprobe(m);
-                        r = manager_save_state(m);
-                        if (r < 0)
-                                log_error_errno(r, "Cannot put back the state in %s: %m", m->paths.state_dir);
-                        manager_refresh_module(m);
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
-                                                 "%s is still hidden by passthru.ko's rule '%s' after dropping '%s': "
-                                                 "change passthru.hide= or passthru.ids= where it is set and reboot.",
-                                                 d->address, again ?: "?", rule);
-                }
+                put_back_modprobe(m);
+                if (manager_save_state(m) < 0)
+                        log_error("Cannot put back the state in %s", m->paths.state_dir);
+                return sd_bus_error_set_errnof(error, r, "Cannot start changing %s in passthru.ko: %m", d->address);
         }
-
-        if (reboot && !m->reboot_required) {
-                m->reboot_required = true;
-                manager_send_changed(m, "RebootRequired");
-        }
-        manager_refresh_device(m, d->address);
-        return sd_bus_reply_method_return(msg, "b", reboot);
+        return 1;
 }
 
 /*
@@ -747,6 +870,9 @@ static int method_set_num_vfs(sd_bus_message *msg, void *userdata, sd_bus_error 
         if (r < 0)
                 return r;
         r = lookup_device_to_configure(m, arg, &d, error);
+        if (r < 0)
+                return r;
+        r = check_not_configuring(d, error);
         if (r < 0)
                 return r;
         r = check_modprobe_ours(m, error);

@@ -584,6 +584,17 @@ static void device_or_member_being_reset_is_device_busy(void **state) {
         assert_refused(fx, fx_check(fx, D2B, "vm-a"), PT_ERROR_DEVICE_BUSY, D2B, "being reset", NULL);
 }
 
+/* SetPassthrough's request to passthru.ko may still be claiming or releasing the device. */
+static void device_being_marked_is_device_busy(void **state) {
+        Fx *fx = *state;
+
+        fx_load(fx, MARKED_STATE);
+        fx_device(fx, D1)->configuring = true;
+        assert_refused(fx, fx_check(fx, D1, "vm-a"), PT_ERROR_DEVICE_BUSY, D1, "being marked or unmarked", NULL);
+        fx_device(fx, D1)->configuring = false;
+        assert_int_equal(fx_check(fx, D1, "vm-a"), 0);
+}
+
 /* A VF whose PF's VF count is being changed may be removed under its grant. */
 static void vf_of_a_pf_changing_its_vf_count_is_device_busy(void **state) {
         Fx *fx = *state;
@@ -958,6 +969,7 @@ int main(void) {
                 T(foreign_device_back_on_passthru_is_quarantined),
                 T(member_on_vfio_without_a_lease_is_device_busy_naming_it),
                 T(device_or_member_being_reset_is_device_busy),
+                T(device_being_marked_is_device_busy),
                 T(vf_of_a_pf_changing_its_vf_count_is_device_busy),
                 T(not_passthrough_wins_over_iommu_off),
                 T(quarantined_wins_over_iommu_off),
