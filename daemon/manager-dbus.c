@@ -397,6 +397,19 @@ static int check_unmark(Manager *m, Device *d, sd_bus_error *error) {
         const Device *pf = d->sys.physfn[0] ? manager_find_device(m, d->sys.physfn) : NULL;
         char rule[PASSTHRU_RULE_MAX + 8];
 
+        /* The VFs rule, with a VF count saved for that PF: the one SetNumVFs gave the module. */
+        if (pf && d->module_rule[0]) {
+                const StateDevice *saved = state_find_device(&m->state, pf->address);
+                char vfs[SRIOV_RULE_LEN];
+
+                sriov_vf_rule(pf->address, vfs);
+                if (saved && saved->num_vfs > 0 && strcmp(d->module_rule, vfs) == 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                                 "%s is a VF of %s, whose VFs are all for passthrough by the rule "
+                                                 "'%s' that SetNumVFs gave passthru.ko: give them up with "
+                                                 "SetNumVFs %s 0 ('passthructl sriov %s 0').", d->address,
+                                                 pf->address, vfs, pf->address, pf->address);
+        }
         if (d->module_rule[0] && (d->module_rule[0] != '(' || strchr(d->module_rule, '*')))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
                                          "%s is hidden by passthru.ko's rule '%s', which covers more than this device: "

@@ -220,6 +220,36 @@ static void a_vf_hidden_by_its_pf_and_number_is_not_unhidden(void **state) {
 }
 
 /*
+ * A VF that passthrud's own rule for its PF's VFs hides (SetNumVFs saved a
+ * count for the PF) is not unmarked alone; the refusal says how to give the
+ * VFs up (SetNumVFs PF 0), not to edit the kernel command line.  An
+ * administrator's such rule, without a saved count, still sends them there.
+ */
+static void a_vf_under_set_num_vfs_rule_points_to_set_num_vfs(void **state) {
+        Fx *fx = *state;
+        _cleanup_free_ char *err = NULL, *err2 = NULL;
+        Device *vf;
+
+        fake_sriov(fx->root, 7, 2);
+        fx_start(fx, "[Manager]\nMaintenanceMode=yes\n\n[Device " PF "]\nNumVFs=2\n\n"
+                     "[Device " VF0 "]\nPassthrough=yes\n");
+        vf = manager_find_device(fx->m, VF0);
+        snprintf(vf->module_rule, sizeof(vf->module_rule), "(" PF "/*)");
+        err = fx_call(fx, "SetPassthrough", "sba{sv}", VF0, 0, 0);
+        assert_non_null(err);
+        assert_non_null(strstr(err, SD_BUS_ERROR_NOT_SUPPORTED));
+        assert_non_null(strstr(err, "passthructl sriov " PF " 0"));
+        assert_null(strstr(err, "reboot"));
+        assert_true(state_find_device(&fx->m->state, VF0)->passthrough);
+        /* Without the saved count, the rule is someone else's. */
+        state_find_device(&fx->m->state, PF)->num_vfs = 0;
+        snprintf(vf->module_rule, sizeof(vf->module_rule), "(" PF "/*)");
+        err2 = fx_call(fx, "SetPassthrough", "sba{sv}", VF0, 0, 0);
+        assert_non_null(err2);
+        assert_non_null(strstr(err2, "reboot"));
+}
+
+/*
  * A VF that another tool's VM holds on vfio-pci (libvirt's managed='yes')
  * is in use as a leased one is: removing it would wait for that VM, so
  * the count is not changed and the refusal names it.
@@ -248,6 +278,7 @@ int main(void) {
                 T(a_failed_set_num_vfs_keeps_the_saved_count),
                 T(a_pf_without_a_driver_is_refused_naming_it),
                 T(a_vf_hidden_by_its_pf_and_number_is_not_unhidden),
+                T(a_vf_under_set_num_vfs_rule_points_to_set_num_vfs),
                 T(a_vf_on_vfio_pci_without_a_lease_keeps_the_count),
         };
 #undef T
