@@ -782,19 +782,51 @@ typedef struct NumVfsJob {
         char address[PCI_ADDRESS_LEN];
         unsigned n;
         unsigned before;        /* the count the state file gave before: put back if the write fails */
-        bool hid;               /* this call gave passthru.ko the VFs' rule: taken out again if it fails */
+        bool hide_refused;      /* passthru.ko refused the VFs' rule: nothing was written */
+        char *nlmsg;            /* the module's explanation */
 } NumVfsJob;
 
 static void num_vfs_job_free(NumVfsJob *job) {
         sd_bus_message_unref(job->msg);
         free(job->sysfs_root);
+        free(job->nlmsg);
         free(job);
 }
 
+/*
+ * The VFs' rule first, so that passthru.ko pins each VF as it appears,
+ * before its host driver can bind it; the module claims (and resets) the
+ * VFs that exist already, which is why this is the worker's, on a netlink
+ * socket of its own.  The rule goes again when the count cannot be written
+ * and this job put it there.
+ */
 static int num_vfs_run(void *userdata) {
         NumVfsJob *job = userdata;
+        _cleanup_(ptnl_closep) PtNetlink *nl = NULL;
+        char rule[SRIOV_RULE_LEN];
+        bool hid = false;
+        int r;
 
-        return sysfs_set_num_vfs(job->sysfs_root, job->address, job->n);
+        if (job->n > 0) {
+                sriov_vf_rule(job->address, rule);
+                r = ptnl_open(&nl);
+                if (r >= 0)
+                        r = ptnl_hide(nl, rule, &job->nlmsg);
+                if (r < 0 && r != -EEXIST) {
+                        job->hide_refused = true;
+                        return r;
+                }
+                hid = r >= 0;
+        }
+        r = sysfs_set_num_vfs(job->sysfs_root, job->address, job->n);
+        if (r < 0 && hid) {
+                _cleanup_free_ char *nlmsg = NULL;
+                int k = ptnl_unhide(nl, rule, &nlmsg);
+
+                if (k < 0 && k != -ENOENT)
+                        log_warning_errno(k, "passthru.ko refused UNHIDE %s (%s), ignoring: %m", rule, nlmsg ?: "");
+        }
+        return r;
 }
 
 /* Take the rule of @pf's VFs out of passthru.ko (that it is not there is fine). */
@@ -814,10 +846,10 @@ static void unhide_vfs(Manager *m, const char *pf) {
 /*
  * A SetNumVFs of @n on @pf that fails after its count was saved leaves
  * nothing for the next start: the saved count back to @before (unless a
- * later call changed it), the files with it, and the VFs' rule out of
- * passthru.ko again when this call put it there (@hid).
+ * later call changed it), and the files with it.  (The job took the VFs'
+ * rule out of passthru.ko again when it had put it there.)
  */
-static void set_num_vfs_undo(Manager *m, const char *pf, unsigned n, unsigned before, bool hid) {
+static void set_num_vfs_undo(Manager *m, const char *pf, unsigned n, unsigned before) {
         StateDevice *s = state_find_device(&m->state, pf);
         int r;
 
@@ -828,8 +860,6 @@ static void set_num_vfs_undo(Manager *m, const char *pf, unsigned n, unsigned be
                 if (r < 0)
                         log_error_errno(r, "Cannot put back the state in %s: %m", m->paths.state_dir);
         }
-        if (hid)
-                unhide_vfs(m, pf);
 }
 
 static void num_vfs_done(int result, void *userdata) {
@@ -842,8 +872,16 @@ static void num_vfs_done(int result, void *userdata) {
         /* No VF left: their rule goes too, from the module (the files no longer name it). */
         if (result >= 0 && job->n == 0)
                 unhide_vfs(m, job->address);
-        if (result < 0) {
-                set_num_vfs_undo(m, job->address, job->n, job->before, job->hid);
+        if (result < 0 && job->hide_refused) {
+                char rule[SRIOV_RULE_LEN];
+
+                set_num_vfs_undo(m, job->address, job->n, job->before);
+                sriov_vf_rule(job->address, rule);
+                log_error_errno(result, "passthru.ko refused HIDE %s (%s): %m", rule, job->nlmsg ?: "");
+                (void) sd_bus_reply_method_errnof(job->msg, -result, "passthru.ko refused HIDE %s (%s): %m", rule,
+                                                  job->nlmsg ?: "");
+        } else if (result < 0) {
+                set_num_vfs_undo(m, job->address, job->n, job->before);
                 log_error_errno(result, "Cannot set the VF count of %s to %u: %m", job->address, job->n);
                 (void) sd_bus_reply_method_errnof(job->msg, -result, "Cannot set the VF count of %s to %u: %m",
                                                   job->address, job->n);
@@ -857,12 +895,9 @@ static void num_vfs_done(int result, void *userdata) {
 }
 
 static int method_set_num_vfs(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ char *nlmsg = NULL;
         Manager *m = userdata;
-        char rule[SRIOV_RULE_LEN];
         const char *arg;
         StateDevice *s, before;
-        bool hid = false;
         NumVfsJob *job;
         uint32_t n;
         Device *d;
@@ -900,29 +935,18 @@ static int method_set_num_vfs(sd_bus_message *msg, void *userdata, sd_bus_error 
         r = save_device_change(m, s, before);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Cannot save the VF count: %m");
-        /* Hidden before they exist: passthru.ko pins each as it appears, before igbvf can bind it. */
-        if (n > 0) {
-                sriov_vf_rule(d->address, rule);
-                r = ptnl_hide(m->nl, rule, &nlmsg);
-                hid = r >= 0;
-                if (r < 0 && r != -EEXIST) {
-                        set_num_vfs_undo(m, d->address, n, before.num_vfs, false);
-                        return sd_bus_error_set_errnof(error, r, "passthru.ko refused HIDE %s (%s): %m", rule,
-                                                       nlmsg ?: "");
-                }
-        }
-
+        /* The VFs' rule (n > 0) and the count, in the worker (num_vfs_run()). */
         job = calloc(1, sizeof(*job));
         if (job) {
                 *job = (NumVfsJob) { .m = m, .msg = sd_bus_message_ref(msg), .sysfs_root = strdup(m->sysfs_root),
-                                     .n = n, .before = before.num_vfs, .hid = hid };
+                                     .n = n, .before = before.num_vfs };
                 snprintf(job->address, sizeof(job->address), "%s", d->address);
         }
         r = job && job->sysfs_root ? worker_submit(m->worker, num_vfs_run, num_vfs_done, job) : -ENOMEM;
         if (r < 0) {
                 if (job)
                         num_vfs_job_free(job);
-                set_num_vfs_undo(m, d->address, n, before.num_vfs, hid);
+                set_num_vfs_undo(m, d->address, n, before.num_vfs);
                 return sd_bus_error_set_errnof(error, r, "Cannot start setting the VF count of %s: %m", d->address);
         }
         d->sriov_busy = true;
