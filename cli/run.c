@@ -30,6 +30,56 @@ static void forward_signal(int sig) {
                 kill(child_pid, sig);
 }
 
+/* @sig to each child of this process (what the command left behind, reparented here). */
+static void signal_children(int sig) {
+        char path[64];
+        FILE *f;
+        int pid;
+
+        snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int) getpid());
+        f = fopen(path, "re");
+        if (!f)
+                return;
+        while (fscanf(f, "%d", &pid) == 1)
+                if (pid > 0)
+                        kill(pid, sig);
+        fclose(f);
+}
+
+/*
+ * After the command: what it left running (a VMM that daemonized, forking
+ * and letting its parent exit) came to passthructl, the subreaper, and may
+ * hold the groups still.  passthructl stays the holder until the last of
+ * them exits, and forwards SIGINT, SIGTERM and SIGHUP to them meanwhile.
+ */
+static void wait_for_the_rest(void) {
+        sigset_t set, saved;
+        siginfo_t info;
+
+        sigemptyset(&set);
+        sigaddset(&set, SIGCHLD);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGHUP);
+        sigprocmask(SIG_BLOCK, &set, &saved);
+        for (;;) {
+                pid_t pid;
+
+                while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+                        ;
+                if (pid < 0 && errno == ECHILD)
+                        break;
+                if (sigwaitinfo(&set, &info) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                if (info.si_signo != SIGCHLD)
+                        signal_children(info.si_signo);
+        }
+        sigprocmask(SIG_SETMASK, &saved, NULL);
+}
+
 /* qemu opens /dev/vfio/N itself; other commands get the group fds. */
 static bool command_opens_node(const char *cmd) {
         const char *base = strrchr(cmd, '/');
@@ -179,5 +229,7 @@ int verb_run(sd_bus *bus, char **args) {
         while (waitpid(child_pid, &status, 0) < 0)
                 if (errno != EINTR)
                         return -errno;
+        child_pid = 0;
+        wait_for_the_rest();
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

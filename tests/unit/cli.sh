@@ -152,6 +152,33 @@ if grep -q "acquired missing-vmm" "$dir/standin.log"; then
 else
     echo "PASS unit.cli.run_that_cannot_start_its_command_made_no_lease"
 fi
+# What the command leaves running (a VMM that daemonized) keeps run, the
+# leases' holder, until it exits; run forwards SIGTERM to it meanwhile.
+start=$SECONDS
+expect run_exits_with_its_commands_status 3 "^Leased 0000:01:00.0" run -d 1:0.0 --vm orphan -- \
+    sh -c 'sleep 2 >/dev/null 2>&1 & exit 3'
+if (( SECONDS - start >= 2 )); then
+    echo "PASS unit.cli.run_holds_the_leases_until_the_last_descendant_exits"
+else
+    echo "FAIL unit.cli.run_holds_the_leases_until_the_last_descendant_exits: run exited after $((SECONDS - start)) s"
+    rc=1
+fi
+"$ctl" run -d 1:0.0 --vm orphan -- sh -c 'sleep 59.25 >/dev/null 2>&1 & exit 0' >/dev/null 2>&1 &
+runner=$!
+sleep 1
+alive=no
+kill -0 "$runner" 2>/dev/null && alive=yes
+kill -TERM "$runner" 2>/dev/null
+wait "$runner"
+got=$?
+sleep 0.2
+if [[ $alive == yes && $got -eq 0 ]] && ! pgrep -f "sleep 59.25" >/dev/null; then
+    echo "PASS unit.cli.run_forwards_sigterm_to_what_its_command_left_running"
+else
+    echo "FAIL unit.cli.run_forwards_sigterm_to_what_its_command_left_running: run alive after 1 s: $alive, exit $got, left: $(pgrep -af "sleep 59.25")"
+    pkill -f "sleep 59.25"
+    rc=1
+fi
 # A refusal quotes what another caller chose (a VM name): it reaches this
 # terminal with its control characters as '?', like any string passthrud sends.
 "$top/build/pt-hold" -H 0000:01:00.0 $'vm\e]2;retitled\a' >/dev/null 2>&1 &
