@@ -988,7 +988,10 @@ testcase_bus_answers_while_a_live_passthrough_waits_for_a_held_device() {
     grep -q "being changed by an earlier SetPassthrough" /tmp/out || fail "the refusal: $(cat /tmp/out)"
     pt-hold -L 30 >/tmp/lat.out || fail "the bus did not answer: $(cat /tmp/lat.out)"
     cat /tmp/lat.out
-    [ "$(awk '{ print $2 }' /tmp/lat.out)" -le 100 ] || fail "the bus loop stalled: $(cat /tmp/lat.out)"
+    # A loop that waited here would wait for the holder, which goes only
+    # after: ListDevices would not answer at all.  (The slowest call has
+    # been 25-35 ms; 102 ms once, with two make checks on the 2 cores.)
+    [ "$(awk '{ print $2 }' /tmp/lat.out)" -le 1000 ] || fail "the bus loop stalled: $(cat /tmp/lat.out)"
     kill $holder
     wait $sp || fail "SetPassthrough failed: $(cat /tmp/sp.out)"
     assert_eq "$(cat /tmp/sp.out)" "b false" "SetPassthrough's answer"
@@ -1002,12 +1005,15 @@ testcase_bus_answers_while_a_live_passthrough_waits_for_a_held_device() {
 # NIC's on real hardware, seconds): passthrud asks from a worker, and the
 # bus answers meanwhile.
 testcase_bus_answers_while_an_unmark_waits_for_the_host_drivers_probe() {
-    local lat
+    local lat stalled
     mgr EnterMaintenanceMode
     if [ "$(dev_prop $NIC Passthrough)" != true ]; then
         mgr SetPassthrough "sba{sv}" $NIC true 1 Live b true
     fi
     wait_state $NIC available
+    # Three rounds; a round's slowest call over 100 ms once (a busy host)
+    # is let pass, a loop that waits for the probe stalls in every round.
+    stalled=0
     for round in 1 2 3; do
         : >/tmp/lat.out
         pt-hold -i 5 -L 60 >/tmp/lat.out 2>/tmp/lat.err &
@@ -1017,10 +1023,11 @@ testcase_bus_answers_while_an_unmark_waits_for_the_host_drivers_probe() {
         wait $lat || fail "the bus did not answer: $(cat /tmp/lat.out)"
         assert_driver $NIC e1000e
         echo "round $round: ListDevices while unmarking: $(cat /tmp/lat.out) $(cat /tmp/lat.err)"
-        [ "$(awk '{ print $2 }' /tmp/lat.out)" -le 100 ] || fail "the bus loop stalled in the unmark: $(cat /tmp/lat.out)"
+        [ "$(awk '{ print $2 }' /tmp/lat.out)" -le 100 ] || stalled=$((stalled + 1))
         assert_eq "$(mgr SetPassthrough sba{sv} $NIC true 1 Live b true)" "b false" "mark $NIC again"
         wait_state $NIC available
     done
+    [ $stalled -le 1 ] || fail "the bus loop stalled in $stalled of 3 unmarks (over 100 ms)"
     mgr ExitMaintenanceMode
 }
 
