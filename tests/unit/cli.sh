@@ -157,10 +157,11 @@ fi
 start=$SECONDS
 expect run_exits_with_its_commands_status 3 "^Leased 0000:01:00.0" run -d 1:0.0 --vm orphan -- \
     sh -c 'sleep 2 >/dev/null 2>&1 & exit 3'
-if (( SECONDS - start >= 2 )); then
+elapsed=$((SECONDS - start))
+if [[ $elapsed -ge 2 ]]; then
     echo "PASS unit.cli.run_holds_the_leases_until_the_last_descendant_exits"
 else
-    echo "FAIL unit.cli.run_holds_the_leases_until_the_last_descendant_exits: run exited after $((SECONDS - start)) s"
+    echo "FAIL unit.cli.run_holds_the_leases_until_the_last_descendant_exits: run exited after $elapsed s"
     rc=1
 fi
 "$ctl" run -d 1:0.0 --vm orphan -- sh -c 'sleep 59.25 >/dev/null 2>&1 & exit 0' >/dev/null 2>&1 &
