@@ -527,6 +527,18 @@ static int take_from_host_driver(Manager *m, sd_bus_message *msg, Device *d, sd_
         return 1;
 }
 
+/* A mark SetPassthrough saved and cannot carry out: @s's Passthrough back to @was, and the files with it. */
+static void put_back_mark(Manager *m, StateDevice *s, bool was) {
+        int r;
+
+        if (s)
+                s->passthrough = was;
+        put_back_modprobe(m);
+        r = manager_save_state(m);
+        if (r < 0)
+                log_error_errno(r, "Cannot put back the state in %s: %m", m->paths.state_dir);
+}
+
 /*
  * What SetPassthrough does once passthru.ko has answered its HIDE or
  * UNHIDE of @sent (NULL: no module to ask; @result its answer, @nlmsg the
@@ -574,11 +586,7 @@ static int set_passthrough_finish(Manager *m, sd_bus_message *msg, const char *a
                                 if (k < 0)
                                         log_error_errno(k, "Cannot put rule %s back into passthru.ko: %m", sent);
                         }
-                        s->passthrough = was;
-                        put_back_modprobe(m);
-                        r = manager_save_state(m);
-                        if (r < 0)
-                                log_error_errno(r, "Cannot put back the state in %s: %m", m->paths.state_dir);
+                        put_back_mark(m, s, was);
                         manager_refresh_module(m);
                         return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
                                                  "%s is still hidden by passthru.ko's rule '%s' after dropping '%s': "
@@ -759,12 +767,7 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
         r = mark_start(m, msg, d, rule, enabled, live, was);
         if (r < 0) {
                 /* As if it had not been asked: the files back, the module untouched. */
-                s = state_find_device(&m->state, d->address);
-                if (s)
-                        s->passthrough = was;
-                put_back_modprobe(m);
-                if (manager_save_state(m) < 0)
-                        log_error("Cannot put back the state in %s", m->paths.state_dir);
+                put_back_mark(m, state_find_device(&m->state, d->address), was);
                 return sd_bus_error_set_errnof(error, r, "Cannot start changing %s in passthru.ko: %m", d->address);
         }
         return 1;
@@ -793,6 +796,18 @@ static void num_vfs_job_free(NumVfsJob *job) {
         free(job);
 }
 
+/* Take the rule of @pf's VFs out of passthru.ko through @nl (that it is not there is fine). */
+static void unhide_vfs_on(PtNetlink *nl, const char *pf) {
+        _cleanup_free_ char *nlmsg = NULL;
+        char rule[SRIOV_RULE_LEN];
+        int r;
+
+        sriov_vf_rule(pf, rule);
+        r = ptnl_unhide(nl, rule, &nlmsg);
+        if (r < 0 && r != -ENOENT)
+                log_warning_errno(r, "passthru.ko refused UNHIDE %s (%s), ignoring: %m", rule, nlmsg ?: "");
+}
+
 /*
  * The VFs' rule first, so that passthru.ko pins each VF as it appears,
  * before its host driver can bind it; the module claims (and resets) the
@@ -819,28 +834,15 @@ static int num_vfs_run(void *userdata) {
                 hid = r >= 0;
         }
         r = sysfs_set_num_vfs(job->sysfs_root, job->address, job->n);
-        if (r < 0 && hid) {
-                _cleanup_free_ char *nlmsg = NULL;
-                int k = ptnl_unhide(nl, rule, &nlmsg);
-
-                if (k < 0 && k != -ENOENT)
-                        log_warning_errno(k, "passthru.ko refused UNHIDE %s (%s), ignoring: %m", rule, nlmsg ?: "");
-        }
+        if (r < 0 && hid)
+                unhide_vfs_on(nl, job->address);
         return r;
 }
 
 /* Take the rule of @pf's VFs out of passthru.ko (that it is not there is fine). */
 static void unhide_vfs(Manager *m, const char *pf) {
-        _cleanup_free_ char *nlmsg = NULL;
-        char rule[SRIOV_RULE_LEN];
-        int r;
-
-        if (!m->nl)
-                return;
-        sriov_vf_rule(pf, rule);
-        r = ptnl_unhide(m->nl, rule, &nlmsg);
-        if (r < 0 && r != -ENOENT)
-                log_warning_errno(r, "passthru.ko refused UNHIDE %s (%s), ignoring: %m", rule, nlmsg ?: "");
+        if (m->nl)
+                unhide_vfs_on(m->nl, pf);
 }
 
 /*
