@@ -16,7 +16,12 @@
  * phases, and their end with the module's; it is taken before pt_lock and
  * may be held across binding and unbinding.  pt_lock protects the rule
  * list, the pin list and pt_live.  It may be held while taking a device
- * lock (driver overrides), never the other way round: probe() and
+ * lock (driver overrides) only where that lock cannot be held for long:
+ * a device the bus notifier has just been told of.  Elsewhere (load,
+ * HIDE, rollback, unload) the overrides are set or cleared after pt_lock
+ * is dropped, under pt_change_lock: a vfio-pci unbind holds the device
+ * lock until the device's user lets go, and GET, hot-add and hot-remove
+ * must not wait for that.  Never the other way round: probe() and
  * remove() run under the device lock and do not take pt_lock, nor does
  * the bus notifier when a driver is bound (it runs under the device lock).
  * It is never held across binding or unbinding (device_attach(),
@@ -128,8 +133,31 @@ static bool pt_override_is_ours(struct pci_dev *pdev)
 	return pt_driver_override_is(pdev, &pt_driver.driver);
 }
 
-static int pt_pin(struct pci_dev *pdev)
+/*
+ * A device pinned under pt_lock whose driver_override is set once pt_lock
+ * is dropped (pt_pin_overrides()).  It holds a reference of its own: the
+ * pin may go meanwhile (the device removed).
+ */
+struct pt_todo {
+	struct list_head node;
+	struct pci_dev *pdev;
+};
+
+static void pt_todo_free(struct pt_todo *t)
 {
+	list_del(&t->node);
+	pci_dev_put(t->pdev);
+	kfree(t);
+}
+
+/*
+ * Pin @pdev.  With @todo, its override is left for the caller to set after
+ * dropping pt_lock (pt_pin_overrides()); without, it is set now, which
+ * takes the device lock: only for a device just added to the bus.
+ */
+static int pt_pin(struct pci_dev *pdev, struct list_head *todo)
+{
+	struct pt_todo *t = NULL;
 	struct pt_pin *pin;
 	int ret;
 
@@ -137,10 +165,20 @@ static int pt_pin(struct pci_dev *pdev)
 	pin = kzalloc(sizeof(*pin), GFP_KERNEL);
 	if (!pin)
 		return -ENOMEM;
-	ret = pt_set_driver_override(pdev, PT_DRV_NAME);
-	if (ret) {
-		kfree(pin);
-		return ret;
+	if (todo) {
+		t = kzalloc(sizeof(*t), GFP_KERNEL);
+		if (!t) {
+			kfree(pin);
+			return -ENOMEM;
+		}
+		t->pdev = pci_dev_get(pdev);
+		list_add_tail(&t->node, todo);
+	} else {
+		ret = pt_set_driver_override(pdev, PT_DRV_NAME);
+		if (ret) {
+			kfree(pin);
+			return ret;
+		}
 	}
 	pin->pdev = pci_dev_get(pdev);
 	spin_lock(&pt_pins_lock);
@@ -184,6 +222,52 @@ static void pt_unpin(struct pt_pin *pin, bool clear)
 
 	pt_pin_unlink(pin, &gone);
 	pt_pin_free(pin, clear);
+}
+
+/*
+ * Set the override of each device on @todo, pinned under pt_lock, which the
+ * caller no longer holds (the device lock may be held for long); free the
+ * list.  A device whose override cannot be set is unpinned again, named in
+ * the log.  Returns 0 or the first error.
+ */
+static int pt_pin_overrides(struct list_head *todo)
+{
+	struct pt_todo *t, *tmp;
+	struct pt_pin *pin;
+	int ret = 0, err;
+
+	list_for_each_entry_safe(t, tmp, todo, node) {
+		err = pt_set_driver_override(t->pdev, PT_DRV_NAME);
+		if (err) {
+			pci_warn(t->pdev, "cannot pin it to passthru: %d\n", err);
+			mutex_lock(&pt_lock);
+			pin = pt_find_pin(t->pdev);
+			if (pin)
+				pt_unpin(pin, false);
+			mutex_unlock(&pt_lock);
+			if (!ret)
+				ret = err;
+		}
+		pt_todo_free(t);
+	}
+	return ret;
+}
+
+/*
+ * Unlink every pin of a device that no rule claims any more onto @gone,
+ * for the caller to free with pt_pin_free() once pt_lock is dropped.
+ */
+static void pt_unlink_unclaimed(struct list_head *gone)
+{
+	struct pt_pin *pin, *tmp;
+	struct pt_devid id;
+
+	lockdep_assert_held(&pt_lock);
+	list_for_each_entry_safe(pin, tmp, &pt_pins, node) {
+		pt_devid(pin->pdev, &id);
+		if (!pt_find_rule(&id, NULL))
+			pt_pin_unlink(pin, gone);
+	}
 }
 
 /*
@@ -236,10 +320,11 @@ static void pt_bound_elsewhere(struct pci_dev *pdev)
  * that holds the device keeps it, and once it lets go the next probe
  * (drivers_probe, a rescan, a module loaded) gives the device to passthru,
  * never to a host driver.  Every device a rule claims is pinned, so that
- * UNHIDE, which walks the pins, releases them all.  Returns 0, or the
- * error that kept a device a rule claims from being pinned.
+ * UNHIDE, which walks the pins, releases them all.  With @todo, the
+ * override is the caller's to set (pt_pin()).  Returns 0, or the error
+ * that kept a device a rule claims from being pinned.
  */
-static int pt_consider(struct pci_dev *pdev)
+static int pt_consider(struct pci_dev *pdev, struct list_head *todo)
 {
 	struct pt_rule_node *rn, *mismatch;
 	struct pt_devid id;
@@ -268,7 +353,7 @@ static int pt_consider(struct pci_dev *pdev)
 		pci_info(pdev, "%s; leaving it alone (rule %s)\n", why, rn->text);
 		return 0;
 	}
-	ret = pt_pin(pdev);
+	ret = pt_pin(pdev, todo);
 	if (ret) {
 		pci_warn(pdev, "cannot pin it to passthru (rule %s): %d\n",
 			 rn->text, ret);
@@ -368,7 +453,7 @@ static int pt_bus_notify(struct notifier_block *nb, unsigned long action,
 	if (action == BUS_NOTIFY_ADD_DEVICE) {
 		event = PASSTHRU_EVENT_ADD;
 		if (pt_live)
-			pt_consider(pdev);
+			pt_consider(pdev, NULL);
 	} else {
 		event = PASSTHRU_EVENT_REMOVE;
 		pin = pt_find_pin(pdev);
@@ -439,13 +524,15 @@ static void pt_release_all(void)
 {
 	struct pt_rule_node *rn, *rtmp;
 	struct pt_pin *pin, *ptmp;
+	LIST_HEAD(gone);
 
 	mutex_lock(&pt_lock);
-	list_for_each_entry_safe(pin, ptmp, &pt_pins, node)
-		pt_unpin(pin, true);
 	list_for_each_entry_safe(rn, rtmp, &pt_rules, node)
 		pt_rule_remove(rn);
+	pt_unlink_unclaimed(&gone);
 	mutex_unlock(&pt_lock);
+	list_for_each_entry_safe(pin, ptmp, &gone, node)
+		pt_pin_free(pin, true);
 }
 
 /* No more HIDE nor UNHIDE: one in flight ends first, later ones find !pt_live. */
@@ -461,17 +548,22 @@ static void pt_stop(void)
 int pt_stub_init(void)
 {
 	struct pci_dev *pdev = NULL;
+	LIST_HEAD(todo);
 	int ret;
 
 	ret = bus_register_notifier(&pci_bus_type, &pt_bus_nb);
 	if (ret)
 		goto err_rules;
 
+	/* No UNHIDE until the overrides are set (pt_pin_overrides()). */
+	mutex_lock(&pt_change_lock);
 	mutex_lock(&pt_lock);
 	pt_live = true;
 	for_each_pci_dev(pdev)
-		pt_consider(pdev);
+		pt_consider(pdev, &todo);
 	mutex_unlock(&pt_lock);
+	pt_pin_overrides(&todo);
+	mutex_unlock(&pt_change_lock);
 
 	/* Binds every device pinned above. */
 	ret = pci_register_driver(&pt_driver);
@@ -498,9 +590,12 @@ void pt_stub_exit(void)
 int pt_stub_hide(const struct pt_rule *rule, struct netlink_ext_ack *extack)
 {
 	struct pci_dev *pdev = NULL;
-	struct list_head *last_pin;
 	struct pt_rule_node *rn;
+	struct pt_todo *t, *ttmp;
+	struct pt_pin *pin, *ptmp;
 	struct pt_devid id;
+	LIST_HEAD(todo);
+	LIST_HEAD(gone);
 	int ret = 0;
 
 	mutex_lock(&pt_change_lock);
@@ -521,22 +616,37 @@ int pt_stub_hide(const struct pt_rule *rule, struct netlink_ext_ack *extack)
 	/*
 	 * Pin every device the rule claims, or none: a rule in force over a
 	 * device left to host drivers could not be fixed by hiding it again.
-	 * New pins go to the tail of the list.
+	 * Their overrides are set after pt_lock is dropped: the lock of a
+	 * device that a vfio-pci unbind holds is waited for under
+	 * pt_change_lock alone, and GET and hot-plug go on meanwhile.
 	 */
-	last_pin = pt_pins.prev;
 	for_each_pci_dev(pdev) {
 		pt_devid(pdev, &id);
 		if (pt_rule_check(rule, &id) == PT_NO_MATCH)
 			continue;
-		ret = pt_consider(pdev);
+		ret = pt_consider(pdev, &todo);
 		if (ret) {
 			pci_dev_put(pdev);
 			NL_SET_ERR_MSG(extack, "cannot pin a device the rule claims");
 			goto err_unpin;
 		}
 	}
-	pr_info("hide %s\n", rn->text);
 	mutex_unlock(&pt_lock);
+
+	ret = pt_pin_overrides(&todo);
+	if (ret) {
+		/* rn is still listed: only pt_change_lock's holders remove rules. */
+		mutex_lock(&pt_lock);
+		pt_rule_remove(rn);
+		pt_unlink_unclaimed(&gone);
+		mutex_unlock(&pt_lock);
+		list_for_each_entry_safe(pin, ptmp, &gone, node)
+			pt_pin_free(pin, true);
+		NL_SET_ERR_MSG(extack, "cannot pin a device the rule claims");
+		mutex_unlock(&pt_change_lock);
+		return ret;
+	}
+	pr_info("hide %s\n", rn->text);
 
 	/*
 	 * Binding runs the bus notifier chain: not under pt_lock.  Under
@@ -554,8 +664,13 @@ int pt_stub_hide(const struct pt_rule *rule, struct netlink_ext_ack *extack)
 	return 0;
 
 err_unpin:
-	while (pt_pins.prev != last_pin)
-		pt_unpin(list_last_entry(&pt_pins, struct pt_pin, node), true);
+	/* No override is set yet on the devices pinned here. */
+	list_for_each_entry_safe(t, ttmp, &todo, node) {
+		pin = pt_find_pin(t->pdev);
+		if (pin)
+			pt_unpin(pin, false);
+		pt_todo_free(t);
+	}
 	pt_rule_remove(rn);
 out:
 	mutex_unlock(&pt_lock);
@@ -567,7 +682,6 @@ int pt_stub_unhide(const struct pt_rule *rule, struct netlink_ext_ack *extack)
 {
 	struct pt_rule_node *rn, *found = NULL;
 	struct pt_pin *pin, *tmp;
-	struct pt_devid id;
 	LIST_HEAD(gone);
 	int ret = 0, err;
 
@@ -590,12 +704,7 @@ int pt_stub_unhide(const struct pt_rule *rule, struct netlink_ext_ack *extack)
 	}
 	pr_info("unhide %s\n", found->text);
 	pt_rule_remove(found);
-
-	list_for_each_entry_safe(pin, tmp, &pt_pins, node) {
-		pt_devid(pin->pdev, &id);
-		if (!pt_find_rule(&id, NULL))
-			pt_pin_unlink(pin, &gone);
-	}
+	pt_unlink_unclaimed(&gone);
 out:
 	mutex_unlock(&pt_lock);
 

@@ -226,9 +226,11 @@ testcase_unhide_releases_a_device_moved_to_passthru_after_hide() {
 # HIDE runs outside the kernel-wide genl_mutex: while it waits for a
 # device (here for the lock of one whose vfio-pci unbind waits for the
 # process holding it), the other generic netlink families still answer
-# (nlctrl, which every client asks for a family's id).
-testcase_a_waiting_hide_stalls_no_other_netlink_family() {
-    local group holder unbind hide resolve answered
+# (nlctrl, which every client asks for a family's id).  Nor does it hold
+# the lock of passthru's own lists meanwhile: GET answers (passthrud asks
+# it on its bus loop), and so would a hot-plug.
+testcase_a_waiting_hide_stalls_neither_get_nor_other_netlink_families() {
+    local group holder unbind hide resolve answered get got
     load_passthru
     modprobe vfio-pci
     echo vfio-pci > $SYS/$NIC/driver_override
@@ -251,15 +253,24 @@ testcase_a_waiting_hide_stalls_no_other_netlink_family() {
     # (Not timeout(1): a task waiting for genl_mutex cannot be killed.)
     ptnl resolve &
     resolve=$!
+    ptnl get >/tmp/vh.get 2>&1 &
+    get=$!
     sleep 3
-    answered=yes
+    answered=yes got=yes
     kill -0 $resolve 2>/dev/null && answered=no
+    kill -0 $get 2>/dev/null && got=no
     kill $holder
     wait $unbind
     wait $hide || fail "HIDE failed once the holder was gone"
     wait $resolve || fail "ptnl resolve failed"
+    wait $get || fail "ptnl get failed: $(cat /tmp/vh.get)"
     assert_eq "$answered" yes "nlctrl answered while HIDE waited"
+    assert_eq "$got" yes "passthru's GET answered while HIDE waited for $NIC's lock"
+    # Its answer names the device as changing drivers (its lock was taken).
+    grep -F "$NIC" /tmp/vh.get | grep -qF "its driver is changing" ||
+        fail "GET did not name $NIC as busy: $(cat /tmp/vh.get)"
     assert_driver $NIC passthru
+    assert_eq "$(nl_state $NIC)" claimed "GET state of $NIC"
 }
 
 testcase_bridged_group_works_through_vfio() {
