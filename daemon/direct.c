@@ -26,6 +26,9 @@
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77         /* Linux 6.5; older kernels answer ENOPROTOOPT */
 #endif
+#ifndef SO_PASSRIGHTS
+#define SO_PASSRIGHTS 83        /* Linux 6.16; older kernels answer ENOPROTOOPT */
+#endif
 
 static DirectPeer *direct_peer_free(DirectPeer *p) {
         if (!p)
@@ -84,6 +87,19 @@ static void log_refusal(Direct *d, pid_t pid, uid_t uid, const char *why) {
                     (unsigned) pid, (unsigned) uid, why, d->refusals_unlogged);
         d->last_refusal_logged = now;
         d->refusals_unlogged = 0;
+}
+
+/*
+ * No method takes an fd, but sd-bus keeps every fd that comes with a message
+ * until the message is whole: a client trickling a message out with 253 fds
+ * to each byte would fill the daemon's fd table.  The kernel refuses them to
+ * the sender (EPERM) where it can (SO_PASSRIGHTS); an accepted socket
+ * inherits it from the listening one.  Older kernels: nothing to do.
+ */
+static void refuse_fds(int fd) {
+        int zero = 0;
+
+        (void) setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &zero, sizeof(zero));
 }
 
 /* SO_PEERGROUPS: the peer's supplementary groups at connect(). */
@@ -216,6 +232,7 @@ static int peer_new(Manager *m, int fd, DirectPeer **ret) {
                                          (unsigned) uc.pid);
         }
 
+        refuse_fds(fd);         /* one accepted before the listening socket refused them */
         r = sd_bus_new(&p->bus);
         if (r < 0) {
                 safe_close(fd);
@@ -353,6 +370,7 @@ int direct_start(Manager *m, const char *path, const char *group) {
                         return log_warning_errno(r, "No direct socket at %s (callers use the system bus): %m", path);
                 }
         }
+        refuse_fds(d->listen_fd);
         r = sd_id128_randomize(&d->server_id);
         if (r >= 0)
                 r = sd_event_add_io(m->event, &d->listen_source, d->listen_fd, EPOLLIN, on_connection, m);

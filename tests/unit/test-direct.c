@@ -28,6 +28,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 
 #include "fake-manager.h"
 #include "fake-sysfs.h"
@@ -42,6 +43,10 @@
 #include "worker.h"
 
 #define D1 "0000:01:00.0"
+
+#ifndef SO_PASSRIGHTS
+#define SO_PASSRIGHTS 83
+#endif
 
 typedef struct Fx {
         char *root, *socket;
@@ -605,6 +610,84 @@ static void a_connection_passed_on_releases_nothing(void **state) {
         assert_int_equal(child_finish(fx, &c), 0);
 }
 
+/* The fds this process (the daemon's side) has open. */
+static unsigned open_fds(void) {
+        DIR *d = opendir("/proc/self/fd");
+        unsigned n = 0;
+
+        assert_non_null(d);
+        while (readdir(d))
+                n++;
+        closedir(d);
+        return n;
+}
+
+/*
+ * A message begun (its header says 1 MiB of body) and never finished, each
+ * byte after the header sent with 253 fds; how many fds the socket took.
+ */
+static void client_trickles_fds(const char *path, int report, int go) {
+        _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
+        /* little endian, a method call, no flags, version 1, body 1 MiB, serial 1, no header fields */
+        static const uint8_t header[16] = { 'l', 1, 0, 1, 0, 0, 0x10, 0, 1, 0, 0, 0, 0, 0, 0, 0 };
+        int fd, fds[253], sent = 0;
+
+        if (client_connect(path, &bus) < 0 ||
+            sd_bus_call_method(bus, PT_BUS_NAME, PT_MANAGER_PATH, "org.freedesktop.DBus.Peer", "Ping", NULL, NULL,
+                               NULL) < 0)
+                _exit(2);
+        fd = sd_bus_get_fd(bus);
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++)
+                if ((fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+                        _exit(2);
+        if (write(fd, header, sizeof(header)) != sizeof(header))
+                _exit(2);
+        for (int k = 0; k < 8; k++) {
+                union {
+                        struct cmsghdr h;
+                        char buf[CMSG_SPACE(sizeof(fds))];
+                } control = {};
+                char x = 0;
+                struct iovec iov = { .iov_base = &x, .iov_len = 1 };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                                     .msg_controllen = sizeof(control.buf) };
+                struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+                cm->cmsg_level = SOL_SOCKET;
+                cm->cmsg_type = SCM_RIGHTS;
+                cm->cmsg_len = CMSG_LEN(sizeof(fds));
+                memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+                if (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0)
+                        break;
+                sent += (int) ELEMENTSOF(fds);
+                usleep(2000);
+        }
+        say(report, "sent %d fds\n", sent);
+        wait_go(go);
+}
+
+/* No method takes an fd: a client cannot park its fds in the daemon (where the kernel refuses them). */
+static void fds_sent_to_the_daemon_are_refused(void **state) {
+        Fx *fx = *state;
+        _cleanup_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int zero = 0;
+        unsigned before;
+        Child c;
+
+        assert_true(probe >= 0);
+        if (setsockopt(probe, SOL_SOCKET, SO_PASSRIGHTS, &zero, sizeof(zero)) < 0)
+                skip();         /* before Linux 6.16: sd-bus takes them */
+        fx_start(fx);
+        c = child_run(client_trickles_fds, fx->socket, (uid_t) -1);
+        before = open_fds();    /* the child's pipes in, its connection not accepted yet */
+        assert_string_equal(child_report(fx, &c), "sent 0 fds\n");
+        for (int i = 0; i < 20; i++)
+                (void) sd_event_run(fx->event, 1000);
+        /* The connection's socket and pidfd, the loop's first timer, and nothing of the 2024 sent. */
+        assert_true(open_fds() <= before + 3);
+        assert_int_equal(child_finish(fx, &c), 0);
+}
+
 /*
  * In a child, as systemd would start passthrud: the listening socket at fd
  * 3 (LISTEN_FDS), its group @from; direct_start() with Group=@group.  The
@@ -699,6 +782,7 @@ int main(void) {
                 T(a_connection_over_the_cap_is_closed_before_it_authenticates),
                 T(a_client_that_never_reads_is_dropped),
                 T(lease_revoked_reaches_a_direct_connection),
+                T(fds_sent_to_the_daemon_are_refused),
                 T(a_stale_socket_is_replaced_and_removed_at_the_end),
                 T(a_connection_passed_on_releases_nothing),
                 T(a_socket_systemd_passed_follows_group),
