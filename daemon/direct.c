@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -33,6 +35,8 @@
 static DirectPeer *direct_peer_free(DirectPeer *p) {
         if (!p)
                 return NULL;
+        sd_event_source_disable_unref(p->guard);
+        safe_close(p->guard_fd);
         if (p->bus) {
                 (void) sd_bus_detach_event(p->bus);
                 /* No flush: a peer dropped for not reading would block the loop. */
@@ -96,10 +100,88 @@ static void log_refusal(Direct *d, pid_t pid, uid_t uid, const char *why) {
  * the sender (EPERM) where it can (SO_PASSRIGHTS); an accepted socket
  * inherits it from the listening one.  Older kernels: nothing to do.
  */
-static void refuse_fds(int fd) {
+static void refuse_fds(const Direct *d, int fd) {
         int zero = 0;
 
-        (void) setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &zero, sizeof(zero));
+        if (!d->fds_passable)
+                (void) setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &zero, sizeof(zero));
+}
+
+/* The kernel's limit of fds in one SCM_RIGHTS message (SCM_MAX_FD). */
+#define GUARD_FDS_MAX 253
+/* More than this waiting on a connection is more than any call needs: dropped unread. */
+#define GUARD_PEEK_MAX (512 * 1024)
+
+/*
+ * The guard of a connection, where the kernel passes fds (before 6.16): it
+ * runs before sd-bus reads the socket (its priority is higher) and looks at
+ * what waits there, as far as sd-bus's next read could reach (a peek stops
+ * after the first part that carries fds).  A connection that sent an fd,
+ * or more than any call needs, is dropped; the fds the peek gave us are
+ * closed.  Returns whether it was dropped.
+ */
+static bool guard_check(DirectPeer *p) {
+        static char data[GUARD_PEEK_MAX];
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int) * GUARD_FDS_MAX)];
+        } control;
+        struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                             .msg_controllen = sizeof(control.buf) };
+        const char *why = NULL;
+        struct cmsghdr *c;
+        int queued = 0;
+        ssize_t k;
+
+        if (ioctl(p->guard_fd, FIONREAD, &queued) >= 0 && queued > GUARD_PEEK_MAX)
+                why = "more waits on it than any call needs";
+        else {
+                k = recvmsg(p->guard_fd, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+                if (k <= 0)
+                        return false;   /* nothing, or an error sd-bus meets too */
+                for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+                                int *fds = (int *) CMSG_DATA(c);
+
+                                for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
+                                        safe_close(fds[i]);
+                                why = "it sent fds, which no method takes";
+                        }
+                if (mh.msg_flags & MSG_CTRUNC)
+                        why = "it sent fds, which no method takes";
+        }
+        if (!why)
+                return false;
+        log_refusal(p->owner, p->pid, p->uid, why);
+        p->dead = true;         /* freed by police() */
+        (void) sd_bus_detach_event(p->bus);
+        (void) sd_event_source_set_enabled(p->guard, SD_EVENT_OFF);
+        return true;
+}
+
+static int on_peer_input(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        (void) s;
+        (void) fd;
+        (void) revents;
+        (void) guard_check(userdata);
+        return 0;
+}
+
+/* The guard, where the kernel does not refuse fds to the socket itself. */
+static int guard_start(Manager *m, DirectPeer *p, int fd) {
+        int zero = 0, r;
+
+        if (!p->owner->fds_passable && setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &zero, sizeof(zero)) >= 0)
+                return 0;
+        p->guard_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (p->guard_fd < 0)
+                return -errno;
+        /* Edge-triggered: once per arrival, not again while sd-bus reads what was looked at. */
+        r = sd_event_add_io(m->event, &p->guard, p->guard_fd, EPOLLIN | EPOLLET, on_peer_input, p);
+        if (r >= 0)
+                r = sd_event_source_set_priority(p->guard, SD_EVENT_PRIORITY_NORMAL - 10);
+        return r;
 }
 
 /* SO_PEERGROUPS: the peer's supplementary groups at connect(). */
@@ -214,7 +296,7 @@ static int peer_new(Manager *m, int fd, DirectPeer **ret) {
                 return -ENOMEM;
         }
         *p = (DirectPeer) { .uid = uc.uid, .gid = uc.gid, .pid = uc.pid, .n_gids = -1, .pidfd = -EBADF,
-                            .accepted = boottime_usec() };
+                            .accepted = boottime_usec(), .owner = d, .guard_fd = -EBADF };
         r = peer_groups(fd, &p->gids, &p->n_gids);
         if (r < 0 && r != -ENOPROTOOPT) {
                 safe_close(fd);
@@ -232,7 +314,13 @@ static int peer_new(Manager *m, int fd, DirectPeer **ret) {
                                          (unsigned) uc.pid);
         }
 
-        refuse_fds(fd);         /* one accepted before the listening socket refused them */
+        /* SO_PASSRIGHTS on this socket too: one accepted before the listening socket said it, else a guard. */
+        r = guard_start(m, p, fd);
+        if (r < 0) {
+                safe_close(fd);
+                return log_warning_errno(r, "Refused a direct connection of pid %u: cannot guard it: %m",
+                                         (unsigned) uc.pid);
+        }
         r = sd_bus_new(&p->bus);
         if (r < 0) {
                 safe_close(fd);
@@ -370,7 +458,7 @@ int direct_start(Manager *m, const char *path, const char *group) {
                         return log_warning_errno(r, "No direct socket at %s (callers use the system bus): %m", path);
                 }
         }
-        refuse_fds(d->listen_fd);
+        refuse_fds(d, d->listen_fd);
         r = sd_id128_randomize(&d->server_id);
         if (r >= 0)
                 r = sd_event_add_io(m->event, &d->listen_source, d->listen_fd, EPOLLIN, on_connection, m);

@@ -14,6 +14,10 @@
  * once.  A connection whose outgoing queue passes DIRECT_QUEUE_MAX messages
  * (a client that does not read its replies and signals) is dropped; its
  * leases, which belong to its process and not to the connection, stay.
+ * No method takes an fd: the socket refuses them where the kernel can
+ * (SO_PASSRIGHTS), and elsewhere a connection that sends one is dropped
+ * before sd-bus reads it (its guard), as sd-bus would keep every fd sent
+ * with a message until the message is whole.
  */
 #pragma once
 
@@ -40,6 +44,9 @@ typedef struct DirectPeer {
         uint64_t start_time;            /* its start time (proc_start_time()), read with its pidfd */
         uint64_t accepted;              /* CLOCK_BOOTTIME usec: no later than its connect() */
         bool dead;                      /* disconnected or dropped: freed by the police */
+        struct Direct *owner;
+        int guard_fd;                   /* a dup of the connection's socket, for its guard */
+        sd_event_source *guard;         /* looks for fds before sd-bus reads (direct.c) */
 } DirectPeer;
 
 typedef struct Direct {
@@ -52,6 +59,7 @@ typedef struct Direct {
         size_t n_peers;
         uint64_t last_refusal_logged;
         unsigned refusals_unlogged;
+        bool fds_passable;              /* tests: no SO_PASSRIGHTS, as before Linux 6.16 */
 } Direct;
 
 /*

@@ -689,6 +689,30 @@ static void fds_sent_to_the_daemon_are_refused(void **state) {
 }
 
 /*
+ * Where the kernel passes fds to the socket (before Linux 6.16), the
+ * connection that sends one is dropped before sd-bus reads it, and the
+ * daemon keeps none of them.
+ */
+static void a_connection_that_sends_fds_is_dropped_where_the_kernel_passes_them(void **state) {
+        Fx *fx = *state;
+        unsigned before;
+        Child c;
+
+        fx->m->direct.fds_passable = true;
+        fx_start(fx);
+        c = child_run(client_trickles_fds, fx->socket, (uid_t) -1);
+        before = open_fds();
+        /* The first part with fds went (253), and then the connection was gone. */
+        assert_string_not_equal(child_report(fx, &c), "sent 0 fds\n");
+        for (int i = 0; i < 20; i++)
+                (void) sd_event_run(fx->event, 1000);
+        assert_null(direct_bus_nth(&fx->m->direct, 0));
+        /* The loop's first timer at most: no connection, and none of the fds sent. */
+        assert_true(open_fds() <= before + 1);
+        assert_int_equal(child_finish(fx, &c), 0);
+}
+
+/*
  * In a child, as systemd would start passthrud: the listening socket at fd
  * 3 (LISTEN_FDS), its group @from; direct_start() with Group=@group.  The
  * socket's group afterwards, or -1.
@@ -783,6 +807,7 @@ int main(void) {
                 T(a_client_that_never_reads_is_dropped),
                 T(lease_revoked_reaches_a_direct_connection),
                 T(fds_sent_to_the_daemon_are_refused),
+                T(a_connection_that_sends_fds_is_dropped_where_the_kernel_passes_them),
                 T(a_stale_socket_is_replaced_and_removed_at_the_end),
                 T(a_connection_passed_on_releases_nothing),
                 T(a_socket_systemd_passed_follows_group),
