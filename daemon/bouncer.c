@@ -365,7 +365,7 @@ int bouncer_pin(Manager *m, sd_bus_message *msg, Caller *caller, sd_bus_error *e
 
         if (caller->direct) {
                 /* Pinned when it connected; the lease takes a copy, if it still lives. */
-                if (caller->pidfd < 0 || pidfd_send_signal(caller->pidfd, 0) < 0)
+                if (!pidfd_running(caller->pidfd))
                         return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                                                  "The process that connected (pid %u) has exited: a connection "
                                                  "passed on leases nothing.", (unsigned) caller->pid);

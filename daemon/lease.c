@@ -585,8 +585,8 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t
                                       l->group);
                 goto fail_moved;
         }
-        /* The holder still there?  Before the node is handed to anyone. */
-        if (pidfd_send_signal(pidfd, 0) < 0) {
+        /* The holder still there (a zombie is not)?  Before the node is handed to anyone. */
+        if (!pidfd_running(pidfd)) {
                 r = sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "The calling process %u exited during the call.",
                                       (unsigned) pid);
                 goto fail_moved;

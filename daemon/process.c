@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,15 @@ int pidfd_open(pid_t pid) {
 
 int pidfd_send_signal(int pidfd, int sig) {
         return (int) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+bool pidfd_running(int pidfd) {
+        struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+        if (pidfd < 0 || pidfd_send_signal(pidfd, 0) < 0)
+                return false;
+        /* A zombie still takes a signal; its pidfd is readable once it has exited. */
+        return poll(&p, 1, 0) == 0;
 }
 
 void pid_set_done(PidSet *s) {

@@ -13,6 +13,8 @@
 
 int pidfd_open(pid_t pid);
 int pidfd_send_signal(int pidfd, int sig);
+/* Is the process of @pidfd still running: not gone, and not a zombie either? */
+bool pidfd_running(int pidfd);
 
 typedef struct PidSet {
         pid_t *pids;

@@ -417,6 +417,35 @@ static void process_pin_refuses_a_process_younger_than_the_connection(void **sta
         assert_int_equal(process_pin(0, boottime_usec(), NULL), -EINVAL);
 }
 
+/*
+ * A process that has exited is not running, also while it is a zombie (its
+ * parent has not reaped it), though a signal 0 through its pidfd still
+ * reaches it: a connection it passed on must not lease in its name.
+ */
+static void a_zombie_is_not_running(void **state) {
+        siginfo_t info = {};
+        pid_t child;
+        int fd;
+
+        (void) state;
+        assert_true(pidfd_running(fd = pidfd_open(getpid())));
+        close(fd);
+        assert_false(pidfd_running(-EBADF));
+        child = fork();
+        assert_true(child >= 0);
+        if (child == 0)
+                _exit(0);
+        fd = pidfd_open(child);
+        assert_true(fd >= 0);
+        /* Exited, not reaped: a zombie. */
+        assert_int_equal(waitid(P_PID, (id_t) child, &info, WEXITED | WNOWAIT), 0);
+        assert_int_equal(pidfd_send_signal(fd, 0), 0);
+        assert_false(pidfd_running(fd));
+        assert_int_equal(waitpid(child, NULL, 0), child);
+        assert_false(pidfd_running(fd));
+        close(fd);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(proc_start_time_of_self),
@@ -433,6 +462,7 @@ int main(void) {
                 cmocka_unit_test(process_kill_ends_a_process_and_reports_gone),
                 cmocka_unit_test(pid_set_keeps_each_pid_once),
                 cmocka_unit_test(process_pin_refuses_a_process_younger_than_the_connection),
+                cmocka_unit_test(a_zombie_is_not_running),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
