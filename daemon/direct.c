@@ -54,6 +54,7 @@ void direct_done(Direct *d) {
                 direct_peer_free(d->peers[i]);
         free(d->peers);
         sd_event_source_disable_unref(d->listen_source);
+        sd_event_source_disable_unref(d->accept_pause);
         sd_event_source_disable_unref(d->police);
         safe_close(d->listen_fd);
         if (d->bound)
@@ -87,8 +88,12 @@ static void log_refusal(Direct *d, pid_t pid, uid_t uid, const char *why) {
                 d->refusals_unlogged++;
                 return;
         }
-        log_warning("Refused a direct connection of pid %u (uid %u): %s (%u more refused in the last 10 s)",
-                    (unsigned) pid, (unsigned) uid, why, d->refusals_unlogged);
+        if (pid > 0)
+                log_warning("Refused a direct connection of pid %u (uid %u): %s (%u more refused in the last 10 s)",
+                            (unsigned) pid, (unsigned) uid, why, d->refusals_unlogged);
+        else
+                log_warning("Refused a direct connection: %s (%u more refused in the last 10 s)", why,
+                            d->refusals_unlogged);
         d->last_refusal_logged = now;
         d->refusals_unlogged = 0;
 }
@@ -307,9 +312,11 @@ static int peer_new(Manager *m, int fd, DirectPeer **ret) {
         if (p->pidfd < 0) {
                 r = p->pidfd;
                 safe_close(fd);
-                if (r == -ESRCH || r == -ESTALE)
-                        return log_warning_errno(r, "Refused a direct connection of pid %u: the process that "
-                                                 "connected is gone", (unsigned) uc.pid);
+                if (r == -ESRCH || r == -ESTALE) {
+                        /* A client that connects and exits at once, again and again: not every time. */
+                        log_refusal(d, uc.pid, uc.uid, "the process that connected is gone");
+                        return r;
+                }
                 return log_warning_errno(r, "Refused a direct connection of pid %u: cannot pin it: %m",
                                          (unsigned) uc.pid);
         }
@@ -352,6 +359,29 @@ static int peer_new(Manager *m, int fd, DirectPeer **ret) {
         return 0;
 }
 
+static int on_accept_again(sd_event_source *s, uint64_t usec, void *userdata) {
+        Direct *d = userdata;
+
+        (void) s;
+        (void) usec;
+        (void) sd_event_source_set_enabled(d->listen_source, SD_EVENT_ON);
+        return 0;
+}
+
+/*
+ * accept() failed for want of fds or memory: the connection stays in the
+ * backlog and the socket readable, and the loop would spin on it.  Not
+ * listened to for a second; logged as a refusal (at most every 10 s).
+ * The timer exists already (direct_start()): making one could take an fd.
+ */
+static void pause_accepting(Direct *d, int error) {
+        log_refusal(d, 0, 0, error == EMFILE || error == ENFILE ? "passthrud has no fd left for it"
+                                                                : "passthrud has no memory left for it");
+        if (sd_event_source_set_time_relative(d->accept_pause, 1000000ULL) >= 0 &&
+            sd_event_source_set_enabled(d->accept_pause, SD_EVENT_ONESHOT) >= 0)
+                (void) sd_event_source_set_enabled(d->listen_source, SD_EVENT_OFF);
+}
+
 static int on_connection(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Manager *m = userdata;
         Direct *d = &m->direct;
@@ -362,7 +392,9 @@ static int on_connection(sd_event_source *s, int fd, uint32_t revents, void *use
         (void) revents;
         cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd < 0) {
-                if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                        pause_accepting(d, errno);
+                else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
                         log_warning("Cannot accept a direct connection: %m");
                 return 0;
         }
@@ -464,6 +496,11 @@ int direct_start(Manager *m, const char *path, const char *group) {
                 r = sd_event_add_io(m->event, &d->listen_source, d->listen_fd, EPOLLIN, on_connection, m);
         if (r >= 0)
                 r = sd_event_add_post(m->event, &d->police, police, m);
+        if (r >= 0)
+                r = sd_event_add_time_relative(m->event, &d->accept_pause, CLOCK_MONOTONIC, 1000000ULL, 0,
+                                               on_accept_again, d);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(d->accept_pause, SD_EVENT_OFF);
         if (r < 0)
                 return log_warning_errno(r, "No direct socket (callers use the system bus): %m");
         log_info("Serving the direct socket%s%s", d->bound ? " at " : " passed by systemd", d->bound ?: "");

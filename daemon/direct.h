@@ -53,6 +53,7 @@ typedef struct Direct {
         int listen_fd;
         char *bound;                    /* the path passthrud bound itself (unlinked at exit), or NULL */
         sd_event_source *listen_source;
+        sd_event_source *accept_pause;  /* accept() ran out of fds: listening again after it (a timer) */
         sd_event_source *police;        /* after each event: drop the dead and the overflowing */
         sd_id128_t server_id;
         DirectPeer **peers;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
@@ -640,16 +641,16 @@ static void client_trickles_fds(const char *path, int report, int go) {
         for (size_t i = 0; i < ELEMENTSOF(fds); i++)
                 if ((fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
                         _exit(2);
-        if (write(fd, header, sizeof(header)) != sizeof(header))
-                _exit(2);
         for (int k = 0; k < 8; k++) {
                 union {
                         struct cmsghdr h;
                         char buf[CMSG_SPACE(sizeof(fds))];
                 } control = {};
                 char x = 0;
-                struct iovec iov = { .iov_base = &x, .iov_len = 1 };
-                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                /* The header goes with the first byte: one part, its fds seen with it. */
+                struct iovec iov[2] = { { .iov_base = (void *) header, .iov_len = k == 0 ? sizeof(header) : 0 },
+                                        { .iov_base = &x, .iov_len = 1 } };
+                struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2, .msg_control = control.buf,
                                      .msg_controllen = sizeof(control.buf) };
                 struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 
@@ -709,6 +710,45 @@ static void a_connection_that_sends_fds_is_dropped_where_the_kernel_passes_them(
         assert_null(direct_bus_nth(&fx->m->direct, 0));
         /* The loop's first timer at most: no connection, and none of the fds sent. */
         assert_true(open_fds() <= before + 1);
+        assert_int_equal(child_finish(fx, &c), 0);
+}
+
+/*
+ * With no fd left for accept(), a waiting connection stays in the backlog
+ * and the socket readable: the loop stops listening for a second instead
+ * of spinning on it, and serves the connection once fds are back.
+ */
+static void accept_without_fds_pauses_instead_of_spinning(void **state) {
+        Fx *fx = *state;
+        struct rlimit old, low;
+        int fillers[64], n = 0, enabled = -1, paused_run = 0;
+        Child c;
+
+        fx_start(fx);
+        c = child_run(client_lists_and_releases, fx->socket, (uid_t) -1);
+        assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+        low = (struct rlimit) { .rlim_cur = open_fds() + 8, .rlim_max = old.rlim_max };
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+        while (n < (int) ELEMENTSOF(fillers) && (fillers[n] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+                n++;
+        assert_int_equal(errno, EMFILE);
+        /* The child's connect() is in the backlog by now, or soon. */
+        for (uint64_t end = boottime_usec() + 5 * 1000000ULL; boottime_usec() < end;) {
+                (void) sd_event_run(fx->event, 10000);
+                (void) sd_event_source_get_enabled(fx->m->direct.listen_source, &enabled);
+                if (enabled == SD_EVENT_OFF)
+                        break;
+        }
+        /* Nothing to do while paused (what was pending aside): no dispatch of a still readable socket. */
+        for (int i = 0; i < 8; i++)
+                paused_run += sd_event_run(fx->event, 0) > 0;
+        while (n > 0)
+                close(fillers[--n]);
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+        assert_int_equal(enabled, SD_EVENT_OFF);
+        assert_true(paused_run <= 2);
+        /* Listening again after the pause: the call is answered. */
+        assert_string_equal(child_report(fx, &c), "ok " SD_BUS_ERROR_FAILED "\n");
         assert_int_equal(child_finish(fx, &c), 0);
 }
 
@@ -808,6 +848,7 @@ int main(void) {
                 T(lease_revoked_reaches_a_direct_connection),
                 T(fds_sent_to_the_daemon_are_refused),
                 T(a_connection_that_sends_fds_is_dropped_where_the_kernel_passes_them),
+                T(accept_without_fds_pauses_instead_of_spinning),
                 T(a_stale_socket_is_replaced_and_removed_at_the_end),
                 T(a_connection_passed_on_releases_nothing),
                 T(a_socket_systemd_passed_follows_group),
