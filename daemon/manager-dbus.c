@@ -871,8 +871,8 @@ static void num_vfs_done(int result, void *userdata) {
 
         if (pf)
                 pf->sriov_busy = false;
-        /* No VF left: their rule goes too, from the module (the files no longer name it). */
-        if (result >= 0 && job->n == 0)
+        /* No VF left: their rule goes too, from the module (the files no longer name it), unless the boot's. */
+        if (result >= 0 && job->n == 0 && !sriov_vf_rule_is_the_cmdlines(m, job->address))
                 unhide_vfs(m, job->address);
         if (result < 0 && job->hide_refused) {
                 char rule[SRIOV_RULE_LEN];

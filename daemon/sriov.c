@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmdline.h"
+#include "fileio.h"
 #include "lease.h"
 #include "log.h"
 #include "macro.h"
@@ -17,6 +19,18 @@
 
 void sriov_vf_rule(const char *pf, char rule[SRIOV_RULE_LEN]) {
         snprintf(rule, SRIOV_RULE_LEN, "(%s/*)", pf);
+}
+
+bool sriov_vf_rule_is_the_cmdlines(Manager *m, const char *pf) {
+        _cleanup_free_ char *path = NULL, *cmdline = NULL;
+        char ours[SRIOV_RULE_LEN], theirs[PASSTHRU_RULE_MAX + 1];
+
+        if (asprintf(&path, "%s/cmdline", m->paths.proc) < 0 || read_full_file(path, &cmdline, NULL) < 0)
+                return false;
+        sriov_vf_rule(pf, ours);
+        /* No address, no ids: only a rule naming the VFs by their PF covers "a VF of @pf". */
+        return cmdline_hide_covers_vf(cmdline, "", 0, 0, pf, -1, theirs, sizeof(theirs)) &&
+               strcmp(theirs, ours) == 0;
 }
 
 /*

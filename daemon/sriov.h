@@ -21,6 +21,13 @@ typedef struct Manager Manager;
 void sriov_vf_rule(const char *pf, char rule[SRIOV_RULE_LEN]);
 
 /*
+ * Does the kernel command line's passthru.hide= give passthru.ko that very
+ * rule (an administrator's)?  Then passthru.ko has it from its load on, and
+ * a VF count of 0 leaves it there: UNHIDE would drop it until the next boot.
+ */
+bool sriov_vf_rule_is_the_cmdlines(Manager *m, const char *pf);
+
+/*
  * May @pf's VF count become @n?  It must have SR-IOV (TotalVFs), @n at
  * most TotalVFs, no VF of it leased or on vfio-pci without a lease
  * (DeviceBusy naming each), the

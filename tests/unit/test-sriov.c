@@ -19,6 +19,7 @@
 #include "manager.h"
 #include "manager-dbus.h"
 #include "passthru-names.h"
+#include "sriov.h"
 #include "state.h"
 #include "strv.h"
 
@@ -187,6 +188,28 @@ static void a_pf_without_a_driver_is_refused_naming_it(void **state) {
 }
 
 /*
+ * An administrator's own rule for a PF's VFs on the kernel command line is
+ * passthru.ko's from its load on: SetNumVFs(PF, 0) leaves it there (it
+ * drops only the rule SetNumVFs gave).  Only that very rule counts, not
+ * one for a single VF, nor another PF's.
+ */
+static void the_kernel_command_lines_rule_for_the_vfs_is_known_as_such(void **state) {
+        Fx *fx = *state;
+
+        fake_sriov(fx->root, 7, 2);
+        fake_write(fx->root, "proc/cmdline", "ro passthru.hide=(6:0.0/*) quiet\n");
+        fx_start(fx, "[Manager]\nMaintenanceMode=yes\n");
+        assert_true(sriov_vf_rule_is_the_cmdlines(fx->m, PF));
+        assert_false(sriov_vf_rule_is_the_cmdlines(fx->m, "0000:07:00.0"));
+        fake_write(fx->root, "proc/cmdline", "passthru.hide=(01:00.0)(0000:06:00.0/*)\n");
+        assert_true(sriov_vf_rule_is_the_cmdlines(fx->m, PF));
+        fake_write(fx->root, "proc/cmdline", "passthru.hide=(6:0.0/1) passthru.ids=8086:10ca\n");
+        assert_false(sriov_vf_rule_is_the_cmdlines(fx->m, PF));
+        fake_write(fx->root, "proc/cmdline", "quiet\n");
+        assert_false(sriov_vf_rule_is_the_cmdlines(fx->m, PF));
+}
+
+/*
  * Unhiding a VF that passthru.ko's (PF/N) hides is refused, as for any rule
  * passthrud did not add and cannot drop for good: the module's rule names
  * it, or the kernel command line's brings it back at the next boot.
@@ -278,6 +301,7 @@ int main(void) {
                 T(a_failed_set_num_vfs_keeps_the_saved_count),
                 T(a_pf_without_a_driver_is_refused_naming_it),
                 T(a_vf_hidden_by_its_pf_and_number_is_not_unhidden),
+                T(the_kernel_command_lines_rule_for_the_vfs_is_known_as_such),
                 T(a_vf_under_set_num_vfs_rule_points_to_set_num_vfs),
                 T(a_vf_on_vfio_pci_without_a_lease_keeps_the_count),
         };
