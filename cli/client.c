@@ -117,12 +117,19 @@ int report(const char *what, const sd_bus_error *e, int r) {
  */
 static int report_call(sd_bus *bus, const char *what, const sd_bus_error *e, int r) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
         int owned = 1;
 
+        /*
+         * The bus itself answers NameHasOwner at once: it gets 5 s whatever
+         * $SYSTEMD_BUS_TIMEOUT gave the call that timed out (a busy host
+         * made it time out too, and the answer was a bare timeout).
+         */
         if (r == -ETIMEDOUT && sd_bus_is_bus_client(bus) > 0 &&
-            sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                               "NameHasOwner", &error, &reply, "s", PT_BUS_NAME) >= 0 &&
+            sd_bus_message_new_method_call(bus, &call, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                           "org.freedesktop.DBus", "NameHasOwner") >= 0 &&
+            sd_bus_message_append(call, "s", PT_BUS_NAME) >= 0 &&
+            sd_bus_call(bus, call, 5 * 1000000ULL, &error, &reply) >= 0 &&
             sd_bus_message_read(reply, "b", &owned) >= 0 && !owned)
                 r = -EHOSTDOWN;
         return report(what, e, r);
