@@ -155,7 +155,9 @@ class Page:
                                  session=False)["sessionId"]
         self.send("Page.enable")
         self.send("Page.navigate", {"url": "file://" + os.path.join(self.dir, "passthru/index.html")})
-        self.until("the page's start", "typeof window.standin === 'object' && document.body.dataset.ready === 'true'")
+        # Evaluated while the page loads too: no body yet is "not yet", not a failure; a busy host loads slowly.
+        self.until("the page's start", "typeof window.standin === 'object' && document.body !== null && "
+                   "document.body.dataset.ready === 'true'", timeout=30)
         for d in devices:
             self.js("standin.device(%s, %s)" % (json.dumps(object_path(d["Address"])), json.dumps(d)))
         self.until("the rows", "document.querySelectorAll('#devices tbody tr').length === %d" % len(devices))
