@@ -962,6 +962,30 @@ testcase_direct_socket_drops_a_client_that_never_reads() {
     timeout 30 pt-hold -L 10 >/dev/null || fail "the bus does not answer after the flood"
 }
 
+# Debian 12's kernel passes fds on any unix socket (SO_PASSRIGHTS is 6.16's):
+# a client that sends them with a call that never ends is dropped at its
+# first part, and passthrud keeps none (sd-bus would hold each until the
+# call was whole: 40 parts of 253 fds are more than its fd limit).
+testcase_direct_socket_drops_a_client_that_sends_fds() {
+    local fds0 fds flood
+    fds0=$(ls /proc/"$(cat /tmp/passthrud.pid)"/fd | wc -l)
+    : >/tmp/fdflood.out
+    $ALICE pt-flood --fds $SOCK 40 >/tmp/fdflood.out 2>&1 &
+    flood=$!
+    for i in $(seq 1 300); do
+        grep -qE "hung up after|sent [0-9]+ parts" /tmp/fdflood.out && break
+        sleep 0.1
+    done
+    cat /tmp/fdflood.out
+    grep -q "hung up after" /tmp/fdflood.out || fail "passthrud kept the connection: $(cat /tmp/fdflood.out)"
+    # (The log's word on it may be folded into an earlier refusal's: at most one every 10 s.)
+    fds=$(ls /proc/"$(cat /tmp/passthrud.pid)"/fd | wc -l)
+    assert_eq "$fds" "$fds0" "passthrud's fds after the drop"
+    kill $flood
+    $ALICE timeout 30 pt-hold -D $EDU vm-x -- true || fail "no grant over the socket after the drop"
+    wait_state $EDU available
+}
+
 testcase_bus_answers_while_a_live_passthrough_waits_for_a_held_device() {
     local group holder sp
     mgr EnterMaintenanceMode
