@@ -16,7 +16,7 @@
  *
  * With --fds it parks fds in the daemon instead: a call whose header says
  * 1 MiB of body follows, sent with its first byte and 253 fds, then more
- * parts of one byte and 253 fds each, COUNT (40) in all, 10 ms apart (no
+ * parts of one byte and 253 fds each, COUNT (40) in all, 100 ms apart (no
  * method takes an fd; a D-Bus library keeps each until its message is
  * whole).  It says "hung up after N parts" or "sent N parts".
  *
@@ -153,7 +153,7 @@ static void park_fds(int fd, unsigned long count) {
                 }
         while (sent < count && send_part(fd, fds, sent) == 0) {
                 sent++;
-                usleep(10000);
+                usleep(100000);
         }
         if (sent < count)
                 printf("hung up after %lu parts\n", sent);

@@ -663,7 +663,7 @@ static void fds_sent_to_the_daemon_are_refused(void **state) {
  */
 static void a_connection_that_sends_fds_is_dropped_where_the_kernel_passes_them(void **state) {
         Fx *fx = *state;
-        const char *report;
+        char *report;
         unsigned before;
         Child c;
 
@@ -673,8 +673,7 @@ static void a_connection_that_sends_fds_is_dropped_where_the_kernel_passes_them(
         before = open_fds();
         /* The first part with fds went (253), and then the connection was gone. */
         report = child_report_lines(fx, &c, 2);
-        assert_non_null(strstr(report, "hung up after "));
-        assert_null(strstr(report, " 0 parts"));
+        assert_string_equal(report, "ready\nhung up after 1 parts\n");
         for (int i = 0; i < 20; i++)
                 (void) sd_event_run(fx->event, 1000);
         assert_null(direct_bus_nth(&fx->m->direct, 0));
