@@ -393,9 +393,10 @@ static int write_modprobe(Manager *m) {
  * back at the next boot: say where to change it instead, and change nothing.
  */
 static int check_unmark(Manager *m, Device *d, sd_bus_error *error) {
-        _cleanup_free_ char *path = NULL, *cmdline = NULL;
+        _cleanup_free_ char *cmdline = NULL;
         const Device *pf = d->sys.physfn[0] ? manager_find_device(m, d->sys.physfn) : NULL;
         char rule[PASSTHRU_RULE_MAX + 8];
+        int r;
 
         /* The VFs rule, with a VF count saved for that PF: the one SetNumVFs gave the module. */
         if (pf && d->module_rule[0]) {
@@ -421,9 +422,10 @@ static int check_unmark(Manager *m, Device *d, sd_bus_error *error) {
                                          "%s is hidden by passthru.ko's rule '%s', which names it as a VF of its PF, "
                                          "not a rule of passthrud's: change passthru.hide= where it is set (the kernel "
                                          "command line or /etc/modprobe.d) and reboot.", d->address, d->module_rule);
-        if (asprintf(&path, "%s/cmdline", m->paths.proc) < 0)
-                return -ENOMEM;
-        if (read_full_file(path, &cmdline, NULL) >= 0 &&
+        r = manager_read_cmdline(m, &cmdline);
+        if (r == -ENOMEM)
+                return r;
+        if (r >= 0 &&
             cmdline_hide_covers_vf(cmdline, d->address, d->sys.vendor, d->sys.device, d->sys.physfn,
                                    pf ? strv_index(pf->sys.virtfns, d->address) : -1, rule, sizeof(rule)))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,

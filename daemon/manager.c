@@ -387,6 +387,14 @@ static int module_refresh(Manager *m) {
         return 0;
 }
 
+int manager_read_cmdline(Manager *m, char **ret) {
+        _cleanup_free_ char *path = NULL;
+
+        if (asprintf(&path, "%s/cmdline", m->paths.proc) < 0)
+                return -ENOMEM;
+        return read_full_file(path, ret, NULL);
+}
+
 void manager_refresh_module(Manager *m) {
         int r;
 

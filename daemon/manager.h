@@ -131,6 +131,9 @@ int manager_refresh_queued(Manager *m, Device *d);
 /* Ask passthru.ko what it knows (module states, mismatches). */
 void manager_refresh_module(Manager *m);
 
+/* The kernel command line (paths.proc's cmdline), NUL-terminated, in *@ret to free(). */
+int manager_read_cmdline(Manager *m, char **ret);
+
 unsigned manager_active_leases(Manager *m);
 unsigned manager_leased_devices(Manager *m, const char *vm);
 int manager_save_state(Manager *m);

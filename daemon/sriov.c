@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "cmdline.h"
-#include "fileio.h"
 #include "lease.h"
 #include "log.h"
 #include "macro.h"
@@ -22,10 +21,10 @@ void sriov_vf_rule(const char *pf, char rule[SRIOV_RULE_LEN]) {
 }
 
 bool sriov_vf_rule_is_the_cmdlines(Manager *m, const char *pf) {
-        _cleanup_free_ char *path = NULL, *cmdline = NULL;
+        _cleanup_free_ char *cmdline = NULL;
         char ours[SRIOV_RULE_LEN], theirs[PASSTHRU_RULE_MAX + 1];
 
-        if (asprintf(&path, "%s/cmdline", m->paths.proc) < 0 || read_full_file(path, &cmdline, NULL) < 0)
+        if (manager_read_cmdline(m, &cmdline) < 0)
                 return false;
         sriov_vf_rule(pf, ours);
         /* No address, no ids: only a rule naming the VFs by their PF covers "a VF of @pf". */
