@@ -103,13 +103,13 @@ static void log_refusal(Direct *d, pid_t pid, uid_t uid, const char *why) {
  * until the message is whole: a client trickling a message out with 253 fds
  * to each byte would fill the daemon's fd table.  The kernel refuses them to
  * the sender (EPERM) where it can (SO_PASSRIGHTS); an accepted socket
- * inherits it from the listening one.  Older kernels: nothing to do.
+ * inherits it from the listening one.  Returns whether it did: on older
+ * kernels each connection gets a guard instead (guard_start()).
  */
-static void refuse_fds(const Direct *d, int fd) {
+static bool refuse_fds(const Direct *d, int fd) {
         int zero = 0;
 
-        if (!d->fds_passable)
-                (void) setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &zero, sizeof(zero));
+        return !d->fds_passable && setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &zero, sizeof(zero)) >= 0;
 }
 
 /* The kernel's limit of fds in one SCM_RIGHTS message (SCM_MAX_FD). */
@@ -123,9 +123,9 @@ static void refuse_fds(const Direct *d, int fd) {
  * what waits there, as far as sd-bus's next read could reach (a peek stops
  * after the first part that carries fds).  A connection that sent an fd,
  * or more than any call needs, is dropped; the fds the peek gave us are
- * closed.  Returns whether it was dropped.
+ * closed.
  */
-static bool guard_check(DirectPeer *p) {
+static int on_peer_input(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         static char data[GUARD_PEEK_MAX];
         union {
                 struct cmsghdr h;
@@ -134,50 +134,46 @@ static bool guard_check(DirectPeer *p) {
         struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
                              .msg_controllen = sizeof(control.buf) };
+        DirectPeer *p = userdata;
         const char *why = NULL;
         struct cmsghdr *c;
         int queued = 0;
+        bool fds;
         ssize_t k;
 
-        if (ioctl(p->guard_fd, FIONREAD, &queued) >= 0 && queued > GUARD_PEEK_MAX)
+        (void) s;
+        (void) revents;
+        if (ioctl(fd, FIONREAD, &queued) >= 0 && queued > GUARD_PEEK_MAX)
                 why = "more waits on it than any call needs";
         else {
-                k = recvmsg(p->guard_fd, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+                k = recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
                 if (k <= 0)
-                        return false;   /* nothing, or an error sd-bus meets too */
+                        return 0;       /* nothing, or an error sd-bus meets too */
+                /* Fds came, whether the peek could take them all or not (MSG_CTRUNC). */
+                fds = mh.msg_flags & MSG_CTRUNC;
                 for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
                         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-                                int *fds = (int *) CMSG_DATA(c);
-
                                 for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
-                                        safe_close(fds[i]);
-                                why = "it sent fds, which no method takes";
+                                        safe_close(((int *) CMSG_DATA(c))[i]);
+                                fds = true;
                         }
-                if (mh.msg_flags & MSG_CTRUNC)
+                if (fds)
                         why = "it sent fds, which no method takes";
         }
         if (!why)
-                return false;
+                return 0;
         log_refusal(p->owner, p->pid, p->uid, why);
         p->dead = true;         /* freed by police() */
         (void) sd_bus_detach_event(p->bus);
         (void) sd_event_source_set_enabled(p->guard, SD_EVENT_OFF);
-        return true;
-}
-
-static int on_peer_input(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        (void) s;
-        (void) fd;
-        (void) revents;
-        (void) guard_check(userdata);
         return 0;
 }
 
 /* The guard, where the kernel does not refuse fds to the socket itself. */
 static int guard_start(Manager *m, DirectPeer *p, int fd) {
-        int zero = 0, r;
+        int r;
 
-        if (!p->owner->fds_passable && setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &zero, sizeof(zero)) >= 0)
+        if (refuse_fds(p->owner, fd))
                 return 0;
         p->guard_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
         if (p->guard_fd < 0)
@@ -490,7 +486,7 @@ int direct_start(Manager *m, const char *path, const char *group) {
                         return log_warning_errno(r, "No direct socket at %s (callers use the system bus): %m", path);
                 }
         }
-        refuse_fds(d, d->listen_fd);
+        (void) refuse_fds(d, d->listen_fd);
         r = sd_id128_randomize(&d->server_id);
         if (r >= 0)
                 r = sd_event_add_io(m->event, &d->listen_source, d->listen_fd, EPOLLIN, on_connection, m);
