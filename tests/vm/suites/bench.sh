@@ -20,9 +20,10 @@
 #   a udev storm (every extra edu bound to pci-stub and back): ListDevices
 #     every 10 ms meanwhile, p99 under 50 ms
 #   passthrud's RssAnon under 4 MiB
-#   the race: 8 clients calling Acquire on one device for 10 s, each
-#     granted one releasing at once: the refused answered within 100 ms
-#     (p99), and never two holders at once
+#   the race (race.sh, booted without the extra devices; here a figure):
+#     8 clients calling Acquire on one device for 10 s, each granted one
+#     releasing at once: the refused answered within 100 ms (p99), and
+#     never two holders at once
 # Each figure is said to the host as a "bench: ..." line, each key figure
 # as "benchkey: KEY VALUE" and each round as "benchround: KIND GRANT_US
 # RETURN_US" (run.sh writes the summary and the plot); a goal missed fails
@@ -281,13 +282,13 @@ testcase_alternate_floor_direct_and_bus() {
         "reset method: $(awk 'NR == 1 { print $3 }' "$BENCH_DIR/floor")"
 }
 
-# race [-D]: 8 clients on one device for 10 s (pt-bench race; -D over
-# passthrud's socket): its figures in $grants .. $odd, said as keys with
-# PREFIX race_ or race_direct_; fails when two held it at once, when an
-# answer was neither a grant nor DeviceBusy, or when nobody was granted.
+# race PREFIX [-D]: 8 clients on one device for 10 s (pt-bench race; -D
+# over passthrud's socket): its figures in $grants .. $odd, said as keys
+# PREFIX_grants_per_s, ...; fails when two held it at once, when an answer
+# was neither a grant nor DeviceBusy, or when nobody was granted.
 race() {
-    local out prefix=race
-    [ "${1:-}" = -D ] && prefix=race_direct
+    local out prefix=$1
+    shift
     wait_state $EDU available
     out=$(pt-bench race "$@" -c 8 -t 10 $EDU 2>/tmp/race.err) || true
     cat /tmp/race.err
@@ -303,25 +304,30 @@ race() {
     wait_state $EDU available
 }
 
-# 8 clients on one device over the bus: grants per second, the refused
-# callers' answer time (the goal), and whether two ever held it at once.
-testcase_race_of_8_clients_refused_within_100ms() {
-    local grants rate refused p50 p99 max overlaps odd
-    race
-    say "bench: the race, 8 clients on one device for 10 s: $grants grants ($rate a second), $refused refusals" \
-        "answered in $(ms "$p50") median, $(ms "$p99") p99, $(ms "$max") at most; two holders at once: $overlaps;" \
-        "other answers: $odd; goal p99 <= $(ms $RACE_P99_LIMIT_US)"
-    [ "$p99" -le $RACE_P99_LIMIT_US ] || fail "race: refusals p99 $(ms "$p99"), goal <= $(ms $RACE_P99_LIMIT_US)"
+race_said() {
+    echo "$grants grants ($rate a second), $refused refusals answered in $(ms "$p50") median, $(ms "$p99") p99," \
+        "$(ms "$max") at most; two holders at once: $overlaps; other answers: $odd"
 }
 
-# The same race over passthrud's own socket, where no dbus-daemon relays
-# each call and answer: a figure beside the bus's (the goal is the bus's),
-# and the same rule, never two holders.
-testcase_race_of_8_clients_over_the_direct_socket() {
+# The race among this VM's 128 extra devices: a figure, not the goal (the
+# goal is race.sh's, in the test bed without them).  Here each of a
+# return's resets makes QEMU remap the device's BARs (the command
+# register's decode bits, the bus reset, the restore), each a rebuild of
+# the memory map of every device in the VM under QEMU's big lock, which
+# the other vCPU's device accesses wait for (the guest's clock, HPET under
+# TCG, among them): 40-66 ms a config write with 128 extra devices
+# (function_graph of pci_reset_function, the floor's and passthrud's
+# alike), a few ms without.  The race's p99 here is about one return.
+testcase_race_among_128_devices() {
     local grants rate refused p50 p99 max overlaps odd
-    race -D
-    say "bench: the race over passthrud's socket: $grants grants ($rate a second), $refused refusals answered in" \
-        "$(ms "$p50") median, $(ms "$p99") p99, $(ms "$max") at most; two holders at once: $overlaps; other answers: $odd"
+    race race_128
+    say "bench: the race among 128 extra devices (a figure; the goal is judged in race.sh's VM): $(race_said)"
+}
+
+testcase_race_among_128_devices_over_the_direct_socket() {
+    local grants rate refused p50 p99 max overlaps odd
+    race race_128_direct -D
+    say "bench: the race among 128 extra devices over passthrud's socket (a figure): $(race_said)"
 }
 
 have_figures() {
