@@ -9,6 +9,7 @@
 # guest for QEMU's remaps of the device's BARs (bench.sh says how much):
 # there the race is a figure of the emulator, here one of passthrud.
 
+# shellcheck source=bench.sh disable=SC1091
 . /tests/bench.sh
 
 testcase_race_of_8_clients_refused_within_100ms() {
