@@ -283,64 +283,21 @@ static int spawn_holder(const char *domain, char **devices) {
 #define MODULE_IDS "/sys/module/passthru/parameters/ids"
 #define PROC_CMDLINE "/proc/cmdline"
 
-/* One ids= field as passthru.ko reads it: 1-8 hex digits, an optional 0x, at most @max. */
-static bool ids_field(const char **p, const char *end, unsigned max, unsigned *ret) {
-        unsigned long long v = 0;
-        int digits = 0;
+/* @d as an ids= entry names it: its ids, class, and domain (a VF's: the larger of its own and its PF's). */
+static CmdlineIds device_ids(const SysfsPciDevice *d) {
+        CmdlineIds ids = { .vendor = d->vendor, .device = d->device, .subvendor = d->subvendor,
+                           .subdevice = d->subdevice, .class = d->class };
+        unsigned pf;
 
-        if (end - *p > 2 && (*p)[0] == '0' && ((*p)[1] == 'x' || (*p)[1] == 'X') && isxdigit((unsigned char) (*p)[2]))
-                *p += 2;
-        for (; *p < end && isxdigit((unsigned char) **p) && digits <= 8; (*p)++, digits++)
-                v = v * 16 + (unsigned) (isdigit((unsigned char) **p) ? **p - '0' : tolower(**p) - 'a' + 10);
-        if (digits == 0 || digits > 8 || (v > max && !(max == 0xffff && v == 0xffffffffu)))
-                return false;
-        *ret = (unsigned) v;
-        return true;
-}
-
-/*
- * Does an entry of the ids= value [v, end) (pci-stub's
- * vendor:device[:subvendor[:subdevice[:class[:class_mask]]]], comma
- * separated, ffffffff for any id) cover the device, as passthru.ko matches
- * it?  A bad entry is skipped, as the module skips it.  The entry goes to @rule.
- */
-static bool ids_cover(const char *v, const char *end, const SysfsPciDevice *d, char *rule, size_t size) {
-        while (v < end) {
-                const char *e = memchr(v, ',', (size_t) (end - v)) ?: end, *p = v;
-                unsigned f[6] = { 0, 0, 0xffffffffu, 0xffffffffu, 0, 0 };
-                const unsigned have[4] = { d->vendor, d->device, d->subvendor, d->subdevice };
-                size_t n = 0;
-                bool ok = true, match = true;
-
-                while (ok && p < e && n < 6) {
-                        if (n > 0 && *p++ != ':')
-                                ok = false;
-                        else {
-                                ok = ids_field(&p, e, n < 4 ? 0xffff : 0xffffff, &f[n]);
-                                n++;
-                        }
-                }
-                ok = ok && n >= 2 && p == e && e - v <= PASSTHRU_RULE_MAX;
-                for (size_t i = 0; i < 4; i++)
-                        match = match && (f[i] == 0xffffffffu || f[i] == have[i]);
-                if (ok && match && !((f[4] ^ d->class) & f[5])) {
-                        snprintf(rule, size, "ids=%.*s", (int) (e - v), v);
-                        return true;
-                }
-                v = e + 1;
+        if (sscanf(d->address, "%x:", &ids.domain) != 1)
+                ids.domain = UINT_MAX;          /* no rule's */
+        if (d->physfn[0]) {
+                if (sscanf(d->physfn, "%x:", &pf) != 1)
+                        ids.domain = UINT_MAX;
+                else if (pf > ids.domain)
+                        ids.domain = pf;
         }
-        return false;
-}
-
-/* The passthru.ids= values of the kernel command line @cmdline, split as the kernel splits it: does one cover the device? */
-static bool cmdline_ids_cover(const char *cmdline, const SysfsPciDevice *d, char *rule, size_t size) {
-        const char *p = cmdline, *v;
-        size_t n;
-
-        while (cmdline_next_value(&p, "passthru.ids", &v, &n))
-                if (ids_cover(v, v + n, d, rule, size))
-                        return true;
-        return false;
+        return ids;
 }
 
 /*
@@ -352,6 +309,7 @@ static bool cmdline_ids_cover(const char *cmdline, const SysfsPciDevice *d, char
 static bool passthru_rule_covers(const SysfsPciDevice *d, char *rule, size_t size, const char **where) {
         _cleanup_free_ char *hide = NULL, *ids = NULL, *cmdline = NULL;
         _cleanup_sysfs_pci_device_ SysfsPciDevice pf = {};
+        const CmdlineIds dev_ids = device_ids(d);
         int vf = -1;
 
         /* A VF: its number, for the rules that name it by its PF ((PF/N)). */
@@ -374,13 +332,13 @@ static bool passthru_rule_covers(const SysfsPciDevice *d, char *rule, size_t siz
         }
         if (read_full_file(MODULE_IDS, &ids, NULL) >= 0) {
                 *where = MODULE_IDS;
-                if (ids_cover(ids, ids + strcspn(ids, "\n"), d, rule, size))
+                if (cmdline_ids_value_covers(ids, ids + strcspn(ids, "\n"), &dev_ids, rule, size))
                         return true;
         }
         if (read_full_file(PROC_CMDLINE, &cmdline, NULL) >= 0) {
                 *where = PROC_CMDLINE;
                 if (cmdline_hide_covers_vf(cmdline, d->address, d->vendor, d->device, d->physfn, vf, rule, size) ||
-                    cmdline_ids_cover(cmdline, d, rule, size))
+                    cmdline_ids_cover(cmdline, &dev_ids, rule, size))
                         return true;
         }
         return false;

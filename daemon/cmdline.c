@@ -258,3 +258,63 @@ bool cmdline_hide_covers(const char *cmdline, const char *address, unsigned vend
                          size_t size) {
         return cmdline_hide_covers_vf(cmdline, address, vendor, device, NULL, -1, rule, size);
 }
+
+/* One ids= field: a 16-bit id or ffffffff (any) for the first four, at most @max for the class fields. */
+static bool ids_field(const char **p, const char *end, size_t n, unsigned *ret) {
+        if (parse_hex(p, end, 0xffffffffu, ret) < 0)
+                return false;
+        return n < 4 ? *ret <= 0xffff || *ret == 0xffffffffu : *ret <= 0xffffff;
+}
+
+/* The entry [v, e) as passthru.ko's ids= parser reads it: true with its fields in @f. */
+static bool ids_entry_parse(const char *v, const char *e, unsigned f[static 6]) {
+        const char *p = v;
+        size_t n = 0;
+
+        if (e - v > PASSTHRU_RULE_MAX)
+                return false;
+        f[0] = f[1] = f[4] = f[5] = 0;
+        f[2] = f[3] = 0xffffffffu;
+        while (p < e && n < 6) {
+                if (n > 0 && *p++ != ':')
+                        return false;
+                if (!ids_field(&p, e, n, &f[n]))
+                        return false;
+                n++;
+        }
+        return n >= 2 && p == e;
+}
+
+bool cmdline_ids_value_covers(const char *value, const char *end, const CmdlineIds *d, char *rule, size_t size) {
+        const unsigned have[4] = { d->vendor, d->device, d->subvendor, d->subdevice };
+
+        if (d->domain > 0xffff)
+                return false;
+        for (const char *v = value; v < end;) {
+                const char *e = memchr(v, ',', (size_t) (end - v)) ?: end;
+                unsigned f[6];
+                bool match;
+
+                match = ids_entry_parse(v, e, f);
+                for (size_t i = 0; match && i < 4; i++)
+                        match = f[i] == 0xffffffffu || f[i] == have[i];
+                if (match && !((f[4] ^ d->class) & f[5])) {
+                        /* Covered whatever @rule can hold: its text cut short at worst. */
+                        if (size > 0)
+                                snprintf(rule, size, "ids=%.*s", (int) (e - v), v);
+                        return true;
+                }
+                v = e + 1;
+        }
+        return false;
+}
+
+bool cmdline_ids_cover(const char *cmdline, const CmdlineIds *d, char *rule, size_t size) {
+        const char *p = cmdline, *v;
+        size_t n;
+
+        while (cmdline_next_value(&p, "passthru.ids", &v, &n))
+                if (cmdline_ids_value_covers(v, v + n, d, rule, size))
+                        return true;
+        return false;
+}

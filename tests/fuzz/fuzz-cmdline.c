@@ -3,8 +3,9 @@
  * The daemon's kernel command line reader (daemon/cmdline.c), held to what
  * it promises: to read passthru.hide= as passthru.ko does.
  *
- * Input: a first line "DDDD:BB:SS.F VVVV:DDDD" (the device; 0000:01:00.0
- * 1234:11e8 when it does not read as one), then the command line.
+ * Input: a first line "DDDD:BB:SS.F VVVV:DDDD [SVVV:SDDD CCCCCC]" (the
+ * device; 0000:01:00.0 1234:11e8 when it does not read as one; subsystem
+ * ids 1af4:1100 and class 00ff00 when not given), then the command line.
  *   1. cmdline_hide_covers() on the command line as it is, into rule
  *      buffers of every small size, must not crash, and must write a
  *      terminated string when it says yes.
@@ -12,6 +13,9 @@
  *      passthru.hide="REST", and the answer and the rule text must be what
  *      kmod/hide.c's parser says: the first token that claims the device,
  *      as pt_rule_format() writes it.
+ *   3. The rest as a passthru.ids= value: cmdline_ids_value_covers() must
+ *      say what kmod/hide.c's ids= parser and rule check say, naming the
+ *      same entry.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,23 +26,50 @@
 
 #include <uapi/linux/passthru.h>
 
-/* What passthru.ko does with the hide= value @value for device @id. */
-static bool module_covers(const char *value, const struct pt_devid *id, char *rule, size_t size) {
+typedef int (*NextRule)(const char **pos, struct pt_rule *rule, struct pt_token *tok, const char **reason);
+
+/*
+ * What passthru.ko does with the hide= or ids= value @value (@next its
+ * parser) for device @id: the first rule that claims it, in @r and @tok.
+ */
+static bool module_claims(NextRule next, const char *value, const struct pt_devid *id, struct pt_rule *r,
+                          struct pt_token *tok) {
         const char *p = value, *reason;
-        struct pt_token tok;
-        struct pt_rule r;
         int ret;
 
-        while ((ret = pt_hide_next(&p, &r, &tok, &reason)) != -ENOENT)
-                if (ret == 0 && pt_rule_check(&r, id) == PT_MATCH) {
-                        pt_rule_format(&r, rule, size);
+        while ((ret = next(&p, r, tok, &reason)) != -ENOENT)
+                if (ret == 0 && pt_rule_check(r, id) == PT_MATCH)
                         return true;
-                }
         return false;
+}
+
+/* hide=: the rule in its canonical text, in @rule. */
+static bool module_covers(const char *value, const struct pt_devid *id, char *rule, size_t size) {
+        struct pt_token tok;
+        struct pt_rule r;
+
+        if (!module_claims(pt_hide_next, value, id, &r, &tok))
+                return false;
+        pt_rule_format(&r, rule, size);
+        return true;
+}
+
+/* ids=: the claiming entry's text, in @rule. */
+static bool module_ids_cover(const char *value, const struct pt_devid *id, char *rule, size_t size) {
+        struct pt_token tok;
+        struct pt_rule r;
+
+        if (!module_claims(pt_ids_next, value, id, &r, &tok))
+                return false;
+        snprintf(rule, size, "ids=%.*s", (int) tok.len, tok.text);
+        return true;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         unsigned domain = 0, bus = 1, slot = 0, func = 0, vendor = 0x1234, device = 0x11e8;
+        unsigned subvendor = 0x1af4, subdevice = 0x1100, class = 0x00ff00;
+        char want_ids[PASSTHRU_RULE_MAX + 8], got_ids[PASSTHRU_RULE_MAX + 8];
+        CmdlineIds ids;
         char address[16], first[64] = "", want[PT_RULE_TEXT_LEN], got[PASSTHRU_RULE_MAX + 8];
         const uint8_t *nl = memchr(data, '\n', size);
         size_t first_len = nl ? (size_t) (nl - data) : 0, rest_len;
@@ -50,12 +81,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (first_len < sizeof(first)) {
                 memcpy(first, data, first_len);
                 first[first_len] = '\0';
-                if (sscanf(first, "%4x:%2x:%2x.%1x %4x:%4x", &domain, &bus, &slot, &func, &vendor, &device) != 6 ||
-                    slot >= 0x20 || func >= 8) {
+                int k = sscanf(first, "%4x:%2x:%2x.%1x %4x:%4x %4x:%4x %6x", &domain, &bus, &slot, &func, &vendor,
+                               &device, &subvendor, &subdevice, &class);
+
+                if (k < 6 || slot >= 0x20 || func >= 8) {
                         domain = slot = func = 0;
                         bus = 1;
                         vendor = 0x1234;
                         device = 0x11e8;
+                }
+                if (k < 9) {
+                        subvendor = 0x1af4;
+                        subdevice = 0x1100;
+                        class = 0x00ff00;
                 }
         }
         snprintf(address, sizeof(address), "%04x:%02x:%02x.%x", domain, bus, slot, func);
@@ -76,6 +114,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         /* ... and with the first line as the address, however it reads. */
         (void) cmdline_hide_covers(rest, first, vendor, device, got, sizeof(got));
+
+        /* 3: as a passthru.ids= value, beside passthru.ko's reading of it. */
+        id = (struct pt_devid) {
+                .domain = (u16) domain,
+                .bus = (u8) bus,
+                .devfn = (u8) (slot << 3 | func),
+                .vendor = (u16) vendor,
+                .device = (u16) device,
+                .subvendor = (u16) subvendor,
+                .subdevice = (u16) subdevice,
+                .class = class,
+        };
+        ids = (CmdlineIds) { .domain = domain, .vendor = vendor, .device = device, .subvendor = subvendor,
+                             .subdevice = subdevice, .class = class };
+        want_ids[0] = got_ids[0] = '\0';
+        covered = module_ids_cover(rest, &id, want_ids, sizeof(want_ids));
+        fuzz_assert(cmdline_ids_value_covers(rest, rest + rest_len, &ids, got_ids, sizeof(got_ids)) == covered,
+                    "passthru.ko's ids= %s %04x:%04x (%04x:%04x class %06x) by '%s', the hook says it does%s "
+                    "(by '%s')", covered ? "claims" : "does not claim", vendor, device, subvendor, subdevice, class,
+                    want_ids, covered ? " not" : "", got_ids);
+        fuzz_assert(strcmp(want_ids, got_ids) == 0, "passthru.ko's ids= entry is '%s', the hook's '%s'", want_ids,
+                    got_ids);
 
         /* 2: as one passthru.hide= value, beside passthru.ko's reading of it. */
         if (memchr(rest, '"', rest_len)) {

@@ -239,6 +239,51 @@ static void vf_tokens_cover_the_vfs_of_their_pf(void **state) {
                                             "0000:06:00.0", 0x10000, rule, sizeof(rule)));
 }
 
+/* passthru.ids= entries, as passthru.ko's ids= parser and rule check read them. */
+static void ids_entries_cover_as_the_module_matches(void **state) {
+        const CmdlineIds edu = { .vendor = 0x1234, .device = 0x11e8, .subvendor = 0x1af4, .subdevice = 0x1100,
+                                 .class = 0x00ff00 };
+        CmdlineIds far = edu;
+        char rule[80] = "";
+
+        (void) state;
+        assert_true(cmdline_ids_cover("quiet passthru.ids=1234:11e8 ro", &edu, rule, sizeof(rule)));
+        assert_string_equal(rule, "ids=1234:11e8");
+        assert_true(cmdline_ids_cover("passthru.ids=8086:10d3,0x1234:0X11E8", &edu, rule, sizeof(rule)));
+        assert_string_equal(rule, "ids=0x1234:0X11E8");
+        /* The second word counts too. */
+        assert_true(cmdline_ids_cover("passthru.ids=8086:10d3 passthru.ids=1234:11e8", &edu, rule, sizeof(rule)));
+        /* Subsystem ids, ffffffff for any. */
+        assert_true(cmdline_ids_cover("passthru.ids=ffffffff:11e8:1af4:1100", &edu, rule, sizeof(rule)));
+        assert_false(cmdline_ids_cover("passthru.ids=1234:11e8:1af4:1101", &edu, rule, sizeof(rule)));
+        /* Class under its mask; a mask of 0 takes any class. */
+        assert_true(cmdline_ids_cover("passthru.ids=1234:ffffffff:ffffffff:ffffffff:00ff00:ffffff", &edu, rule,
+                                      sizeof(rule)));
+        assert_false(cmdline_ids_cover("passthru.ids=1234:11e8:ffffffff:ffffffff:020000:ffff00", &edu, rule,
+                                       sizeof(rule)));
+        assert_true(cmdline_ids_cover("passthru.ids=1234:11e8:ffffffff:ffffffff:020000:0", &edu, rule, sizeof(rule)));
+        /* Bad entries are skipped as the module skips them; the next one counts. */
+        assert_false(cmdline_ids_cover("passthru.ids=1234,12345:11e8,1234:11e8:1af4:1100:ff00:0:0,,1234:11e8x,"
+                                       "1234:ffffffff:10000,1234:11e8:1af4:1100:1000000", &edu, rule, sizeof(rule)));
+        assert_true(cmdline_ids_cover("passthru.ids=1234,,1234:11e8", &edu, rule, sizeof(rule)));
+        assert_string_equal(rule, "ids=1234:11e8");
+        /* An entry longer than PASSTHRU_RULE_MAX (65 characters here) is refused. */
+        assert_int_equal(strlen("0x00001234:0x000011e8:0x00001af4:0x00001100:0x00000000:0x00000000"), 65);
+        assert_false(cmdline_ids_cover("passthru.ids=0x00001234:0x000011e8:0x00001af4:0x00001100:0x00000000:0x00000000",
+                                       &edu, rule, sizeof(rule)));
+        assert_true(cmdline_ids_cover("passthru.ids=0x00001234:0x000011e8:0x00001af4:0x00001100:0x00000000:0x0000000",
+                                      &edu, rule, sizeof(rule)));
+        /* A field of more than 8 digits is refused. */
+        assert_false(cmdline_ids_cover("passthru.ids=000001234:11e8", &edu, rule, sizeof(rule)));
+        /* No rule concerns a device in a domain above ffff. */
+        far.domain = 0x10000;
+        assert_false(cmdline_ids_cover("passthru.ids=1234:11e8", &far, rule, sizeof(rule)));
+        /* Covered whatever the rule buffer holds: its text is cut short. */
+        assert_true(cmdline_ids_cover("passthru.ids=1234:11e8", &edu, rule, 5));
+        assert_string_equal(rule, "ids=");
+        assert_true(cmdline_ids_cover("passthru.ids=1234:11e8", &edu, NULL, 0));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(tokens_canonical_like_the_module),
@@ -250,6 +295,7 @@ int main(void) {
                 cmocka_unit_test(other_words_do_not_count),
                 cmocka_unit_test(wildcards_cover_their_bus_or_slot),
                 cmocka_unit_test(vf_tokens_cover_the_vfs_of_their_pf),
+                cmocka_unit_test(ids_entries_cover_as_the_module_matches),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
