@@ -1,0 +1,126 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=dash
+#
+# make bench's second VM: the test bed without bench.sh's 128 extra
+# devices (tests/bench/run.sh boots it after bench.sh's).  What one lease
+# costs is judged here: the floor, the grant over passthrud's socket and
+# over the bus alternated (ABBA), their ratios and the return's, and the
+# race of 8 clients.  Among 128 extra devices, each config write of a
+# reset that changes the device's BAR decoding costs QEMU 40-66 ms (the
+# memory map of every device is rebuilt, bench.sh says more): the return
+# and the race there measure the emulator, and the floor's return as much
+# as passthrud's.  bench.sh keeps what needs the 128: the scale figures,
+# and the race among them as a figure.
+
+# shellcheck source=bench.sh disable=SC1091
+. /tests/bench.sh
+
+testcase_alternate_floor_direct_and_bus() {
+    local n round=1 kind
+    n=$(bench_n)
+    # A warm-up round of each, not counted.
+    : >"$BENCH_DIR/floor"
+    : >"$BENCH_DIR/direct"
+    : >"$BENCH_DIR/bus"
+    floor_once 0
+    daemon_once 0 direct
+    daemon_once 0 bus
+    : >"$BENCH_DIR/floor"
+    : >"$BENCH_DIR/direct"
+    : >"$BENCH_DIR/bus"
+    while [ $round -le "$n" ]; do
+        if [ $((round % 2)) -eq 1 ]; then
+            floor_once $round
+            daemon_once $round direct
+            daemon_once $round bus
+        else
+            daemon_once $round bus
+            daemon_once $round direct
+            floor_once $round
+        fi
+        round=$((round + 1))
+    done
+    wait_state $EDU available
+    {
+        echo "floor: grant us, return us, reset method"
+        cat "$BENCH_DIR/floor"
+        echo "passthrud over its socket: grant us, return us, holder exit us, Ping us"
+        cat "$BENCH_DIR/direct"
+        echo "passthrud over the bus: grant us, return us, holder exit us, Ping us"
+        cat "$BENCH_DIR/bus"
+    } >/dev/console
+    for kind in floor direct bus; do
+        assert_eq "$(wc -l <"$BENCH_DIR/$kind")" "$n" "$kind rounds"
+        while read -r grant ret rest; do
+            say "benchround: $kind $grant $ret"
+        done <"$BENCH_DIR/$kind"
+    done
+    say "bench: $n round trips each, alternated (ABBA), $(grep -c '^processor' /proc/cpuinfo) vCPUs;" \
+        "reset method: $(awk 'NR == 1 { print $3 }' "$BENCH_DIR/floor")"
+}
+
+testcase_grant_over_the_socket_within_1_3x_of_the_floor() {
+    local f d b p r
+    have_figures
+    f=$(col "$BENCH_DIR/floor" 1 | median)
+    d=$(col "$BENCH_DIR/direct" 1 | median)
+    b=$(col "$BENCH_DIR/bus" 1 | median)
+    p=$(col "$BENCH_DIR/bus" 4 | median)
+    key grant_floor_ms "$(msv "$f")"
+    key grant_direct_ms "$(msv "$d")"
+    key grant_bus_ms "$(msv "$b")"
+    key ping_bus_ms "$(msv "$p")"
+    key ping_direct_ms "$(msv "$(col "$BENCH_DIR/direct" 4 | median)")"
+    r=$(ratio "$d" "$f")
+    key grant_direct_ratio "$r"
+    say "bench: grant over the socket: median $(ms "$d") (range $(col "$BENCH_DIR/direct" 1 | spread) us)," \
+        "floor median $(ms "$f") (range $(col "$BENCH_DIR/floor" 1 | spread) us), ratio ${r}x, goal <= 1.3x;" \
+        "a Ping on the holder's fresh socket: median $(ms "$(col "$BENCH_DIR/direct" 4 | median)")"
+    le "$r" 1.3 || fail "grant_direct_ratio: passthrud over its socket $(ms "$d") is ${r}x the floor's $(ms "$f"), goal <= 1.3x"
+}
+
+# The bus's own round trip (a Ping on the holder's fresh connection) is
+# the part no daemon can remove: the goal is on what is left.
+testcase_grant_over_the_bus_within_0_3_of_the_floor_past_one_round_trip() {
+    local f b p r
+    have_figures
+    f=$(col "$BENCH_DIR/floor" 1 | median)
+    b=$(col "$BENCH_DIR/bus" 1 | median)
+    p=$(col "$BENCH_DIR/bus" 4 | median)
+    r=$(awk -v b="$b" -v f="$f" -v p="$p" 'BEGIN { printf "%.2f", (b - f - p) / f }')
+    key grant_bus_overhead_ratio "$r"
+    say "bench: grant over the bus: median $(ms "$b") (range $(col "$BENCH_DIR/bus" 1 | spread) us)," \
+        "$(ratio "$b" "$f")x the floor; a bus round trip (Ping): median $(ms "$p");" \
+        "(grant - floor - Ping) / floor = $r, goal <= 0.3"
+    le "$r" 0.3 || fail "grant_bus_overhead_ratio $r: over the bus $(ms "$b") against the floor's $(ms "$f") and a Ping of $(ms "$p"), goal <= 0.3"
+}
+
+testcase_return_within_1_25x_of_the_floor() {
+    local f d r
+    have_figures
+    f=$(col "$BENCH_DIR/floor" 2 | median)
+    d=$(cat "$BENCH_DIR/direct" "$BENCH_DIR/bus" | awk '{ print $2 }' | median)
+    r=$(ratio "$d" "$f")
+    key return_ratio "$r"
+    key return_floor_ms "$(msv "$f")"
+    key return_ms "$(msv "$d")"
+    say "bench: return: passthrud median $(ms "$d") (both transports' rounds), floor median $(ms "$f")" \
+        "(range $(col "$BENCH_DIR/floor" 2 | spread) us), ratio ${r}x, goal <= 1.25x; of it the holder's own exit:" \
+        "median $(ms "$(cat "$BENCH_DIR/direct" "$BENCH_DIR/bus" | awk '{ print $3 }' | median)")"
+    le "$r" 1.25 || fail "return_ratio: passthrud $(ms "$d") is ${r}x the floor's $(ms "$f"), goal <= 1.25x"
+}
+
+testcase_race_of_8_clients_refused_within_100ms() {
+    local grants rate refused p50 p99 max overlaps odd
+    race race
+    say "bench: the race, 8 clients on one device for 10 s: $(race_said); goal p99 <= $(ms $RACE_P99_LIMIT_US)"
+    [ "$p99" -le $RACE_P99_LIMIT_US ] || fail "race: refusals p99 $(ms "$p99"), goal <= $(ms $RACE_P99_LIMIT_US)"
+}
+
+# The same over passthrud's own socket, where no dbus-daemon relays each
+# call and answer: a figure beside the bus's, and the same rule.
+testcase_race_of_8_clients_over_the_direct_socket() {
+    local grants rate refused p50 p99 max overlaps odd
+    race race_direct -D
+    say "bench: the race over passthrud's socket: $(race_said)"
+}
