@@ -259,7 +259,7 @@ bool cmdline_hide_covers(const char *cmdline, const char *address, unsigned vend
         return cmdline_hide_covers_vf(cmdline, address, vendor, device, NULL, -1, rule, size);
 }
 
-/* One ids= field: a 16-bit id or ffffffff (any) for the first four, at most @max for the class fields. */
+/* Field @n of an ids= entry: a 16-bit id or ffffffff (any) for the first four, at most ffffff for the class and its mask. */
 static bool ids_field(const char **p, const char *end, size_t n, unsigned *ret) {
         if (parse_hex(p, end, 0xffffffffu, ret) < 0)
                 return false;

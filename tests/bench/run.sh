@@ -29,7 +29,7 @@ started=$(date +%s)
 host="$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
 others=$(pgrep -c -f '^qemu-system-x86_64 ' || true)
 VMRUN_ARGS="--extra-edu 128 --timeout 1200 ${VMRUN_ARGS:-}" "$TOP/tests/vm/run.sh" bench \
-    "passthru.hide=(01:00.0) pt.bench_n=$n" | tee "$log"
+    "passthru.hide=(01:00.0)" | tee "$log"
 rc=${PIPESTATUS[0]}
 # One lease's costs in the test bed without the extra devices (bench-testbed.sh says why).
 VMRUN_ARGS="--timeout 1200 ${VMRUN_ARGS:-}" "$TOP/tests/vm/run.sh" bench-testbed \

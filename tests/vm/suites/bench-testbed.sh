@@ -15,6 +15,56 @@
 # shellcheck source=bench.sh disable=SC1091
 . /tests/bench.sh
 
+RACE_P99_LIMIT_US=100000
+
+# Round trips of each kind: pt.bench_n= on the kernel command line, or 30.
+bench_n() {
+    local n=30 word
+    for word in $(cat /proc/cmdline); do
+        case $word in
+        pt.bench_n=*) n=${word#pt.bench_n=} ;;
+        esac
+    done
+    echo "$n"
+}
+
+# One floor round trip, only while passthrud has no lease on the device.
+# passthrud sees the floor's moves as another tool's (foreign), and the
+# device come back without its reset as quarantined: root's Reset, untimed,
+# makes it available for the next round.
+floor_once() {
+    local i st
+    wait_state $EDU available
+    sleep 0.05
+    pt-bench-floor $EDU >>"$BENCH_DIR/floor" || fail "the floor failed in round $1"
+    # Up to 3 s for passthrud to say so (events it saw coalesced may leave it available).
+    for i in $(seq 1 30); do
+        st=$(dev_prop $EDU State)
+        [ "$st" = quarantined ] && break
+        sleep 0.1
+    done
+    if [ "$st" = quarantined ]; then
+        mgr Reset s $EDU >/dev/null
+    fi
+    wait_state $EDU available
+}
+
+# One lease round trip through passthrud (pt-bench waits for available):
+# KIND direct (the holder on passthrud's socket) or bus.
+daemon_once() {
+    sleep 0.05
+    if [ "$2" = direct ]; then
+        pt-bench cycle -D $EDU >>"$BENCH_DIR/direct"
+    else
+        pt-bench cycle $EDU >>"$BENCH_DIR/bus"
+    fi || fail "the $2 lease round trip failed in round $1: $(tail -n 3 /tmp/passthrud.log)"
+}
+
+have_figures() {
+    [ -s "$BENCH_DIR/floor" ] && [ -s "$BENCH_DIR/direct" ] && [ -s "$BENCH_DIR/bus" ] ||
+        fail "no figures: the alternating case failed"
+}
+
 testcase_alternate_floor_direct_and_bus() {
     local n round=1 kind
     n=$(bench_n)

@@ -43,18 +43,6 @@ START_LIMIT_US=1000000
 LIST_CALLS=50
 DEVICES_MIN=128
 STORM_P99_LIMIT_MS=50
-RACE_P99_LIMIT_US=100000
-
-# Round trips of each kind: pt.bench_n= on the kernel command line, or 30.
-bench_n() {
-    local n=30 word
-    for word in $(cat /proc/cmdline); do
-        case $word in
-        pt.bench_n=*) n=${word#pt.bench_n=} ;;
-        esac
-    done
-    echo "$n"
-}
 
 # RssAnon of passthrud, in KiB.
 rss_kib() {
@@ -210,38 +198,6 @@ testcase_storm_answered_with_p99_under_50ms() {
     [ "$p99" -lt $STORM_P99_LIMIT_MS ] || fail "storm: ListDevices p99 $p99 ms, goal < $STORM_P99_LIMIT_MS ms"
 }
 
-# One floor round trip, only while passthrud has no lease on the device.
-# passthrud sees the floor's moves as another tool's (foreign), and the
-# device come back without its reset as quarantined: root's Reset, untimed,
-# makes it available for the next round.
-floor_once() {
-    local i st
-    wait_state $EDU available
-    sleep 0.05
-    pt-bench-floor $EDU >>"$BENCH_DIR/floor" || fail "the floor failed in round $1"
-    # Up to 3 s for passthrud to say so (events it saw coalesced may leave it available).
-    for i in $(seq 1 30); do
-        st=$(dev_prop $EDU State)
-        [ "$st" = quarantined ] && break
-        sleep 0.1
-    done
-    if [ "$st" = quarantined ]; then
-        mgr Reset s $EDU >/dev/null
-    fi
-    wait_state $EDU available
-}
-
-# One lease round trip through passthrud (pt-bench waits for available):
-# KIND direct (the holder on passthrud's socket) or bus.
-daemon_once() {
-    sleep 0.05
-    if [ "$2" = direct ]; then
-        pt-bench cycle -D $EDU >>"$BENCH_DIR/direct"
-    else
-        pt-bench cycle $EDU >>"$BENCH_DIR/bus"
-    fi || fail "the $2 lease round trip failed in round $1: $(tail -n 3 /tmp/passthrud.log)"
-}
-
 # race PREFIX [-D]: 8 clients on one device for 10 s (pt-bench race; -D
 # over passthrud's socket): its figures in $grants .. $odd, said as keys
 # PREFIX_grants_per_s, ...; fails when two held it at once, when an answer
@@ -289,11 +245,6 @@ testcase_race_among_128_devices_over_the_direct_socket() {
     race race_128_direct -D
     say "bench: the race among 128 extra devices over passthrud's socket (a figure): $(race_said)"
     rss_kib >"$BENCH_DIR/rss.leases"
-}
-
-have_figures() {
-    [ -s "$BENCH_DIR/floor" ] && [ -s "$BENCH_DIR/direct" ] && [ -s "$BENCH_DIR/bus" ] ||
-        fail "no figures: the alternating case failed"
 }
 
 testcase_daemon_rss_under_4mib() {
