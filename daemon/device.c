@@ -133,7 +133,7 @@ int device_note_driver(Device *d, const char *driver) {
                 return -ENOMEM;
         free(d->sys.driver);
         d->sys.driver = s;
-        group_cache_invalidate(&d->manager->groups, d->sys.iommu_group);
+        group_cache_driver_changed(&d->manager->groups, d->sys.iommu_group);
         return 0;
 }
 

@@ -49,16 +49,19 @@ static Group *group_add(GroupCache *c, int number) {
 }
 
 /*
- * 1 when every member's driver leaves the group viable, 0 when one does
- * not, or -errno; the members that are not bridges in *ret_endpoints.
+ * Whether every member's driver leaves the group viable: 1 or 0, or
+ * -errno.  Members @member_driver does not know are read from sysfs, unless
+ * @others_viable (not NULL) says what they were found to be: their
+ * viability is kept in *others_viable then, and the members that are not
+ * bridges in *ret_endpoints (when not NULL).
  */
-static int members_read(char **members, const char *sysfs_root, GroupMemberDriver member_driver, void *userdata,
-                        char ***ret_endpoints) {
-        _cleanup_strv_free_ char **endpoints = calloc(1, sizeof(char *));
-        bool viable = true;
+static int members_viable(char **members, const char *sysfs_root, GroupMemberDriver member_driver, void *userdata,
+                          const bool *others_viable, bool *ret_others_viable, char ***ret_endpoints) {
+        _cleanup_strv_free_ char **endpoints = NULL;
+        bool viable = true, others = true;
         int r;
 
-        if (!endpoints)
+        if (ret_endpoints && !(endpoints = calloc(1, sizeof(char *))))
                 return -ENOMEM;
         for (char **m = members; *m; m++) {
                 _cleanup_free_ char *read = NULL;
@@ -67,6 +70,10 @@ static int members_read(char **members, const char *sysfs_root, GroupMemberDrive
 
                 r = member_driver(*m, &driver, userdata);
                 if (r == 0) {
+                        if (others_viable) {
+                                viable = viable && *others_viable;
+                                continue;
+                        }
                         r = sysfs_pci_is_bridge(sysfs_root, *m);
                         if (r >= 0) {
                                 endpoint = r == 0;
@@ -75,32 +82,48 @@ static int members_read(char **members, const char *sysfs_root, GroupMemberDrive
                         if (r == -ENODEV)
                                 continue;       /* left the group under us: its event follows */
                         driver = read;
+                        if (!pci_driver_keeps_group_viable(driver))
+                                others = false;
                 }
                 if (r < 0)
                         return r;
-                if (endpoint && strv_extend(&endpoints, *m) < 0)
+                if (endpoints && endpoint && strv_extend(&endpoints, *m) < 0)
                         return -ENOMEM;
                 if (!pci_driver_keeps_group_viable(driver))
                         viable = false;
         }
-        *ret_endpoints = TAKE_PTR(endpoints);
+        if (ret_others_viable)
+                *ret_others_viable = others;
+        if (ret_endpoints)
+                *ret_endpoints = TAKE_PTR(endpoints);
         return viable;
 }
 
 const Group *group_cache_get(GroupCache *c, const char *sysfs_root, int number, GroupMemberDriver member_driver,
                              void *userdata) {
         _cleanup_strv_free_ char **members = NULL, **endpoints = NULL;
+        bool others;
         Group *g;
         int viable;
 
         if (number < 0)
                 return NULL;
         g = group_find(c, number);
-        if (g && g->known)
+        if (g && g->known && !g->viable_stale)
                 return g;
+        if (g && g->known) {
+                /* A tracked member's driver changed: the others' are as they were read. */
+                viable = members_viable(g->members, sysfs_root, member_driver, userdata, &g->others_viable, NULL,
+                                        NULL);
+                if (viable < 0)
+                        return NULL;
+                g->viable = viable > 0;
+                g->viable_stale = false;
+                return g;
+        }
         if (sysfs_iommu_group_devices(sysfs_root, number, &members) < 0)
                 return NULL;
-        viable = members_read(members, sysfs_root, member_driver, userdata, &endpoints);
+        viable = members_viable(members, sysfs_root, member_driver, userdata, NULL, &others, &endpoints);
         if (viable < 0)
                 return NULL;
         g = g ?: group_add(c, number);
@@ -111,6 +134,8 @@ const Group *group_cache_get(GroupCache *c, const char *sysfs_root, int number, 
         g->members = TAKE_PTR(members);
         g->endpoints = TAKE_PTR(endpoints);
         g->viable = viable > 0;
+        g->others_viable = others;
+        g->viable_stale = false;
         g->known = true;
         return g;
 }
@@ -120,6 +145,13 @@ void group_cache_invalidate(GroupCache *c, int number) {
 
         if (g)
                 g->known = false;
+}
+
+void group_cache_driver_changed(GroupCache *c, int number) {
+        Group *g = number >= 0 ? group_find(c, number) : NULL;
+
+        if (g)
+                g->viable_stale = true;
 }
 
 void group_cache_invalidate_member(GroupCache *c, const char *address) {

@@ -21,6 +21,8 @@ typedef struct Group {
         char **members;         /* sorted addresses, bridges included */
         char **endpoints;       /* the members that are not PCI bridges (they move to vfio-pci), sorted */
         bool viable;            /* every member on passthru, vfio-pci, a bridge driver or none */
+        bool others_viable;     /* the same, of the members the caller does not track, as last read */
+        bool viable_stale;      /* a tracked member's driver changed: viable to be worked out again */
 } Group;
 
 typedef struct GroupCache {
@@ -47,6 +49,12 @@ const Group *group_cache_get(GroupCache *c, const char *sysfs_root, int number, 
                              void *userdata);
 /* A member of @number changed (bound, unbound, added, removed): read it again when next asked. */
 void group_cache_invalidate(GroupCache *c, int number);
+/*
+ * A member of @number that the caller tracks changed its driver, and
+ * nothing else: viable is worked out again from what the caller knows of
+ * its members and what was read of the others, with no sysfs read.
+ */
+void group_cache_driver_changed(GroupCache *c, int number);
 /*
  * @address went away and its group cannot be read any more (a bridge, which
  * is not a tracked device): the groups that listed it are read again.

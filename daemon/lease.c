@@ -271,6 +271,9 @@ int lease_check(Manager *m, Device *d, const char *vm, uint64_t memory_bytes, ch
         return 0;
 }
 
+/* The holder's exit before the requests and events waiting with it, as a finished job is (worker.h). */
+#define LEASE_HOLDER_EXIT_PRIORITY WORKER_DONE_PRIORITY
+
 static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 static void lease_note_family(Lease *l);
 
@@ -291,6 +294,12 @@ static int lease_watch(Lease *l) {
         r = sd_event_add_io(l->manager->event, &l->pidfd_source, l->pidfd, EPOLLIN, on_holder_exit, l);
         if (r < 0)
                 return r;
+        /*
+         * The holder's end starts the return before the loop turns to what
+         * its exit also caused (its connection's hang-up, udev's events):
+         * the device is back that much sooner.
+         */
+        (void) sd_event_source_set_priority(l->pidfd_source, LEASE_HOLDER_EXIT_PRIORITY);
         (void) sd_event_source_set_description(l->pidfd_source, "lease-holder");
         return 0;
 }
@@ -740,7 +749,11 @@ static void return_done(int result, void *userdata) {
         Lease *l = job->lease;
         Manager *m = l->manager;
         size_t n = strv_length(job->devices);
-        _cleanup_free_ char *why = NULL;
+        _cleanup_strv_free_ char **devices = strv_copy(l->devices);
+        _cleanup_free_ char *vm = strdup(l->vm), *device = strdup(l->device);
+        const char *reason;
+        pid_t pid = l->pid;
+        int group = l->group;
 
         (void) result;
         for (size_t i = 0; i < n; i++) {
@@ -752,14 +765,39 @@ static void return_done(int result, void *userdata) {
                         continue;
                 if (device_note_reset(d, &job->chains[i], m->paths.config_file) < 0)
                         log_error("Out of memory: the reset results of %s are not recorded", d->address);
+                /* On disk before anyone could see the device without its quarantine. */
+                if (job->results[i] < 0 && manager_set_quarantined(m, d, true) < 0)
+                        log_error("%s is quarantined until the daemon restarts: the list could not be written",
+                                  d->address);
+        }
+        reason = l->reason;
+
+        /*
+         * Available first: a waiting VM goes on while the rest is told.  A
+         * device the job reset and saw bound to passthru is announced at
+         * once and re-read in full after; any other is re-read now.
+         */
+        lease_free(l);
+        for (size_t i = 0; i < n; i++) {
+                Device *d = manager_find_device(m, job->devices[i]);
+
+                if (d && job->results[i] >= 0 && device_note_driver(d, PT_STUB_DRIVER) >= 0) {
+                        device_send_changed(m, d);
+                        manager_refresh_later(m, d->address);
+                } else
+                        manager_refresh_device(m, job->devices[i]);
+        }
+
+        /* Then the books: what each reset did, the ledger, who held the group. */
+        for (size_t i = 0; i < n; i++) {
+                Device *d = manager_find_device(m, job->devices[i]);
+                _cleanup_free_ char *why = NULL;
+
+                if (job->results[i] == -ENODEV || !d)
+                        continue;
                 device_send_reset_changed(m, d);
-                why = mfree(why);
                 why = device_reset_explain(d, job->resets[i]);
                 if (job->results[i] < 0) {
-                        /* On disk before anyone could see the device without its quarantine. */
-                        if (manager_set_quarantined(m, d, true) < 0)
-                                log_error("%s is quarantined until the daemon restarts: the list could not be written",
-                                          d->address);
                         if (job->resets[i] < 0)
                                 log_warning("%s is quarantined: %s", d->address, why ?: "its reset did not work");
                         else
@@ -768,35 +806,11 @@ static void return_done(int result, void *userdata) {
                 } else if (strv_length(d->reset_results) > 1)
                         log_notice("Reset %s, not with its first method: %s", d->address, why ?: "");
         }
-
-        {
-                _cleanup_strv_free_ char **devices = strv_copy(l->devices);
-                _cleanup_free_ char *vm = strdup(l->vm), *device = strdup(l->device);
-                const char *reason = l->reason;
-                pid_t pid = l->pid;
-                int group = l->group;
-
-                /*
-                 * Available first (a waiting VM goes on), then the books.  A
-                 * device the job reset and saw bound to passthru is announced
-                 * at once and re-read in full after; any other is re-read now.
-                 */
-                lease_free(l);
-                for (size_t i = 0; i < n; i++) {
-                        Device *d = manager_find_device(m, job->devices[i]);
-
-                        if (d && job->results[i] >= 0 && device_note_driver(d, PT_STUB_DRIVER) >= 0) {
-                                device_send_changed(m, d);
-                                manager_refresh_later(m, d->address);
-                        } else
-                                manager_refresh_device(m, job->devices[i]);
-                }
-                ledger_remove(&m->ledger, group);
-                save_ledger_or_warn(m);
-                for (char **i = devices; i && *i; i++)
-                        manager_send_lease_released(m, *i, vm, reason);
-                log_lease("released", device ?: "", vm ?: "", (unsigned) pid, reason);
-        }
+        ledger_remove(&m->ledger, group);
+        save_ledger_or_warn(m);
+        for (char **i = devices; i && *i; i++)
+                manager_send_lease_released(m, *i, vm, reason);
+        log_lease("released", device ?: "", vm ?: "", (unsigned) pid, reason);
         manager_send_changed(m, "ActiveLeases");
         return_job_free(job);
 }

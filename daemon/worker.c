@@ -188,6 +188,8 @@ int worker_new(sd_event *event, Worker **ret) {
         r = sd_event_add_io(event, &w->source, w->pipe[0], EPOLLIN, on_job_done, w);
         if (r < 0)
                 return r;
+        /* A result is news the next request should see (a group back, reset): before the buses' traffic. */
+        (void) sd_event_source_set_priority(w->source, WORKER_DONE_PRIORITY);
         (void) sd_event_source_set_description(w->source, "worker");
         *ret = TAKE_PTR(w);
         return 0;

@@ -14,6 +14,8 @@
 
 /* How much nicer than the loop's thread a job's thread runs (worker.c says why). */
 #define WORKER_NICE_DELTA 5
+/* The loop hears of a finished job before the requests and events waiting with it. */
+#define WORKER_DONE_PRIORITY (SD_EVENT_PRIORITY_NORMAL - 20)
 /* Threads kept waiting for a job. */
 #define WORKER_IDLE_MAX 1
 

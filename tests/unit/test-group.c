@@ -2,7 +2,8 @@
 /*
  * group.c against a fake sysfs tree: a group's members, its endpoints and
  * its viability as the cache reads them, with no member tracked (every
- * driver and class read from the tree, as for a bridge).
+ * driver and class read from the tree, as for a bridge), and with one
+ * tracked whose driver changes.
  */
 #include "fake-sysfs.h"
 
@@ -82,6 +83,64 @@ static void missing_group_is_not_known(void **state) {
         group_cache_done(&c);
 }
 
+/* The test's view of the member it tracks: A1, on tracked_driver. */
+static const char *tracked_driver = PT_STUB_DRIVER;
+
+static int a1_tracked(const char *address, const char **ret_driver, void *userdata) {
+        (void) userdata;
+        if (strcmp(address, A1) != 0)
+                return 0;
+        *ret_driver = tracked_driver;
+        return 1;
+}
+
+static void a_tracked_drivers_change_is_worked_out_without_reading_the_group(void **state) {
+        const char *root = *state;
+        GroupCache c = {};
+        const Group *g;
+
+        fake_pci_add(root, &(FakePci) { .address = A3, .class = 0x060400, .driver = "pcieport", .iommu_group = 7 });
+        fake_pci_add(root, &(FakePci) { .address = A1, .driver = PT_STUB_DRIVER, .iommu_group = 7 });
+        tracked_driver = PT_STUB_DRIVER;
+        g = group_cache_get(&c, root, 7, a1_tracked, NULL);
+        assert_non_null(g);
+        assert_true(g->viable);
+
+        /* What the tree says now is not read: the bridge's driver, the members. */
+        fake_bind(root, A3, "e1000e");
+        fake_unlink(root, "kernel/iommu_groups/7/devices/" A3);
+        tracked_driver = "snd_hda_intel";
+        group_cache_driver_changed(&c, 7);
+        g = group_cache_get(&c, root, 7, a1_tracked, NULL);
+        assert_non_null(g);
+        assert_false(g->viable);
+        assert_int_equal(strv_length(g->members), 2);
+        tracked_driver = PT_VFIO_DRIVER;
+        group_cache_driver_changed(&c, 7);
+        g = group_cache_get(&c, root, 7, a1_tracked, NULL);
+        assert_true(g->viable);
+        assert_true(strv_contains(g->endpoints, A1));
+
+        /* A member's event reads it all again. */
+        group_cache_invalidate(&c, 7);
+        g = group_cache_get(&c, root, 7, a1_tracked, NULL);
+        assert_non_null(g);
+        assert_int_equal(strv_length(g->members), 1);
+        assert_true(g->viable);
+        fake_symlink(root, "kernel/iommu_groups/7/devices/" A3, "../../../../devices/pci0000:00/" A3);
+        group_cache_invalidate(&c, 7);
+        g = group_cache_get(&c, root, 7, a1_tracked, NULL);
+        assert_int_equal(strv_length(g->members), 2);
+        assert_false(g->viable);
+
+        /* A bridge found on a host driver stays so through a tracked member's change. */
+        tracked_driver = PT_STUB_DRIVER;
+        group_cache_driver_changed(&c, 7);
+        g = group_cache_get(&c, root, 7, a1_tracked, NULL);
+        assert_false(g->viable);
+        group_cache_done(&c);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fake_sysfs_setup, fake_sysfs_teardown)
 
 int main(void) {
@@ -90,6 +149,7 @@ int main(void) {
                 T(group_with_a_host_driver_is_not_viable),
                 T(group_lists_endpoints_without_bridges_even_when_not_viable),
                 T(missing_group_is_not_known),
+                T(a_tracked_drivers_change_is_worked_out_without_reading_the_group),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
