@@ -6,7 +6,7 @@
 #   make check           every test: VM suites on Debian's 6.1 kernel, DKMS
 #   make demo            boot a VM and tell the story: hidden at boot, lent to a QEMU, refused, back reset
 #                        (INTERACTIVE=1: then a shell in that VM)
-#   make bench           passthrud against a bare sysfs floor, in one VM (not in check)
+#   make bench           passthrud against a bare sysfs floor, in two VMs (not in check)
 #   make style           checkpatch and sparse on the kernel code
 #   make fuzz            every parser's libFuzzer target, FUZZ_SECONDS (600) each, and nlfuzz with 10^6 messages on
 #                        the debug kernel; make check gives each target 30 s and nlfuzz 10^5 messages

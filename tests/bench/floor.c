@@ -9,15 +9,21 @@
  * DEVICE (DDDD:BB:SS.F) must be on passthru and alone among the endpoints
  * of its IOMMU group.  Each iteration prints one line:
  *
- *   GRANT_US RETURN_US METHOD
+ *   GRANT_US RETURN_US METHOD EXIT_US
  *
  * grant:  driver_override=vfio-pci, passthru/unbind, drivers_probe,
  *         open(/dev/vfio/N), VFIO_GROUP_GET_STATUS says viable;
- * return: close the group, vfio-pci/unbind, reset with the strongest
- *         method as passthrud picks it (flr, af_flr, bus, pm; pinned in
- *         reset_method only when the device offers more than one, then
- *         restored), clear bus mastering, driver_override=passthru,
- *         drivers_probe.
+ * return: the group's holder, a child process that has the group open as a
+ *         lease's holder has, is told to exit (as pt-bench tells its
+ *         holder, after the same 20 ms untimed), and once it has (its
+ *         pidfd, as passthrud learns it): vfio-pci/unbind, reset with the
+ *         strongest method as passthrud picks it (flr, af_flr, bus, pm;
+ *         pinned in reset_method only when the device offers more than
+ *         one, then restored), clear bus mastering,
+ *         driver_override=passthru, drivers_probe.  EXIT_US is the part
+ *         until the holder's exit was seen; RETURN_US - EXIT_US is the
+ *         return as one program that held the group itself would do it
+ *         (close, then the same moves).
  *
  * Exit status: 0, 1 when a step fails (the device may be left anywhere),
  * 2 bad usage.
@@ -30,7 +36,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -209,11 +218,46 @@ static int clear_bus_master(void) {
         return r;
 }
 
-/* Closed group -> reset, quiet -> stub. */
-static int give_back(int fd) {
+/*
+ * The group's holder: a child with @fd open until told to exit.  Returns
+ * its pidfd, the pipe's end that tells it in *ret_go; @fd is the child's
+ * alone then.
+ */
+static int hold(int fd, int *ret_go, pid_t *ret_pid) {
+        int go[2], pidfd;
+        pid_t pid;
+
+        if (pipe2(go, O_CLOEXEC) < 0)
+                return die("pipe");
+        pid = fork();
+        if (pid < 0)
+                return die("fork");
+        if (pid == 0) {
+                char c;
+
+                close(go[1]);
+                while (read(go[0], &c, 1) < 0 && errno == EINTR)
+                        ;
+                _exit(0);
+        }
+        close(go[0]);
+        close(fd);
+        pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (pidfd < 0) {
+                die("pidfd_open");
+                close(go[1]);
+                waitpid(pid, NULL, 0);
+                return -1;
+        }
+        *ret_go = go[1];
+        *ret_pid = pid;
+        return pidfd;
+}
+
+/* Once the holder has exited (the group closed): unbound, reset, quiet -> stub. */
+static int give_back(void) {
         int r;
 
-        close(fd);
         if (write_str(SYSFS_PCI "/drivers/vfio-pci/unbind", dev) < 0)
                 return -1;
         if (pin && write_str(path_reset_method, method) < 0)
@@ -251,8 +295,10 @@ int main(int argc, char *argv[]) {
                 return 1;
 
         for (unsigned long i = 0; i < iterations; i++) {
-                uint64_t t0, t1, t2, t3;
-                int fd;
+                struct pollfd p = { .events = POLLIN };
+                uint64_t t0, t1, t2, t3, exited;
+                int fd, go, status;
+                pid_t pid;
 
                 t0 = now_ns();
                 fd = grant();
@@ -263,16 +309,27 @@ int main(int argc, char *argv[]) {
                         fprintf(stderr, "pt-bench-floor: %s on %s after the grant\n", dev, buf);
                         return 1;
                 }
+                p.fd = hold(fd, &go, &pid);
+                if (p.fd < 0)
+                        return 1;
+                usleep(20000);
                 t2 = now_ns();
-                if (give_back(fd) < 0)
+                close(go);              /* the holder exits */
+                while (poll(&p, 1, -1) < 0)
+                        if (errno != EINTR)
+                                return die("poll");
+                exited = now_ns();
+                close(p.fd);
+                waitpid(pid, &status, 0);
+                if (give_back() < 0)
                         return 1;
                 t3 = now_ns();
                 if (strcmp(driver(buf, sizeof(buf)), "passthru") != 0) {
                         fprintf(stderr, "pt-bench-floor: %s on %s after the return\n", dev, buf);
                         return 1;
                 }
-                printf("%llu %llu %s\n", (unsigned long long) ((t1 - t0) / 1000),
-                       (unsigned long long) ((t3 - t2) / 1000), method);
+                printf("%llu %llu %s %llu\n", (unsigned long long) ((t1 - t0) / 1000),
+                       (unsigned long long) ((t3 - t2) / 1000), method, (unsigned long long) ((exited - t2) / 1000));
                 fflush(stdout);
         }
         return 0;

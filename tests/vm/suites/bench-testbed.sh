@@ -92,7 +92,7 @@ testcase_alternate_floor_direct_and_bus() {
     done
     wait_state $EDU available
     {
-        echo "floor: grant us, return us, reset method"
+        echo "floor: grant us, return us, reset method, holder exit us"
         cat "$BENCH_DIR/floor"
         echo "passthrud over its socket: grant us, return us, holder exit us, Ping us"
         cat "$BENCH_DIR/direct"
@@ -145,18 +145,31 @@ testcase_grant_over_the_bus_within_0_3_of_the_floor_past_one_round_trip() {
     le "$r" 0.3 || fail "grant_bus_overhead_ratio $r: over the bus $(ms "$b") against the floor's $(ms "$f") and a Ping of $(ms "$p"), goal <= 0.3"
 }
 
+# The return from the holder's signal to exit until the device is back on
+# passthru (available, for passthrud): the floor's holder is a process
+# that exits too, and both say when its exit was seen (the floor's fourth
+# column, pt-bench's third).  What is left past that (the return as a
+# program that held the group itself would do it) is a figure beside.
 testcase_return_within_1_25x_of_the_floor() {
-    local f d r
+    local f d r fe de fp dp
     have_figures
     f=$(col "$BENCH_DIR/floor" 2 | median)
     d=$(cat "$BENCH_DIR/direct" "$BENCH_DIR/bus" | awk '{ print $2 }' | median)
+    fe=$(col "$BENCH_DIR/floor" 4 | median)
+    de=$(cat "$BENCH_DIR/direct" "$BENCH_DIR/bus" | awk '{ print $3 }' | median)
+    fp=$(awk '{ print $2 - $4 }' "$BENCH_DIR/floor" | median)
+    dp=$(cat "$BENCH_DIR/direct" "$BENCH_DIR/bus" | awk '{ print $2 - $3 }' | median)
     r=$(ratio "$d" "$f")
     key return_ratio "$r"
     key return_floor_ms "$(msv "$f")"
     key return_ms "$(msv "$d")"
+    key return_floor_exit_ms "$(msv "$fe")"
+    key return_exit_ms "$(msv "$de")"
+    key return_past_exit_ratio "$(ratio "$dp" "$fp")"
     say "bench: return: passthrud median $(ms "$d") (both transports' rounds), floor median $(ms "$f")" \
-        "(range $(col "$BENCH_DIR/floor" 2 | spread) us), ratio ${r}x, goal <= 1.25x; of it the holder's own exit:" \
-        "median $(ms "$(cat "$BENCH_DIR/direct" "$BENCH_DIR/bus" | awk '{ print $3 }' | median)")"
+        "(range $(col "$BENCH_DIR/floor" 2 | spread) us), ratio ${r}x, goal <= 1.25x; of it the holder's exit:" \
+        "passthrud's $(ms "$de"), the floor's $(ms "$fe"); past the exit: passthrud $(ms "$dp")," \
+        "the floor $(ms "$fp"), $(ratio "$dp" "$fp")x"
     le "$r" 1.25 || fail "return_ratio: passthrud $(ms "$d") is ${r}x the floor's $(ms "$f"), goal <= 1.25x"
 }
 

@@ -8,7 +8,9 @@
 # this file for its helpers).
 #
 # The floor (pt-bench-floor) does a lease's sysfs moves, reset and open()
-# bare; pt-bench does the same through passthrud, its holder talking over
+# bare, and for its return has the group held by a child process that
+# exits when told, as a lease's holder does; pt-bench does the same through
+# passthrud, its holder talking over
 # passthrud's own socket (direct) or over the system bus (bus).  The three
 # alternate, in ABBA order (floor direct bus, then bus direct floor), while
 # passthrud runs throughout: medians move 2x between VM runs, so only
@@ -17,7 +19,8 @@
 #     working fd, over the floor's)                               <= 1.3
 #   grant_bus_overhead_ratio ((grant over the bus - floor - one bus
 #     round trip) / floor)                                        <= 0.3
-#   return_ratio (holder exit until State is available again)     <= 1.25
+#   return_ratio (the holder told to exit until State is available
+#     again, over the floor's: until its device is on passthru)   <= 1.25
 #   the race: 8 clients calling Acquire on one device for 10 s, each
 #     granted one releasing at once: the refused answered within 100 ms
 #     (p99), and never two holders at once
