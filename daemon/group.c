@@ -51,9 +51,9 @@ static Group *group_add(GroupCache *c, int number) {
 /*
  * Whether every member's driver leaves the group viable: 1 or 0, or
  * -errno.  Members @member_driver does not know are read from sysfs, unless
- * @others_viable (not NULL) says what they were found to be: their
- * viability is kept in *others_viable then, and the members that are not
- * bridges in *ret_endpoints (when not NULL).
+ * @others_viable (not NULL) says what they were found to be.  Reading them,
+ * their viability goes to *ret_others_viable and the members that are not
+ * bridges to *ret_endpoints (each when not NULL).
  */
 static int members_viable(char **members, const char *sysfs_root, GroupMemberDriver member_driver, void *userdata,
                           const bool *others_viable, bool *ret_others_viable, char ***ret_endpoints) {

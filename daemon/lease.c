@@ -751,63 +751,86 @@ static void return_done(int result, void *userdata) {
         size_t n = strv_length(job->devices);
         _cleanup_strv_free_ char **devices = strv_copy(l->devices);
         _cleanup_free_ char *vm = strdup(l->vm), *device = strdup(l->device);
+        _cleanup_free_ bool *unknown = calloc(n ?: 1, sizeof(bool));
         const char *reason;
         pid_t pid = l->pid;
         int group = l->group;
 
         (void) result;
+        /* On disk before anyone could see a device without its quarantine. */
         for (size_t i = 0; i < n; i++) {
                 Device *d = manager_find_device(m, job->devices[i]);
 
                 if (job->results[i] == -ENODEV && strcmp(l->reason, PT_LEASE_REASON_PROCESS_EXITED) == 0)
                         l->reason = PT_LEASE_REASON_DEVICE_REMOVED;
-                if (job->results[i] == -ENODEV || !d)
+                if (job->results[i] == -ENODEV)
                         continue;
+                if (!d) {
+                        /* Not known, so no method was read and none ran: the device stays back. */
+                        if (unknown)
+                                unknown[i] = true;
+                        if (manager_quarantine_address(m, job->devices[i]) < 0)
+                                log_error("%s is quarantined until the daemon restarts: the list could not be "
+                                          "written", job->devices[i]);
+                        continue;
+                }
                 if (device_note_reset(d, &job->chains[i], m->paths.config_file) < 0)
                         log_error("Out of memory: the reset results of %s are not recorded", d->address);
-                /* On disk before anyone could see the device without its quarantine. */
                 if (job->results[i] < 0 && manager_set_quarantined(m, d, true) < 0)
                         log_error("%s is quarantined until the daemon restarts: the list could not be written",
                                   d->address);
         }
         reason = l->reason;
 
-        /*
-         * Available first: a waiting VM goes on while the rest is told.  A
-         * device the job reset and saw bound to passthru is announced at
-         * once and re-read in full after; any other is re-read now.
-         */
+        /* Out of the ledger before the devices are seen back: a restart then finds no lease on them. */
         lease_free(l);
+        ledger_remove(&m->ledger, group);
+        save_ledger_or_warn(m);
+
+        /*
+         * Available first: a waiting VM goes on while the rest is told.
+         * Every member the job reset and saw bound to passthru is noted so
+         * before any is announced (each announcement tells its group's
+         * siblings too), and re-read in full after; any other is re-read now.
+         */
         for (size_t i = 0; i < n; i++) {
                 Device *d = manager_find_device(m, job->devices[i]);
 
-                if (d && job->results[i] >= 0 && device_note_driver(d, PT_STUB_DRIVER) >= 0) {
+                if (!d || job->results[i] < 0 || device_note_driver(d, PT_STUB_DRIVER) < 0)
+                        job->results[i] = job->results[i] < 0 ? job->results[i] : -EAGAIN;
+        }
+        for (size_t i = 0; i < n; i++) {
+                Device *d = manager_find_device(m, job->devices[i]);
+
+                if (d && job->results[i] >= 0) {
                         device_send_changed(m, d);
                         manager_refresh_later(m, d->address);
                 } else
                         manager_refresh_device(m, job->devices[i]);
         }
 
-        /* Then the books: what each reset did, the ledger, who held the group. */
+        /* Then the books: what each reset did, who held the group. */
         for (size_t i = 0; i < n; i++) {
                 Device *d = manager_find_device(m, job->devices[i]);
                 _cleanup_free_ char *why = NULL;
 
                 if (job->results[i] == -ENODEV || !d)
                         continue;
+                if (unknown && unknown[i]) {
+                        log_warning("%s is quarantined: passthrud did not know it when its lease ended, and did not "
+                                    "reset it", d->address);
+                        continue;
+                }
                 device_send_reset_changed(m, d);
                 why = device_reset_explain(d, job->resets[i]);
-                if (job->results[i] < 0) {
-                        if (job->resets[i] < 0)
-                                log_warning("%s is quarantined: %s", d->address, why ?: "its reset did not work");
-                        else
-                                log_warning_errno(job->results[i], "%s is quarantined: reset (%s), but not bound to "
-                                                  PT_STUB_DRIVER ": %m", d->address, why ?: "");
-                } else if (strv_length(d->reset_results) > 1)
+                if (job->resets[i] < 0)
+                        log_warning("%s is quarantined: %s", d->address, why ?: "its reset did not work");
+                else if (job->results[i] < 0 && job->results[i] != -EAGAIN)
+                        log_warning_errno(job->results[i], "%s is quarantined: reset (%s), but not bound to "
+                                          PT_STUB_DRIVER ": %m", d->address, why ?: "");
+                else if (strv_length(d->reset_results) > 1)
                         log_notice("Reset %s, not with its first method: %s", d->address, why ?: "");
         }
-        ledger_remove(&m->ledger, group);
-        save_ledger_or_warn(m);
         for (char **i = devices; i && *i; i++)
                 manager_send_lease_released(m, *i, vm, reason);
         log_lease("released", device ?: "", vm ?: "", (unsigned) pid, reason);

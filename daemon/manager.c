@@ -257,6 +257,17 @@ int manager_set_quarantined(Manager *m, Device *d, bool on) {
         return manager_save_quarantine(m);
 }
 
+int manager_quarantine_address(Manager *m, const char *address) {
+        Device *d = manager_find_device(m, address);
+
+        if (d)
+                return manager_set_quarantined(m, d, true);
+        /* manager_add_device() finds it on the list when the device is known. */
+        if (!strv_contains(m->quarantine, address) && strv_extend(&m->quarantine, address) < 0)
+                return -ENOMEM;
+        return manager_save_quarantine(m);
+}
+
 static void load_quarantine(Manager *m) {
         _cleanup_free_ char *path = NULL, *text = NULL;
         _cleanup_strv_free_ char **l = NULL;

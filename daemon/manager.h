@@ -143,6 +143,8 @@ int manager_save_state(Manager *m);
  * reboot) and the device's removal and return.
  */
 int manager_set_quarantined(Manager *m, Device *d, bool on);
+/* Quarantine @address, a device known or not (yet): on the list, on disk, and on the device once known. */
+int manager_quarantine_address(Manager *m, const char *address);
 int manager_save_quarantine(Manager *m);
 int manager_save_ledger(Manager *m);
 /*

@@ -230,8 +230,12 @@ static int hold(int fd, int *ret_go, pid_t *ret_pid) {
         if (pipe2(go, O_CLOEXEC) < 0)
                 return die("pipe");
         pid = fork();
-        if (pid < 0)
-                return die("fork");
+        if (pid < 0) {
+                die("fork");
+                close(go[0]);
+                close(go[1]);
+                return -1;
+        }
         if (pid == 0) {
                 char c;
 
@@ -316,14 +320,17 @@ int main(int argc, char *argv[]) {
                 t2 = now_ns();
                 close(go);              /* the holder exits */
                 while (poll(&p, 1, -1) < 0)
-                        if (errno != EINTR)
-                                return die("poll");
+                        if (errno != EINTR) {
+                                die("poll");
+                                return 1;
+                        }
                 exited = now_ns();
                 close(p.fd);
-                waitpid(pid, &status, 0);
                 if (give_back() < 0)
                         return 1;
                 t3 = now_ns();
+                /* Reaped after the timed part: passthrud does not reap its holders either. */
+                waitpid(pid, &status, 0);
                 if (strcmp(driver(buf, sizeof(buf)), "passthru") != 0) {
                         fprintf(stderr, "pt-bench-floor: %s on %s after the return\n", dev, buf);
                         return 1;

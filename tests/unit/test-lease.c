@@ -931,12 +931,49 @@ static void a_return_that_cannot_start_is_tried_again(void **state) {
         sd_event_unref(event);
 }
 
+/*
+ * A member the daemon no longer knew when its group's lease ended (its
+ * refresh failed, a restart's ledger named it): no reset method was read
+ * and none ran, so it comes back quarantined, on the list on disk, while
+ * the member it did reset comes back available; and the lease is out of
+ * the ledger once the group is back.
+ */
+static void a_member_unknown_at_the_return_comes_back_quarantined(void **state) {
+        Fx *fx = *state;
+        sd_event *event = NULL;
+        char *path, *list;
+        Lease *l;
+
+        fx_load(fx, MARKED_STATE);
+        assert_int_equal(sd_event_new(&event), 0);
+        assert_int_equal(manager_attach_event(fx->m, event), 0);
+        l = fx_lease(fx, 2, "vm-a", getpid(), (const char *const[]) { D2A, D2B, NULL });
+        manager_remove_device(fx->m, fx_device(fx, D2B));
+        assert_null(manager_find_device(fx->m, D2B));
+        lease_end(l, PT_LEASE_REASON_RELEASED);
+        for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
+                (void) sd_event_run(event, 100000);
+        assert_int_equal(fx->m->n_leases, 0);
+        assert_null(ledger_find_group(&fx->m->ledger, 2));
+        assert_true(fx_device(fx, D2B)->quarantined);
+        assert_int_equal(device_state(fx_device(fx, D2B)), DEVICE_QUARANTINED);
+        assert_false(fx_device(fx, D2A)->quarantined);
+        path = fake_path(fx->root, "run/passthru/quarantine");
+        assert_int_equal(read_full_file(path, &list, NULL), 0);
+        assert_non_null(strstr(list, D2B));
+        assert_null(strstr(list, D2A));
+        free(list);
+        free(path);
+        sd_event_unref(event);
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
         const struct CMUnitTest tests[] = {
                 T(check_passes_for_marked_device_on_stub),
                 T(ledger_is_written_in_halves_by_a_worker_or_without_one),
                 T(a_return_that_cannot_start_is_tried_again),
+                T(a_member_unknown_at_the_return_comes_back_quarantined),
                 T(check_passes_for_group_with_bridge_on_pcieport),
                 T(unmarked_device_is_not_passthrough),
                 T(unmarked_device_on_stub_is_not_passthrough),
