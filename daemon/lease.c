@@ -796,13 +796,14 @@ static void return_done(int result, void *userdata) {
         for (size_t i = 0; i < n; i++) {
                 Device *d = manager_find_device(m, job->devices[i]);
 
-                if (!d || job->results[i] < 0 || device_note_driver(d, PT_STUB_DRIVER) < 0)
-                        job->results[i] = job->results[i] < 0 ? job->results[i] : -EAGAIN;
+                /* Out of memory leaves the driver as it was: re-read below. */
+                if (d && job->results[i] >= 0)
+                        (void) device_note_driver(d, PT_STUB_DRIVER);
         }
         for (size_t i = 0; i < n; i++) {
                 Device *d = manager_find_device(m, job->devices[i]);
 
-                if (d && job->results[i] >= 0) {
+                if (d && job->results[i] >= 0 && d->sys.driver && strcmp(d->sys.driver, PT_STUB_DRIVER) == 0) {
                         device_send_changed(m, d);
                         manager_refresh_later(m, d->address);
                 } else
@@ -823,12 +824,13 @@ static void return_done(int result, void *userdata) {
                 }
                 device_send_reset_changed(m, d);
                 why = device_reset_explain(d, job->resets[i]);
-                if (job->resets[i] < 0)
-                        log_warning("%s is quarantined: %s", d->address, why ?: "its reset did not work");
-                else if (job->results[i] < 0 && job->results[i] != -EAGAIN)
-                        log_warning_errno(job->results[i], "%s is quarantined: reset (%s), but not bound to "
-                                          PT_STUB_DRIVER ": %m", d->address, why ?: "");
-                else if (strv_length(d->reset_results) > 1)
+                if (job->results[i] < 0) {
+                        if (job->resets[i] < 0)
+                                log_warning("%s is quarantined: %s", d->address, why ?: "its reset did not work");
+                        else
+                                log_warning_errno(job->results[i], "%s is quarantined: reset (%s), but not bound to "
+                                                  PT_STUB_DRIVER ": %m", d->address, why ?: "");
+                } else if (strv_length(d->reset_results) > 1)
                         log_notice("Reset %s, not with its first method: %s", d->address, why ?: "");
         }
         for (char **i = devices; i && *i; i++)
