@@ -5,7 +5,8 @@
  *
  * Input: a first line "DDDD:BB:SS.F VVVV:DDDD [SVVV:SDDD CCCCCC]" (the
  * device; 0000:01:00.0 1234:11e8 when it does not read as one; subsystem
- * ids 1af4:1100 and class 00ff00 when not given), then the command line.
+ * ids 1af4:1100 and class 00ff00 when not given or out of their fields'
+ * range), then the command line.
  *   1. cmdline_hide_covers() on the command line as it is, into rule
  *      buffers of every small size, must not crash, and must write a
  *      terminated string when it says yes.
@@ -84,13 +85,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 int k = sscanf(first, "%4x:%2x:%2x.%1x %4x:%4x %4x:%4x %6x", &domain, &bus, &slot, &func, &vendor,
                                &device, &subvendor, &subdevice, &class);
 
-                if (k < 6 || slot >= 0x20 || func >= 8) {
+                /* sscanf()'s %x takes a sign: "-1" reads as 0xffffffff, no bus a device has. */
+                if (k < 6 || domain > 0xffff || bus > 0xff || slot >= 0x20 || func >= 8 || vendor > 0xffff ||
+                    device > 0xffff) {
                         domain = slot = func = 0;
                         bus = 1;
                         vendor = 0x1234;
                         device = 0x11e8;
                 }
-                if (k < 9) {
+                if (k < 9 || subvendor > 0xffff || subdevice > 0xffff || class > 0xffffff) {
                         subvendor = 0x1af4;
                         subdevice = 0x1100;
                         class = 0x00ff00;
