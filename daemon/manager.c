@@ -244,12 +244,17 @@ int manager_save_quarantine(Manager *m) {
         return r;
 }
 
+/* @address on the quarantine list (in memory), once. */
+static int quarantine_list_add(Manager *m, const char *address) {
+        return strv_contains(m->quarantine, address) ? 0 : strv_extend(&m->quarantine, address);
+}
+
 int manager_set_quarantined(Manager *m, Device *d, bool on) {
         int r = 0;
 
-        if (on && !strv_contains(m->quarantine, d->address))
-                r = strv_extend(&m->quarantine, d->address);
-        else if (!on)
+        if (on)
+                r = quarantine_list_add(m, d->address);
+        else
                 (void) strv_remove(m->quarantine, d->address);
         if (r < 0)
                 return r;
@@ -263,7 +268,7 @@ int manager_quarantine_address(Manager *m, const char *address) {
         if (d)
                 return manager_set_quarantined(m, d, true);
         /* manager_add_device() finds it on the list when the device is known. */
-        if (!strv_contains(m->quarantine, address) && strv_extend(&m->quarantine, address) < 0)
+        if (quarantine_list_add(m, address) < 0)
                 return -ENOMEM;
         return manager_save_quarantine(m);
 }
@@ -283,22 +288,27 @@ static void load_quarantine(Manager *m) {
                 log_error_errno(r, "Cannot read %s, quarantining every passthrough device: %m", path);
                 for (size_t i = 0; i < m->n_devices; i++)
                         if (device_marked(m->devices[i]) &&
-                            strv_extend(&m->quarantine, m->devices[i]->address) >= 0)
+                            quarantine_list_add(m, m->devices[i]->address) >= 0)
                                 m->devices[i]->quarantined = true;
                 return;
         }
-        /* A device that is gone now keeps its quarantine for when it returns. */
+        /*
+         * A device that is gone now keeps its quarantine for when it returns.
+         * An address written by hand ("01:00.0", capitals) names the device
+         * as its canonical form does.
+         */
         l = strv_split(text);
         for (char **i = l; i && *i; i++) {
-                Device *d = manager_find_device(m, *i);
-                char address[13];
+                char address[PCI_ADDRESS_LEN];
+                Device *d;
 
                 if (pci_address_normalize(*i, address) < 0) {
                         log_warning("%s: '%s' is not a PCI address, ignoring", path, *i);
                         continue;
                 }
-                if (!strv_contains(m->quarantine, address) && strv_extend(&m->quarantine, address) < 0)
+                if (quarantine_list_add(m, address) < 0)
                         return;
+                d = manager_find_device(m, address);
                 if (d)
                         d->quarantined = true;
         }
@@ -449,9 +459,15 @@ void manager_refresh_device(Manager *m, const char *address) {
 
         if (!d) {
                 r = manager_add_device(m, address, &d);
-                /* Gone, and not ours: whichever group listed it (a bridge's) is read again. */
-                if (r == -ENODEV)
+                /*
+                 * Gone, or not readable, and not ours: whichever group listed
+                 * it is read again (its driver counts for the group's
+                 * viability).  A bridge's was, by its reading.
+                 */
+                if (r < 0 && r != -EADDRNOTAVAIL)
                         group_cache_invalidate_member(&m->groups, address);
+                if (r < 0 && r != -EADDRNOTAVAIL && r != -ENODEV)
+                        log_warning_errno(r, "Cannot read PCI device %s after its event, ignoring it: %m", address);
                 if (r <= 0)
                         return;
                 device_send_added(m, d);

@@ -967,6 +967,29 @@ static void a_member_unknown_at_the_return_comes_back_quarantined(void **state) 
         sd_event_unref(event);
 }
 
+/*
+ * The quarantine list as an administrator may write it by hand: an
+ * address without its domain ("02:00.0") or in capitals reads as the
+ * device it names, which comes back quarantined, not available; a line
+ * that is no address is passed over and the lines after it still count.
+ */
+static void a_hand_written_quarantine_list_quarantines_what_it_names(void **state) {
+        Fx *fx = *state;
+
+        fake_pci_add(fx->root, &(FakePci) { .address = "0000:0a:00.0", .driver = "passthru", .iommu_group = 10 });
+        fake_write(fx->root, "run/passthru/quarantine",
+                   "01:00.0\nnot-an-address\n0000:02:00.1\n0000:0A:00.0\n");
+        fx_load(fx, MARKED_STATE
+                "\n[Device 0000:0a:00.0]\n"
+                "Passthrough=yes\n");
+        assert_int_equal(device_state(fx_device(fx, D1)), DEVICE_QUARANTINED);
+        assert_int_equal(device_state(fx_device(fx, D2B)), DEVICE_QUARANTINED);
+        assert_int_equal(device_state(fx_device(fx, "0000:0a:00.0")), DEVICE_QUARANTINED);
+        assert_false(fx_device(fx, D2A)->quarantined);
+        assert_true(strv_contains(fx->m->quarantine, D1));
+        assert_true(strv_contains(fx->m->quarantine, "0000:0a:00.0"));
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
         const struct CMUnitTest tests[] = {
@@ -974,6 +997,7 @@ int main(void) {
                 T(ledger_is_written_in_halves_by_a_worker_or_without_one),
                 T(a_return_that_cannot_start_is_tried_again),
                 T(a_member_unknown_at_the_return_comes_back_quarantined),
+                T(a_hand_written_quarantine_list_quarantines_what_it_names),
                 T(check_passes_for_group_with_bridge_on_pcieport),
                 T(unmarked_device_is_not_passthrough),
                 T(unmarked_device_on_stub_is_not_passthrough),

@@ -478,6 +478,30 @@ static void member_bound_to_a_host_driver_makes_its_siblings_not_viable(void **s
         fx_free(fx);
 }
 
+/*
+ * A member the daemon does not track (here: dropped from its books) whose
+ * event finds it on a host driver, and whose attributes cannot be read:
+ * its group is read again all the same, and is not viable.
+ */
+static void an_unreadable_members_event_still_reaches_its_group(void **state) {
+        char a[PCI_ADDRESS_LEN], b[PCI_ADDRESS_LEN], rel[128];
+        Fx *fx = fx_new(NULL, SHARED + 2, NULL);
+
+        (void) state;
+        multi_address(3, 0, a);
+        multi_address(3, 1, b);
+        manager_remove_device(fx->m, manager_find_device(fx->m, b));
+        assert_int_equal(viable_of(fx, a), 1);
+
+        fake_bind(fx->root, b, "e1000e");
+        snprintf(rel, sizeof(rel), "bus/pci/devices/%s/vendor", b);
+        fake_write(fx->root, rel, "not hex\n");
+        manager_refresh_device(fx->m, b);
+        assert_null(manager_find_device(fx->m, b));
+        assert_int_equal(viable_of(fx, a), 0);
+        fx_free(fx);
+}
+
 static void bridge_bound_to_another_driver_makes_its_group_not_viable(void **state) {
         Fx *fx = fx_new(NULL, SHARED + 2, NULL);
 
@@ -676,6 +700,7 @@ int main(void) {
                 cmocka_unit_test(a_bridge_costs_the_start_its_class_and_its_group),
                 cmocka_unit_test(member_bound_to_a_host_driver_makes_its_siblings_not_viable),
                 cmocka_unit_test(bridge_bound_to_another_driver_makes_its_group_not_viable),
+                cmocka_unit_test(an_unreadable_members_event_still_reaches_its_group),
                 cmocka_unit_test(removed_member_leaves_group_devices),
                 cmocka_unit_test(a_storm_of_events_answers_the_bus_between_batches),
                 cmocka_unit_test(grant_reads_a_member_whose_event_is_queued),
