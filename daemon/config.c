@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "fileio.h"
@@ -486,6 +487,7 @@ static void warn_missing_group(const char *path, unsigned line, const char *grou
 int config_load(Config *c, const char *path, char **ret_error) {
         _cleanup_(config_done) Config new = {};
         ConfigParse p = { .config = &new };
+        struct stat st;
         int r;
 
         r = config_init(&new);
@@ -499,6 +501,14 @@ int config_load(Config *c, const char *path, char **ret_error) {
         free(p.prev_key);
         if (r < 0 && r != -ENOENT)
                 return r;
+        /* A link to a file that is not there (not mounted yet, renamed) is not "no settings". */
+        if (r == -ENOENT && lstat(path, &st) >= 0) {
+                if (ret_error && asprintf(ret_error, "%s: a symbolic link to a file that does not exist", path) < 0)
+                        *ret_error = NULL;
+                return -ENOENT;
+        }
+        if (r == -ENOENT)
+                log_info("%s: no such file, the defaults apply", path);
         if (p.daemon_lines[DAEMON_GROUP] > 0)
                 warn_missing_group(path, p.daemon_lines[DAEMON_GROUP], new.group);
 

@@ -27,13 +27,16 @@ int read_full_file(const char *path, char **ret, size_t *ret_size) {
         size_t size = 0, allocated = 0;
         struct stat st;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: a FIFO put in a file's place must not hang the daemon in open(). */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, &st) < 0)
                 return -errno;
         if (S_ISDIR(st.st_mode))
                 return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
         if (S_ISREG(st.st_mode) && st.st_size > (off_t) READ_FULL_FILE_MAX)
                 return -EFBIG;
 
@@ -259,6 +262,7 @@ typedef struct IniParse {
         const char *data, *pos, *end;
         unsigned line;                  /* lines handed to libinih so far */
         unsigned section_line;          /* the latest line that opens with '[' */
+        bool new_section;               /* a header was read since the last event */
         char *section;                  /* the section of the last event */
         ini_handler_t handler;
         void *userdata;
@@ -298,13 +302,36 @@ static char *ini_read_line(char *str, int num, void *stream) {
 
         for (t = s; t < s + len && (*t == ' ' || *t == '\t'); t++)
                 ;
-        if (t < s + len && *t == '[')
+        if (t < s + len && *t == '[') {
                 p->section_line = p->line;
+                p->new_section = true;
+        }
 
         if (memchr(s, '\0', len)) {
                 ini_parse_fail(p, -EINVAL, p->line, strdup("NUL byte in line"));
                 strcpy(str, "!\n");     /* a syntax error for libinih too */
                 return str;
+        }
+        /* A line's end is '\n' (or "\r\n"): a '\r' before that would hide what follows it from libinih. */
+        for (const char *cr = memchr(s, '\r', len); cr; cr = memchr(cr + 1, '\r', (size_t) (s + len - cr - 1)))
+                if (cr != s + len - 1) {
+                        ini_parse_fail(p, -EINVAL, p->line,
+                                       strdup("carriage return inside a line (lines must end with '\\n')"));
+                        strcpy(str, "!\n");
+                        return str;
+                }
+        /* libinih drops what follows a header's ']': "[Daemon] Key=1" would lose the key. */
+        if (t < s + len && *t == '[') {
+                const char *close = memchr(t, ']', (size_t) (s + len - t)), *after;
+
+                for (after = close ? close + 1 : NULL; after && after < s + len && isspace((unsigned char) *after);
+                     after++)
+                        ;
+                if (after && after < s + len && *after != '#' && *after != ';') {
+                        ini_parse_fail(p, -EINVAL, p->line, strdup("text after the section header's ']'"));
+                        strcpy(str, "!\n");
+                        return str;
+                }
         }
 
         if (len + 2 > (size_t) num) {
@@ -357,7 +384,9 @@ static int ini_entry(void *userdata, const char *section, const char *name, cons
                 return 0;
         }
 
-        if (!p->section || strcmp(p->section, section) != 0) {
+        /* A header starts a section even when it repeats the last one's name: the handler refuses it. */
+        if (p->new_section || !p->section || strcmp(p->section, section) != 0) {
+                p->new_section = false;
                 free(p->section);
                 p->section = strdup(section);
                 if (!p->section) {
@@ -476,8 +505,9 @@ int ini_parse_path(const char *path, ini_handler_t handler, void *userdata, char
         if (r < 0) {
                 errno = -r;
                 if (ret_error && (r == -ENOMEM ||
-                                  (r == -EFBIG ? asprintf(ret_error, "%s: file too large", path)
-                                               : asprintf(ret_error, "%s: %m", path)) < 0))
+                                  (r == -EFBIG    ? asprintf(ret_error, "%s: file too large", path)
+                                   : r == -EBADFD ? asprintf(ret_error, "%s: not a regular file", path)
+                                                  : asprintf(ret_error, "%s: %m", path)) < 0))
                         *ret_error = NULL;
                 return r;
         }

@@ -17,7 +17,11 @@
 /* read_full_file() refuses anything bigger with -EFBIG. */
 #define READ_FULL_FILE_MAX (4U * 1024U * 1024U)
 
-/* Read a whole file into a NUL-terminated malloc()ed buffer; ret_size may be NULL. */
+/*
+ * Read a whole file into a NUL-terminated malloc()ed buffer; ret_size may be
+ * NULL.  Anything but a regular file (a FIFO, a device) is refused with
+ * -EBADFD, a directory with -EISDIR.
+ */
 int read_full_file(const char *path, char **ret, size_t *ret_size);
 
 /*

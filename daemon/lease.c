@@ -769,16 +769,14 @@ static void return_done(int result, void *userdata) {
                         /* Not known, so no method was read and none ran: the device stays back. */
                         if (unknown)
                                 unknown[i] = true;
-                        if (manager_quarantine_address(m, job->devices[i]) < 0)
-                                log_error("%s is quarantined until the daemon restarts: the list could not be "
-                                          "written", job->devices[i]);
+                        /* Held even when the list cannot be written yet: the ledger's write below waits for it. */
+                        (void) manager_quarantine_address(m, job->devices[i]);
                         continue;
                 }
                 if (device_note_reset(d, &job->chains[i], m->paths.config_file) < 0)
                         log_error("Out of memory: the reset results of %s are not recorded", d->address);
-                if (job->results[i] < 0 && manager_set_quarantined(m, d, true) < 0)
-                        log_error("%s is quarantined until the daemon restarts: the list could not be written",
-                                  d->address);
+                if (job->results[i] < 0)
+                        (void) manager_set_quarantined(m, d, true);
         }
         reason = l->reason;
 
@@ -1263,13 +1261,55 @@ static int lease_take_back_unfinished(Manager *m) {
         return 0;
 }
 
+/*
+ * The members of ledger entry @e that a return may take: not one in
+ * another group now, nor one a host driver holds (the ledger was edited,
+ * or another device took the address while the daemon was away); each
+ * left out is said.  A member gone is kept (its return skips it).
+ */
+static char **ledger_members_now(Manager *m, const LedgerEntry *e) {
+        _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+
+        if (!l)
+                return NULL;
+        for (char **a = e->devices; *a; a++) {
+                const Device *d = manager_find_device(m, *a);
+                const char *drv = d ? d->sys.driver : NULL;
+
+                if (d && d->sys.iommu_group != e->group) {
+                        log_warning("The lease ledger names %s in IOMMU group %d, but it is in group %d: left out of "
+                                    "that lease's return", *a, e->group, d->sys.iommu_group);
+                        continue;
+                }
+                if (drv && strcmp(drv, PT_STUB_DRIVER) != 0 && strcmp(drv, PT_VFIO_DRIVER) != 0) {
+                        log_warning("The lease ledger names %s (IOMMU group %d), but %s holds it: left out of that "
+                                    "lease's return", *a, e->group, drv);
+                        continue;
+                }
+                if (strv_extend(&l, *a) < 0)
+                        return NULL;
+        }
+        return TAKE_PTR(l);
+}
+
 int lease_reconcile(Manager *m) {
         for (size_t i = 0; i < m->ledger.n; i++) {
                 const LedgerEntry *e = &m->ledger.entries[i];
+                _cleanup_strv_free_ char **members = ledger_members_now(m, e);
                 uint64_t start = 0;
                 Lease *l;
                 int r;
 
+                if (!members)
+                        return -ENOMEM;
+                if (!members[0]) {
+                        /* Nothing of it is a lease's to return: out of the ledger (written with the next change). */
+                        log_warning("The lease ledger's entry for IOMMU group %d (VM '%s') names no device of that "
+                                    "group that passthru or vfio-pci holds: dropped", e->group, e->vm);
+                        ledger_remove(&m->ledger, e->group);
+                        i--;
+                        continue;
+                }
                 r = lease_new(m, &l);
                 if (r < 0)
                         return r;
@@ -1279,9 +1319,9 @@ int lease_reconcile(Manager *m) {
                 l->uid = e->uid;
                 l->node_owner = e->node_owner;
                 l->vm = strdup(e->vm);
-                l->devices = strv_copy(e->devices);
-                l->device = strdup(e->devices[0]);
-                if (!l->vm || !l->devices || !l->device) {
+                l->device = strdup(members[0]);
+                l->devices = TAKE_PTR(members);
+                if (!l->vm || !l->device) {
                         lease_free(l);
                         return -ENOMEM;
                 }

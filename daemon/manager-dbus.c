@@ -1044,8 +1044,17 @@ static void reset_done(int result, void *userdata) {
         device_send_reset_changed(job->m, d);
         why = device_reset_explain(d, result);
         if (result >= 0) {
-                if (d->quarantined && manager_set_quarantined(job->m, d, false) < 0)
-                        log_warning("%s stays quarantined: the list could not be written", job->address);
+                if (d->quarantined && manager_set_quarantined(job->m, d, false) < 0) {
+                        /* Lifted in memory only, a restart would quarantine it again: not lifted. */
+                        log_warning("Reset %s, but it stays quarantined: the list could not be written",
+                                    job->address);
+                        (void) sd_bus_reply_method_errorf(job->msg, SD_BUS_ERROR_IO_ERROR,
+                                                          "Reset %s, but it stays quarantined: the quarantine list in "
+                                                          "%s could not be written.", job->address,
+                                                          job->m->paths.runtime_dir);
+                        reset_job_free(job);
+                        return;
+                }
                 manager_refresh_device(job->m, job->address);
                 log_info("Reset %s (%s)", job->address, why ?: "");
                 (void) sd_bus_reply_method_return(job->msg, NULL);

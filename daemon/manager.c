@@ -64,6 +64,7 @@ Manager *manager_free(Manager *m) {
         bus_peers_done(&m->peers);
         sd_event_source_disable_unref(m->nl_source);
         sd_event_source_disable_unref(m->refresh_source);
+        sd_event_source_disable_unref(m->quarantine_retry);
         sd_event_source_disable_unref(m->announce_source);
         strv_free(m->dirty);
         strv_free(m->quarantine);
@@ -130,6 +131,8 @@ int manager_lookup_device(Manager *m, const char *arg, Device **ret, sd_bus_erro
         return 0;
 }
 
+static void quarantine_if_damaged(Manager *m, Device *d);
+
 int manager_add_device(Manager *m, const char *address, Device **ret) {
         _cleanup_(device_freep) Device *fresh = NULL;
         Device *d, **a;
@@ -159,6 +162,11 @@ int manager_add_device(Manager *m, const char *address, Device **ret) {
         m->devices = a;
         d = TAKE_PTR(fresh);
         d->quarantined = strv_contains(m->quarantine, d->address);
+        if (m->quarantine_damaged && !d->quarantined) {
+                quarantine_if_damaged(m, d);
+                if (d->quarantined)
+                        (void) manager_save_quarantine(m);
+        }
         /* In order, without sorting: at start the addresses come sorted and each lands at the end. */
         memmove(m->devices + i + 1, m->devices + i, (m->n_devices - i) * sizeof(Device *));
         m->devices[i] = d;
@@ -198,6 +206,7 @@ int manager_save_state(Manager *m) {
 }
 
 #define QUARANTINE_FILE "quarantine"
+#define QUARANTINE_RETRY_USEC (10 * 1000000ULL)
 
 /*
  * The runtime directory, made (0700) and opened on first use and kept: the
@@ -209,8 +218,14 @@ static int runtime_dir_fd(Manager *m) {
         _cleanup_free_ char *probe = NULL;
         int r;
 
-        if (m->runtime_fd >= 0)
-                return m->runtime_fd;
+        if (m->runtime_fd >= 0) {
+                struct stat st;
+
+                /* Removed under us (an administrator's rm -r /run/passthru): made again. */
+                if (fstat(m->runtime_fd, &st) >= 0 && st.st_nlink > 0)
+                        return m->runtime_fd;
+                m->runtime_fd = safe_close(m->runtime_fd);
+        }
         r = path_join(m->paths.runtime_dir, QUARANTINE_FILE, &probe);
         if (r >= 0)
                 r = mkdir_parents(probe, 0700);
@@ -223,9 +238,9 @@ static int runtime_dir_fd(Manager *m) {
         return m->runtime_fd;
 }
 
-int manager_save_quarantine(Manager *m) {
+static int write_quarantine(Manager *m) {
         _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
-        _cleanup_free_ char *path = NULL, *text = NULL;
+        _cleanup_free_ char *text = NULL;
         int r;
 
         if (!l)
@@ -234,14 +249,52 @@ int manager_save_quarantine(Manager *m) {
                 if (strv_extend(&l, *i) < 0)
                         return -ENOMEM;
         text = strv_join(l, "\n");
-        if (!text || asprintf(&path, "%s/" QUARANTINE_FILE, m->paths.runtime_dir) < 0)
+        if (!text)
                 return -ENOMEM;
         r = runtime_dir_fd(m);
         if (r >= 0)
                 r = write_file_atomic_at(r, QUARANTINE_FILE, text, 0600, !m->runtime_volatile);
-        if (r < 0)
-                log_error_errno(r, "Cannot record the quarantined devices in %s: %m", path);
         return r;
+}
+
+static int on_quarantine_retry(sd_event_source *s, uint64_t usec, void *userdata);
+
+int manager_save_quarantine(Manager *m) {
+        int r = write_quarantine(m);
+
+        if (r >= 0) {
+                if (m->quarantine_unsaved)
+                        log_notice("The quarantined devices are recorded in %s/" QUARANTINE_FILE " again",
+                                   m->paths.runtime_dir);
+                m->quarantine_unsaved = false;
+                m->quarantine_retry = sd_event_source_disable_unref(m->quarantine_retry);
+                return r;
+        }
+        if (!m->quarantine_unsaved)
+                log_error_errno(r, "Cannot record the quarantined devices in %s/" QUARANTINE_FILE
+                                   ": they stay quarantined, no lease is granted or ended on disk until they are "
+                                   "recorded (tried every 10 s): %m", m->paths.runtime_dir);
+        m->quarantine_unsaved = true;
+        if (m->event && !m->quarantine_retry &&
+            sd_event_add_time_relative(m->event, &m->quarantine_retry, CLOCK_MONOTONIC, QUARANTINE_RETRY_USEC, 0,
+                                       on_quarantine_retry, m) < 0)
+                log_error("Cannot retry the quarantine list's write: the next ledger write tries it");
+        return r;
+}
+
+static int on_quarantine_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        (void) usec;
+        /* Written: the source is gone.  Not: once more in 10 s. */
+        if (manager_save_quarantine(m) < 0 && sd_event_source_set_time_relative(s, QUARANTINE_RETRY_USEC) >= 0)
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+/* Before a ledger write: the quarantine list first, or no ledger write (a restart must not lose a quarantine). */
+static int quarantine_catch_up(Manager *m) {
+        return m->quarantine_unsaved ? manager_save_quarantine(m) : 0;
 }
 
 /* @address on the quarantine list (in memory), once. */
@@ -250,15 +303,25 @@ static int quarantine_list_add(Manager *m, const char *address) {
 }
 
 int manager_set_quarantined(Manager *m, Device *d, bool on) {
-        int r = 0;
+        int r;
 
-        if (on)
+        if (on) {
+                /* Held in memory even when the list cannot be written: manager_save_quarantine() catches up. */
+                d->quarantined = true;
                 r = quarantine_list_add(m, d->address);
-        else
-                (void) strv_remove(m->quarantine, d->address);
-        if (r < 0)
+                return r < 0 ? r : manager_save_quarantine(m);
+        }
+        (void) strv_remove(m->quarantine, d->address);
+        r = write_quarantine(m);
+        if (r < 0) {
+                /* Lifted in memory only, a restart would bring it back: not lifted at all. */
+                if (quarantine_list_add(m, d->address) < 0)
+                        log_error("Out of memory: %s is quarantined on disk only", d->address);
+                log_error_errno(r, "Cannot record in %s/" QUARANTINE_FILE " that %s is out of quarantine: %m",
+                                m->paths.runtime_dir, d->address);
                 return r;
-        d->quarantined = on;
+        }
+        d->quarantined = false;
         return manager_save_quarantine(m);
 }
 
@@ -273,50 +336,79 @@ int manager_quarantine_address(Manager *m, const char *address) {
         return manager_save_quarantine(m);
 }
 
+/* A device that may be ours (marked, or on passthru or vfio-pci): quarantined while the list is damaged. */
+static void quarantine_if_damaged(Manager *m, Device *d) {
+        if (!m->quarantine_damaged || d->quarantined)
+                return;
+        if (!device_marked(d) && !(d->sys.driver && (strcmp(d->sys.driver, PT_STUB_DRIVER) == 0 ||
+                                                     strcmp(d->sys.driver, PT_VFIO_DRIVER) == 0)))
+                return;
+        d->quarantined = true;
+        if (quarantine_list_add(m, d->address) < 0)
+                log_error("Out of memory: %s is quarantined in memory only", d->address);
+}
+
+/*
+ * The list as the last run left it.  A device that is gone now keeps its
+ * quarantine for when it returns.  An address written by hand ("01:00.0",
+ * capitals) names the device as its canonical form does.  A list that
+ * cannot be read whole (unreadable, a NUL byte, a word that is no address)
+ * may have named any device: every device that may be ours is quarantined,
+ * now and as it appears, until root's Reset, and the list is written again
+ * with them.
+ */
 static void load_quarantine(Manager *m) {
         _cleanup_free_ char *path = NULL, *text = NULL;
         _cleanup_strv_free_ char **l = NULL;
+        size_t size = 0;
         int r;
 
         if (asprintf(&path, "%s/" QUARANTINE_FILE, m->paths.runtime_dir) < 0)
                 return;
-        r = read_full_file(path, &text, NULL);
+        r = read_full_file(path, &text, &size);
         if (r == -ENOENT)
                 return;
-        if (r < 0) {
-                /* Unreadable: better to keep every passthrough device back than to guess. */
-                log_error_errno(r, "Cannot read %s, quarantining every passthrough device: %m", path);
-                for (size_t i = 0; i < m->n_devices; i++)
-                        if (device_marked(m->devices[i]) &&
-                            quarantine_list_add(m, m->devices[i]->address) >= 0)
-                                m->devices[i]->quarantined = true;
-                return;
+        if (r < 0)
+                log_error_errno(r, "Cannot read %s: %m", path);
+        else if (memchr(text, '\0', size)) {
+                log_error("%s: a NUL byte", path);
+                r = -EBADMSG;
         }
-        /*
-         * A device that is gone now keeps its quarantine for when it returns.
-         * An address written by hand ("01:00.0", capitals) names the device
-         * as its canonical form does.
-         */
-        l = strv_split(text);
+        l = r < 0 ? NULL : strv_split(text);
+        if (r >= 0 && !l)
+                r = -ENOMEM;
         for (char **i = l; i && *i; i++) {
                 char address[PCI_ADDRESS_LEN];
                 Device *d;
 
                 if (pci_address_normalize(*i, address) < 0) {
-                        log_warning("%s: '%s' is not a PCI address, ignoring", path, *i);
+                        log_error("%s: '%s' is not a PCI address", path, *i);
+                        r = -EBADMSG;
                         continue;
                 }
-                if (quarantine_list_add(m, address) < 0)
-                        return;
+                if (quarantine_list_add(m, address) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
                 d = manager_find_device(m, address);
                 if (d)
                         d->quarantined = true;
         }
+        if (r >= 0)
+                return;
+        log_error("%s cannot be read whole: quarantining every device marked or on %s or %s until root's Reset",
+                  path, PT_STUB_DRIVER, PT_VFIO_DRIVER);
+        m->quarantine_damaged = true;
+        for (size_t i = 0; i < m->n_devices; i++)
+                quarantine_if_damaged(m, m->devices[i]);
+        (void) manager_save_quarantine(m);
 }
 
 int manager_save_ledger(Manager *m) {
-        int fd = runtime_dir_fd(m);
+        int fd = quarantine_catch_up(m);
 
+        if (fd >= 0)
+                fd = runtime_dir_fd(m);
         if (fd < 0)
                 return fd;
         return ledger_save_at(fd, &m->ledger, !m->runtime_volatile);
@@ -340,7 +432,9 @@ int manager_save_ledger_start(Manager *m, LedgerWrite **ret) {
         LedgerWrite *w;
         int fd, r;
 
-        fd = runtime_dir_fd(m);
+        fd = quarantine_catch_up(m);
+        if (fd >= 0)
+                fd = runtime_dir_fd(m);
         if (fd < 0)
                 return fd;
         w = calloc(1, sizeof(*w));
@@ -447,8 +541,7 @@ static void note_foreign(Manager *m, Device *d) {
         if (!d->foreign_seen || st != DEVICE_AVAILABLE)
                 return;
         d->foreign_seen = false;
-        if (manager_set_quarantined(m, d, true) < 0)
-                log_error("%s is quarantined until the daemon restarts: the list could not be written", d->address);
+        (void) manager_set_quarantined(m, d, true);   /* held even when the list cannot be written yet */
         log_warning("%s is back on passthru from another tool, without a reset passthrud trusts: quarantined until "
                     "root's Reset ('passthructl reset %s')", d->address, d->address);
 }
@@ -709,6 +802,11 @@ int manager_attach_event(Manager *m, sd_event *event) {
         r = worker_new(event, &m->worker);
         if (r < 0)
                 return log_error_errno(r, "Cannot start the worker: %m");
+        /* A list the load could not write: retried from now on. */
+        if (m->quarantine_unsaved) {
+                m->quarantine_unsaved = false;  /* said again, with its retry */
+                (void) manager_save_quarantine(m);
+        }
         return 0;
 }
 

@@ -68,6 +68,11 @@ typedef struct Manager {
 
         /* Quarantined addresses: kept when a device leaves and comes back. */
         char **quarantine;
+        /* The list on disk is behind (a write failed): written before the ledger, and retried. */
+        bool quarantine_unsaved;
+        sd_event_source *quarantine_retry;
+        /* The list on disk could not be read whole: every device that may be ours is quarantined. */
+        bool quarantine_damaged;
 
         bool reboot_required;
         /* Facts of the boot, read once: they cannot change while it runs. */
@@ -140,7 +145,10 @@ int manager_save_state(Manager *m);
 /*
  * Quarantine @d, or lift it (only a successful Reset may).  The list is on
  * disk before this returns: it outlives a restart of the daemon (not a
- * reboot) and the device's removal and return.
+ * reboot) and the device's removal and return.  When it cannot be written,
+ * a quarantine holds all the same (and the list is written again before
+ * any ledger write, which waits for it, and every 10 s), and a lifted one
+ * does not happen: -errno.
  */
 int manager_set_quarantined(Manager *m, Device *d, bool on);
 /* Quarantine @address, a device known or not (yet): on the list, on disk, and on the device once known. */

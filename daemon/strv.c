@@ -79,6 +79,9 @@ char **strv_copy(char * const *l) {
         return c;
 }
 
+/* isspace()'s set in the C locale: a file from another system's editor ("\r\n") splits the same. */
+#define STRV_BLANKS " \t\n\r\v\f"
+
 char **strv_split(const char *s) {
         char **l = calloc(1, sizeof(char *));
         const char *w = s;
@@ -90,8 +93,8 @@ char **strv_split(const char *s) {
                 char *word;
                 int r;
 
-                w += strspn(w, " \t\n");
-                n = strcspn(w, " \t\n");
+                w += strspn(w, STRV_BLANKS);
+                n = strcspn(w, STRV_BLANKS);
                 if (n == 0)
                         break;
                 word = strndup(w, n);

@@ -50,6 +50,45 @@ static void assert_refused(const char *text, const char *suffix) {
         assert_int_equal(c.n_trusts, 0);
 }
 
+/* What libinih would drop without a word is refused, naming the line: a key after a header, a lone '\r'. */
+static void config_text_libinih_would_drop_is_refused(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_free_ char *path = NULL, *error = NULL;
+        _cleanup_(config_done) Config c = {};
+        (void) state;
+
+        assert_refused("[Daemon] MaxDevicesPerVm=1\n", ":1: text after the section header's ']'");
+        assert_refused("[Daemon]\nGroup=kvm\n[Reset] 8086:10d3=bus\n", ":3: text after the section header's ']'");
+        assert_refused("[Daemon]\rMaxDevicesPerVm=1\rGroup=wheel\r",
+                       ":1: carriage return inside a line (lines must end with '\\n')");
+        assert_refused("[Daemon]\nGroup=kvm\rMaxActiveDevices=2\n",
+                       ":2: carriage return inside a line (lines must end with '\\n')");
+
+        /* A comment after the header, and "\r\n" line ends, are fine. */
+        path = write_conf(dir, "[Daemon]  # limits\r\nMaxDevicesPerVm=1\r\nGroup=kvm\r\n");
+        assert_int_equal(config_init(&c), 0);
+        assert_int_equal(config_load(&c, path, &error), 0);
+        assert_int_equal(c.max_devices_per_vm, 1);
+        assert_string_equal(c.group, "kvm");
+}
+
+/* A symbolic link to nothing (configuration not mounted yet) is not "no file": refused. */
+static void config_link_to_nothing_refused(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_free_ char *path = NULL, *error = NULL;
+        _cleanup_(config_done) Config c = {};
+        (void) state;
+
+        assert_true(asprintf(&path, "%s/passthru.conf", dir) > 0);
+        assert_int_equal(symlink("/nonexistent/passthru.conf", path), 0);
+        assert_int_equal(config_init(&c), 0);
+        c.max_active_devices = 7;
+        assert_int_equal(config_load(&c, path, &error), -ENOENT);
+        assert_non_null(error);
+        assert_non_null(strstr(error, "a symbolic link to a file that does not exist"));
+        assert_int_equal(c.max_active_devices, 7);
+}
+
 static void config_init_sets_documented_defaults(void **state) {
         _cleanup_(config_done) Config c = {};
         (void) state;
@@ -569,6 +608,8 @@ static void config_unreadable_path_reports_errno(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(config_init_sets_documented_defaults),
+                cmocka_unit_test(config_text_libinih_would_drop_is_refused),
+                cmocka_unit_test(config_link_to_nothing_refused),
                 cmocka_unit_test(config_missing_file_keeps_defaults),
                 cmocka_unit_test(config_every_key_is_read),
                 cmocka_unit_test(config_man_page_example_loads),

@@ -106,6 +106,20 @@ static void read_full_file_of_a_missing_file_is_enoent(void **state) {
         assert_null(text);
 }
 
+/* A FIFO in a file's place (no writer) is refused at once, not waited on; a device node too. */
+static void read_full_file_refuses_what_is_not_a_regular_file(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_free_ char *path = path_in(dir, "fifo");
+        char *text = NULL;
+        (void) state;
+
+        assert_int_equal(mkfifo(path, 0600), 0);
+        assert_int_equal(read_full_file(path, &text, NULL), -EBADFD);
+        assert_null(text);
+        assert_int_equal(read_full_file("/dev/null", &text, NULL), -EBADFD);
+        assert_null(text);
+}
+
 static void numbers_and_booleans(void **state) {
         uint64_t v;
         bool b;
@@ -212,6 +226,7 @@ int main(void) {
                 cmocka_unit_test(printed_write_replaces_and_failure_keeps_the_old_file),
                 cmocka_unit_test(dir_list_sorts_and_filters),
                 cmocka_unit_test(read_full_file_of_a_missing_file_is_enoent),
+                cmocka_unit_test(read_full_file_refuses_what_is_not_a_regular_file),
                 cmocka_unit_test(numbers_and_booleans),
                 cmocka_unit_test(write_file_atomic_at_replaces_and_leaves_nothing),
                 cmocka_unit_test(temporary_files_do_not_survive_a_failed_rename),

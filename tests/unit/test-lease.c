@@ -970,15 +970,14 @@ static void a_member_unknown_at_the_return_comes_back_quarantined(void **state) 
 /*
  * The quarantine list as an administrator may write it by hand: an
  * address without its domain ("02:00.0") or in capitals reads as the
- * device it names, which comes back quarantined, not available; a line
- * that is no address is passed over and the lines after it still count.
+ * device it names, which comes back quarantined, not available.
  */
 static void a_hand_written_quarantine_list_quarantines_what_it_names(void **state) {
         Fx *fx = *state;
 
         fake_pci_add(fx->root, &(FakePci) { .address = "0000:0a:00.0", .driver = "passthru", .iommu_group = 10 });
         fake_write(fx->root, "run/passthru/quarantine",
-                   "01:00.0\nnot-an-address\n0000:02:00.1\n0000:0A:00.0\n");
+                   "01:00.0\n0000:02:00.1\n0000:0A:00.0\n");
         fx_load(fx, MARKED_STATE
                 "\n[Device 0000:0a:00.0]\n"
                 "Passthrough=yes\n");
@@ -990,6 +989,175 @@ static void a_hand_written_quarantine_list_quarantines_what_it_names(void **stat
         assert_true(strv_contains(fx->m->quarantine, "0000:0a:00.0"));
 }
 
+/* The quarantine list on disk, read back; NULL when there is none. */
+static char *fx_quarantine_file(Fx *fx) {
+        _cleanup_free_ char *path = fake_path(fx->root, "run/passthru/quarantine");
+        char *text = NULL;
+
+        return read_full_file(path, &text, NULL) < 0 ? NULL : text;
+}
+
+/* A list from another system's editor ("\r\n") names its devices as one written here does. */
+static void a_quarantine_list_with_crlf_line_ends_is_read(void **state) {
+        Fx *fx = *state;
+
+        fake_write(fx->root, "run/passthru/quarantine", D1 "\r\n" D2A "\r\n");
+        fx_load(fx, MARKED_STATE);
+        assert_int_equal(device_state(fx_device(fx, D1)), DEVICE_QUARANTINED);
+        assert_int_equal(device_state(fx_device(fx, D2A)), DEVICE_QUARANTINED);
+        assert_int_equal(device_state(fx_device(fx, D2B)), DEVICE_AVAILABLE);
+        assert_false(fx->m->quarantine_damaged);
+}
+
+/*
+ * A list that cannot be read whole may have named any device: every one
+ * that may be ours (marked, or on passthru or vfio-pci, as a device only
+ * passthru.hide= names is) comes back quarantined, a host device does
+ * not, and the list on disk is written again with them.
+ */
+static void assert_damaged_list_quarantines_every_device_of_ours(Fx *fx) {
+        _cleanup_free_ char *list = NULL;
+
+        assert_true(fx->m->quarantine_damaged);
+        assert_int_equal(device_state(fx_device(fx, D1)), DEVICE_QUARANTINED);
+        assert_int_equal(device_state(fx_device(fx, D2A)), DEVICE_QUARANTINED);
+        assert_int_equal(device_state(fx_device(fx, D2B)), DEVICE_QUARANTINED);
+        assert_false(fx_device(fx, D3)->quarantined);
+        list = fx_quarantine_file(fx);
+        assert_non_null(list);
+        assert_non_null(strstr(list, D1));
+        assert_non_null(strstr(list, D2B));
+        assert_null(strstr(list, D3));
+}
+
+static void a_quarantine_list_with_a_word_not_an_address_fails_closed(void **state) {
+        Fx *fx = *state;
+
+        fake_write(fx->root, "run/passthru/quarantine", D2A "\npci-0000:02:00.1\n");
+        /* D1 is marked by no state file: passthru.ko's rule (on passthru) is all that says it is ours. */
+        fx_load(fx, "[Device " D2A "]\nPassthrough=yes\n");
+        assert_damaged_list_quarantines_every_device_of_ours(fx);
+}
+
+static void a_quarantine_list_with_a_nul_byte_fails_closed(void **state) {
+        static const char text[] = D2A "\n\0\n" D2B "\n";
+        Fx *fx = *state;
+
+        fake_write_bin(fx->root, "run/passthru/quarantine", text, sizeof(text) - 1);
+        fx_load(fx, MARKED_STATE);
+        assert_damaged_list_quarantines_every_device_of_ours(fx);
+}
+
+static void an_unreadable_quarantine_list_fails_closed(void **state) {
+        Fx *fx = *state;
+
+        fake_mkdir_p(fx->root, "run/passthru/quarantine/x");
+        fx_load(fx, MARKED_STATE);
+        assert_true(fx->m->quarantine_damaged);
+        assert_int_equal(device_state(fx_device(fx, D1)), DEVICE_QUARANTINED);
+        assert_int_equal(device_state(fx_device(fx, D2B)), DEVICE_QUARANTINED);
+        assert_false(fx_device(fx, D3)->quarantined);
+}
+
+/*
+ * A quarantine the list cannot take (/run full, read only, removed): held
+ * all the same, and no ledger write happens before the list is written (a
+ * restart would otherwise find neither); once it can be, the next ledger
+ * write writes it first, and a restart finds it.
+ */
+static void a_quarantine_the_list_cannot_take_holds_and_waits_for_the_ledger(void **state) {
+        Fx *fx = *state;
+        _cleanup_free_ char *list = NULL;
+        int cached;
+
+        fx_load(fx, MARKED_STATE);
+        assert_int_equal(manager_save_ledger(fx->m), 0);
+        cached = fx->m->runtime_fd;
+        /* A write that fails: the runtime directory's fd is no directory. */
+        fx->m->runtime_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        assert_true(fx->m->runtime_fd >= 0);
+        assert_true(manager_set_quarantined(fx->m, fx_device(fx, D1), true) < 0);
+        assert_int_equal(device_state(fx_device(fx, D1)), DEVICE_QUARANTINED);
+        assert_true(fx->m->quarantine_unsaved);
+        assert_true(manager_save_ledger(fx->m) < 0);
+        assert_null(fx_quarantine_file(fx));
+
+        /* Lifting it cannot be written either: it stays, in memory as on disk. */
+        assert_true(manager_set_quarantined(fx->m, fx_device(fx, D1), false) < 0);
+        assert_true(fx_device(fx, D1)->quarantined);
+        assert_true(strv_contains(fx->m->quarantine, D1));
+
+        close(fx->m->runtime_fd);
+        fx->m->runtime_fd = cached;
+        assert_int_equal(manager_save_ledger(fx->m), 0);
+        assert_false(fx->m->quarantine_unsaved);
+        list = fx_quarantine_file(fx);
+        assert_non_null(list);
+        assert_non_null(strstr(list, D1));
+
+        manager_free(fx->m);
+        fx->m = NULL;
+        fx_load(fx, NULL);
+        assert_int_equal(device_state(fx_device(fx, D1)), DEVICE_QUARANTINED);
+}
+
+/* The runtime directory removed under the daemon (rm -r /run/passthru): made again at the next write. */
+static void a_runtime_directory_removed_is_made_again(void **state) {
+        Fx *fx = *state;
+        _cleanup_free_ char *list = NULL, *dir = fake_path(fx->root, "run/passthru");
+
+        fx_load(fx, MARKED_STATE);
+        assert_int_equal(manager_save_ledger(fx->m), 0);
+        assert_int_equal(nftw(dir, fake_rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+        assert_int_equal(manager_set_quarantined(fx->m, fx_device(fx, D1), true), 0);
+        list = fx_quarantine_file(fx);
+        assert_non_null(list);
+        assert_non_null(strstr(list, D1));
+}
+
+/*
+ * A ledger that names a device of another group, or one a host driver
+ * holds (edited by hand, or another device took the address while the
+ * daemon was away): the return leaves it alone; an entry with nothing
+ * else is dropped.
+ */
+static void a_ledger_naming_a_host_device_leaves_it_alone(void **state) {
+        Fx *fx = *state;
+        sd_event *event = NULL;
+        _cleanup_free_ char *unbind = NULL;
+        char text[512];
+        pid_t child;
+
+        child = fork();
+        assert_true(child >= 0);
+        if (child == 0)
+                _exit(0);
+        assert_int_equal(waitpid(child, NULL, 0), child);      /* a holder that is gone */
+        fake_pci_add(fx->root, &(FakePci) {
+                .address = "0000:04:00.0", .vendor = 0x8086, .device = 0x10d3, .class = 0x020000,
+                .driver = "e1000e", .iommu_group = 4,
+        });
+        snprintf(text, sizeof(text),
+                 "[Lease 1]\nDevices=" D1 " " D3 "\nVm=vm-a\nPid=%d\nStartTime=1\nUid=0\n\n"
+                 "[Lease 4]\nDevices=0000:04:00.0\nVm=vm-b\nPid=%d\nStartTime=1\nUid=0\n", (int) child,
+                 (int) child);
+        fake_write(fx->root, "run/passthru/leases", text);
+        fx_load(fx, MARKED_STATE);
+        assert_int_equal(sd_event_new(&event), 0);
+        assert_int_equal(manager_attach_event(fx->m, event), 0);
+        assert_int_equal(lease_reconcile(fx->m), 0);
+        assert_null(ledger_find_group(&fx->m->ledger, 4));
+        for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
+                (void) sd_event_run(event, 100000);
+        assert_int_equal(fx->m->n_leases, 0);
+        unbind = fake_read(fx->root, "bus/pci/drivers/e1000e/unbind");
+        assert_true(!unbind || (!strstr(unbind, D3) && !strstr(unbind, "0000:04:00.0")));
+        assert_false(fx_device(fx, D3)->quarantined);
+        assert_false(fx_device(fx, "0000:04:00.0")->quarantined);
+        assert_string_equal(fx_device(fx, D3)->sys.driver, "e1000e");
+        sd_event_unref(event);
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
         const struct CMUnitTest tests[] = {
@@ -998,6 +1166,13 @@ int main(void) {
                 T(a_return_that_cannot_start_is_tried_again),
                 T(a_member_unknown_at_the_return_comes_back_quarantined),
                 T(a_hand_written_quarantine_list_quarantines_what_it_names),
+                T(a_quarantine_list_with_crlf_line_ends_is_read),
+                T(a_quarantine_list_with_a_word_not_an_address_fails_closed),
+                T(a_quarantine_list_with_a_nul_byte_fails_closed),
+                T(an_unreadable_quarantine_list_fails_closed),
+                T(a_quarantine_the_list_cannot_take_holds_and_waits_for_the_ledger),
+                T(a_runtime_directory_removed_is_made_again),
+                T(a_ledger_naming_a_host_device_leaves_it_alone),
                 T(check_passes_for_group_with_bridge_on_pcieport),
                 T(unmarked_device_is_not_passthrough),
                 T(unmarked_device_on_stub_is_not_passthrough),

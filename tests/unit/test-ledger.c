@@ -160,6 +160,8 @@ static void ledger_duplicate_group_refused(void **state) {
         assert_refused(LEASE_12 "[Lease 3]\nDevices=0000:05:00.0\nVm=b\nPid=2\nStartTime=1\nUid=0\n"
                        "[Lease 012]\nDevices=0000:06:00.0\nVm=b\nPid=2\nStartTime=1\nUid=0\n",
                        ":13: duplicate section for group 12: [Lease 012]");
+        /* Twice in a row: not one lease of both sections' devices. */
+        assert_refused(LEASE_12 "[Lease 12]\nDevices=0000:06:00.0\n", ":7: duplicate section for group 12: [Lease 12]");
 }
 
 static void ledger_device_in_two_places_refused(void **state) {

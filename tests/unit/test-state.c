@@ -246,6 +246,11 @@ static void state_duplicates_refused(void **state) {
                        ":3: duplicate key 'Passthrough'");
         assert_refused("[Manager]\nMaintenanceMode=yes\nMaintenanceMode=yes\n",
                        ":3: duplicate key 'MaintenanceMode'");
+        /* Twice in a row is twice too, not one section (libinih does not say where a header is). */
+        assert_refused("[Device 0000:01:00.0]\nPassthrough=no\n[Device 0000:01:00.0]\nAssignments=vm-b\n",
+                       ":3: duplicate section [Device 0000:01:00.0]");
+        /* A key on the header's line would be lost: refused. */
+        assert_refused("[Device 0000:01:00.0] Passthrough=yes\n", ":1: text after the section header's ']'");
 }
 
 static void state_unknown_sections_and_keys_refused(void **state) {
