@@ -38,6 +38,7 @@ int manager_new(const ManagerPaths *paths, Manager **ret) {
         m->paths = *paths;
         m->direct.listen_fd = -EBADF;
         m->runtime_fd = -EBADF;
+        m->quarantine_retry_usec = 10 * 1000000ULL;
         m->unsafe_interrupts_fd = -EBADF;
         m->sysfs_root = m->paths.sysfs;
         r = config_init(&m->config);
@@ -206,7 +207,6 @@ int manager_save_state(Manager *m) {
 }
 
 #define QUARANTINE_FILE "quarantine"
-#define QUARANTINE_RETRY_USEC (10 * 1000000ULL)
 
 /*
  * The runtime directory, made (0700) and opened on first use and kept: the
@@ -276,7 +276,7 @@ int manager_save_quarantine(Manager *m) {
                                    "recorded (tried every 10 s): %m", m->paths.runtime_dir);
         m->quarantine_unsaved = true;
         if (m->event && !m->quarantine_retry &&
-            sd_event_add_time_relative(m->event, &m->quarantine_retry, CLOCK_MONOTONIC, QUARANTINE_RETRY_USEC, 0,
+            sd_event_add_time_relative(m->event, &m->quarantine_retry, CLOCK_MONOTONIC, m->quarantine_retry_usec, 0,
                                        on_quarantine_retry, m) < 0)
                 log_error("Cannot retry the quarantine list's write: the next ledger write tries it");
         return r;
@@ -286,9 +286,16 @@ static int on_quarantine_retry(sd_event_source *s, uint64_t usec, void *userdata
         Manager *m = userdata;
 
         (void) usec;
-        /* Written: the source is gone.  Not: once more in 10 s. */
-        if (manager_save_quarantine(m) < 0 && sd_event_source_set_time_relative(s, QUARANTINE_RETRY_USEC) >= 0)
-                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        /* Not written: once more in 10 s. */
+        if (manager_save_quarantine(m) < 0) {
+                if (sd_event_source_set_time_relative(s, m->quarantine_retry_usec) >= 0)
+                        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+                return 0;
+        }
+        /* Written (the source is gone): the ledger's writes that waited for it, now. */
+        if (manager_save_ledger(m) < 0)
+                log_warning("Cannot update the lease ledger in %s: the next lease change tries again",
+                            m->paths.runtime_dir);
         return 0;
 }
 

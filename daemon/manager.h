@@ -71,6 +71,7 @@ typedef struct Manager {
         /* The list on disk is behind (a write failed): written before the ledger, and retried. */
         bool quarantine_unsaved;
         sd_event_source *quarantine_retry;
+        uint64_t quarantine_retry_usec;         /* 10 s; tests shorten it */
         /* The list on disk could not be read whole: every device that may be ours is quarantined. */
         bool quarantine_damaged;
 

@@ -1101,6 +1101,52 @@ static void a_quarantine_the_list_cannot_take_holds_and_waits_for_the_ledger(voi
         assert_int_equal(device_state(fx_device(fx, D1)), DEVICE_QUARANTINED);
 }
 
+/*
+ * The list written again by the loop, without waiting for a lease change,
+ * once it can be; and with it the ledger, whose lease it had kept on disk.
+ */
+static void a_quarantine_the_list_cannot_take_is_written_when_it_can_be(void **state) {
+        Fx *fx = *state;
+        _cleanup_free_ char *list = NULL, *ledger_path = fake_path(fx->root, "run/passthru/leases"), *ledger = NULL;
+        sd_event *event = NULL;
+        int cached;
+
+        fx_load(fx, MARKED_STATE);
+        assert_int_equal(sd_event_new(&event), 0);
+        assert_int_equal(manager_attach_event(fx->m, event), 0);
+        fx->m->quarantine_retry_usec = 20 * 1000;
+        assert_int_equal(ledger_add(&fx->m->ledger, &(LedgerEntry) {
+                .group = 1, .devices = (char *[]) { (char *) D1, NULL }, .vm = (char *) "vm-a", .pid = getpid(),
+                .start_time = 1, .node_owner = LEDGER_NO_UID,
+        }), 0);
+        assert_int_equal(manager_save_ledger(fx->m), 0);
+        assert_int_equal(read_full_file(ledger_path, &ledger, NULL), 0);
+        assert_non_null(strstr(ledger, "[Lease 1]"));
+        ledger = mfree(ledger);
+        cached = fx->m->runtime_fd;
+        fx->m->runtime_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        assert_true(manager_set_quarantined(fx->m, fx_device(fx, D2A), true) < 0);
+        ledger_remove(&fx->m->ledger, 1);       /* a lease's end: its write waits */
+        assert_true(manager_save_ledger(fx->m) < 0);
+        for (int i = 0; i < 5; i++)             /* retried, and still failing */
+                (void) sd_event_run(event, 30 * 1000);
+        assert_true(fx->m->quarantine_unsaved);
+        assert_non_null(fx->m->quarantine_retry);
+
+        close(fx->m->runtime_fd);
+        fx->m->runtime_fd = cached;
+        for (int i = 0; i < 100 && fx->m->quarantine_unsaved; i++)
+                (void) sd_event_run(event, 30 * 1000);
+        assert_false(fx->m->quarantine_unsaved);
+        assert_null(fx->m->quarantine_retry);
+        list = fx_quarantine_file(fx);
+        assert_non_null(list);
+        assert_non_null(strstr(list, D2A));
+        assert_int_equal(read_full_file(ledger_path, &ledger, NULL), 0);
+        assert_null(strstr(ledger, "[Lease 1]"));
+        sd_event_unref(event);
+}
+
 /* The runtime directory removed under the daemon (rm -r /run/passthru): made again at the next write. */
 static void a_runtime_directory_removed_is_made_again(void **state) {
         Fx *fx = *state;
@@ -1171,6 +1217,7 @@ int main(void) {
                 T(a_quarantine_list_with_a_nul_byte_fails_closed),
                 T(an_unreadable_quarantine_list_fails_closed),
                 T(a_quarantine_the_list_cannot_take_holds_and_waits_for_the_ledger),
+                T(a_quarantine_the_list_cannot_take_is_written_when_it_can_be),
                 T(a_runtime_directory_removed_is_made_again),
                 T(a_ledger_naming_a_host_device_leaves_it_alone),
                 T(check_passes_for_group_with_bridge_on_pcieport),
