@@ -245,14 +245,45 @@ int verb_reset(sd_bus *bus, char **args) {
         return 0;
 }
 
+/*
+ * Who may be heard.  On the system bus anyone may send the monitor a
+ * signal that looks like passthrud's (sd-bus cannot hold a match to a
+ * well-known sender): only those of the connection that owns
+ * org.passthru1 count, as dbus-daemon itself says it.  On passthrud's
+ * socket only passthrud is there.
+ */
+typedef struct Monitor {
+        bool on_bus;
+        char *owner;            /* org.passthru1's unique name; NULL: nobody's (none heard) */
+} Monitor;
+
+static void monitor_set_owner(Monitor *mon, const char *owner) {
+        free(mon->owner);
+        mon->owner = owner && *owner ? strdup(owner) : NULL;
+}
+
+static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *sender = sd_bus_message_get_sender(m), *name, *old_owner, *new_owner;
+
+        (void) error;
+        if (!sender || strcmp(sender, "org.freedesktop.DBus") != 0 ||
+            sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 || strcmp(name, PT_BUS_NAME) != 0)
+                return 0;
+        monitor_set_owner(userdata, new_owner);
+        return 0;
+}
+
 static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        const char *member = sd_bus_message_get_member(m), *a = "", *b = "", *c = "";
+        const char *member = sd_bus_message_get_member(m), *sender = sd_bus_message_get_sender(m), *a = "", *b = "",
+                   *c = "";
+        Monitor *mon = userdata;
         char stamp[32];
         time_t now = time(NULL);
         uint32_t pid = 0;
 
-        (void) userdata;
         (void) error;
+        if (mon->on_bus && (!sender || !mon->owner || strcmp(sender, mon->owner) != 0))
+                return 0;
         strftime(stamp, sizeof(stamp), "%H:%M:%S", localtime(&now));
         if (strcmp(member, "LeaseAcquired") == 0 || strcmp(member, "LeaseRevoked") == 0) {
                 if (sd_bus_message_read(m, "ssu", &a, &b, &pid) >= 0)
@@ -267,16 +298,17 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *error) {
 
                 if (sd_bus_message_read(m, "o", &a) >= 0 &&
                     sd_bus_path_decode(a, PT_DEVICE_PATH_PREFIX, &address) > 0)
-                        printf("%s %s %s\n", stamp, member[10] == 'A' ? "DeviceAdded" : "DeviceRemoved", address);
+                        printf("%s %s %s\n", stamp, member[10] == 'A' ? "DeviceAdded" : "DeviceRemoved",
+                               printable(address));
         } else if (strcmp(member, "PropertiesChanged") == 0) {
                 _cleanup_free_ char *address = NULL;
                 DeviceInfo d = { .group = -1 };
 
                 if (sd_bus_path_decode(sd_bus_message_get_path(m), PT_DEVICE_PATH_PREFIX, &address) > 0 &&
                     sd_bus_message_read(m, "s", &a) >= 0 && device_info_read(m, &d) >= 0 && d.state)
-                        printf("%s StateChanged %s %s%s%s%s%s\n", stamp, address, d.state,
-                               d.driver ? " driver " : "", d.driver ?: "", d.owner && *d.owner ? " owner " : "",
-                               d.owner && *d.owner ? d.owner : "");
+                        printf("%s StateChanged %s %s%s%s%s%s\n", stamp, printable(address), printable(d.state),
+                               d.driver ? " driver " : "", d.driver ? printable(d.driver) : "",
+                               d.owner && *d.owner ? " owner " : "", d.owner && *d.owner ? printable(d.owner) : "");
                 device_info_done(&d);
         }
         fflush(stdout);
@@ -285,10 +317,27 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *error) {
 
 int verb_monitor(sd_bus *bus, char **args) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
-        int r;
+        Monitor mon = {};
+        int r = 0;
 
         (void) args;
-        r = sd_bus_match_signal(bus, NULL, PT_BUS_NAME, NULL, NULL, NULL, on_signal, NULL);
+        mon.on_bus = sd_bus_is_bus_client(bus) > 0;
+        if (mon.on_bus) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+                const char *owner;
+
+                /* The watch first, then the owner now: a change between the two is heard. */
+                r = sd_bus_match_signal(bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                        "org.freedesktop.DBus", "NameOwnerChanged", on_owner_changed, &mon);
+                if (r >= 0 && sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                                 "org.freedesktop.DBus", "GetNameOwner", &error, &reply, "s",
+                                                 PT_BUS_NAME) >= 0 &&
+                    sd_bus_message_read(reply, "s", &owner) > 0)
+                        monitor_set_owner(&mon, owner);
+        }
+        if (r >= 0)
+                r = sd_bus_match_signal(bus, NULL, PT_BUS_NAME, NULL, NULL, NULL, on_signal, &mon);
         if (r >= 0)
                 r = sd_event_default(&event);
         if (r >= 0)
@@ -297,10 +346,12 @@ int verb_monitor(sd_bus *bus, char **args) {
                 r = sd_bus_attach_event(bus, event, 0);
         if (r < 0) {
                 fprintf(stderr, "passthructl: cannot listen to passthrud: %s\n", strerror(-r));
+                free(mon.owner);
                 return -EIO;    /* whatever sd-bus said, the status is "failed" */
         }
         printf("Monitoring passthrud; Ctrl-C stops.\n");
         fflush(stdout);
         r = sd_event_loop(event);
+        free(mon.owner);
         return r < 0 ? -EIO : 0;
 }

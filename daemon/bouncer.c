@@ -331,10 +331,20 @@ static void prefetch_creds(Manager *m, sd_bus *bus, const char *name) {
 
 static int on_name_owner_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
         Manager *m = userdata;
-        const char *name, *old_owner, *new_owner;
+        const char *sender = sd_bus_message_get_sender(msg), *name, *old_owner, *new_owner;
 
         (void) ret_error;
+        /*
+         * From dbus-daemon itself only: sd-bus cannot hold a match to a
+         * well-known sender, and any client may send passthrud a signal
+         * that looks like this one (forging when a connection appeared).
+         */
+        if (!sender || strcmp(sender, "org.freedesktop.DBus") != 0)
+                return 0;
         if (sd_bus_message_read(msg, "sss", &name, &old_owner, &new_owner) < 0 || name[0] != ':')
+                return 0;
+        /* A unique name is its own owner: (":1.5", "", ":1.5") and (":1.5", ":1.5", ""), nothing else. */
+        if (new_owner[0] ? (old_owner[0] || strcmp(new_owner, name) != 0) : strcmp(old_owner, name) != 0)
                 return 0;
         /* A unique name appears once and leaves once: ("", ":1.5") and (":1.5", ""). */
         if (bus_peers_note(&m->peers, name, new_owner[0] ? boottime_usec() : 0) < 0)

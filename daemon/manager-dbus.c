@@ -294,15 +294,16 @@ static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *err
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s is not leased.", d->address);
         holder = bouncer_is_process(m, msg, &caller, l->pid, l->start_time);
         /*
-         * The holder ends its lease (again: a no-op).  Root revokes it, also
-         * one on its way back: a device held past its release is taken.
+         * The holder ends its lease (again: a no-op, whoever it runs as: a
+         * root VMM retrying its Release does not revoke, and so kill,
+         * itself).  Root revokes another's, also one on its way back: a
+         * device held past its release is taken.
          */
-        if (holder && l->state != LEASE_RELEASING)
-                lease_end(l, PT_LEASE_REASON_RELEASED);
-        else if (caller.euid == 0)
+        if (holder) {
+                if (l->state != LEASE_RELEASING)
+                        lease_end(l, PT_LEASE_REASON_RELEASED);
+        } else if (caller.euid == 0)
                 lease_revoke(l);
-        else if (holder)
-                ;
         else if (caller.pid == l->pid)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                                          "%s is leased to VM '%s' by pid %u, but the process calling is not the one "
@@ -334,6 +335,10 @@ static int check_not_configuring(const Device *d, sd_bus_error *error) {
                 return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
                                          "%s is being changed by an earlier SetPassthrough: ask again when it has "
                                          "answered.", d->address);
+        /* A reset and a move to or from a host driver at once: the reset's bus-master clear could hit that driver. */
+        if (d->resetting)
+                return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
+                                         "%s is being reset: ask again when Reset has answered.", d->address);
         return 0;
 }
 
@@ -916,7 +921,9 @@ static int method_set_num_vfs(sd_bus_message *msg, void *userdata, sd_bus_error 
         r = manager_lookup_device(m, arg, &d, error);
         if (r < 0)
                 return r;
-        (void) device_refresh(d);
+        /* Not read while leased or resetting (see method_reset()): sriov_check_set() refuses those. */
+        if (!d->lease && !d->resetting)
+                (void) device_refresh(d);
         /* The leases first: they say who must let go, whatever the mode. */
         r = sriov_check_set(m, d, n, error);
         if (r < 0)
@@ -1081,6 +1088,20 @@ static int method_reset(sd_bus_message *msg, void *userdata, sd_bus_error *error
         r = read_device_call(m, msg, NULL, &d, error);
         if (r < 0)
                 return r;
+        /*
+         * A leased or resetting device is not read first: a PF's
+         * sriov_numvfs is shown under the device lock, which its return's
+         * unbind holds for as long as its holder keeps an fd.
+         */
+        if (d->lease)
+                return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY, "%s is leased to VM '%s'.", d->address,
+                                         d->lease->vm);
+        if (d->resetting)
+                return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY, "%s is being reset already.", d->address);
+        if (d->configuring || d->sriov_busy)
+                return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
+                                         "%s is being changed by an earlier %s: ask again when it has answered.",
+                                         d->address, d->configuring ? "SetPassthrough" : "SetNumVFs");
         /* The reset methods are the kernel's to change (sysfs reset_method). */
         (void) device_refresh(d);
         st = device_state(d);

@@ -119,6 +119,10 @@ static int method_acquire(sd_bus_message *m, void *userdata, sd_bus_error *error
                 return -errno;
         r = sd_bus_reply_method_return(m, "h", fd);
         close(fd);
+        /* As passthrud announces a grant (passthructl monitor hears it). */
+        if (r >= 0)
+                (void) sd_bus_emit_signal(sd_bus_message_get_bus(m), PT_MANAGER_PATH, PT_MANAGER_INTERFACE,
+                                          "LeaseAcquired", "ssu", DEV1, vm, (uint32_t) pid);
         return r;
 }
 

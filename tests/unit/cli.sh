@@ -133,6 +133,40 @@ if ! grep -q ready "$dir/standin.log"; then
     echo "FAIL unit.cli.standin pt-standin did not start: $(cat "$dir/standin.log")"
     exit 1
 fi
+# monitor on the bus hears passthrud only: a signal another client sends it
+# (unicast, past the bus's match), a device path with a terminal's escape
+# in it or a lease that is not, is not printed; passthrud's own is.
+"$ctl" monitor >"$dir/ctl-monitor" 2>&1 &
+ctl_monitor_pid=$!
+for _ in $(seq 1 50); do
+    grep -q Monitoring "$dir/ctl-monitor" && break
+    sleep 0.1
+done
+ctl_monitor_name=$(busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" list --no-legend --unique 2>/dev/null |
+    awk -v pid="$ctl_monitor_pid" '$2 == pid { print $1; exit }')
+busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" emit --destination="$ctl_monitor_name" \
+    /org/passthru1 org.freedesktop.DBus.ObjectManager InterfacesAdded 'oa{sa{sv}}' \
+    /org/passthru1/device/_1b_5d0_3bowned_07_1b_5b2J 0
+busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" emit --destination="$ctl_monitor_name" \
+    /org/passthru1 org.passthru1.Manager LeaseRevoked ssu 0000:01:00.0 prod-db 4242
+"$ctl" run -d 1:0.0 --vm genuine true >/dev/null 2>&1
+for _ in $(seq 1 50); do
+    grep -q "LeaseAcquired device 0000:01:00.0, VM genuine" "$dir/ctl-monitor" && break
+    sleep 0.1
+done
+kill "$ctl_monitor_pid" 2>/dev/null
+wait "$ctl_monitor_pid" 2>/dev/null
+if [[ -z $ctl_monitor_name ]]; then
+    echo "FAIL unit.cli.monitor_hears_passthrud_only: the monitor's connection was not found on the bus"
+    rc=1
+elif ! grep -q "LeaseAcquired device 0000:01:00.0, VM genuine" "$dir/ctl-monitor" ||
+    grep -q "prod-db\|DeviceAdded\|$(printf '\033')" "$dir/ctl-monitor"; then
+    echo "FAIL unit.cli.monitor_hears_passthrud_only: $(cat -v "$dir/ctl-monitor" | tr '\n' '|')"
+    rc=1
+else
+    echo "PASS unit.cli.monitor_hears_passthrud_only"
+fi
+
 expect run_without_dashdash_passes_the_commands_options 0 "^-m 2048M -smp 2$" run -d 0000:01:00.0 --vm x echo -m 2048M -smp 2
 expect run_with_dashdash 0 "^-m 1G$" run -d 0000:01:00.0 -m 1G --vm x -- echo -m 1G
 expect run_options_before_the_verb 0 "^--vm y$" --vm x run -d 0000:01:00.0 echo --vm y

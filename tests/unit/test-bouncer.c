@@ -8,7 +8,11 @@
 #include <grp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <stdarg.h>
@@ -179,11 +183,144 @@ static void the_rules_read_only_what_the_transport_vouched_for(void **state) {
         sd_bus_error_free(&error);
 }
 
+/* ---- a real dbus-daemon ---- */
+
+/* A private dbus-daemon (session policy: anyone may send anyone a signal); its address in *ret_address. */
+static pid_t bus_daemon_start(char **ret_dir, char **ret_address) {
+        char *dir = NULL, *sock = NULL, *arg = NULL;
+        pid_t pid;
+
+        assert_true(asprintf(&dir, "/tmp/test-bouncer.XXXXXX") > 0);
+        assert_non_null(mkdtemp(dir));
+        assert_true(asprintf(&sock, "%s/bus", dir) > 0);
+        assert_true(asprintf(&arg, "--address=unix:path=%s", sock) > 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+                /* Gone with the test, even one that fails half way; and not holding its output open. */
+                (void) prctl(PR_SET_PDEATHSIG, SIGTERM);
+                if (null < 0 || dup2(null, STDOUT_FILENO) < 0 || dup2(null, STDERR_FILENO) < 0)
+                        _exit(126);
+                execlp("dbus-daemon", "dbus-daemon", "--session", arg, "--nofork", "--nopidfile", (char *) NULL);
+                _exit(127);
+        }
+        for (int i = 0; i < 500 && access(sock, F_OK) < 0; i++)
+                usleep(10000);
+        assert_int_equal(access(sock, F_OK), 0);
+        assert_true(asprintf(ret_address, "unix:path=%s", sock) > 0);
+        *ret_dir = dir;
+        free(sock);
+        free(arg);
+        return pid;
+}
+
+static sd_bus *bus_client(const char *address) {
+        sd_bus *bus = NULL;
+
+        assert_true(sd_bus_new(&bus) >= 0);
+        assert_true(sd_bus_set_address(bus, address) >= 0);
+        assert_true(sd_bus_set_bus_client(bus, true) >= 0);
+        assert_true(sd_bus_start(bus) >= 0);
+        return bus;
+}
+
+static bool peer_known(const BusPeers *p, const char *name) {
+        for (size_t i = 0; i < p->n; i++)
+                if (strcmp(p->peers[i].name, name) == 0)
+                        return true;
+        return false;
+}
+
+/* Run @bus until @name is known (@known) or not, for at most 5 s. */
+static void process_until(sd_bus *bus, const BusPeers *p, const char *name, bool known) {
+        for (int i = 0; i < 500 && peer_known(p, name) != known; i++)
+                if (sd_bus_process(bus, NULL) == 0)
+                        (void) sd_bus_wait(bus, 10000);
+        assert_true(peer_known(p, name) == known);
+}
+
+static void forge(sd_bus *bus, const char *to, const char *name, const char *old_owner, const char *new_owner) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+
+        assert_true(sd_bus_message_new_signal(bus, &m, "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                              "NameOwnerChanged") >= 0);
+        assert_true(sd_bus_message_set_destination(m, to) >= 0);
+        assert_true(sd_bus_message_append(m, "sss", name, old_owner, new_owner) >= 0);
+        assert_true(sd_bus_send(bus, m, NULL) >= 0);
+}
+
+/*
+ * A NameOwnerChanged that another client sends passthrud (sd-bus cannot
+ * hold a match to dbus-daemon's well-known name) changes nothing: not when
+ * a real connection appeared, nor a connection that never was.  Those of
+ * dbus-daemon itself are heard.
+ */
+static void name_owner_changes_only_from_dbus_daemon_count(void **state) {
+        _cleanup_free_ char *dir = NULL, *address = NULL;
+        sd_bus *daemon_bus, *caller, *forger;
+        const char *daemon_name, *name;
+        char *caller_name, *forger_name;
+        Manager *m = NULL;
+        uint64_t appeared;
+        pid_t bus_pid;
+
+        (void) state;
+        bus_pid = bus_daemon_start(&dir, &address);
+        assert_int_equal(manager_new(&manager_default_paths, &m), 0);
+        daemon_bus = bus_client(address);
+        assert_int_equal(bouncer_watch_peers(m, daemon_bus), 0);
+        assert_int_equal(sd_bus_get_unique_name(daemon_bus, &daemon_name), 0);
+
+        caller = bus_client(address);
+        assert_int_equal(sd_bus_get_unique_name(caller, &name), 0);
+        caller_name = strdupa(name);    /* the bus's copy goes with it */
+        process_until(daemon_bus, &m->peers, caller_name, true);
+        appeared = bus_peers_appeared(&m->peers, caller_name);
+        assert_true(appeared > m->peers.watch_started);
+
+        forger = bus_client(address);
+        assert_int_equal(sd_bus_get_unique_name(forger, &name), 0);
+        forger_name = strdupa(name);
+        process_until(daemon_bus, &m->peers, forger_name, true);
+        /* The caller "left" and "appeared" again; one that never was "appeared". */
+        forge(forger, daemon_name, caller_name, caller_name, "");
+        forge(forger, daemon_name, caller_name, "", caller_name);
+        forge(forger, daemon_name, ":9.1", "", ":9.1");
+        assert_true(sd_bus_flush(forger) >= 0);
+        /* The forger's real leave comes after its signals: once it is heard, they were too. */
+        sd_bus_flush_close_unref(forger);
+        process_until(daemon_bus, &m->peers, forger_name, false);
+
+        assert_true(peer_known(&m->peers, caller_name));
+        assert_int_equal(bus_peers_appeared(&m->peers, caller_name), appeared);
+        assert_false(peer_known(&m->peers, ":9.1"));
+
+        /* dbus-daemon's own: the caller's real leave. */
+        sd_bus_flush_close_unref(caller);
+        process_until(daemon_bus, &m->peers, caller_name, false);
+
+        sd_bus_flush_close_unref(daemon_bus);
+        manager_free(m);
+        kill(bus_pid, SIGTERM);
+        assert_int_equal(waitpid(bus_pid, NULL, 0), bus_pid);
+        {
+                char *sock = NULL;
+
+                assert_true(asprintf(&sock, "%s/bus", dir) > 0);
+                (void) unlink(sock);
+                free(sock);
+                assert_int_equal(rmdir(dir), 0);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(a_connection_is_remembered_until_it_leaves),
                 cmocka_unit_test(prefetched_credentials_fill_a_living_connection_once),
                 cmocka_unit_test(the_rules_read_only_what_the_transport_vouched_for),
+                cmocka_unit_test(name_owner_changes_only_from_dbus_daemon_count),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

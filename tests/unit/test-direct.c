@@ -611,6 +611,36 @@ static void a_connection_passed_on_releases_nothing(void **state) {
         assert_int_equal(child_finish(fx, &c), 0);
 }
 
+/*
+ * A holder that runs as root and asks Release again while its lease is on
+ * its way back (a retry, a tool releasing device by device) is still the
+ * holder: nothing happens.  Root's Release revokes another's lease only.
+ */
+static void a_root_holders_second_release_does_not_revoke_it(void **state) {
+        Fx *fx = *state;
+        uint64_t start;
+        Child c;
+        Lease *l;
+
+        assert_int_equal(worker_new(fx->event, &fx->m->worker), 0);
+        fx_start(fx);
+        c = child_run(client_releases_twice, fx->socket, (uid_t) -1);
+        for (int i = 0; i < 100 && fx->m->direct.n_peers < 1; i++)
+                (void) sd_event_run(fx->event, 10000);
+        assert_int_equal(proc_start_time(c.pid, &start), 0);
+        l = lease_of_d1(fx, c.pid, start);
+        l->state = LEASE_RELEASING;     /* its first Release was heard; the group is not back yet */
+        assert_string_equal(child_report(fx, &c), "ok\n");
+        assert_ptr_equal(manager_find_device(fx->m, D1)->lease, l);
+        assert_null(l->grace_timer);
+        assert_int_equal(l->state, LEASE_RELEASING);
+        assert_int_equal(write(c.go, "g", 1), 1);
+        assert_string_equal(child_report(fx, &c), "ok\n");
+        assert_null(l->grace_timer);
+        assert_int_equal(write(c.go, "g", 1), 1);
+        assert_int_equal(child_finish(fx, &c), 0);
+}
+
 /* The fds this process (the daemon's side) has open. */
 static unsigned open_fds(void) {
         DIR *d = opendir("/proc/self/fd");
@@ -822,6 +852,7 @@ int main(void) {
                 T(accept_without_fds_pauses_instead_of_spinning),
                 T(a_stale_socket_is_replaced_and_removed_at_the_end),
                 T(a_connection_passed_on_releases_nothing),
+                T(a_root_holders_second_release_does_not_revoke_it),
                 T(a_socket_systemd_passed_follows_group),
         };
 #undef T

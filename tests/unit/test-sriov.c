@@ -14,6 +14,7 @@
 #include <systemd/sd-event.h>
 
 #include "device.h"
+#include "lease.h"
 #include "fileio.h"
 #include "macro.h"
 #include "manager.h"
@@ -135,6 +136,50 @@ static void a_pf_whose_count_is_being_written_is_not_read_on_the_loop(void **sta
         pf->sriov_busy = false;
         manager_refresh_device(fx->m, PF);
         assert_int_equal(pf->sys.num_vfs, 1);
+}
+
+/*
+ * The same lock is held by a PF's return while its holder keeps a device
+ * fd (vfio-pci's unbind waits for it): Reset and SetNumVFs of a leased or
+ * releasing PF refuse it without reading it (a changed file says whether it
+ * was read), so that the loop, and root's Release, go on.  A PF being
+ * reset (by root's Reset, in the worker) is not read by SetNumVFs either.
+ */
+static void a_leased_or_resetting_pf_is_not_read_by_reset_or_set_num_vfs(void **state) {
+        Lease lease = { .state = LEASE_RELEASING, .vm = (char *) "vm1", .pid = 4242 };
+        Fx *fx = *state;
+        Device *pf;
+        char *err;
+
+        fake_sriov(fx->root, 7, 0);
+        fx_start(fx, "[Manager]\nMaintenanceMode=yes\n\n[Device " PF "]\nPassthrough=yes\n");
+        pf = manager_find_device(fx->m, PF);
+        assert_non_null(pf);
+        assert_int_equal(pf->sys.num_vfs, 0);
+        lease.manager = fx->m;
+        pf->lease = &lease;
+        fake_write(fx->root, PF_DIR "/sriov_numvfs", "3\n");
+        for (int i = 0; i < 2; i++) {
+                err = fx_call(fx, "Reset", "s", PF);
+                assert_non_null(err);
+                assert_non_null(strstr(err, PT_ERROR_DEVICE_BUSY));
+                free(err);
+                err = fx_call(fx, "SetNumVFs", "su", PF, 0);
+                assert_non_null(err);
+                assert_non_null(strstr(err, PT_ERROR_DEVICE_BUSY));
+                free(err);
+                assert_int_equal(pf->sys.num_vfs, 0);
+                lease.state = LEASE_ACTIVE;
+        }
+        pf->lease = NULL;
+
+        pf->resetting = true;
+        err = fx_call(fx, "SetNumVFs", "su", PF, 0);
+        assert_non_null(err);
+        assert_non_null(strstr(err, PT_ERROR_DEVICE_BUSY));
+        free(err);
+        assert_int_equal(pf->sys.num_vfs, 0);
+        pf->resetting = false;
 }
 
 /*
@@ -298,6 +343,7 @@ int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
         const struct CMUnitTest tests[] = {
                 T(a_pf_whose_count_is_being_written_is_not_read_on_the_loop),
+                T(a_leased_or_resetting_pf_is_not_read_by_reset_or_set_num_vfs),
                 T(a_failed_set_num_vfs_keeps_the_saved_count),
                 T(a_pf_without_a_driver_is_refused_naming_it),
                 T(a_vf_hidden_by_its_pf_and_number_is_not_unhidden),
