@@ -50,7 +50,11 @@ static int address_field(xmlNodePtr address, const char *name, unsigned long max
         return 0;
 }
 
-/* The <source><address> of @dev as DDDD:BB:SS.F. */
+/*
+ * The <source><address> of @dev as DDDD:BB:SS.F; 1 (nothing written) for one
+ * in a PCI domain above ffff (a VMD's, which libvirt accepts): no device of
+ * passthru's, whose addresses have four digits of domain.
+ */
 static int source_address(xmlXPathContextPtr ctx, xmlNodePtr dev, char *buf, size_t size) {
         __attribute__((cleanup(xpath_object_freep))) xmlXPathObjectPtr found = NULL;
         unsigned long domain, bus, slot, function;
@@ -62,9 +66,11 @@ static int source_address(xmlXPathContextPtr ctx, xmlNodePtr dev, char *buf, siz
         if (!found->nodesetval || found->nodesetval->nodeNr != 1)
                 return -EINVAL;
         address = found->nodesetval->nodeTab[0];
-        if (address_field(address, "domain", 0xffff, &domain) < 0 || address_field(address, "bus", 0xff, &bus) < 0 ||
+        if (address_field(address, "domain", 0xffffffff, &domain) < 0 || address_field(address, "bus", 0xff, &bus) < 0 ||
             address_field(address, "slot", 0x1f, &slot) < 0 || address_field(address, "function", 7, &function) < 0)
                 return -EINVAL;
+        if (domain > 0xffff)
+                return 1;
         snprintf(buf, size, "%04lx:%02lx:%02lx.%lx", domain, bus, slot, function);
         return 0;
 }
@@ -99,6 +105,8 @@ int domain_pci_hostdevs(const char *xml, DomainHostdev **ret, size_t *ret_n) {
                         r = source_address(ctx, dev, list[n].address, sizeof(list[n].address));
                         if (r < 0)
                                 return r;
+                        if (r > 0)
+                                continue;       /* beyond passthru's addresses: libvirt's own */
                         list[n++].managed = managed && xmlStrcmp(managed, BAD_CAST "yes") == 0;
                 }
         }

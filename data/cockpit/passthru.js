@@ -217,13 +217,35 @@
                 });
     }
 
+    // What a switch with Live or Force does that cannot be taken back, for its confirmation; null: nothing.
+    function passthroughWarning(d, enabled, live, force) {
+        if (force && !enabled && d.State === "quarantined")
+            return d.Address + " is quarantined: no trusted reset cleared what its last VM left. With Force its " +
+                   "host driver gets it as it is.";
+        if (force && enabled)
+            return "Force: " + d.Address + " (" + (d.Name || "?") + ") is taken from the host now, even if it " +
+                   "carries the root file system or the default route.";
+        if (live && enabled)
+            return "Live: " + d.Address + " is taken from its host driver " + (d.Driver || "") + " now.";
+        if (live)
+            return "Live: " + d.Address + " goes to a host driver now.";
+        return null;
+    }
+
+    // Live and Force are for one change: named in a confirmation, and unticked after it.
     function setPassthrough(d, enabled) {
-        const options = {
-            Live: cockpit.variant("b", $("opt-live").checked),
-            Force: cockpit.variant("b", $("opt-force").checked),
-        };
-        call((enabled ? "Passthrough of " : "Ending passthrough of ") + d.Address, "SetPassthrough",
-             [d.Address, enabled, options]);
+        const live = $("opt-live").checked, force = $("opt-force").checked;
+        const options = { Live: cockpit.variant("b", live), Force: cockpit.variant("b", force) };
+        const what = (enabled ? "Passthrough of " : "Ending passthrough of ") + d.Address;
+        const warning = passthroughWarning(d, enabled, live, force);
+        const go = warning ? confirmDialog(what + "?", warning, enabled ? "Take it" : "End passthrough")
+            : Promise.resolve(true);
+        go.then(yes => {
+            if (!yes)
+                return render();        // the switch back as passthrud has it
+            $("opt-live").checked = $("opt-force").checked = false;
+            call(what, "SetPassthrough", [d.Address, enabled, options]);
+        });
     }
 
     function editAssignments(d, input) {
@@ -355,12 +377,47 @@
         const tbody = document.querySelector("#devices tbody");
         // Keep what the user is typing into an assignment field, and its
         // Assign button: rebuilt between the press and the release of a
-        // click, the button would never see the click.
+        // click, the button would never see the click.  Its row stays in
+        // the table, every other cell of it brought up to date in place.
         const typing = document.activeElement && document.activeElement.closest(".passthru-assign");
-        if (typing)
-            return;
-        tbody.replaceChildren(...list.map(renderRow));
+        const editing = typing ? typing.closest("tr") : null;
+        const rows = list.map(d => (editing && editing.dataset.address === d.Address
+            ? refreshRow(editing, typing, renderRow(d)) : renderRow(d)));
+        for (const row of [...tbody.children]) {
+            if (row !== editing || !rows.includes(editing))
+                row.remove();
+        }
+        let next = tbody.firstChild;    // the row being edited, or nothing
+        for (const row of rows) {
+            if (row === editing)
+                next = editing.nextSibling;
+            else
+                tbody.insertBefore(row, next);
+        }
         $("devices").dataset.count = String(list.length);
+    }
+
+    // @row, whose field and button @typing the user is in, made like @fresh
+    // but for them; they follow @fresh's disabled state.
+    function refreshRow(row, typing, fresh) {
+        const cell = typing.closest("td");
+        const freshCells = [...fresh.children];
+        const freshTyping = freshCells[[...row.children].indexOf(cell)]?.querySelector(".passthru-assign");
+        if (!freshTyping)
+            return fresh;       // no field any more (a host device, no right to assign)
+        [...row.children].forEach((old, i) => {
+            if (old !== cell)
+                old.replaceWith(freshCells[i]);
+        });
+        const controls = typing.querySelectorAll("input, button");
+        freshTyping.querySelectorAll("input, button").forEach((c, i) => { controls[i].disabled = c.disabled });
+        for (const child of [...cell.children]) {
+            if (child !== typing)
+                child.remove();
+        }
+        cell.prepend(...[...freshTyping.parentNode.children].filter(c => c !== freshTyping));
+        Object.assign(row.dataset, fresh.dataset);
+        return row;
     }
 
     function renderEvents() {

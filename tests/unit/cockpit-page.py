@@ -283,9 +283,70 @@ def release_confirmed_revokes_the_lease_named(page):
     expect_calls(page, [["Release", [EDU]]])
 
 
+def force_is_asked_for_and_is_for_one_switch(page):
+    """Force (and the Live it ticks) named in a confirmation before a
+    quarantined device goes back to its host driver unreset, and unticked
+    after that one switch: it used to stay ticked, and every later switch
+    was sent with it, unasked."""
+    nic = "0000:02:00.0"
+    page.open([device(EDU, State="quarantined"),
+               device(nic, Name="82574L", State="host", Driver="e1000e", Passthrough=False, IommuGroup=8,
+                      GroupDevices=[nic])])
+    page.click("#opt-force")
+    page.click(ROW + "input[data-action=passthrough]")
+    page.until("the dialog", "!document.getElementById('dialog').hidden")
+    body = page.js("document.getElementById('dialog-body').textContent")
+    if "quarantined" not in body or "as it is" not in body:
+        raise Fail("the dialog says %r" % body)
+    page.click("#dialog-cancel")
+    expect_calls(page, [])
+    page.until("the switch back", "document.querySelector('%sinput[data-action=passthrough]').checked" % ROW)
+    page.click(ROW + "input[data-action=passthrough]")
+    page.until("the dialog", "!document.getElementById('dialog').hidden")
+    page.click("#dialog-confirm")
+    expect_calls(page, [["SetPassthrough", [EDU, False, {"Live": {"t": "b", "v": True},
+                                                          "Force": {"t": "b", "v": True}}]]])
+    ticked = page.js("[document.getElementById('opt-live').checked, document.getElementById('opt-force').checked]")
+    if ticked != [False, False]:
+        raise Fail("after the switch Live, Force ticked: %s" % ticked)
+    page.js("standin.calls.length = 0")
+    page.click('#devices tr[data-address="%s"] input[data-action=passthrough]' % nic)
+    time.sleep(0.2)
+    if page.js("!document.getElementById('dialog').hidden"):
+        raise Fail("a dialog for a switch without Live or Force")
+    expect_calls(page, [["SetPassthrough", [nic, True, {"Live": {"t": "b", "v": False},
+                                                         "Force": {"t": "b", "v": False}}]]])
+
+
+def the_row_being_typed_in_follows_the_bus(page):
+    """The focus in a row's Assign field kept the whole table as it was (a
+    leased device shown available, no Release) for as long as it stayed
+    there: every cell but the field and its button follows the bus, and
+    what was typed is kept and assigned."""
+    page.open([device(EDU)])
+    page.click(ROW + "input.passthru-vm")
+    page.type("vm-d")
+    page.js("standin.device(%s, { Owner: 'vm-x', OwnerPid: 4242, State: 'leased', Driver: 'vfio-pci' })"
+            % json.dumps(object_path(EDU)))
+    page.until("the row leased", "document.querySelector('%s'.trim()).dataset.state === 'leased'" % ROW)
+    got = page.js("[document.querySelector('%s[data-field=owner]').textContent,"
+                  " !!document.querySelector('%s[data-action=release]'),"
+                  " document.activeElement.classList.contains('passthru-vm'), document.activeElement.value]"
+                  % (ROW, ROW))
+    if got != ["vm-x", True, True, "vm-d"]:
+        raise Fail("owner %r, a Release button %s, the focus in the field %s, its text %r" % tuple(got))
+    page.click(ROW + "button[data-action=assign]")
+    expect_calls(page, [["Assign", [EDU, "vm-d"]]])
+    page.click(ROW + "input.passthru-vm")
+    page.js("standin.manager.MaintenanceMode = false; standin.manager.dispatch('changed')")
+    page.until("Assign disabled out of maintenance mode",
+               "document.querySelector('%sbutton[data-action=assign]').disabled" % ROW)
+
+
 CASES = [markup_from_the_bus_is_shown_as_text, assign_by_a_click_on_the_button, assign_by_enter_in_the_field,
          assign_by_tab_to_the_button_and_enter, release_confirmed_after_the_lease_changed_revokes_nothing,
-         release_confirmed_revokes_the_lease_named]
+         release_confirmed_revokes_the_lease_named, force_is_asked_for_and_is_for_one_switch,
+         the_row_being_typed_in_follows_the_bus]
 
 
 def main():

@@ -142,6 +142,25 @@ static void hostdev_interfaces_are_pci_hostdevs(void **state) {
         free(hd);
 }
 
+/* A VMD's device, in a PCI domain above ffff (libvirt takes 32 bits): no device of passthru's, not refused. */
+static void hostdevs_in_a_domain_above_ffff_are_libvirts(void **state) {
+        static const char xml[] =
+                "<domain type='kvm'><devices>"
+                "<hostdev mode='subsystem' type='pci' managed='yes'>"
+                "<source><address domain='0x10000' bus='0x01' slot='0x00' function='0x0'/></source></hostdev>"
+                "<hostdev mode='subsystem' type='pci' managed='no'>"
+                "<source><address domain='0x0000' bus='0x02' slot='0x00' function='0x0'/></source></hostdev>"
+                "</devices></domain>";
+        DomainHostdev *hd = NULL;
+        size_t n = 0;
+
+        (void) state;
+        assert_int_equal(domain_pci_hostdevs(xml, &hd, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(hd[0].address, "0000:02:00.0");
+        free(hd);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(reads_pci_hostdevs_with_source_address_and_managed),
@@ -149,6 +168,7 @@ int main(void) {
                 cmocka_unit_test(malformed_xml_is_refused),
                 cmocka_unit_test(hostdevs_outside_devices_are_not_devices),
                 cmocka_unit_test(hostdev_interfaces_are_pci_hostdevs),
+                cmocka_unit_test(hostdevs_in_a_domain_above_ffff_are_libvirts),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
