@@ -53,3 +53,20 @@ int pt_attrs_to_rule(struct nlattr **attrs, struct pt_rule *rule,
 	}
 	return 0;
 }
+
+int pt_attrs_one_rule(const struct nlattr *head, int len,
+		      struct netlink_ext_ack *extack)
+{
+	const struct nlattr *attr;
+	int rem, n = 0;
+
+	/* nla_parse() keeps the last of several: the others would be lost unsaid. */
+	nla_for_each_attr(attr, head, len, rem) {
+		if (nla_type(attr) == PASSTHRU_A_RULE && ++n > 1) {
+			NL_SET_ERR_MSG_ATTR(extack, attr,
+					    "more than one rule attribute: one rule per request");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}

@@ -15,5 +15,7 @@ extern const struct nla_policy pt_nl_policy[PASSTHRU_A_MAX + 1];
 
 int pt_attrs_to_rule(struct nlattr **attrs, struct pt_rule *rule,
 		     struct netlink_ext_ack *extack);
+int pt_attrs_one_rule(const struct nlattr *head, int len,
+		      struct netlink_ext_ack *extack);
 
 #endif /* PASSTHRU_ATTRS_H */

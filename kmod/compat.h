@@ -23,6 +23,13 @@ static inline bool pt_driver_override_is(struct pci_dev *pdev,
 {
 	return device_match_driver_override(&pdev->dev, drv) > 0;
 }
+
+/* The same with the device lock held (a probe): the override has a lock of its own. */
+static inline bool pt_driver_override_is_locked(struct pci_dev *pdev,
+						struct device_driver *drv)
+{
+	return pt_driver_override_is(pdev, drv);
+}
 #else
 /* struct pci_dev's own driver_override, under the device lock. */
 static inline int pt_set_driver_override(struct pci_dev *pdev, const char *name)
@@ -41,6 +48,15 @@ static inline bool pt_driver_override_is(struct pci_dev *pdev,
 		!strcmp(pdev->driver_override, drv->name);
 	device_unlock(&pdev->dev);
 	return match;
+}
+
+/* The same with the device lock held (a probe). */
+static inline bool pt_driver_override_is_locked(struct pci_dev *pdev,
+						struct device_driver *drv)
+{
+	device_lock_assert(&pdev->dev);
+	return pdev->driver_override &&
+	       !strcmp(pdev->driver_override, drv->name);
 }
 #endif
 

@@ -99,7 +99,10 @@ static int pt_hide_doit(struct sk_buff *skb, struct genl_info *info)
 	struct pt_rule rule;
 	int ret;
 
-	ret = pt_attrs_to_rule(info->attrs, &rule, info->extack);
+	ret = pt_attrs_one_rule(genlmsg_data(info->genlhdr),
+				genlmsg_len(info->genlhdr), info->extack);
+	if (!ret)
+		ret = pt_attrs_to_rule(info->attrs, &rule, info->extack);
 	if (ret)
 		return ret;
 	return pt_stub_hide(&rule, info->extack);
@@ -110,7 +113,10 @@ static int pt_unhide_doit(struct sk_buff *skb, struct genl_info *info)
 	struct pt_rule rule;
 	int ret;
 
-	ret = pt_attrs_to_rule(info->attrs, &rule, info->extack);
+	ret = pt_attrs_one_rule(genlmsg_data(info->genlhdr),
+				genlmsg_len(info->genlhdr), info->extack);
+	if (!ret)
+		ret = pt_attrs_to_rule(info->attrs, &rule, info->extack);
 	if (ret)
 		return ret;
 	return pt_stub_unhide(&rule, info->extack);

@@ -197,10 +197,13 @@ static void pt_pin_unlink(struct pt_pin *pin, struct list_head *list)
 }
 
 /* Drop @pdev's driver_override if it is still ours. */
-static void pt_clear_override(struct pci_dev *pdev)
+/* Whether it was ours (and is cleared now). */
+static bool pt_clear_override(struct pci_dev *pdev)
 {
-	if (pt_override_is_ours(pdev))
-		pt_set_driver_override(pdev, "");
+	if (!pt_override_is_ours(pdev))
+		return false;
+	pt_set_driver_override(pdev, "");
+	return true;
 }
 
 /* Free an unlinked pin; with @clear, also drop the override if still ours. */
@@ -371,6 +374,16 @@ static int pt_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	struct pci_saved_state *saved;
 	const char *why;
 	int ret;
+
+	/*
+	 * Only a device pinned to passthru (its rules, HIDE, a driver_override
+	 * written by hand): not one an id written to new_id brings, as it
+	 * does to pci-stub, which no rule, GET or UNHIDE would know of.
+	 */
+	if (!pt_driver_override_is_locked(pdev, &pt_driver.driver)) {
+		pci_info(pdev, "not claiming it: not pinned to passthru (passthru.hide=, ids= or HIDE; new_id is not used)\n");
+		return -ENODEV;
+	}
 
 	/* Pinned by hand (driver_override), say: still not a bridge. */
 	why = pt_unclaimable(pdev->hdr_type);
@@ -718,9 +731,15 @@ out:
 	 */
 	list_for_each_entry_safe(pin, tmp, &gone, node) {
 		struct device *dev = &pin->pdev->dev;
+		bool ours = pt_clear_override(pin->pdev);
 
-		pt_clear_override(pin->pdev);
-		if (dev->driver == &pt_driver.driver) {
+		/*
+		 * Also one pinned to passthru with no driver at all (its host
+		 * driver unbound by hand): unpinned, it may have one.  Not one
+		 * whose override another mover set (vfio-pci's, a lease's,
+		 * between its moves).
+		 */
+		if (dev->driver == &pt_driver.driver || (ours && !dev->driver)) {
 			device_release_driver(dev);
 			err = device_attach(dev);
 			if (err < 0)

@@ -643,6 +643,8 @@ static int validate(struct kunit *test, const u8 *buf, int len,
 	ret = nla_parse(tb, PASSTHRU_A_MAX, (const struct nlattr *)buf, len,
 			pt_nl_policy, &extack);
 	if (!ret)
+		ret = pt_attrs_one_rule((const struct nlattr *)buf, len, &extack);
+	if (!ret)
 		ret = pt_attrs_to_rule(tb, rule, &extack);
 	*msg = extack._msg;
 	return ret;
@@ -700,6 +702,12 @@ static void netlink_refuses_bad_requests(struct kunit *test)
 	len = put_attr(buf, 0, PASSTHRU_A_RULE, "(1:0.0)(2:0.0)", 15);
 	KUNIT_EXPECT_EQ(test, validate(test, buf, len, &rule, &msg), -EINVAL);
 	KUNIT_EXPECT_STREQ(test, msg, "more than one token");
+
+	/* two rule attributes: nla_parse() alone keeps the last */
+	len = put_attr(buf, 0, PASSTHRU_A_RULE, "(01:00.0)", 10);
+	len = put_attr(buf, len, PASSTHRU_A_RULE, "(02:00.0)", 10);
+	KUNIT_EXPECT_EQ(test, validate(test, buf, len, &rule, &msg), -EINVAL);
+	KUNIT_EXPECT_STREQ(test, msg, "more than one rule attribute: one rule per request");
 }
 
 /* What follows the rule's NUL would be dropped unseen: refused instead. */

@@ -6,7 +6,10 @@
  * namespace only.
  *
  * PASSTHRU_CMD_GET (dump, anyone)
- *   One message per device or rule the module knows:
+ *   One message per device a rule matches, present or not (a rule naming
+ *   one address whose device is absent has a message of its own); a rule
+ *   with wildcards, of a PF's VFs or of ids that matches no device now has
+ *   none (a second HIDE of it says it is there):
  *     PASSTHRU_A_ADDRESS    string  "0000:01:00.0"
  *     PASSTHRU_A_VENDOR     u16     absent when the device is not present
  *     PASSTHRU_A_DEVICE     u16     absent when the device is not present
@@ -17,7 +20,8 @@
  *
  * PASSTHRU_CMD_HIDE, PASSTHRU_CMD_UNHIDE (do, CAP_NET_ADMIN)
  *   Request:
- *     PASSTHRU_A_RULE       string  exactly one hide= token, "(01:00.0)"
+ *     PASSTHRU_A_RULE       string  exactly one hide= token, "(01:00.0)";
+ *                                   one such attribute per request
  *   HIDE adds the rule and claims every matching device that no driver
  *   holds; UNHIDE drops the rule and releases the devices no other rule
  *   matches.  Errors come back with an extended-ACK message naming what

@@ -142,6 +142,40 @@ testcase_runtime_hide_pins_a_held_device_for_when_its_driver_lets_go() {
     echo $NIC > /sys/bus/pci/drivers/e1000e/unbind
 }
 
+# Pinned while its host driver held it, then unbound by hand (no probe
+# follows): UNHIDE gives it back to its host driver.  It used to say yes,
+# drop the pin and leave the NIC with no driver.
+testcase_unhide_gives_a_pinned_device_left_without_a_driver_back() {
+    load_passthru
+    modprobe e1000e
+    echo $NIC > /sys/bus/pci/drivers_probe
+    assert_driver $NIC e1000e
+    ptnl hide '(02:00.0)'
+    echo $NIC > /sys/bus/pci/drivers/e1000e/unbind
+    assert_driver $NIC none
+    ptnl unhide '(02:00.0)'
+    assert_driver $NIC e1000e
+    assert_eq "$(override $NIC)" "(null)" "driver_override of $NIC"
+    echo $NIC > /sys/bus/pci/drivers/e1000e/unbind
+}
+
+# An id written to new_id, as one does for pci-stub: passthru claims only
+# devices pinned to it.  It used to claim (and reset) every edu, in no rule
+# GET listed, and neither UNHIDE nor remove_id gave them back.
+testcase_new_id_claims_no_device_outside_the_rules() {
+    load_passthru
+    assert_driver $BR1 none
+    echo "1234 11e8" > /sys/bus/pci/drivers/passthru/new_id
+    assert_driver $BR1 none
+    dmesg | grep -qF "$BR1: not claiming it: not pinned to passthru" || fail "no log line for $BR1"
+    echo "1234 11e8" > /sys/bus/pci/drivers/passthru/remove_id
+    # A rule still claims it.
+    ptnl hide '(04:01.0)'
+    assert_driver $BR1 passthru
+    ptnl unhide '(04:01.0)'
+    assert_driver $BR1 none
+}
+
 testcase_unprivileged_caller_is_refused() {
     load_passthru
     setpriv --reuid=65534 --regid=65534 --clear-groups ptnl hide '(04:01.0)' 2>/tmp/err &&
