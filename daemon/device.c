@@ -67,12 +67,9 @@ int device_refresh(Device *d) {
         int r;
 
         /*
-         * A PF whose sriov_numvfs SetNumVFs' worker is writing: the kernel
-         * reads that file under the device lock that the write holds, for
-         * as long as a VF's removal waits for its VFIO user.  Not read until
-         * the worker is done (num_vfs_done() reads it again), so that
-         * nothing on the loop (another SetNumVFs, Reset, a udev event)
-         * waits with it.
+         * A PF whose sriov_numvfs SetNumVFs' worker is writing: its VFs
+         * come and go meanwhile.  Not read until the worker is done
+         * (num_vfs_done() reads it again): it shows its last counts.
          */
         if (d->sriov_busy)
                 return 0;

@@ -1088,11 +1088,7 @@ static int method_reset(sd_bus_message *msg, void *userdata, sd_bus_error *error
         r = read_device_call(m, msg, NULL, &d, error);
         if (r < 0)
                 return r;
-        /*
-         * A leased or resetting device is not read first: a PF's
-         * sriov_numvfs is shown under the device lock, which its return's
-         * unbind holds for as long as its holder keeps an fd.
-         */
+        /* A leased or resetting device is refused before it is read: nothing to read it for. */
         if (d->lease)
                 return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY, "%s is leased to VM '%s'.", d->address,
                                          d->lease->vm);

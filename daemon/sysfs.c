@@ -319,10 +319,14 @@ static int read_sriov(const char *root, SysfsPciDevice *d) {
                 return 0;
         if (r < 0)
                 return r;
-        r = read_dec_attr(root, d->address, "sriov_numvfs", d->total_vfs, &d->num_vfs);
-        if (r < 0)
-                return r == -ENOENT ? -ENODEV : r;
-        for (unsigned i = 0; i < d->num_vfs; i++) {
+        /*
+         * Not sriov_numvfs: the kernel shows it under the PF's device lock,
+         * which a write of it (passthrud's worker, or anyone's) and an unbind
+         * of the PF's driver hold until a leased VF's VMM lets go.  The
+         * virtfnN links are read without it; they are the VFs there now.
+         */
+        d->num_vfs = 0;
+        for (unsigned i = 0; i < d->total_vfs; i++) {
                 char file[32];
 
                 p = mfree(p);
@@ -341,6 +345,7 @@ static int read_sriov(const char *root, SysfsPciDevice *d) {
                 r = strv_extend(&d->virtfns, name);
                 if (r < 0)
                         return r;
+                d->num_vfs++;
         }
         return 0;
 }
