@@ -182,6 +182,9 @@ char *device_reset_explain(const Device *d, int r) {
 DeviceState device_state(const Device *d) {
         if (d->lease)
                 return d->lease->state == LEASE_RELEASING ? DEVICE_RELEASING : DEVICE_LEASED;
+        /* Seen moved there by another tool (note_foreign()), and quarantined for when it is back. */
+        if (d->quarantined && d->foreign_seen && device_marked(d) && driver_is(d, PT_VFIO_DRIVER))
+                return DEVICE_FOREIGN;
         if (d->quarantined)
                 return DEVICE_QUARANTINED;
         if (!device_marked(d))

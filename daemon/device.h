@@ -38,7 +38,7 @@ typedef struct Device {
         bool resetting;         /* root's Reset is running in the worker */
         bool sriov_busy;        /* root's SetNumVFs is writing sriov_numvfs in the worker */
         bool configuring;       /* root's SetPassthrough waits on passthru.ko or a host driver in the worker */
-        bool foreign_seen;      /* seen on vfio-pci without a lease: quarantined when it comes back */
+        bool foreign_seen;      /* seen on vfio-pci without a lease: quarantined then, shown foreign while there */
         bool refresh_queued;    /* in the manager's dirty list, to be re-read once the burst of events is over */
         Lease *lease;
         char *announced;        /* what PropertiesChanged last said, to skip repeats */

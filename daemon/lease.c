@@ -717,18 +717,28 @@ static int return_run(void *userdata) {
         ReturnJob *job = userdata;
         size_t n = strv_length(job->devices);
 
-        /* Unbinding vfio-pci waits until every copy of the group fd is closed. */
-        for (size_t i = 0; i < n; i++) {
+        /*
+         * Unbinding vfio-pci waits until every copy of the group fd is
+         * closed.  -ENODEV: the device is gone; -ENOENT: a driver that
+         * cannot be unbound (quarantined below, as any other failure).
+         */
+        for (size_t i = 0; i < n; i++)
                 job->results[i] = sysfs_unbind(job->sysfs_root, job->devices[i]);
-                if (job->results[i] == -ENOENT)
-                        job->results[i] = -ENODEV;
-        }
         FAULT_POINT("return-unbound");
         for (size_t i = 0; i < n; i++) {
                 int r;
 
                 if (job->results[i] == -ENODEV)
                         continue;       /* removed */
+                if (job->results[i] < 0) {
+                        /*
+                         * Still on vfio-pci, and maybe still open: a reset now
+                         * would be undone by whatever its holder does next.
+                         * Not reset, not bound: quarantined.
+                         */
+                        job->resets[i] = job->results[i];
+                        continue;
+                }
                 /* Strongest first, until one trusted to clear the device's state works. */
                 job->resets[i] = reset_chain_run(&job->chains[i], job->sysfs_root, job->devices[i], NULL, NULL);
                 job->results[i] = job->resets[i];
@@ -763,8 +773,16 @@ static void return_done(int result, void *userdata) {
 
                 if (job->results[i] == -ENODEV && strcmp(l->reason, PT_LEASE_REASON_PROCESS_EXITED) == 0)
                         l->reason = PT_LEASE_REASON_DEVICE_REMOVED;
-                if (job->results[i] == -ENODEV)
+                if (job->results[i] == -ENODEV) {
+                        /*
+                         * Gone during its lease or its return: no reset of ours ran.  What comes back at
+                         * this address (a rescan, a link that came back) has had passthru.ko's claim reset
+                         * at best, whichever method the kernel picks: quarantined by address until root's
+                         * Reset, as a device the daemon did not know is.
+                         */
+                        (void) manager_quarantine_address(m, job->devices[i]);
                         continue;
+                }
                 if (!d) {
                         /* Not known, so no method was read and none ran: the device stays back. */
                         if (unknown)
@@ -1247,8 +1265,11 @@ static int lease_take_back_unfinished(Manager *m) {
                         for (char **k = l->devices; *k; k++) {
                                 Device *o = manager_find_device(m, *k);
 
-                                if (o)
-                                        o->foreign_seen = true; /* quarantined when it comes back */
+                                if (!o)
+                                        continue;
+                                o->foreign_seen = true;
+                                /* For when it comes back, written now: a restart meanwhile would not know. */
+                                (void) manager_set_quarantined(m, o, true);
                         }
                         lease_free(l);
                         continue;
@@ -1278,7 +1299,10 @@ static char **ledger_members_now(Manager *m, const LedgerEntry *e) {
 
                 if (d && d->sys.iommu_group != e->group) {
                         log_warning("The lease ledger names %s in IOMMU group %d, but it is in group %d: left out of "
-                                    "that lease's return", *a, e->group, d->sys.iommu_group);
+                                    "that lease's return, and quarantined (nothing of ours reset it)", *a, e->group,
+                                    d->sys.iommu_group);
+                        if (drv && (strcmp(drv, PT_STUB_DRIVER) == 0 || strcmp(drv, PT_VFIO_DRIVER) == 0))
+                                (void) manager_quarantine_address(m, *a);
                         continue;
                 }
                 if (drv && strcmp(drv, PT_STUB_DRIVER) != 0 && strcmp(drv, PT_VFIO_DRIVER) != 0) {
@@ -1290,6 +1314,21 @@ static char **ledger_members_now(Manager *m, const LedgerEntry *e) {
                         return NULL;
         }
         return TAKE_PTR(l);
+}
+
+/*
+ * Whether every member of @l is on vfio-pci, as a lease's are: one that is
+ * not (unbound, or back on passthru) was on its way back when the daemon
+ * stopped (or its grant had not finished), and its holder has no fd of it.
+ */
+static bool lease_members_on_vfio(Lease *l) {
+        for (char **a = l->devices; *a; a++) {
+                const Device *d = manager_find_device(l->manager, *a);
+
+                if (d && (!d->sys.driver || strcmp(d->sys.driver, PT_VFIO_DRIVER) != 0))
+                        return false;
+        }
+        return true;
 }
 
 int lease_reconcile(Manager *m) {
@@ -1327,6 +1366,12 @@ int lease_reconcile(Manager *m) {
                 }
                 lease_attach(l);
 
+                if (!lease_members_on_vfio(l)) {
+                        log_info("IOMMU group %d (VM '%s', pid %u) was on its way back when the daemon stopped: "
+                                 "returning it", l->group, l->vm, (unsigned) l->pid);
+                        lease_end(l, PT_LEASE_REASON_RELEASED);
+                        continue;
+                }
                 /* The same process, not a new one with a recycled pid? */
                 if (proc_start_time(e->pid, &start) >= 0 && start == e->start_time) {
                         l->pidfd = pidfd_open(e->pid);

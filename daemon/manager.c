@@ -532,7 +532,9 @@ void manager_refresh_module(Manager *m) {
  * back (libvirt's managed='yes', driverctl, a bind by hand) is foreign:
  * said once in the journal, leased to nobody.  When it comes back to
  * passthru, nothing says it was reset between that tool's VM and the next:
- * it is quarantined until root's Reset.
+ * it is quarantined until root's Reset.  The quarantine is written when it
+ * is first seen foreign, so that a restart of passthrud meanwhile does not
+ * forget it (passthru.ko claims it back without a reset of its own).
  */
 static void note_foreign(Manager *m, Device *d) {
         DeviceState st = device_state(d);
@@ -540,15 +542,17 @@ static void note_foreign(Manager *m, Device *d) {
         if (st == DEVICE_FOREIGN) {
                 if (!d->foreign_seen)
                         log_warning("%s was moved to vfio-pci behind passthrud's back, not by a lease: it is leased "
-                                    "to no VM until it is back on passthru ('passthructl check' says who holds it)",
-                                    d->address);
+                                    "to no VM, and quarantined for when it is back on passthru ('passthructl check' "
+                                    "says who holds it)", d->address);
                 d->foreign_seen = true;
+                if (!d->quarantined)
+                        (void) manager_set_quarantined(m, d, true);   /* held even when the list cannot be written yet */
                 return;
         }
-        if (!d->foreign_seen || st != DEVICE_AVAILABLE)
+        if (!d->foreign_seen || !d->sys.driver || strcmp(d->sys.driver, PT_STUB_DRIVER) != 0)
                 return;
         d->foreign_seen = false;
-        (void) manager_set_quarantined(m, d, true);   /* held even when the list cannot be written yet */
+        (void) manager_set_quarantined(m, d, true);
         log_warning("%s is back on passthru from another tool, without a reset passthrud trusts: quarantined until "
                     "root's Reset ('passthructl reset %s')", d->address, d->address);
 }

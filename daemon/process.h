@@ -75,3 +75,17 @@ void proc_comm(const char *proc, pid_t pid, char *buf, size_t size);
 void comm_escape(const char *comm, char *buf, size_t size);
 /* SIGKILL @pid through a pidfd (no recycled pid is hit); 0, or -ESRCH when gone. */
 int process_kill(pid_t pid);
+
+/*
+ * Write @text to the file @path (one write(), as sysfs wants it) from a
+ * child process of its own that shares the daemon's memory but not its
+ * fds (clone(CLONE_VM | CLONE_VFORK), the child closing every fd before it
+ * opens @path), and wait for it.  For writes the kernel may hold
+ * uninterruptibly for as long as some other process likes (vfio-pci's
+ * unbind, once the waiting thread has a signal): a thread of the daemon
+ * stuck so would keep a dying daemon, its bus name and its fds alive, and
+ * no successor could start; the child holds nothing but itself.  0, or the
+ * negative errno of the open() or write().
+ */
+int process_write_apart(const char *path, const char *text);
+

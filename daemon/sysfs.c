@@ -16,6 +16,7 @@
 #include "fileio.h"
 #include "macro.h"
 #include "passthru-names.h"
+#include "process.h"
 #include "strv.h"
 #include "sysfs.h"
 
@@ -573,7 +574,7 @@ static int unbind_at(int dfd, const char *unbind, const char *driver_link, const
 }
 
 int sysfs_unbind(const char *root, const char *address) {
-        _cleanup_free_ char *unbind = NULL, *driver = NULL;
+        _cleanup_free_ char *unbind = NULL, *driver = NULL, *left = NULL;
         int r;
 
         r = device_path(root, address, "driver/unbind", &unbind);
@@ -581,7 +582,14 @@ int sysfs_unbind(const char *root, const char *address) {
                 r = device_path(root, address, "driver", &driver);
         if (r < 0)
                 return r;
-        r = unbind_at(AT_FDCWD, unbind, driver, address);
+        /* In a child: vfio-pci's unbind may wait uninterruptibly for the group's last fd (process.h). */
+        r = process_write_apart(unbind, address);
+        if (r == -ENOENT) {
+                /* No unbind file: no driver left (1), or one that cannot be unbound. */
+                r = link_name_or_none_at(AT_FDCWD, driver, &left);
+                if (r >= 0)
+                        r = left ? -ENOENT : 1;
+        }
         /* No driver left: done, unless the device itself is gone. */
         return r == 1 ? device_exists(root, address) : r;
 }

@@ -72,7 +72,10 @@ int sysfs_set_num_vfs(const char *root, const char *address, unsigned n);
 
 /* NULL or "" clears the override. */
 int sysfs_set_driver_override(const char *root, const char *address, const char *driver);
-/* Write the address to .../ADDR/driver/unbind; 0 if no driver.  Can block (see above). */
+/*
+ * Write the address to .../ADDR/driver/unbind, from a child process of its
+ * own (process_write_apart()); 0 if no driver.  Can block (see above).
+ */
 int sysfs_unbind(const char *root, const char *address);
 /* Write the address to /bus/pci/drivers_probe. */
 int sysfs_drivers_probe(const char *root, const char *address);

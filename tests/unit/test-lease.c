@@ -1167,6 +1167,17 @@ static void a_runtime_directory_removed_is_made_again(void **state) {
  * daemon was away): the return leaves it alone; an entry with nothing
  * else is dropped.
  */
+/* The pid of a process that has exited (and been reaped): a holder that is gone. */
+static pid_t gone_pid(void) {
+        pid_t child = fork();
+
+        assert_true(child >= 0);
+        if (child == 0)
+                _exit(0);
+        assert_int_equal(waitpid(child, NULL, 0), child);
+        return child;
+}
+
 static void a_ledger_naming_a_host_device_leaves_it_alone(void **state) {
         Fx *fx = *state;
         sd_event *event = NULL;
@@ -1174,11 +1185,7 @@ static void a_ledger_naming_a_host_device_leaves_it_alone(void **state) {
         char text[512];
         pid_t child;
 
-        child = fork();
-        assert_true(child >= 0);
-        if (child == 0)
-                _exit(0);
-        assert_int_equal(waitpid(child, NULL, 0), child);      /* a holder that is gone */
+        child = gone_pid();     /* a holder that is gone */
         fake_pci_add(fx->root, &(FakePci) {
                 .address = "0000:04:00.0", .vendor = 0x8086, .device = 0x10d3, .class = 0x020000,
                 .driver = "e1000e", .iommu_group = 4,
@@ -1204,6 +1211,188 @@ static void a_ledger_naming_a_host_device_leaves_it_alone(void **state) {
         sd_event_unref(event);
 }
 
+/* Take @address out of the fake tree, as a removal does (its group's link too). */
+static void fx_remove_pci(Fx *fx, const char *address, int group) {
+        char rel[256], *p;
+
+        snprintf(rel, sizeof(rel), "bus/pci/devices/%s", address);
+        fake_unlink(fx->root, rel);
+        snprintf(rel, sizeof(rel), "kernel/iommu_groups/%d/devices/%s", group, address);
+        fake_unlink(fx->root, rel);
+        snprintf(rel, sizeof(rel), "devices/pci0000:00/%s", address);
+        p = fake_path(fx->root, rel);
+        (void) nftw(p, fake_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        free(p);
+}
+
+/*
+ * A leased device removed during its lease (a remove and rescan, a link
+ * that went down, a replug) had no reset of passthrud's: whatever comes
+ * back at its address (passthru.ko's claim ran the kernel's own first
+ * method, pm before bus) is quarantined until root's Reset.  It came back
+ * available, leasable by the next VM.
+ */
+static void a_device_removed_during_its_lease_comes_back_quarantined(void **state) {
+        Fx *fx = *state;
+        sd_event *event = NULL;
+
+        fx_remove_pci(fx, D1, 1);
+        fake_pci_add(fx->root, &(FakePci) { .address = D1, .driver = "vfio-pci", .iommu_group = 1,
+                                           .reset_method = "pm" });
+        fx_load(fx, MARKED_STATE);
+        assert_int_equal(sd_event_new(&event), 0);
+        assert_int_equal(manager_attach_event(fx->m, event), 0);
+        (void) fx_lease(fx, 1, "vm-a", getpid(), (const char *const[]) { D1, NULL });
+
+        fx_remove_pci(fx, D1, 1);
+        manager_refresh_device(fx->m, D1);
+        for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
+                (void) sd_event_run(event, 100000);
+        assert_int_equal(fx->m->n_leases, 0);
+        assert_true(strv_contains(fx->m->quarantine, D1));
+
+        fake_pci_add(fx->root, &(FakePci) { .address = D1, .driver = "passthru", .iommu_group = 1,
+                                           .reset_method = "pm" });
+        manager_refresh_device(fx->m, D1);
+        assert_int_equal(device_state(fx_device(fx, D1)), DEVICE_QUARANTINED);
+        assert_int_not_equal(fx_check(fx, D1, "vm-b"), 0);
+        sd_event_unref(event);
+}
+
+/*
+ * The same across a restart: the ledger names D1 in group 1, but it was
+ * removed and added again while passthrud was away (now group 7): left out
+ * of the return, and quarantined, since nothing of passthrud's reset it.
+ */
+static void a_ledger_device_back_in_another_group_is_quarantined(void **state) {
+        Fx *fx = *state;
+        sd_event *event = NULL;
+        char text[512];
+        pid_t child;
+
+        child = gone_pid();
+        fx_remove_pci(fx, D1, 1);
+        fake_pci_add(fx->root, &(FakePci) { .address = D1, .driver = "passthru", .iommu_group = 7,
+                                           .reset_method = "pm" });
+        snprintf(text, sizeof(text), "[Lease 1]\nDevices=" D1 "\nVm=vm-a\nPid=%d\nStartTime=1\nUid=0\n", (int) child);
+        fake_write(fx->root, "run/passthru/leases", text);
+        fx_load(fx, MARKED_STATE);
+        assert_int_equal(sd_event_new(&event), 0);
+        assert_int_equal(manager_attach_event(fx->m, event), 0);
+        assert_int_equal(lease_reconcile(fx->m), 0);
+        for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
+                (void) sd_event_run(event, 100000);
+        assert_null(ledger_find_group(&fx->m->ledger, 1));
+        assert_int_equal(device_state(fx_device(fx, D1)), DEVICE_QUARANTINED);
+        sd_event_unref(event);
+}
+
+/*
+ * Seen foreign (another tool's VM on vfio-pci), it is quarantined on disk
+ * at once: a restart of passthrud while that VM runs (an upgrade, a crash)
+ * and the device back on passthru before the new daemon reads it
+ * (passthru.ko claims it back without a reset of its own) still finds it
+ * quarantined.  It came back available.
+ */
+static void a_device_seen_foreign_stays_quarantined_across_a_restart(void **state) {
+        Fx *fx = *state;
+
+        fx_load(fx, MARKED_STATE);
+        fake_bind(fx->root, D1, "vfio-pci");
+        manager_refresh_device(fx->m, D1);
+        assert_int_equal(device_state(fx_device(fx, D1)), DEVICE_FOREIGN);
+        assert_true(strv_contains(fx->m->quarantine, D1));
+        manager_free(fx->m);
+        fx->m = NULL;
+        fake_bind(fx->root, D1, "passthru");
+        fx_load(fx, NULL);
+        assert_int_equal(device_state(fx_device(fx, D1)), DEVICE_QUARANTINED);
+        assert_refused(fx, fx_check(fx, D1, "vm-b"), PT_ERROR_QUARANTINED, D1, NULL);
+}
+
+/*
+ * A member whose unbind from vfio-pci fails (here a driver without an
+ * unbind file) is still bound, and maybe still open: it is neither reset
+ * (what its holder did after would go to the next owner) nor bound, but
+ * quarantined.  It had been reset under its holder, and a driver that
+ * cannot be unbound was taken for a removed device (neither reset nor
+ * quarantined).
+ */
+static void a_member_that_cannot_be_unbound_is_quarantined_unreset(void **state) {
+        Fx *fx = *state;
+        sd_event *event = NULL;
+        _cleanup_free_ char *driver = NULL;
+        Lease *l;
+
+        fx_load(fx, MARKED_STATE);
+        assert_int_equal(sd_event_new(&event), 0);
+        assert_int_equal(manager_attach_event(fx->m, event), 0);
+        fake_bind(fx->root, D1, "vfio-pci");
+        l = fx_lease(fx, 1, "vm-a", getpid(), (const char *const[]) { D1, NULL });
+        fake_unlink(fx->root, "bus/pci/drivers/vfio-pci/unbind");
+        lease_end(l, PT_LEASE_REASON_RELEASED);
+        for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
+                (void) sd_event_run(event, 100000);
+        assert_int_equal(fx->m->n_leases, 0);
+        assert_true(fx_device(fx, D1)->quarantined);
+        assert_true(strv_contains(fx->m->quarantine, D1));
+        assert_int_equal(strv_length(fx_device(fx, D1)->reset_results), 0);     /* no method ran */
+        driver = fake_bound_driver(fx->root, D1);
+        assert_string_equal(driver, "vfio-pci");
+        sd_event_unref(event);
+}
+
+/*
+ * At a start, a ledger entry whose holder lives but whose member is not on
+ * vfio-pci was on its way back (or its grant never finished) when the daemon
+ * stopped: its holder has no fd of it.  It is returned, reset, not adopted
+ * as a live lease (the device stayed out of service, shown leased, until
+ * that holder exited).  One whose members are on vfio-pci is adopted.
+ */
+static void a_ledger_entry_on_its_way_back_is_returned_not_adopted(void **state) {
+        Fx *fx = *state;
+        sd_event *event = NULL;
+        uint64_t start = 0;
+        char text[512];
+        pid_t child;
+
+        child = fork();
+        assert_true(child >= 0);
+        if (child == 0) {
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);        /* not left behind by a failed assertion */
+                pause();
+                _exit(0);
+        }
+        assert_int_equal(proc_start_time(child, &start), 0);
+        snprintf(text, sizeof(text), "[Lease 1]\nDevices=" D1 "\nVm=vm-a\nPid=%d\nStartTime=%" PRIu64 "\nUid=0\n",
+                 (int) child, start);
+        for (int round = 0; round < 2; round++) {
+                bool on_vfio = round == 1;
+
+                fake_bind(fx->root, D1, on_vfio ? "vfio-pci" : "passthru");
+                fake_write(fx->root, "run/passthru/leases", text);
+                fx_load(fx, MARKED_STATE);
+                assert_int_equal(sd_event_new(&event), 0);
+                assert_int_equal(manager_attach_event(fx->m, event), 0);
+                assert_int_equal(lease_reconcile(fx->m), 0);
+                for (int i = 0; i < 100 && !on_vfio && fx->m->n_leases > 0; i++)
+                        (void) sd_event_run(event, 100000);
+                if (on_vfio) {
+                        assert_int_equal(fx->m->n_leases, 1);
+                        assert_int_equal(device_state(fx_device(fx, D1)), DEVICE_LEASED);
+                } else {
+                        assert_int_equal(fx->m->n_leases, 0);
+                        assert_null(ledger_find_group(&fx->m->ledger, 1));
+                        assert_true(strv_length(fx_device(fx, D1)->reset_results) > 0);
+                }
+                manager_free(fx->m);
+                fx->m = NULL;
+                sd_event_unref(event);
+        }
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
         const struct CMUnitTest tests[] = {
@@ -1220,6 +1409,11 @@ int main(void) {
                 T(a_quarantine_the_list_cannot_take_is_written_when_it_can_be),
                 T(a_runtime_directory_removed_is_made_again),
                 T(a_ledger_naming_a_host_device_leaves_it_alone),
+                T(a_device_removed_during_its_lease_comes_back_quarantined),
+                T(a_ledger_device_back_in_another_group_is_quarantined),
+                T(a_device_seen_foreign_stays_quarantined_across_a_restart),
+                T(a_member_that_cannot_be_unbound_is_quarantined_unreset),
+                T(a_ledger_entry_on_its_way_back_is_returned_not_adopted),
                 T(check_passes_for_group_with_bridge_on_pcieport),
                 T(unmarked_device_is_not_passthrough),
                 T(unmarked_device_on_stub_is_not_passthrough),

@@ -2,6 +2,7 @@
 /* sysfs.c against a fake sysfs tree: what it reads, and what it writes where. */
 #include "fake-sysfs.h"
 
+#include <dirent.h>
 #include <pthread.h>
 
 #include "passthru-names.h"
@@ -347,6 +348,93 @@ static void unbind_without_driver_does_nothing(void **state) {
         assert_int_equal(sysfs_unbind(root, A2), -ENODEV);
 }
 
+static void *unbind_in_thread(void *userdata) {
+        const char *root = userdata;
+
+        return (void *) (intptr_t) sysfs_unbind(root, A1);
+}
+
+/* Who, besides this process, has @path open: 0 if nobody. */
+static pid_t other_holder_of(const char *path) {
+        struct stat want, st;
+        DIR *proc = opendir("/proc");
+        struct dirent *e;
+        pid_t found = 0;
+
+        assert_non_null(proc);
+        assert_int_equal(stat(path, &want), 0);
+        while (!found && (e = readdir(proc))) {
+                char dir[64];
+                DIR *fds;
+                struct dirent *f;
+                pid_t pid = (pid_t) atoi(e->d_name);
+
+                if (pid <= 0 || pid == getpid())
+                        continue;
+                snprintf(dir, sizeof(dir), "/proc/%d/fd", (int) pid);
+                fds = opendir(dir);
+                if (!fds)
+                        continue;
+                while (!found && (f = readdir(fds))) {
+                        char fd[384];
+
+                        snprintf(fd, sizeof(fd), "%s/%s", dir, f->d_name);
+                        if (stat(fd, &st) == 0 && st.st_dev == want.st_dev && st.st_ino == want.st_ino)
+                                found = pid;
+                }
+                closedir(fds);
+        }
+        closedir(proc);
+        return found;
+}
+
+/*
+ * vfio-pci's unbind waits for the group's last fd, uninterruptibly once
+ * the waiting thread has a signal: a thread of passthrud's stuck there
+ * would keep a dying daemon (its bus name, its fds) alive.  The write is
+ * made by a child process of its own, which has nothing else open.  Here
+ * the unbind file is a FIFO kept full, so that the write blocks as the
+ * kernel's would.
+ */
+static void unbind_writes_from_a_child_process_that_holds_nothing_else(void **state) {
+        const char *root = *state;
+        char *fifo, buf[4096], dir[64];
+        pthread_t thread;
+        void *result;
+        pid_t writer;
+        int fd, n = 0;
+        DIR *fds;
+
+        fake_pci_add(root, &(FakePci) { .address = A1, .driver = PT_VFIO_DRIVER });
+        fake_unlink(root, "bus/pci/drivers/vfio-pci/unbind");
+        fake_mkfifo(root, "bus/pci/drivers/vfio-pci/unbind");
+        fifo = fake_path(root, "bus/pci/drivers/vfio-pci/unbind");
+        fd = open(fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        assert_true(fd >= 0);
+        memset(buf, 'x', sizeof(buf));
+        while (write(fd, buf, sizeof(buf)) > 0)
+                ;
+        assert_int_equal(pthread_create(&thread, NULL, unbind_in_thread, (void *) root), 0);
+        for (int i = 0; i < 500 && !(writer = other_holder_of(fifo)); i++)
+                usleep(10000);
+        assert_true(writer > 0);
+        /* Nothing else of the daemon's: its fds 0-2 at most, and the unbind file. */
+        snprintf(dir, sizeof(dir), "/proc/%d/fd", (int) writer);
+        fds = opendir(dir);
+        assert_non_null(fds);
+        for (struct dirent *f; (f = readdir(fds));)
+                n += f->d_name[0] != '.' && atoi(f->d_name) > 2;
+        closedir(fds);
+        assert_int_equal(n, 1);
+        /* The holder lets go: the write goes through. */
+        while (read(fd, buf, sizeof(buf)) > 0)
+                ;
+        assert_int_equal(pthread_join(thread, &result), 0);
+        assert_int_equal((int) (intptr_t) result, 0);
+        close(fd);
+        free(fifo);
+}
+
 static void drivers_probe_writes_address(void **state) {
         const char *root = *state;
 
@@ -670,6 +758,7 @@ int main(void) {
                 T(set_driver_override_refuses_bad_name_and_missing_device),
                 T(unbind_writes_address_to_current_driver),
                 T(unbind_without_driver_does_nothing),
+                T(unbind_writes_from_a_child_process_that_holds_nothing_else),
                 T(drivers_probe_writes_address),
                 T(bind_to_moves_device_from_stub_to_vfio),
                 T(bind_to_fails_with_eio_when_no_driver_takes_device),
