@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -18,6 +17,7 @@
 #include <sys/epoll.h>
 
 #include "direct.h"
+#include "direct-relay.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
@@ -35,8 +35,7 @@
 static DirectPeer *direct_peer_free(DirectPeer *p) {
         if (!p)
                 return NULL;
-        sd_event_source_disable_unref(p->guard);
-        safe_close(p->guard_fd);
+        relay_free(p->relay);
         if (p->bus) {
                 (void) sd_bus_detach_event(p->bus);
                 /* No flush: a peer dropped for not reading would block the loop. */
@@ -99,91 +98,28 @@ static void log_refusal(Direct *d, pid_t pid, uid_t uid, const char *why) {
 }
 
 /*
- * No method takes an fd, but sd-bus keeps every fd that comes with a message
- * until the message is whole: a client trickling a message out with 253 fds
- * to each byte would fill the daemon's fd table.  The kernel refuses them to
- * the sender (EPERM) where it can (SO_PASSRIGHTS); an accepted socket
- * inherits it from the listening one.  Returns whether it did: on older
- * kernels each connection gets a guard instead (guard_start()).
+ * No method takes an fd: the kernel refuses them to the sender (EPERM) where
+ * it can (SO_PASSRIGHTS, Linux 6.16); an accepted socket inherits it from
+ * the listening one.  Elsewhere the relay drops a connection that sends one
+ * (direct-relay.c), and closes the fds it got.
  */
-static bool refuse_fds(const Direct *d, int fd) {
+static void refuse_fds(const Direct *d, int fd) {
         int zero = 0;
 
-        return !d->fds_passable && setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &zero, sizeof(zero)) >= 0;
+        if (!d->fds_passable)
+                (void) setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &zero, sizeof(zero));
 }
-
-/* The kernel's limit of fds in one SCM_RIGHTS message (SCM_MAX_FD). */
-#define GUARD_FDS_MAX 253
-/* More than this waiting on a connection is more than any call needs: dropped unread. */
-#define GUARD_PEEK_MAX (512 * 1024)
 
 /*
- * The guard of a connection, where the kernel passes fds (before 6.16): it
- * runs before sd-bus reads the socket (its priority is higher) and looks at
- * what waits there, as far as sd-bus's next read could reach (a peek stops
- * after the first part that carries fds).  A connection that sent an fd,
- * or more than any call needs, is dropped; the fds the peek gave us are
- * closed.
+ * What the kernel keeps for a client that does not read: sd-bus raised the
+ * socket's send buffer to 8 MiB (SO_SNDBUFFORCE, as root) when it started.
+ * Back down, the kernel holds at most about twice this per connection (it
+ * doubles the value, within net.core.wmem_max) besides the
+ * DIRECT_QUEUE_MAX messages sd-bus queues before police() drops it; a
+ * client that reads its answers is not slowed by it (GetManagedObjects of
+ * a host with 200 devices is about 190 KiB).
  */
-static int on_peer_input(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        static char data[GUARD_PEEK_MAX];
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int) * GUARD_FDS_MAX)];
-        } control;
-        struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-                             .msg_controllen = sizeof(control.buf) };
-        DirectPeer *p = userdata;
-        const char *why = NULL;
-        struct cmsghdr *c;
-        int queued = 0;
-        bool fds;
-        ssize_t k;
-
-        (void) s;
-        (void) revents;
-        if (ioctl(fd, FIONREAD, &queued) >= 0 && queued > GUARD_PEEK_MAX)
-                why = "more waits on it than any call needs";
-        else {
-                k = recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-                if (k <= 0)
-                        return 0;       /* nothing, or an error sd-bus meets too */
-                /* Fds came, whether the peek could take them all or not (MSG_CTRUNC). */
-                fds = mh.msg_flags & MSG_CTRUNC;
-                for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-                        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-                                for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
-                                        safe_close(((int *) CMSG_DATA(c))[i]);
-                                fds = true;
-                        }
-                if (fds)
-                        why = "it sent fds, which no method takes";
-        }
-        if (!why)
-                return 0;
-        log_refusal(p->owner, p->pid, p->uid, why);
-        p->dead = true;         /* freed by police() */
-        (void) sd_bus_detach_event(p->bus);
-        (void) sd_event_source_set_enabled(p->guard, SD_EVENT_OFF);
-        return 0;
-}
-
-/* The guard, where the kernel does not refuse fds to the socket itself. */
-static int guard_start(Manager *m, DirectPeer *p, int fd) {
-        int r;
-
-        if (refuse_fds(p->owner, fd))
-                return 0;
-        p->guard_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        if (p->guard_fd < 0)
-                return -errno;
-        /* Edge-triggered: once per arrival, not again while sd-bus reads what was looked at. */
-        r = sd_event_add_io(m->event, &p->guard, p->guard_fd, EPOLLIN | EPOLLET, on_peer_input, p);
-        if (r >= 0)
-                r = sd_event_source_set_priority(p->guard, SD_EVENT_PRIORITY_NORMAL - 10);
-        return r;
-}
+#define DIRECT_SNDBUF (256 * 1024)
 
 /* SO_PEERGROUPS: the peer's supplementary groups at connect(). */
 static int peer_groups(int fd, gid_t **ret, int *ret_n) {
@@ -230,6 +166,39 @@ static int peer_pidfd(int fd, pid_t pid, uint64_t accepted, uint64_t *ret_start_
         return process_pin(pid, accepted, ret_start_time);
 }
 
+/* The relay refused the connection (@why), or saw it gone (NULL). */
+static void on_relay_stopped(void *userdata, const char *why) {
+        DirectPeer *p = userdata;
+
+        if (why)
+                log_refusal(p->owner, p->pid, p->uid, why);
+        p->dead = true;         /* freed by police() */
+        (void) sd_bus_detach_event(p->bus);
+}
+
+/*
+ * The connection's relay (direct-relay.h): sd-bus reads our socket pair's
+ * other end, and writes to the connection's socket @fd itself; the relay
+ * reads @fd (a dup of it: the loop watches one for each).  Takes @fd.
+ */
+static int peer_relay(Manager *m, DirectPeer *p, int fd) {
+        _cleanup_close_ int sock = fd, client = -EBADF, ours = -EBADF, theirs = -EBADF;
+        int pair[2], r;
+
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) < 0)
+                return -errno;
+        ours = pair[0];
+        theirs = pair[1];
+        client = fcntl(sock, F_DUPFD_CLOEXEC, 3);
+        if (client < 0)
+                return -errno;
+        r = sd_bus_set_fd(p->bus, theirs, sock);
+        if (r < 0)
+                return r;
+        theirs = sock = -EBADF;         /* the bus's now */
+        return relay_new(m->event, TAKE_FD(client), TAKE_FD(ours), p->bus, on_relay_stopped, p, &p->relay);
+}
+
 static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         DirectPeer *p = userdata;
 
@@ -239,7 +208,7 @@ static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *er
         return 0;
 }
 
-/* After each event: free the dead, drop those whose queue overflows. */
+/* After each event: let relays past BEGIN, free the dead, drop those whose queue overflows. */
 static int police(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
         Direct *d = &m->direct;
@@ -250,6 +219,9 @@ static int police(sd_event_source *s, void *userdata) {
                 DirectPeer *p = d->peers[i];
                 uint64_t queued = 0;
 
+                /* sd-bus may have gone past the authentication in this event (direct-relay.h). */
+                if (!p->dead)
+                        relay_poke(p->relay);
                 if (!p->dead && sd_bus_get_n_queued_write(p->bus, &queued) >= 0 && queued > DIRECT_QUEUE_MAX) {
                         log_warning("Dropped the direct connection of pid %u (uid %u): %" PRIu64 " messages wait "
                                     "for it, it does not read them (its leases stay)",
@@ -297,7 +269,7 @@ static int peer_new(Manager *m, int fd, DirectPeer **ret) {
                 return -ENOMEM;
         }
         *p = (DirectPeer) { .uid = uc.uid, .gid = uc.gid, .pid = uc.pid, .n_gids = -1, .pidfd = -EBADF,
-                            .accepted = boottime_usec(), .owner = d, .guard_fd = -EBADF };
+                            .accepted = boottime_usec(), .owner = d };
         r = peer_groups(fd, &p->gids, &p->n_gids);
         if (r < 0 && r != -ENOPROTOOPT) {
                 safe_close(fd);
@@ -317,31 +289,37 @@ static int peer_new(Manager *m, int fd, DirectPeer **ret) {
                                          (unsigned) uc.pid);
         }
 
-        /* SO_PASSRIGHTS on this socket too: one accepted before the listening socket said it, else a guard. */
-        r = guard_start(m, p, fd);
-        if (r < 0) {
-                safe_close(fd);
-                return log_warning_errno(r, "Refused a direct connection of pid %u: cannot guard it: %m",
-                                         (unsigned) uc.pid);
-        }
+        /* SO_PASSRIGHTS on this socket too: one accepted before the listening socket said it. */
+        refuse_fds(d, fd);
         r = sd_bus_new(&p->bus);
         if (r < 0) {
                 safe_close(fd);
                 return r;
         }
         (void) sd_bus_set_description(p->bus, "direct");
-        r = sd_bus_set_fd(p->bus, fd, fd);
-        if (r < 0) {
-                safe_close(fd);
-                return r;
-        }
+        r = peer_relay(m, p, fd);
+        if (r < 0)
+                return log_warning_errno(r, "Refused a direct connection of pid %u: cannot relay it: %m",
+                                         (unsigned) uc.pid);
         r = sd_bus_set_server(p->bus, 1, d->server_id);
+        /*
+         * sd-bus's server checks the uid a client names in AUTH EXTERNAL
+         * against the peer of its input, which is now our socket pair (that
+         * is, passthrud's own uid): it is told to take any (anonymous).  Who
+         * calls was read from the connection's socket above, and it is all
+         * bouncer.c asks of a direct connection (direct_peer_of()), never the
+         * bus's credentials of a message.
+         */
+        if (r >= 0)
+                r = sd_bus_set_anonymous(p->bus, true);
         if (r >= 0)
                 r = sd_bus_negotiate_fds(p->bus, true);
         if (r >= 0)
                 r = sd_bus_set_sender(p->bus, PT_BUS_NAME);
         if (r >= 0)
                 r = sd_bus_start(p->bus);
+        if (r >= 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int) { DIRECT_SNDBUF }, sizeof(int)) < 0)
+                r = -errno;
         if (r >= 0)
                 r = sd_bus_attach_event(p->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r >= 0)
@@ -486,7 +464,7 @@ int direct_start(Manager *m, const char *path, const char *group) {
                         return log_warning_errno(r, "No direct socket at %s (callers use the system bus): %m", path);
                 }
         }
-        (void) refuse_fds(d, d->listen_fd);
+        refuse_fds(d, d->listen_fd);
         r = sd_id128_randomize(&d->server_id);
         if (r >= 0)
                 r = sd_event_add_io(m->event, &d->listen_source, d->listen_fd, EPOLLIN, on_connection, m);

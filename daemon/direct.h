@@ -11,13 +11,18 @@
  *
  * Connections are capped in total and per uid (passthru.conf's
  * MaxConnections= and MaxConnectionsPerUser=): one over the cap is closed at
- * once.  A connection whose outgoing queue passes DIRECT_QUEUE_MAX messages
- * (a client that does not read its replies and signals) is dropped; its
- * leases, which belong to its process and not to the connection, stay.
- * No method takes an fd: the socket refuses them where the kernel can
- * (SO_PASSRIGHTS), and elsewhere a connection that sends one is dropped
- * before sd-bus reads it (its guard), as sd-bus would keep every fd sent
- * with a message until the message is whole.
+ * once.  What one connection can make passthrud hold is bounded: passthrud
+ * reads each connection itself and hands sd-bus only messages of at most
+ * RELAY_MESSAGE_MAX bytes (direct-relay.h; one that declares more is
+ * dropped at its header, before sd-bus allocates for it), and sd-bus writes
+ * the answers to the socket itself.  A connection whose outgoing queue
+ * passes DIRECT_QUEUE_MAX messages (a client that does not read its replies
+ * and signals) is dropped, past a kernel send buffer set back to about
+ * DIRECT_SNDBUF (direct.c); its leases, which belong to its process and
+ * not to the connection, stay.  No method takes an fd: the socket refuses
+ * them where the kernel can (SO_PASSRIGHTS), and elsewhere the relay drops
+ * a connection that sends one, as sd-bus would keep every fd sent with a
+ * message until the message is whole.
  */
 #pragma once
 
@@ -27,6 +32,8 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 #include <systemd/sd-id128.h>
+
+#include "direct-relay.h"
 
 typedef struct Manager Manager;
 
@@ -45,8 +52,7 @@ typedef struct DirectPeer {
         uint64_t accepted;              /* CLOCK_BOOTTIME usec: no later than its connect() */
         bool dead;                      /* disconnected or dropped: freed by the police */
         struct Direct *owner;
-        int guard_fd;                   /* a dup of the connection's socket, for its guard */
-        sd_event_source *guard;         /* looks for fds before sd-bus reads (direct.c) */
+        Relay *relay;                   /* reads the connection, hands sd-bus bounded messages */
 } DirectPeer;
 
 typedef struct Direct {

@@ -308,6 +308,35 @@ static void a_stranger_is_refused_by_the_same_rules(void **state) {
         assert_int_equal(child_finish(fx, &c), 0);
 }
 
+static void client_enters_maintenance_mode(const char *path, int report, int go) {
+        _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
+        char enter[128] = "connect failed";
+
+        if (client_connect(path, &bus) >= 0)
+                client_call(bus, PT_MANAGER_INTERFACE, "EnterMaintenanceMode", NULL, enter, sizeof(enter));
+        say(report, "%s\n", enter);
+        wait_go(go);
+}
+
+/*
+ * A method for root only, called over the socket by another user: refused.
+ * sd-bus's own check of a caller's uid sees the relay's socket pair here
+ * (passthrud's own uid), so the rule is bouncer.c's alone: it must hold.
+ */
+static void a_root_only_method_is_refused_to_another_user(void **state) {
+        Fx *fx = *state;
+        Child c;
+
+        if (geteuid() != 0)
+                skip();
+        fx_start(fx);
+        open_the_socket_to_anyone(fx);
+        c = child_run(client_enters_maintenance_mode, fx->socket, 65534);
+        assert_string_equal(child_report(fx, &c), SD_BUS_ERROR_ACCESS_DENIED "\n");
+        assert_int_equal(child_finish(fx, &c), 0);
+        assert_false(fx->m->state.maintenance);
+}
+
 /* Open connections one after the other, each proved with a Ping; say which worked. */
 static void client_opens_three(const char *path, int report, int go) {
         sd_bus *buses[3] = {};
@@ -394,14 +423,18 @@ static void a_connection_over_the_cap_is_closed_before_it_authenticates(void **s
         assert_int_equal(fx->m->direct.n_peers, 0);
 }
 
+static unsigned open_fds(void);
+
 static void a_client_that_never_reads_is_dropped(void **state) {
         Fx *fx = *state;
+        unsigned before;
         Child c;
         bool dropped = false;
         char *line;
 
         fx_start(fx);
         c = child_run(client_never_reads, fx->socket, (uid_t) -1);
+        before = open_fds();    /* the child's pipes in, its connection not accepted yet */
         assert_string_equal(child_report(fx, &c), "ready\n");
         /* The child is alive, its connection open, it writes on: the daemon drops it by itself. */
         for (uint64_t end = boottime_usec() + 30 * 1000000ULL; !dropped && boottime_usec() < end;) {
@@ -410,6 +443,8 @@ static void a_client_that_never_reads_is_dropped(void **state) {
                 fx->direct_seen = fx->direct_seen || fx->m->direct.n_peers == 1;
         }
         assert_true(dropped);
+        /* Nothing of the connection is left: its socket, the relay's pair, its pidfd (a timer at most). */
+        assert_true(open_fds() <= before + 1);
         assert_int_equal(kill(c.pid, 0), 0);
         line = child_report(fx, &c);
         assert_non_null(strstr(line, "hung up after "));
@@ -679,8 +714,11 @@ static void fds_sent_to_the_daemon_are_refused(void **state) {
         assert_string_equal(child_report_lines(fx, &c, 2), "ready\nhung up after 0 parts\n");
         for (int i = 0; i < 20; i++)
                 (void) sd_event_run(fx->event, 1000);
-        /* The connection's socket and pidfd, the loop's first timer, and nothing of the 2024 sent. */
-        assert_true(open_fds() <= before + 3);
+        /*
+         * The connection's socket, the relay's dup of it and its socket pair,
+         * its pidfd, the loop's first timer, and nothing of the 2024 sent.
+         */
+        assert_true(open_fds() <= before + 6);
         /* pt-flood stays until killed. */
         assert_int_equal(kill(c.pid, SIGTERM), 0);
         (void) child_finish(fx, &c);
@@ -712,6 +750,303 @@ static void a_connection_that_sends_fds_is_dropped_where_the_kernel_passes_them(
         /* pt-flood stays until killed. */
         assert_int_equal(kill(c.pid, SIGTERM), 0);
         (void) child_finish(fx, &c);
+}
+
+/* ---- a client that writes the protocol itself (tests/tools/pt-flood's way) ---- */
+
+/* The process's resident memory, in KiB. */
+static long rss_kib(void) {
+        char line[256];
+        long v = -1;
+        FILE *f = fopen("/proc/self/status", "re");
+
+        while (f && fgets(line, sizeof(line), f))
+                if (sscanf(line, "VmRSS: %ld", &v) == 1)
+                        break;
+        if (f)
+                fclose(f);
+        return v;
+}
+
+/* Write @n bytes, one write() each when @bytewise (1 ms apart: each its own read on the other side). */
+static int raw_write(int fd, const void *buf, size_t n, bool bytewise) {
+        const uint8_t *p = buf;
+
+        if (!bytewise)
+                return write(fd, p, n) == (ssize_t) n ? 0 : -1;
+        for (size_t i = 0; i < n; i++) {
+                if (write(fd, p + i, 1) != 1)
+                        return -1;
+                usleep(1000);
+        }
+        return 0;
+}
+
+/* Connected to @path and authenticated (AUTH EXTERNAL with the uid, then BEGIN, unanswered: as a pipelining client). */
+static int raw_connect(const char *path, bool bytewise) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        char line[128], hex[32] = "", uid[16];
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int n;
+
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                _exit(2);
+        snprintf(uid, sizeof(uid), "%u", (unsigned) geteuid());
+        for (size_t i = 0; uid[i]; i++)
+                snprintf(hex + 2 * i, sizeof(hex) - 2 * i, "%02x", (unsigned char) uid[i]);
+        n = snprintf(line, sizeof(line), "%cAUTH EXTERNAL %s\r\nBEGIN\r\n", 0, hex);
+        if (raw_write(fd, line, (size_t) n, bytewise) < 0)
+                _exit(2);
+        return fd;
+}
+
+static size_t raw_pad(uint8_t *buf, size_t off, size_t a) {
+        while (off % a)
+                buf[off++] = 0;
+        return off;
+}
+
+static size_t raw_u32(uint8_t *buf, size_t off, uint32_t v) {
+        off = raw_pad(buf, off, 4);
+        memcpy(buf + off, &v, 4);       /* little-endian: the header says 'l' on x86 */
+        return off + 4;
+}
+
+static size_t raw_field(uint8_t *buf, size_t off, uint8_t code, char sig, const char *val) {
+        size_t n = strlen(val);
+
+        off = raw_pad(buf, off, 8);
+        buf[off++] = code;
+        buf[off++] = 1;
+        buf[off++] = (uint8_t) sig;
+        buf[off++] = 0;
+        off = raw_u32(buf, off, (uint32_t) n);
+        memcpy(buf + off, val, n + 1);
+        return off + n + 1;
+}
+
+/* org.freedesktop.DBus.Peer.Ping on the manager's object; its length. */
+static size_t raw_ping(uint8_t *buf, uint32_t serial) {
+        size_t off, start;
+
+        buf[0] = 'l';
+        buf[1] = 1;     /* method call */
+        buf[2] = 0;
+        buf[3] = 1;     /* protocol version */
+        off = raw_u32(buf, 4, 0);
+        off = raw_u32(buf, off, serial);
+        off = raw_u32(buf, off, 0);
+        start = raw_pad(buf, off, 8);
+        off = raw_field(buf, start, 1, 'o', PT_MANAGER_PATH);
+        off = raw_field(buf, off, 2, 's', "org.freedesktop.DBus.Peer");
+        off = raw_field(buf, off, 3, 's', "Ping");
+        (void) raw_u32(buf, 12, (uint32_t) (off - start));
+        return raw_pad(buf, off, 8);
+}
+
+/* The header of a call that declares @body bytes of body. */
+static void raw_big_header(uint8_t h[16], uint32_t body) {
+        uint32_t serial = 2, fields = 0;
+
+        memcpy(h, (uint8_t[]) { 'l', 1, 0, 1 }, 4);
+        memcpy(h + 4, &body, 4);
+        memcpy(h + 8, &serial, 4);
+        memcpy(h + 12, &fields, 4);
+}
+
+#define BIG_DECLARED (16u << 20)        /* a body of 16 MiB declared (sd-bus takes up to 128 MiB) */
+#define BIG_SENT (12u << 20)            /* and this much of it sent, never the rest */
+
+/* Whether the daemon closed the connection (what it sent before is read and dropped); does not wait. */
+static bool hung_up(int fd) {
+        char buf[256];
+
+        for (;;) {
+                ssize_t k = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+                if (k == 0)
+                        return true;
+                if (k < 0)
+                        return errno != EAGAIN && errno != EINTR;
+        }
+}
+
+/* A call that declares BIG_DECLARED of body, BIG_SENT of it sent; says how far it got. */
+static void client_sends_a_huge_call(const char *path, int report, int go) {
+        static uint8_t chunk[64 * 1024];
+        uint8_t h[16];
+        size_t sent = 0;
+        int fd = raw_connect(path, false);
+
+        raw_big_header(h, BIG_DECLARED);
+        if (raw_write(fd, h, sizeof(h), false) < 0)
+                _exit(2);
+        memset(chunk, 'x', sizeof(chunk));
+        while (sent < BIG_SENT) {
+                ssize_t k = write(fd, chunk, sizeof(chunk));
+
+                if (k <= 0)
+                        break;
+                sent += (size_t) k;
+        }
+        if (sent < BIG_SENT)
+                say(report, "hung up after %zu KiB\n", sent >> 10);
+        else
+                say(report, "sent %zu KiB, %s\n", sent >> 10, hung_up(fd) ? "then hung up" : "still open");
+        wait_go(go);
+}
+
+/* A Ping over a new connection (sd-bus's client): "ok" or why not. */
+static void client_pings(const char *path, int report, int go) {
+        _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
+        char ping[128] = "connect failed";
+
+        if (client_connect(path, &bus) >= 0)
+                client_call(bus, "org.freedesktop.DBus.Peer", "Ping", NULL, ping, sizeof(ping));
+        say(report, "%s\n", ping);
+        wait_go(go);
+}
+
+/*
+ * A client that declares a huge call and sends much of it is dropped at
+ * the header: the daemon did not take what it sent (sd-bus kept it all,
+ * to 128 MiB a connection), and the same uid's next connection works.
+ */
+static void a_huge_unfinished_call_is_refused_at_its_header(void **state) {
+        Fx *fx = *state;
+        long before, after;
+        Child c, d;
+        char *line;
+
+        fx_start(fx);
+        before = rss_kib();
+        c = child_run(client_sends_a_huge_call, fx->socket, (uid_t) -1);
+        line = child_report(fx, &c);
+        for (int i = 0; i < 20; i++)
+                (void) sd_event_run(fx->event, 1000);
+        after = rss_kib();
+        fprintf(stderr, "# %s# daemon RSS %ld KiB -> %ld KiB\n", line, before, after);
+        assert_non_null(strstr(line, "hung up"));
+        assert_int_equal(fx->m->direct.n_peers, 0);
+        assert_true(after - before < 4 * 1024);
+        d = child_run(client_pings, fx->socket, (uid_t) -1);
+        assert_string_equal(child_report(fx, &d), "ok\n");
+        assert_int_equal(child_finish(fx, &d), 0);
+        assert_int_equal(child_finish(fx, &c), 0);
+}
+
+/*
+ * Everything a byte at a time (a read each): the authentication, a Ping
+ * (answered), then a huge call's header, which is still seen for what it
+ * is and refused.
+ */
+static void client_writes_a_byte_at_a_time(const char *path, int report, int go) {
+        uint8_t msg[256], h[16], in[512];
+        size_t n = 0, len;
+        int fd = raw_connect(path, true);
+
+        len = raw_ping(msg, 1);
+        if (raw_write(fd, msg, len, true) < 0)
+                _exit(2);
+        /* "OK <server id>\r\n" (37 bytes), then the answer's header. */
+        while (n < 37 + 16) {
+                ssize_t k = read(fd, in + n, sizeof(in) - n);
+
+                if (k <= 0)
+                        break;
+                n += (size_t) k;
+        }
+        if (n < 37 + 16 || memcmp(in, "OK ", 3) != 0) {
+                say(report, "no answer (%zu bytes)\n", n);
+                wait_go(go);
+                return;
+        }
+        raw_big_header(h, BIG_DECLARED);
+        /* The daemon may close while the header is under way: EPIPE. */
+        (void) raw_write(fd, h, sizeof(h), true);
+        usleep(100000);
+        say(report, "answer type %u, %s\n", (unsigned) in[37 + 1], hung_up(fd) ? "then hung up" : "still open");
+        wait_go(go);
+}
+
+static void a_call_written_a_byte_at_a_time_gets_through(void **state) {
+        Fx *fx = *state;
+        Child c;
+
+        fx_start(fx);
+        c = child_run(client_writes_a_byte_at_a_time, fx->socket, (uid_t) -1);
+        /* A method return (2) to the Ping; the huge header is refused. */
+        assert_string_equal(child_report(fx, &c), "answer type 2, then hung up\n");
+        assert_int_equal(fx->m->direct.n_peers, 0);
+        assert_int_equal(child_finish(fx, &c), 0);
+}
+
+/*
+ * A BEGIN before any AUTH, which sd-bus answers with ERROR and stays in
+ * the authentication; then a line that is also a small message's header,
+ * whose body is a real AUTH and BEGIN and a huge call's header; then that
+ * call's body, in parts that each begin with a small message's header.  A
+ * relay that took the first BEGIN for the end of the authentication would
+ * see small messages only and pass it all, and sd-bus would read one huge
+ * call.  The relay gives sd-bus nothing after a BEGIN until sd-bus runs,
+ * which it does not here: the rest is not read (for 2 s; the client
+ * writes what its socket buffer holds).
+ */
+static void client_begins_before_it_authenticates(const char *path, int report, int go) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        static uint8_t chunk[64 * 1024];
+        char tail[128], hex[32] = "", uid[16];
+        uint8_t head[256], h[16];
+        size_t sent = 0, n, t;
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                _exit(2);
+        snprintf(uid, sizeof(uid), "%u", (unsigned) geteuid());
+        for (size_t i = 0; uid[i]; i++)
+                snprintf(hex + 2 * i, sizeof(hex) - 2 * i, "%02x", (unsigned char) uid[i]);
+        t = (size_t) snprintf(tail, sizeof(tail), "\r\nAUTH EXTERNAL %s\r\nBEGIN\r\n", hex);
+        memcpy(head, "\0BEGIN\r\n", 8);
+        raw_big_header(head + 8, (uint32_t) (t + 16));  /* a "message" of the rest of the line, AUTH, BEGIN, a header */
+        memcpy(head + 24, tail, t);
+        raw_big_header(h, BIG_DECLARED);
+        memcpy(head + 24 + t, h, sizeof(h));
+        n = 24 + t + sizeof(h);
+        if (write(fd, head, n) != (ssize_t) n)
+                _exit(2);
+        memset(chunk, 'x', sizeof(chunk));
+        raw_big_header(chunk, sizeof(chunk) - 16);      /* each part a message of its own, to such a relay */
+        for (uint64_t end = boottime_usec() + 2 * 1000000ULL; sent < BIG_SENT && boottime_usec() < end;) {
+                size_t at = sent % sizeof(chunk);
+                ssize_t k = write(fd, chunk + at, sizeof(chunk) - at);
+
+                if (k > 0)
+                        sent += (size_t) k;
+                else if (k < 0 && errno == EAGAIN)
+                        usleep(1000);
+                else
+                        break;
+        }
+        say(report, "%s\n", sent < 4 * 1024 * 1024 ? "the rest not read" : "read it all");
+        wait_go(go);
+}
+
+static void a_begin_before_authentication_lets_nothing_past(void **state) {
+        Fx *fx = *state;
+        long before, after;
+        Child c;
+
+        fx_start(fx);
+        before = rss_kib();
+        c = child_run(client_begins_before_it_authenticates, fx->socket, (uid_t) -1);
+        assert_string_equal(child_report(fx, &c), "the rest not read\n");
+        after = rss_kib();
+        assert_true(after - before < 4 * 1024);
+        /* The client hangs up: the connection held at its BEGIN goes (not at sd-bus's authentication timeout). */
+        assert_int_equal(child_finish(fx, &c), 0);
+        assert_int_equal(fx->m->direct.n_peers, 0);
 }
 
 /*
@@ -842,6 +1177,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 T(a_caller_is_known_from_the_socket),
                 T(a_stranger_is_refused_by_the_same_rules),
+                T(a_root_only_method_is_refused_to_another_user),
                 T(connections_over_the_cap_per_user_are_refused),
                 T(connections_over_the_cap_in_total_are_refused),
                 T(a_connection_over_the_cap_is_closed_before_it_authenticates),
@@ -850,6 +1186,9 @@ int main(void) {
                 T(fds_sent_to_the_daemon_are_refused),
                 T(a_connection_that_sends_fds_is_dropped_where_the_kernel_passes_them),
                 T(accept_without_fds_pauses_instead_of_spinning),
+                T(a_huge_unfinished_call_is_refused_at_its_header),
+                T(a_call_written_a_byte_at_a_time_gets_through),
+                T(a_begin_before_authentication_lets_nothing_past),
                 T(a_stale_socket_is_replaced_and_removed_at_the_end),
                 T(a_connection_passed_on_releases_nothing),
                 T(a_root_holders_second_release_does_not_revoke_it),
