@@ -119,7 +119,7 @@ char **device_assignments(const Device *d) {
         return s ? s->assignments : NULL;
 }
 
-static bool driver_is(const Device *d, const char *name) {
+bool device_driver_is(const Device *d, const char *name) {
         return d->sys.driver && strcmp(d->sys.driver, name) == 0;
 }
 
@@ -183,7 +183,7 @@ DeviceState device_state(const Device *d) {
         if (d->lease)
                 return d->lease->state == LEASE_RELEASING ? DEVICE_RELEASING : DEVICE_LEASED;
         /* Seen moved there by another tool (note_foreign()), and quarantined for when it is back. */
-        if (d->quarantined && d->foreign_seen && device_marked(d) && driver_is(d, PT_VFIO_DRIVER))
+        if (d->quarantined && d->foreign_seen && device_marked(d) && device_driver_is(d, PT_VFIO_DRIVER))
                 return DEVICE_FOREIGN;
         if (d->quarantined)
                 return DEVICE_QUARANTINED;
@@ -191,9 +191,9 @@ DeviceState device_state(const Device *d) {
                 return DEVICE_HOST;
         if (d->module_state == PASSTHRU_STATE_MISMATCH)
                 return DEVICE_MISMATCH;
-        if (driver_is(d, PT_STUB_DRIVER))
+        if (device_driver_is(d, PT_STUB_DRIVER))
                 return DEVICE_AVAILABLE;
-        if (driver_is(d, PT_VFIO_DRIVER))
+        if (device_driver_is(d, PT_VFIO_DRIVER))
                 return DEVICE_FOREIGN;          /* another tool's (libvirt managed='yes', driverctl, a bind by hand) */
         return DEVICE_PENDING_REBOOT;
 }

@@ -69,6 +69,8 @@ int device_note_reset(Device *d, const ResetChain *chain, const char *config_fil
  */
 char *device_reset_explain(const Device *d, int r);
 bool device_marked(const Device *d);
+/* Is @d bound to the driver @name, as the daemon last read it? */
+bool device_driver_is(const Device *d, const char *name);
 /* The Name property: pci.ids' "Vendor Device", looked up on first use (pci_access_name()); "" when unknown. */
 const char *device_name(Device *d);
 char **device_assignments(const Device *d);

@@ -560,7 +560,7 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t
         for (char **i = l->devices; *i; i++) {
                 Device *member = manager_find_device(m, *i);
 
-                if (member && member->sys.driver && strcmp(member->sys.driver, PT_VFIO_DRIVER) == 0)
+                if (member && device_driver_is(member, PT_VFIO_DRIVER))
                         continue;
                 r = sysfs_bind_to(m->sysfs_root, *i, PT_VFIO_DRIVER);
                 if (r < 0) {
@@ -819,7 +819,7 @@ static void return_done(int result, void *userdata) {
         for (size_t i = 0; i < n; i++) {
                 Device *d = manager_find_device(m, job->devices[i]);
 
-                if (d && job->results[i] >= 0 && d->sys.driver && strcmp(d->sys.driver, PT_STUB_DRIVER) == 0) {
+                if (d && job->results[i] >= 0 && device_driver_is(d, PT_STUB_DRIVER)) {
                         device_send_changed(m, d);
                         manager_refresh_later(m, d->address);
                 } else
@@ -1325,7 +1325,7 @@ static bool lease_members_on_vfio(Lease *l) {
         for (char **a = l->devices; *a; a++) {
                 const Device *d = manager_find_device(l->manager, *a);
 
-                if (d && (!d->sys.driver || strcmp(d->sys.driver, PT_VFIO_DRIVER) != 0))
+                if (d && !device_driver_is(d, PT_VFIO_DRIVER))
                         return false;
         }
         return true;

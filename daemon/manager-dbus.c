@@ -568,7 +568,7 @@ static int set_passthrough_finish(Manager *m, sd_bus_message *msg, const char *a
                 if (sent && result < 0 && result != -EEXIST)
                         log_warning_errno(result, "passthru.ko refused HIDE %s (%s), ignoring: %m", sent, nlmsg ?: "");
                 (void) device_refresh(d);
-                if (d->sys.driver && strcmp(d->sys.driver, PT_STUB_DRIVER) != 0) {
+                if (d->sys.driver && !device_driver_is(d, PT_STUB_DRIVER)) {
                         if (live) {
                                 r = take_from_host_driver(m, msg, d, error);
                                 if (r > 0)

@@ -347,8 +347,7 @@ int manager_quarantine_address(Manager *m, const char *address) {
 static void quarantine_if_damaged(Manager *m, Device *d) {
         if (!m->quarantine_damaged || d->quarantined)
                 return;
-        if (!device_marked(d) && !(d->sys.driver && (strcmp(d->sys.driver, PT_STUB_DRIVER) == 0 ||
-                                                     strcmp(d->sys.driver, PT_VFIO_DRIVER) == 0)))
+        if (!device_marked(d) && !device_driver_is(d, PT_STUB_DRIVER) && !device_driver_is(d, PT_VFIO_DRIVER))
                 return;
         d->quarantined = true;
         if (quarantine_list_add(m, d->address) < 0)
@@ -549,7 +548,7 @@ static void note_foreign(Manager *m, Device *d) {
                         (void) manager_set_quarantined(m, d, true);   /* held even when the list cannot be written yet */
                 return;
         }
-        if (!d->foreign_seen || !d->sys.driver || strcmp(d->sys.driver, PT_STUB_DRIVER) != 0)
+        if (!d->foreign_seen || !device_driver_is(d, PT_STUB_DRIVER))
                 return;
         d->foreign_seen = false;
         (void) manager_set_quarantined(m, d, true);

@@ -50,7 +50,7 @@ static char *vfs_in_use(Manager *m, const Device *pf) {
                 if (vf->lease)
                         r = asprintf(&t, "%s%s%s (VM '%s', pid %u)", s, *s ? ", " : "", vf->address, vf->lease->vm,
                                      (unsigned) vf->lease->pid);
-                else if (vf->sys.driver && strcmp(vf->sys.driver, PT_VFIO_DRIVER) == 0)
+                else if (device_driver_is(vf, PT_VFIO_DRIVER))
                         r = asprintf(&t, "%s%s%s (on vfio-pci without a lease of passthrud's: another tool's)", s,
                                      *s ? ", " : "", vf->address);
                 else

@@ -782,19 +782,34 @@ static int raw_write(int fd, const void *buf, size_t n, bool bytewise) {
         return 0;
 }
 
-/* Connected to @path and authenticated (AUTH EXTERNAL with the uid, then BEGIN, unanswered: as a pipelining client). */
-static int raw_connect(const char *path, bool bytewise) {
+/* A socket connected to @path (SOCK_* @flags besides CLOEXEC); the child exits 2 if it cannot be. */
+static int raw_socket(const char *path, int flags) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        char line[128], hex[32] = "", uid[16];
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        int n;
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
 
         snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
         if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
                 _exit(2);
+        return fd;
+}
+
+/* This process's uid as AUTH EXTERNAL names it: its decimal digits, in hex. */
+static void uid_hex(char *hex, size_t size) {
+        char uid[16];
+
+        hex[0] = 0;
         snprintf(uid, sizeof(uid), "%u", (unsigned) geteuid());
-        for (size_t i = 0; uid[i]; i++)
-                snprintf(hex + 2 * i, sizeof(hex) - 2 * i, "%02x", (unsigned char) uid[i]);
+        for (size_t i = 0; uid[i] && 2 * i + 2 < size; i++)
+                snprintf(hex + 2 * i, size - 2 * i, "%02x", (unsigned char) uid[i]);
+}
+
+/* Connected to @path and authenticated (AUTH EXTERNAL with the uid, then BEGIN, unanswered: as a pipelining client). */
+static int raw_connect(const char *path, bool bytewise) {
+        char line[128], hex[32];
+        int fd = raw_socket(path, 0);
+        int n;
+
+        uid_hex(hex, sizeof(hex));
         n = snprintf(line, sizeof(line), "%cAUTH EXTERNAL %s\r\nBEGIN\r\n", 0, hex);
         if (raw_write(fd, line, (size_t) n, bytewise) < 0)
                 _exit(2);
@@ -994,19 +1009,13 @@ static void a_call_written_a_byte_at_a_time_gets_through(void **state) {
  * writes what its socket buffer holds).
  */
 static void client_begins_before_it_authenticates(const char *path, int report, int go) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
         static uint8_t chunk[64 * 1024];
-        char tail[128], hex[32] = "", uid[16];
+        char tail[128], hex[32];
         uint8_t head[256], h[16];
         size_t sent = 0, n, t;
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        int fd = raw_socket(path, SOCK_NONBLOCK);
 
-        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                _exit(2);
-        snprintf(uid, sizeof(uid), "%u", (unsigned) geteuid());
-        for (size_t i = 0; uid[i]; i++)
-                snprintf(hex + 2 * i, sizeof(hex) - 2 * i, "%02x", (unsigned char) uid[i]);
+        uid_hex(hex, sizeof(hex));
         t = (size_t) snprintf(tail, sizeof(tail), "\r\nAUTH EXTERNAL %s\r\nBEGIN\r\n", hex);
         memcpy(head, "\0BEGIN\r\n", 8);
         raw_big_header(head + 8, (uint32_t) (t + 16));  /* a "message" of the rest of the line, AUTH, BEGIN, a header */
