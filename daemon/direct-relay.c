@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -42,6 +44,7 @@ struct Relay {
         bool eof;                       /* the client shut its side: ours of the pair follows once all went */
         bool shut;                      /* ... and it did */
         bool over;                      /* stopped: reads and writes nothing more */
+        bool gated;                     /* a message waits until sd-bus has taken and answered the last */
         /* buf[start, checked): may go to sd-bus; [checked, end): read, not looked at yet (or held). */
         size_t start, checked, end;
         uint8_t buf[RELAY_BUFFER_SIZE];
@@ -94,6 +97,24 @@ static bool relay_sasl_byte(Relay *r, uint8_t c) {
 }
 
 /*
+ * The next message may go to sd-bus: sd-bus has read all that went before
+ * (the pair's queue is empty) and written all its answers (its own queue is
+ * empty), and none is checked and waiting to go in this turn.  One call at
+ * a time, then, while the client does not read: what sd-bus holds for it is
+ * an answer or two and the signals it was sent (direct.h).
+ */
+static bool relay_gate_open(const Relay *r) {
+        uint64_t queued = 0;
+        int unread = 0;
+
+        if (r->checked > r->start)
+                return false;
+        if (ioctl(r->pair_fd, SIOCOUTQ, &unread) < 0 || unread > 0)
+                return false;
+        return sd_bus_get_n_queued_write(r->bus, &queued) >= 0 && queued == 0;
+}
+
+/*
  * A message's fixed header: endianness ('l' or 'B'), type, flags, version
  * (1), the body's length, the serial, the length of the header fields'
  * array.  The message is the header, the fields padded to 8 and the body:
@@ -132,6 +153,7 @@ static bool relay_check(Relay *r) {
         char why[128];
         const char *refused;
 
+        r->gated = false;
         while (r->checked < r->end) {
                 size_t avail = r->end - r->checked;
 
@@ -159,6 +181,9 @@ static bool relay_check(Relay *r) {
                                 break;
                         }
                         if (avail < RELAY_HEADER_SIZE)
+                                return true;
+                        r->gated = !relay_gate_open(r);
+                        if (r->gated)
                                 return true;
                         refused = relay_header(r->buf + r->checked, &r->left, why, sizeof(why));
                         if (refused) {
@@ -228,7 +253,7 @@ static void relay_pump(Relay *r) {
                 return;
         }
         /* The client is done: once all of it that may went, sd-bus reads the end (and disconnects). */
-        if (q > 0 && r->eof && !r->shut && !relay_holding(r)) {
+        if (q > 0 && r->eof && !r->shut && !r->gated && !relay_holding(r)) {
                 (void) shutdown(r->pair_fd, SHUT_WR);
                 r->shut = true;
         }
@@ -296,7 +321,9 @@ static int on_pair(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 }
 
 void relay_poke(Relay *r) {
-        if (r && !r->over && r->phase == RELAY_BEGUN && !relay_holding(r))
+        if (!r || r->over)
+                return;
+        if ((r->phase == RELAY_BEGUN && !relay_holding(r)) || (r->gated && relay_gate_open(r)))
                 relay_pump(r);
 }
 

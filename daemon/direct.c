@@ -55,6 +55,7 @@ void direct_done(Direct *d) {
         sd_event_source_disable_unref(d->listen_source);
         sd_event_source_disable_unref(d->accept_pause);
         sd_event_source_disable_unref(d->police);
+        sd_event_source_disable_unref(d->stall_timer);
         safe_close(d->listen_fd);
         if (d->bound)
                 (void) unlink(d->bound);
@@ -114,8 +115,8 @@ static void refuse_fds(const Direct *d, int fd) {
  * What the kernel keeps for a client that does not read: sd-bus raised the
  * socket's send buffer to 8 MiB (SO_SNDBUFFORCE, as root) when it started.
  * Back down, the kernel holds at most about twice this per connection (it
- * doubles the value, within net.core.wmem_max) besides the
- * DIRECT_QUEUE_MAX messages sd-bus queues before police() drops it; a
+ * doubles the value, within net.core.wmem_max) besides what sd-bus queues
+ * before police() drops it (direct.h); a
  * client that reads its answers is not slowed by it (GetManagedObjects of
  * a host with 200 devices is about 190 KiB).
  */
@@ -208,33 +209,71 @@ static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *er
         return 0;
 }
 
-/* After each event: let relays past BEGIN, free the dead, drop those whose queue overflows. */
+/*
+ * Whether @p stopped reading: more than DIRECT_QUEUE_MAX messages wait for
+ * it, or its queue has not been empty for DIRECT_STALL_USEC (it is noted
+ * in @p->stalled_since at @now; when it is up, into @next if earlier).
+ */
+static bool peer_stalled(DirectPeer *p, uint64_t now, uint64_t *next) {
+        uint64_t queued = 0;
+
+        if (sd_bus_get_n_queued_write(p->bus, &queued) < 0 || queued == 0) {
+                p->stalled_since = 0;
+                return false;
+        }
+        if (queued > DIRECT_QUEUE_MAX) {
+                log_warning("Dropped the direct connection of pid %u (uid %u): %" PRIu64 " messages wait "
+                            "for it, it does not read them (its leases stay)",
+                            (unsigned) p->pid, (unsigned) p->uid, queued);
+                return true;
+        }
+        if (p->stalled_since == 0)
+                p->stalled_since = now;
+        if (now - p->stalled_since >= DIRECT_STALL_USEC) {
+                log_warning("Dropped the direct connection of pid %u (uid %u): what was sent to it has waited "
+                            "%" PRIu64 " s, it does not read (its leases stay)",
+                            (unsigned) p->pid, (unsigned) p->uid, (now - p->stalled_since) / 1000000);
+                return true;
+        }
+        if (*next == 0 || p->stalled_since + DIRECT_STALL_USEC < *next)
+                *next = p->stalled_since + DIRECT_STALL_USEC;
+        return false;
+}
+
+/* After each event: let relays go on, free the dead, drop those that stopped reading. */
 static int police(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
         Direct *d = &m->direct;
+        uint64_t now = 0, next = 0;
         size_t w = 0;
 
         (void) s;
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
         for (size_t i = 0; i < d->n_peers; i++) {
                 DirectPeer *p = d->peers[i];
-                uint64_t queued = 0;
 
-                /* sd-bus may have gone past the authentication in this event (direct-relay.h). */
+                /* sd-bus may have gone past the authentication, or taken and answered a call (direct-relay.h). */
                 if (!p->dead)
                         relay_poke(p->relay);
-                if (!p->dead && sd_bus_get_n_queued_write(p->bus, &queued) >= 0 && queued > DIRECT_QUEUE_MAX) {
-                        log_warning("Dropped the direct connection of pid %u (uid %u): %" PRIu64 " messages wait "
-                                    "for it, it does not read them (its leases stay)",
-                                    (unsigned) p->pid, (unsigned) p->uid, queued);
+                if (!p->dead && peer_stalled(p, now, &next))
                         p->dead = true;
-                }
                 if (p->dead)
                         direct_peer_free(p);
                 else
                         d->peers[w++] = p;
         }
         d->n_peers = w;
+        /* A stalled connection may see no event of its own: the timer brings police() back. */
+        if (next > 0 && sd_event_source_set_time(d->stall_timer, next) >= 0)
+                (void) sd_event_source_set_enabled(d->stall_timer, SD_EVENT_ONESHOT);
         return 0;
+}
+
+static int on_stall_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        (void) s;
+        (void) usec;
+        (void) userdata;
+        return 0;       /* police() runs after it */
 }
 
 static int peer_new(Manager *m, int fd, DirectPeer **ret) {
@@ -475,6 +514,10 @@ int direct_start(Manager *m, const char *path, const char *group) {
                                                on_accept_again, d);
         if (r >= 0)
                 r = sd_event_source_set_enabled(d->accept_pause, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_time(m->event, &d->stall_timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_stall_timer, d);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(d->stall_timer, SD_EVENT_OFF);
         if (r < 0)
                 return log_warning_errno(r, "No direct socket (callers use the system bus): %m");
         log_info("Serving the direct socket%s%s", d->bound ? " at " : " passed by systemd", d->bound ?: "");

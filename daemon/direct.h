@@ -15,11 +15,14 @@
  * reads each connection itself and hands sd-bus only messages of at most
  * RELAY_MESSAGE_MAX bytes (direct-relay.h; one that declares more is
  * dropped at its header, before sd-bus allocates for it), and sd-bus writes
- * the answers to the socket itself.  A connection whose outgoing queue
- * passes DIRECT_QUEUE_MAX messages (a client that does not read its replies
- * and signals) is dropped, past a kernel send buffer set back to about
- * DIRECT_SNDBUF (direct.c); its leases, which belong to its process and
- * not to the connection, stay.  No method takes an fd: the socket refuses
+ * the answers to the socket itself.  The relay hands sd-bus a call only once
+ * sd-bus has written every answer before it to the socket: a client that
+ * does not read makes passthrud hold one answer or two beyond the kernel's
+ * send buffer (set back to about DIRECT_SNDBUF, direct.c), however many
+ * calls it writes.  Signals go to every connection: a connection whose
+ * outgoing queue passes DIRECT_QUEUE_MAX messages, or has not moved for
+ * DIRECT_STALL_USEC, is dropped; its leases, which belong to its process
+ * and not to the connection, stay.  No method takes an fd: the socket refuses
  * them where the kernel can (SO_PASSRIGHTS), and elsewhere the relay drops
  * a connection that sends one, as sd-bus would keep every fd sent with a
  * message until the message is whole.
@@ -39,6 +42,8 @@ typedef struct Manager Manager;
 
 /* Messages sd-bus may hold for one connection beyond what its socket buffer took. */
 #define DIRECT_QUEUE_MAX 256
+/* How long a connection's answers and signals may wait for it to read before it is dropped. */
+#define DIRECT_STALL_USEC (5 * 1000000ULL)
 
 typedef struct DirectPeer {
         sd_bus *bus;
@@ -50,6 +55,7 @@ typedef struct DirectPeer {
         int pidfd;                      /* the process that connected */
         uint64_t start_time;            /* its start time (proc_start_time()), read with its pidfd */
         uint64_t accepted;              /* CLOCK_BOOTTIME usec: no later than its connect() */
+        uint64_t stalled_since;         /* CLOCK_MONOTONIC usec since which its queue has not been empty, or 0 */
         bool dead;                      /* disconnected or dropped: freed by the police */
         struct Direct *owner;
         Relay *relay;                   /* reads the connection, hands sd-bus bounded messages */
@@ -60,7 +66,8 @@ typedef struct Direct {
         char *bound;                    /* the path passthrud bound itself (unlinked at exit), or NULL */
         sd_event_source *listen_source;
         sd_event_source *accept_pause;  /* accept() ran out of fds: listening again after it (a timer) */
-        sd_event_source *police;        /* after each event: drop the dead and the overflowing */
+        sd_event_source *police;        /* after each event: drop the dead, the overflowing and the stalled */
+        sd_event_source *stall_timer;   /* when the first stalled connection's time is up (police() follows) */
         sd_id128_t server_id;
         DirectPeer **peers;
         size_t n_peers;

@@ -425,9 +425,16 @@ static void a_connection_over_the_cap_is_closed_before_it_authenticates(void **s
 
 static unsigned open_fds(void);
 
+/*
+ * pt-flood writes ListDevices calls and reads nothing: the daemon holds an
+ * answer or two for it beyond the socket's buffer, whatever it writes (it
+ * was DIRECT_QUEUE_MAX answers: as many GetManagedObjects, 48 MiB), and
+ * drops it once they have waited DIRECT_STALL_USEC.
+ */
 static void a_client_that_never_reads_is_dropped(void **state) {
         Fx *fx = *state;
         unsigned before;
+        uint64_t queued, most = 0, t0 = 0, took;
         Child c;
         bool dropped = false;
         char *line;
@@ -441,8 +448,18 @@ static void a_client_that_never_reads_is_dropped(void **state) {
                 assert_true(sd_event_run(fx->event, 5000) >= 0);
                 dropped = fx->direct_seen && fx->m->direct.n_peers == 0;
                 fx->direct_seen = fx->direct_seen || fx->m->direct.n_peers == 1;
+                if (fx->m->direct.n_peers == 1 &&
+                    sd_bus_get_n_queued_write(fx->m->direct.peers[0]->bus, &queued) >= 0 && queued > 0) {
+                        most = queued > most ? queued : most;
+                        t0 = t0 ?: boottime_usec();
+                }
         }
+        took = boottime_usec() - t0;
+        fprintf(stderr, "# at most %" PRIu64 " answers queued; dropped %" PRIu64 " ms after the first\n", most,
+                took / 1000);
         assert_true(dropped);
+        assert_in_range(most, 1, 2);
+        assert_in_range(took, DIRECT_STALL_USEC - 100000, DIRECT_STALL_USEC + 2000000);
         /* Nothing of the connection is left: its socket, the relay's pair, its pidfd (a timer at most). */
         assert_true(open_fds() <= before + 1);
         assert_int_equal(kill(c.pid, 0), 0);
@@ -997,6 +1014,51 @@ static void a_call_written_a_byte_at_a_time_gets_through(void **state) {
         assert_int_equal(child_finish(fx, &c), 0);
 }
 
+/* The authentication and 20 Pings in one write, then the answers read: "N answers" (of type 2). */
+static void client_pipelines(const char *path, int report, int go) {
+        uint8_t msgs[20 * 256], in[64 * 1024];
+        size_t len = 0, n = 0, off = 37;        /* past "OK <server id>\r\n" */
+        unsigned answers = 0, others = 0;
+        int fd = raw_connect(path, false);
+
+        for (uint32_t i = 0; i < 20; i++)
+                len += raw_ping(msgs + len, i + 1);
+        if (raw_write(fd, msgs, len, false) < 0)
+                _exit(2);
+        while (answers + others < 20) {
+                ssize_t k = read(fd, in + n, sizeof(in) - n);
+                uint32_t body, fields;
+
+                if (k <= 0)
+                        break;
+                n += (size_t) k;
+                while (off + 16 <= n) {
+                        memcpy(&body, in + off + 4, 4);
+                        memcpy(&fields, in + off + 12, 4);
+                        if (off + 16 + ((fields + 7) & ~7u) + body > n)
+                                break;
+                        if (in[off + 1] == 2)
+                                answers++;
+                        else
+                                others++;
+                        off += 16 + ((fields + 7) & ~7u) + body;
+                }
+        }
+        say(report, "%u answers, %u others\n", answers, others);
+        wait_go(go);
+}
+
+/* Calls written back to back, unanswered: the relay hands them on one at a time, and each is answered. */
+static void pipelined_calls_are_each_answered(void **state) {
+        Fx *fx = *state;
+        Child c;
+
+        fx_start(fx);
+        c = child_run(client_pipelines, fx->socket, (uid_t) -1);
+        assert_string_equal(child_report(fx, &c), "20 answers, 0 others\n");
+        assert_int_equal(child_finish(fx, &c), 0);
+}
+
 /*
  * A BEGIN before any AUTH, which sd-bus answers with ERROR and stays in
  * the authentication; then a line that is also a small message's header,
@@ -1197,6 +1259,7 @@ int main(void) {
                 T(accept_without_fds_pauses_instead_of_spinning),
                 T(a_huge_unfinished_call_is_refused_at_its_header),
                 T(a_call_written_a_byte_at_a_time_gets_through),
+                T(pipelined_calls_are_each_answered),
                 T(a_begin_before_authentication_lets_nothing_past),
                 T(a_stale_socket_is_replaced_and_removed_at_the_end),
                 T(a_connection_passed_on_releases_nothing),
