@@ -95,7 +95,7 @@ static void help(void) {
                "     --json          list, show, check, maintenance status: print JSON\n"
                "     --no-legend     list: no header line\n"
                "     --live          hide: take the device from its host driver now\n"
-               "     --force         hide: even the root file system's or default route's device; unhide: even a quarantined one\n"
+               "     --force         hide: even a mounted file system's, swap's or default route's device; unhide: even a quarantined one\n"
                "  -d --device=ADDR   run: a device to lease (repeatable)\n"
                "     --vm=NAME       run: the VM name\n"
                "  -m --memory=SIZE   run: memory the VM pins (raises RLIMIT_MEMLOCK): bytes, or K, M, G, T, e.g. 2G\n"

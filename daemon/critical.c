@@ -203,65 +203,110 @@ static int block_walk(Walk *w, const char *path, unsigned depth) {
         return block_walk(w, parent, depth + 1);
 }
 
-/* The root file system */
+/* Mounted file systems and swap */
 
-typedef struct RootMount {
+typedef struct Mount {
         unsigned major, minor;
-        char *fstype, *source;
-} RootMount;
+        char *mountpoint, *fstype, *source;
+} Mount;
 
-static void root_mount_done(RootMount *m) {
+static void mount_done(Mount *m) {
+        free(m->mountpoint);
         free(m->fstype);
         free(m->source);
 }
 
+static void mounts_free(Mount *m, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                mount_done(&m[i]);
+        free(m);
+}
+
 /*
- * The last mount on "/" in mountinfo (the one on top): "ID PARENT M:m ROOT
- * MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS".
+ * Every mount of a mountinfo ("ID PARENT M:m ROOT MOUNTPOINT OPTIONS
+ * [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS"): PID 1's, the host's (this
+ * process's own may lack some: systemd's ProtectHome= hides /home from
+ * passthrud), or this process's when PID 1's cannot be read.  -ENOENT when
+ * nothing is mounted on "/".
  */
-static int root_mount(const char *proc, RootMount *ret) {
+static int mounts_read(const char *proc, Mount **ret, size_t *ret_n) {
         _cleanup_free_ char *text = NULL;
-        _cleanup_(root_mount_done) RootMount m = {};
-        bool any = false;
+        Mount *m = NULL;
+        size_t n = 0;
+        bool root = false;
         char *line, *save = NULL;
         int r;
 
-        r = read_text(&text, "%s/self/mountinfo", proc);
+        r = read_text(&text, "%s/1/mountinfo", proc);
+        if (r < 0)
+                r = read_text(&text, "%s/self/mountinfo", proc);
         if (r < 0)
                 return r;
         for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                 _cleanup_strv_free_ char **f = strv_split(line);
-                size_t n, dash;
+                size_t k, dash;
                 unsigned major, minor;
-                int k = 0;
+                int c = 0;
+                Mount *a;
 
-                if (!f)
-                        return -ENOMEM;
-                n = strv_length(f);
-                if (n < 10 || strcmp(f[4], "/") != 0)
+                if (!f) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                k = strv_length(f);
+                if (k < 10)
                         continue;
-                for (dash = 6; dash < n && strcmp(f[dash], "-") != 0; dash++)
+                for (dash = 6; dash < k && strcmp(f[dash], "-") != 0; dash++)
                         ;
-                if (dash + 2 >= n)
+                if (dash + 2 >= k)
                         continue;
-                if (sscanf(f[2], "%u:%u%n", &major, &minor, &k) != 2 || f[2][k])
+                if (sscanf(f[2], "%u:%u%n", &major, &minor, &c) != 2 || f[2][c])
                         continue;
-                root_mount_done(&m);
-                m = (RootMount) {
+                a = reallocarray(m, n + 1, sizeof(Mount));
+                if (!a) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                m = a;
+                m[n] = (Mount) {
                         .major = major,
                         .minor = minor,
+                        .mountpoint = strdup(f[4]),
                         .fstype = strdup(f[dash + 1]),
                         .source = strdup(f[dash + 2]),
                 };
-                if (!m.fstype || !m.source)
-                        return -ENOMEM;
-                any = true;
+                n++;
+                if (!m[n - 1].mountpoint || !m[n - 1].fstype || !m[n - 1].source) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                root = root || strcmp(f[4], "/") == 0;
         }
-        if (!any)
-                return -ENOENT;
+        if (!root) {
+                r = -ENOENT;
+                goto fail;
+        }
         *ret = m;
-        m = (RootMount) {};
+        *ret_n = n;
         return 0;
+fail:
+        mounts_free(m, n);
+        return r;
+}
+
+/* What a mount is, for the message: "the root file system" or "the file system on /var". */
+static int mount_what(const Mount *m, const char *on, const char *leaf, char **ret_what) {
+        _cleanup_free_ char *what = NULL;
+
+        if (strcmp(m->mountpoint, "/") == 0)
+                what = strdup("the root file system");
+        else if (asprintf(&what, "the file system on %s", m->mountpoint) < 0)
+                what = NULL;
+        if (!what)
+                return -ENOMEM;
+        if (strcmp(on, leaf) == 0)
+                return asprintf(ret_what, "%s (%s on %s)", what, m->source, on) < 0 ? -ENOMEM : 1;
+        return asprintf(ret_what, "%s (%s on %s, via %s)", what, m->source, on, leaf) < 0 ? -ENOMEM : 1;
 }
 
 /* Is a btrfs device (devices/NAME, a link to its block device) the mount's source? */
@@ -284,7 +329,7 @@ static int btrfs_device_is_source(const char *devices, const char *name, const c
 /*
  * The devices/ directory of the btrfs file system that holds source; the
  * only btrfs file system when none names it (a source of "/dev/root").
- * NULL when there is none.
+ * NULL when none can be told: none, or several and none named.
  */
 static int btrfs_devices(const char *sysfs, const char *source, char **ret) {
         _cleanup_strv_free_ char **fsids = NULL;
@@ -326,38 +371,70 @@ static int btrfs_devices(const char *sysfs, const char *source, char **ret) {
         return 0;
 }
 
-static int root_use(Walk *w, const char *sysfs, const char *proc, char **ret_what) {
-        _cleanup_(root_mount_done) RootMount m = {};
+/*
+ * A file system whose disks cannot be told (ZFS: its pools' disks are
+ * nowhere in sysfs; btrfs mounted from "/dev/root" beside other btrfs file
+ * systems): every PCI device with a disk carries it, as far as passthrud
+ * can tell.
+ */
+static int any_disk_use(Walk *w, const char *sysfs, const Mount *m, char **ret_what) {
+        _cleanup_strv_free_ char **disks = NULL;
+        _cleanup_free_ char *what = NULL;
+        int r;
+
+        r = list_dir(&disks, "%s/class/block", sysfs);
+        if (is_missing(r))
+                return 0;
+        if (r < 0)
+                return r;
+        for (char **d = disks; *d; d++) {
+                _cleanup_free_ char *path = NULL;
+
+                r = resolve(&path, "%s/class/block/%s", sysfs, *d);
+                if (is_missing(r))
+                        continue;
+                if (r < 0)
+                        return r;
+                if (!on_device(w, path))
+                        continue;
+                r = mount_what(m, m->fstype, m->fstype, &what);
+                if (r < 0)
+                        return r;
+                if (asprintf(ret_what, "%s, whose disks passthrud cannot tell apart: %s is a disk here, as "
+                             "any could be one of them", what, *d) < 0)
+                        return -ENOMEM;
+                return 1;
+        }
+        return 0;
+}
+
+/* Is the device under this mount's file system? */
+static int mount_use(Walk *w, const char *sysfs, const Mount *m, char **ret_what) {
         _cleanup_strv_free_ char **devs = NULL;
         _cleanup_free_ char *dev = NULL, *dir = NULL;
         int r;
 
-        r = root_mount(proc, &m);
-        if (r < 0)
-                return r;
-
-        r = resolve(&dev, "%s/dev/block/%u:%u", sysfs, m.major, m.minor);
-        if (r >= 0) {
-                const char *top = last_component(dev);
-
+        if (m->major != 0) {
+                r = resolve(&dev, "%s/dev/block/%u:%u", sysfs, m->major, m->minor);
+                if (is_missing(r))
+                        return 0;
+                if (r < 0)
+                        return r;
                 r = block_walk(w, dev, 0);
                 if (r <= 0)
                         return r;
-                if (strcmp(top, w->leaf) == 0)
-                        r = asprintf(ret_what, "the root file system (%s on %s)", m.source, top);
-                else
-                        r = asprintf(ret_what, "the root file system (%s on %s, via %s)", m.source, top, w->leaf);
-                return r < 0 ? -ENOMEM : 1;
+                return mount_what(m, last_component(dev), w->leaf, ret_what);
         }
-        if (!is_missing(r))
-                return r;
-
-        /* An anonymous device: btrfs's devices are listed by file system. */
-        if (m.major != 0 || strcmp(m.fstype, "btrfs") != 0)
+        if (strcmp(m->fstype, "zfs") == 0)
+                return any_disk_use(w, sysfs, m, ret_what);
+        /* Other anonymous devices hold no disk (proc, tmpfs...) or sit on others' mounts (overlay). */
+        if (strcmp(m->fstype, "btrfs") != 0)
                 return 0;
-        r = btrfs_devices(sysfs, m.source, &dir);
-        if (r < 0 || !dir)
+        r = btrfs_devices(sysfs, m->source, &dir);
+        if (r < 0)
                 return r;
+        if (!dir)
+                return any_disk_use(w, sysfs, m, ret_what);
         r = list_dir(&devs, "%s", dir);
         if (r < 0)
                 return r;
@@ -370,13 +447,93 @@ static int root_use(Walk *w, const char *sysfs, const char *proc, char **ret_wha
                 if (r < 0)
                         return r;
                 r = block_walk(w, path, 0);
+                if (r != 0)
+                        return r < 0 ? r : mount_what(m, "btrfs", w->leaf, ret_what);
+        }
+        return 0;
+}
+
+/* The mounts, the root file system first (its message comes first when a device carries several). */
+static int mounts_use(Walk *w, const char *sysfs, const char *proc, char **ret_what) {
+        Mount *m = NULL;
+        size_t n = 0;
+        int r;
+
+        r = mounts_read(proc, &m, &n);
+        if (r < 0)
+                return r;
+        for (int pass = 0; pass < 2; pass++)
+                for (size_t i = 0; i < n; i++) {
+                        if ((strcmp(m[i].mountpoint, "/") == 0) != (pass == 0))
+                                continue;
+                        r = mount_use(w, sysfs, &m[i], ret_what);
+                        if (r != 0)
+                                goto out;
+                }
+out:
+        mounts_free(m, n);
+        return r;
+}
+
+/* A swap partition's block device: /dev/NAME, or /dev/mapper/NAME (a dm device of that name). */
+static int swap_device(const char *sysfs, const char *filename, char **ret) {
+        _cleanup_strv_free_ char **disks = NULL;
+        int r;
+
+        if (strncmp(filename, "/dev/mapper/", 12) != 0)
+                return resolve(ret, "%s/class/block/%s", sysfs, last_component(filename));
+        r = list_dir(&disks, "%s/class/block", sysfs);
+        if (r < 0)
+                return r;
+        for (char **d = disks; *d; d++) {
+                _cleanup_free_ char *name = NULL;
+
+                r = read_text(&name, "%s/class/block/%s/dm/name", sysfs, *d);
+                if (r >= 0 && strcmp(name, filename + 12) == 0)
+                        return resolve(ret, "%s/class/block/%s", sysfs, *d);
+        }
+        return -ENOENT;
+}
+
+/*
+ * Swap partitions, from PROC/swaps ("Filename Type Size Used Priority");
+ * a swap file is on a mounted file system, walked above.  No file: no swap.
+ */
+static int swap_use(Walk *w, const char *sysfs, const char *proc, char **ret_what) {
+        _cleanup_free_ char *text = NULL;
+        char *line, *save = NULL;
+        bool header = true;
+        int r;
+
+        r = read_text(&text, "%s/swaps", proc);
+        if (is_missing(r))
+                return 0;
+        if (r < 0)
+                return r;
+        for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save), header = false) {
+                _cleanup_strv_free_ char **f = strv_split(line);
+                _cleanup_free_ char *dev = NULL;
+
+                if (!f)
+                        return -ENOMEM;
+                if (header || strv_length(f) < 2 || strcmp(f[1], "partition") != 0)
+                        continue;
+                r = swap_device(sysfs, f[0], &dev);
+                if (is_missing(r))
+                        continue;
                 if (r < 0)
                         return r;
-                if (r > 0) {
-                        if (asprintf(ret_what, "the root file system (%s on btrfs, via %s)", m.source, w->leaf) < 0)
-                                return -ENOMEM;
-                        return 1;
+                r = block_walk(w, dev, 0);
+                if (r <= 0) {
+                        if (r < 0)
+                                return r;
+                        continue;
                 }
+                if (strcmp(last_component(dev), w->leaf) == 0)
+                        r = asprintf(ret_what, "swap (%s on %s)", f[0], w->leaf);
+                else
+                        r = asprintf(ret_what, "swap (%s on %s, via %s)", f[0], last_component(dev), w->leaf);
+                return r < 0 ? -ENOMEM : 1;
         }
         return 0;
 }
@@ -567,8 +724,10 @@ int critical_device_use(const char *sysfs, const char *proc, const char *address
                 return -errno;
         snprintf(w.needle, sizeof(w.needle), "/%s/", address);
 
-        r = root_use(&w, sysfs, proc, ret_what);
-        if (r != 0)
-                return r;
-        return route_use(&w, sysfs, proc, ret_what);
+        r = mounts_use(&w, sysfs, proc, ret_what);
+        if (r == 0)
+                r = swap_use(&w, sysfs, proc, ret_what);
+        if (r == 0)
+                r = route_use(&w, sysfs, proc, ret_what);
+        return r;
 }

@@ -737,8 +737,8 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
                                                  d->address);
         }
         /*
-         * Stacked storage and networking included (critical.h); unsure is
-         * refused too.  A new mark without Live as well: passthru.ko would
+         * Every mount, swap, stacked storage and networking included
+         * (critical.h); unsure is refused too.  A new mark without Live as well: passthru.ko would
          * take it at the next boot, from the initramfs, before the root
          * file system.
          */
@@ -746,7 +746,7 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
                 r = critical_device_use(m->paths.sysfs, m->paths.proc, d->address, &what);
                 if (r < 0)
                         return sd_bus_error_set_errnof(error, r,
-                                                       "Cannot tell whether %s carries the root file system or a default route: %m. "
+                                                       "Cannot tell whether %s carries a mounted file system, swap or a default route: %m. "
                                                        "Pass Force=true to mark it anyway.", d->address);
                 if (r > 0)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,

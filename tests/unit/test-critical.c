@@ -8,6 +8,7 @@
 #include <limits.h>
 
 #include "critical.h"
+#include "fileio.h"
 #include "macro.h"
 
 /* The device asked about, behind a root port; two unrelated ones. */
@@ -91,14 +92,28 @@ static void add_slave(const char *root, const char *upper, const char *lower) {
         link_to(root, rel, upper);
 }
 
+/* passthrud's own mounts: "/" and the file systems of the kernel, a tmpfs and an overlay. */
 static void set_root_mount(const char *root, const char *devnum, const char *fstype, const char *source) {
         fake_mkdir_p(root, "proc/self");
         fake_writef(root, "proc/self/mountinfo",
                     "22 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n"
                     "1 0 %s / / rw,relatime shared:1 - %s %s rw\n"
                     "23 1 0:22 / /sys rw,nosuid,nodev,noexec,relatime shared:2 - sysfs sysfs rw\n"
-                    "30 1 8:33 / /srv rw,relatime shared:5 - ext4 /dev/sdc1 rw\n",
+                    "24 1 0:23 / /run rw,nosuid,nodev shared:6 - tmpfs tmpfs rw,mode=755\n"
+                    "25 1 0:24 / /var/lib/docker/overlay2/x/merged rw - overlay overlay rw,lowerdir=/a,upperdir=/b\n",
                     devnum, fstype, source);
+}
+
+/* PID 1's mounts (the host's): passthrud's, and one more line. */
+static void add_host_mount(const char *root, const char *line) {
+        _cleanup_free_ char *self = NULL;
+        char *path = fake_path(root, "proc/self/mountinfo");
+        size_t n;
+
+        assert_int_equal(read_full_file(path, &self, &n), 0);
+        free(path);
+        fake_mkdir_p(root, "proc/1");
+        fake_writef(root, "proc/1/mountinfo", "%s%s\n", self, line);
 }
 
 /* A NIC: on a PCI device (its device link) or virtual. */
@@ -283,10 +298,13 @@ static void root_on_btrfs_from_dev_root_needs_a_single_file_system(void **state)
         fake_mkdir_p(root, "fs/btrfs/features");
         set_root_mount(root, "0:31", "btrfs", "/dev/root");
         assert_critical(root, DEV, "the root file system (/dev/root on btrfs, via sdb)");
-        /* With two file systems, either could be it. */
-        link_to(root, "fs/btrfs/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/devices/sdc1", SDC "/sdc1");
-        assert_not_critical(root, DEV);
         assert_not_critical(root, THIRD);
+        /* With two file systems, either could be it: every device with a disk carries it (it was none). */
+        link_to(root, "fs/btrfs/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/devices/sdc1", SDC "/sdc1");
+        assert_critical(root, DEV, "the root file system (/dev/root on btrfs), whose disks passthrud cannot "
+                        "tell apart: sdb is a disk here, as any could be one of them");
+        assert_critical(root, THIRD, "the root file system (/dev/root on btrfs), whose disks passthrud cannot "
+                        "tell apart: sdc is a disk here, as any could be one of them");
 }
 
 static void root_on_nvme_multipath_head_follows_its_controllers(void **state) {
@@ -312,13 +330,76 @@ static void root_on_another_device_is_not_critical(void **state) {
         assert_critical(root, OTHER, "the root file system (/dev/sda1 on sda1)");
 }
 
-static void root_on_anonymous_non_btrfs_is_not_critical(void **state) {
+/* An overlay's layers are on other mounts; a tmpfs is in memory. */
+static void root_on_overlay_or_tmpfs_is_on_no_device(void **state) {
         const char *root = *state;
 
         set_root_mount(root, "0:27", "overlay", "overlay");
         set_routes(root, "");
         assert_not_critical(root, OTHER);
         assert_not_critical(root, DEV);
+        set_root_mount(root, "0:2", "tmpfs", "tmpfs");
+        assert_not_critical(root, OTHER);
+        /* A live system's medium, under its overlay: the medium's device carries it. */
+        add_host_mount(root, "40 1 8:33 / /run/live/medium ro,noatime - iso9660 /dev/sdc1 ro");
+        assert_critical(root, THIRD, "the file system on /run/live/medium (/dev/sdc1 on sdc1)");
+}
+
+/* ZFS's pools name no block device: every PCI device with a disk counts (it was none: a Proxmox root pool's controller taken live). */
+static void root_on_zfs_makes_every_device_with_a_disk_critical(void **state) {
+        const char *root = *state;
+
+        set_root_mount(root, "0:25", "zfs", "rpool/ROOT/pve-1");
+        assert_critical(root, OTHER, "the root file system (rpool/ROOT/pve-1 on zfs), whose disks passthrud "
+                        "cannot tell apart: sda is a disk here, as any could be one of them");
+        assert_critical(root, THIRD, "the root file system (rpool/ROOT/pve-1 on zfs), whose disks passthrud "
+                        "cannot tell apart: sdc is a disk here, as any could be one of them");
+        /* DEV has no disk: its NIC is free to go. */
+        assert_not_critical(root, DEV);
+}
+
+/* Every mount counts, not "/" alone: /var on DEV's disk (it was not critical). */
+static void a_mount_besides_root_is_critical(void **state) {
+        const char *root = *state;
+
+        add_block(root, SDB, "8:16");
+        add_partition(root, SDB "/sdb1", "8:17");
+        assert_not_critical(root, DEV);
+        add_host_mount(root, "31 1 8:17 / /var rw,relatime shared:7 - ext4 /dev/sdb1 rw");
+        assert_critical(root, DEV, "the file system on /var (/dev/sdb1 on sdb1)");
+        assert_critical(root, OTHER, "the root file system (/dev/sda1 on sda1)");
+}
+
+/* PID 1's mounts, the host's: systemd's ProtectHome= hides /home from passthrud's own. */
+static void a_mount_only_the_host_sees_is_critical(void **state) {
+        const char *root = *state;
+
+        add_block(root, SDB, "8:16");
+        add_partition(root, SDB "/sdb3", "8:19");
+        add_host_mount(root, "32 1 8:19 / /home rw,relatime shared:8 - xfs /dev/sdb3 rw");
+        assert_critical(root, DEV, "the file system on /home (/dev/sdb3 on sdb3)");
+}
+
+/* A swap partition, by its name or its device mapper name (it was not critical). */
+static void swap_on_the_device_is_critical(void **state) {
+        const char *root = *state;
+
+        add_block(root, SDB, "8:16");
+        add_partition(root, SDB "/sdb2", "8:18");
+        fake_writef(root, "proc/swaps", "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+                    "/swapfile                               file\t\t1048572\t\t0\t\t-2\n");
+        assert_not_critical(root, DEV);
+        fake_writef(root, "proc/swaps", "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+                    "/dev/sdb2                               partition\t8388604\t\t0\t\t-2\n");
+        assert_critical(root, DEV, "swap (/dev/sdb2 on sdb2)");
+        add_block(root, VIRTUAL_BLOCK "/dm-2", "253:2");
+        add_slave(root, VIRTUAL_BLOCK "/dm-2", SDB "/sdb2");
+        fake_mkdir_p(root, VIRTUAL_BLOCK "/dm-2/dm");
+        fake_write(root, VIRTUAL_BLOCK "/dm-2/dm/name", "vg-swap\n");
+        fake_writef(root, "proc/swaps", "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+                    "/dev/mapper/vg-swap                     partition\t8388604\t\t0\t\t-2\n");
+        assert_critical(root, DEV, "swap (/dev/mapper/vg-swap on dm-2, via sdb2)");
+        assert_not_critical(root, THIRD);
 }
 
 /* Default routes */
@@ -459,7 +540,11 @@ int main(void) {
                 T(root_on_btrfs_from_dev_root_needs_a_single_file_system),
                 T(root_on_nvme_multipath_head_follows_its_controllers),
                 T(root_on_another_device_is_not_critical),
-                T(root_on_anonymous_non_btrfs_is_not_critical),
+                T(root_on_overlay_or_tmpfs_is_on_no_device),
+                T(root_on_zfs_makes_every_device_with_a_disk_critical),
+                T(a_mount_besides_root_is_critical),
+                T(a_mount_only_the_host_sees_is_critical),
+                T(swap_on_the_device_is_critical),
                 T(ipv4_default_route_via_bridge_port_on_device_is_critical),
                 T(ipv4_default_route_via_bond_slave_on_device_is_critical),
                 T(ipv4_default_route_via_vlan_over_device_is_critical),
