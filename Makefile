@@ -155,7 +155,7 @@ $(BUILD)/unit/test-domxml: UNIT_EXTRA := $(XML_CPPFLAGS) $(XML_LIBS)
 
 unit: $(UNIT_TESTS) $(BUILD)/passthructl $(BUILD)/pt-standin $(BUILD)/pt-hold $(BUILD)/pt-flood $(BUILD)/direct-acquire
 	@rc=0; tests/unit/run.sh $(UNIT_TESTS) || rc=1; tests/unit/completion.sh || rc=1; \
-		tests/unit/refresh-initramfs.sh || rc=1; \
+		tests/unit/refresh-initramfs.sh || rc=1; tests/unit/install.sh || rc=1; \
 		python3 tests/unit/deps.py || rc=1; python3 tests/unit/docs.py || rc=1; \
 		python3 tests/unit/includes.py || rc=1; python3 tests/unit/vmrun-watch.py || rc=1; \
 		python3 tests/unit/cockpit-page.py || rc=1; \

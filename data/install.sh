@@ -86,19 +86,34 @@ install)
     fi
     ;;
 uninstall)
-    [[ -n $DESTDIR ]] || { command -v systemctl >/dev/null &&
-        systemctl disable --now passthru-initramfs.path passthrud.socket 2>/dev/null || true; }
+    # As apt remove does (debian/passthrud.prerm): the socket and the path
+    # unit first (a connection in between would start passthrud again),
+    # then passthrud, which must not run on from a deleted binary that no
+    # policy lets anyone call.
+    if [[ -z $DESTDIR ]] && command -v systemctl >/dev/null; then
+        systemctl disable --now passthru-initramfs.path passthrud.socket 2>/dev/null || true
+        systemctl stop passthrud.service 2>/dev/null || true
+    fi
     files | while read -r mode src dest; do
         rm -f "$DESTDIR$dest"
-        # and the directories install made, once empty
-        rmdir -p --ignore-fail-on-non-empty "$(dirname "$DESTDIR$dest")" 2>/dev/null || true
+        # and a directory of passthru's own, once empty (not /usr/local/sbin and the like, shared)
+        dir=$(dirname "$dest")
+        [[ ${dir##*/} != *passthru* ]] || rmdir --ignore-fail-on-non-empty "$DESTDIR$dir" 2>/dev/null || true
     done
     # What passthrud wrote goes too; an admin's passthru.conf stays.
     if head -n 1 "$DESTDIR/etc/modprobe.d/passthru.conf" 2>/dev/null | grep -q "Written by passthrud"; then
         rm -f "$DESTDIR/etc/modprobe.d/passthru.conf"
     fi
-    rm -rf "$DESTDIR/var/lib/passthru" "$DESTDIR/run/passthru"
-    [[ -n $DESTDIR ]] || { command -v systemctl >/dev/null && systemctl daemon-reload 2>/dev/null || true; }
+    # /run/passthru stays, as on apt purge (debian/passthrud.postrm): its
+    # quarantine list and lease ledger hold until the boot ends, and a
+    # passthrud installed again before then would hand a quarantined device
+    # out as available, unreset.
+    rm -rf "$DESTDIR/var/lib/passthru"
+    if [[ -z $DESTDIR ]]; then
+        command -v systemctl >/dev/null && systemctl daemon-reload 2>/dev/null || true
+        echo "The initramfs still holds passthru's hook and marks until it is made again" \
+            "(update-initramfs -u -k all, or dracut --regenerate-all --force)."
+    fi
     ;;
 list)
     files | awk '{ print $3 }'

@@ -24,6 +24,7 @@ HOST_SCRIPTS = [
     "tests/bench/run.sh", "tests/dkms/build.sh", "tests/kernel/build.sh",
     "tests/unit/run.sh", "tests/unit/completion.sh", "tests/unit/cli.sh", "tests/unit/libvirt-hook.sh",
     "tests/unit/refresh-initramfs.sh",
+    "tests/unit/install.sh",
     "tests/fuzz/run.sh", "tests/fuzz/nlfuzz-long.sh",
     "tests/vm/common.sh", "tests/vm/run.sh", "tests/vm/demo.sh", "tests/vm/demo-interactive.sh",
     "tests/vm/mkinitramfs.sh",
