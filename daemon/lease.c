@@ -164,10 +164,14 @@ int lease_check(Manager *m, Device *d, const char *vm, uint64_t memory_bytes, ch
                                                 "Enable it in firmware, or accept the risk with AllowUnsafeInterrupts=yes.");
         }
 
-        /* 3. Not in maintenance mode. */
+        /* 3. Not in maintenance mode, nor on its way there. */
         if (m->state.maintenance)
                 return sd_bus_error_set(error, PT_ERROR_MAINTENANCE_MODE,
                                         "The host is in maintenance mode: no device is leased until ExitMaintenanceMode.");
+        if (m->maintenance_asked)
+                return sd_bus_error_set(error, PT_ERROR_MAINTENANCE_MODE,
+                                        "Root asked for maintenance mode: no device is leased until the leases "
+                                        "still active have ended and it is entered, or until ExitMaintenanceMode.");
 
         /* 4. The VM is assigned, when the device has assignments. */
         assigned = device_assignments(d);

@@ -1137,9 +1137,16 @@ static int method_maintenance(sd_bus_message *msg, void *userdata, sd_bus_error 
         r = bouncer_check(m, msg, NULL, error);
         if (r < 0)
                 return r;
-        if (enter && m->n_leases > 0)
+        if (enter && m->n_leases > 0) {
+                if (!m->maintenance_asked)
+                        log_info("Maintenance mode asked for with %zu lease(s) active: no new lease until it is "
+                                 "entered or left", m->n_leases);
+                m->maintenance_asked = true;
                 return sd_bus_error_setf(error, PT_ERROR_LEASES_ACTIVE,
-                                         "%zu lease(s) active: release them before entering maintenance mode.", m->n_leases);
+                                         "%zu lease(s) active: release them (or revoke them with Release), then call "
+                                         "EnterMaintenanceMode again; no new lease is granted meanwhile "
+                                         "(ExitMaintenanceMode lifts that).", m->n_leases);
+        }
         if (m->state.maintenance != enter) {
                 m->state.maintenance = enter;
                 r = manager_save_state(m);
@@ -1150,6 +1157,7 @@ static int method_maintenance(sd_bus_message *msg, void *userdata, sd_bus_error 
                 log_info("%s maintenance mode", enter ? "Entered" : "Left");
                 manager_send_changed(m, "MaintenanceMode");
         }
+        m->maintenance_asked = false;   /* entered, or root changed its mind */
         return sd_bus_reply_method_return(msg, NULL);
 }
 

@@ -59,6 +59,13 @@ typedef struct Manager {
         GroupCache groups;
         Lease **leases;
         size_t n_leases;
+        /*
+         * EnterMaintenanceMode was refused for leases still active: no new
+         * lease is granted until it is entered or ExitMaintenanceMode (a
+         * group member's new Acquire between root's revocations and its
+         * Enter kept the host out of it for as long as it went on).
+         */
+        bool maintenance_asked;
 
         /* The runtime directory (ledger, quarantine), opened once; on tmpfs its writes skip fsync(). */
         int runtime_fd;

@@ -40,6 +40,7 @@
 #include "passthru-direct.h"
 #include "passthru-names.h"
 #include "process.h"
+#include "state.h"
 #include "strv.h"
 #include "worker.h"
 
@@ -693,6 +694,67 @@ static void a_root_holders_second_release_does_not_revoke_it(void **state) {
         assert_int_equal(child_finish(fx, &c), 0);
 }
 
+/* Root: Enter, Acquire of D1, Enter again, Exit, a step at a time: "ok" or the error's name each. */
+static void client_asks_for_maintenance(const char *path, int report, int go) {
+        _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        char out[128] = "connect failed";
+
+        if (client_connect(path, &bus) < 0)
+                _exit(2);
+        client_call(bus, PT_MANAGER_INTERFACE, "EnterMaintenanceMode", NULL, out, sizeof(out));
+        say(report, "%s\n", out);
+        wait_go(go);
+        if (sd_bus_call_method(bus, PT_BUS_NAME, PT_MANAGER_PATH, PT_MANAGER_INTERFACE, "Acquire", &error, &reply,
+                               "ssa{sv}", D1, "vm-x", 0) >= 0)
+                say(report, "ok\n");
+        else
+                say(report, "%s\n", error.name ?: "?");
+        wait_go(go);
+        client_call(bus, PT_MANAGER_INTERFACE, "EnterMaintenanceMode", NULL, out, sizeof(out));
+        say(report, "%s\n", out);
+        wait_go(go);
+        client_call(bus, PT_MANAGER_INTERFACE, "ExitMaintenanceMode", NULL, out, sizeof(out));
+        say(report, "%s\n", out);
+        wait_go(go);
+}
+
+/*
+ * EnterMaintenanceMode refused for a lease still active stops new leases
+ * until it is entered or left: a group member's Acquire between root's
+ * revocations and its Enter kept the host out of maintenance mode.
+ */
+static void maintenance_asked_for_stops_new_leases(void **state) {
+        Fx *fx = *state;
+        char busy[128], refused[128];
+        StateDevice *sd;
+        Child c;
+        Lease *l;
+
+        snprintf(busy, sizeof(busy), "%s\n", PT_ERROR_LEASES_ACTIVE);
+        snprintf(refused, sizeof(refused), "%s\n", PT_ERROR_MAINTENANCE_MODE);
+        assert_true(state_ensure_device(&fx->m->state, D1, &sd) >= 0);
+        sd->passthrough = true;
+        fx_start(fx);
+        l = lease_of_d1(fx, getpid(), 0);
+        c = child_run(client_asks_for_maintenance, fx->socket, (uid_t) -1);
+        assert_string_equal(child_report(fx, &c), busy);
+        assert_false(fx->m->state.maintenance);
+        lease_free(l);  /* its return is done */
+        assert_int_equal(write(c.go, "g", 1), 1);
+        assert_string_equal(child_report(fx, &c), refused);
+        assert_int_equal(write(c.go, "g", 1), 1);
+        assert_string_equal(child_report(fx, &c), "ok\n");
+        assert_true(fx->m->state.maintenance);
+        assert_false(fx->m->maintenance_asked);
+        assert_int_equal(write(c.go, "g", 1), 1);
+        assert_string_equal(child_report(fx, &c), "ok\n");
+        assert_false(fx->m->state.maintenance);
+        assert_int_equal(write(c.go, "g", 1), 1);
+        assert_int_equal(child_finish(fx, &c), 0);
+}
+
 /* The fds this process (the daemon's side) has open. */
 static unsigned open_fds(void) {
         DIR *d = opendir("/proc/self/fd");
@@ -1264,6 +1326,7 @@ int main(void) {
                 T(a_stale_socket_is_replaced_and_removed_at_the_end),
                 T(a_connection_passed_on_releases_nothing),
                 T(a_root_holders_second_release_does_not_revoke_it),
+                T(maintenance_asked_for_stops_new_leases),
                 T(a_socket_systemd_passed_follows_group),
         };
 #undef T
