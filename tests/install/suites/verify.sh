@@ -48,6 +48,9 @@ testcase_every_hardening_line_is_in_force() {
             ;;
         esac
     done
+    # A stop waits for passthrud alone, not for a return's unbind child stuck on a holder.
+    [ "$(systemctl show -p KillMode --value passthrud)" = process ] ||
+        fail "KillMode is $(systemctl show -p KillMode --value passthrud), not process"
     # And the daemon does its work under all of them: a lease, with DMA.
     grep -q '^NoNewPrivs:.*1' /proc/"$(systemctl show -p MainPID --value passthrud)"/status || fail "NoNewPrivs not set"
 }
