@@ -269,11 +269,11 @@ testcase_bus_loop_answers_while_vfio_unbind_blocks() {
 testcase_maintenance_mode() {
     hold $EDU vm-a
     expect_error org.passthru1.Error.LeasesActive call EnterMaintenanceMode ""
-    # Asked for, maintenance mode stops new leases while the last ones end.
-    expect_error org.passthru1.Error.MaintenanceMode as_alice pt-hold $BR1 vm-b
     expect_error org.passthru1.Error.NotInMaintenanceMode call SetPassthrough "sba{sv}" $NIC true
     kill $HOLDER
     wait_state $EDU available
+    # Asked for, maintenance mode stopped new leases while the last one ended.
+    expect_error org.passthru1.Error.MaintenanceMode as_alice pt-hold $EDU vm-a
     mgr EnterMaintenanceMode
     assert_eq "$(busctl get-property $BUS MaintenanceMode)" "b true" "MaintenanceMode"
     expect_error org.passthru1.Error.MaintenanceMode as_alice pt-hold $EDU vm-a
