@@ -600,6 +600,26 @@ void pt_stub_exit(void)
 	pt_release_all();
 }
 
+/*
+ * Bind the devices @rule pins to passthru that have no driver.  Binding runs
+ * the bus notifier chain: not under pt_lock.  Under pt_change_lock: no
+ * UNHIDE drops the rule meanwhile.
+ */
+static void pt_attach_unbound(const struct pt_rule *rule)
+{
+	struct pci_dev *pdev = NULL;
+	struct pt_devid id;
+
+	for_each_pci_dev(pdev) {
+		pt_devid(pdev, &id);
+		if (pt_rule_check(rule, &id) == PT_NO_MATCH || pdev->dev.driver ||
+		    !pt_override_is_ours(pdev))
+			continue;
+		if (device_attach(&pdev->dev) <= 0)
+			pci_warn(pdev, "passthru did not bind it\n");
+	}
+}
+
 int pt_stub_hide(const struct pt_rule *rule, struct netlink_ext_ack *extack)
 {
 	struct pci_dev *pdev = NULL;
@@ -618,10 +638,20 @@ int pt_stub_hide(const struct pt_rule *rule, struct netlink_ext_ack *extack)
 		goto out;
 	}
 	ret = pt_rule_insert(rule, &rn);
+	if (ret == -EEXIST) {
+		/*
+		 * The same rule again binds what it pins and a failed probe (an
+		 * allocation) or an unbind by hand left without a driver: hiding
+		 * it again is how such a device is mended.
+		 */
+		NL_SET_ERR_MSG(extack, "rule already present");
+		mutex_unlock(&pt_lock);
+		pt_attach_unbound(rule);
+		mutex_unlock(&pt_change_lock);
+		return ret;
+	}
 	if (ret) {
-		if (ret == -EEXIST)
-			NL_SET_ERR_MSG(extack, "rule already present");
-		else if (ret == -ENOSPC)
+		if (ret == -ENOSPC)
 			NL_SET_ERR_MSG(extack, "too many rules");
 		goto out;
 	}
@@ -660,19 +690,7 @@ int pt_stub_hide(const struct pt_rule *rule, struct netlink_ext_ack *extack)
 		return ret;
 	}
 	pr_info("hide %s\n", rn->text);
-
-	/*
-	 * Binding runs the bus notifier chain: not under pt_lock.  Under
-	 * pt_change_lock: no UNHIDE drops the rule meanwhile.
-	 */
-	for_each_pci_dev(pdev) {
-		pt_devid(pdev, &id);
-		if (pt_rule_check(rule, &id) == PT_NO_MATCH || pdev->dev.driver ||
-		    !pt_override_is_ours(pdev))
-			continue;
-		if (device_attach(&pdev->dev) <= 0)
-			pci_warn(pdev, "passthru did not bind it\n");
-	}
+	pt_attach_unbound(rule);
 	mutex_unlock(&pt_change_lock);
 	return 0;
 

@@ -23,7 +23,9 @@
  *     PASSTHRU_A_RULE       string  exactly one hide= token, "(01:00.0)";
  *                                   one such attribute per request
  *   HIDE adds the rule and claims every matching device that no driver
- *   holds; UNHIDE drops the rule and releases the devices no other rule
+ *   holds; a HIDE of a rule already there fails with EEXIST, and binds
+ *   what the rule pins that has no driver (a probe that failed, an unbind
+ *   by hand); UNHIDE drops the rule and releases the devices no other rule
  *   matches.  Errors come back with an extended-ACK message naming what
  *   was wrong.
  *

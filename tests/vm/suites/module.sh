@@ -159,6 +159,24 @@ testcase_unhide_gives_a_pinned_device_left_without_a_driver_back() {
     echo $NIC > /sys/bus/pci/drivers/e1000e/unbind
 }
 
+# A device a rule pins whose probe failed (failslab's allocation failures
+# did it in the debug kernel's nlfuzz suite) or that root unbound by hand
+# stays without a driver: the same HIDE again binds it (it said "rule
+# already present" and left it so).
+testcase_hide_again_binds_a_pinned_device_left_without_a_driver() {
+    load_passthru
+    ptnl hide '(04:01.0)'
+    assert_driver $BR1 passthru
+    echo $BR1 > /sys/bus/pci/drivers/passthru/unbind
+    assert_driver $BR1 none
+    assert_eq "$(override $BR1)" passthru "driver_override of $BR1"
+    ptnl hide '(04:01.0)' >/tmp/out 2>&1 && fail "a second HIDE of one rule succeeded"
+    grep -q "already present" /tmp/out || fail "the second HIDE does not say why: $(cat /tmp/out)"
+    assert_driver $BR1 passthru
+    ptnl unhide '(04:01.0)'
+    assert_driver $BR1 none
+}
+
 # An id written to new_id, as one does for pci-stub: passthru claims only
 # devices pinned to it.  It used to claim (and reset) every edu, in no rule
 # GET listed, and neither UNHIDE nor remove_id gave them back.
