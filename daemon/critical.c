@@ -294,6 +294,17 @@ fail:
         return r;
 }
 
+/* "WHAT (SOURCE on ON)", or "WHAT (SOURCE on ON, via LEAF)" when the walk went below ON; 1. */
+static int use_phrase(char **ret_what, const char *what, const char *source, const char *on, const char *leaf) {
+        int r;
+
+        if (strcmp(on, leaf) == 0)
+                r = asprintf(ret_what, "%s (%s on %s)", what, source, on);
+        else
+                r = asprintf(ret_what, "%s (%s on %s, via %s)", what, source, on, leaf);
+        return r < 0 ? -ENOMEM : 1;
+}
+
 /* What a mount is, for the message: "the root file system" or "the file system on /var". */
 static int mount_what(const Mount *m, const char *on, const char *leaf, char **ret_what) {
         _cleanup_free_ char *what = NULL;
@@ -304,9 +315,7 @@ static int mount_what(const Mount *m, const char *on, const char *leaf, char **r
                 what = NULL;
         if (!what)
                 return -ENOMEM;
-        if (strcmp(on, leaf) == 0)
-                return asprintf(ret_what, "%s (%s on %s)", what, m->source, on) < 0 ? -ENOMEM : 1;
-        return asprintf(ret_what, "%s (%s on %s, via %s)", what, m->source, on, leaf) < 0 ? -ENOMEM : 1;
+        return use_phrase(ret_what, what, m->source, on, leaf);
 }
 
 /* Is a btrfs device (devices/NAME, a link to its block device) the mount's source? */
@@ -524,16 +533,10 @@ static int swap_use(Walk *w, const char *sysfs, const char *proc, char **ret_wha
                 if (r < 0)
                         return r;
                 r = block_walk(w, dev, 0);
-                if (r <= 0) {
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-                if (strcmp(last_component(dev), w->leaf) == 0)
-                        r = asprintf(ret_what, "swap (%s on %s)", f[0], w->leaf);
-                else
-                        r = asprintf(ret_what, "swap (%s on %s, via %s)", f[0], last_component(dev), w->leaf);
-                return r < 0 ? -ENOMEM : 1;
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        return use_phrase(ret_what, "swap", f[0], last_component(dev), w->leaf);
         }
         return 0;
 }

@@ -738,9 +738,9 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
         }
         /*
          * Every mount, swap, stacked storage and networking included
-         * (critical.h); unsure is refused too.  A new mark without Live as well: passthru.ko would
-         * take it at the next boot, from the initramfs, before the root
-         * file system.
+         * (critical.h); unsure is refused too.  A new mark without Live
+         * as well: passthru.ko would take it at the next boot, from the
+         * initramfs, before the root file system.
          */
         if (enabled && !force && (live || !s || !s->passthrough)) {
                 r = critical_device_use(m->paths.sysfs, m->paths.proc, d->address, &what);
