@@ -734,7 +734,11 @@ static void on_udev(const char *subsystem, const char *action, const char *name,
 static void on_module_event(const PtNlDevice *ev, void *userdata) {
         Manager *m = userdata;
 
-        log_debug("passthru.ko: %s %s", ptnl_event_to_string(ev->event), ev->address);
+        if (ev->event == PASSTHRU_EVENT_ERROR)
+                log_warning("passthru.ko: %s met a PCIe error (AER or DPC); the kernel's log says whether it "
+                            "recovered", ev->address);
+        else
+                log_debug("passthru.ko: %s %s", ptnl_event_to_string(ev->event), ev->address);
         refresh_later(m, ev->address, true);
 }
 

@@ -492,6 +492,7 @@ const char *ptnl_event_to_string(uint8_t event) {
                 [PASSTHRU_EVENT_RELEASE] = "release",
                 [PASSTHRU_EVENT_ADD] = "add",
                 [PASSTHRU_EVENT_REMOVE] = "remove",
+                [PASSTHRU_EVENT_ERROR] = "error",
         };
         return event < ELEMENTSOF(table) && table[event] ? table[event] : "unknown";
 }

@@ -419,23 +419,91 @@ static int pt_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	return 0;
 }
 
+/*
+ * Write back the config space saved at the claim, with bus mastering off:
+ * the saved copy may have it on (a host driver's, or firmware's), and the
+ * device must not master DMA, not even between two writes.  Whoever takes
+ * the device next turns it on when it wants it (pci_set_master()).
+ * Consumes @saved when @free.
+ */
+static void pt_restore_quiet(struct pci_dev *pdev, struct pci_saved_state **saved,
+			     bool free)
+{
+	int ret;
+
+	if (free)
+		ret = pci_load_and_free_saved_state(pdev, saved);
+	else
+		ret = pci_load_saved_state(pdev, *saved);
+	if (!ret && pdev->state_saved) {
+		pdev->saved_config_space[PCI_COMMAND / 4] &= ~PCI_COMMAND_MASTER;
+		pci_restore_state(pdev);
+	}
+	pci_clear_master(pdev);
+}
+
 static void pt_remove(struct pci_dev *pdev)
 {
 	struct pci_saved_state *saved = pci_get_drvdata(pdev);
 
-	if (!pci_load_and_free_saved_state(pdev, &saved))
-		pci_restore_state(pdev);
-	pci_clear_master(pdev);
+	pt_restore_quiet(pdev, &saved, true);
 	pci_set_drvdata(pdev, NULL);
 	pci_info(pdev, "released\n");
 	pt_netlink_event(PASSTHRU_EVENT_RELEASE, pdev, NULL);
 }
+
+/*
+ * PCIe error recovery (AER, DPC) of a device passthru holds.  Without
+ * these the PCI core gives up on every device below the port that
+ * reported the error ("can't recover (no error_detected callback)"), host
+ * drivers' devices beside ours included, and leaves them unresumed.
+ * A claimed device is idle (bus mastering off, no interrupts, nobody
+ * maps it): there is nothing to stop.  After a fatal error the core has
+ * reset the link below the port, and the device's config space is gone:
+ * slot_reset() writes back the copy saved at the claim.  Called under the
+ * device lock, in process context.
+ */
+static pci_ers_result_t pt_error_detected(struct pci_dev *pdev,
+					  pci_channel_state_t state)
+{
+	pt_netlink_event(PASSTHRU_EVENT_ERROR, pdev, NULL);
+	if (state == pci_channel_io_perm_failure) {
+		pci_warn(pdev, "PCIe error: the device failed for good\n");
+		return PCI_ERS_RESULT_DISCONNECT;
+	}
+	if (state == pci_channel_io_frozen) {
+		pci_warn(pdev, "PCIe error (fatal): its config space is written back after the link's reset\n");
+		return PCI_ERS_RESULT_NEED_RESET;
+	}
+	pci_info(pdev, "PCIe error (non-fatal): the device is idle, nothing to stop\n");
+	return PCI_ERS_RESULT_CAN_RECOVER;
+}
+
+static pci_ers_result_t pt_slot_reset(struct pci_dev *pdev)
+{
+	struct pci_saved_state *saved = pci_get_drvdata(pdev);
+
+	pt_restore_quiet(pdev, &saved, false);
+	return PCI_ERS_RESULT_RECOVERED;
+}
+
+static void pt_error_resume(struct pci_dev *pdev)
+{
+	pci_info(pdev, "recovered from the PCIe error, still claimed\n");
+}
+
+static const struct pci_error_handlers pt_err_handlers = {
+	.error_detected = pt_error_detected,
+	.slot_reset = pt_slot_reset,
+	.resume = pt_error_resume,
+};
 
 static struct pci_driver pt_driver = {
 	.name = PT_DRV_NAME,
 	.id_table = NULL,	/* only devices pinned with driver_override */
 	.probe = pt_probe,
 	.remove = pt_remove,
+	.err_handler = &pt_err_handlers,
 	.driver_managed_dma = true,
 };
 

@@ -281,7 +281,7 @@ kill "$standin_pid"
 wait "$standin_pid" 2>/dev/null
 PT_STANDIN_FOREIGN=1 "$top/build/pt-standin" "$DBUS_SYSTEM_BUS_ADDRESS" >"$dir/standin.log" 2>&1 &
 standin_pid=$!
-for _ in $(seq 1 50); do
+for _ in $(seq 1 300); do
     grep -q ready "$dir/standin.log" && break
     sleep 0.1
 done
@@ -290,8 +290,8 @@ mkdir "$dir/dev"
 unshare --mount --propagation private bash -c '
     mount --bind /dev "$1/dev" && mount -t tmpfs tmpfs /dev && touch /dev/null && mount --bind "$1/dev/null" /dev/null &&
         mkdir /dev/vfio && touch /dev/vfio/7 || exit 1
-    python3 -c "import time; time.sleep(30)" -name "guest=$(printf "\033]2;owned\007")vm" 9</dev/vfio/7 &
-    for _ in $(seq 1 50); do
+    python3 -c "import time; time.sleep(60)" -name "guest=$(printf "\033]2;owned\007")vm" 9</dev/vfio/7 &
+    for _ in $(seq 1 300); do
         grep -q guest= "/proc/$!/cmdline" 2>/dev/null && break
         sleep 0.1
     done

@@ -90,6 +90,7 @@ enum passthru_event {
 	PASSTHRU_EVENT_RELEASE,		/* passthru let the device go */
 	PASSTHRU_EVENT_ADD,		/* a device matching a rule appeared */
 	PASSTHRU_EVENT_REMOVE,		/* a device matching a rule left */
+	PASSTHRU_EVENT_ERROR,		/* a claimed device met a PCIe error */
 	__PASSTHRU_EVENT_LAST
 };
 
