@@ -713,6 +713,32 @@ static int route_use(Walk *w, const char *sysfs, const char *proc, char **ret_wh
         return 0;
 }
 
+/* The boot console's display */
+
+/*
+ * The VGA device the firmware and the kernel's console came up on: its
+ * boot_vga says "1" (another VGA device's "0"; a device that is not VGA has
+ * none: not critical).  One that cannot be read, or says anything else, is
+ * an error, as every input here that cannot be read is: the caller cannot
+ * tell, and refuses (closed, as for mountinfo).
+ */
+static int boot_vga_use(const char *sysfs, const char *address, char **ret_what) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = read_text(&text, "%s/bus/pci/devices/%s/boot_vga", sysfs, address);
+        if (is_missing(r))
+                return 0;
+        if (r < 0)
+                return r;
+        if (strcmp(text, "0") == 0)
+                return 0;
+        if (strcmp(text, "1") != 0)
+                return -EBADMSG;
+        *ret_what = strdup("the boot console's display (boot_vga)");
+        return *ret_what ? 1 : -ENOMEM;
+}
+
 int critical_device_use(const char *sysfs, const char *proc, const char *address, char **ret_what) {
         _cleanup_(walk_done) Walk w = {};
         int r;
@@ -732,5 +758,8 @@ int critical_device_use(const char *sysfs, const char *proc, const char *address
                 r = swap_use(&w, sysfs, proc, ret_what);
         if (r == 0)
                 r = route_use(&w, sysfs, proc, ret_what);
+        /* Last, though one read: the host runs on without its console, and the gravest use is named first. */
+        if (r == 0)
+                r = boot_vga_use(sysfs, address, ret_what);
         return r;
 }

@@ -737,21 +737,22 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
                                                  d->address);
         }
         /*
-         * Every mount, swap, stacked storage and networking included
-         * (critical.h); unsure is refused too.  A new mark without Live
-         * as well: passthru.ko would take it at the next boot, from the
-         * initramfs, before the root file system.
+         * Every mount, swap, stacked storage and networking included, and
+         * the boot console's display (critical.h); unsure is refused too.
+         * A new mark without Live as well: passthru.ko would take it at the
+         * next boot, from the initramfs, before the root file system.
          */
         if (enabled && !force && (live || !s || !s->passthrough)) {
                 r = critical_device_use(m->paths.sysfs, m->paths.proc, d->address, &what);
                 if (r < 0)
                         return sd_bus_error_set_errnof(error, r,
-                                                       "Cannot tell whether %s carries a mounted file system, swap or a default route: %m. "
-                                                       "Pass Force=true to mark it anyway.", d->address);
+                                                       "Cannot tell whether %s carries a mounted file system, swap, a default route "
+                                                       "or the boot console's display: %m. Pass Force=true to mark it anyway.",
+                                                       d->address);
                 if (r > 0)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                                 "%s carries %s: marking it would cut the host off, %s. Pass "
-                                                 "Force=true to do it anyway.", d->address, what,
+                                                 "%s carries %s: marking it would take that from the host, %s. "
+                                                 "Pass Force=true to mark it anyway.", d->address, what,
                                                  live ? "now" : "at the next boot");
         }
 

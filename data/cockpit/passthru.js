@@ -224,7 +224,7 @@
                    "host driver gets it as it is.";
         if (force && enabled)
             return "Force: " + d.Address + " (" + (d.Name || "?") + ") is taken from the host now, even if it " +
-                   "carries a mounted file system, swap or the default route.";
+                   "carries a mounted file system, swap, the default route or the boot console's display.";
         if (live && enabled)
             return "Live: " + d.Address + " is taken from its host driver " + (d.Driver || "") + " now.";
         if (live)

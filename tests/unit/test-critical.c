@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * critical.c against a fake sysfs and /proc: root file systems on stacked
- * block devices and default routes through stacked net devices.
+ * block devices, default routes through stacked net devices and the boot
+ * console's display.
  */
 #include "fake-sysfs.h"
 
@@ -149,6 +150,14 @@ static void set_ipv6_routes(const char *root, const char *v6) {
         fake_write(root, "proc/net/ipv6_route", v6);
 }
 
+/* The device's boot_vga, as the kernel has it on a VGA device ("1" on the boot console's). */
+static void set_boot_vga(const char *root, const char *dir, const char *value) {
+        char rel[PATH_MAX];
+
+        snprintf(rel, sizeof(rel), "%s/boot_vga", dir);
+        fake_write(root, rel, value);
+}
+
 static int use(const char *root, const char *address, char **what) {
         _cleanup_free_ char *proc = fake_path(root, "proc");
 
@@ -183,6 +192,9 @@ static int setup(void **state) {
         fake_mkdir_p(root, DEV_DIR);
         fake_mkdir_p(root, OTHER_DIR);
         fake_mkdir_p(root, THIRD_DIR);
+        link_to(root, "bus/pci/devices/" DEV, DEV_DIR);
+        link_to(root, "bus/pci/devices/" OTHER, OTHER_DIR);
+        link_to(root, "bus/pci/devices/" THIRD, THIRD_DIR);
         add_block(root, SDA, "8:0");
         add_partition(root, SDA "/sda1", "8:1");
         add_block(root, SDC, "8:32");
@@ -503,6 +515,37 @@ static void loop_in_slaves_does_not_hang(void **state) {
         assert_not_critical(root, DEV);
 }
 
+/* The boot console's display */
+
+/* The GPU the console is on, or a BMC's VGA with the remote console (it was not critical). */
+static void boot_vga_device_is_critical(void **state) {
+        const char *root = *state;
+
+        assert_not_critical(root, DEV);
+        set_boot_vga(root, DEV_DIR, "1\n");
+        assert_critical(root, DEV, "the boot console's display (boot_vga)");
+        assert_not_critical(root, THIRD);
+}
+
+/* Another VGA device says "0"; a device that is not VGA has no boot_vga. */
+static void other_vga_or_no_boot_vga_is_not_critical(void **state) {
+        const char *root = *state;
+
+        set_boot_vga(root, THIRD_DIR, "0\n");
+        assert_not_critical(root, THIRD);
+        assert_not_critical(root, DEV);
+        /* A device that is not there has none either. */
+        assert_not_critical(root, "0000:04:00.0");
+}
+
+/* The host needs its root more than its console: that is named. */
+static void file_system_is_named_before_the_console(void **state) {
+        const char *root = *state;
+
+        set_boot_vga(root, OTHER_DIR, "1\n");
+        assert_critical(root, OTHER, "the root file system (/dev/sda1 on sda1)");
+}
+
 /* Failures */
 
 static void invalid_address_is_einval(void **state) {
@@ -524,6 +567,20 @@ static void missing_mountinfo_or_root_mount_is_an_error(void **state) {
         assert_int_equal(use(root, DEV, &what), -ENOENT);
         fake_unlink(root, "proc/self/mountinfo");
         assert_int_equal(use(root, DEV, &what), -ENOENT);
+        assert_null(what);
+}
+
+/* Unsure is an error, as for any other input that cannot be read: the caller refuses. */
+static void unreadable_or_unknown_boot_vga_is_an_error(void **state) {
+        const char *root = *state;
+        char *what = NULL;
+
+        fake_mkdir_p(root, DEV_DIR "/boot_vga");
+        assert_int_equal(use(root, DEV, &what), -EISDIR);
+        fake_write(root, THIRD_DIR "/boot_vga", "2\n");
+        assert_int_equal(use(root, THIRD, &what), -EBADMSG);
+        fake_write(root, THIRD_DIR "/boot_vga", "");
+        assert_int_equal(use(root, THIRD, &what), -EBADMSG);
         assert_null(what);
 }
 
@@ -554,8 +611,12 @@ int main(void) {
                 T(missing_ipv6_route_is_fine),
                 T(loop_in_lower_links_does_not_hang),
                 T(loop_in_slaves_does_not_hang),
+                T(boot_vga_device_is_critical),
+                T(other_vga_or_no_boot_vga_is_not_critical),
+                T(file_system_is_named_before_the_console),
                 T(invalid_address_is_einval),
                 T(missing_mountinfo_or_root_mount_is_an_error),
+                T(unreadable_or_unknown_boot_vga_is_an_error),
         };
 
         /* A walk that loops must fail the suite, not hang it. */
