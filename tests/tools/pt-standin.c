@@ -126,9 +126,48 @@ static int method_acquire(sd_bus_message *m, void *userdata, sd_bus_error *error
         return r;
 }
 
+/* DEV1 carries the host's root file system, as passthrud words the refusal: Force takes it. */
+static int method_set_passthrough(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *device, *key;
+        int enabled, force = 0, live = 0, r;
+
+        (void) userdata;
+        r = sd_bus_message_read(m, "sb", &device, &enabled);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                if (strcmp(key, "Force") == 0 || strcmp(key, "Live") == 0)
+                        r = sd_bus_message_read(m, "v", "b", strcmp(key, "Force") == 0 ? &force : &live);
+                else
+                        r = sd_bus_message_skip(m, "v");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        if (strcmp(device, DEV1) == 0 && enabled && !force)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "%s carries the root file system (/dev/sda1 on sda1): marking it would take "
+                                         "that from the host, %s. Pass Force=true to mark it anyway.",
+                                         device, live ? "now" : "at the next boot");
+        printf("passthrough %s %d force %d\n", device, enabled, force);
+        fflush(stdout);
+        return sd_bus_reply_method_return(m, "b", 0);
+}
+
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD("Acquire", "ssa{sv}", "h", method_acquire, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("SetPassthrough", "sba{sv}", "b", method_set_passthrough, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_PROPERTY("IommuEnabled", "b", get_number, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_VTABLE_END
 };

@@ -167,6 +167,15 @@ else
     echo "PASS unit.cli.monitor_hears_passthrud_only"
 fi
 
+# A refusal the bus's Force option overrides names passthructl's --force.
+expect hide_of_a_critical_device_names_force 4 "Hint: --force does it anyway" hide 1:0.0
+expect hide_of_a_critical_device_with_force 0 "is kept by passthru" hide --force 1:0.0
+if grep -q "passthrough 0000:01:00.0 1 force 1" "$dir/standin.log"; then
+    echo "PASS unit.cli.hide_force_reaches_the_daemon"
+else
+    echo "FAIL unit.cli.hide_force_reaches_the_daemon: $(cat "$dir/standin.log")"
+    rc=1
+fi
 expect run_without_dashdash_passes_the_commands_options 0 "^-m 2048M -smp 2$" run -d 0000:01:00.0 --vm x echo -m 2048M -smp 2
 expect run_with_dashdash 0 "^-m 1G$" run -d 0000:01:00.0 -m 1G --vm x -- echo -m 1G
 expect run_options_before_the_verb 0 "^--vm y$" --vm x run -d 0000:01:00.0 echo --vm y
