@@ -929,6 +929,24 @@ fail:
                                 "releasing until passthrud restarts: %m", l->group);
 }
 
+/*
+ * A lease that ends while its holder lives (its Release, root's revoke)
+ * may wait for it to let go of the group for as long as it likes: the
+ * ledger says so, so that a daemon restarted meanwhile goes on with the
+ * return instead of taking the group for a live lease again.  Written
+ * now, on the loop: the next write (the return's end) must not be
+ * overtaken by this one.  A return that starts as its holder exits (most
+ * of them) writes nothing here.
+ */
+static void ledger_note_returning(Lease *l, const char *reason) {
+        LedgerEntry *e = ledger_find_group(&l->manager->ledger, l->group);
+
+        if (!e || e->returning || l->holder_exited)
+                return;
+        e->returning = reason;
+        save_ledger_or_warn(l->manager);
+}
+
 void lease_end(Lease *l, const char *reason) {
         Manager *m = l->manager;
         char node[PATH_MAX];
@@ -946,6 +964,8 @@ void lease_end(Lease *l, const char *reason) {
         lease_note_family(l);
         l->state = LEASE_RELEASING;
         l->reason = reason;
+        if (strcmp(reason, PT_LEASE_REASON_RELEASED) == 0 || strcmp(reason, PT_LEASE_REASON_REVOKED) == 0)
+                ledger_note_returning(l, reason);
         lease_restore_memlock(l);
         l->pidfd_source = sd_event_source_disable_unref(l->pidfd_source);
 
@@ -1370,6 +1390,21 @@ int lease_reconcile(Manager *m) {
                 }
                 lease_attach(l);
 
+                if (e->returning) {
+                        /* Its holder's pidfd, to kill it if root revokes the lease it let go of. */
+                        if (proc_start_time(e->pid, &start) >= 0 && start == e->start_time) {
+                                l->pidfd = pidfd_open(e->pid);
+                                if (l->pidfd >= 0 && (proc_start_time(e->pid, &start) < 0 || start != e->start_time))
+                                        l->pidfd = safe_close(l->pidfd);
+                        }
+                        if (l->pidfd < 0)
+                                l->holder_exited = true;
+                        log_info("IOMMU group %d (VM '%s', pid %u) was on its way back (%s) when the daemon "
+                                 "stopped: going on with its return", l->group, l->vm, (unsigned) l->pid,
+                                 e->returning);
+                        lease_end(l, e->returning);
+                        continue;
+                }
                 if (!lease_members_on_vfio(l)) {
                         log_info("IOMMU group %d (VM '%s', pid %u) was on its way back when the daemon stopped: "
                                  "returning it", l->group, l->vm, (unsigned) l->pid);

@@ -10,6 +10,7 @@
 #include "fileio.h"
 #include "ledger.h"
 #include "macro.h"
+#include "passthru-names.h"
 #include "state.h"
 #include "strv.h"
 
@@ -85,8 +86,18 @@ int ledger_add(Ledger *l, const LedgerEntry *e) {
                 .start_time = e->start_time,
                 .uid = e->uid,
                 .node_owner = e->node_owner,
+                .returning = e->returning,
         };
         return 0;
+}
+
+const char *ledger_reason_from_string(const char *name) {
+#define PT_LEASE_REASON_MATCH_(id, text) \
+        if (strcmp(name, text) == 0)     \
+                return PT_LEASE_REASON_##id;
+        PT_LEASE_REASONS(PT_LEASE_REASON_MATCH_)
+#undef PT_LEASE_REASON_MATCH_
+        return NULL;
 }
 
 bool ledger_remove(Ledger *l, int group) {
@@ -109,6 +120,7 @@ enum {
         LEDGER_KEY_START_TIME = 1 << 3,
         LEDGER_KEY_UID        = 1 << 4,
         LEDGER_KEY_NODE_OWNER = 1 << 5,
+        LEDGER_KEY_RETURNING  = 1 << 6,
 };
 
 static const struct {
@@ -255,6 +267,8 @@ static int ledger_entry(void *userdata, const char *section, const char *key, co
                 bit = LEDGER_KEY_UID;
         else if (strcmp(key, "NodeOwner") == 0)
                 bit = LEDGER_KEY_NODE_OWNER;
+        else if (strcmp(key, "Returning") == 0)
+                bit = LEDGER_KEY_RETURNING;
         else
                 return ini_reason(reason, "unknown key '%s' in [%s]", key, section);
 
@@ -278,6 +292,12 @@ static int ledger_entry(void *userdata, const char *section, const char *key, co
 
         case LEDGER_KEY_START_TIME:
                 return ledger_parse_number(key, value, 0, UINT64_MAX, &e->start_time, reason);
+
+        case LEDGER_KEY_RETURNING:
+                e->returning = ledger_reason_from_string(value);
+                if (!e->returning)
+                        return ini_reason(reason, "Returning: not a reason a lease ends for: '%s'", value);
+                return 0;
 
         default:
                 /* Uid, NodeOwner: (uid_t) -1 means "none" and is no uid. */
@@ -324,7 +344,7 @@ static bool ledger_valid(const Ledger *l) {
 static void ledger_print(FILE *f, const void *userdata) {
         const Ledger *l = userdata;
 
-        fputs("# Written by passthrud: the active leases.\n", f);
+        fputs("# Written by passthrud: the active leases, and those on their way back.\n", f);
         for (size_t i = 0; i < l->n; i++) {
                 const LedgerEntry *e = &l->entries[i];
 
@@ -334,6 +354,8 @@ static void ledger_print(FILE *f, const void *userdata) {
                         e->vm, (int) e->pid, e->start_time, (unsigned) e->uid);
                 if (e->node_owner != LEDGER_NO_UID)
                         fprintf(f, "NodeOwner=%u\n", (unsigned) e->node_owner);
+                if (e->returning)
+                        fprintf(f, "Returning=%s\n", e->returning);
         }
 }
 

@@ -10,10 +10,14 @@
  *   StartTime=123456                    /proc/PID/stat field 22
  *   Uid=1000
  *   NodeOwner=1000                      optional
+ *   Returning=released                  optional: the lease ended (a
+ *                                       LeaseReleased reason) while its
+ *                                       holder lived; the group is on its
+ *                                       way back
  *
  * Devices= may be repeated (each adds to the list); any other key given
  * twice in one section is refused, and so are a group or a device listed
- * in two sections.  Every key but NodeOwner= is required.
+ * in two sections.  Every key but NodeOwner= and Returning= is required.
  */
 #pragma once
 
@@ -35,6 +39,7 @@ typedef struct LedgerEntry {
         uint64_t start_time;            /* of pid, in clock ticks since boot */
         uid_t uid;
         uid_t node_owner;               /* LEDGER_NO_UID when none */
+        const char *returning;          /* a PT_LEASE_REASON_*, or NULL: not on its way back */
 } LedgerEntry;
 
 typedef struct Ledger {
@@ -69,4 +74,6 @@ int ledger_add(Ledger *l, const LedgerEntry *e);
 bool ledger_remove(Ledger *l, int group);
 LedgerEntry *ledger_find_group(Ledger *l, int group);
 LedgerEntry *ledger_find_device(Ledger *l, const char *address);
+/* The PT_LEASE_REASON_* named @name, or NULL. */
+const char *ledger_reason_from_string(const char *name);
 

@@ -21,6 +21,7 @@ static bool ledger_equal(const Ledger *a, const Ledger *b) {
 
                 if (x->group != y->group || strcmp(x->vm, y->vm) != 0 || x->pid != y->pid ||
                     x->start_time != y->start_time || x->uid != y->uid || x->node_owner != y->node_owner ||
+                    x->returning != y->returning ||
                     strv_length(x->devices) != strv_length(y->devices))
                         return false;
                 for (size_t j = 0; x->devices[j]; j++)

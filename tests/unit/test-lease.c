@@ -1393,6 +1393,105 @@ static void a_ledger_entry_on_its_way_back_is_returned_not_adopted(void **state)
         waitpid(child, NULL, 0);
 }
 
+/*
+ * A lease that ends while its holder lives (it called Release, or root
+ * revoked it) may wait for that holder to let go of the group: the ledger
+ * says the group is on its way back (Returning=), so that a restart goes on
+ * with the return.  Before, a daemon restarted meanwhile found the members
+ * on vfio-pci and took the group for a live lease of that holder again, its
+ * Release forgotten.  A lease whose holder has exited writes nothing then.
+ */
+static void a_lease_ended_while_its_holder_lives_is_returning_in_the_ledger(void **state) {
+        Fx *fx = *state;
+        sd_event *event = NULL;
+        _cleanup_free_ char *text = NULL;
+        Lease *l;
+
+        fx_load(fx, MARKED_STATE);
+        assert_int_equal(sd_event_new(&event), 0);
+        assert_int_equal(manager_attach_event(fx->m, event), 0);
+        for (int round = 0; round < 2; round++) {
+                bool exited = round == 1;
+
+                l = fx_lease(fx, 1, "vm-a", getpid(), (const char *const[]) { D1, NULL });
+                assert_int_equal(ledger_add(&fx->m->ledger, &(LedgerEntry) {
+                        .group = 1, .devices = l->devices, .vm = l->vm, .pid = l->pid, .start_time = 1,
+                        .uid = 0, .node_owner = LEDGER_NO_UID,
+                }), 0);
+                assert_int_equal(manager_save_ledger(fx->m), 0);
+                l->holder_exited = exited;
+                threads_refused = true;         /* the return waits: the ledger is seen in between */
+                lease_end(l, PT_LEASE_REASON_RELEASED);
+                text = fake_read(fx->root, "run/passthru/leases");
+                assert_non_null(text);
+                if (exited)
+                        assert_null(strstr(text, "Returning="));
+                else
+                        assert_non_null(strstr(text, "\nReturning=released\n"));
+                text = mfree(text);
+                threads_refused = false;
+                for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
+                        (void) sd_event_run(event, 100000);
+                assert_int_equal(fx->m->n_leases, 0);
+                text = fake_read(fx->root, "run/passthru/leases");
+                assert_non_null(text);
+                assert_null(strstr(text, "[Lease 1]"));
+                text = mfree(text);
+                fake_bind(fx->root, D1, "passthru");
+        }
+        sd_event_unref(event);
+}
+
+/*
+ * At a start, a ledger entry on its way back (Returning=) whose holder
+ * lives and whose member is on vfio-pci (the holder keeps the group open
+ * past its Release) goes on with its return: releasing, not a live lease,
+ * the holder pinned for root's revoke; and once back it is out of the
+ * ledger.
+ */
+static void a_ledger_entry_returning_goes_on_with_its_return_after_a_restart(void **state) {
+        Fx *fx = *state;
+        sd_event *event = NULL;
+        uint64_t start = 0;
+        char text[512];
+        pid_t child;
+        Lease *l;
+
+        child = fork();
+        assert_true(child >= 0);
+        if (child == 0) {
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);        /* not left behind by a failed assertion */
+                pause();
+                _exit(0);
+        }
+        assert_int_equal(proc_start_time(child, &start), 0);
+        snprintf(text, sizeof(text),
+                 "[Lease 1]\nDevices=" D1 "\nVm=vm-a\nPid=%d\nStartTime=%" PRIu64 "\nUid=0\nReturning=released\n",
+                 (int) child, start);
+        fake_bind(fx->root, D1, "vfio-pci");
+        fake_write(fx->root, "run/passthru/leases", text);
+        fx_load(fx, MARKED_STATE);
+        assert_int_equal(sd_event_new(&event), 0);
+        assert_int_equal(manager_attach_event(fx->m, event), 0);
+        threads_refused = true;
+        assert_int_equal(lease_reconcile(fx->m), 0);
+        assert_int_equal(fx->m->n_leases, 1);
+        l = fx->m->leases[0];
+        assert_int_equal(l->state, LEASE_RELEASING);
+        assert_string_equal(l->reason, PT_LEASE_REASON_RELEASED);
+        assert_true(l->pidfd >= 0);
+        assert_int_equal(device_state(fx_device(fx, D1)), DEVICE_RELEASING);
+        threads_refused = false;
+        for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
+                (void) sd_event_run(event, 100000);
+        assert_int_equal(fx->m->n_leases, 0);
+        assert_null(ledger_find_group(&fx->m->ledger, 1));
+        assert_true(strv_length(fx_device(fx, D1)->reset_results) > 0);
+        sd_event_unref(event);
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
         const struct CMUnitTest tests[] = {
@@ -1414,6 +1513,8 @@ int main(void) {
                 T(a_device_seen_foreign_stays_quarantined_across_a_restart),
                 T(a_member_that_cannot_be_unbound_is_quarantined_unreset),
                 T(a_ledger_entry_on_its_way_back_is_returned_not_adopted),
+                T(a_lease_ended_while_its_holder_lives_is_returning_in_the_ledger),
+                T(a_ledger_entry_returning_goes_on_with_its_return_after_a_restart),
                 T(check_passes_for_group_with_bridge_on_pcieport),
                 T(unmarked_device_is_not_passthrough),
                 T(unmarked_device_on_stub_is_not_passthrough),

@@ -24,6 +24,7 @@
 
 #include "fileio.h"
 #include "ledger.h"
+#include "passthru-names.h"
 #include "macro.h"
 #include "strv.h"
 
@@ -77,7 +78,7 @@ static void ledger_reads_the_documented_format(void **state) {
         (void) state;
 
         assert_int_equal(write_file_atomic(path,
-                                           LEASE_12 "NodeOwner=107\n"
+                                           LEASE_12 "NodeOwner=107\nReturning=revoked\n"
                                            "\n[Lease 0]\nVm=x\nDevices=0000:00:02.0\nUid=0\n"
                                            "StartTime=18446744073709551615\nPid=2147483647\n", 0600), 0);
         assert_int_equal(ledger_load(dir, &l, &error), 0);
@@ -93,6 +94,7 @@ static void ledger_reads_the_documented_format(void **state) {
         assert_int_equal(e->start_time, 123456);
         assert_int_equal(e->uid, 1000);
         assert_int_equal(e->node_owner, 107);
+        assert_string_equal(e->returning, "revoked");
 
         e = ledger_find_group(&l, 0);
         assert_non_null(e);
@@ -100,6 +102,7 @@ static void ledger_reads_the_documented_format(void **state) {
         assert_int_equal(e->start_time, UINT64_MAX);
         assert_int_equal(e->uid, 0);
         assert_int_equal(e->node_owner, LEDGER_NO_UID);
+        assert_null(e->returning);
 }
 
 static void ledger_roundtrip_preserves_every_field(void **state) {
@@ -121,7 +124,7 @@ static void ledger_roundtrip_preserves_every_field(void **state) {
 
         assert_int_equal(ledger_add(&l, &(LedgerEntry) {
                 .group = 12, .devices = two, .vm = (char *) "vm-a", .pid = 1234,
-                .start_time = 123456, .uid = 1000, .node_owner = 107,
+                .start_time = 123456, .uid = 1000, .node_owner = 107, .returning = PT_LEASE_REASON_RELEASED,
         }), 0);
         assert_int_equal(ledger_add(&l, &(LedgerEntry) {
                 .group = 0, .devices = one, .vm = (char *) "vm.b", .pid = 1,
@@ -152,6 +155,10 @@ static void ledger_roundtrip_preserves_every_field(void **state) {
                 assert_int_equal(b->start_time, a->start_time);
                 assert_int_equal(b->uid, a->uid);
                 assert_int_equal(b->node_owner, a->node_owner);
+                if (a->returning)
+                        assert_string_equal(b->returning, a->returning);
+                else
+                        assert_null(b->returning);
         }
 }
 
@@ -256,6 +263,8 @@ static void ledger_bad_keys_refused(void **state) {
                 { "Devices=0000:04:01.0 4:01.0", "Devices: not a valid PCI address: '4:01.0'" },
                 { "Devices=0000:04:01.0 0000:04:01.0", "Devices: 0000:04:01.0 listed twice" },
                 { "Owner=x", "unknown key 'Owner' in [Lease 12]" },
+                { "Returning=yes", "Returning: not a reason a lease ends for: 'yes'" },
+                { "Returning=", "Returning: not a reason a lease ends for: ''" },
         };
         static const char * const duplicates[] = { "Vm=vm-b", "Pid=5", "StartTime=1", "Uid=1" };
         (void) state;
@@ -278,6 +287,7 @@ static void ledger_bad_keys_refused(void **state) {
                 assert_refused(text, suffix);
         }
         assert_refused(LEASE_12 "NodeOwner=1\nNodeOwner=1\n", ":8: duplicate key 'NodeOwner'");
+        assert_refused(LEASE_12 "Returning=released\nReturning=revoked\n", ":8: duplicate key 'Returning'");
 }
 
 static void ledger_add_remove_and_find(void **state) {
