@@ -26,7 +26,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 CC ?= gcc
 CFLAGS ?= -O2 -g
 BUILD := build
-PKGS := libsystemd libudev libpci libnl-genl-3.0 inih json-c
+PKGS := libsystemd libudev libpci libnl-genl-3.0 inih json-c libgcrypt
 WARN := -std=gnu11 -Wall -Wextra -Werror
 USER_CPPFLAGS := -D_GNU_SOURCE= -DPT_VERSION='"$(VERSION)"' -Iinclude -Iinclude/uapi -Idaemon \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)

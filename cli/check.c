@@ -6,6 +6,7 @@
  * modules, group members' drivers, BARs).
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
@@ -20,10 +21,13 @@
 #include <systemd/sd-bus.h>
 
 #include "client.h"
+#include "fileio.h"
 #include "macro.h"
 #include "output.h"
 #include "passthructl.h"
+#include "passthru-names.h"
 #include "process.h"
+#include "digest.h"
 
 static bool file_contains(const char *path, const char *needle) {
         char line[4096];
@@ -66,24 +70,59 @@ static char *iommu_source(void) {
         return s;
 }
 
+/* Where each kernel's modules are: /lib/modules, or $PASSTHRU_MODULES_DIR (for tests). */
+static const char *modules_dir(void) {
+        return getenv("PASSTHRU_MODULES_DIR") ?: "/lib/modules";
+}
+
+/*
+ * Does modules.dep or modules.builtin of kernel @release list module @name?
+ * A module's name has '_' where its file may have '-' (vfio-pci.ko is
+ * vfio_pci) or not (vfio_iommu_type1.ko): the two are one character here,
+ * as they are to modprobe.
+ */
+static bool module_installed(const char *release, const char *name) {
+        static const char *const lists[] = { "modules.dep", "modules.builtin" };
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(lists); i++) {
+                _cleanup_free_ char *path = NULL;
+                FILE *f;
+
+                if (asprintf(&path, "%s/%s/%s", modules_dir(), release, lists[i]) < 0)
+                        return false;
+                f = fopen(path, "re");
+                while (f && getline(&line, &size, f) > 0) {
+                        char *file = line, *end = line + strcspn(line, ":\n"), *slash;
+                        size_t k = 0;
+
+                        *end = '\0';
+                        slash = strrchr(line, '/');
+                        if (slash)
+                                file = slash + 1;
+                        for (; name[k] && file[k]; k++)
+                                if (name[k] != file[k] && !(strchr("-_", name[k]) && strchr("-_", file[k])))
+                                        break;
+                        if (!name[k] && strncmp(file + k, ".ko", 3) == 0 && (!file[k + 3] || file[k + 3] == '.')) {
+                                fclose(f);
+                                return true;
+                        }
+                }
+                if (f)
+                        fclose(f);
+        }
+        return false;
+}
+
 static bool module_present(const char *name) {
-        char path[256], mod[64];
+        char path[256];
         struct utsname u;
 
         snprintf(path, sizeof(path), "/sys/module/%s", name);
         if (access(path, F_OK) == 0)
                 return true;
-        if (uname(&u) < 0)
-                return false;
-        snprintf(mod, sizeof(mod), "/%s.ko", name);
-        for (char *p = mod; *p; p++)
-                if (*p == '_')
-                        *p = '-';
-        snprintf(path, sizeof(path), "/lib/modules/%s/modules.dep", u.release);
-        if (file_contains(path, mod))
-                return true;
-        snprintf(path, sizeof(path), "/lib/modules/%s/modules.builtin", u.release);
-        return file_contains(path, mod);
+        return uname(&u) == 0 && module_installed(u.release, name);
 }
 
 static char *member_driver(const char *address) {
@@ -313,6 +352,92 @@ static bool check_sriov(const DeviceInfo *devs, size_t n, json_object *report_js
         return problems;
 }
 
+/*
+ * What passthru-refresh-initramfs writes in initramfs-marks, for the
+ * marks' file @conf and the record itself: the sha256 of @conf, and the
+ * one recorded; "absent" for a file that is not there.  A negative errno
+ * when either cannot be read, the name of that file in @ret_failed.
+ */
+static int initramfs_marks(const char *conf, const char *record, char now[static SHA256_HEX_SIZE],
+                           char built[static SHA256_HEX_SIZE], const char **ret_failed) {
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+        int r;
+
+        *ret_failed = conf;
+        r = read_full_file(conf, &text, &size);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if (r < 0)
+                snprintf(now, SHA256_HEX_SIZE, "absent");
+        else {
+                r = sha256_hex(text, size, now);
+                if (r < 0)
+                        return r;
+        }
+        free(TAKE_PTR(text));
+        *ret_failed = record;
+        r = read_full_file(record, &text, NULL);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if (r < 0)
+                snprintf(built, SHA256_HEX_SIZE, "absent");
+        else
+                snprintf(built, SHA256_HEX_SIZE, "%.*s", (int) strcspn(text, "\n"), text);
+        return 0;
+}
+
+/*
+ * The next boot: is passthru.ko installed for the running kernel (in its
+ * modules.dep, where DKMS's depmod puts it and where the initramfs hooks
+ * and modprobe look), and was the initramfs refreshed since the marks of
+ * passthru.conf last changed (passthru-refresh-initramfs records the
+ * sha256 of the passthru.conf the images carry in initramfs-marks, and
+ * nothing when a refresh fails)?  Either one wrong, the devices marked
+ * for passthrough are not hidden, or not those, before the host drivers
+ * bind them.  Files that cannot be read (not root, where root made them
+ * unreadable) leave the marks unknown, which is no failure.
+ * $PASSTHRU_MODPROBE_CONF and $PASSTHRU_INITRAMFS_MARKS move the two
+ * files, as they do for that script (for tests).
+ */
+static bool check_next_boot(json_object *report_json) {
+        const char *conf = getenv("PASSTHRU_MODPROBE_CONF") ?: PT_MODPROBE_FILE;
+        const char *record = getenv("PASSTHRU_INITRAMFS_MARKS") ?: PT_INITRAMFS_MARKS_FILE;
+        char now[SHA256_HEX_SIZE], built[SHA256_HEX_SIZE];
+        const char *failed;
+        struct utsname u = {};
+        bool module_ok, marks_ok;
+        int r;
+
+        module_ok = uname(&u) == 0 && module_installed(u.release, "passthru");
+        r = initramfs_marks(conf, record, now, built, &failed);
+        marks_ok = r == 0 && strcmp(now, built) == 0;
+        json_object_object_add(report_json, "passthru_module_installed", json_object_new_boolean(module_ok));
+        json_object_object_add(report_json, "initramfs_marks_current", r < 0 ? NULL : json_object_new_boolean(marks_ok));
+        if (arg_json)
+                return !module_ok || (r == 0 && !marks_ok);
+        if (module_ok)
+                printf("%-4s passthru.ko installed for Linux %s\n", mark(true), u.release);
+        else
+                printf("%-4s passthru.ko not installed for Linux %s (in no %s/%s/modules.dep): the next boot of\n"
+                       "       this kernel loads no passthru, so host drivers bind the devices marked for passthrough.\n"
+                       "       Install linux-headers-%s so that DKMS builds passthru ('dkms status passthru'),\n"
+                       "       then rebuild its initramfs: update-initramfs -u -k %s (dracut: dracut --force --kver %s)\n",
+                       mark(false), u.release, modules_dir(), u.release, u.release, u.release, u.release);
+        if (r < 0)
+                printf("?    Initramfs marks unknown: cannot read %s: %s\n", failed, strerror(-r));
+        else if (marks_ok)
+                printf("%-4s Initramfs built with the marks of %s%s\n", mark(true), conf,
+                       strcmp(now, "absent") ? "" : " (no such file: no marks)");
+        else
+                printf("%-4s Initramfs out of date: %s changed after its last refresh (%s: %s),\n"
+                       "       so the next boot hides the devices marked before, not these. Rebuild it:\n"
+                       "       systemctl start passthru-initramfs.service (its journal says why the last refresh\n"
+                       "       failed, if one did)\n",
+                       mark(false), conf, record, strcmp(built, "absent") ? "other marks" : "no marks recorded");
+        return !module_ok || (r == 0 && !marks_ok);
+}
+
 int verb_check(sd_bus *bus, char **args) {
         _cleanup_free_ char *source = iommu_source();
         json_object *report_json = json_object_new_object(), *jdevs = json_object_new_array();
@@ -347,6 +472,7 @@ int verb_check(sd_bus *bus, char **args) {
                 printf("%-4s VFIO modules %s\n", mark(vfio_ok), vfio_ok ? "vfio-pci and vfio_iommu_type1 present" : "missing: vfio-pci or vfio_iommu_type1");
         }
         problems = !iommu_ok || !ir_ok || unsafe || !vfio_ok;
+        problems = check_next_boot(report_json) || problems;
 
         r = get_devices(bus, &devs, &n);
         if (r < 0) {

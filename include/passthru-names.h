@@ -83,6 +83,8 @@ PT_LEASE_REASONS(PT_LEASE_REASON_NAME_)
 #define PT_MODPROBE_FILE                "/etc/modprobe.d/passthru.conf"
 #define PT_STATE_DIR                    "/var/lib/passthru"
 #define PT_RUNTIME_DIR                  "/run/passthru"
+/* The sha256 of the passthru.conf the initramfs images carry, "absent" for none: data/passthru-refresh-initramfs writes it. */
+#define PT_INITRAMFS_MARKS_FILE         PT_STATE_DIR "/initramfs-marks"
 /* passthrud's own socket: the same objects, peer-to-peer (docs/direct.md); $PASSTHRU_SOCKET moves it for clients. */
 #define PT_DIRECT_SOCKET                "/run/passthru.sock"
 

@@ -5,7 +5,8 @@
 # exit 2, naming the option; --version); then on a private bus that fails to
 # start passthrud (exit 6); then against a stand-in passthrud
 # (tests/tools/pt-standin.c) on a private bus, what reaches the daemon and a
-# command that run starts.
+# command that run starts; check's findings of the next boot (passthru.ko
+# installed, the initramfs's marks) on files of its own.
 # Prints "PASS|FAIL unit.cli.NAME [why]".
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -243,6 +244,44 @@ wait "$holder" 2>/dev/null
 expect list_with_json_after_the_verb 0 '"address": *"0000:01:00.0"' list --json
 # A VF is listed under its PF even when the PF's count lags behind (0 while its VFs appear).
 expect list_shows_a_vf_under_a_pf_that_counts_none 0 "^  0000:02:00.0 " list --no-legend
+# check's next boot: passthru.ko in the running kernel's modules.dep, and
+# the marks the initramfs was built with (the sha256 that
+# passthru-refresh-initramfs records) against passthru.conf's now; the
+# files moved as for that script, the modules into a scratch tree.
+kver=$(uname -r)
+mkdir -p "$dir/modules/$kver" "$dir/without/$kver"
+printf '%s\n' "kernel/drivers/vfio/vfio_iommu_type1.ko: kernel/drivers/vfio/vfio.ko" \
+    "kernel/drivers/vfio/pci/vfio-pci.ko: kernel/drivers/vfio/vfio.ko" "updates/dkms/passthru.ko.xz:" \
+    >"$dir/modules/$kver/modules.dep"
+grep -v passthru "$dir/modules/$kver/modules.dep" >"$dir/without/$kver/modules.dep"
+printf '# Written by passthrud: devices marked for passthrough.\noptions passthru hide=(0000:01:00.0)\n' >"$dir/passthru.conf"
+sha256sum <"$dir/passthru.conf" | cut -d' ' -f1 >"$dir/marks-now"
+echo 0000000000000000000000000000000000000000000000000000000000000000 >"$dir/marks-old"
+export PASSTHRU_MODULES_DIR=$dir/modules PASSTHRU_MODPROBE_CONF=$dir/passthru.conf PASSTHRU_INITRAMFS_MARKS=$dir/marks-now
+expect check_finds_passthru_ko_installed_for_the_running_kernel 3 "^ok   passthru.ko installed for Linux $kver$" check
+expect check_finds_vfio_iommu_type1_by_its_file_name 3 "^ok   VFIO modules vfio-pci and vfio_iommu_type1 present" check
+PASSTHRU_MODULES_DIR=$dir/without expect check_fails_a_running_kernel_without_passthru_ko 3 \
+    "^FAIL passthru.ko not installed for Linux $kver \(in no $dir/without/$kver/modules.dep\): the next boot of$" check
+PASSTHRU_MODULES_DIR=$dir/without expect check_says_how_to_build_passthru_ko_for_the_running_kernel 3 \
+    "^       then rebuild its initramfs: update-initramfs -u -k $kver \(dracut: dracut --force --kver $kver\)$" check
+expect check_finds_the_initramfs_built_with_the_marks_of_now 3 "^ok   Initramfs built with the marks of $dir/passthru.conf$" check
+PASSTHRU_INITRAMFS_MARKS=$dir/marks-old expect check_fails_an_initramfs_built_with_other_marks 3 \
+    "^FAIL Initramfs out of date: $dir/passthru.conf changed after its last refresh \($dir/marks-old: other marks\),$" check
+PASSTHRU_INITRAMFS_MARKS=$dir/marks-old expect check_says_how_to_rebuild_the_initramfs 3 \
+    "^       systemctl start passthru-initramfs.service \(its journal says why the last refresh$" check
+PASSTHRU_INITRAMFS_MARKS=$dir/no-marks expect check_fails_marks_with_no_refresh_recorded 3 \
+    "^FAIL Initramfs out of date: .*\($dir/no-marks: no marks recorded\),$" check
+PASSTHRU_MODPROBE_CONF=$dir/no-conf PASSTHRU_INITRAMFS_MARKS=$dir/no-marks expect check_needs_no_refresh_without_marks 3 \
+    "^ok   Initramfs built with the marks of $dir/no-conf \(no such file: no marks\)$" check
+# A record it cannot read (a directory here: EISDIR, as EACCES would be for a user) is no failure.
+PASSTHRU_INITRAMFS_MARKS=$dir expect check_cannot_tell_the_marks_from_a_record_it_cannot_read 3 \
+    "^\?    Initramfs marks unknown: cannot read $dir: Is a directory$" check
+PASSTHRU_MODULES_DIR=$dir/without expect check_json_says_passthru_ko_is_not_installed 3 \
+    '"passthru_module_installed": *false,$' --json check
+PASSTHRU_INITRAMFS_MARKS=$dir/marks-old expect check_json_says_the_initramfs_is_out_of_date 3 \
+    '"initramfs_marks_current": *false,$' --json check
+unset PASSTHRU_MODULES_DIR PASSTHRU_MODPROBE_CONF PASSTHRU_INITRAMFS_MARKS
+
 # A passthrud that has its name and does not answer is there: the call failed.
 kill -STOP "$standin_pid"
 SYSTEMD_BUS_TIMEOUT=0.3 expect no_answer_from_a_running_passthrud_is_a_failure 1 "cannot list devices" list
