@@ -187,6 +187,32 @@ testcase_daemon_killed_lease_survives_restart() {
     wait_state $EDU available
 }
 
+# A holder that calls Release but keeps the group open holds up the return;
+# a daemon restarted meanwhile goes on with that return (the ledger says
+# Returning=released): the device stays releasing, not leased to that
+# holder again, and comes back reset once the holder lets go.
+testcase_restart_during_a_held_up_return_goes_on_with_it() {
+    : >/tmp/hold.out
+    setpriv --reuid=1000 --regid=1000 --groups=990 pt-hold -r 1 $EDU vm-a -- \
+        vfio-check --fd @FD@ --hold $EDU >/tmp/hold.out 2>&1 &
+    HOLDER=$!
+    wait_for_line "holding $EDU" /tmp/hold.out
+    wait_for_line "released" /tmp/hold.out
+    wait_state $EDU releasing
+    grep -q '^Returning=released$' /run/passthru/leases || fail "ledger: $(cat /run/passthru/leases)"
+    kill -9 "$(cat /tmp/passthrud.pid)"
+    start_daemon
+    assert_eq "$(dev_prop $EDU State)" releasing "State after the restart"
+    grep -q "was on its way back (released) when the daemon stopped: going on with its return" /tmp/passthrud.log ||
+        fail "no word of the return: $(tail -n 5 /tmp/passthrud.log)"
+    expect_error org.passthru1.Error.DeviceBusy as_alice pt-hold $EDU vm-b
+    # The holder lets go: its command (vfio-check) ends, and with it pt-hold.
+    kill $(descendants $HOLDER) || fail "no command of the holder's to end"
+    wait_state $EDU available
+    wait $HOLDER || true
+    ! grep -q "^\[Lease" /run/passthru/leases || fail "ledger after the return: $(cat /run/passthru/leases)"
+}
+
 testcase_group_member_on_host_driver_is_not_viable() {
     modprobe e1000
     echo e1000 > $SYS/$BR2/driver_override
