@@ -115,6 +115,30 @@ static bool module_installed(const char *release, const char *name) {
         return false;
 }
 
+/*
+ * The newest kernel installed (highest version among the directories of
+ * modules_dir() that have a modules.dep: a removed kernel's package takes
+ * its modules.dep with it), which Debian's boot loader starts by default;
+ * NULL when there is none.  free() it.
+ */
+static char *newest_kernel(void) {
+        _cleanup_(closedirp) DIR *dir = opendir(modules_dir());
+        char *best = NULL;
+        struct dirent *de;
+
+        while (dir && (de = readdir(dir))) {
+                _cleanup_free_ char *dep = NULL;
+
+                if (de->d_name[0] == '.' || (best && strverscmp(de->d_name, best) <= 0))
+                        continue;
+                if (asprintf(&dep, "%s/%s/modules.dep", modules_dir(), de->d_name) < 0 || access(dep, F_OK) < 0)
+                        continue;
+                free(best);
+                best = strdup(de->d_name);
+        }
+        return best;
+}
+
 static bool module_present(const char *name) {
         char path[256];
         struct utsname u;
@@ -390,7 +414,8 @@ static int initramfs_marks(const char *conf, const char *record, char now[static
 /*
  * The next boot: is passthru.ko installed for the running kernel (in its
  * modules.dep, where DKMS's depmod puts it and where the initramfs hooks
- * and modprobe look), and was the initramfs refreshed since the marks of
+ * and modprobe look) and for the newest kernel installed when that is
+ * another (the one the next boot starts), and was the initramfs refreshed since the marks of
  * passthru.conf last changed (passthru-refresh-initramfs records the
  * sha256 of the passthru.conf the images carry in initramfs-marks, and
  * nothing when a refresh fails)?  Either one wrong, the devices marked
@@ -404,18 +429,26 @@ static bool check_next_boot(json_object *report_json) {
         const char *conf = getenv("PASSTHRU_MODPROBE_CONF") ?: PT_MODPROBE_FILE;
         const char *record = getenv("PASSTHRU_INITRAMFS_MARKS") ?: PT_INITRAMFS_MARKS_FILE;
         char now[SHA256_HEX_SIZE], built[SHA256_HEX_SIZE];
+        _cleanup_free_ char *newest = NULL;
         const char *failed;
         struct utsname u = {};
-        bool module_ok, marks_ok;
+        bool module_ok, newest_ok, marks_ok;
         int r;
 
         module_ok = uname(&u) == 0 && module_installed(u.release, "passthru");
+        newest = newest_kernel();
+        if (newest && strcmp(newest, u.release) == 0)
+                newest = mfree(newest);
+        newest_ok = !newest || module_installed(newest, "passthru");
+        if (newest)
+                json_object_object_add(report_json, "passthru_module_installed_newest_kernel",
+                                       json_object_new_boolean(newest_ok));
         r = initramfs_marks(conf, record, now, built, &failed);
         marks_ok = r == 0 && strcmp(now, built) == 0;
         json_object_object_add(report_json, "passthru_module_installed", json_object_new_boolean(module_ok));
         json_object_object_add(report_json, "initramfs_marks_current", r < 0 ? NULL : json_object_new_boolean(marks_ok));
         if (arg_json)
-                return !module_ok || (r == 0 && !marks_ok);
+                return !module_ok || !newest_ok || (r == 0 && !marks_ok);
         if (module_ok)
                 printf("%-4s passthru.ko installed for Linux %s\n", mark(true), u.release);
         else
@@ -424,6 +457,15 @@ static bool check_next_boot(json_object *report_json) {
                        "       Install linux-headers-%s so that DKMS builds passthru ('dkms status passthru'),\n"
                        "       then rebuild its initramfs: update-initramfs -u -k %s (dracut: dracut --force --kver %s)\n",
                        mark(false), u.release, modules_dir(), u.release, u.release, u.release, u.release);
+        /* A kernel installed since the boot, which the next one starts: DKMS built for it only with its headers. */
+        if (newest && newest_ok)
+                printf("%-4s passthru.ko installed for Linux %s, the newest kernel installed\n", mark(true), newest);
+        else if (newest)
+                printf("%-4s passthru.ko not installed for Linux %s, the newest kernel installed (the next boot's,\n"
+                       "       unless the boot loader is told otherwise): booted, it loads no passthru, so host drivers\n"
+                       "       bind the devices marked for passthrough. Install linux-headers-%s so that DKMS\n"
+                       "       builds passthru, then: update-initramfs -u -k %s (dracut: dracut --force --kver %s)\n",
+                       mark(false), newest, newest, newest, newest);
         if (r < 0)
                 printf("?    Initramfs marks unknown: cannot read %s: %s\n", failed, strerror(-r));
         else if (marks_ok)
@@ -435,7 +477,7 @@ static bool check_next_boot(json_object *report_json) {
                        "       systemctl start passthru-initramfs.service (its journal says why the last refresh\n"
                        "       failed, if one did)\n",
                        mark(false), conf, record, strcmp(built, "absent") ? "other marks" : "no marks recorded");
-        return !module_ok || (r == 0 && !marks_ok);
+        return !module_ok || !newest_ok || (r == 0 && !marks_ok);
 }
 
 int verb_check(sd_bus *bus, char **args) {

@@ -80,8 +80,8 @@ int report(const char *what, const sd_bus_error *e, int r) {
         fprintf(stderr, "passthructl: %s: %s\n", what,
                 e && e->message ? printable(strdupa(e->message)) : strerror(-r));
         /* The bus's option is the command line's --force. */
-        if (e && e->message && strstr(e->message, "Pass Force=true"))
-                fprintf(stderr, "Hint: --force does it anyway; the host loses what is named above.\n");
+        if (e && e->message && strcasestr(e->message, "pass Force=true"))
+                fprintf(stderr, "Hint: --force does it anyway.\n");
         if (strcmp(name, SD_BUS_ERROR_ACCESS_DENIED) == 0) {
                 const char *message = e && e->message ? e->message : "";
 

@@ -930,8 +930,8 @@ fail:
 }
 
 /*
- * A lease that ends while its holder lives (its Release, root's revoke)
- * may wait for it to let go of the group for as long as it likes: the
+ * A lease that ends while its holder lives (its Release, root's revoke, a
+ * member removed) may wait for it to let go of the group for as long as it likes: the
  * ledger says so, so that a daemon restarted meanwhile goes on with the
  * return instead of taking the group for a live lease again.  Written
  * now, on the loop: the next write (the return's end) must not be
@@ -964,8 +964,7 @@ void lease_end(Lease *l, const char *reason) {
         lease_note_family(l);
         l->state = LEASE_RELEASING;
         l->reason = reason;
-        if (strcmp(reason, PT_LEASE_REASON_RELEASED) == 0 || strcmp(reason, PT_LEASE_REASON_REVOKED) == 0)
-                ledger_note_returning(l, reason);
+        ledger_note_returning(l, reason);
         lease_restore_memlock(l);
         l->pidfd_source = sd_event_source_disable_unref(l->pidfd_source);
 

@@ -460,8 +460,11 @@ static void pt_remove(struct pci_dev *pdev)
  * A claimed device is idle (bus mastering off, no interrupts, nobody
  * maps it): there is nothing to stop.  After a fatal error the core has
  * reset the link below the port, and the device's config space is gone:
- * slot_reset() writes back the copy saved at the claim.  Called under the
- * device lock, in process context.
+ * slot_reset() writes back the copy saved at the claim.  slot_reset() also
+ * runs when a driver beside ours asked for a reset after a non-fatal error
+ * (6.1 then resets nothing): writing back that copy changes nothing the
+ * device had since its claim.  Called under the device lock, in process
+ * context.
  */
 static pci_ers_result_t pt_error_detected(struct pci_dev *pdev,
 					  pci_channel_state_t state)

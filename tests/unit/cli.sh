@@ -276,6 +276,18 @@ PASSTHRU_MODPROBE_CONF=$dir/no-conf PASSTHRU_INITRAMFS_MARKS=$dir/no-marks expec
 # A record it cannot read (a directory here: EISDIR, as EACCES would be for a user) is no failure.
 PASSTHRU_INITRAMFS_MARKS=$dir expect check_cannot_tell_the_marks_from_a_record_it_cannot_read 3 \
     "^\?    Initramfs marks unknown: cannot read $dir: Is a directory$" check
+# A newer kernel installed since the boot (the next boot's): its own passthru.ko.
+mkdir -p "$dir/two/$kver" "$dir/two/99.99.99-next" "$dir/two/99.99.98-older" "$dir/two/99.99.100-removed/updates"
+cp "$dir/modules/$kver/modules.dep" "$dir/two/$kver/"
+cp "$dir/without/$kver/modules.dep" "$dir/two/99.99.99-next/"
+cp "$dir/modules/$kver/modules.dep" "$dir/two/99.99.98-older/"
+PASSTHRU_MODULES_DIR=$dir/two expect check_fails_the_newest_kernel_without_passthru_ko 3 \
+    "^FAIL passthru.ko not installed for Linux 99.99.99-next, the newest kernel installed \(the next boot's,$" check
+PASSTHRU_MODULES_DIR=$dir/two expect check_json_says_the_newest_kernel_has_no_passthru_ko 3 \
+    '"passthru_module_installed_newest_kernel": *false,$' --json check
+cp "$dir/modules/$kver/modules.dep" "$dir/two/99.99.99-next/"
+PASSTHRU_MODULES_DIR=$dir/two expect check_finds_passthru_ko_for_the_newest_kernel 3 \
+    "^ok   passthru.ko installed for Linux 99.99.99-next, the newest kernel installed$" check
 PASSTHRU_MODULES_DIR=$dir/without expect check_json_says_passthru_ko_is_not_installed 3 \
     '"passthru_module_installed": *false,$' --json check
 PASSTHRU_INITRAMFS_MARKS=$dir/marks-old expect check_json_says_the_initramfs_is_out_of_date 3 \
