@@ -115,11 +115,17 @@ static bool module_installed(const char *release, const char *name) {
         return false;
 }
 
+/* Where the kernels' images are: /boot, or $PASSTHRU_BOOT_DIR (for tests). */
+static const char *boot_dir(void) {
+        return getenv("PASSTHRU_BOOT_DIR") ?: "/boot";
+}
+
 /*
  * The newest kernel installed (highest version among the directories of
- * modules_dir() that have a modules.dep: a removed kernel's package takes
- * its modules.dep with it), which Debian's boot loader starts by default;
- * NULL when there is none.  free() it.
+ * modules_dir() that have a modules.dep and a boot_dir()/vmlinuz-VERSION:
+ * what a removed kernel's package leaves behind has neither), which
+ * Debian's boot loader starts by default; NULL when there is none.
+ * free() it.
  */
 static char *newest_kernel(void) {
         _cleanup_(closedirp) DIR *dir = opendir(modules_dir());
@@ -127,11 +133,13 @@ static char *newest_kernel(void) {
         struct dirent *de;
 
         while (dir && (de = readdir(dir))) {
-                _cleanup_free_ char *dep = NULL;
+                _cleanup_free_ char *dep = NULL, *image = NULL;
 
                 if (de->d_name[0] == '.' || (best && strverscmp(de->d_name, best) <= 0))
                         continue;
                 if (asprintf(&dep, "%s/%s/modules.dep", modules_dir(), de->d_name) < 0 || access(dep, F_OK) < 0)
+                        continue;
+                if (asprintf(&image, "%s/vmlinuz-%s", boot_dir(), de->d_name) < 0 || access(image, F_OK) < 0)
                         continue;
                 free(best);
                 best = strdup(de->d_name);

@@ -277,10 +277,16 @@ PASSTHRU_MODPROBE_CONF=$dir/no-conf PASSTHRU_INITRAMFS_MARKS=$dir/no-marks expec
 PASSTHRU_INITRAMFS_MARKS=$dir expect check_cannot_tell_the_marks_from_a_record_it_cannot_read 3 \
     "^\?    Initramfs marks unknown: cannot read $dir: Is a directory$" check
 # A newer kernel installed since the boot (the next boot's): its own passthru.ko.
-mkdir -p "$dir/two/$kver" "$dir/two/99.99.99-next" "$dir/two/99.99.98-older" "$dir/two/99.99.100-removed/updates"
+# (99.99.101-no-image: its modules.dep left, no image: not installed.)
+mkdir -p "$dir/two/$kver" "$dir/two/99.99.99-next" "$dir/two/99.99.98-older" "$dir/two/99.99.100-removed/updates" \
+    "$dir/two/99.99.101-no-image" "$dir/boot"
 cp "$dir/modules/$kver/modules.dep" "$dir/two/$kver/"
 cp "$dir/without/$kver/modules.dep" "$dir/two/99.99.99-next/"
 cp "$dir/modules/$kver/modules.dep" "$dir/two/99.99.98-older/"
+cp "$dir/without/$kver/modules.dep" "$dir/two/99.99.101-no-image/"
+touch "$dir/boot/vmlinuz-$kver" "$dir/boot/vmlinuz-99.99.99-next" "$dir/boot/vmlinuz-99.99.98-older" \
+    "$dir/boot/vmlinuz-99.99.100-removed"
+export PASSTHRU_BOOT_DIR=$dir/boot
 PASSTHRU_MODULES_DIR=$dir/two expect check_fails_the_newest_kernel_without_passthru_ko 3 \
     "^FAIL passthru.ko not installed for Linux 99.99.99-next, the newest kernel installed \(the next boot's,$" check
 PASSTHRU_MODULES_DIR=$dir/two expect check_json_says_the_newest_kernel_has_no_passthru_ko 3 \
@@ -292,7 +298,7 @@ PASSTHRU_MODULES_DIR=$dir/without expect check_json_says_passthru_ko_is_not_inst
     '"passthru_module_installed": *false,$' --json check
 PASSTHRU_INITRAMFS_MARKS=$dir/marks-old expect check_json_says_the_initramfs_is_out_of_date 3 \
     '"initramfs_marks_current": *false,$' --json check
-unset PASSTHRU_MODULES_DIR PASSTHRU_MODPROBE_CONF PASSTHRU_INITRAMFS_MARKS
+unset PASSTHRU_MODULES_DIR PASSTHRU_MODPROBE_CONF PASSTHRU_INITRAMFS_MARKS PASSTHRU_BOOT_DIR
 
 # A passthrud that has its name and does not answer is there: the call failed.
 kill -STOP "$standin_pid"
