@@ -1354,11 +1354,24 @@ static bool lease_members_on_vfio(Lease *l) {
         return true;
 }
 
+/*
+ * A pidfd of ledger entry @e's holder: the process at its pid, when it
+ * started when the entry says (not a new one with a recycled pid); -ESRCH
+ * when there is no such process.
+ */
+static int ledger_holder_pin(const LedgerEntry *e) {
+        _cleanup_close_ int fd = pidfd_open(e->pid);
+        uint64_t start = 0;
+
+        if (fd < 0 || pidfd_start_time(fd, e->pid, &start) < 0 || start != e->start_time)
+                return -ESRCH;
+        return TAKE_FD(fd);
+}
+
 int lease_reconcile(Manager *m) {
         for (size_t i = 0; i < m->ledger.n; i++) {
                 const LedgerEntry *e = &m->ledger.entries[i];
                 _cleanup_strv_free_ char **members = ledger_members_now(m, e);
-                uint64_t start = 0;
                 Lease *l;
                 int r;
 
@@ -1391,11 +1404,7 @@ int lease_reconcile(Manager *m) {
 
                 if (e->returning) {
                         /* Its holder's pidfd, to kill it if root revokes the lease it let go of. */
-                        if (proc_start_time(e->pid, &start) >= 0 && start == e->start_time) {
-                                l->pidfd = pidfd_open(e->pid);
-                                if (l->pidfd >= 0 && (proc_start_time(e->pid, &start) < 0 || start != e->start_time))
-                                        l->pidfd = safe_close(l->pidfd);
-                        }
+                        l->pidfd = ledger_holder_pin(e);
                         if (l->pidfd < 0)
                                 l->holder_exited = true;
                         log_info("IOMMU group %d (VM '%s', pid %u) was on its way back (%s) when the daemon "
@@ -1410,15 +1419,11 @@ int lease_reconcile(Manager *m) {
                         lease_end(l, PT_LEASE_REASON_RELEASED);
                         continue;
                 }
-                /* The same process, not a new one with a recycled pid? */
-                if (proc_start_time(e->pid, &start) >= 0 && start == e->start_time) {
-                        l->pidfd = pidfd_open(e->pid);
-                        if (l->pidfd >= 0 && proc_start_time(e->pid, &start) >= 0 && start == e->start_time &&
-                            lease_watch(l) >= 0) {
-                                log_info("Lease of IOMMU group %d by pid %u (VM '%s') survived the restart",
-                                         l->group, (unsigned) l->pid, l->vm);
-                                continue;
-                        }
+                l->pidfd = ledger_holder_pin(e);
+                if (l->pidfd >= 0 && lease_watch(l) >= 0) {
+                        log_info("Lease of IOMMU group %d by pid %u (VM '%s') survived the restart",
+                                 l->group, (unsigned) l->pid, l->vm);
+                        continue;
                 }
                 log_info("Holder %u of IOMMU group %d (VM '%s') died while the daemon was away",
                          (unsigned) l->pid, l->group, l->vm);

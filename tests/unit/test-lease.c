@@ -1178,6 +1178,19 @@ static pid_t gone_pid(void) {
         return child;
 }
 
+/* A process that lives until killed, or until the test ends (one that fails half-way too). */
+static pid_t live_pid(void) {
+        pid_t child = fork();
+
+        assert_true(child >= 0);
+        if (child == 0) {
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                pause();
+                _exit(0);
+        }
+        return child;
+}
+
 static void a_ledger_naming_a_host_device_leaves_it_alone(void **state) {
         Fx *fx = *state;
         sd_event *event = NULL;
@@ -1356,13 +1369,7 @@ static void a_ledger_entry_on_its_way_back_is_returned_not_adopted(void **state)
         char text[512];
         pid_t child;
 
-        child = fork();
-        assert_true(child >= 0);
-        if (child == 0) {
-                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);        /* not left behind by a failed assertion */
-                pause();
-                _exit(0);
-        }
+        child = live_pid();
         assert_int_equal(proc_start_time(child, &start), 0);
         snprintf(text, sizeof(text), "[Lease 1]\nDevices=" D1 "\nVm=vm-a\nPid=%d\nStartTime=%" PRIu64 "\nUid=0\n",
                  (int) child, start);
@@ -1460,13 +1467,7 @@ static void a_ledger_entry_returning_goes_on_with_its_return_after_a_restart(voi
         pid_t child;
         Lease *l;
 
-        child = fork();
-        assert_true(child >= 0);
-        if (child == 0) {
-                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);        /* not left behind by a failed assertion */
-                pause();
-                _exit(0);
-        }
+        child = live_pid();
         assert_int_equal(proc_start_time(child, &start), 0);
         snprintf(text, sizeof(text),
                  "[Lease 1]\nDevices=" D1 "\nVm=vm-a\nPid=%d\nStartTime=%" PRIu64 "\nUid=0\nReturning=released\n",
