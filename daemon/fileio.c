@@ -22,13 +22,17 @@
 #include "strv.h"
 
 int read_full_file(const char *path, char **ret, size_t *ret_size) {
+        return read_full_file_at(AT_FDCWD, path, ret, ret_size);
+}
+
+int read_full_file_at(int dirfd, const char *name, char **ret, size_t *ret_size) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
         size_t size = 0, allocated = 0;
         struct stat st;
 
         /* O_NONBLOCK: a FIFO put in a file's place must not hang the daemon in open(). */
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, &st) < 0)

@@ -23,6 +23,8 @@
  * -EBADFD, a directory with -EISDIR.
  */
 int read_full_file(const char *path, char **ret, size_t *ret_size);
+/* The same, of @name relative to @dirfd (or AT_FDCWD). */
+int read_full_file_at(int dirfd, const char *name, char **ret, size_t *ret_size);
 
 /*
  * Replace path atomically: write a temporary file in the same directory,

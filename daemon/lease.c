@@ -802,10 +802,16 @@ static void return_done(int result, void *userdata) {
         }
         reason = l->reason;
 
-        /* Out of the ledger before the devices are seen back: a restart then finds no lease on them. */
+        /*
+         * Out of the ledger before the devices are seen back.  The file is
+         * written right after their announcements, in this same turn of the
+         * loop: no call is answered in between, so whoever asks finds the
+         * lease gone from both.  A daemon killed between the two finds at
+         * its restart the entry of a holder that exited, and returns the
+         * group again: one more reset, nothing lost.
+         */
         lease_free(l);
         ledger_remove(&m->ledger, group);
-        save_ledger_or_warn(m);
 
         /*
          * Available first: a waiting VM goes on while the rest is told.
@@ -829,6 +835,7 @@ static void return_done(int result, void *userdata) {
                 } else
                         manager_refresh_device(m, job->devices[i]);
         }
+        save_ledger_or_warn(m);
 
         /* Then the books: what each reset did, who held the group. */
         for (size_t i = 0; i < n; i++) {
@@ -1210,17 +1217,6 @@ void lease_revoke(Lease *l) {
         }
 }
 
-static bool any_device_gone(Lease *l) {
-        char path[PATH_MAX];
-
-        for (char **i = l->devices; *i; i++) {
-                snprintf(path, sizeof(path), "%s/bus/pci/devices/%s", l->manager->sysfs_root, *i);
-                if (access(path, F_OK) < 0 && errno == ENOENT)
-                        return true;
-        }
-        return false;
-}
-
 static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Lease *l = userdata;
 
@@ -1231,7 +1227,8 @@ static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *us
         if (l->state == LEASE_REVOKING)
                 lease_end(l, PT_LEASE_REASON_REVOKED);
         else
-                lease_end(l, any_device_gone(l) ? PT_LEASE_REASON_DEVICE_REMOVED : PT_LEASE_REASON_PROCESS_EXITED);
+                /* A member removed meanwhile is told by the return: its unbind finds it gone (return_done()). */
+                lease_end(l, PT_LEASE_REASON_PROCESS_EXITED);
         return 0;
 }
 

@@ -133,14 +133,14 @@ static int device_exists(const char *root, const char *address) {
         return 0;
 }
 
-/* The whole file, trailing newlines stripped; sysfs attributes are small. */
-static int read_file(const char *path, char **ret) {
+/* The whole file (@name relative to @dfd, or AT_FDCWD), trailing newlines stripped; sysfs attributes are small. */
+static int read_file_at(int dfd, const char *name, char **ret) {
         _cleanup_free_ char *buf = NULL;
         size_t len;
         int r;
 
         reads++;
-        r = read_full_file(path, &buf, &len);
+        r = read_full_file_at(dfd, name, &buf, &len);
         if (r < 0)
                 return r;
         if (len > READ_MAX)
@@ -152,6 +152,10 @@ static int read_file(const char *path, char **ret) {
         buf[len] = '\0';
         *ret = TAKE_PTR(buf);
         return 0;
+}
+
+static int read_file(const char *path, char **ret) {
+        return read_file_at(AT_FDCWD, path, ret);
 }
 
 /* One write(), as sysfs wants it, to @name (relative to @dfd, or AT_FDCWD); the file must exist. */
@@ -657,24 +661,25 @@ int sysfs_bind_to(const char *root, const char *address, const char *driver) {
         return now && strcmp(now, driver) == 0 ? 0 : -EIO;
 }
 
+/* A file of the device's is missing: -ENODEV when the device went meanwhile, else @otherwise. */
+static int no_reset_file(const char *root, const char *address, int otherwise) {
+        int r = device_exists(root, address);
+
+        return r < 0 ? r : otherwise;
+}
+
 int sysfs_reset(const char *root, const char *address, const char *method) {
-        _cleanup_free_ char *reset = NULL, *reset_method = NULL, *previous = NULL;
+        _cleanup_free_ char *previous = NULL;
         _cleanup_strv_free_ char **methods = NULL;
+        _cleanup_close_ int dfd = -EBADF;
         bool pinned = false;
         int r, q;
 
-        r = device_exists(root, address);
-        if (r < 0)
-                return r;
-        r = device_path(root, address, "reset", &reset);
-        if (r < 0)
-                return r;
-        if (access(reset, F_OK) < 0)
-                return errno == ENOENT ? -ENOTTY : -errno;
-        r = device_path(root, address, "reset_method", &reset_method);
-        if (r < 0)
-                return r;
-        r = read_file(reset_method, &previous);
+        /* Its directory once: a return's reset reaches both files from it (device_dir_open()). */
+        dfd = device_dir_open(root, address);
+        if (dfd < 0)
+                return dfd;
+        r = read_file_at(dfd, "reset_method", &previous);
         if (r < 0 && r != -ENOENT)
                 return r;
         if (r >= 0) {
@@ -687,23 +692,30 @@ int sysfs_reset(const char *root, const char *address, const char *method) {
 
         if (method && *method) {
                 /* Without reset_method (before Linux 5.15) nothing can be pinned. */
-                if (!methods || !strv_contains(methods, method))
+                if (!methods) {
+                        if (faccessat(dfd, "reset", F_OK, 0) < 0)
+                                return errno == ENOENT ? no_reset_file(root, address, -ENOTTY) : -errno;
+                        return -EOPNOTSUPP;
+                }
+                if (!strv_contains(methods, method))
                         return -EOPNOTSUPP;
                 if (strv_length(methods) > 1) {
-                        r = write_file(reset_method, method);
+                        r = write_file_at(dfd, "reset_method", method);
                         if (r < 0)
                                 return r;
                         pinned = true;
                 }
         }
 
-        r = write_file(reset, "1");
+        r = write_file_at(dfd, "reset", "1");
+        if (r == -ENOENT)
+                r = no_reset_file(root, address, -ENOTTY);
         if (pinned) {
                 /*
                  * Put the list back as it was.  When it was the kernel's
                  * default list, writing it out is the same as "default".
                  */
-                q = write_file(reset_method, previous);
+                q = write_file_at(dfd, "reset_method", previous);
                 if (r >= 0 && q < 0)
                         r = q;
         }
