@@ -940,10 +940,11 @@ fail:
  * A lease that ends while its holder lives (its Release, root's revoke, a
  * member removed) may wait for it to let go of the group for as long as it likes: the
  * ledger says so, so that a daemon restarted meanwhile goes on with the
- * return instead of taking the group for a live lease again.  Written
- * now, on the loop: the next write (the return's end) must not be
- * overtaken by this one.  A return that starts as its holder exits (most
- * of them) writes nothing here.
+ * return instead of taking the group for a live lease again (and revokes
+ * again what root revoked: lease_reconcile()).  A revoke writes it as it
+ * starts, before its grace period.  Written now, on the loop: the next
+ * write (the return's end) must not be overtaken by this one.  A return
+ * that starts as its holder exits (most of them) writes nothing here.
  */
 static void ledger_note_returning(Lease *l, const char *reason) {
         LedgerEntry *e = ledger_find_group(&l->manager->ledger, l->group);
@@ -1206,6 +1207,8 @@ void lease_revoke(Lease *l) {
         }
         if (l->state == LEASE_ACTIVE)
                 l->state = LEASE_REVOKING;
+        /* On disk before root hears of it: a daemon restarted during the grace period revokes the lease again. */
+        ledger_note_returning(l, PT_LEASE_REASON_REVOKED);
         lease_note_family(l);
         manager_send_lease_revoked(m, l);
         log_lease("revoked", l->device, l->vm, (unsigned) l->pid, NULL);
@@ -1404,6 +1407,18 @@ int lease_reconcile(Manager *m) {
                         l->pidfd = ledger_holder_pin(e);
                         if (l->pidfd < 0)
                                 l->holder_exited = true;
+                        /*
+                         * Root's revoke, its holder still there with the group: revoked again, from the start
+                         * (LeaseRevoked, the grace period, the kill), rather than waited for as if it had
+                         * let go by itself.
+                         */
+                        if (!l->holder_exited && strcmp(e->returning, PT_LEASE_REASON_REVOKED) == 0 &&
+                            lease_members_on_vfio(l) && lease_watch(l) >= 0) {
+                                log_info("IOMMU group %d (VM '%s', pid %u) was being revoked when the daemon "
+                                         "stopped: revoking it again", l->group, l->vm, (unsigned) l->pid);
+                                lease_revoke(l);
+                                continue;
+                        }
                         log_info("IOMMU group %d (VM '%s', pid %u) was on its way back (%s) when the daemon "
                                  "stopped: going on with its return", l->group, l->vm, (unsigned) l->pid,
                                  e->returning);

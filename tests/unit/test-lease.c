@@ -1191,6 +1191,101 @@ static pid_t live_pid(void) {
         return child;
 }
 
+/*
+ * Root's revoke is on disk before its grace period runs: a daemon
+ * restarted meanwhile revokes the lease again, from the start, instead of
+ * adopting it as a live lease (the revoke forgotten, the holder keeping
+ * the group).  A restart finds the holder alive: LeaseRevoked again, a
+ * whole grace period, then the kill, and the group comes back.
+ */
+static void a_lease_revoked_in_its_grace_period_is_revoked_again_after_a_restart(void **state) {
+        Fx *fx = *state;
+        sd_event *event = NULL;
+        _cleanup_free_ char *text = NULL;
+        uint64_t start = 0;
+        bool killed = false;
+        pid_t child;
+        Lease *l;
+
+        child = live_pid();
+        assert_int_equal(proc_start_time(child, &start), 0);
+        fake_bind(fx->root, D1, "vfio-pci");
+        fx_load(fx, MARKED_STATE);
+        fx->m->config.revoke_grace_usec = 60 * 1000 * 1000;    /* still running when the daemon "stops" */
+        assert_int_equal(sd_event_new(&event), 0);
+        assert_int_equal(manager_attach_event(fx->m, event), 0);
+        l = fx_lease(fx, 1, "vm-a", child, (const char *const[]) { D1, NULL });
+        l->start_time = start;
+        assert_int_equal(ledger_add(&fx->m->ledger, &(LedgerEntry) {
+                .group = 1, .devices = l->devices, .vm = l->vm, .pid = child, .start_time = start,
+                .uid = 0, .node_owner = LEDGER_NO_UID,
+        }), 0);
+        assert_int_equal(manager_save_ledger(fx->m), 0);
+        lease_revoke(l);
+        assert_int_equal(l->state, LEASE_REVOKING);
+        text = fake_read(fx->root, "run/passthru/leases");
+        assert_non_null(text);
+        assert_non_null(strstr(text, "\nReturning=revoked\n"));
+        text = mfree(text);
+
+        /* The daemon stops during the grace period; the next one reads that ledger. */
+        manager_free(fx->m);
+        fx->m = NULL;
+        sd_event_unref(event);
+        fx_load(fx, MARKED_STATE);
+        fx->m->config.revoke_grace_usec = 50 * 1000;
+        assert_int_equal(sd_event_new(&event), 0);
+        assert_int_equal(manager_attach_event(fx->m, event), 0);
+        assert_int_equal(lease_reconcile(fx->m), 0);
+        assert_int_equal(fx->m->n_leases, 1);
+        l = fx->m->leases[0];
+        assert_int_equal(l->state, LEASE_REVOKING);
+        assert_non_null(l->grace_timer);
+        assert_true(l->pidfd >= 0);
+
+        /* The grace period over, the holder is killed and the group comes back. */
+        for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
+                (void) sd_event_run(event, 100000);
+        assert_int_equal(fx->m->n_leases, 0);
+        assert_null(ledger_find_group(&fx->m->ledger, 1));
+        for (int i = 0; i < 100 && !killed; i++) {
+                killed = waitpid(child, NULL, WNOHANG) == child;
+                if (!killed)
+                        (void) sd_event_run(event, 50000);
+        }
+        assert_true(killed);
+        sd_event_unref(event);
+}
+
+/* A revoke whose holder had already exited writes nothing more: its return starts at once. */
+static void a_ledger_entry_revoked_whose_holder_is_gone_goes_on_with_its_return(void **state) {
+        Fx *fx = *state;
+        sd_event *event = NULL;
+        char text[512];
+        Lease *l;
+
+        snprintf(text, sizeof(text),
+                 "[Lease 1]\nDevices=" D1 "\nVm=vm-a\nPid=%d\nStartTime=1\nUid=0\nReturning=revoked\n",
+                 (int) gone_pid());
+        fake_bind(fx->root, D1, "vfio-pci");
+        fake_write(fx->root, "run/passthru/leases", text);
+        fx_load(fx, MARKED_STATE);
+        assert_int_equal(sd_event_new(&event), 0);
+        assert_int_equal(manager_attach_event(fx->m, event), 0);
+        threads_refused = true;
+        assert_int_equal(lease_reconcile(fx->m), 0);
+        assert_int_equal(fx->m->n_leases, 1);
+        l = fx->m->leases[0];
+        assert_int_equal(l->state, LEASE_RELEASING);
+        assert_string_equal(l->reason, PT_LEASE_REASON_REVOKED);
+        assert_null(l->grace_timer);
+        threads_refused = false;
+        for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
+                (void) sd_event_run(event, 100000);
+        assert_int_equal(fx->m->n_leases, 0);
+        sd_event_unref(event);
+}
+
 static void a_ledger_naming_a_host_device_leaves_it_alone(void **state) {
         Fx *fx = *state;
         sd_event *event = NULL;
@@ -1519,6 +1614,8 @@ int main(void) {
                 T(a_ledger_entry_on_its_way_back_is_returned_not_adopted),
                 T(a_lease_ended_while_its_holder_lives_is_returning_in_the_ledger),
                 T(a_ledger_entry_returning_goes_on_with_its_return_after_a_restart),
+                T(a_lease_revoked_in_its_grace_period_is_revoked_again_after_a_restart),
+                T(a_ledger_entry_revoked_whose_holder_is_gone_goes_on_with_its_return),
                 T(check_passes_for_group_with_bridge_on_pcieport),
                 T(unmarked_device_is_not_passthrough),
                 T(unmarked_device_on_stub_is_not_passthrough),

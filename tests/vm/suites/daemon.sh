@@ -238,6 +238,33 @@ testcase_bridged_pair_is_leased_whole() {
     wait_state $BR2 quarantined
 }
 
+# Root's revoke is on disk (Returning=revoked) before its grace period: a
+# daemon killed and started again during that period revokes the lease
+# again from the start (the new grace period, then the kill) instead of
+# adopting it as the holder's live lease, the revoke forgotten.
+testcase_restart_during_a_revokes_grace_period_revokes_again() {
+    printf '[Daemon]\nRevokeGraceSec=60\n' >/etc/passthru/passthru.conf
+    stop_daemon
+    start_daemon
+    hold $EDU vm-a
+    mgr Release s $EDU
+    grep -q '^Returning=revoked$' /run/passthru/leases || fail "ledger during the grace period: $(cat /run/passthru/leases)"
+    kill -0 $HOLDER 2>/dev/null || fail "the holder did not wait for its grace period: $(cat /tmp/hold.out)"
+    kill -9 "$(cat /tmp/passthrud.pid)"
+    printf '[Daemon]\nRevokeGraceSec=1\n' >/etc/passthru/passthru.conf
+    start_daemon
+    grep -q "was being revoked when the daemon stopped: revoking it again" /tmp/passthrud.log ||
+        fail "no word of the revoke: $(tail -n 5 /tmp/passthrud.log)"
+    wait_state $EDU available
+    ! kill -0 $HOLDER 2>/dev/null || fail "the holder survived the revoke across the restart"
+    wait $HOLDER 2>/dev/null || true
+    grep -q "device $EDU, VM 'vm-a', pid $HOLDER, reason revoked" /tmp/passthrud.log || fail "not released as revoked"
+    ! grep -q "^\[Lease" /run/passthru/leases || fail "ledger after the return: $(cat /run/passthru/leases)"
+    rm /etc/passthru/passthru.conf
+    stop_daemon
+    start_daemon
+}
+
 # revoke_live_holder [-D]: root's Release of a live holder's lease, the
 # holder on the bus (or with -D on passthrud's socket): LeaseRevoked reaches
 # it there, one second of grace, then SIGKILL and the return trip.
