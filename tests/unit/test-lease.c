@@ -1192,6 +1192,28 @@ static pid_t live_pid(void) {
 }
 
 /*
+ * A start that finds D1 on vfio-pci and the ledger's entry for group 1
+ * ended (Returning=@returning) with holder @pid: reconciled with no thread
+ * to run the return yet (threads_refused is left on); its one lease.
+ */
+static Lease *fx_restart_returning(Fx *fx, sd_event **event, pid_t pid, uint64_t start, const char *returning) {
+        char text[512];
+
+        snprintf(text, sizeof(text),
+                 "[Lease 1]\nDevices=" D1 "\nVm=vm-a\nPid=%d\nStartTime=%" PRIu64 "\nUid=0\nReturning=%s\n",
+                 (int) pid, start, returning);
+        fake_bind(fx->root, D1, "vfio-pci");
+        fake_write(fx->root, "run/passthru/leases", text);
+        fx_load(fx, MARKED_STATE);
+        assert_int_equal(sd_event_new(event), 0);
+        assert_int_equal(manager_attach_event(fx->m, *event), 0);
+        threads_refused = true;
+        assert_int_equal(lease_reconcile(fx->m), 0);
+        assert_int_equal(fx->m->n_leases, 1);
+        return fx->m->leases[0];
+}
+
+/*
  * Root's revoke is on disk before its grace period runs: a daemon
  * restarted meanwhile revokes the lease again, from the start, instead of
  * adopting it as a live lease (the revoke forgotten, the holder keeping
@@ -1261,21 +1283,9 @@ static void a_lease_revoked_in_its_grace_period_is_revoked_again_after_a_restart
 static void a_ledger_entry_revoked_whose_holder_is_gone_goes_on_with_its_return(void **state) {
         Fx *fx = *state;
         sd_event *event = NULL;
-        char text[512];
         Lease *l;
 
-        snprintf(text, sizeof(text),
-                 "[Lease 1]\nDevices=" D1 "\nVm=vm-a\nPid=%d\nStartTime=1\nUid=0\nReturning=revoked\n",
-                 (int) gone_pid());
-        fake_bind(fx->root, D1, "vfio-pci");
-        fake_write(fx->root, "run/passthru/leases", text);
-        fx_load(fx, MARKED_STATE);
-        assert_int_equal(sd_event_new(&event), 0);
-        assert_int_equal(manager_attach_event(fx->m, event), 0);
-        threads_refused = true;
-        assert_int_equal(lease_reconcile(fx->m), 0);
-        assert_int_equal(fx->m->n_leases, 1);
-        l = fx->m->leases[0];
+        l = fx_restart_returning(fx, &event, gone_pid(), 1, "revoked");
         assert_int_equal(l->state, LEASE_RELEASING);
         assert_string_equal(l->reason, PT_LEASE_REASON_REVOKED);
         assert_null(l->grace_timer);
@@ -1558,24 +1568,12 @@ static void a_ledger_entry_returning_goes_on_with_its_return_after_a_restart(voi
         Fx *fx = *state;
         sd_event *event = NULL;
         uint64_t start = 0;
-        char text[512];
         pid_t child;
         Lease *l;
 
         child = live_pid();
         assert_int_equal(proc_start_time(child, &start), 0);
-        snprintf(text, sizeof(text),
-                 "[Lease 1]\nDevices=" D1 "\nVm=vm-a\nPid=%d\nStartTime=%" PRIu64 "\nUid=0\nReturning=released\n",
-                 (int) child, start);
-        fake_bind(fx->root, D1, "vfio-pci");
-        fake_write(fx->root, "run/passthru/leases", text);
-        fx_load(fx, MARKED_STATE);
-        assert_int_equal(sd_event_new(&event), 0);
-        assert_int_equal(manager_attach_event(fx->m, event), 0);
-        threads_refused = true;
-        assert_int_equal(lease_reconcile(fx->m), 0);
-        assert_int_equal(fx->m->n_leases, 1);
-        l = fx->m->leases[0];
+        l = fx_restart_returning(fx, &event, child, start, "released");
         assert_int_equal(l->state, LEASE_RELEASING);
         assert_string_equal(l->reason, PT_LEASE_REASON_RELEASED);
         assert_true(l->pidfd >= 0);
