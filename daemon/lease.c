@@ -803,12 +803,12 @@ static void return_done(int result, void *userdata) {
         reason = l->reason;
 
         /*
-         * Out of the ledger before the devices are seen back.  The file is
-         * written right after their announcements, in this same turn of the
-         * loop: no call is answered in between, so whoever asks finds the
-         * lease gone from both.  A daemon killed between the two finds at
-         * its restart the entry of a holder that exited, and returns the
-         * group again: one more reset, nothing lost.
+         * Out of the ledger in memory now, and in its file right after the
+         * devices are announced, in this same turn of the loop: no call is
+         * answered in between, so whoever asks finds the lease gone from
+         * both.  A daemon killed between the two finds at its restart the
+         * entry of a holder that exited, and returns the group again: one
+         * more reset, nothing lost.
          */
         lease_free(l);
         ledger_remove(&m->ledger, group);
@@ -952,6 +952,21 @@ static void ledger_note_returning(Lease *l, const char *reason) {
         if (!e || e->returning || l->holder_exited)
                 return;
         e->returning = reason;
+        save_ledger_or_warn(l->manager);
+}
+
+/*
+ * Root's revoke, from its start: Returning=revoked, also over a "released"
+ * that the holder's own Release wrote while it kept the group (a restart
+ * then revokes the lease again and kills that holder, instead of waiting
+ * for it as for one that lets go by itself).
+ */
+static void ledger_note_revoked(Lease *l) {
+        LedgerEntry *e = ledger_find_group(&l->manager->ledger, l->group);
+
+        if (!e || l->holder_exited || (e->returning && strcmp(e->returning, PT_LEASE_REASON_REVOKED) == 0))
+                return;
+        e->returning = PT_LEASE_REASON_REVOKED;
         save_ledger_or_warn(l->manager);
 }
 
@@ -1208,7 +1223,7 @@ void lease_revoke(Lease *l) {
         if (l->state == LEASE_ACTIVE)
                 l->state = LEASE_REVOKING;
         /* On disk before root hears of it: a daemon restarted during the grace period revokes the lease again. */
-        ledger_note_returning(l, PT_LEASE_REASON_REVOKED);
+        ledger_note_revoked(l);
         lease_note_family(l);
         manager_send_lease_revoked(m, l);
         log_lease("revoked", l->device, l->vm, (unsigned) l->pid, NULL);

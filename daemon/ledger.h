@@ -12,8 +12,10 @@
  *   NodeOwner=1000                      optional
  *   Returning=released                  optional: the lease ended (a
  *                                       LeaseReleased reason) while its
- *                                       holder lived; the group is on its
- *                                       way back
+ *                                       holder lived, and the group is on
+ *                                       its way back; "revoked" from the
+ *                                       start of root's revoke, before its
+ *                                       grace period
  *
  * Devices= may be repeated (each adds to the list); any other key given
  * twice in one section is refused, and so are a group or a device listed

@@ -85,9 +85,13 @@ static int fx_setup(void **state) {
         return 0;
 }
 
+/* Thread creation fails as at a full TasksMax (the wrapper below); teardown turns it off. */
+static bool threads_refused;
+
 static int fx_teardown(void **state) {
         Fx *fx = *state;
 
+        threads_refused = false;
         /* Frees the leases that fx_lease() put in m->leases, too. */
         manager_free(fx->m);
         sd_bus_error_free(&fx->error);
@@ -892,7 +896,6 @@ static void ledger_is_written_in_halves_by_a_worker_or_without_one(void **state)
  * -Wl,--wrap=pthread_create (Makefile), and it fails with EAGAIN, as with
  * TasksMax reached, while threads_refused is set.
  */
-static bool threads_refused;
 int __real_pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
 int __wrap_pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
 int __wrap_pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *), void *arg) {
@@ -1220,7 +1223,7 @@ static Lease *fx_restart_returning(Fx *fx, sd_event **event, pid_t pid, uint64_t
  * the group).  A restart finds the holder alive: LeaseRevoked again, a
  * whole grace period, then the kill, and the group comes back.
  */
-static void a_lease_revoked_in_its_grace_period_is_revoked_again_after_a_restart(void **state) {
+static void revoke_then_restart(void **state, bool released_first) {
         Fx *fx = *state;
         sd_event *event = NULL;
         _cleanup_free_ char *text = NULL;
@@ -1243,14 +1246,23 @@ static void a_lease_revoked_in_its_grace_period_is_revoked_again_after_a_restart
                 .uid = 0, .node_owner = LEDGER_NO_UID,
         }), 0);
         assert_int_equal(manager_save_ledger(fx->m), 0);
+        if (released_first) {
+                /* Its own Release, the group kept open: the return waits for it. */
+                threads_refused = true;
+                lease_end(l, PT_LEASE_REASON_RELEASED);
+                text = fake_read(fx->root, "run/passthru/leases");
+                assert_non_null(strstr(text, "\nReturning=released\n"));
+                text = mfree(text);
+        }
         lease_revoke(l);
-        assert_int_equal(l->state, LEASE_REVOKING);
+        assert_int_equal(l->state, released_first ? LEASE_RELEASING : LEASE_REVOKING);
         text = fake_read(fx->root, "run/passthru/leases");
         assert_non_null(text);
         assert_non_null(strstr(text, "\nReturning=revoked\n"));
         text = mfree(text);
 
         /* The daemon stops during the grace period; the next one reads that ledger. */
+        threads_refused = false;
         manager_free(fx->m);
         fx->m = NULL;
         sd_event_unref(event);
@@ -1277,6 +1289,15 @@ static void a_lease_revoked_in_its_grace_period_is_revoked_again_after_a_restart
         }
         assert_true(killed);
         sd_event_unref(event);
+}
+
+static void a_lease_revoked_in_its_grace_period_is_revoked_again_after_a_restart(void **state) {
+        revoke_then_restart(state, false);
+}
+
+/* Its holder called Release and kept the group; then root revoked it: revoked again after a restart, not waited for. */
+static void a_released_lease_root_revoked_is_revoked_again_after_a_restart(void **state) {
+        revoke_then_restart(state, true);
 }
 
 /* A revoke whose holder had already exited writes nothing more: its return starts at once. */
@@ -1613,6 +1634,7 @@ int main(void) {
                 T(a_lease_ended_while_its_holder_lives_is_returning_in_the_ledger),
                 T(a_ledger_entry_returning_goes_on_with_its_return_after_a_restart),
                 T(a_lease_revoked_in_its_grace_period_is_revoked_again_after_a_restart),
+                T(a_released_lease_root_revoked_is_revoked_again_after_a_restart),
                 T(a_ledger_entry_revoked_whose_holder_is_gone_goes_on_with_its_return),
                 T(check_passes_for_group_with_bridge_on_pcieport),
                 T(unmarked_device_is_not_passthrough),

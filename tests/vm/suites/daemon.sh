@@ -253,6 +253,8 @@ testcase_restart_during_a_revokes_grace_period_revokes_again() {
     kill -9 "$(cat /tmp/passthrud.pid)"
     printf '[Daemon]\nRevokeGraceSec=1\n' >/etc/passthru/passthru.conf
     start_daemon
+    # An answer comes after the start's reconciliation (the name is owned before it).
+    dev_prop $EDU State >/dev/null
     grep -q "was being revoked when the daemon stopped: revoking it again" /tmp/passthrud.log ||
         fail "no word of the revoke: $(tail -n 5 /tmp/passthrud.log)"
     wait_state $EDU available
