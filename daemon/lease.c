@@ -1431,6 +1431,7 @@ int lease_reconcile(Manager *m) {
                             lease_members_on_vfio(l) && lease_watch(l) >= 0) {
                                 log_info("IOMMU group %d (VM '%s', pid %u) was being revoked when the daemon "
                                          "stopped: revoking it again", l->group, l->vm, (unsigned) l->pid);
+                                lease_note_cgroup(l);
                                 lease_revoke(l);
                                 continue;
                         }
@@ -1448,6 +1449,8 @@ int lease_reconcile(Manager *m) {
                 }
                 l->pidfd = ledger_holder_pin(e);
                 if (l->pidfd >= 0 && lease_watch(l) >= 0) {
+                        /* For a revoke's kill, as a grant notes it after its reply. */
+                        lease_note_cgroup(l);
                         log_info("Lease of IOMMU group %d by pid %u (VM '%s') survived the restart",
                                  l->group, (unsigned) l->pid, l->vm);
                         continue;

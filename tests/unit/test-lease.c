@@ -1226,6 +1226,7 @@ static Lease *fx_restart_returning(Fx *fx, sd_event **event, pid_t pid, uint64_t
 static void revoke_then_restart(void **state, bool released_first) {
         Fx *fx = *state;
         sd_event *event = NULL;
+        char cgroup[64];
         _cleanup_free_ char *text = NULL;
         uint64_t start = 0;
         bool killed = false;
@@ -1266,6 +1267,10 @@ static void revoke_then_restart(void **state, bool released_first) {
         manager_free(fx->m);
         fx->m = NULL;
         sd_event_unref(event);
+        snprintf(cgroup, sizeof(cgroup), "proc/%d", (int) child);
+        fake_mkdir_p(fx->root, cgroup);
+        strcat(cgroup, "/cgroup");
+        fake_write(fx->root, cgroup, "0::/machine.slice/vm-a.scope\n");
         fx_load(fx, MARKED_STATE);
         fx->m->config.revoke_grace_usec = 50 * 1000;
         assert_int_equal(sd_event_new(&event), 0);
@@ -1276,6 +1281,8 @@ static void revoke_then_restart(void **state, bool released_first) {
         assert_int_equal(l->state, LEASE_REVOKING);
         assert_non_null(l->grace_timer);
         assert_true(l->pidfd >= 0);
+        /* Its cgroup read, as at a grant: the kill reaches what the holder left in it. */
+        assert_string_equal(l->cgroup, "/machine.slice/vm-a.scope");
 
         /* The grace period over, the holder is killed and the group comes back. */
         for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
