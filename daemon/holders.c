@@ -7,9 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <unistd.h>
-#include <sys/inotify.h>
 
 #include "log.h"
 #include "macro.h"
@@ -229,45 +227,5 @@ void holders_kill(Holders *h) {
                         continue;
                 }
                 log_kill(h, p, comm, process_kill(p));
-        }
-}
-
-/* The node opened and closed again: 1 when it could be (nobody had it), 0 busy, 0 gone (-ENOENT), else -errno. */
-static int group_try_open(const char *node) {
-        int fd = open(node, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-
-        if (fd >= 0) {
-                close(fd);
-                return 1;
-        }
-        if (errno == EBUSY)
-                return 0;
-        return errno == ENOENT || errno == ENODEV || errno == ENXIO ? -ENOENT : -errno;
-}
-
-int holders_wait_group_free(const char *node, unsigned recheck_ms) {
-        _cleanup_close_ int ifd = -EBADF;
-        int r;
-
-        r = group_try_open(node);
-        if (r != 0)
-                return r == -ENOENT ? 0 : r < 0 ? r : 0;
-        /* Busy: wake at each close of the node (the last one frees it), and look again now and then. */
-        ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-        if (ifd >= 0 && inotify_add_watch(ifd, node, IN_CLOSE | IN_DELETE_SELF | IN_ATTRIB) < 0)
-                ifd = safe_close(ifd);
-        for (;;) {
-                struct pollfd p = { .fd = ifd, .events = POLLIN };
-                char buf[4096];
-
-                if (ifd >= 0) {
-                        if (poll(&p, 1, (int) recheck_ms) > 0)
-                                while (read(ifd, buf, sizeof(buf)) > 0)
-                                        ;
-                } else
-                        (void) poll(NULL, 0, (int) recheck_ms);
-                r = group_try_open(node);
-                if (r != 0)
-                        return r == -ENOENT ? 0 : r < 0 ? r : 0;
         }
 }

@@ -70,23 +70,3 @@ bool holders_belong_elsewhere(const Holders *h, pid_t pid);
 
 /* SIGKILL the holder through its pidfd and every victim through a pidfd of its own, with a line each in the journal. */
 void holders_kill(Holders *h);
-
-/*
- * Wait until nobody has the group of @node (/dev/vfio/N) open: VFIO lets
- * one file have a group open at a time, and a VFIO device fd holds its
- * group's file (Linux 6.1), so the daemon's own open succeeds only then
- * (it is closed again at once).  Wakes on the node's close (inotify), and
- * looks again every @recheck_ms anyway.  0 once free, or when the node is
- * gone (no VFIO device left in the group); -errno when it cannot tell (the
- * caller goes on as if free).  Blocks: for a worker's thread.
- *
- * Why: unbinding vfio-pci while a process holds the device makes the
- * unbind wait, and when that process then exits, the unbind's teardown of
- * the group's container runs on another CPU while the exit closes the
- * container's fd.  Linux 6.1's vfio_fops_release() reads the container's
- * IOMMU driver without its lock and calls it on the freed type1 data: a
- * NULL dereference in __wake_up_common() (seen in the daemon suite's
- * held-up return, 2026-12-03).  Unbound only once the group is free, the
- * container is torn down by its holder's own close.
- */
-int holders_wait_group_free(const char *node, unsigned recheck_ms);

@@ -698,7 +698,6 @@ void lease_announce_later(Lease *l) {
 typedef struct ReturnJob {
         Lease *lease;
         char *sysfs_root;
-        char *node;             /* the group's /dev/vfio/N */
         char **devices;
         ResetChain *chains;     /* per device: the reset chain, and what it did */
         int *results;           /* per device: 0, or why it is quarantined */
@@ -715,28 +714,18 @@ static void return_job_free(ReturnJob *job) {
         free(job->results);
         free(job->resets);
         free(job->sysfs_root);
-        free(job->node);
         free(job);
 }
-
-/* How often a return waiting for its group to be let go looks again, besides the node's close events. */
-#define RETURN_RECHECK_MS 250
 
 static int return_run(void *userdata) {
         ReturnJob *job = userdata;
         size_t n = strv_length(job->devices);
-        int free_r;
 
         /*
-         * Not unbound while anyone has the group open (holders.h says why:
-         * a kernel crash on 6.1).  Unbinding vfio-pci would wait until every
-         * copy of the group fd is closed anyway.
+         * Unbinding vfio-pci waits until every copy of the group fd is
+         * closed.  -ENODEV: the device is gone; -ENOENT: a driver that
+         * cannot be unbound (quarantined below, as any other failure).
          */
-        free_r = holders_wait_group_free(job->node, RETURN_RECHECK_MS);
-        if (free_r < 0)
-                log_warning_errno(free_r, "Cannot tell whether %s is still open, unbinding its devices anyway: %m",
-                                  job->node);
-        /* -ENODEV: the device is gone; -ENOENT: a driver that cannot be unbound (quarantined below). */
         for (size_t i = 0; i < n; i++)
                 job->results[i] = sysfs_unbind(job->sysfs_root, job->devices[i]);
         FAULT_POINT("return-unbound");
@@ -911,14 +900,11 @@ static void lease_start_return(Lease *l) {
                 goto fail;
         job->lease = l;
         job->sysfs_root = strdup(m->sysfs_root);
-        job->node = malloc(PATH_MAX);
-        if (job->node)
-                group_node(m, l->group, job->node, PATH_MAX);
         job->devices = strv_copy(l->devices);
         job->chains = calloc(n ?: 1, sizeof(ResetChain));
         job->results = calloc(n ?: 1, sizeof(int));
         job->resets = calloc(n ?: 1, sizeof(int));
-        if (!job->sysfs_root || !job->node || !job->devices || !job->chains || !job->results || !job->resets)
+        if (!job->sysfs_root || !job->devices || !job->chains || !job->results || !job->resets)
                 goto fail;
         for (size_t i = 0; i < n; i++) {
                 Device *d = manager_find_device(m, l->devices[i]);

@@ -340,26 +340,6 @@ static void the_root_cgroup_names_no_one(void **state) {
         assert_null(h->cgroup);
 }
 
-/*
- * A group's node that can be opened (a plain file here: nobody holds it) or
- * that is gone (no VFIO device left in the group) is not waited for; one
- * that cannot be opened for another reason is said, for the caller to go
- * on anyway.  A busy group (EBUSY) needs VFIO: the daemon suite's return
- * under a held group proves the wait.
- */
-static void a_free_or_gone_group_is_not_waited_for(void **state) {
-        Fx *fx = *state;
-        _cleanup_free_ char *gone = path_in(fx->dir, "vfio-9");
-        struct timespec t0, t1;
-
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        assert_int_equal(holders_wait_group_free(fx->node, 60 * 1000), 0);
-        assert_int_equal(holders_wait_group_free(gone, 60 * 1000), 0);
-        assert_int_equal(holders_wait_group_free(fx->dir, 60 * 1000), -EISDIR);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        assert_true(t1.tv_sec - t0.tv_sec < 30);
-}
-
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int main(void) {
@@ -372,7 +352,6 @@ int main(void) {
                 T(device_fds_of_other_leases_are_theirs),
                 T(device_fds_in_the_holders_cgroup_are_victims),
                 T(the_root_cgroup_names_no_one),
-                T(a_free_or_gone_group_is_not_waited_for),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
