@@ -1295,6 +1295,10 @@ static void revoke_then_restart(void **state, bool released_first) {
                         (void) sd_event_run(event, 50000);
         }
         assert_true(killed);
+        /* The kill's job told back before the manager goes (its done frees it). */
+        for (int i = 0; i < 100 && worker_pending(fx->m->worker) > 0; i++)
+                (void) sd_event_run(event, 50000);
+        assert_int_equal(worker_pending(fx->m->worker), 0);
         sd_event_unref(event);
 }
 
