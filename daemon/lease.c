@@ -948,25 +948,18 @@ fail:
  */
 static void ledger_note_returning(Lease *l, const char *reason) {
         LedgerEntry *e = ledger_find_group(&l->manager->ledger, l->group);
+        bool revoke = strcmp(reason, PT_LEASE_REASON_REVOKED) == 0;
 
-        if (!e || e->returning || l->holder_exited)
+        if (!e || l->holder_exited)
+                return;
+        /*
+         * Written once, except that root's revoke goes over a "released"
+         * (a holder that let go of its lease but kept the group): a restart
+         * then revokes it again and kills that holder, instead of waiting.
+         */
+        if (e->returning && (!revoke || strcmp(e->returning, PT_LEASE_REASON_REVOKED) == 0))
                 return;
         e->returning = reason;
-        save_ledger_or_warn(l->manager);
-}
-
-/*
- * Root's revoke, from its start: Returning=revoked, also over a "released"
- * that the holder's own Release wrote while it kept the group (a restart
- * then revokes the lease again and kills that holder, instead of waiting
- * for it as for one that lets go by itself).
- */
-static void ledger_note_revoked(Lease *l) {
-        LedgerEntry *e = ledger_find_group(&l->manager->ledger, l->group);
-
-        if (!e || l->holder_exited || (e->returning && strcmp(e->returning, PT_LEASE_REASON_REVOKED) == 0))
-                return;
-        e->returning = PT_LEASE_REASON_REVOKED;
         save_ledger_or_warn(l->manager);
 }
 
@@ -1223,7 +1216,7 @@ void lease_revoke(Lease *l) {
         if (l->state == LEASE_ACTIVE)
                 l->state = LEASE_REVOKING;
         /* On disk before root hears of it: a daemon restarted during the grace period revokes the lease again. */
-        ledger_note_revoked(l);
+        ledger_note_returning(l, PT_LEASE_REASON_REVOKED);
         lease_note_family(l);
         manager_send_lease_revoked(m, l);
         log_lease("revoked", l->device, l->vm, (unsigned) l->pid, NULL);
