@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,6 +185,91 @@ int holders_suspects(Holders *h, PidSet *ret) {
         /* pid 1 may hold a group (an fd in systemd's fd store): a suspect, never a victim. */
         drop_untouchable(h, ret, false);
         return r;
+}
+
+int holders_openers(Holders *h, PidSet *ret) {
+        _cleanup_(pid_set_done) PidSet found = {};
+        int r, k;
+
+        r = holders_victims(h, &found);
+        if (holder_alive(h) && (k = pid_set_add(&found, h->holder)) < 0 && r == 0)
+                r = k;
+        /* A device fd handed to a stranger: no other lease's, so maybe this one's. */
+        if ((k = add_unaccounted_device_fds(h, NULL, &found)) < 0 && r == 0)
+                r = k;
+        for (size_t i = 0; i < found.n; i++) {
+                pid_t p = found.pids[i];
+
+                if (p == h->self || !proc_has_fd(h->proc, p, h->device_fd))
+                        continue;
+                /* Another lease's process may hold that lease's devices only: unless it has this group too. */
+                if (!h->killed && !proc_has_fd(h->proc, p, h->node) && holders_belong_elsewhere(h, p))
+                        continue;
+                if ((k = pid_set_add(ret, p)) < 0 && r == 0)
+                        r = k;
+        }
+        return r;
+}
+
+/* Until one of @s exits, or @timeout_ms passed.  One already gone: at once. */
+static void wait_for_an_exit(const PidSet *s, int timeout_ms) {
+        struct pollfd *p = calloc(s->n ?: 1, sizeof(*p));
+        size_t n = 0;
+        bool gone = false;
+
+        for (size_t i = 0; p && i < s->n && !gone; i++) {
+                int fd = pidfd_open(s->pids[i]);
+
+                if (fd < 0)
+                        gone = true;
+                else
+                        p[n++] = (struct pollfd) { .fd = fd, .events = POLLIN };
+        }
+        if (!gone)
+                (void) poll(p, p ? n : 0, timeout_ms);
+        for (size_t i = 0; p && i < n; i++)
+                safe_close(p[i].fd);
+        free(p);
+}
+
+/* Once per wait: whom it waits for. */
+static void log_openers(const Holders *h, const PidSet *openers) {
+        _cleanup_free_ char *text = NULL;
+        char comm[PROC_COMM_MAX];
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+
+        if (!f)
+                return;
+        for (size_t i = 0; i < openers->n; i++) {
+                proc_comm(h->proc, openers->pids[i], comm, sizeof(comm));
+                fprintf(f, "%s pid %u (%s)", i ? "," : "", (unsigned) openers->pids[i], comm);
+        }
+        if (fclose(f) == 0 && text)
+                log_info("IOMMU group %d goes back once its devices are closed: VFIO device fds open in%s",
+                         h->group, text);
+}
+
+void holders_wait_openers(Holders *h, uint64_t recheck_usec) {
+        int timeout_ms = recheck_usec / 1000 > INT_MAX ? INT_MAX : (int) (recheck_usec / 1000);
+        bool told = false;
+
+        for (;;) {
+                _cleanup_(pid_set_done) PidSet openers = {};
+                _cleanup_close_ int node = open(h->node, O_RDWR | O_CLOEXEC | O_NOCTTY);
+
+                /* Nobody has the group (no device fd either), or there is no group left to have. */
+                if (node >= 0 || errno == ENOENT)
+                        return;
+                /* A walk that failed found what it could: what it missed is waited for by the unbind. */
+                (void) holders_openers(h, &openers);
+                if (openers.n == 0)
+                        return;
+                if (!told)
+                        log_openers(h, &openers);
+                told = true;
+                wait_for_an_exit(&openers, timeout_ms);
+        }
 }
 
 static void log_kill(const Holders *h, pid_t p, const char *comm, int r) {

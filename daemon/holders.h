@@ -5,7 +5,8 @@
  * so far, every other lease's group and processes); the walks of /proc run
  * on that copy, in a worker's thread: they take 20-100 ms under TCG with a
  * few dozen processes, longer on a real host, and the bus would wait.
- * Library code: no Manager, no Lease; logging only in holders_kill().
+ * Library code: no Manager, no Lease; logging only in holders_kill() and
+ * holders_wait_openers().
  */
 #pragma once
 
@@ -26,6 +27,7 @@ typedef struct Holders {
         char *cgroup;                   /* the holder's own cgroup (not the root), or NULL */
         const char *device_fd;          /* HOLDERS_VFIO_DEVICE_FD */
         pid_t self;                     /* never a victim: the daemon */
+        bool killed;                    /* the lease was killed: whoever was found is dying */
         pid_t holder;                   /* 0: none, or dead when the copy was made */
         int holder_pidfd;               /* its pidfd (a copy); only through it is the holder known alive */
         PidSet family;                  /* the holder's descendants as the loop saw them */
@@ -65,6 +67,21 @@ int holders_add_other(Holders *h, const char *node, pid_t holder, const PidSet *
  */
 int holders_victims(Holders *h, PidSet *ret);
 int holders_suspects(Holders *h, PidSet *ret);
+/*
+ * holders_openers(): who may have one of the group's devices open, so that
+ * unbinding vfio-pci would wait for them: every process with a VFIO device
+ * fd that no other lease accounts for; and of the holder and the processes
+ * holders_victims() finds, those with a VFIO device fd that hold the
+ * group's node too, or (killed) any of them.
+ */
+int holders_openers(Holders *h, PidSet *ret);
+/*
+ * Returns once holders_openers() finds nobody, looking again as soon as
+ * one of them exits and every @recheck_usec otherwise.  When the node
+ * opens, nobody has a device open and no walk is made: on Linux 6.1 a
+ * group opens once at a time, and each device fd holds that open.
+ */
+void holders_wait_openers(Holders *h, uint64_t recheck_usec);
 /* Is @pid another lease's: its holder, a descendant, or a holder of its group? (after a walk above) */
 bool holders_belong_elsewhere(const Holders *h, pid_t pid);
 

@@ -280,6 +280,7 @@ int lease_check(Manager *m, Device *d, const char *vm, uint64_t memory_bytes, ch
 
 static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 static void lease_note_family(Lease *l);
+static Holders *lease_holders(Lease *l);
 
 static void lease_attach(Lease *l) {
         Manager *m = l->manager;
@@ -694,6 +695,9 @@ void lease_announce_later(Lease *l) {
         l->announce_pending = true;
 }
 
+/* A process that closes a device fd without exiting is noticed this much later at most. */
+#define RETURN_RECHECK_USEC (1 * 1000000ULL)
+
 /* The return trip, in a worker thread: may sleep until the group is closed. */
 typedef struct ReturnJob {
         Lease *lease;
@@ -702,6 +706,7 @@ typedef struct ReturnJob {
         ResetChain *chains;     /* per device: the reset chain, and what it did */
         int *results;           /* per device: 0, or why it is quarantined */
         int *resets;            /* per device: what its reset chain returned */
+        Holders *openers;       /* who may still have a device open: waited for before the unbind */
 } ReturnJob;
 
 static void return_job_free(ReturnJob *job) {
@@ -714,6 +719,7 @@ static void return_job_free(ReturnJob *job) {
         free(job->results);
         free(job->resets);
         free(job->sysfs_root);
+        holders_free(job->openers);
         free(job);
 }
 
@@ -722,10 +728,16 @@ static int return_run(void *userdata) {
         size_t n = strv_length(job->devices);
 
         /*
-         * Unbinding vfio-pci waits until every copy of the group fd is
-         * closed.  -ENODEV: the device is gone; -ENOENT: a driver that
-         * cannot be unbound (quarantined below, as any other failure).
+         * Unbinding vfio-pci waits until every device fd is closed; and on
+         * Linux 6.1, when the last one closes as its process exits, the
+         * unbind's teardown of the group can race that exit's close of its
+         * container and oops the kernel (vfio_fops_release() calls into the
+         * IOMMU data the teardown frees).  So the unbind starts only once
+         * no process the lease can name has a device fd any more.
          */
+        if (job->openers)
+                holders_wait_openers(job->openers, RETURN_RECHECK_USEC);
+        /* -ENODEV: the device is gone; -ENOENT: a driver that cannot be unbound (quarantined below). */
         for (size_t i = 0; i < n; i++)
                 job->results[i] = sysfs_unbind(job->sysfs_root, job->devices[i]);
         FAULT_POINT("return-unbound");
@@ -904,8 +916,10 @@ static void lease_start_return(Lease *l) {
         job->chains = calloc(n ?: 1, sizeof(ResetChain));
         job->results = calloc(n ?: 1, sizeof(int));
         job->resets = calloc(n ?: 1, sizeof(int));
-        if (!job->sysfs_root || !job->devices || !job->chains || !job->results || !job->resets)
+        job->openers = lease_holders(l);
+        if (!job->sysfs_root || !job->devices || !job->chains || !job->results || !job->resets || !job->openers)
                 goto fail;
+        job->openers->killed = l->killed;
         for (size_t i = 0; i < n; i++) {
                 Device *d = manager_find_device(m, l->devices[i]);
 

@@ -340,6 +340,135 @@ static void the_root_cgroup_names_no_one(void **state) {
         assert_null(h->cgroup);
 }
 
+/*
+ * Who the return waits for before it unbinds vfio-pci: the lease's
+ * processes with a device fd, and strangers with one.  Another lease's holder with one is not
+ * waited for (its fds may be its own lease's), unless it has this group's
+ * node open too, or this lease was killed (then all it found are dying).
+ */
+static void openers_are_the_leases_processes_with_a_device_fd(void **state) {
+        Fx *fx = *state;
+        _cleanup_(holders_freep) Holders *h = fx_holders(fx, NULL);
+        _cleanup_(pid_set_done) PidSet family = {}, other_family = {}, openers = {}, killed = {};
+        _cleanup_close_ int pidfd = -EBADF;
+        pid_t holder, child, stranger, idle, shared, both;
+        int dev, node;
+
+        idle = spawn(false, NULL);                      /* of the family, no device fd */
+        dev = open(fx->device_fd, O_RDONLY | O_CLOEXEC);
+        assert_true(dev >= 0);
+        holder = spawn(true, &child);                   /* the holder, and a child that inherited its device fd */
+        stranger = spawn(false, NULL);                  /* no lease's: a device fd handed out of reach */
+        shared = spawn(false, NULL);                    /* of the family, and another lease's holder */
+        node = open(fx->node, O_RDONLY | O_CLOEXEC);
+        assert_true(node >= 0);
+        both = spawn(false, NULL);                      /* another lease's holder with this group open */
+        close(node);
+        close(dev);
+        pidfd = pidfd_of(holder);
+        assert_true(pid_set_add(&family, idle) >= 0);
+        assert_true(pid_set_add(&family, shared) >= 0);
+        assert_int_equal(holders_set_holder(h, holder, pidfd, &family, boottime_usec()), 0);
+        assert_int_equal(holders_add_other(h, fx->other_node, shared, &other_family), 0);
+        assert_int_equal(holders_add_other(h, fx->other_node, both, &other_family), 0);
+
+        assert_int_equal(holders_openers(h, &openers), 0);
+        assert_true(pid_set_contains(&openers, holder));
+        assert_true(pid_set_contains(&openers, child));
+        assert_true(pid_set_contains(&openers, both));
+        assert_true(pid_set_contains(&openers, stranger));
+        assert_false(pid_set_contains(&openers, shared));
+        assert_false(pid_set_contains(&openers, idle));
+        assert_false(pid_set_contains(&openers, getpid()));
+        h->killed = true;
+        assert_int_equal(holders_openers(h, &killed), 0);
+        assert_true(pid_set_contains(&killed, shared));
+        assert_false(pid_set_contains(&killed, idle));
+        for (const pid_t *p = (const pid_t[]) { holder, child, stranger, idle, shared, both, 0 }; *p; p++)
+                assert_true(survived(*p));
+}
+
+/* A child that SIGKILLs @pid after @usec. */
+static pid_t kill_later(pid_t pid, useconds_t usec) {
+        pid_t killer = fork();
+
+        assert_true(killer >= 0);
+        if (killer == 0) {
+                usleep(usec);
+                (void) kill(pid, SIGKILL);
+                _exit(0);
+        }
+        return killer;
+}
+
+static double now_sec(void) {
+        struct timespec ts;
+
+        assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/*
+ * The node does not open (here a directory: EISDIR, as a group open
+ * elsewhere says EBUSY): the wait lasts until the last opener has gone,
+ * and it hears the exit through the pidfd, long before its next look.
+ */
+static void the_wait_ends_when_the_last_opener_is_gone(void **state) {
+        Fx *fx = *state;
+        _cleanup_free_ char *dir = path_in(fx->dir, "vfio-dir");
+        _cleanup_(holders_freep) Holders *h = NULL;
+        _cleanup_(pid_set_done) PidSet family = {};
+        pid_t first, second, k1, k2;
+        double start;
+        int dev;
+
+        assert_int_equal(mkdir(dir, 0700), 0);
+        h = holders_new("/proc", dir, 7, "vm1", NULL);
+        assert_non_null(h);
+        h->device_fd = fx->device_fd;
+        dev = open(fx->device_fd, O_RDONLY | O_CLOEXEC);
+        assert_true(dev >= 0);
+        first = spawn(false, NULL);
+        second = spawn(false, NULL);
+        close(dev);
+        assert_true(pid_set_add(&family, first) >= 0);
+        assert_true(pid_set_add(&family, second) >= 0);
+        assert_int_equal(holders_set_holder(h, 0, -EBADF, &family, boottime_usec()), 0);
+
+        k1 = kill_later(first, 100000);
+        k2 = kill_later(second, 300000);
+        start = now_sec();
+        holders_wait_openers(h, 20 * 1000000ULL);
+        assert_true(now_sec() - start < 10.0);          /* woken by the exits, not by the next look */
+        assert_false(alive(first));
+        assert_false(alive(second));
+        assert_int_equal(end_of(first), SIGKILL);
+        assert_int_equal(end_of(second), SIGKILL);
+        (void) end_of(k1);
+        (void) end_of(k2);
+        assert_int_equal(rmdir(dir), 0);
+}
+
+/* The node opens: nobody has the group, so no device either; no walk, no wait. */
+static void the_wait_ends_at_once_when_the_node_opens(void **state) {
+        Fx *fx = *state;
+        _cleanup_(holders_freep) Holders *h = fx_holders(fx, NULL);
+        _cleanup_(pid_set_done) PidSet family = {};
+        pid_t opener, killer;
+        int dev;
+
+        dev = open(fx->device_fd, O_RDONLY | O_CLOEXEC);
+        assert_true(dev >= 0);
+        opener = spawn(false, NULL);
+        close(dev);
+        assert_true(pid_set_add(&family, opener) >= 0);
+        assert_int_equal(holders_set_holder(h, 0, -EBADF, &family, boottime_usec()), 0);
+        killer = kill_later(opener, 20000000);          /* a wait that walked would end only then */
+        holders_wait_openers(h, 1000000ULL);
+        assert_true(survived(opener));
+        (void) end_of(killer);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int main(void) {
@@ -352,6 +481,9 @@ int main(void) {
                 T(device_fds_of_other_leases_are_theirs),
                 T(device_fds_in_the_holders_cgroup_are_victims),
                 T(the_root_cgroup_names_no_one),
+                T(openers_are_the_leases_processes_with_a_device_fd),
+                T(the_wait_ends_when_the_last_opener_is_gone),
+                T(the_wait_ends_at_once_when_the_node_opens),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
