@@ -187,27 +187,43 @@ int holders_suspects(Holders *h, PidSet *ret) {
         return r;
 }
 
-int holders_openers(Holders *h, PidSet *ret) {
-        _cleanup_(pid_set_done) PidSet found = {};
+int holders_openers(Holders *h, PidSet *ret, bool *ret_node_held) {
+        _cleanup_(pid_set_done) PidSet found = {}, node = {};
         int r, k;
 
-        r = holders_victims(h, &found);
+        r = proc_add_fd_holders(h->proc, h->node, &node);
+        drop_untouchable(h, &node, false);
+        if ((k = holders_victims(h, &found)) < 0 && r == 0)
+                r = k;
         if (holder_alive(h) && (k = pid_set_add(&found, h->holder)) < 0 && r == 0)
                 r = k;
-        /* A device fd handed to a stranger: no other lease's, so maybe this one's. */
-        if ((k = add_unaccounted_device_fds(h, NULL, &found)) < 0 && r == 0)
+        /*
+         * Nobody has the node open, yet the group is held: by a device fd,
+         * maybe one handed to a stranger.  No other lease's, so maybe this one's.
+         */
+        if (node.n == 0 && (k = add_unaccounted_device_fds(h, NULL, &found)) < 0 && r == 0)
                 r = k;
         for (size_t i = 0; i < found.n; i++) {
                 pid_t p = found.pids[i];
 
-                if (p == h->self || !proc_has_fd(h->proc, p, h->device_fd))
+                if (p == h->self)
+                        continue;
+                /* Its fds are gone from /proc, not yet closed: a device fd among them may close any moment. */
+                if (proc_exiting(h->proc, p)) {
+                        if ((k = pid_set_add(ret, p)) < 0 && r == 0)
+                                r = k;
+                        continue;
+                }
+                if (!proc_has_fd(h->proc, p, h->device_fd))
                         continue;
                 /* Another lease's process may hold that lease's devices only: unless it has this group too. */
-                if (!h->killed && !proc_has_fd(h->proc, p, h->node) && holders_belong_elsewhere(h, p))
+                if (!__atomic_load_n(&h->killed, __ATOMIC_RELAXED) && !pid_set_contains(&node, p) && holders_belong_elsewhere(h, p))
                         continue;
                 if ((k = pid_set_add(ret, p)) < 0 && r == 0)
                         r = k;
         }
+        if (ret_node_held)
+                *ret_node_held = node.n > 0;
         return r;
 }
 
@@ -215,18 +231,17 @@ int holders_openers(Holders *h, PidSet *ret) {
 static void wait_for_an_exit(const PidSet *s, int timeout_ms) {
         struct pollfd *p = calloc(s->n ?: 1, sizeof(*p));
         size_t n = 0;
-        bool gone = false;
 
-        for (size_t i = 0; p && i < s->n && !gone; i++) {
+        for (size_t i = 0; p && i < s->n; i++) {
                 int fd = pidfd_open(s->pids[i]);
 
-                if (fd < 0)
-                        gone = true;
-                else
+                if (fd < 0 && errno == ESRCH)
+                        timeout_ms = 0;         /* gone: look again now */
+                else if (fd >= 0)
                         p[n++] = (struct pollfd) { .fd = fd, .events = POLLIN };
         }
-        if (!gone)
-                (void) poll(p, p ? n : 0, timeout_ms);
+        /* No pidfd at all (no memory, no fd left): the timeout alone. */
+        (void) poll(p, p ? n : 0, timeout_ms);
         for (size_t i = 0; p && i < n; i++)
                 safe_close(p[i].fd);
         free(p);
@@ -250,25 +265,55 @@ static void log_openers(const Holders *h, const PidSet *openers) {
                          h->group, text);
 }
 
-void holders_wait_openers(Holders *h, uint64_t recheck_usec) {
+void holders_wait_openers(Holders *h, uint64_t recheck_usec, uint64_t unseen_usec) {
         int timeout_ms = recheck_usec / 1000 > INT_MAX ? INT_MAX : (int) (recheck_usec / 1000);
+        _cleanup_(pid_set_done) PidSet before = {};
+        uint64_t unseen_since = 0, walked = 0;
         bool told = false;
 
         for (;;) {
                 _cleanup_(pid_set_done) PidSet openers = {};
                 _cleanup_close_ int node = open(h->node, O_RDWR | O_CLOEXEC | O_NOCTTY);
+                bool node_held = false;
+                uint64_t now;
 
                 /* Nobody has the group (no device fd either), or there is no group left to have. */
                 if (node >= 0 || errno == ENOENT)
                         return;
+                now = boottime_usec();
+                /* Held by no file anyone shows: only the node's open is tried again, until the next walk. */
+                if (unseen_since > 0 && now - walked < recheck_usec) {
+                        if (now - unseen_since >= unseen_usec)
+                                return;
+                        (void) poll(NULL, 0, HOLDERS_UNSEEN_POLL_MS);
+                        continue;
+                }
+                walked = now;
                 /* A walk that failed found what it could: what it missed is waited for by the unbind. */
-                (void) holders_openers(h, &openers);
-                if (openers.n == 0)
+                (void) holders_openers(h, &openers, &node_held);
+                /* An opener of the last walk whose exit has begun since: its fds have just left /proc. */
+                for (size_t i = 0; i < before.n; i++)
+                        if (proc_exiting(h->proc, before.pids[i]))
+                                (void) pid_set_add(&openers, before.pids[i]);
+                pid_set_done(&before);
+                if (openers.n > 0) {
+                        unseen_since = 0;
+                        if (!told)
+                                log_openers(h, &openers);
+                        told = true;
+                        wait_for_an_exit(&openers, timeout_ms);
+                        before = openers;
+                        openers = (PidSet) {};
+                        continue;
+                }
+                if (node_held)
+                        return;         /* a group fd alone: the unbind does not wait for it */
+                /* The group's file is in no fd table: in an exit's closing (or in flight, or KVM's). */
+                if (unseen_since == 0)
+                        unseen_since = now;
+                if (now - unseen_since >= unseen_usec)
                         return;
-                if (!told)
-                        log_openers(h, &openers);
-                told = true;
-                wait_for_an_exit(&openers, timeout_ms);
+                (void) poll(NULL, 0, HOLDERS_UNSEEN_POLL_MS);
         }
 }
 

@@ -27,7 +27,7 @@ typedef struct Holders {
         char *cgroup;                   /* the holder's own cgroup (not the root), or NULL */
         const char *device_fd;          /* HOLDERS_VFIO_DEVICE_FD */
         pid_t self;                     /* never a victim: the daemon */
-        bool killed;                    /* the lease was killed: whoever was found is dying */
+        bool killed;                    /* the lease was killed: whoever was found is dying (atomic: the loop sets it) */
         pid_t holder;                   /* 0: none, or dead when the copy was made */
         int holder_pidfd;               /* its pidfd (a copy); only through it is the holder known alive */
         PidSet family;                  /* the holder's descendants as the loop saw them */
@@ -69,19 +69,27 @@ int holders_victims(Holders *h, PidSet *ret);
 int holders_suspects(Holders *h, PidSet *ret);
 /*
  * holders_openers(): who may have one of the group's devices open, so that
- * unbinding vfio-pci would wait for them: every process with a VFIO device
- * fd that no other lease accounts for; and of the holder and the processes
+ * unbinding vfio-pci would wait for them: of the holder and the processes
  * holders_victims() finds, those with a VFIO device fd that hold the
- * group's node too, or (killed) any of them.
+ * group's node too, or belong to no other lease, or (killed) any of them;
+ * and when nobody has the node open, any process with a VFIO device fd
+ * that no other lease accounts for.  Any of those in the middle of its
+ * exit counts too: its fds have left /proc before they are closed.
+ * @ret_node_held: whether anybody has the node open.
  */
-int holders_openers(Holders *h, PidSet *ret);
+int holders_openers(Holders *h, PidSet *ret, bool *ret_node_held);
 /*
- * Returns once holders_openers() finds nobody, looking again as soon as
- * one of them exits and every @recheck_usec otherwise.  When the node
- * opens, nobody has a device open and no walk is made: on Linux 6.1 a
- * group opens once at a time, and each device fd holds that open.
+ * Returns once nobody may have one of the group's devices open, as far as
+ * one can tell: when the node opens (on Linux 6.1 a group opens once at a
+ * time, and each device fd holds that open: no walk then); when
+ * holders_openers() finds nobody and somebody has the node open (a group
+ * fd alone does not keep vfio-pci's unbind waiting); or when for
+ * @unseen_usec the group has been held by no file any process shows (one
+ * an exit is closing, one in flight in a socket, KVM's reference).  Looks
+ * again as soon as an opener exits, and every @recheck_usec otherwise.
  */
-void holders_wait_openers(Holders *h, uint64_t recheck_usec);
+#define HOLDERS_UNSEEN_POLL_MS 20
+void holders_wait_openers(Holders *h, uint64_t recheck_usec, uint64_t unseen_usec);
 /* Is @pid another lease's: its holder, a descendant, or a holder of its group? (after a walk above) */
 bool holders_belong_elsewhere(const Holders *h, pid_t pid);
 

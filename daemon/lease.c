@@ -697,6 +697,8 @@ void lease_announce_later(Lease *l) {
 
 /* A process that closes a device fd without exiting is noticed this much later at most. */
 #define RETURN_RECHECK_USEC (1 * 1000000ULL)
+/* How long a group held by no fd anyone shows (an exit closing its files: a device's close resets it) is waited for. */
+#define RETURN_UNSEEN_USEC (10 * 1000000ULL)
 
 /* The return trip, in a worker thread: may sleep until the group is closed. */
 typedef struct ReturnJob {
@@ -736,7 +738,7 @@ static int return_run(void *userdata) {
          * no process the lease can name has a device fd any more.
          */
         if (job->openers)
-                holders_wait_openers(job->openers, RETURN_RECHECK_USEC);
+                holders_wait_openers(job->openers, RETURN_RECHECK_USEC, RETURN_UNSEEN_USEC);
         /* -ENODEV: the device is gone; -ENOENT: a driver that cannot be unbound (quarantined below). */
         for (size_t i = 0; i < n; i++)
                 job->results[i] = sysfs_unbind(job->sysfs_root, job->devices[i]);
@@ -783,6 +785,7 @@ static void return_done(int result, void *userdata) {
         int group = l->group;
 
         (void) result;
+        l->return_openers = NULL;
         /* On disk before anyone could see a device without its quarantine. */
         for (size_t i = 0; i < n; i++) {
                 Device *d = manager_find_device(m, job->devices[i]);
@@ -931,6 +934,7 @@ static void lease_start_return(Lease *l) {
         r = worker_submit(m->worker, return_run, return_done, job);
         if (r < 0)
                 goto fail;
+        l->return_openers = job->openers;
         for (char **i = l->devices; *i; i++) {
                 Device *d = manager_find_device(m, *i);
 
@@ -1015,9 +1019,9 @@ void lease_end(Lease *l, const char *reason) {
 static Holders *lease_holders(Lease *l) {
         Manager *m = l->manager;
         _cleanup_(holders_freep) Holders *h = NULL;
-        char node[64];
+        char node[PATH_MAX];
 
-        snprintf(node, sizeof(node), "/dev/vfio/%d", l->group);
+        group_node(m, l->group, node, sizeof(node));
         h = holders_new(m->paths.proc, node, l->group, l->vm, l->cgroup);
         if (!h || holders_set_holder(h, l->pid, l->pidfd, &l->family, l->family_seen) < 0)
                 return NULL;
@@ -1026,7 +1030,7 @@ static Holders *lease_holders(Lease *l) {
 
                 if (o == l)
                         continue;
-                snprintf(node, sizeof(node), "/dev/vfio/%d", o->group);
+                group_node(m, o->group, node, sizeof(node));
                 if (holders_add_other(h, node, o->pid, &o->family) < 0)
                         return NULL;
         }
@@ -1081,6 +1085,9 @@ static void lease_kill(Lease *l) {
         Holders *h = lease_holders(l);
 
         l->killed = true;
+        /* A return waiting for openers waits for whatever it finds from now on: all of it is dying. */
+        if (l->return_openers)
+                __atomic_store_n(&l->return_openers->killed, true, __ATOMIC_RELAXED);
         if (!h) {
                 log_error("Out of memory for the kill of IOMMU group %d's holders; killing its holder only", l->group);
                 if (l->pidfd >= 0)

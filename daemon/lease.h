@@ -52,6 +52,7 @@ typedef struct Lease {
         sd_event_source *return_timer;  /* the return job could not start: try again */
         char *stuck;            /* who still holds the group after the kill, or NULL */
         StuckJob *stuck_job;    /* the stuck check's walk, running in a worker */
+        struct Holders *return_openers; /* the running return job's: told of a kill */
         bool memlock_raised;    /* old_memlock is the holder's, to put back */
         uint64_t memory_bytes;  /* MemoryBytes asked for (0: none) */
         bool announce_pending;  /* granted, not announced yet (lease_announce_later()) */

@@ -112,6 +112,32 @@ static int proc_stat_field(const char *proc, pid_t pid, int field, char *buf, si
         return 0;
 }
 
+/* PF_EXITING of include/linux/sched.h: stable kernel ABI of /proc/PID/stat's flags. */
+#define PROC_PF_EXITING 0x4
+
+bool proc_exiting(const char *proc, pid_t pid) {
+        _cleanup_close_ int pidfd = -EBADF;
+        struct pollfd p = { .events = POLLIN };
+        char state[8], flags[32];
+        unsigned long f;
+        char *end;
+
+        if (proc_stat_field(proc, pid, 3, state, sizeof(state)) < 0 ||
+            proc_stat_field(proc, pid, 9, flags, sizeof(flags)) < 0)
+                return false;
+        errno = 0;
+        f = strtoul(flags, &end, 10);
+        /* A zombie leader may wait for its other threads' exits, and their files are its own. */
+        if (state[0] != 'Z' && !(errno == 0 && *end == '\0' && (f & PROC_PF_EXITING)))
+                return false;
+        /* Done once its pidfd is readable: the whole thread group has exited. */
+        pidfd = pidfd_open(pid);
+        if (pidfd < 0)
+                return false;
+        p.fd = pidfd;
+        return poll(&p, 1, 0) == 0;
+}
+
 int proc_start_time(pid_t pid, uint64_t *ret) {
         char digits[24];
         uint64_t v;

@@ -40,6 +40,13 @@ int proc_start_time(pid_t pid, uint64_t *ret);
 int process_pin(pid_t pid, uint64_t not_after, uint64_t *ret_start_time);
 /* The start time of @pid, whose pidfd @pidfd is, read while it lives; -ESRCH once it is gone. */
 int pidfd_start_time(int pidfd, pid_t pid, uint64_t *ret);
+/*
+ * Is @pid exiting now, its exit not done?  Its files have left /proc/PID/fd
+ * before the kernel has closed them (exit_files() comes before the work
+ * that releases them); once its pidfd is readable they are closed.  @pid is
+ * read in /proc of this pid namespace, whatever @proc.
+ */
+bool proc_exiting(const char *proc, pid_t pid);
 /* CLOCK_BOOTTIME in usec: the clock of process_pin()'s @not_after. */
 uint64_t boottime_usec(void);
 

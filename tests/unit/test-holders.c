@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -342,9 +343,10 @@ static void the_root_cgroup_names_no_one(void **state) {
 
 /*
  * Who the return waits for before it unbinds vfio-pci: the lease's
- * processes with a device fd, and strangers with one.  Another lease's holder with one is not
- * waited for (its fds may be its own lease's), unless it has this group's
- * node open too, or this lease was killed (then all it found are dying).
+ * processes with a device fd, and strangers with one while nobody has the
+ * node open.  Another lease's holder with one is not waited for (its fds
+ * may be its own lease's), unless it has this group's node open too, or
+ * this lease was killed (then all it found are dying).
  */
 static void openers_are_the_leases_processes_with_a_device_fd(void **state) {
         Fx *fx = *state;
@@ -352,6 +354,7 @@ static void openers_are_the_leases_processes_with_a_device_fd(void **state) {
         _cleanup_(pid_set_done) PidSet family = {}, other_family = {}, openers = {}, killed = {};
         _cleanup_close_ int pidfd = -EBADF;
         pid_t holder, child, stranger, idle, shared, both;
+        bool node_held = false;
         int dev, node;
 
         idle = spawn(false, NULL);                      /* of the family, no device fd */
@@ -372,20 +375,92 @@ static void openers_are_the_leases_processes_with_a_device_fd(void **state) {
         assert_int_equal(holders_add_other(h, fx->other_node, shared, &other_family), 0);
         assert_int_equal(holders_add_other(h, fx->other_node, both, &other_family), 0);
 
-        assert_int_equal(holders_openers(h, &openers), 0);
+        assert_int_equal(holders_openers(h, &openers, &node_held), 0);
+        assert_true(node_held);
         assert_true(pid_set_contains(&openers, holder));
         assert_true(pid_set_contains(&openers, child));
         assert_true(pid_set_contains(&openers, both));
-        assert_true(pid_set_contains(&openers, stranger));
         assert_false(pid_set_contains(&openers, shared));
         assert_false(pid_set_contains(&openers, idle));
         assert_false(pid_set_contains(&openers, getpid()));
+        /* Somebody has the node: the group is held there, a stranger's device fd is another group's. */
+        assert_false(pid_set_contains(&openers, stranger));
         h->killed = true;
-        assert_int_equal(holders_openers(h, &killed), 0);
+        assert_int_equal(holders_openers(h, &killed, NULL), 0);
         assert_true(pid_set_contains(&killed, shared));
         assert_false(pid_set_contains(&killed, idle));
-        for (const pid_t *p = (const pid_t[]) { holder, child, stranger, idle, shared, both, 0 }; *p; p++)
+        /* Nobody has the node: the stranger's device fd may be what holds the group. */
+        assert_true(survived(both));
+        h->killed = false;
+        pid_set_done(&openers);
+        assert_int_equal(holders_openers(h, &openers, &node_held), 0);
+        assert_false(node_held);
+        assert_true(pid_set_contains(&openers, stranger));
+        assert_false(pid_set_contains(&openers, shared));
+        for (const pid_t *p = (const pid_t[]) { holder, child, stranger, idle, shared, 0 }; *p; p++)
                 assert_true(survived(*p));
+}
+
+/* A child whose main thread has exited (a zombie leader) while another thread keeps its fds. */
+static void *park(void *arg) {
+        (void) arg;
+        for (;;)
+                pause();
+        return NULL;
+}
+
+static pid_t spawn_zombie_leader(void) {
+        int p[2];
+        pid_t pid;
+
+        assert_int_equal(pipe(p), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                pthread_t t;
+
+                close(p[0]);
+                if (pthread_create(&t, NULL, park, NULL) != 0)
+                        _exit(1);
+                (void) !write(p[1], "x", 1);
+                pthread_exit(NULL);
+        }
+        close(p[1]);
+        assert_int_equal(read(p[0], (char[1]) {}, 1), 1);
+        close(p[0]);
+        return pid;
+}
+
+/*
+ * A process whose exit has begun: its fds have left /proc/PID/fd, yet a
+ * device fd among them is not closed (here: the leader exited, its other
+ * thread holds the table; the same as an exit between exit_files() and the
+ * work that closes them).  It is an opener until its pidfd says it is done.
+ */
+static void an_exit_in_progress_is_an_opener(void **state) {
+        Fx *fx = *state;
+        _cleanup_(holders_freep) Holders *h = fx_holders(fx, NULL);
+        _cleanup_(pid_set_done) PidSet family = {}, openers = {}, after = {};
+        pid_t leader;
+        int dev;
+
+        dev = open(fx->device_fd, O_RDONLY | O_CLOEXEC);
+        assert_true(dev >= 0);
+        leader = spawn_zombie_leader();
+        close(dev);
+        for (int i = 0; i < 200 && !proc_exiting("/proc", leader); i++)
+                usleep(10000);
+        assert_true(proc_exiting("/proc", leader));
+        assert_false(proc_has_fd("/proc", leader, fx->device_fd));      /* what /proc shows of it */
+        assert_true(pid_set_add(&family, leader) >= 0);
+        assert_int_equal(holders_set_holder(h, 0, -EBADF, &family, boottime_usec()), 0);
+        assert_int_equal(holders_openers(h, &openers, NULL), 0);
+        assert_true(pid_set_contains(&openers, leader));
+        assert_int_equal(kill(leader, SIGKILL), 0);
+        assert_int_equal(end_of(leader), SIGKILL);
+        assert_false(proc_exiting("/proc", getpid()));
+        assert_int_equal(holders_openers(h, &after, NULL), 0);
+        assert_int_equal(after.n, 0);
 }
 
 /* A child that SIGKILLs @pid after @usec. */
@@ -438,7 +513,7 @@ static void the_wait_ends_when_the_last_opener_is_gone(void **state) {
         k1 = kill_later(first, 100000);
         k2 = kill_later(second, 300000);
         start = now_sec();
-        holders_wait_openers(h, 20 * 1000000ULL);
+        holders_wait_openers(h, 20 * 1000000ULL, 0);
         assert_true(now_sec() - start < 10.0);          /* woken by the exits, not by the next look */
         assert_false(alive(first));
         assert_false(alive(second));
@@ -464,9 +539,64 @@ static void the_wait_ends_at_once_when_the_node_opens(void **state) {
         assert_true(pid_set_add(&family, opener) >= 0);
         assert_int_equal(holders_set_holder(h, 0, -EBADF, &family, boottime_usec()), 0);
         killer = kill_later(opener, 20000000);          /* a wait that walked would end only then */
-        holders_wait_openers(h, 1000000ULL);
+        holders_wait_openers(h, 1000000ULL, 1000000ULL);
         assert_true(survived(opener));
         (void) end_of(killer);
+}
+
+/* A directory stands in for a busy node: its open for writing fails, as a group open elsewhere does. */
+static Holders *fx_busy_holders(Fx *fx, char **ret_dir) {
+        Holders *h;
+
+        *ret_dir = path_in(fx->dir, "vfio-busy");
+        assert_int_equal(mkdir(*ret_dir, 0700), 0);
+        h = holders_new("/proc", *ret_dir, 7, "vm1", NULL);
+        assert_non_null(h);
+        h->device_fd = fx->device_fd;
+        assert_int_equal(holders_set_holder(h, 0, -EBADF, NULL, boottime_usec()), 0);
+        return h;
+}
+
+/*
+ * Somebody has the node open, without a device fd: a group fd alone does
+ * not keep the unbind waiting, and a stranger's device fd is then another
+ * group's.  No wait.
+ */
+static void a_group_fd_alone_is_not_waited_for(void **state) {
+        Fx *fx = *state;
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_(holders_freep) Holders *h = fx_busy_holders(fx, &dir);
+        pid_t opener, stranger, k1, k2;
+        int node, dev;
+
+        node = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(node >= 0);
+        opener = spawn(false, NULL);
+        close(node);
+        dev = open(fx->device_fd, O_RDONLY | O_CLOEXEC);
+        assert_true(dev >= 0);
+        stranger = spawn(false, NULL);
+        close(dev);
+        k1 = kill_later(opener, 20000000);      /* a wait would end only then */
+        k2 = kill_later(stranger, 20000000);
+        holders_wait_openers(h, 600 * 1000000ULL, 600 * 1000000ULL);
+        assert_true(survived(opener));
+        assert_true(survived(stranger));
+        (void) end_of(k1);
+        (void) end_of(k2);
+        assert_int_equal(rmdir(dir), 0);
+}
+
+/* Held, yet by no fd any process shows (an exit closing it): waited for, @unseen_usec at most. */
+static void a_group_held_unseen_is_waited_for_a_while(void **state) {
+        Fx *fx = *state;
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_(holders_freep) Holders *h = fx_busy_holders(fx, &dir);
+        double start = now_sec();
+
+        holders_wait_openers(h, 1000000ULL, 300000ULL);
+        assert_true(now_sec() - start >= 0.3);
+        assert_int_equal(rmdir(dir), 0);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
@@ -484,6 +614,9 @@ int main(void) {
                 T(openers_are_the_leases_processes_with_a_device_fd),
                 T(the_wait_ends_when_the_last_opener_is_gone),
                 T(the_wait_ends_at_once_when_the_node_opens),
+                T(an_exit_in_progress_is_an_opener),
+                T(a_group_fd_alone_is_not_waited_for),
+                T(a_group_held_unseen_is_waited_for_a_while),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
