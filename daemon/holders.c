@@ -187,7 +187,7 @@ int holders_suspects(Holders *h, PidSet *ret) {
         return r;
 }
 
-int holders_openers(Holders *h, PidSet *ret, bool *ret_node_held) {
+int holders_openers(Holders *h, PidSet *ret, PidSet *ret_exiting, bool *ret_node_held) {
         _cleanup_(pid_set_done) PidSet found = {}, node = {};
         int r, k;
 
@@ -208,16 +208,20 @@ int holders_openers(Holders *h, PidSet *ret, bool *ret_node_held) {
 
                 if (p == h->self)
                         continue;
-                /* Its fds are gone from /proc, not yet closed: a device fd among them may close any moment. */
-                if (proc_exiting(h->proc, p)) {
-                        if ((k = pid_set_add(ret, p)) < 0 && r == 0)
+                /*
+                 * The fds first, then the exit: a process killed between the
+                 * two is seen exiting (both change one way only).  An exit in
+                 * progress has its fds gone from /proc, not yet closed.
+                 */
+                if (!proc_has_fd(h->proc, p, h->device_fd)) {
+                        if (ret_exiting && proc_exiting(h->proc, p) && (k = pid_set_add(ret_exiting, p)) < 0 &&
+                            r == 0)
                                 r = k;
                         continue;
                 }
-                if (!proc_has_fd(h->proc, p, h->device_fd))
-                        continue;
                 /* Another lease's process may hold that lease's devices only: unless it has this group too. */
-                if (!__atomic_load_n(&h->killed, __ATOMIC_RELAXED) && !pid_set_contains(&node, p) && holders_belong_elsewhere(h, p))
+                if (!__atomic_load_n(&h->killed, __ATOMIC_RELAXED) && !pid_set_contains(&node, p) &&
+                    holders_belong_elsewhere(h, p))
                         continue;
                 if ((k = pid_set_add(ret, p)) < 0 && r == 0)
                         r = k;
@@ -272,7 +276,7 @@ void holders_wait_openers(Holders *h, uint64_t recheck_usec, uint64_t unseen_use
         bool told = false;
 
         for (;;) {
-                _cleanup_(pid_set_done) PidSet openers = {};
+                _cleanup_(pid_set_done) PidSet openers = {}, exiting = {};
                 _cleanup_close_ int node = open(h->node, O_RDWR | O_CLOEXEC | O_NOCTTY);
                 bool node_held = false;
                 uint64_t now;
@@ -281,7 +285,7 @@ void holders_wait_openers(Holders *h, uint64_t recheck_usec, uint64_t unseen_use
                 if (node >= 0 || errno == ENOENT)
                         return;
                 now = boottime_usec();
-                /* Held by no file anyone shows: only the node's open is tried again, until the next walk. */
+                /* Waiting for what no fd shows: only the node's open is tried again, until the next walk. */
                 if (unseen_since > 0 && now - walked < recheck_usec) {
                         if (now - unseen_since >= unseen_usec)
                                 return;
@@ -290,11 +294,11 @@ void holders_wait_openers(Holders *h, uint64_t recheck_usec, uint64_t unseen_use
                 }
                 walked = now;
                 /* A walk that failed found what it could: what it missed is waited for by the unbind. */
-                (void) holders_openers(h, &openers, &node_held);
+                (void) holders_openers(h, &openers, &exiting, &node_held);
                 /* An opener of the last walk whose exit has begun since: its fds have just left /proc. */
                 for (size_t i = 0; i < before.n; i++)
-                        if (proc_exiting(h->proc, before.pids[i]))
-                                (void) pid_set_add(&openers, before.pids[i]);
+                        if (!pid_set_contains(&openers, before.pids[i]) && proc_exiting(h->proc, before.pids[i]))
+                                (void) pid_set_add(&exiting, before.pids[i]);
                 pid_set_done(&before);
                 if (openers.n > 0) {
                         unseen_since = 0;
@@ -306,13 +310,20 @@ void holders_wait_openers(Holders *h, uint64_t recheck_usec, uint64_t unseen_use
                         openers = (PidSet) {};
                         continue;
                 }
-                if (node_held)
+                if (exiting.n == 0 && node_held)
                         return;         /* a group fd alone: the unbind does not wait for it */
-                /* The group's file is in no fd table: in an exit's closing (or in flight, or KVM's). */
+                /*
+                 * Exits closing their files, or a group file in no fd table
+                 * (in flight, KVM's): waited for @unseen_usec at most, as an
+                 * exit stuck for good (or a zombie leader whose threads live
+                 * on) must not keep the group for ever.
+                 */
                 if (unseen_since == 0)
                         unseen_since = now;
                 if (now - unseen_since >= unseen_usec)
                         return;
+                before = exiting;
+                exiting = (PidSet) {};
                 (void) poll(NULL, 0, HOLDERS_UNSEEN_POLL_MS);
         }
 }

@@ -73,20 +73,21 @@ int holders_suspects(Holders *h, PidSet *ret);
  * holders_victims() finds, those with a VFIO device fd that hold the
  * group's node too, or belong to no other lease, or (killed) any of them;
  * and when nobody has the node open, any process with a VFIO device fd
- * that no other lease accounts for.  Any of those in the middle of its
- * exit counts too: its fds have left /proc before they are closed.
+ * that no other lease accounts for.  @ret_exiting: those of them in the
+ * middle of their exit, whose fds have left /proc before they are closed.
  * @ret_node_held: whether anybody has the node open.
  */
-int holders_openers(Holders *h, PidSet *ret, bool *ret_node_held);
+int holders_openers(Holders *h, PidSet *ret, PidSet *ret_exiting, bool *ret_node_held);
 /*
  * Returns once nobody may have one of the group's devices open, as far as
  * one can tell: when the node opens (on Linux 6.1 a group opens once at a
  * time, and each device fd holds that open: no walk then); when
- * holders_openers() finds nobody and somebody has the node open (a group
- * fd alone does not keep vfio-pci's unbind waiting); or when for
- * @unseen_usec the group has been held by no file any process shows (one
- * an exit is closing, one in flight in a socket, KVM's reference).  Looks
- * again as soon as an opener exits, and every @recheck_usec otherwise.
+ * holders_openers() finds no opener and no exit in progress, and somebody
+ * has the node open (a group fd alone does not keep vfio-pci's unbind
+ * waiting); or when for @unseen_usec there has been no opener, only exits
+ * in progress or a group held by no file any process shows (one in flight
+ * in a socket, KVM's reference).  Looks again as soon as an opener exits,
+ * and every @recheck_usec otherwise.
  */
 #define HOLDERS_UNSEEN_POLL_MS 20
 void holders_wait_openers(Holders *h, uint64_t recheck_usec, uint64_t unseen_usec);

@@ -375,7 +375,7 @@ static void openers_are_the_leases_processes_with_a_device_fd(void **state) {
         assert_int_equal(holders_add_other(h, fx->other_node, shared, &other_family), 0);
         assert_int_equal(holders_add_other(h, fx->other_node, both, &other_family), 0);
 
-        assert_int_equal(holders_openers(h, &openers, &node_held), 0);
+        assert_int_equal(holders_openers(h, &openers, NULL, &node_held), 0);
         assert_true(node_held);
         assert_true(pid_set_contains(&openers, holder));
         assert_true(pid_set_contains(&openers, child));
@@ -386,14 +386,14 @@ static void openers_are_the_leases_processes_with_a_device_fd(void **state) {
         /* Somebody has the node: the group is held there, a stranger's device fd is another group's. */
         assert_false(pid_set_contains(&openers, stranger));
         h->killed = true;
-        assert_int_equal(holders_openers(h, &killed, NULL), 0);
+        assert_int_equal(holders_openers(h, &killed, NULL, NULL), 0);
         assert_true(pid_set_contains(&killed, shared));
         assert_false(pid_set_contains(&killed, idle));
         /* Nobody has the node: the stranger's device fd may be what holds the group. */
         assert_true(survived(both));
         h->killed = false;
         pid_set_done(&openers);
-        assert_int_equal(holders_openers(h, &openers, &node_held), 0);
+        assert_int_equal(holders_openers(h, &openers, NULL, &node_held), 0);
         assert_false(node_held);
         assert_true(pid_set_contains(&openers, stranger));
         assert_false(pid_set_contains(&openers, shared));
@@ -435,12 +435,13 @@ static pid_t spawn_zombie_leader(void) {
  * A process whose exit has begun: its fds have left /proc/PID/fd, yet a
  * device fd among them is not closed (here: the leader exited, its other
  * thread holds the table; the same as an exit between exit_files() and the
- * work that closes them).  It is an opener until its pidfd says it is done.
+ * work that closes them).  It is an exit in progress until its pidfd says
+ * it is done.
  */
 static void an_exit_in_progress_is_an_opener(void **state) {
         Fx *fx = *state;
         _cleanup_(holders_freep) Holders *h = fx_holders(fx, NULL);
-        _cleanup_(pid_set_done) PidSet family = {}, openers = {}, after = {};
+        _cleanup_(pid_set_done) PidSet family = {}, openers = {}, exiting = {}, after = {}, after_exiting = {};
         pid_t leader;
         int dev;
 
@@ -454,13 +455,15 @@ static void an_exit_in_progress_is_an_opener(void **state) {
         assert_false(proc_has_fd("/proc", leader, fx->device_fd));      /* what /proc shows of it */
         assert_true(pid_set_add(&family, leader) >= 0);
         assert_int_equal(holders_set_holder(h, 0, -EBADF, &family, boottime_usec()), 0);
-        assert_int_equal(holders_openers(h, &openers, NULL), 0);
-        assert_true(pid_set_contains(&openers, leader));
+        assert_int_equal(holders_openers(h, &openers, &exiting, NULL), 0);
+        assert_int_equal(openers.n, 0);
+        assert_true(pid_set_contains(&exiting, leader));
         assert_int_equal(kill(leader, SIGKILL), 0);
         assert_int_equal(end_of(leader), SIGKILL);
         assert_false(proc_exiting("/proc", getpid()));
-        assert_int_equal(holders_openers(h, &after, NULL), 0);
+        assert_int_equal(holders_openers(h, &after, &after_exiting, NULL), 0);
         assert_int_equal(after.n, 0);
+        assert_int_equal(after_exiting.n, 0);
 }
 
 /* A child that SIGKILLs @pid after @usec. */
@@ -596,6 +599,40 @@ static void a_group_held_unseen_is_waited_for_a_while(void **state) {
 
         holders_wait_openers(h, 1000000ULL, 300000ULL);
         assert_true(now_sec() - start >= 0.3);
+        assert_true(now_sec() - start < 30.0);          /* and then no longer */
+        assert_int_equal(rmdir(dir), 0);
+}
+
+/*
+ * An exit in progress keeps the wait even while somebody has the node open
+ * (its device fd may be among the files it is closing), but not for ever:
+ * here one that never ends (a zombie leader whose other thread lives on).
+ */
+static void an_exit_in_progress_is_waited_for_a_while(void **state) {
+        Fx *fx = *state;
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_(holders_freep) Holders *h = fx_busy_holders(fx, &dir);
+        _cleanup_(pid_set_done) PidSet family = {};
+        pid_t opener, leader;
+        double start;
+        int node;
+
+        node = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(node >= 0);
+        opener = spawn(false, NULL);
+        close(node);
+        leader = spawn_zombie_leader();
+        for (int i = 0; i < 200 && !proc_exiting("/proc", leader); i++)
+                usleep(10000);
+        assert_true(pid_set_add(&family, leader) >= 0);
+        assert_int_equal(holders_set_holder(h, 0, -EBADF, &family, boottime_usec()), 0);
+        start = now_sec();
+        holders_wait_openers(h, 1000000ULL, 300000ULL);
+        assert_true(now_sec() - start >= 0.3);
+        assert_true(now_sec() - start < 30.0);
+        assert_int_equal(kill(leader, SIGKILL), 0);
+        assert_int_equal(end_of(leader), SIGKILL);
+        assert_true(survived(opener));
         assert_int_equal(rmdir(dir), 0);
 }
 
@@ -617,6 +654,7 @@ int main(void) {
                 T(an_exit_in_progress_is_an_opener),
                 T(a_group_fd_alone_is_not_waited_for),
                 T(a_group_held_unseen_is_waited_for_a_while),
+                T(an_exit_in_progress_is_waited_for_a_while),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
