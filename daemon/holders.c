@@ -147,8 +147,12 @@ static int pin_family(const Holders *h, pid_t pid) {
         return process_pin(pid, h->family_seen, NULL);
 }
 
-/* Every walk is tried; the first error is returned, with what the others found. */
-int holders_victims(Holders *h, PidSet *ret) {
+/*
+ * Every walk is tried; the first error is returned, with what the others
+ * found.  @node_holders: who has the node open, when the caller has just
+ * walked /proc for them (NULL: walked here).
+ */
+static int victims(Holders *h, const PidSet *node_holders, PidSet *ret) {
         int r = 0, k;
 
         walk_others(h);
@@ -166,12 +170,17 @@ int holders_victims(Holders *h, PidSet *ret) {
                 if ((k = pid_set_merge(ret, &now)) < 0 && r == 0)
                         r = k;
         }
-        if ((k = proc_add_fd_holders(h->proc, h->node, ret)) < 0 && r == 0)
+        k = node_holders ? pid_set_merge(ret, node_holders) : proc_add_fd_holders(h->proc, h->node, ret);
+        if (k < 0 && r == 0)
                 r = k;
         if (h->cgroup && (k = add_unaccounted_device_fds(h, h->cgroup, ret)) < 0 && r == 0)
                 r = k;
         drop_untouchable(h, ret, true);
         return r;
+}
+
+int holders_victims(Holders *h, PidSet *ret) {
+        return victims(h, NULL, ret);
 }
 
 int holders_suspects(Holders *h, PidSet *ret) {
@@ -193,7 +202,7 @@ int holders_openers(Holders *h, PidSet *ret, PidSet *ret_exiting, bool *ret_node
 
         r = proc_add_fd_holders(h->proc, h->node, &node);
         drop_untouchable(h, &node, false);
-        if ((k = holders_victims(h, &found)) < 0 && r == 0)
+        if ((k = victims(h, &node, &found)) < 0 && r == 0)
                 r = k;
         if (holder_alive(h) && (k = pid_set_add(&found, h->holder)) < 0 && r == 0)
                 r = k;
@@ -251,25 +260,34 @@ static void wait_for_an_exit(const PidSet *s, int timeout_ms) {
         free(p);
 }
 
-/* Once per wait: whom it waits for. */
-static void log_openers(const Holders *h, const PidSet *openers) {
-        _cleanup_free_ char *text = NULL;
-        char comm[PROC_COMM_MAX];
+char *holders_pids_text(const Holders *h, const PidSet *pids) {
+        char comm[PROC_COMM_MAX], *text = NULL;
         size_t size = 0;
         FILE *f = open_memstream(&text, &size);
 
         if (!f)
-                return;
-        for (size_t i = 0; i < openers->n; i++) {
-                proc_comm(h->proc, openers->pids[i], comm, sizeof(comm));
-                fprintf(f, "%s pid %u (%s)", i ? "," : "", (unsigned) openers->pids[i], comm);
+                return NULL;
+        for (size_t i = 0; i < pids->n; i++) {
+                proc_comm(h->proc, pids->pids[i], comm, sizeof(comm));
+                fprintf(f, "%spid %u (%s)", i ? ", " : "", (unsigned) pids->pids[i], comm);
         }
-        if (fclose(f) == 0 && text)
-                log_info("IOMMU group %d goes back once its devices are closed: VFIO device fds open in%s",
+        if (fclose(f) != 0) {
+                free(text);
+                return NULL;
+        }
+        return text;
+}
+
+/* Once per wait: whom it waits for. */
+static void log_openers(const Holders *h, const PidSet *openers) {
+        _cleanup_free_ char *text = holders_pids_text(h, openers);
+
+        if (text)
+                log_info("IOMMU group %d goes back once its devices are closed: VFIO device fds open in %s",
                          h->group, text);
 }
 
-void holders_wait_openers(Holders *h, uint64_t recheck_usec, uint64_t unseen_usec) {
+int holders_wait_openers(Holders *h, uint64_t recheck_usec, uint64_t unseen_usec) {
         int timeout_ms = recheck_usec / 1000 > INT_MAX ? INT_MAX : (int) (recheck_usec / 1000);
         _cleanup_(pid_set_done) PidSet before = {};
         uint64_t unseen_since = 0, walked = 0;
@@ -277,18 +295,20 @@ void holders_wait_openers(Holders *h, uint64_t recheck_usec, uint64_t unseen_use
 
         for (;;) {
                 _cleanup_(pid_set_done) PidSet openers = {}, exiting = {};
-                _cleanup_close_ int node = open(h->node, O_RDWR | O_CLOEXEC | O_NOCTTY);
+                int node = open(h->node, O_RDWR | O_CLOEXEC | O_NOCTTY);
                 bool node_held = false;
                 uint64_t now;
 
-                /* Nobody has the group (no device fd either), or there is no group left to have. */
-                if (node >= 0 || errno == ENOENT)
-                        return;
+                /* Nobody has the group (no device fd either, and now none can be made), or there is no group left. */
+                if (node >= 0)
+                        return node;
+                if (errno == ENOENT)
+                        return -ENOENT;
                 now = boottime_usec();
                 /* Waiting for what no fd shows: only the node's open is tried again, until the next walk. */
                 if (unseen_since > 0 && now - walked < recheck_usec) {
                         if (now - unseen_since >= unseen_usec)
-                                return;
+                                return -EBUSY;
                         (void) poll(NULL, 0, HOLDERS_UNSEEN_POLL_MS);
                         continue;
                 }
@@ -311,7 +331,7 @@ void holders_wait_openers(Holders *h, uint64_t recheck_usec, uint64_t unseen_use
                         continue;
                 }
                 if (exiting.n == 0 && node_held)
-                        return;         /* a group fd alone: the unbind does not wait for it */
+                        return -EBUSY;  /* a group fd alone: the unbind does not wait for it */
                 /*
                  * Exits closing their files, or a group file in no fd table
                  * (in flight, KVM's): waited for @unseen_usec at most, as an
@@ -321,7 +341,7 @@ void holders_wait_openers(Holders *h, uint64_t recheck_usec, uint64_t unseen_use
                 if (unseen_since == 0)
                         unseen_since = now;
                 if (now - unseen_since >= unseen_usec)
-                        return;
+                        return -EBUSY;
                 before = exiting;
                 exiting = (PidSet) {};
                 (void) poll(NULL, 0, HOLDERS_UNSEEN_POLL_MS);

@@ -87,12 +87,18 @@ int holders_openers(Holders *h, PidSet *ret, PidSet *ret_exiting, bool *ret_node
  * waiting); or when for @unseen_usec there has been no opener, only exits
  * in progress or a group held by no file any process shows (one in flight
  * in a socket, KVM's reference).  Looks again as soon as an opener exits,
- * and every @recheck_usec otherwise.
+ * and every @recheck_usec otherwise.  Returns the node's fd when it opened
+ * it (the caller's to close: while it is open nobody else can open the
+ * group, so no device fd can be made, and vfio-pci's unbind cannot wait),
+ * -ENOENT when there is no node, -EBUSY otherwise.
  */
 #define HOLDERS_UNSEEN_POLL_MS 20
-void holders_wait_openers(Holders *h, uint64_t recheck_usec, uint64_t unseen_usec);
+int holders_wait_openers(Holders *h, uint64_t recheck_usec, uint64_t unseen_usec);
 /* Is @pid another lease's: its holder, a descendant, or a holder of its group? (after a walk above) */
 bool holders_belong_elsewhere(const Holders *h, pid_t pid);
+
+/* "pid P (comm), pid Q (comm)": each of @pids as /proc names it now, for the journal; NULL without memory. */
+char *holders_pids_text(const Holders *h, const PidSet *pids);
 
 /* SIGKILL the holder through its pidfd and every victim through a pidfd of its own, with a line each in the journal. */
 void holders_kill(Holders *h);

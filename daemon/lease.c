@@ -728,6 +728,7 @@ static void return_job_free(ReturnJob *job) {
 static int return_run(void *userdata) {
         ReturnJob *job = userdata;
         size_t n = strv_length(job->devices);
+        _cleanup_close_ int node = -EBADF;
 
         /*
          * Unbinding vfio-pci waits until every device fd is closed; and on
@@ -735,13 +736,22 @@ static int return_run(void *userdata) {
          * unbind's teardown of the group can race that exit's close of its
          * container and oops the kernel (vfio_fops_release() calls into the
          * IOMMU data the teardown frees).  So the unbind starts only once
-         * no process the lease can name has a device fd any more.
+         * no process the lease can name has a device fd any more.  When
+         * the wait ends with the group's node open here (most returns: the
+         * holder exited), nobody else can open the group while it stays
+         * open, so no device fd can be made and vfio-pci's unbind cannot
+         * wait: it is written from this thread, and only what is not on
+         * vfio-pci by then goes through a child process (sysfs.h).
          */
         if (job->openers)
-                holders_wait_openers(job->openers, RETURN_RECHECK_USEC, RETURN_UNSEEN_USEC);
+                node = holders_wait_openers(job->openers, RETURN_RECHECK_USEC, RETURN_UNSEEN_USEC);
         /* -ENODEV: the device is gone; -ENOENT: a driver that cannot be unbound (quarantined below). */
-        for (size_t i = 0; i < n; i++)
-                job->results[i] = sysfs_unbind(job->sysfs_root, job->devices[i]);
+        for (size_t i = 0; i < n; i++) {
+                int r = node >= 0 ? sysfs_unbind_from(job->sysfs_root, PT_VFIO_DRIVER, job->devices[i]) : -EBUSY;
+
+                job->results[i] = r >= 0 ? 0 : sysfs_unbind(job->sysfs_root, job->devices[i]);
+        }
+        node = safe_close(node);
         FAULT_POINT("return-unbound");
         for (size_t i = 0; i < n; i++) {
                 int r;
@@ -1119,24 +1129,19 @@ static void stuck_check_later(Lease *l) {
 
 static int stuck_run(void *userdata) {
         _cleanup_(pid_set_done) PidSet suspects = {};
+        _cleanup_free_ char *who = NULL;
         StuckJob *j = userdata;
         Holders *h = j->holders;
-        char comm[PROC_COMM_MAX];
-        size_t size = 0;
-        FILE *f;
 
         (void) holders_suspects(h, &suspects);
-        f = open_memstream(&j->text, &size);
-        if (!f)
+        if (suspects.n > 0 && !(who = holders_pids_text(h, &suspects)))
                 return -ENOMEM;
-        fprintf(f, "IOMMU group %d is not back: still open", h->group);
-        for (size_t i = 0; i < suspects.n; i++) {
-                proc_comm(h->proc, suspects.pids[i], comm, sizeof(comm));
-                fprintf(f, "%s pid %u (%s)", i ? "," : " in: suspects", (unsigned) suspects.pids[i], comm);
+        if (asprintf(&j->text, "IOMMU group %d is not back: still open%s%s; kill them to let the device go back "
+                     "(passthructl release again kills what it can attribute)", h->group,
+                     who ? " in: suspects " : "", who ?: "") < 0) {
+                j->text = NULL;
+                return -ENOMEM;
         }
-        fprintf(f, "; kill them to let the device go back (passthructl release again kills what it can attribute)");
-        if (fclose(f) != 0 || !j->text)
-                return -ENOMEM;
         return 0;
 }
 

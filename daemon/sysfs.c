@@ -598,6 +598,16 @@ int sysfs_unbind(const char *root, const char *address) {
         return r == 1 ? device_exists(root, address) : r;
 }
 
+int sysfs_unbind_from(const char *root, const char *driver, const char *address) {
+        _cleanup_free_ char *p = NULL;
+
+        if (!pci_address_valid(address) || !driver || !driver_name_valid(driver))
+                return -EINVAL;
+        if (asprintf(&p, "%s/bus/pci/drivers/%s/unbind", root_or_default(root), driver) < 0)
+                return -ENOMEM;
+        return write_file(p, address);
+}
+
 int sysfs_drivers_probe(const char *root, const char *address) {
         _cleanup_free_ char *p = NULL;
 

@@ -77,6 +77,13 @@ int sysfs_set_driver_override(const char *root, const char *address, const char 
  * own (process_write_apart()); 0 if no driver.  Can block (see above).
  */
 int sysfs_unbind(const char *root, const char *address);
+/*
+ * Write the address to bus/pci/drivers/@driver/unbind, in this thread:
+ * for a caller that knows the write cannot block (it has the group's node
+ * open itself, so no device fd is left and none can be made).  -ENODEV
+ * when the device is not bound to @driver (or not there).
+ */
+int sysfs_unbind_from(const char *root, const char *driver, const char *address);
 /* Write the address to /bus/pci/drivers_probe. */
 int sysfs_drivers_probe(const char *root, const char *address);
 /*

@@ -516,7 +516,8 @@ static void the_wait_ends_when_the_last_opener_is_gone(void **state) {
         k1 = kill_later(first, 100000);
         k2 = kill_later(second, 300000);
         start = now_sec();
-        holders_wait_openers(h, 20 * 1000000ULL, 0);
+        /* A directory for a node: it never opens for writing, so the wait ends on the walk's word. */
+        assert_int_equal(holders_wait_openers(h, 20 * 1000000ULL, 0), -EBUSY);
         assert_true(now_sec() - start < 10.0);          /* woken by the exits, not by the next look */
         assert_false(alive(first));
         assert_false(alive(second));
@@ -527,13 +528,18 @@ static void the_wait_ends_when_the_last_opener_is_gone(void **state) {
         assert_int_equal(rmdir(dir), 0);
 }
 
-/* The node opens: nobody has the group, so no device either; no walk, no wait. */
+/*
+ * The node opens: nobody has the group, so no device either; no walk, no
+ * wait.  The open node is the caller's: while it holds it nobody can open
+ * the group, so the unbind that follows cannot wait.
+ */
 static void the_wait_ends_at_once_when_the_node_opens(void **state) {
         Fx *fx = *state;
         _cleanup_(holders_freep) Holders *h = fx_holders(fx, NULL);
         _cleanup_(pid_set_done) PidSet family = {};
         pid_t opener, killer;
-        int dev;
+        struct stat a, b;
+        int dev, node;
 
         dev = open(fx->device_fd, O_RDONLY | O_CLOEXEC);
         assert_true(dev >= 0);
@@ -542,9 +548,25 @@ static void the_wait_ends_at_once_when_the_node_opens(void **state) {
         assert_true(pid_set_add(&family, opener) >= 0);
         assert_int_equal(holders_set_holder(h, 0, -EBADF, &family, boottime_usec()), 0);
         killer = kill_later(opener, 20000000);          /* a wait that walked would end only then */
-        holders_wait_openers(h, 1000000ULL, 1000000ULL);
+        node = holders_wait_openers(h, 1000000ULL, 1000000ULL);
+        assert_true(node >= 0);
+        assert_int_equal(fstat(node, &a), 0);
+        assert_int_equal(stat(h->node, &b), 0);
+        assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+        assert_int_equal(fcntl(node, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+        close(node);
         assert_true(survived(opener));
         (void) end_of(killer);
+}
+
+/* No node: no group left to wait for, nothing to hold. */
+static void the_wait_ends_at_once_without_a_node(void **state) {
+        Fx *fx = *state;
+        _cleanup_free_ char *missing = path_in(fx->dir, "vfio-missing");
+        _cleanup_(holders_freep) Holders *h = holders_new("/proc", missing, 7, "vm1", NULL);
+
+        assert_non_null(h);
+        assert_int_equal(holders_wait_openers(h, 1000000ULL, 1000000ULL), -ENOENT);
 }
 
 /* A directory stands in for a busy node: its open for writing fails, as a group open elsewhere does. */
@@ -582,7 +604,7 @@ static void a_group_fd_alone_is_not_waited_for(void **state) {
         close(dev);
         k1 = kill_later(opener, 20000000);      /* a wait would end only then */
         k2 = kill_later(stranger, 20000000);
-        holders_wait_openers(h, 600 * 1000000ULL, 600 * 1000000ULL);
+        assert_int_equal(holders_wait_openers(h, 600 * 1000000ULL, 600 * 1000000ULL), -EBUSY);
         assert_true(survived(opener));
         assert_true(survived(stranger));
         (void) end_of(k1);
@@ -597,7 +619,7 @@ static void a_group_held_unseen_is_waited_for_a_while(void **state) {
         _cleanup_(holders_freep) Holders *h = fx_busy_holders(fx, &dir);
         double start = now_sec();
 
-        holders_wait_openers(h, 1000000ULL, 300000ULL);
+        assert_int_equal(holders_wait_openers(h, 1000000ULL, 300000ULL), -EBUSY);
         assert_true(now_sec() - start >= 0.3);
         assert_true(now_sec() - start < 30.0);          /* and then no longer */
         assert_int_equal(rmdir(dir), 0);
@@ -627,13 +649,44 @@ static void an_exit_in_progress_is_waited_for_a_while(void **state) {
         assert_true(pid_set_add(&family, leader) >= 0);
         assert_int_equal(holders_set_holder(h, 0, -EBADF, &family, boottime_usec()), 0);
         start = now_sec();
-        holders_wait_openers(h, 1000000ULL, 300000ULL);
+        assert_int_equal(holders_wait_openers(h, 1000000ULL, 300000ULL), -EBUSY);
         assert_true(now_sec() - start >= 0.3);
         assert_true(now_sec() - start < 30.0);
         assert_int_equal(kill(leader, SIGKILL), 0);
         assert_int_equal(end_of(leader), SIGKILL);
         assert_true(survived(opener));
         assert_int_equal(rmdir(dir), 0);
+}
+
+/* The journal's list of whom a wait or a stuck group is about: each pid with its name as /proc has it now. */
+static void pids_are_named_for_the_journal(void **state) {
+        Fx *fx = *state;
+        _cleanup_(holders_freep) Holders *h = fx_holders(fx, NULL);
+        _cleanup_(pid_set_done) PidSet pids = {};
+        _cleanup_free_ char *one = NULL, *two = NULL, *none = NULL, *want = NULL;
+        char comm[PROC_COMM_MAX];
+        pid_t child = spawn(false, NULL);
+
+        proc_comm("/proc", getpid(), comm, sizeof(comm));
+        assert_true(pid_set_add(&pids, getpid()) >= 0);
+        one = holders_pids_text(h, &pids);
+        assert_non_null(one);
+        assert_true(asprintf(&want, "pid %u (%s)", (unsigned) getpid(), comm) > 0);
+        assert_string_equal(one, want);
+        free(want);
+        assert_true(pid_set_add(&pids, child) >= 0);
+        two = holders_pids_text(h, &pids);
+        assert_non_null(two);
+        /* A forked child keeps its parent's name. */
+        assert_true(asprintf(&want, "pid %u (%s), pid %u (%s)", (unsigned) pids.pids[0], comm,
+                             (unsigned) pids.pids[1], comm) > 0);
+        assert_string_equal(two, want);
+        pid_set_done(&pids);
+        none = holders_pids_text(h, &pids);
+        assert_non_null(none);
+        assert_string_equal(none, "");
+        assert_int_equal(kill(child, SIGKILL), 0);
+        assert_int_equal(end_of(child), SIGKILL);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
@@ -651,6 +704,8 @@ int main(void) {
                 T(openers_are_the_leases_processes_with_a_device_fd),
                 T(the_wait_ends_when_the_last_opener_is_gone),
                 T(the_wait_ends_at_once_when_the_node_opens),
+                T(the_wait_ends_at_once_without_a_node),
+                T(pids_are_named_for_the_journal),
                 T(an_exit_in_progress_is_an_opener),
                 T(a_group_fd_alone_is_not_waited_for),
                 T(a_group_held_unseen_is_waited_for_a_while),

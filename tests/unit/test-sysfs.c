@@ -348,6 +348,24 @@ static void unbind_without_driver_does_nothing(void **state) {
         assert_int_equal(sysfs_unbind(root, A2), -ENODEV);
 }
 
+/* The return's unbind from vfio-pci when it holds the group's node: that driver's file, whatever the link says. */
+static void unbind_from_writes_address_to_that_driver(void **state) {
+        const char *root = *state;
+
+        fake_pci_add(root, &(FakePci) { .address = A1, .driver = PT_VFIO_DRIVER });
+        fake_driver(root, PT_STUB_DRIVER);
+        assert_int_equal(sysfs_unbind_from(root, PT_VFIO_DRIVER, A1), 0);
+        assert_fake_file(root, "bus/pci/drivers/vfio-pci/unbind", A1);
+        assert_fake_file(root, "bus/pci/drivers/passthru/unbind", "");
+        /* A driver that is not there has no unbind file. */
+        assert_int_equal(sysfs_unbind_from(root, "igb", A1), -ENOENT);
+        assert_int_equal(sysfs_unbind_from(root, "../passthru", A1), -EINVAL);
+        assert_int_equal(sysfs_unbind_from(root, "", A1), -EINVAL);
+        assert_int_equal(sysfs_unbind_from(root, NULL, A1), -EINVAL);
+        assert_int_equal(sysfs_unbind_from(root, PT_VFIO_DRIVER, "01:00.0"), -EINVAL);
+        assert_int_equal(sysfs_unbind_from(root, PT_VFIO_DRIVER, "0000:01:00.0\n"), -EINVAL);
+}
+
 static void *unbind_in_thread(void *userdata) {
         const char *root = userdata;
 
@@ -758,6 +776,7 @@ int main(void) {
                 T(set_driver_override_refuses_bad_name_and_missing_device),
                 T(unbind_writes_address_to_current_driver),
                 T(unbind_without_driver_does_nothing),
+                T(unbind_from_writes_address_to_that_driver),
                 T(unbind_writes_from_a_child_process_that_holds_nothing_else),
                 T(drivers_probe_writes_address),
                 T(bind_to_moves_device_from_stub_to_vfio),
