@@ -10,8 +10,14 @@
 #include <stdio.h>
 #include <syslog.h>
 
-#define log_full(level, fmt, ...) \
-        fprintf(stderr, "<%d>" fmt "\n", (level), ##__VA_ARGS__)
+/* The most verbose level written: LOG_INFO, unless $PASSTHRUD_LOG_LEVEL says otherwise (log_setup()). */
+extern int log_max_level;
+
+#define log_full(level, fmt, ...)                                                       \
+        do {                                                                            \
+                if ((level) <= log_max_level)                                           \
+                        fprintf(stderr, "<%d>" fmt "\n", (level), ##__VA_ARGS__);       \
+        } while (0)
 #define log_debug(...) log_full(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_full(LOG_INFO, __VA_ARGS__)
 #define log_notice(...) log_full(LOG_NOTICE, __VA_ARGS__)
@@ -28,6 +34,11 @@
         })
 #define log_error_errno(r, ...) log_full_errno(LOG_ERR, r, __VA_ARGS__)
 #define log_warning_errno(r, ...) log_full_errno(LOG_WARNING, r, __VA_ARGS__)
+
+/* A syslog level by name (emerg .. debug, as systemd spells them) or number (0-7); -EINVAL otherwise. */
+int log_parse_level(const char *s);
+/* log_max_level from $PASSTHRUD_LOG_LEVEL; a value that is no level is said so, and the default kept. */
+void log_setup(void);
 
 /* A lease event, with structured fields for the journal. */
 void log_lease(const char *event, const char *device, const char *vm, unsigned pid, const char *reason);

@@ -40,5 +40,6 @@ static int run(void) {
 }
 
 int main(void) {
+        log_setup();
         return run() < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

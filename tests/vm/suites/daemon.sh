@@ -1150,3 +1150,39 @@ testcase_bus_answers_while_an_unmark_waits_for_the_host_drivers_probe() {
 suite_teardown() {
     cat /tmp/passthrud.log >/dev/console
 }
+
+# passthrud writes no debug line unless PASSTHRUD_LOG_LEVEL asks for them
+# (every udev event of a PCI device and every event of passthru.ko has
+# one); a value that is no level is named in a warning, and info kept.
+testcase_debug_lines_only_with_passthrud_log_level() {
+    local before
+    stop_daemon
+    export PASSTHRUD_LOG_LEVEL=debug
+    start_daemon
+    unset PASSTHRUD_LOG_LEVEL
+    before=$(wc -l </tmp/passthrud.log)
+    echo change >/sys/bus/pci/devices/$EDU/uevent
+    for i in $(seq 1 50); do
+        tail -n +$((before + 1)) /tmp/passthrud.log | grep -q "^<7>udev: change $EDU$" && break
+        sleep 0.1
+    done
+    tail -n +$((before + 1)) /tmp/passthrud.log | grep -q "^<7>udev: change $EDU$" ||
+        fail "no debug line with PASSTHRUD_LOG_LEVEL=debug: $(tail -n 5 /tmp/passthrud.log)"
+    stop_daemon
+    export PASSTHRUD_LOG_LEVEL=loud
+    start_daemon
+    unset PASSTHRUD_LOG_LEVEL
+    grep -q "Ignoring PASSTHRUD_LOG_LEVEL='loud': not a level" /tmp/passthrud.log ||
+        fail "a bad level was not named: $(tail -n 5 /tmp/passthrud.log)"
+    stop_daemon
+    start_daemon
+    before=$(wc -l </tmp/passthrud.log)
+    echo change >/sys/bus/pci/devices/$EDU/uevent
+    # A lease's whole trip too: udev and passthru.ko events at every move.
+    hold $EDU vm-a
+    kill $HOLDER
+    wait $HOLDER 2>/dev/null || true
+    wait_state $EDU available
+    ! tail -n +$((before + 1)) /tmp/passthrud.log | grep -q "^<7>" ||
+        fail "debug lines at the default level: $(tail -n +$((before + 1)) /tmp/passthrud.log | grep '^<7>' | head -n 3)"
+}
