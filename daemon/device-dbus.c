@@ -287,28 +287,80 @@ void device_send_stuck_changed(Manager *m, Device *d) {
                 (void) sd_bus_emit_properties_changed(bus, d->object_path, PT_DEVICE_INTERFACE, "Stuck", NULL);
 }
 
+/*
+ * What PropertiesChanged says of a device, one field a group of properties,
+ * in d->announced (fields apart by US, 0x1f): each announcement names only
+ * the properties whose field changed since the last one (a return's
+ * "available" is four of the ten; a sibling's new Viable is one).
+ * Assignments has an announcement of its own (Assign, Unassign).
+ */
+#define ANNOUNCED_SEP "\x1f"
+static const char * const announced_properties[][3] = {
+        { "Driver" },
+        { "State" },
+        { "Owner" },
+        { "OwnerPid" },
+        { "Passthrough" },
+        { "Viable" },
+        { "GroupDevices" },
+        { "NumVFs", "VirtualFunctions" },
+};
+
+/* The fields of @d as announced_properties[] orders them, or NULL without memory. */
+static char *announced_now(Device *d) {
+        _cleanup_free_ char *group = strv_join(group_devices(d), " "), *vfs = strv_join(d->sys.virtfns, " ");
+        char *s;
+
+        if (!group || !vfs)
+                return NULL;
+        if (asprintf(&s, "%s" ANNOUNCED_SEP "%d" ANNOUNCED_SEP "%s" ANNOUNCED_SEP "%u" ANNOUNCED_SEP "%d"
+                     ANNOUNCED_SEP "%d" ANNOUNCED_SEP "%s" ANNOUNCED_SEP "%u %s",
+                     d->sys.driver ?: "", (int) device_state(d), d->lease ? d->lease->vm : "",
+                     d->lease ? (unsigned) d->lease->pid : 0u, device_marked(d), group_viable(d), group,
+                     d->sys.num_vfs, vfs) < 0)
+                return NULL;
+        return s;
+}
+
+/* Field @i of @s (its length in *ret_len), or NULL when @s has fewer fields. */
+static const char *announced_field(const char *s, size_t i, size_t *ret_len) {
+        for (; s && i > 0; i--) {
+                s = strchr(s, ANNOUNCED_SEP[0]);
+                if (s)
+                        s++;
+        }
+        if (s)
+                *ret_len = strcspn(s, ANNOUNCED_SEP);
+        return s;
+}
+
 /* Announce @d's changes; returns whether its driver changed since the last announcement. */
 static bool send_changed(Manager *m, Device *d) {
-        _cleanup_free_ char *now = NULL;
-        bool driver_changed;
+        const char *names[ELEMENTSOF(announced_properties) * 2 + 1];
+        _cleanup_free_ char *now = announced_now(d);
+        bool driver_changed = false;
+        size_t n = 0;
         sd_bus *bus;
-        size_t n;
 
-        /* Several events often say the same thing: announce changes only. */
-        if (asprintf(&now, "%s|%d|%s|%u|%d|%d|%u", d->sys.driver ?: "", (int) device_state(d),
-                     d->lease ? d->lease->vm : "", d->lease ? (unsigned) d->lease->pid : 0u, device_marked(d),
-                     group_viable(d), d->sys.num_vfs) < 0)
-                now = NULL;
-        if (now && d->announced && strcmp(now, d->announced) == 0)
+        for (size_t i = 0; i < ELEMENTSOF(announced_properties); i++) {
+                size_t a = 0, b = 0;
+                const char *was = announced_field(d->announced, i, &a), *is = announced_field(now, i, &b);
+
+                /* Nothing to compare with (the first time, no memory): every property. */
+                if (was && is && a == b && memcmp(was, is, a) == 0)
+                        continue;
+                if (i == 0)
+                        driver_changed = true;
+                for (size_t k = 0; k < ELEMENTSOF(announced_properties[i]) && announced_properties[i][k]; k++)
+                        names[n++] = announced_properties[i][k];
+        }
+        names[n] = NULL;
+        if (n == 0)
                 return false;
-        n = strcspn(now ?: "", "|");
-        driver_changed = !now || !d->announced || strncmp(now, d->announced, n + 1) != 0;
         free(d->announced);
         d->announced = TAKE_PTR(now);
         MANAGER_FOREACH_BUS(m, bus, i)
-                (void) sd_bus_emit_properties_changed(bus, d->object_path, PT_DEVICE_INTERFACE, "Driver", "State",
-                                                      "Passthrough", "GroupDevices", "Viable", "Owner", "OwnerPid",
-                                                      "Assignments", "VirtualFunctions", "NumVFs", NULL);
+                (void) sd_bus_emit_properties_changed_strv(bus, d->object_path, PT_DEVICE_INTERFACE, (char **) names);
         return driver_changed;
 }
 

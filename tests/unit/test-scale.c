@@ -25,6 +25,7 @@
 #include <systemd/sd-id128.h>
 
 #include "device.h"
+#include "device-dbus.h"
 #include "lease.h"
 #include "manager.h"
 #include "manager-dbus.h"
@@ -478,6 +479,85 @@ static void member_bound_to_a_host_driver_makes_its_siblings_not_viable(void **s
         fx_free(fx);
 }
 
+/* Every PropertiesChanged of a device: the names it carried, one announcement a line. */
+typedef struct HeardNames {
+        const char *path;
+        char text[1024];
+} HeardNames;
+
+static int on_properties_named(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        HeardNames *h = userdata;
+        const char *interface, *name;
+        int r;
+
+        (void) ret_error;
+        if (strcmp(sd_bus_message_get_path(m), h->path) != 0)
+                return 0;
+        assert_int_equal(sd_bus_message_read(m, "s", &interface), 1);
+        assert_string_equal(interface, PT_DEVICE_INTERFACE);
+        assert_int_equal(sd_bus_message_enter_container(m, 'a', "{sv}"), 1);
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                assert_int_equal(sd_bus_message_read(m, "s", &name), 1);
+                assert_int_equal(sd_bus_message_skip(m, "v"), 1);
+                assert_int_equal(sd_bus_message_exit_container(m), 1);
+                strncat(h->text, name, sizeof(h->text) - strlen(h->text) - 2);
+                strcat(h->text, " ");
+        }
+        assert_int_equal(r, 0);
+        strcat(h->text, "|");
+        return 0;
+}
+
+/* What the daemon queued reaches the client: a call (its loop writes its queue on the way), then the client's turn. */
+static void fx_flush_and_hear(Fx *fx) {
+        sd_bus_message_unref(fx_call(fx, "org.freedesktop.DBus.Peer", "Ping", NULL));
+        fx_hear(fx);
+}
+
+/*
+ * An announcement names what changed, not every property that can: the
+ * member that a host driver took says its Driver, State and Viable; its
+ * sibling only its Viable; and when the member comes back, the same again.
+ */
+static void announcements_name_only_what_changed(void **state) {
+        char a[PCI_ADDRESS_LEN], b[PCI_ADDRESS_LEN];
+        _cleanup_free_ char *path_a = NULL, *path_b = NULL;
+        Fx *fx = fx_new(NULL, SHARED + 2, NULL);
+        HeardNames heard_a = {}, heard_b = {};
+
+        (void) state;
+        multi_address(1, 0, a);
+        multi_address(1, 3, b);
+        assert_true(sd_bus_path_encode(PT_DEVICE_PATH_PREFIX, a, &path_a) >= 0);
+        assert_true(sd_bus_path_encode(PT_DEVICE_PATH_PREFIX, b, &path_b) >= 0);
+        heard_a.path = path_a;
+        heard_b.path = path_b;
+        assert_true(sd_bus_match_signal(fx->client, NULL, NULL, NULL, "org.freedesktop.DBus.Properties",
+                                        "PropertiesChanged", on_properties_named, &heard_a) >= 0);
+        assert_true(sd_bus_match_signal(fx->client, NULL, NULL, NULL, "org.freedesktop.DBus.Properties",
+                                        "PropertiesChanged", on_properties_named, &heard_b) >= 0);
+        /* What each says now is the baseline: nothing changed, nothing said. */
+        device_send_changed(fx->m, manager_find_device(fx->m, a));
+        device_send_changed(fx->m, manager_find_device(fx->m, b));
+        fx_flush_and_hear(fx);
+        heard_a.text[0] = heard_b.text[0] = '\0';
+        device_send_changed(fx->m, manager_find_device(fx->m, a));
+        fx_flush_and_hear(fx);
+        assert_string_equal(heard_a.text, "");
+
+        fx_rebind(fx, b, "e1000e");
+        fx_flush_and_hear(fx);
+        assert_string_equal(heard_b.text, "Driver State Viable |");
+        assert_string_equal(heard_a.text, "Viable |");
+
+        heard_a.text[0] = heard_b.text[0] = '\0';
+        fx_rebind(fx, b, "passthru");
+        fx_flush_and_hear(fx);
+        assert_string_equal(heard_b.text, "Driver State Viable |");
+        assert_string_equal(heard_a.text, "Viable |");
+        fx_free(fx);
+}
+
 /*
  * A member the daemon does not track (here: dropped from its books) whose
  * event finds it on a host driver, and whose attributes cannot be read:
@@ -699,6 +779,7 @@ int main(void) {
                 cmocka_unit_test(reads_grow_linearly_then_cached_calls_read_nothing),
                 cmocka_unit_test(a_bridge_costs_the_start_its_class_and_its_group),
                 cmocka_unit_test(member_bound_to_a_host_driver_makes_its_siblings_not_viable),
+                cmocka_unit_test(announcements_name_only_what_changed),
                 cmocka_unit_test(bridge_bound_to_another_driver_makes_its_group_not_viable),
                 cmocka_unit_test(an_unreadable_members_event_still_reaches_its_group),
                 cmocka_unit_test(removed_member_leaves_group_devices),
