@@ -598,6 +598,14 @@ int sysfs_unbind(const char *root, const char *address) {
         return r == 1 ? device_exists(root, address) : r;
 }
 
+bool sysfs_has_vfs(const char *root, const char *address) {
+        _cleanup_free_ char *p = NULL;
+
+        if (device_path(root, address, "virtfn0", &p) < 0)
+                return true;
+        return faccessat(AT_FDCWD, p, F_OK, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
+}
+
 int sysfs_unbind_from(const char *root, const char *driver, const char *address) {
         _cleanup_free_ char *p = NULL;
 

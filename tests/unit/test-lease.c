@@ -903,6 +903,68 @@ int __wrap_pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(
 }
 
 /*
+ * clone() as process_write_apart() calls it for an unbind from a child of
+ * its own: test-lease links with -Wl,--wrap=clone (Makefile) to count them.
+ */
+static unsigned clones;
+int __real_clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
+int __wrap_clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
+int __wrap_clone(int (*fn)(void *), void *stack, int flags, void *arg, ...) {
+        __atomic_add_fetch(&clones, 1, __ATOMIC_RELAXED);
+        return __real_clone(fn, stack, flags, arg);
+}
+
+/* D1's lease ended and its return run through: how many unbinds went through a child process. */
+static unsigned return_clones(Fx *fx) {
+        sd_event *event = NULL;
+        Lease *l;
+
+        fx_load(fx, MARKED_STATE);
+        assert_int_equal(sd_event_new(&event), 0);
+        assert_int_equal(manager_attach_event(fx->m, event), 0);
+        fake_bind(fx->root, D1, "vfio-pci");
+        l = fx_lease(fx, 1, "vm-a", getpid(), (const char *const[]) { D1, NULL });
+        __atomic_store_n(&clones, 0, __ATOMIC_RELAXED);
+        lease_end(l, PT_LEASE_REASON_RELEASED);
+        for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
+                (void) sd_event_run(event, 100000);
+        assert_int_equal(fx->m->n_leases, 0);
+        assert_fake_file(fx->root, "bus/pci/drivers/vfio-pci/unbind", D1);
+        sd_event_unref(event);
+        return __atomic_load_n(&clones, __ATOMIC_RELAXED);
+}
+
+/*
+ * The return's worker opened the group's node (nobody else had it): it
+ * keeps it through the unbind, which then cannot wait, and writes
+ * vfio-pci's unbind from its own thread; no child process.
+ */
+static void a_return_that_holds_the_node_unbinds_in_its_thread(void **state) {
+        Fx *fx = *state;
+
+        fake_write(fx->root, "dev/vfio/1", "");
+        assert_int_equal(return_clones(fx), 0);
+}
+
+/* The node did not open (here: no node at all): the unbind may wait, so a child writes it. */
+static void a_return_without_the_node_unbinds_from_a_child(void **state) {
+        assert_int_equal(return_clones(*state), 1);
+}
+
+/*
+ * A PF with VFs: its unbind from vfio-pci removes the VFs, each waiting for
+ * its own device fds in a group of its own, which the node held here does
+ * not keep away: a child writes it.
+ */
+static void a_pf_with_vfs_unbinds_from_a_child_though_the_node_is_held(void **state) {
+        Fx *fx = *state;
+
+        fake_write(fx->root, "dev/vfio/1", "");
+        fake_symlink(fx->root, "devices/pci0000:00/" D1 "/virtfn0", "../0000:01:10.0");
+        assert_int_equal(return_clones(fx), 1);
+}
+
+/*
  * A lease whose return cannot start (no thread for its job) stays
  * releasing, refused to the next caller, and its return is tried again
  * until it runs: the group comes back, not releasing until a restart.
@@ -1641,6 +1703,9 @@ int main(void) {
                 T(a_ledger_device_back_in_another_group_is_quarantined),
                 T(a_device_seen_foreign_stays_quarantined_across_a_restart),
                 T(a_member_that_cannot_be_unbound_is_quarantined_unreset),
+                T(a_return_that_holds_the_node_unbinds_in_its_thread),
+                T(a_return_without_the_node_unbinds_from_a_child),
+                T(a_pf_with_vfs_unbinds_from_a_child_though_the_node_is_held),
                 T(a_ledger_entry_on_its_way_back_is_returned_not_adopted),
                 T(a_lease_ended_while_its_holder_lives_is_returning_in_the_ledger),
                 T(a_ledger_entry_returning_goes_on_with_its_return_after_a_restart),
