@@ -347,6 +347,15 @@ static const PropertyMap *device_property(const char *name) {
 }
 
 int device_info_read(sd_bus_message *m, DeviceInfo *d) {
+        int r = device_info_read_some(m, d);
+
+        if (r < 0)
+                return r;
+        /* passthrud always sends these; an answer without them is not its. */
+        return d->address && d->state ? 0 : -EBADMSG;
+}
+
+int device_info_read_some(sd_bus_message *m, DeviceInfo *d) {
         const PropertyMap *map;
         const char *name;
         int r;
@@ -368,10 +377,7 @@ int device_info_read(sd_bus_message *m, DeviceInfo *d) {
         if (r < 0)
                 return r;
         r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-        /* passthrud always sends these; an answer without them is not its. */
-        return d->address && d->state ? 0 : -EBADMSG;
+        return r < 0 ? r : 0;
 }
 
 static int compare_devices(const void *a, const void *b) {

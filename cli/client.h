@@ -32,8 +32,10 @@ typedef struct DeviceInfo {
 void device_info_done(DeviceInfo *d);
 void device_infos_free(DeviceInfo *d, size_t n);
 
-/* An a{sv} of Device properties into @d; unknown names are skipped. */
+/* An a{sv} of Device properties into @d; unknown names are skipped.  -EBADMSG without Address and State. */
 int device_info_read(sd_bus_message *m, DeviceInfo *d);
+/* The same for the properties a PropertiesChanged carries: any of them, maybe none. */
+int device_info_read_some(sd_bus_message *m, DeviceInfo *d);
 
 /*
  * passthrud's own socket when it is there and answers (docs/direct.md;

@@ -305,7 +305,7 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                 DeviceInfo d = { .group = -1 };
 
                 if (sd_bus_path_decode(sd_bus_message_get_path(m), PT_DEVICE_PATH_PREFIX, &address) > 0 &&
-                    sd_bus_message_read(m, "s", &a) >= 0 && device_info_read(m, &d) >= 0 && d.state)
+                    sd_bus_message_read(m, "s", &a) >= 0 && device_info_read_some(m, &d) >= 0 && d.state)
                         printf("%s StateChanged %s %s%s%s%s%s\n", stamp, printable(address), printable(d.state),
                                d.driver ? " driver " : "", d.driver ? printable(d.driver) : "",
                                d.owner && *d.owner ? " owner " : "", d.owner && *d.owner ? printable(d.owner) : "");

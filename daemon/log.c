@@ -41,6 +41,9 @@ void log_setup(void) {
 }
 
 void log_lease(const char *event, const char *device, const char *vm, unsigned pid, const char *reason) {
+        /* An info line, whichever way it goes. */
+        if (LOG_INFO > log_max_level)
+                return;
         /* Under systemd, stderr is the journal already: send it the fields too. */
         if (getenv("JOURNAL_STREAM") &&
             sd_journal_send("MESSAGE=Lease %s: device %s, VM '%s', pid %u%s%s", event, device, vm, pid,

@@ -16,6 +16,9 @@
 #include "log.h"
 #include "macro.h"
 
+/* log_max_level as the program starts, before any test sets it. */
+static int level_at_start;
+
 /* stderr goes to a scratch file while a test runs; what was written is read back with stderr_text(). */
 static int saved_stderr = -1;
 static FILE *scratch;
@@ -77,6 +80,7 @@ static void info_by_default_debug_on_request(void **state) {
         _cleanup_free_ char *quiet = NULL, *loud = NULL;
 
         (void) state;
+        assert_int_equal(level_at_start, LOG_INFO);
         log_setup();
         assert_int_equal(log_max_level, LOG_INFO);
         log_debug("udev: add 0000:01:00.0");
@@ -104,6 +108,9 @@ static void a_quieter_level_drops_the_lines_below_it(void **state) {
         log_notice("not written either");
         log_warning("written");
         assert_int_equal(log_error_errno(-ENOENT, "gone: %m"), -ENOENT);
+        /* A lease's line is an info line too (outside systemd: to stderr). */
+        unsetenv("JOURNAL_STREAM");
+        log_lease("acquired", "0000:01:00.0", "vm-a", 42, NULL);
         text = stderr_text();
         assert_string_equal(text, "<4>written\n<3>gone: No such file or directory\n");
 }
@@ -128,6 +135,7 @@ static void a_bad_value_is_named_and_ignored(void **state) {
 #define T(f) cmocka_unit_test_setup_teardown(f, capture, release)
 
 int main(void) {
+        level_at_start = log_max_level;
         const struct CMUnitTest tests[] = {
                 T(levels_by_name_and_number),
                 T(info_by_default_debug_on_request),

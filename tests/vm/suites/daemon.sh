@@ -1147,10 +1147,6 @@ testcase_bus_answers_while_an_unmark_waits_for_the_host_drivers_probe() {
     mgr ExitMaintenanceMode
 }
 
-suite_teardown() {
-    cat /tmp/passthrud.log >/dev/console
-}
-
 # passthrud writes no debug line unless PASSTHRUD_LOG_LEVEL asks for them
 # (every udev event of a PCI device and every event of passthru.ko has
 # one); a value that is no level is named in a warning, and info kept.
@@ -1186,3 +1182,30 @@ testcase_debug_lines_only_with_passthrud_log_level() {
     ! tail -n +$((before + 1)) /tmp/passthrud.log | grep -q "^<7>" ||
         fail "debug lines at the default level: $(tail -n +$((before + 1)) /tmp/passthrud.log | grep '^<7>' | head -n 3)"
 }
+
+# passthructl monitor prints a device's new State as passthrud announces
+# it (PropertiesChanged names only what changed: never Address).
+testcase_monitor_prints_state_changes() {
+    passthructl monitor >/tmp/monitor.out 2>&1 &
+    mon=$!
+    sleep 0.5
+    hold $EDU vm-a
+    kill $HOLDER
+    wait $HOLDER 2>/dev/null || true
+    wait_state $EDU available
+    for i in $(seq 1 50); do
+        grep -q "StateChanged $EDU available driver passthru" /tmp/monitor.out && break
+        sleep 0.1
+    done
+    kill $mon
+    wait $mon 2>/dev/null || true
+    grep -q "StateChanged $EDU leased driver vfio-pci owner vm-a" /tmp/monitor.out ||
+        fail "no leased line: $(cat /tmp/monitor.out)"
+    grep -q "StateChanged $EDU available driver passthru" /tmp/monitor.out ||
+        fail "no available line: $(cat /tmp/monitor.out)"
+}
+
+suite_teardown() {
+    cat /tmp/passthrud.log >/dev/console
+}
+
