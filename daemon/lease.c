@@ -740,16 +740,17 @@ static int return_run(void *userdata) {
          * the wait ends with the group's node open here (most returns: the
          * holder exited), nobody else can open the group while it stays
          * open, so no device fd of it can be made and vfio-pci's unbind of
-         * a member without VFs cannot wait: it is written from this thread.
-         * A PF with VFs (whose unbind removes them, each waiting for its
-         * own fds) and what is not on vfio-pci by then go through a child
-         * process, as every unbind did before (sysfs.h).
+         * a member without VFs or a device cdev cannot wait: it is written
+         * from this thread.  A PF with VFs (whose unbind removes them, each
+         * waiting for its own fds), a device with a cdev (its fds hold it
+         * without the group) and what is not on vfio-pci by then go
+         * through a child process, as every unbind did before (sysfs.h).
          */
         if (job->openers)
                 node = holders_wait_openers(job->openers, RETURN_RECHECK_USEC, RETURN_UNSEEN_USEC);
         /* -ENODEV: the device is gone; -ENOENT: a driver that cannot be unbound (quarantined below). */
         for (size_t i = 0; i < n; i++) {
-                int r = node >= 0 && !sysfs_has_vfs(job->sysfs_root, job->devices[i]) ?
+                int r = node >= 0 && !sysfs_unbind_waits_beyond_group(job->sysfs_root, job->devices[i]) ?
                         sysfs_unbind_from(job->sysfs_root, PT_VFIO_DRIVER, job->devices[i]) : -EBUSY;
 
                 job->results[i] = r >= 0 ? 0 : sysfs_unbind(job->sysfs_root, job->devices[i]);

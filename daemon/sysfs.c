@@ -598,12 +598,18 @@ int sysfs_unbind(const char *root, const char *address) {
         return r == 1 ? device_exists(root, address) : r;
 }
 
-bool sysfs_has_vfs(const char *root, const char *address) {
-        _cleanup_free_ char *p = NULL;
+bool sysfs_unbind_waits_beyond_group(const char *root, const char *address) {
+        static const char * const beyond[] = { "virtfn0", "vfio-dev" };
 
-        if (device_path(root, address, "virtfn0", &p) < 0)
-                return true;
-        return faccessat(AT_FDCWD, p, F_OK, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
+        for (size_t i = 0; i < ELEMENTSOF(beyond); i++) {
+                _cleanup_free_ char *p = NULL;
+
+                if (device_path(root, address, beyond[i], &p) < 0)
+                        return true;
+                if (faccessat(AT_FDCWD, p, F_OK, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+                        return true;
+        }
+        return false;
 }
 
 int sysfs_unbind_from(const char *root, const char *driver, const char *address) {

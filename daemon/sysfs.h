@@ -81,16 +81,19 @@ int sysfs_unbind(const char *root, const char *address);
  * Write the address to bus/pci/drivers/@driver/unbind, in this thread:
  * for a caller that knows the write cannot block (it has the group's node
  * open itself, so no device fd of the group is left and none can be made,
- * and the device has no VFs: see sysfs_has_vfs()).  -ENODEV when the
+ * and nothing beyond it: sysfs_unbind_waits_beyond_group()).  -ENODEV when the
  * device is not bound to @driver (or not there).
  */
 int sysfs_unbind_from(const char *root, const char *driver, const char *address);
 /*
- * Does the device have SR-IOV VFs now (a virtfn0 link)?  Unbinding a PF
- * from vfio-pci removes its VFs first, and each VF's removal waits for its
- * own device fds, in groups of their own.  True when it cannot tell.
+ * Can vfio-pci's unbind of the device wait for fds that its group's node,
+ * held, does not keep away?  When it has SR-IOV VFs (a virtfn0 link: the
+ * unbind removes them, and each VF's removal waits for its own device fds,
+ * in groups of their own) or a VFIO device cdev (vfio-dev/, Linux 6.6+: an
+ * fd of /dev/vfio/devices/vfioN holds the device without the group).
+ * True when it cannot tell.
  */
-bool sysfs_has_vfs(const char *root, const char *address);
+bool sysfs_unbind_waits_beyond_group(const char *root, const char *address);
 /* Write the address to /bus/pci/drivers_probe. */
 int sysfs_drivers_probe(const char *root, const char *address);
 /*

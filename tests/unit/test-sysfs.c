@@ -366,18 +366,23 @@ static void unbind_from_writes_address_to_that_driver(void **state) {
         assert_int_equal(sysfs_unbind_from(root, PT_VFIO_DRIVER, "0000:01:00.0\n"), -EINVAL);
 }
 
-/* A PF's unbind from vfio-pci removes its VFs first: whether it has any, from its virtfn0 link. */
-static void has_vfs_reads_the_first_vf_link(void **state) {
+/*
+ * What the group's node, held, does not keep from vfio-pci's unbind: a PF's
+ * VFs (virtfn0), a device cdev (vfio-dev/).
+ */
+static void unbind_waits_beyond_group_for_vfs_and_a_device_cdev(void **state) {
         const char *root = *state;
 
         fake_sriov(root, 4, 0);
-        assert_false(sysfs_has_vfs(root, "0000:06:00.0"));
+        assert_false(sysfs_unbind_waits_beyond_group(root, "0000:06:00.0"));
         fake_symlink(root, "devices/pci0000:00/0000:06:00.0/virtfn0", "../0000:06:10.0");
-        assert_true(sysfs_has_vfs(root, "0000:06:00.0"));       /* a link, dangling or not */
+        assert_true(sysfs_unbind_waits_beyond_group(root, "0000:06:00.0"));      /* a link, dangling or not */
         fake_pci_add(root, &(FakePci) { .address = A1 });
-        assert_false(sysfs_has_vfs(root, A1));
-        /* Cannot tell: as if it had. */
-        assert_true(sysfs_has_vfs(root, "../x"));
+        assert_false(sysfs_unbind_waits_beyond_group(root, A1));
+        fake_mkdir_p(root, "devices/pci0000:00/" A1 "/vfio-dev/vfio0");
+        assert_true(sysfs_unbind_waits_beyond_group(root, A1));
+        /* Cannot tell: as if it could. */
+        assert_true(sysfs_unbind_waits_beyond_group(root, "../x"));
 }
 
 static void *unbind_in_thread(void *userdata) {
@@ -791,7 +796,7 @@ int main(void) {
                 T(unbind_writes_address_to_current_driver),
                 T(unbind_without_driver_does_nothing),
                 T(unbind_from_writes_address_to_that_driver),
-                T(has_vfs_reads_the_first_vf_link),
+                T(unbind_waits_beyond_group_for_vfs_and_a_device_cdev),
                 T(unbind_writes_from_a_child_process_that_holds_nothing_else),
                 T(drivers_probe_writes_address),
                 T(bind_to_moves_device_from_stub_to_vfio),
