@@ -598,20 +598,6 @@ int sysfs_unbind(const char *root, const char *address) {
         return r == 1 ? device_exists(root, address) : r;
 }
 
-bool sysfs_unbind_waits_beyond_group(const char *root, const char *address) {
-        static const char * const beyond[] = { "virtfn0", "vfio-dev" };
-
-        for (size_t i = 0; i < ELEMENTSOF(beyond); i++) {
-                _cleanup_free_ char *p = NULL;
-
-                if (device_path(root, address, beyond[i], &p) < 0)
-                        return true;
-                if (faccessat(AT_FDCWD, p, F_OK, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
-                        return true;
-        }
-        return false;
-}
-
 int sysfs_unbind_from(const char *root, const char *driver, const char *address) {
         _cleanup_free_ char *p = NULL;
 
@@ -650,6 +636,18 @@ static int device_dir_open(const char *root, const char *address) {
         if (fd < 0)
                 return errno == ENOENT || errno == ENOTDIR ? -ENODEV : -errno;
         return fd;
+}
+
+bool sysfs_unbind_waits_beyond_group(const char *root, const char *address) {
+        static const char * const beyond[] = { "virtfn0", "vfio-dev" };        /* its VFs, its device cdev */
+        _cleanup_close_ int dfd = device_dir_open(root, address);
+
+        if (dfd < 0)
+                return true;
+        for (size_t i = 0; i < ELEMENTSOF(beyond); i++)
+                if (faccessat(dfd, beyond[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+                        return true;
+        return false;
 }
 
 int sysfs_bind_to(const char *root, const char *address, const char *driver) {

@@ -914,16 +914,20 @@ int __wrap_clone(int (*fn)(void *), void *stack, int flags, void *arg, ...) {
         return __real_clone(fn, stack, flags, arg);
 }
 
+/* D1 marked, on vfio-pci and leased to this process, with a loop for its return (*ret_event, the caller's). */
+static Lease *fx_d1_leased_on_vfio(Fx *fx, sd_event **ret_event) {
+        fx_load(fx, MARKED_STATE);
+        assert_int_equal(sd_event_new(ret_event), 0);
+        assert_int_equal(manager_attach_event(fx->m, *ret_event), 0);
+        fake_bind(fx->root, D1, "vfio-pci");
+        return fx_lease(fx, 1, "vm-a", getpid(), (const char *const[]) { D1, NULL });
+}
+
 /* D1's lease ended and its return run through: how many unbinds went through a child process. */
 static unsigned return_clones(Fx *fx) {
         sd_event *event = NULL;
-        Lease *l;
+        Lease *l = fx_d1_leased_on_vfio(fx, &event);
 
-        fx_load(fx, MARKED_STATE);
-        assert_int_equal(sd_event_new(&event), 0);
-        assert_int_equal(manager_attach_event(fx->m, event), 0);
-        fake_bind(fx->root, D1, "vfio-pci");
-        l = fx_lease(fx, 1, "vm-a", getpid(), (const char *const[]) { D1, NULL });
         __atomic_store_n(&clones, 0, __ATOMIC_RELAXED);
         lease_end(l, PT_LEASE_REASON_RELEASED);
         for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
@@ -1534,13 +1538,8 @@ static void a_member_that_cannot_be_unbound_is_quarantined_unreset(void **state)
         Fx *fx = *state;
         sd_event *event = NULL;
         _cleanup_free_ char *driver = NULL;
-        Lease *l;
+        Lease *l = fx_d1_leased_on_vfio(fx, &event);
 
-        fx_load(fx, MARKED_STATE);
-        assert_int_equal(sd_event_new(&event), 0);
-        assert_int_equal(manager_attach_event(fx->m, event), 0);
-        fake_bind(fx->root, D1, "vfio-pci");
-        l = fx_lease(fx, 1, "vm-a", getpid(), (const char *const[]) { D1, NULL });
         fake_unlink(fx->root, "bus/pci/drivers/vfio-pci/unbind");
         lease_end(l, PT_LEASE_REASON_RELEASED);
         for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
