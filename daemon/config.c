@@ -296,6 +296,7 @@ typedef enum DaemonKey {
         DAEMON_REVOKE_GRACE_SEC,
         DAEMON_ALLOW_UNSAFE_INTERRUPTS,
         DAEMON_MAX_MEMORY_BYTES,
+        DAEMON_STAGE_IDLE_GROUPS,
         _DAEMON_KEY_MAX,
 } DaemonKey;
 
@@ -308,6 +309,7 @@ static const char *const daemon_keys[_DAEMON_KEY_MAX] = {
         [DAEMON_REVOKE_GRACE_SEC] = "RevokeGraceSec",
         [DAEMON_ALLOW_UNSAFE_INTERRUPTS] = "AllowUnsafeInterrupts",
         [DAEMON_MAX_MEMORY_BYTES] = "MaxMemoryBytes",
+        [DAEMON_STAGE_IDLE_GROUPS] = "StageIdleGroups",
 };
 
 /* What config_entry() remembers between lines. */
@@ -373,6 +375,11 @@ static int config_parse_daemon(Config *c, DaemonKey k, const char *value, char *
         case DAEMON_ALLOW_UNSAFE_INTERRUPTS:
                 if (parse_boolean(value, &c->allow_unsafe_interrupts) < 0)
                         return ini_reason(reason, "AllowUnsafeInterrupts: not a boolean (yes or no): '%s'", value);
+                break;
+
+        case DAEMON_STAGE_IDLE_GROUPS:
+                if (parse_boolean(value, &c->stage_idle_groups) < 0)
+                        return ini_reason(reason, "StageIdleGroups: not a boolean (yes or no): '%s'", value);
                 break;
 
         case DAEMON_MAX_MEMORY_BYTES:

@@ -15,6 +15,9 @@
  *   MaxMemoryBytes=             cap of Acquire's MemoryBytes; bytes, or with
  *                               a K, M, G or T suffix (powers of 1024);
  *                               empty or 0: the host's physical memory
+ *   StageIdleGroups=no          yes: a group whose return's reset worked
+ *                               stays on vfio-pci, its node held open by
+ *                               passthrud, for the next grant (stage.h)
  *
  *   [Reset]
  *   8086:10d3=bus               pin a reset method per vendor:device: the only
@@ -64,6 +67,7 @@ typedef struct Config {
         uint64_t revoke_grace_usec;
         bool allow_unsafe_interrupts;
         uint64_t max_memory_bytes;              /* 0 = the host's physical memory */
+        bool stage_idle_groups;                 /* keep reset groups on vfio-pci between leases (stage.h) */
         ConfigResetPin *reset_pins;
         size_t n_reset_pins;
         ConfigTrust *trusts;

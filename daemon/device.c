@@ -193,6 +193,9 @@ DeviceState device_state(const Device *d) {
                 return DEVICE_MISMATCH;
         if (device_driver_is(d, PT_STUB_DRIVER))
                 return DEVICE_AVAILABLE;
+        /* Reset at its return and kept on vfio-pci for the next grant, the group's node held (stage.h). */
+        if (d->stage && device_driver_is(d, PT_VFIO_DRIVER))
+                return DEVICE_AVAILABLE;
         if (device_driver_is(d, PT_VFIO_DRIVER))
                 return DEVICE_FOREIGN;          /* another tool's (libvirt managed='yes', driverctl, a bind by hand) */
         return DEVICE_PENDING_REBOOT;

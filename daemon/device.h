@@ -15,6 +15,7 @@
 
 typedef struct Manager Manager;
 typedef struct Lease Lease;
+typedef struct Stage Stage;
 
 /* DEVICE_HOST, DEVICE_AVAILABLE, ...: passthru-names.h's PT_DEVICE_STATES, in its order. */
 typedef enum DeviceState {
@@ -41,6 +42,7 @@ typedef struct Device {
         bool foreign_seen;      /* seen on vfio-pci without a lease: quarantined then, shown foreign while there */
         bool refresh_queued;    /* in the manager's dirty list, to be re-read once the burst of events is over */
         Lease *lease;
+        Stage *stage;           /* its group kept on vfio-pci for the next grant (stage.h), or NULL */
         char *announced;        /* what PropertiesChanged last said, to skip repeats */
         char **reset_results;   /* what the last reset chain did ("bus: ok"), since the daemon started */
         char *reset_hint;       /* "[Trust] VVVV:DDDD=METHOD in FILE" that would have been enough, or NULL */

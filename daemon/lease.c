@@ -25,6 +25,7 @@
 #include "manager.h"
 #include "manager-dbus.h"
 #include "passthru-names.h"
+#include "stage.h"
 #include "strv.h"
 #include "worker.h"
 
@@ -384,7 +385,7 @@ static void save_ledger_or_warn(Manager *m) {
  * by a worker's thread while the group moves (*ret_write, finished with
  * manager_save_ledger_finish()).  Not added: -errno, nothing to undo.
  */
-static int ledger_record_start(Lease *l, LedgerWrite **ret_write) {
+static int ledger_record_start(Lease *l, bool beside, LedgerWrite **ret_write) {
         LedgerEntry e = {
                 .group = l->group,
                 .devices = l->devices,
@@ -399,7 +400,7 @@ static int ledger_record_start(Lease *l, LedgerWrite **ret_write) {
         r = ledger_add(&l->manager->ledger, &e);
         if (r < 0)
                 return r;
-        r = manager_save_ledger_start(l->manager, ret_write);
+        r = manager_save_ledger_start(l->manager, beside, ret_write);
         if (r < 0)
                 ledger_remove(&l->manager->ledger, l->group);
         return r;
@@ -502,13 +503,32 @@ static void group_node(Manager *m, int group, char *buf, size_t size) {
         snprintf(buf, size, "%s/vfio/%d", m->paths.dev, group);
 }
 
+/*
+ * The stage that holds exactly @endpoints (the group the grant moves), or
+ * NULL.  A stage that holds only some of them (the group gained a member
+ * since) ends first: its node would keep the grant's open out.
+ */
+static Stage *group_stage(Manager *m, char **endpoints) {
+        for (char **i = endpoints; *i; i++) {
+                Device *member = manager_find_device(m, *i);
+
+                if (!member || !member->stage)
+                        continue;
+                if (stage_covers(member, endpoints))
+                        return member->stage;
+                (void) stage_unstage(member->stage, "its group changed since");
+        }
+        return NULL;
+}
+
 int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t pid, int pidfd_in,
                   uint64_t start_time, uid_t uid, const AcquireOptions *opts, Lease **ret, int *ret_fd,
                   sd_bus_error *error) {
         _cleanup_strv_free_ char **moved = calloc(1, sizeof(char *));
         _cleanup_close_ int pidfd = pidfd_in, fd = -EBADF;
         LedgerWrite *ledger_write = NULL;
-        bool recorded = false;
+        bool recorded = false, staged = false;
+        Stage *stage;
         char node[PATH_MAX];
         Lease *l = NULL;
         int r;
@@ -550,19 +570,31 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t
         FAULT_POINT("acquire-pinned");
 
         /*
+         * A staged group: its node is held already, its members on
+         * vfio-pci, reset at their return (stage.h).
+         */
+        stage = group_stage(m, l->devices);
+
+        /*
          * In the ledger before the fd leaves the daemon: its file is
          * written meanwhile, while the group moves (the kernel's probes take
-         * the loop's thread for milliseconds), and waited for below.
+         * the loop's thread for milliseconds), and waited for below; for a
+         * staged group, which has nothing to move, written now (a thread's
+         * hand-off would cost more than it overlaps).
          */
-        r = ledger_record_start(l, &ledger_write);
+        r = ledger_record_start(l, !stage, &ledger_write);
         if (r < 0) {
                 r = sd_bus_error_set_errnof(error, r, "Cannot record the lease in %s: %m", m->paths.runtime_dir);
                 goto fail;
         }
         recorded = true;
+        if (stage) {
+                fd = stage_take(stage);
+                staged = true;
+        }
 
         /* Move the group to vfio-pci. */
-        for (char **i = l->devices; *i; i++) {
+        for (char **i = l->devices; !staged && *i; i++) {
                 Device *member = manager_find_device(m, *i);
 
                 if (member && device_driver_is(member, PT_VFIO_DRIVER))
@@ -582,7 +614,8 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t
         }
 
         group_node(m, l->group, node, sizeof(node));
-        fd = open(node, O_RDWR | O_CLOEXEC);
+        if (!staged)
+                fd = open(node, O_RDWR | O_CLOEXEC);
         if (fd < 0) {
                 r = sd_bus_error_set_errnof(error, errno, "Cannot open %s: %m", node);
                 goto fail_moved;
@@ -635,6 +668,10 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t
         return 0;
 
 fail_moved:
+        /* A stage taken is a stage again: its members are as they were, reset and held. */
+        if (staged && fd >= 0 && stage_new(m, l->group, l->devices, TAKE_FD(fd)) < 0)
+                log_error("IOMMU group %d could not be staged again after a failed grant: its members stay on "
+                          "vfio-pci, leased to nobody (a restart takes them back)", l->group);
         fd = safe_close(fd);
         rollback(m, moved);
 fail:
@@ -708,7 +745,11 @@ typedef struct ReturnJob {
         ResetChain *chains;     /* per device: the reset chain, and what it did */
         int *results;           /* per device: 0, or why it is quarantined */
         int *resets;            /* per device: what its reset chain returned */
+        int *unbinds;           /* per device: what its unbind from vfio-pci returned */
         Holders *openers;       /* who may still have a device open: waited for before the unbind */
+        bool stage;             /* StageIdleGroups=yes: try to keep the group on vfio-pci (stage.h) */
+        bool reset_done;        /* the chains ran on vfio-pci, the node held */
+        int stage_fd;           /* the group's node, for its stage: every member was reset on vfio-pci */
 } ReturnJob;
 
 static void return_job_free(ReturnJob *job) {
@@ -720,9 +761,64 @@ static void return_job_free(ReturnJob *job) {
         strv_free(job->devices);
         free(job->results);
         free(job->resets);
+        free(job->unbinds);
         free(job->sysfs_root);
         holders_free(job->openers);
+        safe_close(job->stage_fd);
         free(job);
+}
+
+/* Member @i's reset chain, then its bus mastering cleared: what the chain returned. */
+static int return_reset(ReturnJob *job, size_t i) {
+        int r;
+
+        /* Strongest first, until one trusted to clear the device's state works. */
+        job->resets[i] = reset_chain_run(&job->chains[i], job->sysfs_root, job->devices[i], NULL, NULL);
+        if (job->resets[i] == -ENODEV)
+                return -ENODEV;
+        r = sysfs_set_bus_master(job->sysfs_root, job->devices[i], false);
+        if (r < 0 && r != -ENODEV)
+                log_warning_errno(r, "Cannot clear bus mastering of %s, ignoring: %m", job->devices[i]);
+        return job->resets[i];
+}
+
+/*
+ * With the group's node held and StageIdleGroups=yes: every member reset
+ * where it is, on vfio-pci (sysfs' reset takes the device from its driver's
+ * idle power state for the reset).  True when each one's chain worked: the
+ * group stays there, staged.  False without a reset when the node or a
+ * member cannot be staged (a member not on vfio-pci, or whose unbind could
+ * wait beyond the group: a stage's end unbinds it on the loop); false after
+ * the resets when one failed, and the return goes on without running them
+ * again.
+ */
+static bool return_stage(ReturnJob *job, int node) {
+        size_t n = strv_length(job->devices);
+        struct stat st;
+        bool all = true;
+
+        /*
+         * Only a node nobody but root could open, should passthrud die with
+         * the stage: one whose owner the lease's end did not get back, or
+         * that a udev rule opens to a group, is not kept.
+         */
+        if (fstat(node, &st) < 0 || st.st_uid != 0 || (st.st_mode & 077) != 0)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *driver = NULL;
+
+                if (sysfs_pci_driver(job->sysfs_root, job->devices[i], &driver) < 0 || !driver ||
+                    strcmp(driver, PT_VFIO_DRIVER) != 0 ||
+                    sysfs_unbind_waits_beyond_group(job->sysfs_root, job->devices[i]))
+                        return false;
+        }
+        job->reset_done = true;
+        for (size_t i = 0; i < n; i++) {
+                job->results[i] = return_reset(job, i);
+                if (job->results[i] < 0)
+                        all = false;
+        }
+        return all;
 }
 
 static int return_run(void *userdata) {
@@ -745,40 +841,48 @@ static int return_run(void *userdata) {
          * waiting for its own fds), a device with a cdev (its fds hold it
          * without the group) and what is not on vfio-pci by then go
          * through a child process, as every unbind did before (sysfs.h).
+         * With StageIdleGroups=yes, a group whose node is held here is
+         * reset on vfio-pci instead, and kept there with its node when
+         * every member's reset worked (stage.h).
          */
         if (job->openers)
                 node = holders_wait_openers(job->openers, RETURN_RECHECK_USEC, RETURN_UNSEEN_USEC);
+        if (node >= 0 && job->stage && return_stage(job, node)) {
+                job->stage_fd = TAKE_FD(node);
+                return 0;
+        }
         /* -ENODEV: the device is gone; -ENOENT: a driver that cannot be unbound (quarantined below). */
         for (size_t i = 0; i < n; i++) {
                 int r = node >= 0 && !sysfs_unbind_waits_beyond_group(job->sysfs_root, job->devices[i]) ?
                         sysfs_unbind_from(job->sysfs_root, PT_VFIO_DRIVER, job->devices[i]) : -EBUSY;
 
-                job->results[i] = r >= 0 ? 0 : sysfs_unbind(job->sysfs_root, job->devices[i]);
+                job->unbinds[i] = r >= 0 ? 0 : sysfs_unbind(job->sysfs_root, job->devices[i]);
         }
         node = safe_close(node);
         FAULT_POINT("return-unbound");
         for (size_t i = 0; i < n; i++) {
                 int r;
 
-                if (job->results[i] == -ENODEV)
+                if (job->unbinds[i] == -ENODEV || (job->reset_done && job->results[i] == -ENODEV)) {
+                        job->results[i] = -ENODEV;
                         continue;       /* removed */
-                if (job->results[i] < 0) {
+                }
+                if (job->unbinds[i] < 0) {
                         /*
                          * Still on vfio-pci, and maybe still open: a reset now
                          * would be undone by whatever its holder does next.
                          * Not reset, not bound: quarantined.
                          */
-                        job->resets[i] = job->results[i];
+                        job->results[i] = job->unbinds[i];
+                        if (!job->reset_done)
+                                job->resets[i] = job->unbinds[i];
                         continue;
                 }
-                /* Strongest first, until one trusted to clear the device's state works. */
-                job->resets[i] = reset_chain_run(&job->chains[i], job->sysfs_root, job->devices[i], NULL, NULL);
-                job->results[i] = job->resets[i];
-                if (job->results[i] == -ENODEV)
-                        continue;
-                r = sysfs_set_bus_master(job->sysfs_root, job->devices[i], false);
-                if (r < 0 && r != -ENODEV)
-                        log_warning_errno(r, "Cannot clear bus mastering of %s, ignoring: %m", job->devices[i]);
+                if (!job->reset_done) {
+                        job->results[i] = return_reset(job, i);
+                        if (job->results[i] == -ENODEV)
+                                continue;
+                }
                 r = sysfs_bind_to(job->sysfs_root, job->devices[i], PT_STUB_DRIVER);
                 if (r < 0 && job->results[i] >= 0)
                         job->results[i] = r;
@@ -841,6 +945,11 @@ static void return_done(int result, void *userdata) {
          */
         lease_free(l);
         ledger_remove(&m->ledger, group);
+        /* Every member reset on vfio-pci, the node held: staged for the next grant. */
+        if (job->stage_fd >= 0 && stage_new(m, group, job->devices, TAKE_FD(job->stage_fd)) < 0)
+                /* Leased to nobody on vfio-pci: shown foreign and quarantined, taken back by a restart. */
+                log_error("IOMMU group %d was reset, but could not be staged: its members stay on vfio-pci, "
+                          "quarantined", group);
 
         /*
          * Available first: a waiting VM goes on while the rest is told.
@@ -852,13 +961,13 @@ static void return_done(int result, void *userdata) {
                 Device *d = manager_find_device(m, job->devices[i]);
 
                 /* Out of memory leaves the driver as it was: re-read below. */
-                if (d && job->results[i] >= 0)
+                if (d && job->results[i] >= 0 && !d->stage)
                         (void) device_note_driver(d, PT_STUB_DRIVER);
         }
         for (size_t i = 0; i < n; i++) {
                 Device *d = manager_find_device(m, job->devices[i]);
 
-                if (d && job->results[i] >= 0 && device_driver_is(d, PT_STUB_DRIVER)) {
+                if (d && job->results[i] >= 0 && (d->stage || device_driver_is(d, PT_STUB_DRIVER))) {
                         device_send_changed(m, d);
                         manager_refresh_later(m, d->address);
                 } else
@@ -928,19 +1037,25 @@ static void lease_start_return(Lease *l) {
         if (!job)
                 goto fail;
         job->lease = l;
+        job->stage_fd = -EBADF;
         job->sysfs_root = strdup(m->sysfs_root);
         job->devices = strv_copy(l->devices);
         job->chains = calloc(n ?: 1, sizeof(ResetChain));
         job->results = calloc(n ?: 1, sizeof(int));
         job->resets = calloc(n ?: 1, sizeof(int));
+        job->unbinds = calloc(n ?: 1, sizeof(int));
+        job->stage = m->config.stage_idle_groups;
         job->openers = lease_holders(l);
-        if (!job->sysfs_root || !job->devices || !job->chains || !job->results || !job->resets || !job->openers)
+        if (!job->sysfs_root || !job->devices || !job->chains || !job->results || !job->resets || !job->unbinds ||
+            !job->openers)
                 goto fail;
         job->openers->killed = l->killed;
         for (size_t i = 0; i < n; i++) {
                 Device *d = manager_find_device(m, l->devices[i]);
 
-                /* A device the daemon does not know: no methods, no reset, quarantine. */
+                /* A device the daemon does not know: no methods, no reset, quarantine (and no stage). */
+                if (!d)
+                        job->stage = false;
                 if (d && reset_chain_init(&job->chains[i], d->sys.reset_methods, &m->config, d->sys.vendor,
                                           d->sys.device) < 0)
                         goto fail;
@@ -1335,7 +1450,8 @@ static int lease_take_back_unfinished(Manager *m) {
                         lease_free(l);
                         continue;
                 }
-                log_notice("%s was left on vfio-pci by a grant that did not finish: taking IOMMU group %d back",
+                log_notice("%s was left on vfio-pci by a grant that did not finish, or staged by a passthrud that died: "
+                           "taking IOMMU group %d back",
                            d->address, l->group);
                 lease_attach(l);
                 lease_end(l, PT_LEASE_REASON_PROCESS_EXITED);

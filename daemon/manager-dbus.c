@@ -23,6 +23,7 @@
 #include "manager-dbus.h"
 #include "passthru-names.h"
 #include "sriov.h"
+#include "stage.h"
 #include "strv.h"
 
 
@@ -683,6 +684,15 @@ static int mark_start(Manager *m, sd_bus_message *msg, Device *d, const char *ru
         return 0;
 }
 
+/*
+ * Root's method on a member of a staged group: the group goes back to
+ * passthru first, where the method expects an idle device (stage.h).
+ */
+static void unstage_for(Device *d, const char *method) {
+        if (d->stage)
+                (void) stage_unstage(d->stage, method);
+}
+
 static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *what = NULL;
         Manager *m = userdata;
@@ -716,6 +726,7 @@ static int method_set_passthrough(sd_bus_message *msg, void *userdata, sd_bus_er
         r = check_modprobe_ours(m, error);
         if (r < 0)
                 return r;
+        unstage_for(d, "root's SetPassthrough");
         /* A PF's VFs live only while its host driver has it. */
         s = state_find_device(&m->state, d->address);
         if (enabled && (d->sys.num_vfs > 0 || (s && s->num_vfs > 0)))
@@ -1099,6 +1110,7 @@ static int method_reset(sd_bus_message *msg, void *userdata, sd_bus_error *error
                 return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
                                          "%s is being changed by an earlier %s: ask again when it has answered.",
                                          d->address, d->configuring ? "SetPassthrough" : "SetNumVFs");
+        unstage_for(d, "root's Reset");
         /* The reset methods are the kernel's to change (sysfs reset_method). */
         (void) device_refresh(d);
         st = device_state(d);
@@ -1148,6 +1160,9 @@ static int method_maintenance(sd_bus_message *msg, void *userdata, sd_bus_error 
                                          "EnterMaintenanceMode again; no new lease is granted meanwhile "
                                          "(ExitMaintenanceMode lifts that).", m->n_leases);
         }
+        /* In maintenance mode every idle device is on passthru: passthru.ko's to update or unload. */
+        if (enter)
+                stage_unstage_all(m, "maintenance mode");
         if (m->state.maintenance != enter) {
                 m->state.maintenance = enter;
                 r = manager_save_state(m);

@@ -15,6 +15,7 @@
 #include "manager-dbus.h"
 #include "fileio.h"
 #include "passthru-names.h"
+#include "stage.h"
 #include "strv.h"
 
 const ManagerPaths manager_default_paths = {
@@ -54,6 +55,9 @@ Manager *manager_free(Manager *m) {
         while (m->n_leases > 0)
                 lease_free(m->leases[0]);
         free(m->leases);
+        /* Stages are closed, not moved back: passthrud's stop unstages them before (stage_unstage_all()). */
+        for (size_t i = 0; i < m->n_devices; i++)
+                stage_free(m->devices[i]->stage);
         for (size_t i = 0; i < m->n_devices; i++)
                 device_free(m->devices[i]);
         free(m->devices);
@@ -313,6 +317,9 @@ int manager_set_quarantined(Manager *m, Device *d, bool on) {
         int r;
 
         if (on) {
+                /* Off its stage first: a quarantined device is not kept ready for a grant. */
+                if (d->stage)
+                        (void) stage_unstage(d->stage, "a member is quarantined");
                 /* Held in memory even when the list cannot be written: manager_save_quarantine() catches up. */
                 d->quarantined = true;
                 r = quarantine_list_add(m, d->address);
@@ -434,7 +441,7 @@ static int ledger_write_run(void *userdata) {
         return ledger_write_at(w->dirfd, w->text, w->durable);
 }
 
-int manager_save_ledger_start(Manager *m, LedgerWrite **ret) {
+int manager_save_ledger_start(Manager *m, bool beside, LedgerWrite **ret) {
         LedgerWrite *w;
         int fd, r;
 
@@ -453,7 +460,7 @@ int manager_save_ledger_start(Manager *m, LedgerWrite **ret) {
         }
         w->dirfd = fd;
         w->durable = !m->runtime_volatile;
-        if (!m->worker || worker_start(m->worker, ledger_write_run, w, &w->job) < 0) {
+        if (!beside || !m->worker || worker_start(m->worker, ledger_write_run, w, &w->job) < 0) {
                 w->job = NULL;
                 w->result = ledger_write_run(w);
         }
@@ -577,6 +584,10 @@ void manager_refresh_device(Manager *m, const char *address) {
                 return;
         }
         r = device_refresh(d);
+        /* A staged member gone, or moved off vfio-pci by someone else: the rest of its group goes back too. */
+        if (d->stage && (r == -ENODEV || !device_driver_is(d, PT_VFIO_DRIVER)))
+                (void) stage_unstage(d->stage, r == -ENODEV ? "a member was removed" :
+                                     "a member left vfio-pci behind passthrud's back");
         if (r == -ENODEV) {
                 if (d->lease)
                         lease_end(d->lease, PT_LEASE_REASON_DEVICE_REMOVED);

@@ -167,9 +167,10 @@ int manager_save_ledger(Manager *m);
  * manager_save_ledger() in two halves, for a grant: the ledger as it is now
  * is written by a worker's thread while the caller goes on (the group's
  * moves), and _finish() waits for it and gives its result.  Without a
- * worker (or a thread for it) _start() writes it itself.  Every started
- * write is finished before the loop runs again.
+ * worker (or a thread for it), or without @beside (the caller has nothing
+ * to do meanwhile: a staged group's grant), _start() writes it itself.
+ * Every started write is finished before the loop runs again.
  */
 typedef struct LedgerWrite LedgerWrite;
-int manager_save_ledger_start(Manager *m, LedgerWrite **ret);
+int manager_save_ledger_start(Manager *m, bool beside, LedgerWrite **ret);
 int manager_save_ledger_finish(LedgerWrite *w);

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "stage.h"
 
 static int run(void) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
@@ -35,6 +36,8 @@ static int run(void) {
                         r = log_error_errno(-ECONNRESET,
                                             "The system bus connection was lost; exiting for systemd to restart passthrud "
                                             "(leases are kept in the ledger)");
+                /* Idle groups back on passthru: nothing of ours stays on vfio-pci without a holder. */
+                stage_unstage_all(m, "passthrud stops");
         }
         return r;
 }

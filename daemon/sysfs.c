@@ -638,16 +638,45 @@ static int device_dir_open(const char *root, const char *address) {
         return fd;
 }
 
+/*
+ * Whether a vfio-dev/vfioN of the device directory @dfd has a device
+ * number: a VFIO device cdev (Linux 6.6+).  Linux 6.1 to 6.5 make that
+ * class device without one (no /dev node, no fd without the group).
+ * True when it cannot tell.
+ */
+static bool has_vfio_device_cdev(int dfd) {
+        _cleanup_(closedirp) DIR *dir = NULL;
+        int fd = openat(dfd, "vfio-dev", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0)
+                return errno != ENOENT;
+        dir = fdopendir(fd);
+        if (!dir) {
+                safe_close(fd);
+                return true;
+        }
+        for (struct dirent *de; (errno = 0, de = readdir(dir));) {
+                _cleanup_free_ char *dev = NULL;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                if (asprintf(&dev, "%s/dev", de->d_name) < 0)
+                        return true;
+                if (faccessat(dirfd(dir), dev, F_OK, 0) == 0 || errno != ENOENT)
+                        return true;
+        }
+        return errno != 0;
+}
+
 bool sysfs_unbind_waits_beyond_group(const char *root, const char *address) {
-        static const char * const beyond[] = { "virtfn0", "vfio-dev" };        /* its VFs, its device cdev */
         _cleanup_close_ int dfd = device_dir_open(root, address);
 
         if (dfd < 0)
                 return true;
-        for (size_t i = 0; i < ELEMENTSOF(beyond); i++)
-                if (faccessat(dfd, beyond[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
-                        return true;
-        return false;
+        /* Its VFs: a link, dangling or not. */
+        if (faccessat(dfd, "virtfn0", F_OK, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+                return true;
+        return has_vfio_device_cdev(dfd);
 }
 
 int sysfs_bind_to(const char *root, const char *address, const char *driver) {

@@ -89,8 +89,9 @@ int sysfs_unbind_from(const char *root, const char *driver, const char *address)
  * Can vfio-pci's unbind of the device wait for fds that its group's node,
  * held, does not keep away?  When it has SR-IOV VFs (a virtfn0 link: the
  * unbind removes them, and each VF's removal waits for its own device fds,
- * in groups of their own) or a VFIO device cdev (vfio-dev/, Linux 6.6+: an
- * fd of /dev/vfio/devices/vfioN holds the device without the group).
+ * in groups of their own) or a VFIO device cdev (a vfio-dev/vfioN with a
+ * dev file, Linux 6.6+: an fd of /dev/vfio/devices/vfioN holds the device
+ * without the group; 6.1-6.5 make vfio-dev/vfioN without a device number).
  * True when it cannot tell.
  */
 bool sysfs_unbind_waits_beyond_group(const char *root, const char *address);

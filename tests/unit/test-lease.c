@@ -21,6 +21,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <dirent.h>
 
 #include "fake-manager.h"
 #include "fake-sysfs.h"
@@ -36,6 +37,7 @@
 #include "process.h"
 #include "state.h"
 #include "strv.h"
+#include "stage.h"
 #include "sysfs.h"
 
 #define D1  "0000:01:00.0"
@@ -107,6 +109,16 @@ static void fx_load(Fx *fx, const char *state_text) {
                 fake_write(fx->root, "var/lib/passthru/" STATE_FILE_NAME, state_text);
         assert_int_equal(manager_new(&fx->paths.paths, &fx->m), 0);
         assert_int_equal(manager_load(fx->m), 0);
+}
+
+/* fx_load(), and a loop for the manager's jobs and timers (the caller's to unref). */
+static sd_event *fx_load_looping(Fx *fx, const char *state_text) {
+        sd_event *event = NULL;
+
+        fx_load(fx, state_text);
+        assert_int_equal(sd_event_new(&event), 0);
+        assert_int_equal(manager_attach_event(fx->m, event), 0);
+        return event;
 }
 
 static Device *fx_device(Fx *fx, const char *address) {
@@ -856,7 +868,7 @@ static void ledger_write_in_halves(Fx *fx, int group, const char *device, bool w
 
         assert_true(with_worker == (fx->m->worker != NULL));
         assert_int_equal(ledger_add(&fx->m->ledger, &e), 0);
-        assert_int_equal(manager_save_ledger_start(fx->m, &w), 0);
+        assert_int_equal(manager_save_ledger_start(fx->m, true, &w), 0);
         assert_non_null(w);
         /* What changes after the start is not in this write. */
         assert_true(ledger_remove(&fx->m->ledger, group));
@@ -883,9 +895,20 @@ static void ledger_is_written_in_halves_by_a_worker_or_without_one(void **state)
         assert_int_equal(ledger_load(fx->paths.runtime_dir, &read, NULL), 0);
         assert_int_equal(read.n, 2);
         ledger_done(&read);
+        /* Not beside anything (a staged group's grant): on disk when the start returns, worker or not. */
+        assert_true(ledger_remove(&fx->m->ledger, 2));
+        assert_int_equal(manager_save_ledger_start(fx->m, false, &w), 0);
+        assert_int_equal(ledger_load(fx->paths.runtime_dir, &read, NULL), 0);
+        assert_int_equal(read.n, 1);
+        ledger_done(&read);
+        assert_int_equal(manager_save_ledger_finish(w), 0);
+        w = NULL;
+        assert_true(ledger_remove(&fx->m->ledger, 1));
+        ledger_write_in_halves(fx, 1, D1, true);
+        ledger_write_in_halves(fx, 2, D2A, true);
         /* An invalid book is not written at all. */
         fx->m->ledger.entries[0].pid = 0;
-        assert_int_equal(manager_save_ledger_start(fx->m, &w), -EINVAL);
+        assert_int_equal(manager_save_ledger_start(fx->m, true, &w), -EINVAL);
         assert_null(w);
         fx->m->ledger.entries[0].pid = 4242;
         sd_event_unref(event);
@@ -916,9 +939,7 @@ int __wrap_clone(int (*fn)(void *), void *stack, int flags, void *arg, ...) {
 
 /* D1 marked, on vfio-pci and leased to this process, with a loop for its return (*ret_event, the caller's). */
 static Lease *fx_d1_leased_on_vfio(Fx *fx, sd_event **ret_event) {
-        fx_load(fx, MARKED_STATE);
-        assert_int_equal(sd_event_new(ret_event), 0);
-        assert_int_equal(manager_attach_event(fx->m, *ret_event), 0);
+        *ret_event = fx_load_looping(fx, MARKED_STATE);
         fake_bind(fx->root, D1, "vfio-pci");
         return fx_lease(fx, 1, "vm-a", getpid(), (const char *const[]) { D1, NULL });
 }
@@ -968,6 +989,309 @@ static void a_pf_with_vfs_unbinds_from_a_child_though_the_node_is_held(void **st
         assert_int_equal(return_clones(fx), 1);
 }
 
+/* How many of this process's fds are open on the fake tree's file @rel. */
+static unsigned fds_open_on(Fx *fx, const char *rel) {
+        _cleanup_free_ char *path = fake_path(fx->root, rel);
+        _cleanup_(closedirp) DIR *dir = opendir("/proc/self/fd");
+        struct stat want, st;
+        unsigned n = 0;
+
+        assert_non_null(dir);
+        assert_int_equal(stat(path, &want), 0);
+        for (struct dirent *de; (de = readdir(dir));) {
+                int fd = atoi(de->d_name);
+
+                if (de->d_name[0] != '.' && fd != dirfd(dir) && fstat(fd, &st) == 0 && st.st_dev == want.st_dev &&
+                    st.st_ino == want.st_ino)
+                        n++;
+        }
+        return n;
+}
+
+#define D1_DIR "devices/pci0000:00/" D1
+
+/* The fake tree's group node @rel, root's, with @mode (VFIO makes it 0600). */
+static void fx_node(Fx *fx, const char *rel, mode_t mode) {
+        _cleanup_free_ char *path = fake_path(fx->root, rel);
+
+        fake_write(fx->root, rel, "");
+        assert_int_equal(chmod(path, mode), 0);
+}
+
+/*
+ * D1 leased and given back with StageIdleGroups=yes, the return's worker
+ * holding the group's node (which the test's fake tree has): staged.
+ */
+static void fx_d1_staged(Fx *fx, sd_event **ret_event, const char *reset_method) {
+        Lease *l = fx_d1_leased_on_vfio(fx, ret_event);
+
+        fx->m->config.stage_idle_groups = true;
+        fx_node(fx, "dev/vfio/1", 0600);
+        if (reset_method)
+                fake_writef(fx->root, D1_DIR "/reset_method", "%s\n", reset_method);
+        /* As the grant's udev event has it read: on vfio-pci. */
+        assert_int_equal(device_refresh(fx_device(fx, D1)), 0);
+        __atomic_store_n(&clones, 0, __ATOMIC_RELAXED);
+        lease_end(l, PT_LEASE_REASON_RELEASED);
+        for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
+                (void) sd_event_run(*ret_event, 100000);
+        assert_int_equal(fx->m->n_leases, 0);
+}
+
+static void assert_vfio_unbind_not_written(Fx *fx) {
+        _cleanup_free_ char *s = fake_read(fx->root, "bus/pci/drivers/vfio-pci/unbind");
+
+        assert_true(!s || !*s);
+}
+
+/*
+ * StageIdleGroups=yes: the return resets the group where it is, on
+ * vfio-pci, and keeps the node its worker opened; nothing is unbound, no
+ * child process; D1 is available to the next VM, with the reset recorded.
+ */
+static void a_staged_return_resets_on_vfio_and_keeps_the_node(void **state) {
+        Fx *fx = *state;
+        sd_event *event = NULL;
+        Device *d;
+
+        fx_d1_staged(fx, &event, NULL);
+        d = fx_device(fx, D1);
+        assert_non_null(d->stage);
+        assert_int_equal(d->stage->group, 1);
+        assert_int_equal(fds_open_on(fx, "dev/vfio/1"), 1);
+        assert_true(device_driver_is(d, PT_VFIO_DRIVER));
+        assert_int_equal(device_state(d), DEVICE_AVAILABLE);
+        assert_false(d->quarantined);
+        assert_fake_file(fx->root, D1_DIR "/reset", "1");
+        assert_non_null(d->reset_results);
+        assert_string_equal(d->reset_results[0], "flr: ok");
+        assert_vfio_unbind_not_written(fx);
+        assert_int_equal(__atomic_load_n(&clones, __ATOMIC_RELAXED), 0);
+        assert_int_equal(fx_check(fx, D1, "vm-b"), 0);
+        sd_event_unref(event);
+}
+
+/*
+ * A group of two (and a bridge, which stays where it is) is staged whole:
+ * one stage, one node, both members available; a grant must cover both
+ * (stage_covers()); one member's quarantine takes both off the stage.
+ */
+static void a_group_of_two_is_staged_whole(void **state) {
+        Fx *fx = *state;
+        sd_event *event = NULL;
+        Device *a, *b;
+        Lease *l;
+
+        event = fx_load_looping(fx, MARKED_STATE);
+        fx->m->config.stage_idle_groups = true;
+        fake_bind(fx->root, D2A, "vfio-pci");
+        fake_bind(fx->root, D2B, "vfio-pci");
+        fx_node(fx, "dev/vfio/2", 0600);
+        a = fx_device(fx, D2A);
+        b = fx_device(fx, D2B);
+        assert_int_equal(device_refresh(a), 0);
+        assert_int_equal(device_refresh(b), 0);
+        l = fx_lease(fx, 2, "vm-a", getpid(), (const char *const[]) { D2A, D2B, NULL });
+        lease_end(l, PT_LEASE_REASON_RELEASED);
+        for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
+                (void) sd_event_run(event, 100000);
+        assert_int_equal(fx->m->n_leases, 0);
+        assert_non_null(a->stage);
+        assert_ptr_equal(a->stage, b->stage);
+        assert_int_equal(fds_open_on(fx, "dev/vfio/2"), 1);
+        assert_int_equal(device_state(a), DEVICE_AVAILABLE);
+        assert_int_equal(device_state(b), DEVICE_AVAILABLE);
+        assert_true(stage_covers(a, (char *[]) { (char *) D2A, (char *) D2B, NULL }));
+        assert_false(stage_covers(a, (char *[]) { (char *) D2A, NULL }));
+        assert_false(stage_covers(a, (char *[]) { (char *) D2A, (char *) D2B, (char *) D1, NULL }));
+        assert_int_equal(fx_check(fx, D2B, "vm-b"), 0);
+        assert_int_equal(manager_set_quarantined(fx->m, b, true), 0);
+        assert_null(a->stage);
+        assert_null(b->stage);
+        assert_int_equal(fds_open_on(fx, "dev/vfio/2"), 0);
+        sd_event_unref(event);
+}
+
+/* Without StageIdleGroups= (the default) the same return unbinds and rebinds, and keeps nothing open. */
+static void an_unstaged_return_keeps_no_node(void **state) {
+        Fx *fx = *state;
+        sd_event *event = NULL;
+        Lease *l = fx_d1_leased_on_vfio(fx, &event);
+
+        fake_write(fx->root, "dev/vfio/1", "");
+        lease_end(l, PT_LEASE_REASON_RELEASED);
+        for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
+                (void) sd_event_run(event, 100000);
+        assert_null(fx_device(fx, D1)->stage);
+        assert_int_equal(fds_open_on(fx, "dev/vfio/1"), 0);
+        assert_fake_file(fx->root, "bus/pci/drivers/vfio-pci/unbind", D1);
+        sd_event_unref(event);
+}
+
+/*
+ * A reset on vfio-pci that no trusted method made (pm only): no stage; the
+ * group leaves vfio-pci (unbound from this thread, the node still held) and
+ * comes back quarantined, its one reset recorded, not run again.
+ */
+static void a_staged_return_whose_reset_fails_is_not_staged(void **state) {
+        Fx *fx = *state;
+        sd_event *event = NULL;
+        Device *d;
+
+        fx_d1_staged(fx, &event, "pm");
+        d = fx_device(fx, D1);
+        assert_null(d->stage);
+        assert_true(d->quarantined);
+        assert_int_equal(fds_open_on(fx, "dev/vfio/1"), 0);
+        assert_fake_file(fx->root, "bus/pci/drivers/vfio-pci/unbind", D1);
+        assert_int_equal(__atomic_load_n(&clones, __ATOMIC_RELAXED), 0);
+        assert_int_equal(strv_length(d->reset_results), 1);
+        assert_string_equal(d->reset_results[0], "pm: ok (not trusted to clear state)");
+        sd_event_unref(event);
+}
+
+/*
+ * A node others could open, were passthrud to die with the stage (a udev
+ * rule's group access here), is not kept: the return goes on as without
+ * StageIdleGroups=, reset once.
+ */
+static void a_node_open_to_a_group_is_not_staged(void **state) {
+        Fx *fx = *state;
+        sd_event *event = NULL;
+        Lease *l = fx_d1_leased_on_vfio(fx, &event);
+
+        fx->m->config.stage_idle_groups = true;
+        fx_node(fx, "dev/vfio/1", 0660);
+        assert_int_equal(device_refresh(fx_device(fx, D1)), 0);
+        lease_end(l, PT_LEASE_REASON_RELEASED);
+        for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
+                (void) sd_event_run(event, 100000);
+        assert_null(fx_device(fx, D1)->stage);
+        assert_int_equal(fds_open_on(fx, "dev/vfio/1"), 0);
+        assert_fake_file(fx->root, "bus/pci/drivers/vfio-pci/unbind", D1);
+        assert_int_equal(strv_length(fx_device(fx, D1)->reset_results), 1);
+        sd_event_unref(event);
+}
+
+/* A PF with a VF: its unbind could wait beyond the group, so it is never staged. */
+static void a_pf_with_vfs_is_not_staged(void **state) {
+        Fx *fx = *state;
+        sd_event *event = NULL;
+
+        fake_symlink(fx->root, D1_DIR "/virtfn0", "../0000:01:10.0");
+        fx_d1_staged(fx, &event, NULL);
+        assert_null(fx_device(fx, D1)->stage);
+        assert_int_equal(fds_open_on(fx, "dev/vfio/1"), 0);
+        sd_event_unref(event);
+}
+
+/*
+ * A grant of a staged group uses the node the stage holds: nothing is
+ * moved (no driver_override written), nothing opened.  Here VFIO's own
+ * check of the group fails (the fake node is a file): the grant is refused
+ * naming it, and the group is staged again, node and all: nothing lost.
+ */
+static void a_failed_grant_of_a_staged_group_stages_it_again(void **state) {
+        Fx *fx = *state;
+        _cleanup_free_ char *override = NULL, *after = NULL;
+        sd_event *event = NULL;
+        Lease *l = NULL;
+        int fd = -EBADF;
+        Device *d;
+
+        fx_d1_staged(fx, &event, NULL);
+        d = fx_device(fx, D1);
+        override = fake_read(fx->root, D1_DIR "/driver_override");
+        assert_int_equal(lease_acquire(fx->m, d, "vm-b", strv_copy((char *[]) { (char *) D1, NULL }), getpid(), pidfd_open(getpid()), 0, getuid(),
+                                       &(AcquireOptions) { .node_owner = (uid_t) -1 }, &l, &fd, &fx->error),
+                         -ENOTTY);
+        assert_string_equal(fx->error.message, "Cannot ask VFIO whether IOMMU group 1 is viable: "
+                            "Inappropriate ioctl for device");
+        assert_null(l);
+        assert_true(fd < 0);
+        after = fake_read(fx->root, D1_DIR "/driver_override");
+        assert_string_equal(after, override);
+        assert_non_null(d->stage);
+        assert_int_equal(fds_open_on(fx, "dev/vfio/1"), 1);
+        assert_int_equal(device_state(d), DEVICE_AVAILABLE);
+        assert_int_equal(fx->m->ledger.n, 0);
+        sd_event_unref(event);
+}
+
+/*
+ * A stage that holds only part of the group a grant moves (a member came
+ * since): it ends before the grant moves anything, so that its node does
+ * not keep the grant's open out; the grant then goes the usual way (here
+ * the fake tree cannot bind D2B: refused, naming it).
+ */
+static void a_grant_of_a_group_grown_since_its_stage_ends_the_stage(void **state) {
+        Fx *fx = *state;
+        _cleanup_free_ char *node = NULL;
+        Lease *l = NULL;
+        int fd = -EBADF;
+        Device *a;
+
+        fx_load(fx, MARKED_STATE);
+        fake_bind(fx->root, D2A, "vfio-pci");
+        fake_write(fx->root, "dev/vfio/2", "");
+        a = fx_device(fx, D2A);
+        assert_int_equal(device_refresh(a), 0);
+        node = fake_path(fx->root, "dev/vfio/2");
+        assert_int_equal(stage_new(fx->m, 2, (char *[]) { (char *) D2A, NULL }, open(node, O_RDWR | O_CLOEXEC)), 0);
+        assert_int_equal(fds_open_on(fx, "dev/vfio/2"), 1);
+        assert_true(lease_acquire(fx->m, fx_device(fx, D2B), "vm-b",
+                                  strv_copy((char *[]) { (char *) D2A, (char *) D2B, NULL }), getpid(),
+                                  pidfd_open(getpid()), 0, getuid(), &(AcquireOptions) { .node_owner = (uid_t) -1 },
+                                  &l, &fd, &fx->error) < 0);
+        assert_non_null(strstr(fx->error.message, "Failed to bind " D2B " to vfio-pci"));
+        assert_null(a->stage);
+        assert_int_equal(fds_open_on(fx, "dev/vfio/2"), 0);
+        assert_fake_file(fx->root, "bus/pci/drivers/vfio-pci/unbind", D2A);
+        assert_int_equal(fx->m->ledger.n, 0);
+}
+
+/*
+ * A staged member that leaves vfio-pci behind passthrud's back: the stage
+ * ends at its event (the node closed), and the device is read as it is.
+ */
+static void a_staged_member_moved_away_ends_the_stage(void **state) {
+        Fx *fx = *state;
+        sd_event *event = NULL;
+        Device *d;
+
+        fx_d1_staged(fx, &event, NULL);
+        d = fx_device(fx, D1);
+        fake_bind(fx->root, D1, "e1000e");
+        manager_refresh_device(fx->m, D1);
+        assert_null(d->stage);
+        assert_int_equal(fds_open_on(fx, "dev/vfio/1"), 0);
+        assert_true(device_driver_is(d, "e1000e"));
+        sd_event_unref(event);
+}
+
+/*
+ * A staged member quarantined: the stage ends first.  Its members are
+ * unbound from vfio-pci from this thread while the node is held, then
+ * bound to passthru (which the fake tree cannot do: quarantined, as the
+ * journal says, rather than left on vfio-pci leased to nobody).
+ */
+static void a_quarantine_ends_the_stage_unbinding_with_the_node_held(void **state) {
+        Fx *fx = *state;
+        sd_event *event = NULL;
+        Device *d;
+
+        fx_d1_staged(fx, &event, NULL);
+        d = fx_device(fx, D1);
+        assert_int_equal(manager_set_quarantined(fx->m, d, true), 0);
+        assert_null(d->stage);
+        assert_true(d->quarantined);
+        assert_int_equal(fds_open_on(fx, "dev/vfio/1"), 0);
+        assert_fake_file(fx->root, "bus/pci/drivers/vfio-pci/unbind", D1);
+        assert_fake_file(fx->root, D1_DIR "/driver_override", PT_STUB_DRIVER);
+        assert_int_equal(__atomic_load_n(&clones, __ATOMIC_RELAXED), 0);
+        sd_event_unref(event);
+}
+
 /*
  * A lease whose return cannot start (no thread for its job) stays
  * releasing, refused to the next caller, and its return is tried again
@@ -978,9 +1302,7 @@ static void a_return_that_cannot_start_is_tried_again(void **state) {
         sd_event *event = NULL;
         Lease *l;
 
-        fx_load(fx, MARKED_STATE);
-        assert_int_equal(sd_event_new(&event), 0);
-        assert_int_equal(manager_attach_event(fx->m, event), 0);
+        event = fx_load_looping(fx, MARKED_STATE);
         l = fx_lease(fx, 1, "vm-a", getpid(), (const char *const[]) { D1, NULL });
         threads_refused = true;
         lease_end(l, PT_LEASE_REASON_RELEASED);
@@ -1013,9 +1335,7 @@ static void a_member_unknown_at_the_return_comes_back_quarantined(void **state) 
         char *path, *list;
         Lease *l;
 
-        fx_load(fx, MARKED_STATE);
-        assert_int_equal(sd_event_new(&event), 0);
-        assert_int_equal(manager_attach_event(fx->m, event), 0);
+        event = fx_load_looping(fx, MARKED_STATE);
         l = fx_lease(fx, 2, "vm-a", getpid(), (const char *const[]) { D2A, D2B, NULL });
         manager_remove_device(fx->m, fx_device(fx, D2B));
         assert_null(manager_find_device(fx->m, D2B));
@@ -1180,9 +1500,7 @@ static void a_quarantine_the_list_cannot_take_is_written_when_it_can_be(void **s
         sd_event *event = NULL;
         int cached;
 
-        fx_load(fx, MARKED_STATE);
-        assert_int_equal(sd_event_new(&event), 0);
-        assert_int_equal(manager_attach_event(fx->m, event), 0);
+        event = fx_load_looping(fx, MARKED_STATE);
         fx->m->quarantine_retry_usec = 20 * 1000;
         assert_int_equal(ledger_add(&fx->m->ledger, &(LedgerEntry) {
                 .group = 1, .devices = (char *[]) { (char *) D1, NULL }, .vm = (char *) "vm-a", .pid = getpid(),
@@ -1302,10 +1620,8 @@ static void revoke_then_restart(void **state, bool released_first) {
         child = live_pid();
         assert_int_equal(proc_start_time(child, &start), 0);
         fake_bind(fx->root, D1, "vfio-pci");
-        fx_load(fx, MARKED_STATE);
+        event = fx_load_looping(fx, MARKED_STATE);
         fx->m->config.revoke_grace_usec = 60 * 1000 * 1000;    /* still running when the daemon "stops" */
-        assert_int_equal(sd_event_new(&event), 0);
-        assert_int_equal(manager_attach_event(fx->m, event), 0);
         l = fx_lease(fx, 1, "vm-a", child, (const char *const[]) { D1, NULL });
         l->start_time = start;
         assert_int_equal(ledger_add(&fx->m->ledger, &(LedgerEntry) {
@@ -1337,10 +1653,8 @@ static void revoke_then_restart(void **state, bool released_first) {
         fake_mkdir_p(fx->root, cgroup);
         strcat(cgroup, "/cgroup");
         fake_write(fx->root, cgroup, "0::/machine.slice/vm-a.scope\n");
-        fx_load(fx, MARKED_STATE);
+        event = fx_load_looping(fx, MARKED_STATE);
         fx->m->config.revoke_grace_usec = 50 * 1000;
-        assert_int_equal(sd_event_new(&event), 0);
-        assert_int_equal(manager_attach_event(fx->m, event), 0);
         assert_int_equal(lease_reconcile(fx->m), 0);
         assert_int_equal(fx->m->n_leases, 1);
         l = fx->m->leases[0];
@@ -1411,9 +1725,7 @@ static void a_ledger_naming_a_host_device_leaves_it_alone(void **state) {
                  "[Lease 4]\nDevices=0000:04:00.0\nVm=vm-b\nPid=%d\nStartTime=1\nUid=0\n", (int) child,
                  (int) child);
         fake_write(fx->root, "run/passthru/leases", text);
-        fx_load(fx, MARKED_STATE);
-        assert_int_equal(sd_event_new(&event), 0);
-        assert_int_equal(manager_attach_event(fx->m, event), 0);
+        event = fx_load_looping(fx, MARKED_STATE);
         assert_int_equal(lease_reconcile(fx->m), 0);
         assert_null(ledger_find_group(&fx->m->ledger, 4));
         for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
@@ -1455,9 +1767,7 @@ static void a_device_removed_during_its_lease_comes_back_quarantined(void **stat
         fx_remove_pci(fx, D1, 1);
         fake_pci_add(fx->root, &(FakePci) { .address = D1, .driver = "vfio-pci", .iommu_group = 1,
                                            .reset_method = "pm" });
-        fx_load(fx, MARKED_STATE);
-        assert_int_equal(sd_event_new(&event), 0);
-        assert_int_equal(manager_attach_event(fx->m, event), 0);
+        event = fx_load_looping(fx, MARKED_STATE);
         (void) fx_lease(fx, 1, "vm-a", getpid(), (const char *const[]) { D1, NULL });
 
         fx_remove_pci(fx, D1, 1);
@@ -1492,9 +1802,7 @@ static void a_ledger_device_back_in_another_group_is_quarantined(void **state) {
                                            .reset_method = "pm" });
         snprintf(text, sizeof(text), "[Lease 1]\nDevices=" D1 "\nVm=vm-a\nPid=%d\nStartTime=1\nUid=0\n", (int) child);
         fake_write(fx->root, "run/passthru/leases", text);
-        fx_load(fx, MARKED_STATE);
-        assert_int_equal(sd_event_new(&event), 0);
-        assert_int_equal(manager_attach_event(fx->m, event), 0);
+        event = fx_load_looping(fx, MARKED_STATE);
         assert_int_equal(lease_reconcile(fx->m), 0);
         for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
                 (void) sd_event_run(event, 100000);
@@ -1612,9 +1920,7 @@ static void a_lease_ended_while_its_holder_lives_is_returning_in_the_ledger(void
         _cleanup_free_ char *text = NULL;
         Lease *l;
 
-        fx_load(fx, MARKED_STATE);
-        assert_int_equal(sd_event_new(&event), 0);
-        assert_int_equal(manager_attach_event(fx->m, event), 0);
+        event = fx_load_looping(fx, MARKED_STATE);
         for (int round = 0; round < 3; round++) {
                 bool exited = round == 1;
                 const char *reason = round == 2 ? PT_LEASE_REASON_DEVICE_REMOVED : PT_LEASE_REASON_RELEASED;
@@ -1705,6 +2011,16 @@ int main(void) {
                 T(a_return_that_holds_the_node_unbinds_in_its_thread),
                 T(a_return_without_the_node_unbinds_from_a_child),
                 T(a_pf_with_vfs_unbinds_from_a_child_though_the_node_is_held),
+                T(a_staged_return_resets_on_vfio_and_keeps_the_node),
+                T(a_group_of_two_is_staged_whole),
+                T(an_unstaged_return_keeps_no_node),
+                T(a_staged_return_whose_reset_fails_is_not_staged),
+                T(a_node_open_to_a_group_is_not_staged),
+                T(a_pf_with_vfs_is_not_staged),
+                T(a_failed_grant_of_a_staged_group_stages_it_again),
+                T(a_grant_of_a_group_grown_since_its_stage_ends_the_stage),
+                T(a_staged_member_moved_away_ends_the_stage),
+                T(a_quarantine_ends_the_stage_unbinding_with_the_node_held),
                 T(a_ledger_entry_on_its_way_back_is_returned_not_adopted),
                 T(a_lease_ended_while_its_holder_lives_is_returning_in_the_ledger),
                 T(a_ledger_entry_returning_goes_on_with_its_return_after_a_restart),

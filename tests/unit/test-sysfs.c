@@ -368,7 +368,7 @@ static void unbind_from_writes_address_to_that_driver(void **state) {
 
 /*
  * What the group's node, held, does not keep from vfio-pci's unbind: a PF's
- * VFs (virtfn0), a device cdev (vfio-dev/).
+ * VFs (virtfn0), a device cdev (vfio-dev/vfioN with a dev number).
  */
 static void unbind_waits_beyond_group_for_vfs_and_a_device_cdev(void **state) {
         const char *root = *state;
@@ -379,7 +379,11 @@ static void unbind_waits_beyond_group_for_vfs_and_a_device_cdev(void **state) {
         assert_true(sysfs_unbind_waits_beyond_group(root, "0000:06:00.0"));      /* a link, dangling or not */
         fake_pci_add(root, &(FakePci) { .address = A1 });
         assert_false(sysfs_unbind_waits_beyond_group(root, A1));
+        /* Linux 6.1-6.5: vfio-dev/vfio0 is a class device without a device number, no cdev. */
         fake_mkdir_p(root, "devices/pci0000:00/" A1 "/vfio-dev/vfio0");
+        assert_false(sysfs_unbind_waits_beyond_group(root, A1));
+        /* 6.6+: /dev/vfio/devices/vfio0, its major:minor in dev. */
+        fake_write(root, "devices/pci0000:00/" A1 "/vfio-dev/vfio0/dev", "511:0\n");
         assert_true(sysfs_unbind_waits_beyond_group(root, A1));
         /* Cannot tell: as if it could. */
         assert_true(sysfs_unbind_waits_beyond_group(root, "../x"));
