@@ -12,8 +12,9 @@
  * The points: acquire-pinned (the caller pinned, nothing moved),
  * acquire-moved (after each device of the group moved to vfio-pci),
  * acquire-recorded (the ledger written, the fd not sent), acquire-sent
- * (the reply with the fd sent) and return-unbound (a return job's worker,
- * the group off vfio-pci, not reset yet).
+ * (the reply with the fd sent), return-unbound (a return job's worker,
+ * the group off vfio-pci, not reset yet) and return-staged (the same with
+ * StageIdleGroups=yes: the group reset on vfio-pci, not staged yet).
  */
 #pragma once
 

@@ -848,6 +848,7 @@ static int return_run(void *userdata) {
         if (job->openers)
                 node = holders_wait_openers(job->openers, RETURN_RECHECK_USEC, RETURN_UNSEEN_USEC);
         if (node >= 0 && job->stage && return_stage(job, node)) {
+                FAULT_POINT("return-staged");
                 job->stage_fd = TAKE_FD(node);
                 return 0;
         }

@@ -39,6 +39,8 @@ MODPROBE=/etc/modprobe.d/passthru.conf
 
 ROUNDS=20
 CYCLES=2000
+# Set while passthrud runs with StageIdleGroups=yes: a group may stay on vfio-pci, held by passthrud.
+STAGED=
 SOAK_SECONDS=1200
 for word in $(cat /proc/cmdline); do
     case $word in
@@ -75,7 +77,8 @@ wait_back() {
     while :; do
         now
         BACK_MS=$((NOW - T0))
-        if on_passthru "$1" && [ "$(dev_prop "$1" State)" = available ]; then
+        if { on_passthru "$1" || { [ -n "$STAGED" ] && [ -e /sys/bus/pci/drivers/vfio-pci/$1 ]; }; } &&
+            [ "$(dev_prop "$1" State)" = available ]; then
             [ $BACK_MS -le "$2" ] || fail "$1 back only after $BACK_MS ms, limit $2 ms: $(tail -n 5 /tmp/passthrud.log)"
             return 0
         fi
@@ -152,6 +155,12 @@ books_match_kernel() {
             grep -q "^$pid $group$" /tmp/holders || fail "$dev's holder $pid does not hold /dev/vfio/$group: $(cat /tmp/holders)"
             assert_eq "$state" leased "state of $dev, leased in the ledger"
             assert_eq "$(dev_prop $dev OwnerPid)" "$pid" "OwnerPid of $dev"
+        elif [ -n "$STAGED" ] && [ "$drv" = vfio-pci ]; then
+            # StageIdleGroups=yes: reset and kept on vfio-pci, its node held by passthrud alone.
+            assert_eq "$state" available "state of $dev, staged"
+            group=$(basename "$(readlink $SYS/$dev/iommu_group)")
+            assert_eq "$(awk -v g="$group" '$2 == g { print $1 }' /tmp/holders)" "$(cat /tmp/passthrud.pid)" \
+                "who holds /dev/vfio/$group, staged"
         else
             [ "$drv" = passthru ] || fail "$dev is on $drv, and no lease in the ledger names it"
             case $state in
@@ -161,6 +170,7 @@ books_match_kernel() {
         fi
     done
     while read -r pid group; do
+        [ -n "$STAGED" ] && [ "$pid" = "$(cat /tmp/passthrud.pid)" ] && continue
         grep -q "^$group $pid " /tmp/ledger.view ||
             fail "pid $pid ($(cat /proc/"$pid"/comm 2>/dev/null)) holds /dev/vfio/$group, which no lease gives it: $(cat /tmp/ledger.view)"
     done </tmp/holders
@@ -289,8 +299,9 @@ kill_round() {
     echo "round $round: back after $BACK_MS ms, $((NOW - texec)) ms after the restart's exec (holder alive across the restart: $alive)"
 }
 
+# kill_at POINT [ROUNDS]: kill_round POINT, ROUNDS ($ROUNDS) times.
 kill_at() {
-    local point=$1 t0 extra=
+    local point=$1 rounds=${2:-$ROUNDS} t0 extra=
     settle
     : >/tmp/back.ms
     : >/tmp/back-exec.ms
@@ -299,7 +310,7 @@ kill_at() {
     now
     t0=$NOW
     start_watch
-    for round in $(seq 1 "$ROUNDS"); do
+    for round in $(seq 1 "$rounds"); do
         kill_round "$point" "$round"
     done
     stop_watch
@@ -307,7 +318,7 @@ kill_at() {
     if [ "$point" = acquire-sent ]; then
         extra=" (the fd reached the holder in $(wc -l </tmp/got-fd); it lived across the restart in $(wc -l </tmp/alive))"
     fi
-    figure "kill -9 at $point: $ROUNDS rounds$extra in $(( (NOW - t0) / 1000 )) s, back after $(stats </tmp/back.ms) once passthrud was on the bus again (limit 5000 ms), $(stats </tmp/back-exec.ms) after its exec; /proc watch: $WATCHED"
+    figure "kill -9 at $point: $rounds rounds$extra in $(( (NOW - t0) / 1000 )) s, back after $(stats </tmp/back.ms) once passthrud was on the bus again (limit 5000 ms), $(stats </tmp/back-exec.ms) after its exec; /proc watch: $WATCHED"
     stop_daemon
     start_daemon
 }
@@ -330,6 +341,22 @@ testcase_kill_after_the_fd_was_sent() {
 
 testcase_kill_in_the_middle_of_a_return() {
     kill_at return-unbound
+}
+
+# StageIdleGroups=yes: killed after the return reset the group on vfio-pci,
+# before it was staged.  The restart finds the lease's holder dead and the
+# group on vfio-pci: it returns it again (a second reset) and stages it,
+# its node held by passthrud alone.
+testcase_kill_in_the_middle_of_a_staged_return() {
+    printf '[Daemon]\nStageIdleGroups=yes\n' >/etc/passthru/passthru.conf
+    STAGED=yes
+    kill_at return-staged 8
+    STAGED=
+    rm /etc/passthru/passthru.conf
+    stop_daemon
+    start_daemon
+    wait_state $EDU available
+    assert_driver $EDU passthru
 }
 
 # ---- the disk: /var/lib/passthru full or read-only ----
