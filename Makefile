@@ -145,7 +145,7 @@ $(BUILD)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libpassthrud
 		$(BUILD)/libpassthrud-asan.a $(USER_LIBS) $(shell pkg-config --libs cmocka)
 
 # test-lease: its pthread_create() fails on demand (a worker without threads).
-$(BUILD)/unit/test-lease: UNIT_EXTRA := -Wl,--wrap=pthread_create -Wl,--wrap=clone
+$(BUILD)/unit/test-lease: UNIT_EXTRA := -Wl,--wrap=pthread_create -Wl,--wrap=clone -Wl,--wrap=ioctl
 # test-names: the names tables, as the daemon and passthructl (its output.c) use them.
 $(BUILD)/unit/test-names: cli/output.c cli/output.h
 $(BUILD)/unit/test-names: UNIT_EXTRA := -Icli cli/output.c

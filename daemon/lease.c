@@ -512,7 +512,7 @@ static Stage *group_stage(Manager *m, char **endpoints) {
         for (char **i = endpoints; *i; i++) {
                 Device *member = manager_find_device(m, *i);
 
-                if (!member || !member->stage)
+                if (!member || !member->stage || stage_end_if_dead(member->stage))
                         continue;
                 if (stage_covers(member, endpoints))
                         return member->stage;
@@ -574,6 +574,17 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t
          * vfio-pci, reset at their return (stage.h).
          */
         stage = group_stage(m, l->devices);
+        /* A stage that ended there may have quarantined a member (moved by another tool, or not moved back). */
+        for (char **i = l->devices; *i; i++) {
+                const Device *member = manager_find_device(m, *i);
+
+                if (member && member->quarantined) {
+                        r = sd_bus_error_setf(error, PT_ERROR_QUARANTINED,
+                                              "%s was quarantined as its group's stage ended ('passthructl show "
+                                              "%s' says why): root must clear it with Reset.", *i, *i);
+                        goto fail;
+                }
+        }
 
         /*
          * In the ledger before the fd leaves the daemon: its file is
@@ -668,10 +679,14 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t
         return 0;
 
 fail_moved:
-        /* A stage taken is a stage again: its members are as they were, reset and held. */
-        if (staged && fd >= 0 && stage_new(m, l->group, l->devices, TAKE_FD(fd)) < 0)
-                log_error("IOMMU group %d could not be staged again after a failed grant: its members stay on "
-                          "vfio-pci, leased to nobody (a restart takes them back)", l->group);
+        /* A stage taken is a stage again: its members are as they were, reset and held (if its node still is). */
+        if (staged && fd >= 0) {
+                if (stage_new(m, l->group, l->devices, TAKE_FD(fd)) < 0)
+                        log_error("IOMMU group %d could not be staged again after a failed grant (out of memory): its "
+                                  "members stay on vfio-pci, to be quarantined as foreign", l->group);
+                else if (d->stage)
+                        (void) stage_end_if_dead(d->stage);
+        }
         fd = safe_close(fd);
         rollback(m, moved);
 fail:
@@ -899,6 +914,7 @@ static void return_done(int result, void *userdata) {
         _cleanup_strv_free_ char **devices = strv_copy(l->devices);
         _cleanup_free_ char *vm = strdup(l->vm), *device = strdup(l->device);
         _cleanup_free_ bool *unknown = calloc(n ?: 1, sizeof(bool));
+        bool kept_on_vfio;
         const char *reason;
         pid_t pid = l->pid;
         int group = l->group;
@@ -947,10 +963,11 @@ static void return_done(int result, void *userdata) {
         lease_free(l);
         ledger_remove(&m->ledger, group);
         /* Every member reset on vfio-pci, the node held: staged for the next grant. */
+        kept_on_vfio = job->stage_fd >= 0;
         if (job->stage_fd >= 0 && stage_new(m, group, job->devices, TAKE_FD(job->stage_fd)) < 0)
-                /* Leased to nobody on vfio-pci: shown foreign and quarantined, taken back by a restart. */
-                log_error("IOMMU group %d was reset, but could not be staged: its members stay on vfio-pci, "
-                          "quarantined", group);
+                /* Leased to nobody on vfio-pci: seen foreign at its refresh, and quarantined. */
+                log_error("IOMMU group %d was reset, but could not be staged (out of memory): its members stay on "
+                          "vfio-pci, to be quarantined as foreign", group);
 
         /*
          * Available first: a waiting VM goes on while the rest is told.
@@ -962,13 +979,13 @@ static void return_done(int result, void *userdata) {
                 Device *d = manager_find_device(m, job->devices[i]);
 
                 /* Out of memory leaves the driver as it was: re-read below. */
-                if (d && job->results[i] >= 0 && !d->stage)
+                if (d && job->results[i] >= 0 && !kept_on_vfio)
                         (void) device_note_driver(d, PT_STUB_DRIVER);
         }
         for (size_t i = 0; i < n; i++) {
                 Device *d = manager_find_device(m, job->devices[i]);
 
-                if (d && job->results[i] >= 0 && (d->stage || device_driver_is(d, PT_STUB_DRIVER))) {
+                if (d && job->results[i] >= 0 && (d->stage || (!kept_on_vfio && device_driver_is(d, PT_STUB_DRIVER)))) {
                         device_send_changed(m, d);
                         manager_refresh_later(m, d->address);
                 } else
@@ -1045,7 +1062,8 @@ static void lease_start_return(Lease *l) {
         job->results = calloc(n ?: 1, sizeof(int));
         job->resets = calloc(n ?: 1, sizeof(int));
         job->unbinds = calloc(n ?: 1, sizeof(int));
-        job->stage = m->config.stage_idle_groups;
+        /* Not in maintenance mode, nor on its way there: every idle device on passthru then. */
+        job->stage = m->config.stage_idle_groups && !m->state.maintenance && !m->maintenance_asked;
         job->openers = lease_holders(l);
         if (!job->sysfs_root || !job->devices || !job->chains || !job->results || !job->resets || !job->unbinds ||
             !job->openers)

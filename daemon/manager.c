@@ -584,10 +584,8 @@ void manager_refresh_device(Manager *m, const char *address) {
                 return;
         }
         r = device_refresh(d);
-        /* A staged member gone, or moved off vfio-pci by someone else: the rest of its group goes back too. */
-        if (d->stage && (r == -ENODEV || !device_driver_is(d, PT_VFIO_DRIVER)))
-                (void) stage_unstage(d->stage, r == -ENODEV ? "a member was removed" :
-                                     "a member left vfio-pci behind passthrud's back");
+        /* A staged member gone, moved off vfio-pci or rebound by someone else: its stage ends. */
+        stage_check(d, r);
         if (r == -ENODEV) {
                 if (d->lease)
                         lease_end(d->lease, PT_LEASE_REASON_DEVICE_REMOVED);
@@ -707,8 +705,10 @@ int manager_refresh_queued(Manager *m, Device *d) {
         if (!d->refresh_queued || d->lease)
                 return 0;
         r = device_refresh(d);
-        if (r >= 0)
+        if (r >= 0) {
                 d->refresh_queued = false;      /* its entry stays in the list: announced in its turn */
+                stage_check(d, r);
+        }
         return r;
 }
 

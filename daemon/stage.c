@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <linux/vfio.h>
 
 #include "device.h"
 #include "device-dbus.h"
@@ -114,13 +116,16 @@ int stage_unstage(Stage *s, const char *why) {
                         unbound[i] = -ENODEV;   /* gone, or moved by someone else: its own event says */
                         continue;
                 }
-                r = sysfs_unbind_waits_beyond_group(m->sysfs_root, devices[i]) ?
-                        sysfs_unbind(m->sysfs_root, devices[i]) :
+                /*
+                 * VFs made behind passthrud's back (vfio-pci's enable_sriov), or a cdev: the unbind
+                 * could wait for fds the node does not keep away, and the loop must not.  Left there.
+                 */
+                r = sysfs_unbind_waits_beyond_group(m->sysfs_root, devices[i]) ? -EBUSY :
                         sysfs_unbind_from(m->sysfs_root, PT_VFIO_DRIVER, devices[i]);
                 unbound[i] = r;
                 if (r < 0 && r != -ENODEV) {
-                        log_warning_errno(r, "%s stays on " PT_VFIO_DRIVER ": unbinding it failed; quarantined: %m",
-                                          devices[i]);
+                        log_warning_errno(r, "%s stays on " PT_VFIO_DRIVER " (it has VFs or a device cdev now, or "
+                                          "its unbind failed); quarantined: %m", devices[i]);
                         (void) manager_set_quarantined(m, d, true);
                         if (ret == 0)
                                 ret = r;
@@ -153,3 +158,51 @@ void stage_unstage_all(Manager *m, const char *why) {
                 if (m->devices[i]->stage)
                         (void) stage_unstage(m->devices[i]->stage, why);
 }
+
+bool stage_alive(const Stage *s) {
+        struct vfio_group_status status = { .argsz = sizeof(status) };
+
+        return ioctl(s->fd, VFIO_GROUP_GET_STATUS, &status) >= 0;
+}
+
+bool stage_end_if_dead(Stage *s) {
+        Manager *m = s->manager;
+
+        if (stage_alive(s))
+                return false;
+        log_warning("IOMMU group %d was made anew under its stage (a member rebound behind passthrud's back): "
+                    "its members are quarantined until root's Reset", s->group);
+        /* Off the stage first, so that the quarantines do not try to move it back. */
+        for (char **a = s->devices; *a; a++) {
+                Device *d = manager_find_device(m, *a);
+
+                if (d && d->stage == s)
+                        d->stage = NULL;
+        }
+        for (char **a = s->devices; *a; a++) {
+                Device *d = manager_find_device(m, *a);
+
+                if (d)
+                        (void) manager_set_quarantined(m, d, true);
+        }
+        stage_free(s);
+        return true;
+}
+
+void stage_check(Device *d, int r) {
+        Manager *m = d->manager;
+
+        if (!d->stage || stage_end_if_dead(d->stage))
+                return;
+        if (r == -ENODEV) {
+                (void) stage_unstage(d->stage, "a member was removed");
+                return;
+        }
+        if (device_driver_is(d, PT_VFIO_DRIVER))
+                return;
+        (void) stage_unstage(d->stage, "a member left vfio-pci behind passthrud's back");
+        log_warning("%s left vfio-pci behind passthrud's back while staged: quarantined until root's Reset",
+                    d->address);
+        (void) manager_set_quarantined(m, d, true);
+}
+

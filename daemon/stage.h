@@ -21,10 +21,14 @@
  *   unstaged  the members go back to passthru (stage_unstage()): each one
  *             still on vfio-pci is unbound while the node is held (no
  *             device fd exists: the unbind cannot wait), the node is
- *             closed, and they are bound to passthru.  For root's methods
- *             on a member (SetPassthrough, SetNumVFs, Reset), maintenance
- *             mode, a member's quarantine, an event of a member (its driver
- *             changed, it left), and passthrud's stop.
+ *             closed, and they are bound to passthru.  For root's
+ *             SetPassthrough and Reset of a member, maintenance mode, a
+ *             member's quarantine, a member gone or moved off vfio-pci (it
+ *             is quarantined), a grant of a group grown since, and
+ *             passthrud's stop.
+ * or, when its node is no longer its group's (a member rebound behind
+ * passthrud's back), it is dropped and its members quarantined
+ * (stage_end_if_dead()).
  * A passthrud that dies with stages leaves their members on vfio-pci and
  * leased to nobody: its restart finds them so, and takes their groups back
  * with a reset (lease_reconcile()), or quarantines them when somebody has
@@ -55,12 +59,34 @@ int stage_take(Stage *s);
 /*
  * Back to passthru (see above), on the loop: a few milliseconds per member.
  * @why is said in the journal ("root's Reset").  A member that cannot be
- * unbound or bound is quarantined.  The stage is freed.  0, or the first
- * failure.
+ * unbound or bound is quarantined, and so is one whose unbind could wait
+ * beyond the group by now (VFs made behind passthrud's back): it is left
+ * on vfio-pci rather than wait on the loop.  The stage is freed.  0, or
+ * the first failure.
  */
 int stage_unstage(Stage *s, const char *why);
 /* Every stage of @m unstaged (passthrud's stop, maintenance mode). */
 void stage_unstage_all(Manager *m, const char *why);
+/*
+ * Whether the stage's node is still its group's: VFIO answers on it.  A
+ * member unbound from vfio-pci and bound again behind passthrud's back
+ * tears the group down and makes it anew, with a node passthrud does not
+ * hold (and another tool may have opened).
+ */
+bool stage_alive(const Stage *s);
+/*
+ * A stage that is not alive ends, moving nothing (its group is not
+ * passthrud's to move any more), and its members are quarantined until
+ * root's Reset.  Whether it ended.
+ */
+bool stage_end_if_dead(Stage *s);
+/*
+ * @d, a staged member or not, was read again (@r: what device_refresh()
+ * returned): a dead stage ends (stage_end_if_dead()); a member gone ends
+ * it, the rest back to passthru; a member that left vfio-pci ends it too,
+ * and is quarantined (someone else moved it).
+ */
+void stage_check(Device *d, int r);
 /* Close the node and forget the stage, moving nothing (the manager's end in tests). */
 void stage_free(Stage *s);
 /* Whether @d's stage may be taken by a grant of its group's @endpoints: the same stage for each. */

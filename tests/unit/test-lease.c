@@ -22,6 +22,9 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <dirent.h>
+#include <stdarg.h>
+#include <sys/ioctl.h>
+#include <linux/vfio.h>
 
 #include "fake-manager.h"
 #include "fake-sysfs.h"
@@ -937,6 +940,33 @@ int __wrap_clone(int (*fn)(void *), void *stack, int flags, void *arg, ...) {
         return __real_clone(fn, stack, flags, arg);
 }
 
+/*
+ * ioctl() as the daemon calls it: test-lease links with -Wl,--wrap=ioctl
+ * (Makefile) so that VFIO_GROUP_GET_STATUS on a fake tree's group node (a
+ * regular file) answers as VFIO does: viable while the file is there, and
+ * ENODEV once it was unlinked (a group torn down, its node made anew).
+ */
+int __real_ioctl(int fd, unsigned long request, ...);
+int __wrap_ioctl(int fd, unsigned long request, ...);
+int __wrap_ioctl(int fd, unsigned long request, ...) {
+        struct stat st;
+        va_list ap;
+        void *arg;
+
+        va_start(ap, request);
+        arg = va_arg(ap, void *);
+        va_end(ap);
+        if (request == VFIO_GROUP_GET_STATUS && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+                if (st.st_nlink == 0) {
+                        errno = ENODEV;
+                        return -1;
+                }
+                ((struct vfio_group_status *) arg)->flags = VFIO_GROUP_FLAGS_VIABLE;
+                return 0;
+        }
+        return __real_ioctl(fd, request, arg);
+}
+
 /* D1 marked, on vfio-pci and leased to this process, with a loop for its return (*ret_event, the caller's). */
 static Lease *fx_d1_leased_on_vfio(Fx *fx, sd_event **ret_event) {
         *ret_event = fx_load_looping(fx, MARKED_STATE);
@@ -1185,33 +1215,74 @@ static void a_pf_with_vfs_is_not_staged(void **state) {
         sd_event_unref(event);
 }
 
+/* Acquire of D1 for vm-b by @pid (its pidfd @pidfd, its start time @start): what lease_acquire() returns. */
+static int fx_acquire_d1(Fx *fx, pid_t pid, int pidfd, uint64_t start, Lease **l, int *fd) {
+        return lease_acquire(fx->m, fx_device(fx, D1), "vm-b", strv_copy((char *[]) { (char *) D1, NULL }), pid,
+                             pidfd, start, getuid(), &(AcquireOptions) { .node_owner = (uid_t) -1 }, l, fd,
+                             &fx->error);
+}
+
 /*
- * A grant of a staged group uses the node the stage holds: nothing is
- * moved (no driver_override written), nothing opened.  Here VFIO's own
- * check of the group fails (the fake node is a file): the grant is refused
- * naming it, and the group is staged again, node and all: nothing lost.
+ * A grant of a staged group hands over the node the stage holds (the same
+ * file, not a new open) and moves nothing (driver_override untouched);
+ * the stage is gone, the lease on the device and in the ledger.
  */
-static void a_failed_grant_of_a_staged_group_stages_it_again(void **state) {
+static void a_grant_of_a_staged_group_hands_over_its_node(void **state) {
         Fx *fx = *state;
         _cleanup_free_ char *override = NULL, *after = NULL;
         sd_event *event = NULL;
+        struct stat held, got;
         Lease *l = NULL;
         int fd = -EBADF;
         Device *d;
 
         fx_d1_staged(fx, &event, NULL);
         d = fx_device(fx, D1);
+        assert_int_equal(fstat(d->stage->fd, &held), 0);
         override = fake_read(fx->root, D1_DIR "/driver_override");
-        assert_int_equal(lease_acquire(fx->m, d, "vm-b", strv_copy((char *[]) { (char *) D1, NULL }), getpid(), pidfd_open(getpid()), 0, getuid(),
-                                       &(AcquireOptions) { .node_owner = (uid_t) -1 }, &l, &fd, &fx->error),
-                         -ENOTTY);
-        assert_string_equal(fx->error.message, "Cannot ask VFIO whether IOMMU group 1 is viable: "
-                            "Inappropriate ioctl for device");
-        assert_null(l);
-        assert_true(fd < 0);
+        assert_int_equal(fx_acquire_d1(fx, getpid(), pidfd_open(getpid()), 0, &l, &fd), 0);
+        assert_non_null(l);
+        assert_true(fd >= 0);
+        assert_int_equal(fstat(fd, &got), 0);
+        assert_true(got.st_ino == held.st_ino && got.st_dev == held.st_dev);
+        assert_int_equal(fds_open_on(fx, "dev/vfio/1"), 1);    /* the one handed over */
         after = fake_read(fx->root, D1_DIR "/driver_override");
         assert_string_equal(after, override);
+        assert_null(d->stage);
+        assert_ptr_equal(d->lease, l);
+        assert_non_null(ledger_find_group(&fx->m->ledger, 1));
+        close(fd);
+        sd_event_unref(event);
+}
+
+/*
+ * A grant of a staged group that fails after taking its node (here the
+ * caller exited during the call) stages the group again, node and all,
+ * moving nothing: nothing lost, and out of the ledger again.
+ */
+static void a_failed_grant_of_a_staged_group_stages_it_again(void **state) {
+        Fx *fx = *state;
+        sd_event *event = NULL;
+        Lease *l = NULL;
+        int fd = -EBADF, pidfd;
+        pid_t child;
+        Device *d;
+
+        fx_d1_staged(fx, &event, NULL);
+        d = fx_device(fx, D1);
+        child = fork();
+        assert_true(child >= 0);
+        if (child == 0)
+                _exit(0);
+        pidfd = pidfd_open(child);
+        assert_true(pidfd >= 0);
+        assert_int_equal(waitpid(child, NULL, 0), child);
+        assert_true(fx_acquire_d1(fx, child, pidfd, 1, &l, &fd) < 0);
+        assert_non_null(strstr(fx->error.message, "exited during the call"));
+        assert_null(l);
+        assert_true(fd < 0);
         assert_non_null(d->stage);
+        assert_false(d->quarantined);
         assert_int_equal(fds_open_on(fx, "dev/vfio/1"), 1);
         assert_int_equal(device_state(d), DEVICE_AVAILABLE);
         assert_int_equal(fx->m->ledger.n, 0);
@@ -1219,10 +1290,50 @@ static void a_failed_grant_of_a_staged_group_stages_it_again(void **state) {
 }
 
 /*
+ * A member unbound and bound to vfio-pci again behind passthrud's back:
+ * its group is made anew, and the node the stage holds is not its node
+ * any more (the fake tree's node unlinked and made again).  At the
+ * member's event the stage ends, moving nothing, and the member is
+ * quarantined; a grant meanwhile is refused as quarantined too.
+ */
+static void a_stage_whose_group_was_made_anew_ends_quarantined(void **state) {
+        Fx *fx = *state;
+        _cleanup_free_ char *node = NULL;
+        sd_event *event = NULL;
+        Lease *l = NULL;
+        int fd = -EBADF;
+        Device *d;
+
+        fx_d1_staged(fx, &event, NULL);
+        d = fx_device(fx, D1);
+        fake_unlink(fx->root, "dev/vfio/1");
+        fx_node(fx, "dev/vfio/1", 0600);
+        /* The grant first, before the event is read: refused, nothing handed over. */
+        assert_refused(fx, fx_acquire_d1(fx, getpid(), pidfd_open(getpid()), 0, &l, &fd), PT_ERROR_QUARANTINED,
+                       D1, "Reset", NULL);
+        assert_true(fd < 0);
+        assert_null(d->stage);
+        assert_true(d->quarantined);
+        assert_vfio_unbind_not_written(fx);
+        assert_int_equal(fx->m->ledger.n, 0);
+        /* The same at the event, for a stage made again. */
+        assert_int_equal(manager_set_quarantined(fx->m, d, false), 0);
+        node = fake_path(fx->root, "dev/vfio/1");
+        assert_int_equal(stage_new(fx->m, 1, (char *[]) { (char *) D1, NULL }, open(node, O_RDWR | O_CLOEXEC)), 0);
+        fake_unlink(fx->root, "dev/vfio/1");
+        manager_refresh_device(fx->m, D1);
+        assert_null(d->stage);
+        assert_true(d->quarantined);
+        assert_int_equal(device_state(d), DEVICE_QUARANTINED);
+        sd_event_unref(event);
+}
+
+/*
  * A stage that holds only part of the group a grant moves (a member came
  * since): it ends before the grant moves anything, so that its node does
- * not keep the grant's open out; the grant then goes the usual way (here
- * the fake tree cannot bind D2B: refused, naming it).
+ * not keep the grant's open out.  A member that could not be put back on
+ * passthru (the fake tree binds nothing: D2A) is quarantined, and the
+ * grant refused naming it rather than handing it over.
  */
 static void a_grant_of_a_group_grown_since_its_stage_ends_the_stage(void **state) {
         Fx *fx = *state;
@@ -1243,7 +1354,9 @@ static void a_grant_of_a_group_grown_since_its_stage_ends_the_stage(void **state
                                   strv_copy((char *[]) { (char *) D2A, (char *) D2B, NULL }), getpid(),
                                   pidfd_open(getpid()), 0, getuid(), &(AcquireOptions) { .node_owner = (uid_t) -1 },
                                   &l, &fd, &fx->error) < 0);
-        assert_non_null(strstr(fx->error.message, "Failed to bind " D2B " to vfio-pci"));
+        assert_string_equal(fx->error.name, PT_ERROR_QUARANTINED);
+        assert_non_null(strstr(fx->error.message, D2A " was quarantined as its group's stage ended"));
+        assert_true(a->quarantined);
         assert_null(a->stage);
         assert_int_equal(fds_open_on(fx, "dev/vfio/2"), 0);
         assert_fake_file(fx->root, "bus/pci/drivers/vfio-pci/unbind", D2A);
@@ -1266,6 +1379,30 @@ static void a_staged_member_moved_away_ends_the_stage(void **state) {
         assert_null(d->stage);
         assert_int_equal(fds_open_on(fx, "dev/vfio/1"), 0);
         assert_true(device_driver_is(d, "e1000e"));
+        sd_event_unref(event);
+}
+
+/*
+ * A staged PF that got VFs behind passthrud's back (vfio-pci's
+ * enable_sriov): taking it off its stage would unbind it on the loop and
+ * wait for its VFs' fds; it is left on vfio-pci instead, quarantined, the
+ * node closed, no child process started.
+ */
+static void an_unstage_leaves_a_pf_grown_vfs_quarantined_without_waiting(void **state) {
+        Fx *fx = *state;
+        sd_event *event = NULL;
+        Device *d;
+
+        fx_d1_staged(fx, &event, NULL);
+        d = fx_device(fx, D1);
+        fake_symlink(fx->root, D1_DIR "/virtfn0", "../0000:01:10.0");
+        __atomic_store_n(&clones, 0, __ATOMIC_RELAXED);
+        assert_int_equal(stage_unstage(d->stage, "a test"), -EBUSY);
+        assert_null(d->stage);
+        assert_true(d->quarantined);
+        assert_int_equal(fds_open_on(fx, "dev/vfio/1"), 0);
+        assert_vfio_unbind_not_written(fx);
+        assert_int_equal(__atomic_load_n(&clones, __ATOMIC_RELAXED), 0);
         sd_event_unref(event);
 }
 
@@ -2017,9 +2154,12 @@ int main(void) {
                 T(a_staged_return_whose_reset_fails_is_not_staged),
                 T(a_node_open_to_a_group_is_not_staged),
                 T(a_pf_with_vfs_is_not_staged),
+                T(a_grant_of_a_staged_group_hands_over_its_node),
                 T(a_failed_grant_of_a_staged_group_stages_it_again),
+                T(a_stage_whose_group_was_made_anew_ends_quarantined),
                 T(a_grant_of_a_group_grown_since_its_stage_ends_the_stage),
                 T(a_staged_member_moved_away_ends_the_stage),
+                T(an_unstage_leaves_a_pf_grown_vfs_quarantined_without_waiting),
                 T(a_quarantine_ends_the_stage_unbinding_with_the_node_held),
                 T(a_ledger_entry_on_its_way_back_is_returned_not_adopted),
                 T(a_lease_ended_while_its_holder_lives_is_returning_in_the_ledger),

@@ -46,6 +46,14 @@ assert_driver() {
     assert_eq "$(driver "$1")" "$2" "driver of $1"
 }
 
+# move_by_hand DEV FROM TO: what another tool (or root by hand) does:
+# DEV's driver_override set to TO, unbound from FROM, probed.
+move_by_hand() {
+    echo "$3" >"$SYS/$1/driver_override"
+    echo "$1" >"/sys/bus/pci/drivers/$2/unbind"
+    echo "$1" >/sys/bus/pci/drivers_probe
+}
+
 # override DEV: the device's driver_override, "(null)" when unset.
 override() {
     cat "$SYS/$1/driver_override"

@@ -225,6 +225,18 @@ stage_edu() {
     assert_driver $EDU vfio-pci
 }
 
+# staged_once ROUND KIND: one lease round trip of a staged group (KIND
+# direct or bus), which must leave it staged again (reset on vfio-pci):
+# each round's second cycle then is a staged grant too.
+staged_once() {
+    if [ "$2" = direct ]; then
+        pt-bench cycle -D $EDU >>"$BENCH_DIR/direct-staged"
+    else
+        pt-bench cycle $EDU >>"$BENCH_DIR/bus-staged"
+    fi || fail "the staged $2 round trip failed in round $1: $(tail -n 3 /tmp/passthrud.log)"
+    [ "$(driver $EDU)" = vfio-pci ] || fail "round $1: the $2 round trip's return did not stage the group"
+}
+
 testcase_alternate_floor_and_staged_grants() {
     local n round=1 kind
     n=$(bench_n)
@@ -240,12 +252,12 @@ testcase_alternate_floor_and_staged_grants() {
             unstage_edu
             floor_once $round "$BENCH_DIR/floor-staged"
             stage_edu
-            pt-bench cycle -D $EDU >>"$BENCH_DIR/direct-staged" || fail "staged direct round $round failed"
-            pt-bench cycle $EDU >>"$BENCH_DIR/bus-staged" || fail "staged bus round $round failed"
+            staged_once $round direct
+            staged_once $round bus
         else
             stage_edu
-            pt-bench cycle $EDU >>"$BENCH_DIR/bus-staged" || fail "staged bus round $round failed"
-            pt-bench cycle -D $EDU >>"$BENCH_DIR/direct-staged" || fail "staged direct round $round failed"
+            staged_once $round bus
+            staged_once $round direct
             unstage_edu
             floor_once $round "$BENCH_DIR/floor-staged"
         fi

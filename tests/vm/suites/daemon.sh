@@ -215,9 +215,7 @@ testcase_restart_during_a_held_up_return_goes_on_with_it() {
 
 testcase_group_member_on_host_driver_is_not_viable() {
     modprobe e1000
-    echo e1000 > $SYS/$BR2/driver_override
-    echo $BR2 > /sys/bus/pci/drivers/passthru/unbind
-    echo $BR2 > /sys/bus/pci/drivers_probe
+    move_by_hand $BR2 passthru e1000
     assert_driver $BR2 e1000
     expect_error org.passthru1.Error.GroupNotViable as_alice pt-hold $BR1 vm-a
     grep -q "$BR2" /tmp/out && grep -q e1000 /tmp/out || fail "GroupNotViable does not name $BR2 and e1000"
@@ -482,17 +480,13 @@ testcase_device_node_owner_lasts_as_long_as_the_lease() {
         fail "alice could not open /dev/vfio/$group during the lease: $(cat /tmp/out)"
     wait_state $EDU available
     modprobe vfio-pci
-    echo vfio-pci > $SYS/$EDU/driver_override
-    echo $EDU > /sys/bus/pci/drivers/passthru/unbind
-    echo $EDU > /sys/bus/pci/drivers_probe
+    move_by_hand $EDU passthru vfio-pci
     if as_alice sh -c "exec 5<>/dev/vfio/$group" 2>/dev/null; then
         fail "alice opened /dev/vfio/$group after the lease"
     fi
     # That bind by hand made it foreign: back on passthru it is quarantined
     # until root's Reset (docs/DESIGN.md, "Devices another tool takes").
-    echo passthru > $SYS/$EDU/driver_override
-    echo $EDU > /sys/bus/pci/drivers/vfio-pci/unbind
-    echo $EDU > /sys/bus/pci/drivers_probe
+    move_by_hand $EDU vfio-pci passthru
     wait_state $EDU quarantined
     mgr Reset s $EDU
     wait_state $EDU available
@@ -644,9 +638,7 @@ testcase_group_with_a_foreign_vfio_member_is_refused() {
     stop_daemon
     : >/run/passthru/quarantine
     start_daemon
-    echo vfio-pci > $SYS/$BR2/driver_override
-    echo $BR2 > /sys/bus/pci/drivers/passthru/unbind
-    echo $BR2 > /sys/bus/pci/drivers_probe
+    move_by_hand $BR2 passthru vfio-pci
     assert_driver $BR2 vfio-pci
     wait_state $BR2 foreign
     expect_error org.passthru1.Error.DeviceBusy as_alice pt-hold $BR1 vm-a
@@ -669,9 +661,7 @@ testcase_group_with_a_foreign_vfio_member_is_refused() {
     wait $holder 2>/dev/null || :
     passthructl check | grep -q "nobody has /dev/vfio/$grp open" || fail "check does not say nobody holds it"
     # Given back: quarantined, not available.
-    echo passthru > $SYS/$BR2/driver_override
-    echo $BR2 > /sys/bus/pci/drivers/vfio-pci/unbind
-    echo $BR2 > /sys/bus/pci/drivers_probe
+    move_by_hand $BR2 vfio-pci passthru
     assert_driver $BR2 passthru
     wait_state $BR2 quarantined
     expect_error org.passthru1.Error.Quarantined as_alice pt-hold $BR1 vm-a
@@ -1256,6 +1246,22 @@ testcase_staged_groups_keep_the_node_between_leases() {
     assert_eq "$(daemon_node_fds $EDU)" 0 "node fds in maintenance mode"
     assert_eq "$(dev_prop $EDU State)" available "State in maintenance mode"
     mgr ExitMaintenanceMode
+    # Rebound behind passthrud's back while staged: the group is made anew,
+    # with a node passthrud does not hold; the stage ends, the device is
+    # quarantined, and nothing of it is granted until root's Reset.
+    as_alice pt-hold $EDU vm-a -- true
+    wait_state $EDU available
+    assert_driver $EDU vfio-pci
+    echo $EDU >/sys/bus/pci/drivers/vfio-pci/unbind
+    echo $EDU >/sys/bus/pci/drivers_probe
+    assert_driver $EDU vfio-pci
+    wait_state $EDU quarantined
+    assert_eq "$(daemon_node_fds $EDU)" 0 "passthrud's fds on the node after the rebind"
+    expect_error org.passthru1.Error.Quarantined as_alice pt-hold $EDU vm-b
+    move_by_hand $EDU vfio-pci passthru
+    assert_driver $EDU passthru
+    mgr Reset s $EDU
+    wait_state $EDU available
     # A passthrud killed with a stage: the restart takes the group back, reset, not quarantined.
     as_alice pt-hold $EDU vm-a -- true
     wait_state $EDU available
