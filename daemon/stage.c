@@ -109,11 +109,14 @@ int stage_unstage(Stage *s, const char *why) {
 
         /* Unbound while the node is held: no device fd of the group exists, so vfio-pci's unbind cannot wait. */
         for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *driver = NULL;
                 Device *d = manager_find_device(m, devices[i]);
                 int r;
 
-                if (!d || !device_driver_is(d, PT_VFIO_DRIVER)) {
-                        unbound[i] = -ENODEV;   /* gone, or moved by someone else: its own event says */
+                /* Gone, or moved by someone else (as read now): its own event says. */
+                if (!d || sysfs_pci_driver(m->sysfs_root, devices[i], &driver) < 0 || !driver ||
+                    strcmp(driver, PT_VFIO_DRIVER) != 0) {
+                        unbound[i] = -ENODEV;
                         continue;
                 }
                 /*
@@ -125,7 +128,8 @@ int stage_unstage(Stage *s, const char *why) {
                 unbound[i] = r;
                 if (r < 0 && r != -ENODEV) {
                         log_warning_errno(r, "%s stays on " PT_VFIO_DRIVER " (it has VFs or a device cdev now, or "
-                                          "its unbind failed); quarantined: %m", devices[i]);
+                                          "its unbind failed): foreign there, and quarantined: %m", devices[i]);
+                        d->foreign_seen = true;         /* its VFs may be someone's: no Reset of it there */
                         (void) manager_set_quarantined(m, d, true);
                         if (ret == 0)
                                 ret = r;
@@ -170,8 +174,9 @@ bool stage_end_if_dead(Stage *s) {
 
         if (stage_alive(s))
                 return false;
-        log_warning("IOMMU group %d was made anew under its stage (a member rebound behind passthrud's back): "
-                    "its members are quarantined until root's Reset", s->group);
+        log_warning("IOMMU group %d is not the one passthrud staged any more (its members left vfio-pci behind "
+                    "passthrud's back, or were bound to it again): foreign while another tool may have them, "
+                    "quarantined for when they are back on passthru", s->group);
         /* Off the stage first, so that the quarantines do not try to move it back. */
         for (char **a = s->devices; *a; a++) {
                 Device *d = manager_find_device(m, *a);
@@ -182,8 +187,11 @@ bool stage_end_if_dead(Stage *s) {
         for (char **a = s->devices; *a; a++) {
                 Device *d = manager_find_device(m, *a);
 
-                if (d)
+                /* As any device another tool took: foreign on vfio-pci (root's Reset refuses it there). */
+                if (d) {
+                        d->foreign_seen = true;
                         (void) manager_set_quarantined(m, d, true);
+                }
         }
         stage_free(s);
         return true;
@@ -192,12 +200,15 @@ bool stage_end_if_dead(Stage *s) {
 void stage_check(Device *d, int r) {
         Manager *m = d->manager;
 
-        if (!d->stage || stage_end_if_dead(d->stage))
+        if (!d->stage)
                 return;
+        /* Removed: the rest back to passthru (a one-member group's node died with it: nothing to move). */
         if (r == -ENODEV) {
                 (void) stage_unstage(d->stage, "a member was removed");
                 return;
         }
+        if (stage_end_if_dead(d->stage))
+                return;
         if (device_driver_is(d, PT_VFIO_DRIVER))
                 return;
         (void) stage_unstage(d->stage, "a member left vfio-pci behind passthrud's back");

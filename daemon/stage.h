@@ -26,9 +26,9 @@
  *             member's quarantine, a member gone or moved off vfio-pci (it
  *             is quarantined), a grant of a group grown since, and
  *             passthrud's stop.
- * or, when its node is no longer its group's (a member rebound behind
- * passthrud's back), it is dropped and its members quarantined
- * (stage_end_if_dead()).
+ * or, when its node is no longer its group's (its members unbound behind
+ * passthrud's back), it is dropped and its members are foreign and
+ * quarantined (stage_end_if_dead()).
  * A passthrud that dies with stages leaves their members on vfio-pci and
  * leased to nobody: its restart finds them so, and takes their groups back
  * with a reset (lease_reconcile()), or quarantines them when somebody has
@@ -68,23 +68,27 @@ int stage_unstage(Stage *s, const char *why);
 /* Every stage of @m unstaged (passthrud's stop, maintenance mode). */
 void stage_unstage_all(Manager *m, const char *why);
 /*
- * Whether the stage's node is still its group's: VFIO answers on it.  A
- * member unbound from vfio-pci and bound again behind passthrud's back
- * tears the group down and makes it anew, with a node passthrud does not
- * hold (and another tool may have opened).
+ * Whether the stage's node is still its group's: VFIO answers on it.  When
+ * every member of the group leaves vfio-pci (a one-member group's member
+ * unbound behind passthrud's back), VFIO tears the group down; bound again,
+ * it is made anew, with a node passthrud does not hold (and another tool
+ * may have opened).  A member of a larger group that leaves and comes back
+ * joins the same group, whose node passthrud still holds: nobody else
+ * could have opened it meanwhile.
  */
 bool stage_alive(const Stage *s);
 /*
  * A stage that is not alive ends, moving nothing (its group is not
- * passthrud's to move any more), and its members are quarantined until
- * root's Reset.  Whether it ended.
+ * passthrud's to move any more), and its members are foreign and
+ * quarantined, as any device another tool took.  Whether it ended.
  */
 bool stage_end_if_dead(Stage *s);
 /*
  * @d, a staged member or not, was read again (@r: what device_refresh()
- * returned): a dead stage ends (stage_end_if_dead()); a member gone ends
- * it, the rest back to passthru; a member that left vfio-pci ends it too,
- * and is quarantined (someone else moved it).
+ * returned): a member gone ends its stage, the rest back to passthru; a
+ * dead stage ends (stage_end_if_dead()); a member that left vfio-pci ends
+ * it too, the rest back to passthru, and is quarantined (someone else
+ * moved it).
  */
 void stage_check(Device *d, int r);
 /* Close the node and forget the stage, moving nothing (the manager's end in tests). */

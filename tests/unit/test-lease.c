@@ -1314,17 +1314,20 @@ static void a_stage_whose_group_was_made_anew_ends_quarantined(void **state) {
         assert_true(fd < 0);
         assert_null(d->stage);
         assert_true(d->quarantined);
+        assert_int_equal(device_state(d), DEVICE_FOREIGN);
         assert_vfio_unbind_not_written(fx);
         assert_int_equal(fx->m->ledger.n, 0);
         /* The same at the event, for a stage made again. */
         assert_int_equal(manager_set_quarantined(fx->m, d, false), 0);
+        d->foreign_seen = false;
         node = fake_path(fx->root, "dev/vfio/1");
         assert_int_equal(stage_new(fx->m, 1, (char *[]) { (char *) D1, NULL }, open(node, O_RDWR | O_CLOEXEC)), 0);
         fake_unlink(fx->root, "dev/vfio/1");
         manager_refresh_device(fx->m, D1);
         assert_null(d->stage);
         assert_true(d->quarantined);
-        assert_int_equal(device_state(d), DEVICE_QUARANTINED);
+        /* On vfio-pci, another tool's maybe: foreign, which root's Reset refuses there. */
+        assert_int_equal(device_state(d), DEVICE_FOREIGN);
         sd_event_unref(event);
 }
 
@@ -1379,6 +1382,8 @@ static void a_staged_member_moved_away_ends_the_stage(void **state) {
         assert_null(d->stage);
         assert_int_equal(fds_open_on(fx, "dev/vfio/1"), 0);
         assert_true(device_driver_is(d, "e1000e"));
+        assert_true(d->quarantined);
+        assert_int_equal(device_state(d), DEVICE_QUARANTINED);
         sd_event_unref(event);
 }
 
@@ -1400,9 +1405,67 @@ static void an_unstage_leaves_a_pf_grown_vfs_quarantined_without_waiting(void **
         assert_int_equal(stage_unstage(d->stage, "a test"), -EBUSY);
         assert_null(d->stage);
         assert_true(d->quarantined);
+        assert_int_equal(device_state(d), DEVICE_FOREIGN);
         assert_int_equal(fds_open_on(fx, "dev/vfio/1"), 0);
         assert_vfio_unbind_not_written(fx);
         assert_int_equal(__atomic_load_n(&clones, __ATOMIC_RELAXED), 0);
+        sd_event_unref(event);
+}
+
+/*
+ * A staged member removed (its event reads -ENODEV): the stage ends, and
+ * the address is not quarantined: nothing but its removal happened to it
+ * (a one-member group's node died with it, which is not a rebind).
+ */
+static void a_staged_member_removed_ends_the_stage_unquarantined(void **state) {
+        Fx *fx = *state;
+        sd_event *event = NULL;
+
+        fx_d1_staged(fx, &event, NULL);
+        fake_unlink(fx->root, "dev/vfio/1");            /* the group goes with its one member */
+        fake_unlink(fx->root, "bus/pci/devices/" D1);     /* gone from the bus */
+        manager_refresh_device(fx->m, D1);
+        assert_null(manager_find_device(fx->m, D1));
+        assert_int_equal(strv_length(fx->m->quarantine), 0);
+        sd_event_unref(event);
+}
+
+/*
+ * Acquire's own re-read of a device whose event is queued (lease_check())
+ * runs the stage's rules too: a stage found dead there ends, its member
+ * foreign, and the call is refused without anything handed over.
+ */
+static void a_queued_event_read_by_the_check_ends_a_dead_stage(void **state) {
+        Fx *fx = *state;
+        sd_event *event = NULL;
+        Device *d;
+
+        fx_d1_staged(fx, &event, NULL);
+        d = fx_device(fx, D1);
+        fake_unlink(fx->root, "dev/vfio/1");
+        d->refresh_queued = true;
+        assert_refused(fx, fx_check(fx, D1, "vm-b"), PT_ERROR_DEVICE_BUSY, "another tool", NULL);
+        assert_null(d->stage);
+        assert_true(d->quarantined);
+        sd_event_unref(event);
+}
+
+/* No return stages a group in maintenance mode (every idle device then is passthru's). */
+static void no_group_is_staged_in_maintenance_mode(void **state) {
+        Fx *fx = *state;
+        sd_event *event = NULL;
+        Lease *l = fx_d1_leased_on_vfio(fx, &event);
+
+        fx->m->config.stage_idle_groups = true;
+        fx->m->state.maintenance = true;
+        fx_node(fx, "dev/vfio/1", 0600);
+        assert_int_equal(device_refresh(fx_device(fx, D1)), 0);
+        lease_end(l, PT_LEASE_REASON_RELEASED);
+        for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
+                (void) sd_event_run(event, 100000);
+        assert_null(fx_device(fx, D1)->stage);
+        assert_int_equal(fds_open_on(fx, "dev/vfio/1"), 0);
+        assert_fake_file(fx->root, "bus/pci/drivers/vfio-pci/unbind", D1);
         sd_event_unref(event);
 }
 
@@ -2160,6 +2223,9 @@ int main(void) {
                 T(a_grant_of_a_group_grown_since_its_stage_ends_the_stage),
                 T(a_staged_member_moved_away_ends_the_stage),
                 T(an_unstage_leaves_a_pf_grown_vfs_quarantined_without_waiting),
+                T(a_staged_member_removed_ends_the_stage_unquarantined),
+                T(a_queued_event_read_by_the_check_ends_a_dead_stage),
+                T(no_group_is_staged_in_maintenance_mode),
                 T(a_quarantine_ends_the_stage_unbinding_with_the_node_held),
                 T(a_ledger_entry_on_its_way_back_is_returned_not_adopted),
                 T(a_lease_ended_while_its_holder_lives_is_returning_in_the_ledger),

@@ -1248,18 +1248,21 @@ testcase_staged_groups_keep_the_node_between_leases() {
     mgr ExitMaintenanceMode
     # Rebound behind passthrud's back while staged: the group is made anew,
     # with a node passthrud does not hold; the stage ends, the device is
-    # quarantined, and nothing of it is granted until root's Reset.
+    # foreign there (another tool may have it: no grant, no Reset), and
+    # quarantined once back on passthru, until root's Reset.
     as_alice pt-hold $EDU vm-a -- true
     wait_state $EDU available
     assert_driver $EDU vfio-pci
     echo $EDU >/sys/bus/pci/drivers/vfio-pci/unbind
     echo $EDU >/sys/bus/pci/drivers_probe
     assert_driver $EDU vfio-pci
-    wait_state $EDU quarantined
+    wait_state $EDU foreign
     assert_eq "$(daemon_node_fds $EDU)" 0 "passthrud's fds on the node after the rebind"
-    expect_error org.passthru1.Error.Quarantined as_alice pt-hold $EDU vm-b
+    expect_error org.passthru1.Error.DeviceBusy as_alice pt-hold $EDU vm-b
+    expect_error org.passthru1.Error.NotPassthrough call Reset s $EDU
     move_by_hand $EDU vfio-pci passthru
     assert_driver $EDU passthru
+    wait_state $EDU quarantined
     mgr Reset s $EDU
     wait_state $EDU available
     # A passthrud killed with a stage: the restart takes the group back, reset, not quarantined.
