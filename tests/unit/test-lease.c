@@ -967,6 +967,13 @@ int __wrap_ioctl(int fd, unsigned long request, ...) {
         return __real_ioctl(fd, request, arg);
 }
 
+/* @l's lease ended (released) and its return run through on @event. */
+static void fx_return(Fx *fx, sd_event *event, Lease *l) {
+        lease_end(l, PT_LEASE_REASON_RELEASED);
+        for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
+                (void) sd_event_run(event, 100000);
+}
+
 /* D1 marked, on vfio-pci and leased to this process, with a loop for its return (*ret_event, the caller's). */
 static Lease *fx_d1_leased_on_vfio(Fx *fx, sd_event **ret_event) {
         *ret_event = fx_load_looping(fx, MARKED_STATE);
@@ -980,9 +987,7 @@ static unsigned return_clones(Fx *fx) {
         Lease *l = fx_d1_leased_on_vfio(fx, &event);
 
         __atomic_store_n(&clones, 0, __ATOMIC_RELAXED);
-        lease_end(l, PT_LEASE_REASON_RELEASED);
-        for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
-                (void) sd_event_run(event, 100000);
+        fx_return(fx, event, l);
         assert_int_equal(fx->m->n_leases, 0);
         assert_fake_file(fx->root, "bus/pci/drivers/vfio-pci/unbind", D1);
         sd_event_unref(event);
@@ -1062,9 +1067,7 @@ static void fx_d1_staged(Fx *fx, sd_event **ret_event, const char *reset_method)
         /* As the grant's udev event has it read: on vfio-pci. */
         assert_int_equal(device_refresh(fx_device(fx, D1)), 0);
         __atomic_store_n(&clones, 0, __ATOMIC_RELAXED);
-        lease_end(l, PT_LEASE_REASON_RELEASED);
-        for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
-                (void) sd_event_run(*ret_event, 100000);
+        fx_return(fx, *ret_event, l);
         assert_int_equal(fx->m->n_leases, 0);
 }
 
@@ -1122,9 +1125,7 @@ static void a_group_of_two_is_staged_whole(void **state) {
         assert_int_equal(device_refresh(a), 0);
         assert_int_equal(device_refresh(b), 0);
         l = fx_lease(fx, 2, "vm-a", getpid(), (const char *const[]) { D2A, D2B, NULL });
-        lease_end(l, PT_LEASE_REASON_RELEASED);
-        for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
-                (void) sd_event_run(event, 100000);
+        fx_return(fx, event, l);
         assert_int_equal(fx->m->n_leases, 0);
         assert_non_null(a->stage);
         assert_ptr_equal(a->stage, b->stage);
@@ -1149,9 +1150,7 @@ static void an_unstaged_return_keeps_no_node(void **state) {
         Lease *l = fx_d1_leased_on_vfio(fx, &event);
 
         fake_write(fx->root, "dev/vfio/1", "");
-        lease_end(l, PT_LEASE_REASON_RELEASED);
-        for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
-                (void) sd_event_run(event, 100000);
+        fx_return(fx, event, l);
         assert_null(fx_device(fx, D1)->stage);
         assert_int_equal(fds_open_on(fx, "dev/vfio/1"), 0);
         assert_fake_file(fx->root, "bus/pci/drivers/vfio-pci/unbind", D1);
@@ -1193,9 +1192,7 @@ static void a_node_open_to_a_group_is_not_staged(void **state) {
         fx->m->config.stage_idle_groups = true;
         fx_node(fx, "dev/vfio/1", 0660);
         assert_int_equal(device_refresh(fx_device(fx, D1)), 0);
-        lease_end(l, PT_LEASE_REASON_RELEASED);
-        for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
-                (void) sd_event_run(event, 100000);
+        fx_return(fx, event, l);
         assert_null(fx_device(fx, D1)->stage);
         assert_int_equal(fds_open_on(fx, "dev/vfio/1"), 0);
         assert_fake_file(fx->root, "bus/pci/drivers/vfio-pci/unbind", D1);
@@ -1460,9 +1457,7 @@ static void no_group_is_staged_in_maintenance_mode(void **state) {
         fx->m->state.maintenance = true;
         fx_node(fx, "dev/vfio/1", 0600);
         assert_int_equal(device_refresh(fx_device(fx, D1)), 0);
-        lease_end(l, PT_LEASE_REASON_RELEASED);
-        for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
-                (void) sd_event_run(event, 100000);
+        fx_return(fx, event, l);
         assert_null(fx_device(fx, D1)->stage);
         assert_int_equal(fds_open_on(fx, "dev/vfio/1"), 0);
         assert_fake_file(fx->root, "bus/pci/drivers/vfio-pci/unbind", D1);
@@ -1539,9 +1534,7 @@ static void a_member_unknown_at_the_return_comes_back_quarantined(void **state) 
         l = fx_lease(fx, 2, "vm-a", getpid(), (const char *const[]) { D2A, D2B, NULL });
         manager_remove_device(fx->m, fx_device(fx, D2B));
         assert_null(manager_find_device(fx->m, D2B));
-        lease_end(l, PT_LEASE_REASON_RELEASED);
-        for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
-                (void) sd_event_run(event, 100000);
+        fx_return(fx, event, l);
         assert_int_equal(fx->m->n_leases, 0);
         assert_null(ledger_find_group(&fx->m->ledger, 2));
         assert_true(fx_device(fx, D2B)->quarantined);
@@ -2049,9 +2042,7 @@ static void a_member_that_cannot_be_unbound_is_quarantined_unreset(void **state)
         Lease *l = fx_d1_leased_on_vfio(fx, &event);
 
         fake_unlink(fx->root, "bus/pci/drivers/vfio-pci/unbind");
-        lease_end(l, PT_LEASE_REASON_RELEASED);
-        for (int i = 0; i < 100 && fx->m->n_leases > 0; i++)
-                (void) sd_event_run(event, 100000);
+        fx_return(fx, event, l);
         assert_int_equal(fx->m->n_leases, 0);
         assert_true(fx_device(fx, D1)->quarantined);
         assert_true(strv_contains(fx->m->quarantine, D1));
