@@ -46,13 +46,18 @@ int stage_new(Manager *m, int group, char *const *devices, int fd) {
 }
 
 /* The members' pointers cleared, and the stage's memory freed; its fd is the caller's. */
-static void stage_forget(Stage *s) {
+/* No member points at @s any more; it still has its fd and its list. */
+static void stage_detach(Stage *s) {
         for (char **a = s->devices; *a; a++) {
                 Device *d = manager_find_device(s->manager, *a);
 
                 if (d && d->stage == s)
                         d->stage = NULL;
         }
+}
+
+static void stage_forget(Stage *s) {
+        stage_detach(s);
         strv_free(s->devices);
         free(s);
 }
@@ -97,13 +102,8 @@ int stage_unstage(Stage *s, const char *why) {
                 return log_error_errno(-ENOMEM, "Cannot take IOMMU group %d off its stage: %m", s->group);
         /* Out of the stage first: a member's quarantine below must not come back here. */
         node = TAKE_FD(s->fd);
+        stage_detach(s);
         devices = TAKE_PTR(s->devices);
-        for (char **a = devices; *a; a++) {
-                Device *d = manager_find_device(m, *a);
-
-                if (d && d->stage == s)
-                        d->stage = NULL;
-        }
         log_info("IOMMU group %d goes back to " PT_STUB_DRIVER " from its stage (%s)", s->group, why);
         free(s);
 
@@ -178,12 +178,7 @@ bool stage_end_if_dead(Stage *s) {
                     "passthrud's back, or were bound to it again): foreign while another tool may have them, "
                     "quarantined for when they are back on passthru", s->group);
         /* Off the stage first, so that the quarantines do not try to move it back. */
-        for (char **a = s->devices; *a; a++) {
-                Device *d = manager_find_device(m, *a);
-
-                if (d && d->stage == s)
-                        d->stage = NULL;
-        }
+        stage_detach(s);
         for (char **a = s->devices; *a; a++) {
                 Device *d = manager_find_device(m, *a);
 
