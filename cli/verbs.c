@@ -118,7 +118,12 @@ int verb_show(sd_bus *bus, char **args) {
                 printf("%14s: %s (%04x:%04x, class %06x)\n", "Name", d.name && *d.name ? d.name : "?", d.vendor,
                        d.device, d.class);
                 printf("%14s: %s%s%s\n", "State", state_color(d.state), d.state, color_off());
-                printf("%14s: %s\n", "Driver", d.driver && *d.driver ? d.driver : "-");
+                /* An available device on vfio-pci is staged (docs/DESIGN.md, "Staged groups"). */
+                printf("%14s: %s%s\n", "Driver", d.driver && *d.driver ? d.driver : "-",
+                       d.state && strcmp(d.state, PT_DEVICE_STATE_AVAILABLE) == 0 && d.driver &&
+                                       strcmp(d.driver, PT_VFIO_DRIVER) == 0
+                               ? " (staged: its group's node held by passthrud for the next grant)"
+                               : "");
                 printf("%14s: %s\n", "Passthrough", d.passthrough ? "yes" : "no");
                 if (d.owner && *d.owner)
                         printf("%14s: %s (pid %u)\n", "Owner", d.owner, d.owner_pid);

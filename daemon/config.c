@@ -27,6 +27,7 @@ int config_init(Config *c) {
                 .revoke_grace_usec = CONFIG_DEFAULT_REVOKE_GRACE_SEC * USEC_PER_SEC,
                 .max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS,
                 .max_connections_per_user = CONFIG_DEFAULT_MAX_CONNECTIONS_PER_USER,
+                .stage_idle_groups = true,
         };
         return 0;
 }

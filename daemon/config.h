@@ -15,9 +15,10 @@
  *   MaxMemoryBytes=             cap of Acquire's MemoryBytes; bytes, or with
  *                               a K, M, G or T suffix (powers of 1024);
  *                               empty or 0: the host's physical memory
- *   StageIdleGroups=no          yes: a group whose return's reset worked
- *                               stays on vfio-pci, its node held open by
- *                               passthrud, for the next grant (stage.h)
+ *   StageIdleGroups=yes         a group whose return's reset worked stays
+ *                               on vfio-pci, its node held open by
+ *                               passthrud, for the next grant (stage.h);
+ *                               no: every idle group on passthru
  *
  *   [Reset]
  *   8086:10d3=bus               pin a reset method per vendor:device: the only

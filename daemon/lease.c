@@ -256,7 +256,7 @@ int lease_check(Manager *m, Device *d, const char *vm, uint64_t memory_bytes, ch
                 case DEVICE_RELEASING:
                         return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
                                                  "%s shares IOMMU group %d with %s, which is on its way back "
-                                                 "(releasing): it is not back on passthru yet.",
+                                                 "(releasing): it is not back yet.",
                                                  d->address, d->sys.iommu_group, member->address);
                 case DEVICE_FOREIGN:
                         return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * A staged IOMMU group (StageIdleGroups=yes in passthru.conf): between two
- * leases, a group whose return reset every member stays on vfio-pci, with
- * its node (/dev/vfio/N) held open by passthrud, and the next grant hands
- * over that fd: no unbind from passthru, no probe by vfio-pci, no open.
+ * A staged IOMMU group (StageIdleGroups=yes, passthru.conf's default):
+ * between two leases, a group whose return reset every member stays on
+ * vfio-pci, with its node (/dev/vfio/N) held open by passthrud, and the
+ * next grant hands over that fd: no unbind from passthru, no probe by
+ * vfio-pci, no open.
  * Its members are available (Driver vfio-pci).
  *
  * The promise holds: the members were reset, by the return, before the

@@ -51,9 +51,9 @@ PT_ERRORS(PT_ERROR_NAME_)
  */
 #define PT_DEVICE_STATES(X)                                                             \
         X(HOST,           "host",           PLAIN) /* not marked; a host driver or none */ \
-        X(AVAILABLE,      "available",      GOOD)  /* on passthru, can be leased */        \
+        X(AVAILABLE,      "available",      GOOD)  /* on passthru or staged, can be leased */ \
         X(LEASED,         "leased",         BUSY)  /* on vfio-pci, held by a VM */         \
-        X(RELEASING,      "releasing",      BUSY)  /* on its way back to passthru */       \
+        X(RELEASING,      "releasing",      BUSY)  /* on its way back, to be reset */      \
         X(QUARANTINED,    "quarantined",    BAD)   /* back without a reset that worked */  \
         X(PENDING_REBOOT, "pending-reboot", BAD)   /* marked, but a host driver holds it */ \
         X(MISMATCH,       "mismatch",       BAD)   /* a pinned id differs */     \

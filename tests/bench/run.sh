@@ -41,7 +41,7 @@ mkdir -p "$out"
 grep -o 'benchkey: .*' "$log" | sed 's/^benchkey: //' >"$out/summary"
 
 # The per-round figures and their plot.
-for kind in floor direct bus floor-staged direct-staged bus-staged; do
+for kind in floor direct bus floor-unstaged direct-unstaged bus-unstaged; do
     grep -o "benchround: $kind .*" "$log" | awk '{ print $3 / 1000, $4 / 1000 }' >"$out/rounds-$kind.dat"
 done
 if [[ -s $out/rounds-floor.dat ]]; then

@@ -99,7 +99,7 @@ static void config_init_sets_documented_defaults(void **state) {
         assert_int_equal(c.max_active_devices, 0);
         assert_int_equal(c.revoke_grace_usec, 30 * 1000000ULL);
         assert_false(c.allow_unsafe_interrupts);
-        assert_false(c.stage_idle_groups);
+        assert_true(c.stage_idle_groups);      /* staged groups by default */
         assert_int_equal(c.n_reset_pins, 0);
         assert_null(config_reset_method(&c, 0x8086, 0x10d3));
         /* Trusted to clear state by default: a function-level or a bus reset, nothing weaker. */
@@ -144,7 +144,7 @@ static void config_every_key_is_read(void **state) {
                           "MaxConnections=4096\n"
                           "MaxConnectionsPerUser=1\n"
                           "AllowUnsafeInterrupts=Yes\r\n"
-                          "StageIdleGroups=true\n"
+                          "StageIdleGroups=False\n"
                           "\n"
                           "[Reset]\n"
                           "8086:10d3=bus\n"
@@ -160,7 +160,7 @@ static void config_every_key_is_read(void **state) {
         assert_int_equal(c.max_connections, 4096);
         assert_int_equal(c.max_connections_per_user, 1);
         assert_true(c.allow_unsafe_interrupts);
-        assert_true(c.stage_idle_groups);
+        assert_false(c.stage_idle_groups);
         assert_int_equal(c.n_reset_pins, 3);
         assert_string_equal(config_reset_method(&c, 0x8086, 0x10d3), "bus");
         assert_string_equal(config_reset_method(&c, 0x10de, 0x1b80), "flr");

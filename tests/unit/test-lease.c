@@ -1143,11 +1143,13 @@ static void a_group_of_two_is_staged_whole(void **state) {
         sd_event_unref(event);
 }
 
-/* Without StageIdleGroups= (the default) the same return unbinds and rebinds, and keeps nothing open. */
+/* With StageIdleGroups=no the same return unbinds and rebinds, and keeps nothing open. */
 static void an_unstaged_return_keeps_no_node(void **state) {
         Fx *fx = *state;
         sd_event *event = NULL;
         Lease *l = fx_d1_leased_on_vfio(fx, &event);
+
+        fx->m->config.stage_idle_groups = false;
 
         fake_write(fx->root, "dev/vfio/1", "");
         fx_return(fx, event, l);

@@ -425,3 +425,28 @@ wait_state() {
 wait_available() {
     wait_state "$1" available
 }
+
+# passthrud's pid: the one start_daemon started, or systemd's (the install guest).
+daemon_pid() {
+    if [ -e /tmp/passthrud.pid ]; then
+        cat /tmp/passthrud.pid
+    else
+        systemctl show -p MainPID --value passthrud
+    fi
+}
+
+# How many fds passthrud has open on /dev/vfio/GROUP of DEV.
+daemon_node_fds() {
+    local group
+    group=$(basename "$(readlink "$SYS/$1/iommu_group")")
+    ls -l "/proc/$(daemon_pid)/fd" 2>/dev/null | grep -c " -> /dev/vfio/$group\$" || true
+}
+
+# assert_staged DEV: DEV as a return that reset it leaves it by default
+# (StageIdleGroups=yes, docs/DESIGN.md "Staged groups"): available, on
+# vfio-pci, and its group's node held open by passthrud (once).
+assert_staged() {
+    assert_eq "$(dev_prop "$1" State)" available "State of $1"
+    assert_driver "$1" vfio-pci
+    assert_eq "$(daemon_node_fds "$1")" 1 "passthrud's fds on the node of $1"
+}

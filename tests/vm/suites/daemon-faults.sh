@@ -39,8 +39,8 @@ MODPROBE=/etc/modprobe.d/passthru.conf
 
 ROUNDS=20
 CYCLES=2000
-# Set while passthrud runs with StageIdleGroups=yes: a group may stay on vfio-pci, held by passthrud.
-STAGED=
+# Set while passthrud runs with StageIdleGroups=yes (the default): a group may stay on vfio-pci, held by passthrud.
+STAGED=yes
 SOAK_SECONDS=1200
 for word in $(cat /proc/cmdline); do
     case $word in
@@ -217,17 +217,49 @@ suite_setup() {
 
 # ---- kill -9 at each fault point ----
 
-# kill_round POINT ROUND: a grant (or, for return-*, a return) that
+# mode_for ROUND MODES: the passthru.conf of a round, and $STAGED: with
+# MODES "both", StageIdleGroups=no in odd rounds and the default (staged
+# groups) in even ones; "no" or "yes" in every round.
+mode_for() {
+    if [ "$2" = no ] || { [ "$2" = both ] && [ $(($1 % 2)) -eq 1 ]; }; then
+        printf '[Daemon]\nStageIdleGroups=no\n' >/etc/passthru/passthru.conf
+        STAGED=
+    else
+        rm -f /etc/passthru/passthru.conf
+        STAGED=yes
+    fi
+}
+
+# kill_round POINT ROUND MODES: a grant (or, for return-*, a return) that
 # passthrud dies in at POINT; the holder dies meanwhile (after acquire-sent:
-# in every other round it lives on); then a restart of the shipped passthrud.
-# Afterwards the device is back, reset, within 5 s of the restarted daemon
-# being on the bus (or of the living holder's end), and the books match the
-# kernel.  (From the restart's exec, its start adds 0.3-2.5 s under TCG on
-# a loaded host: that figure is printed too.)
+# in half the rounds of each mode it lives on); then a restart of the
+# shipped passthrud.  In a staged round (mode_for) of acquire-pinned,
+# -recorded and -sent, a first lease of the faulty daemon (the point's
+# first hit) stages the group, so that the grant killed is a staged one;
+# acquire-moved's grant moves the group from passthru, as a first grant
+# does.  Afterwards the device is back, reset (staged or on passthru, as
+# the mode says), within 5 s of the restarted daemon being on the bus (or
+# of the living holder's end), and the books match the kernel.  (From the
+# restart's exec, its start adds 0.3-2.5 s under TCG on a loaded host: that
+# figure is printed too.)
 kill_round() {
-    local point=$1 round=$2 holder alive=no lines texec
+    local point=$1 round=$2 holder alive=no lines texec armed=$1
+    mode_for "$round" "$3"
     stop_daemon
-    start_faulty "$point"
+    case $STAGED/$point in
+    yes/acquire-pinned|yes/acquire-recorded|yes/acquire-sent)
+        armed=$point:2
+        ;;
+    esac
+    start_faulty "$armed"
+    if [ "$armed" != "$point" ]; then
+        $ALICE pt-hold $EDU vm-stage >/tmp/hold.out 2>&1 || fail "round $round: the lease before: $(cat /tmp/hold.out)"
+        for i in $(seq 1 100); do
+            [ "$(daemon_node_fds $EDU)" = 1 ] && [ "$(dev_prop $EDU State)" = available ] && break
+            sleep 0.1
+        done
+        assert_staged $EDU
+    fi
     : >/tmp/hold.out
     $ALICE pt-hold -H $EDU vm-$round >/tmp/hold.out 2>&1 &
     holder=$!
@@ -251,7 +283,8 @@ kill_round() {
             sleep 0.1
         done
         grep -q acquired /tmp/hold.out && echo "$round" >>/tmp/got-fd
-        if grep -q acquired /tmp/hold.out && [ $((round % 2)) -eq 0 ]; then
+        # Alive in rounds 1, 4, 5, 8, ...: both modes, with and without.
+        if grep -q acquired /tmp/hold.out && [ $(((round / 2) % 2)) -eq 0 ]; then
             alive=yes
             echo "$round" >>/tmp/alive
         else
@@ -265,8 +298,8 @@ kill_round() {
     esac
     [ $alive = yes ] || wait $holder 2>/dev/null || true
     if [ "$point" = acquire-pinned ]; then
-        # Nothing moved yet.
-        assert_driver $EDU passthru
+        # Nothing moved yet (a staged group stays on vfio-pci, its node gone with passthrud).
+        if [ -n "$STAGED" ]; then assert_driver $EDU vfio-pci; else assert_driver $EDU passthru; fi
         [ -z "$(ledger_view)" ] || fail "round $round: a lease in the ledger before anything moved: $(ledger_view)"
     fi
     lines=$(wc -l </tmp/passthrud.log)
@@ -296,12 +329,13 @@ kill_round() {
     for f in ${LEDGER%/*}/.leases.*; do
         [ ! -e "$f" ] || fail "round $round: a temporary file of the ledger survived the restart: $f"
     done
-    echo "round $round: back after $BACK_MS ms, $((NOW - texec)) ms after the restart's exec (holder alive across the restart: $alive)"
+    echo "round $round: back after $BACK_MS ms, $((NOW - texec)) ms after the restart's exec (holder alive across the restart: $alive; staged groups: ${STAGED:-no})"
 }
 
-# kill_at POINT [ROUNDS]: kill_round POINT, ROUNDS ($ROUNDS) times.
+# kill_at POINT [ROUNDS [MODES]]: kill_round POINT, ROUNDS ($ROUNDS) times,
+# in MODES (mode_for; both by default); then the default again.
 kill_at() {
-    local point=$1 rounds=${2:-$ROUNDS} t0 extra=
+    local point=$1 rounds=${2:-$ROUNDS} modes=${3:-both} t0 extra=
     settle
     : >/tmp/back.ms
     : >/tmp/back-exec.ms
@@ -311,14 +345,15 @@ kill_at() {
     t0=$NOW
     start_watch
     for round in $(seq 1 "$rounds"); do
-        kill_round "$point" "$round"
+        kill_round "$point" "$round" "$modes"
     done
     stop_watch
     now
     if [ "$point" = acquire-sent ]; then
         extra=" (the fd reached the holder in $(wc -l </tmp/got-fd); it lived across the restart in $(wc -l </tmp/alive))"
     fi
-    figure "kill -9 at $point: $rounds rounds$extra in $(( (NOW - t0) / 1000 )) s, back after $(stats </tmp/back.ms) once passthrud was on the bus again (limit 5000 ms), $(stats </tmp/back-exec.ms) after its exec; /proc watch: $WATCHED"
+    figure "kill -9 at $point: $rounds rounds ($modes)$extra in $(( (NOW - t0) / 1000 )) s, back after $(stats </tmp/back.ms) once passthrud was on the bus again (limit 5000 ms), $(stats </tmp/back-exec.ms) after its exec; /proc watch: $WATCHED"
+    mode_for 0 yes
     stop_daemon
     start_daemon
 }
@@ -339,22 +374,17 @@ testcase_kill_after_the_fd_was_sent() {
     kill_at acquire-sent
 }
 
+# StageIdleGroups=no: the group off vfio-pci, not reset yet.
 testcase_kill_in_the_middle_of_a_return() {
-    kill_at return-unbound
+    kill_at return-unbound "$ROUNDS" no
 }
 
-# StageIdleGroups=yes: killed after the return reset the group on vfio-pci,
+# The default: killed after the return reset the group on vfio-pci,
 # before it was staged.  The restart finds the lease's holder dead and the
 # group on vfio-pci: it returns it again (a second reset) and stages it,
 # its node held by passthrud alone.
 testcase_kill_in_the_middle_of_a_staged_return() {
-    printf '[Daemon]\nStageIdleGroups=yes\n' >/etc/passthru/passthru.conf
-    STAGED=yes
-    kill_at return-staged 8
-    STAGED=
-    rm /etc/passthru/passthru.conf
-    stop_daemon
-    start_daemon
+    kill_at return-staged 8 yes
     wait_state $EDU available
     assert_driver $EDU passthru
 }

@@ -127,7 +127,7 @@ testcase_killed_holder_device_comes_back_reset() {
     wait_state $EDU available
     grep -q "Lease released: device $EDU, VM 'vm-a', pid $HOLDER, reason process-exited" /tmp/passthrud.log ||
         fail "no process-exited release in the log"
-    assert_driver $EDU passthru
+    assert_staged $EDU
     as_alice pt-hold $EDU vm-b -- true
     wait_state $EDU available
 }
@@ -154,7 +154,7 @@ testcase_pipelined_acquire_and_release_are_announced_in_order() {
         [ "$acquired" -lt "$released" ] ||
             fail "$transport: LeaseReleased came before LeaseAcquired: $(cat /tmp/pipe.out)"
         wait_state $EDU available
-        assert_driver $EDU passthru
+        assert_staged $EDU
     done
 }
 
@@ -479,6 +479,15 @@ testcase_device_node_owner_lasts_as_long_as_the_lease() {
     as_alice pt-hold -c -o 1000 $EDU vm-a -- sh -c "exec 5<>/dev/vfio/$group && echo opened" >/tmp/out 2>&1 ||
         fail "alice could not open /dev/vfio/$group during the lease: $(cat /tmp/out)"
     wait_state $EDU available
+    # Staged (passthrud holds the node: nobody opens it); its owner root again.
+    assert_staged $EDU
+    assert_eq "$(stat -c %u:%g:%a /dev/vfio/$group)" 0:0:600 "owner and mode of /dev/vfio/$group after the lease"
+    if as_alice sh -c "exec 5<>/dev/vfio/$group" 2>/dev/null; then
+        fail "alice opened /dev/vfio/$group while staged"
+    fi
+    # On passthru (root's Reset ends the stage), then on vfio-pci by hand: the node is root's.
+    mgr Reset s $EDU
+    assert_driver $EDU passthru
     modprobe vfio-pci
     move_by_hand $EDU passthru vfio-pci
     if as_alice sh -c "exec 5<>/dev/vfio/$group" 2>/dev/null; then
@@ -573,8 +582,12 @@ testcase_hot_removed_lease_ends_with_device_removed() {
 # ---- issue 10: a lease that cannot be escaped ----
 
 # The pids with a VFIO group or device fd open.
+# Processes with a VFIO group or device open, passthrud's staged groups (its own nodes) aside.
 vfio_holders() {
+    local daemon
+    daemon=$(cat /tmp/passthrud.pid)
     for p in /proc/[0-9]*; do
+        [ "${p#/proc/}" != "$daemon" ] || continue
         ls -l "$p/fd" 2>/dev/null | grep -qE 'vfio-device|/dev/vfio/[0-9]' && echo "${p#/proc/}"
     done
     true
@@ -595,17 +608,17 @@ wait_for_line() {
     fail "no '$1' in $2: $(cat "$2")"
 }
 
-# Back within grace (1 s) + 5 s, with nobody holding VFIO.
+# Back (reset and staged) within grace (1 s) + 5 s, with nobody but passthrud holding VFIO.
 assert_back_within_6s() {
     local t0 t
     t0=$(cut -d. -f1 /proc/uptime)
     for i in $(seq 1 60); do
-        [ "$(dev_prop "$1" State)" = available ] && [ "$(driver "$1")" = passthru ] && break
+        [ "$(dev_prop "$1" State)" = available ] && [ "$(daemon_node_fds "$1")" = 1 ] && break
         sleep 0.1
     done
     t=$(( $(cut -d. -f1 /proc/uptime) - t0 ))
     [ "$(dev_prop "$1" State)" = available ] || fail "$1 not back: $(dev_prop "$1" State), driver $(driver "$1"): $(tail -n 5 /tmp/passthrud.log)"
-    assert_driver "$1" passthru
+    assert_staged "$1"
     [ -z "$(vfio_holders)" ] || fail "still holding VFIO: $(vfio_holders)"
     echo "back after ${t}s"
 }
@@ -834,7 +847,8 @@ testcase_root_only_methods_are_refused_by_sd_bus_itself() {
 }
 
 testcase_a_recycled_pid_cannot_become_a_holder() {
-    local apid cpid try
+    local apid cpid try before
+    before=$(driver $EDU)
     for try in 1 2 3 4 5; do
         rm -f /tmp/go
         mkfifo /tmp/go
@@ -869,7 +883,7 @@ testcase_a_recycled_pid_cannot_become_a_holder() {
     grep -q "^error org.freedesktop.DBus.Error.AccessDenied: Process $apid started after bus connection" /tmp/reuse.out ||
         fail "the recycled pid was not refused: $(cat /tmp/reuse.out)"
     assert_eq "$(dev_prop $EDU State)" available "State"
-    assert_driver $EDU passthru
+    assert_driver $EDU "$before"
     kill $cpid
 }
 
@@ -927,6 +941,8 @@ testcase_direct_socket_grants_a_member_without_the_bus() {
 }
 
 testcase_direct_socket_refuses_a_stranger() {
+    local before
+    before=$(driver $EDU)
     # bob is not in group passthru: the socket's mode keeps him out ...
     if as_bob pt-hold -D $EDU vm-b >/tmp/out 2>&1; then
         fail "bob connected to $SOCK"
@@ -942,7 +958,7 @@ testcase_direct_socket_refuses_a_stranger() {
     expect_error org.freedesktop.DBus.Error.AccessDenied as_alice pt-hold -D -X EnterMaintenanceMode ""
     chmod 0660 $SOCK
     assert_eq "$(dev_prop $EDU State)" available "State"
-    assert_driver $EDU passthru
+    assert_driver $EDU "$before"
 }
 
 # open_connections TAG N [COMMAND...]: N connections that authenticate and
@@ -1174,8 +1190,12 @@ testcase_debug_lines_only_with_passthrud_log_level() {
 }
 
 # passthructl monitor prints a device's new State as passthrud announces
-# it (PropertiesChanged names only what changed: never Address).
+# it (PropertiesChanged names only what changed: never Address).  From
+# passthru (root's Reset ends a stage) to a lease on vfio-pci, and back to
+# available, staged: its driver stays vfio-pci, so the line names none.
 testcase_monitor_prints_state_changes() {
+    mgr Reset s $EDU
+    assert_driver $EDU passthru
     passthructl monitor >/tmp/monitor.out 2>&1 &
     mon=$!
     sleep 0.5
@@ -1184,25 +1204,18 @@ testcase_monitor_prints_state_changes() {
     wait $HOLDER 2>/dev/null || true
     wait_state $EDU available
     for i in $(seq 1 50); do
-        grep -q "StateChanged $EDU available driver passthru" /tmp/monitor.out && break
+        grep -q "StateChanged $EDU available$" /tmp/monitor.out && break
         sleep 0.1
     done
     kill $mon
     wait $mon 2>/dev/null || true
     grep -q "StateChanged $EDU leased driver vfio-pci owner vm-a" /tmp/monitor.out ||
         fail "no leased line: $(cat /tmp/monitor.out)"
-    grep -q "StateChanged $EDU available driver passthru" /tmp/monitor.out ||
-        fail "no available line: $(cat /tmp/monitor.out)"
+    grep -q "StateChanged $EDU available$" /tmp/monitor.out ||
+        fail "no available line (without a driver: still vfio-pci): $(cat /tmp/monitor.out)"
 }
 
-# How many fds passthrud has open on /dev/vfio/GROUP of DEV.
-daemon_node_fds() {
-    local group
-    group=$(basename "$(readlink "$SYS/$1/iommu_group")")
-    ls -l "/proc/$(cat /tmp/passthrud.pid)/fd" 2>/dev/null | grep -c " -> /dev/vfio/$group\$" || true
-}
-
-# StageIdleGroups=yes: a group given back is reset on vfio-pci and stays
+# By default (StageIdleGroups=yes) a group given back is reset on vfio-pci and stays
 # there, its node held by passthrud, so that nobody else can open it; the
 # next grant gets that node and the device works through it; root's Reset,
 # maintenance mode and passthrud's stop put it back on passthru first; a
@@ -1211,7 +1224,7 @@ daemon_node_fds() {
 # method, so it is never staged: test-lease stages a group of two.)
 testcase_staged_groups_keep_the_node_between_leases() {
     local group resets
-    printf '[Daemon]\nStageIdleGroups=yes\n' >/etc/passthru/passthru.conf
+    rm -f /etc/passthru/passthru.conf
     stop_daemon
     start_daemon
     group=$(basename "$(readlink "$SYS/$EDU/iommu_group")")
@@ -1277,7 +1290,34 @@ testcase_staged_groups_keep_the_node_between_leases() {
     # passthrud's stop leaves nothing of its own on vfio-pci.
     stop_daemon
     assert_driver $EDU passthru
+    start_daemon
+    wait_state $EDU available
+}
+
+# StageIdleGroups=no: every return puts the group back on passthru, reset,
+# and passthrud keeps no node; a stage left by the last run goes back at
+# the start of one that does not stage.
+testcase_stage_idle_groups_no_returns_each_group_to_passthru() {
+    rm -f /etc/passthru/passthru.conf
+    stop_daemon
+    start_daemon
+    as_alice pt-hold $EDU vm-a -- true
+    wait_state $EDU available
+    assert_staged $EDU
+    printf '[Daemon]\nStageIdleGroups=no\n' >/etc/passthru/passthru.conf
+    kill -9 "$(cat /tmp/passthrud.pid)"
+    start_daemon
+    wait_state $EDU available
+    assert_driver $EDU passthru
+    assert_eq "$(daemon_node_fds $EDU)" 0 "passthrud's fds on the node after a restart with StageIdleGroups=no"
+    as_alice pt-hold $EDU vm-b -- vfio-check --fd @FD@ $EDU >/tmp/vfio.out
+    grep -q "^ok: edu liveness" /tmp/vfio.out || fail "no MMIO check passed: $(cat /tmp/vfio.out)"
+    wait_state $EDU available
+    assert_driver $EDU passthru
+    assert_eq "$(daemon_node_fds $EDU)" 0 "passthrud's fds on the node after a return with StageIdleGroups=no"
+    dev_prop $EDU ResetResults | grep -q ": ok" || fail "no reset recorded: $(dev_prop $EDU ResetResults)"
     rm /etc/passthru/passthru.conf
+    stop_daemon
     start_daemon
     wait_state $EDU available
 }

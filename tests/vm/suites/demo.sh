@@ -150,16 +150,22 @@ testcase_5_qemu_quits_the_device_comes_back_reset() {
     step "5. QEMU quits: the device comes back, reset, and the second VM gets it"
     qemu_quit web || fail "QEMU (VM web) did not quit"
     wait_available $EDU
-    assert_driver $EDU passthru
+    assert_staged $EDU
     show $ALICE passthructl show 01:00.0
     grep -q "Last reset: .*ok" /tmp/show.out || fail "no successful reset recorded: $(cat /tmp/show.out)"
+    grep -q "Driver: vfio-pci (staged" /tmp/show.out || fail "show does not say the device is staged: $(cat /tmp/show.out)"
+    say "  Reset, it stays on vfio-pci with its group's /dev/vfio node held by passthrud (staged):"
+    say "  nobody else can open it, and the next grant hands over that node without moving anything."
     say "  \$ passthructl run --device 01:00.0 --vm db -- qemu-system-x86_64 ..."
     qemu_start db
     qemu_pci db || fail "the second VM's QEMU did not answer: $(cat /tmp/qemu-db.err)"
     pci_list db | grep -q 'PCI device 1234:11e8' || fail "the second VM does not see the device"
-    say "  VM db has the device now (QEMU's PCI list shows 1234:11e8); it quits, and the device is back on passthru."
+    say "  VM db has the device now (QEMU's PCI list shows 1234:11e8); it quits, and the device is back, reset."
     qemu_quit db || fail "QEMU (VM db) did not quit"
     wait_available $EDU
+    say "  Root can always take it back to passthru (a reset on the way):"
+    show passthructl reset 01:00.0 || fail "passthructl reset: $(cat /tmp/show.out)"
+    assert_driver $EDU passthru
     say ""
     say "That is passthru: devices hidden from the host at boot, lent to one VM at a time,"
     say "taken back reset. See README.md and passthructl(1)."
