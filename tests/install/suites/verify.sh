@@ -266,7 +266,7 @@ testcase_malformed_config_fails_the_unit_with_the_line() {
 
 # Root revokes a real QEMU run by passthructl run (QEMU opens /dev/vfio/N
 # itself and holds device fds): within the grace period + 5 s QEMU is gone,
-# nothing holds VFIO and the device is back on passthru.
+# nothing but passthrud holds VFIO and the device is back, reset.
 testcase_revoke_ends_qemu_under_passthructl_run() {
     local run t
     mkdir -p /etc/passthru
@@ -290,7 +290,10 @@ testcase_revoke_ends_qemu_under_passthructl_run() {
     done
     echo "back after $t polls of passthructl show"
     passthructl show 01:00.0 | grep -q "State: available" || fail "not back: $(passthructl show 01:00.0)"
-    assert_staged $EDU
+    # Staged, or on passthru when QEMU's exit had not closed the group's
+    # node yet as the return's worker opened it (a return that cannot hold
+    # the node stages nothing): a race of the kill, both sides of it right.
+    if [ "$(driver $EDU)" = vfio-pci ]; then assert_staged $EDU; else assert_driver $EDU passthru; fi
     ! ls -l $(ls -d /proc/[0-9]*/fd | grep -vx "/proc/$(daemon_pid)/fd") 2>/dev/null | grep -qE "vfio-device|/dev/vfio/[0-9]" ||
         fail "VFIO still held"
     ! kill -0 $run 2>/dev/null || fail "passthructl run survived"
