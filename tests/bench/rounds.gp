@@ -4,7 +4,7 @@
 # the same with StageIdleGroups=no, beside a floor of their own), as
 # jittered points.
 #   gnuplot -e "dir='build/results/bench'; rounds=30; day='2026-11-30'" tests/bench/rounds.gp
-set terminal svg size 1100,440 font "sans,11"
+set terminal svg size 1100,460 font "sans,11"
 set output dir."/rounds.svg"
 set multiplot layout 1,2 title sprintf("passthrud against the bare sysfs floor, %d alternated rounds each (%s)", rounds, day)
 set ylabel "ms"
