@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Leases: one IOMMU group, one holder process, one VM.  Acquire checks the
- * rules in a fixed order, moves the group to vfio-pci and hands out the
- * group fd; the end of the holder (pidfd), Release or a revocation bring
- * the group back, reset, to passthru.
+ * rules in a fixed order, moves the group to vfio-pci (or takes its stage,
+ * stage.h) and hands out the group fd; the end of the holder (pidfd),
+ * Release or a revocation bring the group back, reset: staged, or on
+ * passthru.
  */
 #pragma once
 
@@ -24,7 +25,7 @@ typedef struct StuckJob StuckJob;
 typedef enum LeaseState {
         LEASE_ACTIVE,
         LEASE_REVOKING,         /* LeaseRevoked sent, grace period running */
-        LEASE_RELEASING,        /* moving back to passthru (worker) */
+        LEASE_RELEASING,        /* on its way back, reset (worker) */
 } LeaseState;
 
 typedef struct Lease {

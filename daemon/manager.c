@@ -864,8 +864,22 @@ static void manager_sweep_temporaries(Manager *m) {
         }
 }
 
+static void print_stopped(FILE *f, const void *userdata) {
+        (void) userdata;
+        fputs("# passthrud stopped; udev's rule does not start it again until it runs (passthrud(8))\n", f);
+}
+
+void manager_mark_stopped(Manager *m) {
+        int fd = runtime_dir_fd(m), r;
+
+        r = fd < 0 ? fd : write_file_atomic_printed_at(fd, MANAGER_STOPPED_FILE, 0644, false, print_stopped, NULL);
+        if (r < 0)
+                log_warning_errno(r, "Cannot write %s/%s (udev may start passthrud again as its staged groups go "
+                                  "back to passthru), ignoring: %m", m->paths.runtime_dir, MANAGER_STOPPED_FILE);
+}
+
 int manager_start(Manager *m, sd_event *event) {
-        int r;
+        int r, fd;
 
         r = manager_attach_event(m, event);
         if (r < 0)
@@ -884,6 +898,11 @@ int manager_start(Manager *m, sd_event *event) {
         if (r < 0)
                 return r;
         manager_sweep_temporaries(m);
+        /* Running again: udev's rule starts passthrud when passthru.ko takes a device. */
+        fd = runtime_dir_fd(m);
+        if (fd >= 0 && unlinkat(fd, MANAGER_STOPPED_FILE, 0) < 0 && errno != ENOENT)
+                log_warning_errno(-errno, "Cannot remove %s/%s, ignoring: %m", m->paths.runtime_dir,
+                                  MANAGER_STOPPED_FILE);
 
         r = lease_reconcile(m);
         if (r < 0)

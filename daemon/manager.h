@@ -120,6 +120,14 @@ int manager_load(Manager *m);
 int manager_attach_event(Manager *m, sd_event *event);
 /* manager_attach_event(), then connect udev, netlink and the bus, take the name, reconcile leases. */
 int manager_start(Manager *m, sd_event *event);
+/*
+ * Before passthrud's own stop puts its staged groups back on passthru:
+ * MANAGER_STOPPED_FILE in the runtime directory, which udev's rule
+ * (70-passthru.rules) reads, so that those binds do not start passthrud
+ * again; manager_start() removes it.
+ */
+#define MANAGER_STOPPED_FILE "stopped"
+void manager_mark_stopped(Manager *m);
 
 Device *manager_find_device(Manager *m, const char *address);
 /* IOMMU group @group as last read (group.h): its members, endpoints and viability; NULL when unreadable. */

@@ -36,7 +36,12 @@ static int run(void) {
                         r = log_error_errno(-ECONNRESET,
                                             "The system bus connection was lost; exiting for systemd to restart passthrud "
                                             "(leases are kept in the ledger)");
-                /* Idle groups back on passthru: nothing of ours stays on vfio-pci without a holder. */
+                /*
+                 * Idle groups back on passthru: nothing of ours stays on
+                 * vfio-pci without a holder; those binds must not start
+                 * passthrud again through udev's rule.
+                 */
+                manager_mark_stopped(m);
                 stage_unstage_all(m, "passthrud stops");
         }
         return r;

@@ -224,7 +224,8 @@ testcase_cockpit_page_in_a_browser() {
     wait $run || :
     wait_available $EDU
     # Back on passthru, not staged: the refused maintenance mode is still
-    # asked for (no return stages a group until ExitMaintenanceMode).
+    # asked for (no return stages a group until ExitMaintenanceMode, or
+    # an EnterMaintenanceMode that succeeds, lifts it).
     web row $EDU state=available owner= owner_pid= driver=passthru
     web table "$(list_json)"
     web screenshot 5-lease-ended $EDU
@@ -264,6 +265,14 @@ testcase_malformed_config_fails_the_unit_with_the_line() {
     systemctl is-active passthrud || fail "passthrud did not come back"
 }
 
+# After a revoke killed QEMU: staged, or on passthru when QEMU's exit had
+# not closed the group's node yet as the return's worker opened it (a
+# return that cannot hold the node stages nothing): a race of the kill,
+# both sides of it right.
+assert_back_after_a_kill() {
+    if [ "$(driver $EDU)" = vfio-pci ]; then assert_staged $EDU; else assert_driver $EDU passthru; fi
+}
+
 # Root revokes a real QEMU run by passthructl run (QEMU opens /dev/vfio/N
 # itself and holds device fds): within the grace period + 5 s QEMU is gone,
 # nothing but passthrud holds VFIO and the device is back, reset.
@@ -290,10 +299,7 @@ testcase_revoke_ends_qemu_under_passthructl_run() {
     done
     echo "back after $t polls of passthructl show"
     passthructl show 01:00.0 | grep -q "State: available" || fail "not back: $(passthructl show 01:00.0)"
-    # Staged, or on passthru when QEMU's exit had not closed the group's
-    # node yet as the return's worker opened it (a return that cannot hold
-    # the node stages nothing): a race of the kill, both sides of it right.
-    if [ "$(driver $EDU)" = vfio-pci ]; then assert_staged $EDU; else assert_driver $EDU passthru; fi
+    assert_back_after_a_kill
     ! ls -l $(ls -d /proc/[0-9]*/fd | grep -vx "/proc/$(daemon_pid)/fd") 2>/dev/null | grep -qE "vfio-device|/dev/vfio/[0-9]" ||
         fail "VFIO still held"
     ! kill -0 $run 2>/dev/null || fail "passthructl run survived"
@@ -422,7 +428,7 @@ testcase_root_release_ends_the_libvirt_domains_use() {
     [ "$state" = "shut off" ] ||
         fail "root's Release did not end the libvirt domain's use: $((now - start)) s after it, domain $state, $(grep State /tmp/show)"
     grep -q "State: available" /tmp/show || fail "not back: $(cat /tmp/show)"
-    assert_staged $EDU
+    assert_back_after_a_kill
     journalctl -b -u passthrud --no-pager -o cat | grep -E "Killed pid [0-9]+ \(qemu" ||
         fail "passthrud did not kill the domain's QEMU: $(journalctl -b -u passthrud --no-pager -o cat | tail -n 5)"
     systemctl restart passthrud
@@ -511,6 +517,28 @@ testcase_upgrade_keeps_a_running_vms_lease() {
     systemctl is-active passthrud || fail "passthrud is not running after the upgrade"
     [ "$pid_after" != "$pid_before" ] || fail "passthrud was not restarted by the upgrade"
     assert_kept_then_returned upgraded
+}
+
+# passthrud's stop puts its staged groups back on passthru; those binds do
+# not start it again through udev's rule (/run/passthru/stopped), nor does
+# a bind to passthru while it is stopped (by hand here, after the stop:
+# what the stop's own binds do, whatever the timing), until it runs again.
+testcase_stop_stays_stopped_though_it_binds_its_staged_groups() {
+    as_alice passthructl run --device 01:00.0 --vm stopper -- true || fail "the lease before the stop failed"
+    wait_available $EDU
+    assert_staged $EDU
+    systemctl stop passthrud
+    assert_driver $EDU passthru
+    [ -e /run/passthru/stopped ] || fail "no /run/passthru/stopped after passthrud's stop"
+    move_by_hand $EDU passthru vfio-pci
+    move_by_hand $EDU vfio-pci passthru
+    udevadm settle
+    sleep 2
+    ! systemctl is-active passthrud || fail "udev's rule started passthrud again after its stop"
+    systemctl start passthrud
+    [ ! -e /run/passthru/stopped ] || fail "/run/passthru/stopped outlived passthrud's start"
+    wait_available $EDU
+    assert_driver $EDU passthru
 }
 
 # apt remove: passthrud stops, the devices stay where they are (hidden

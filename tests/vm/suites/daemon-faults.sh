@@ -235,9 +235,10 @@ mode_for() {
 # in half the rounds of each mode it lives on); then a restart of the
 # shipped passthrud.  In a staged round (mode_for) of acquire-pinned,
 # -recorded and -sent, a first lease of the faulty daemon (the point's
-# first hit) stages the group, so that the grant killed is a staged one;
-# acquire-moved's grant moves the group from passthru, as a first grant
-# does.  Afterwards the device is back, reset (staged or on passthru, as
+# first hit) stages the group, so that the grant killed at -recorded or
+# -sent is a staged one (its stage taken), and at -pinned (before the grant
+# looks at the stage) passthrud dies holding a stage; acquire-moved's grant
+# moves the group from passthru, as a first grant does.  Afterwards the device is back, reset (staged or on passthru, as
 # the mode says), within 5 s of the restarted daemon being on the bus (or
 # of the living holder's end), and the books match the kernel.  (From the
 # restart's exec, its start adds 0.3-2.5 s under TCG on a loaded host: that

@@ -304,7 +304,7 @@ unbind_waits_since() {
     dmesg | sed -n "/$1/,\$p" | grep -c "blocked until released by user" || true
 }
 
-testcase_bus_loop_answers_while_a_return_waits_for_an_open_device() {
+bus_loop_answers_while_a_return_waits_for_an_open_device() {
     local child mark
     # The holder hands the group fd to a child and dies; the child keeps
     # the device open, so the return waits until it lets go.
@@ -337,6 +337,10 @@ testcase_bus_loop_answers_while_a_return_waits_for_an_open_device() {
     kill $child
     wait_state $EDU available
     assert_eq "$(unbind_waits_since "$mark")" 0 "vfio-pci's unbinds that waited on an open device"
+}
+
+testcase_bus_loop_answers_while_a_return_waits_for_an_open_device() {
+    both_modes bus_loop_answers_while_a_return_waits_for_an_open_device
 }
 
 testcase_maintenance_mode() {
@@ -581,7 +585,6 @@ testcase_hot_removed_lease_ends_with_device_removed() {
 
 # ---- issue 10: a lease that cannot be escaped ----
 
-# The pids with a VFIO group or device fd open.
 # Processes with a VFIO group or device open, passthrud's staged groups (its own nodes) aside.
 vfio_holders() {
     local daemon
@@ -608,23 +611,58 @@ wait_for_line() {
     fail "no '$1' in $2: $(cat "$2")"
 }
 
-# Back (reset and staged) within grace (1 s) + 5 s, with nobody but passthrud holding VFIO.
+# Back within grace (1 s) + 5 s, reset (staged, or on passthru with
+# StageIdleGroups=no: $STAGING), with nobody but passthrud holding VFIO.
 assert_back_within_6s() {
     local t0 t
     t0=$(cut -d. -f1 /proc/uptime)
     for i in $(seq 1 60); do
-        [ "$(dev_prop "$1" State)" = available ] && [ "$(daemon_node_fds "$1")" = 1 ] && break
+        if [ "$STAGING" = yes ]; then
+            [ "$(dev_prop "$1" State)" = available ] && [ "$(daemon_node_fds "$1")" = 1 ] && break
+        else
+            [ "$(dev_prop "$1" State)" = available ] && [ "$(driver "$1")" = passthru ] && break
+        fi
         sleep 0.1
     done
     t=$(( $(cut -d. -f1 /proc/uptime) - t0 ))
     [ "$(dev_prop "$1" State)" = available ] || fail "$1 not back: $(dev_prop "$1" State), driver $(driver "$1"): $(tail -n 5 /tmp/passthrud.log)"
-    assert_staged "$1"
+    if [ "$STAGING" = yes ]; then
+        assert_staged "$1"
+    else
+        assert_driver "$1" passthru
+        assert_eq "$(daemon_node_fds "$1")" 0 "passthrud's fds on the node of $1 with StageIdleGroups=no"
+    fi
     [ -z "$(vfio_holders)" ] || fail "still holding VFIO: $(vfio_holders)"
     echo "back after ${t}s"
 }
 
 grace_1s() {
     printf '[Daemon]\nRevokeGraceSec=1\n%s' "${1:-}" >/etc/passthru/passthru.conf
+    stop_daemon
+    start_daemon
+}
+
+# both_modes FUNCTION: FUNCTION with a grace of 1 s, once with the default
+# (staged groups: a return that holds the node resets the group on vfio-pci
+# and unbinds nothing) and once with StageIdleGroups=no (every return
+# unbinds each member from vfio-pci, where unbind_waits_since() bites);
+# $STAGING says which.  Then passthru.conf as it was.
+STAGING=yes
+both_modes() {
+    local saved=/tmp/passthru.conf.saved
+    rm -f $saved
+    [ ! -e /etc/passthru/passthru.conf ] || cp /etc/passthru/passthru.conf $saved
+    STAGING=yes
+    grace_1s
+    echo "-- with staged groups (the default)"
+    "$1"
+    STAGING=no
+    grace_1s 'StageIdleGroups=no
+'
+    echo "-- with StageIdleGroups=no"
+    "$1"
+    STAGING=yes
+    if [ -e $saved ]; then mv $saved /etc/passthru/passthru.conf; else rm /etc/passthru/passthru.conf; fi
     stop_daemon
     start_daemon
 }
@@ -702,10 +740,9 @@ testcase_quarantine_survives_removal_and_rescan() {
     wait_state $EDU available
 }
 
-testcase_revoke_ends_a_holder_that_kept_only_a_device_fd() {
+revoke_ends_a_holder_that_kept_only_a_device_fd() {
     local mark
     mark=$(kmsg_mark)
-    grace_1s
     : >/tmp/hold.out
     setpriv --reuid=1000 --regid=1000 --groups=990 pt-hold -C $EDU vm-a -- \
         vfio-check --fd @FD@ --hold --close-group $EDU >/tmp/hold.out 2>&1 &
@@ -717,7 +754,11 @@ testcase_revoke_ends_a_holder_that_kept_only_a_device_fd() {
     assert_eq "$(unbind_waits_since "$mark")" 0 "vfio-pci's unbinds that waited on an open device"
 }
 
-testcase_revoke_ends_a_holder_that_released_but_kept_a_device_fd() {
+testcase_revoke_ends_a_holder_that_kept_only_a_device_fd() {
+    both_modes revoke_ends_a_holder_that_kept_only_a_device_fd
+}
+
+revoke_ends_a_holder_that_released_but_kept_a_device_fd() {
     local mark
     mark=$(kmsg_mark)
     : >/tmp/hold.out
@@ -733,7 +774,11 @@ testcase_revoke_ends_a_holder_that_released_but_kept_a_device_fd() {
     assert_eq "$(unbind_waits_since "$mark")" 0 "vfio-pci's unbinds that waited on an open device"
 }
 
-testcase_revoke_ends_the_vmm_under_passthructl_run() {
+testcase_revoke_ends_a_holder_that_released_but_kept_a_device_fd() {
+    both_modes revoke_ends_a_holder_that_released_but_kept_a_device_fd
+}
+
+revoke_ends_the_vmm_under_passthructl_run() {
     local mark
     mark=$(kmsg_mark)
     local group run
@@ -750,7 +795,11 @@ testcase_revoke_ends_the_vmm_under_passthructl_run() {
     assert_eq "$(unbind_waits_since "$mark")" 0 "vfio-pci's unbinds that waited on an open device"
 }
 
-testcase_a_device_fd_passed_out_of_reach_is_named_in_stuck() {
+testcase_revoke_ends_the_vmm_under_passthructl_run() {
+    both_modes revoke_ends_the_vmm_under_passthructl_run
+}
+
+a_device_fd_passed_out_of_reach_is_named_in_stuck() {
     local mark det
     mark=$(kmsg_mark)
     : >/tmp/hold.out
@@ -774,7 +823,11 @@ testcase_a_device_fd_passed_out_of_reach_is_named_in_stuck() {
     assert_eq "$(unbind_waits_since "$mark")" 0 "vfio-pci's unbinds that waited on an open device"
 }
 
-testcase_revoke_ends_what_the_holder_left_in_its_cgroup() {
+testcase_a_device_fd_passed_out_of_reach_is_named_in_stuck() {
+    both_modes a_device_fd_passed_out_of_reach_is_named_in_stuck
+}
+
+revoke_ends_what_the_holder_left_in_its_cgroup() {
     local mark det
     mark=$(kmsg_mark)
     grep -q cgroup2 /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup
@@ -792,6 +845,10 @@ testcase_revoke_ends_what_the_holder_left_in_its_cgroup() {
     ! kill -0 "$det" 2>/dev/null || fail "the detached process in the holder's cgroup survived"
     rmdir /sys/fs/cgroup/vm-a
     assert_eq "$(unbind_waits_since "$mark")" 0 "vfio-pci's unbinds that waited on an open device"
+}
+
+testcase_revoke_ends_what_the_holder_left_in_its_cgroup() {
+    both_modes revoke_ends_what_the_holder_left_in_its_cgroup
 }
 
 testcase_memory_bytes_is_capped_and_put_back() {
