@@ -45,7 +45,6 @@ int stage_new(Manager *m, int group, char *const *devices, int fd) {
         return 0;
 }
 
-/* The members' pointers cleared, and the stage's memory freed; its fd is the caller's. */
 /* No member points at @s any more; it still has its fd and its list. */
 static void stage_detach(Stage *s) {
         for (char **a = s->devices; *a; a++) {
@@ -56,6 +55,7 @@ static void stage_detach(Stage *s) {
         }
 }
 
+/* The members' pointers cleared, and the stage's memory freed; its fd is the caller's. */
 static void stage_forget(Stage *s) {
         stage_detach(s);
         strv_free(s->devices);

@@ -435,6 +435,17 @@ daemon_pid() {
     fi
 }
 
+# Processes with a VFIO group or device open, passthrud's staged groups (its own nodes) aside.
+vfio_holders() {
+    local daemon
+    daemon=$(daemon_pid)
+    for p in /proc/[0-9]*; do
+        [ "${p#/proc/}" != "$daemon" ] || continue
+        ls -l "$p/fd" 2>/dev/null | grep -qE 'vfio-device|/dev/vfio/[0-9]' && echo "${p#/proc/}"
+    done
+    true
+}
+
 # How many fds passthrud has open on /dev/vfio/GROUP of DEV.
 daemon_node_fds() {
     local group

@@ -238,11 +238,11 @@ mode_for() {
 # first hit) stages the group, so that the grant killed at -recorded or
 # -sent is a staged one (its stage taken), and at -pinned (before the grant
 # looks at the stage) passthrud dies holding a stage; acquire-moved's grant
-# moves the group from passthru, as a first grant does.  Afterwards the device is back, reset (staged or on passthru, as
-# the mode says), within 5 s of the restarted daemon being on the bus (or
-# of the living holder's end), and the books match the kernel.  (From the
-# restart's exec, its start adds 0.3-2.5 s under TCG on a loaded host: that
-# figure is printed too.)
+# moves the group from passthru, as a first grant does.  Afterwards the
+# device is back, reset (staged or on passthru), within 5 s of the
+# restarted daemon being on the bus (or of the living holder's end), and
+# the books match the kernel.  (From the restart's exec, its start adds
+# 0.3-2.5 s under TCG on a loaded host: that figure is printed too.)
 kill_round() {
     local point=$1 round=$2 holder alive=no lines texec armed=$1
     mode_for "$round" "$3"
@@ -255,10 +255,8 @@ kill_round() {
     start_faulty "$armed"
     if [ "$armed" != "$point" ]; then
         $ALICE pt-hold $EDU vm-stage >/tmp/hold.out 2>&1 || fail "round $round: the lease before: $(cat /tmp/hold.out)"
-        for i in $(seq 1 100); do
-            [ "$(daemon_node_fds $EDU)" = 1 ] && [ "$(dev_prop $EDU State)" = available ] && break
-            sleep 0.1
-        done
+        # A return announces available once its stage is made.
+        wait_state $EDU available
         assert_staged $EDU
     fi
     : >/tmp/hold.out

@@ -585,16 +585,6 @@ testcase_hot_removed_lease_ends_with_device_removed() {
 
 # ---- issue 10: a lease that cannot be escaped ----
 
-# Processes with a VFIO group or device open, passthrud's staged groups (its own nodes) aside.
-vfio_holders() {
-    local daemon
-    daemon=$(cat /tmp/passthrud.pid)
-    for p in /proc/[0-9]*; do
-        [ "${p#/proc/}" != "$daemon" ] || continue
-        ls -l "$p/fd" 2>/dev/null | grep -qE 'vfio-device|/dev/vfio/[0-9]' && echo "${p#/proc/}"
-    done
-    true
-}
 
 # child_of PID: a child process of PID.
 child_of() {
