@@ -36,9 +36,12 @@ bool sriov_vf_rule_is_the_cmdlines(Manager *m, const char *pf) {
  * "0000:06:10.0 (VM 'a', pid 123), ..." for every VF of @pf in use: leased,
  * or on vfio-pci without a lease (another tool's VM: writing the count
  * would wait for it to let go, the removal of a VF waits for its VFIO
- * user); "" for none, NULL on ENOMEM.
+ * user); "" for none, NULL on ENOMEM.  A staged VF (idle, its node held
+ * by passthrud) is nobody's VM's: with @staged_idle it is not in use
+ * (SetNumVFs, which then asks for maintenance mode, whose entry ends the
+ * stage); without, it is named as such.
  */
-static char *vfs_in_use(Manager *m, const Device *pf) {
+static char *vfs_in_use(Manager *m, const Device *pf, bool staged_idle) {
         char *s = strdup(""), *t;
 
         for (size_t i = 0; s && i < m->n_devices; i++) {
@@ -50,6 +53,11 @@ static char *vfs_in_use(Manager *m, const Device *pf) {
                 if (vf->lease)
                         r = asprintf(&t, "%s%s%s (VM '%s', pid %u)", s, *s ? ", " : "", vf->address, vf->lease->vm,
                                      (unsigned) vf->lease->pid);
+                else if (vf->stage && staged_idle)
+                        continue;
+                else if (vf->stage)
+                        r = asprintf(&t, "%s%s%s (staged by passthrud for its next grant)", s, *s ? ", " : "",
+                                     vf->address);
                 else if (device_driver_is(vf, PT_VFIO_DRIVER))
                         r = asprintf(&t, "%s%s%s (on vfio-pci without a lease of passthrud's: another tool's)", s,
                                      *s ? ", " : "", vf->address);
@@ -77,7 +85,7 @@ int sriov_check_set(Manager *m, Device *pf, unsigned n, sd_bus_error *error) {
         if (n > pf->sys.total_vfs)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "%s offers at most %u VFs, not %u.", pf->address, pf->sys.total_vfs, n);
-        leases = vfs_in_use(m, pf);
+        leases = vfs_in_use(m, pf, true);
         if (!leases)
                 return -ENOMEM;
         if (*leases)
@@ -125,7 +133,7 @@ void sriov_apply_saved(Manager *m) {
                         continue;
                 /* A restart under running VMs (passthrud's or another tool's): their VFs stay as they are. */
                 leases = mfree(leases);
-                leases = vfs_in_use(m, pf);
+                leases = vfs_in_use(m, pf, false);
                 if (!leases || *leases) {
                         log_warning("%s has %u VFs, not the %u saved, and some are in use (%s): leaving them as they are",
                                     s->address, pf->sys.num_vfs, s->num_vfs, leases ?: "?");

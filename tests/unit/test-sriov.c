@@ -10,6 +10,7 @@
 #include "fake-sysfs.h"
 #include "fake-bus.h"
 
+#include <fcntl.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
@@ -21,6 +22,7 @@
 #include "manager-dbus.h"
 #include "passthru-names.h"
 #include "sriov.h"
+#include "stage.h"
 #include "state.h"
 #include "strv.h"
 
@@ -338,6 +340,34 @@ static void a_vf_on_vfio_pci_without_a_lease_keeps_the_count(void **state) {
         assert_string_equal(numvfs, "2\n");
 }
 
+/*
+ * A staged VF is idle, passthrud's own (its node held for the next grant):
+ * not another tool's VM.  Outside maintenance mode the count is refused
+ * for the mode, as for a PF without VFs on vfio-pci, and nothing changes.
+ */
+static void a_staged_vf_is_not_taken_for_another_tools(void **state) {
+        Fx *fx = *state;
+        _cleanup_free_ char *err = NULL, *numvfs = NULL;
+        Device *vf;
+
+        fake_sriov(fx->root, 7, 2);
+        fake_bind(fx->root, VF1, "vfio-pci");
+        fx_start(fx, "[Device " PF "]\nNumVFs=2\n");
+        vf = manager_find_device(fx->m, VF1);
+        assert_non_null(vf);
+        assert_int_equal(stage_new(fx->m, vf->sys.iommu_group, (char *[]) { (char *) VF1, NULL },
+                                   open("/dev/null", O_RDWR | O_CLOEXEC)),
+                         0);
+        err = fx_call(fx, "SetNumVFs", "su", PF, 0);
+        assert_non_null(err);
+        assert_non_null(strstr(err, PT_ERROR_NOT_IN_MAINTENANCE));
+        assert_null(strstr(err, "another tool"));
+        assert_int_equal(state_find_device(&fx->m->state, PF)->num_vfs, 2);
+        numvfs = fake_read(fx->root, PF_DIR "/sriov_numvfs");
+        assert_string_equal(numvfs, "2\n");
+        assert_non_null(vf->stage);
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
         const struct CMUnitTest tests[] = {
@@ -349,6 +379,7 @@ int main(void) {
                 T(the_kernel_command_lines_rule_for_the_vfs_is_known_as_such),
                 T(a_vf_under_set_num_vfs_rule_points_to_set_num_vfs),
                 T(a_vf_on_vfio_pci_without_a_lease_keeps_the_count),
+                T(a_staged_vf_is_not_taken_for_another_tools),
         };
 #undef T
 

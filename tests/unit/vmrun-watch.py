@@ -77,6 +77,31 @@ result(a == [None, None, None] and later == [None, None, None],
 a = feed([EARLY], deadline=None, age=10000)
 result(a == [None, None], "without_a_deadline_a_slow_boot_is_not_a_stall", repr(a))
 
+
+def quiet(pieces, silent, deadline=180):
+    """The watch's answer after @pieces were read and then @silent s passed
+    without a new line (the boot itself well short of @deadline)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        console = os.path.join(tmp, "console.log")
+        watch = vmrun.StallWatch(console, deadline)
+        with open(console, "a") as f:
+            f.write("".join(pieces))
+        first = watch.check()
+        watch.grew -= silent
+        return first, watch.check()
+
+
+q = vmrun.BOOT_QUIET
+a, b, c = quiet([EARLY], q + 1), quiet([EARLY], q - 5), quiet([], q + 1)
+result(a[0] is None and a[1] and "silent for %d s before /init" % q in a[1] and "RCU-tasks wait API" in a[1]
+       and b == (None, None) and c[0] is None and c[1] and "silent" in c[1],
+       "a_console_silent_before_init_is_a_stall_sooner_than_the_deadline", repr((a, b, c)))
+
+a = quiet([EARLY, "[    3.0] Run /init as init process\n"], 10000)
+b = quiet([EARLY], 10000, deadline=None)
+result(a == (None, None) and b == (None, None),
+       "silence_after_init_or_without_a_deadline_is_not_a_stall", repr((a, b)))
+
 with tempfile.TemporaryDirectory() as tmp:
     console = os.path.join(tmp, "console.log")
     seen = [vmrun.reached_init(console)]

@@ -185,18 +185,29 @@ TIMER_STALL = ("timer wakeup didn't happen", "Possible timer handling issue")
 # which costs no more than the deadline and ran nothing of passthru, is
 # booted again, up to BOOT_STALL_RETRIES times beyond --stall-retries (CI
 # saw it twice in a row in one suite, beside the install lane's VM).
+#
+# The stall also shows sooner: a stalled boot prints nothing more, while a
+# healthy one never pauses long before /init (the longest pause between
+# two lines of the CI's debug boots of 2026-12-04, beside the install
+# lane: 6.3 s, unpacking the initramfs).  A console silent for
+# BOOT_QUIET s before /init is taken for the stall as well (each stall
+# cost the whole BOOT_DEADLINE before: 5 of them, 10 minutes, in that
+# CI run); BOOT_DEADLINE stays for a boot that keeps printing and never
+# gets there.
 INIT_STARTED = "Run /init as init process"
 BOOT_DEADLINE = 120
+BOOT_QUIET = 30
 BOOT_STALL_RETRIES = 3
 
 
 class StallWatch:
     """Reads the console as it grows, for the emulator's timer stall."""
 
-    def __init__(self, console_log, boot_deadline=None):
+    def __init__(self, console_log, boot_deadline=None, boot_quiet=BOOT_QUIET):
         self.console_log, self.offset, self.tail = console_log, 0, ""
-        self.boot_deadline, self.init_started = boot_deadline, False
+        self.boot_deadline, self.boot_quiet, self.init_started = boot_deadline, boot_quiet, False
         self.started, self.last = time.monotonic(), ""
+        self.grew = self.started
 
     def check(self):
         """The matching console line once the guest has reported a timer stall, or
@@ -208,6 +219,8 @@ class StallWatch:
         except OSError:
             return None
         self.offset += len(chunk)
+        if chunk:
+            self.grew = time.monotonic()
         text = self.tail + chunk.decode(errors="replace")
         for line in text.splitlines():
             if any(sign in line for sign in TIMER_STALL):
@@ -217,9 +230,13 @@ class StallWatch:
             if line.strip():
                 self.last = line.strip()
         self.tail = text[-200:]
-        if (self.boot_deadline and not self.init_started
-                and time.monotonic() - self.started > self.boot_deadline):
+        if not self.boot_deadline or self.init_started:
+            return None
+        now = time.monotonic()
+        if now - self.started > self.boot_deadline:
             return "no /init %d s after QEMU started; the console's last line: %s" % (self.boot_deadline, self.last)
+        if self.boot_quiet and now - self.grew > self.boot_quiet:
+            return "the console silent for %d s before /init; its last line: %s" % (self.boot_quiet, self.last)
         return None
 
 
@@ -307,7 +324,8 @@ def run_once(args, cmd, listeners, helper, console_log, started, attempt=0):
             csock, _ = listeners["ctl"].accept()
             csock.settimeout(None)
             ctl = Lines(csock)
-            watch = None if args.interactive else StallWatch(console_log, None if args.disk else args.boot_deadline)
+            watch = None if args.interactive else StallWatch(
+                console_log, None if args.disk else args.boot_deadline, args.boot_quiet)
             beat = Heartbeat(args.heartbeat_lost)
             while True:
                 if time.monotonic() - started > args.timeout:
@@ -382,6 +400,9 @@ def main():
     ap.add_argument("--boot-deadline", type=int, default=BOOT_DEADLINE,
                     help="seconds from QEMU's start to the guest's /init, past which the boot is taken for "
                     "QEMU's timer stall and booted again (%d times at most)" % BOOT_STALL_RETRIES)
+    ap.add_argument("--boot-quiet", type=int, default=BOOT_QUIET,
+                    help="seconds without a console line before /init after which the boot is taken for "
+                    "QEMU's timer stall as well (0: only --boot-deadline)")
     ap.add_argument("--stall-retries", type=int, default=1,
                     help="times the suite is booted again from the start when the guest reports "
                     "QEMU's timer stall (never with --disk: its state would not start over)")
