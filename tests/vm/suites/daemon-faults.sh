@@ -239,9 +239,10 @@ mode_for() {
 # -sent is a staged one (its stage taken), and at -pinned (before the grant
 # looks at the stage) passthrud dies holding a stage; acquire-moved's grant
 # moves the group from passthru, as a first grant does.  Afterwards the
-# device is back, reset (staged or on passthru), within 5 s of the
-# restarted daemon being on the bus (or of the living holder's end), and
-# the books match the kernel.  (From the restart's exec, its start adds
+# device is back, reset, within 5 s of the restarted daemon being on the
+# bus (or of the living holder's end), staged again in a staged round (on
+# passthru in one round a point at most: kill_at), and the books match
+# the kernel.  (From the restart's exec, its start adds
 # 0.3-2.5 s under TCG on a loaded host: that figure is printed too.)
 kill_round() {
     local point=$1 round=$2 holder alive=no lines texec armed=$1
@@ -317,6 +318,17 @@ kill_round() {
         wait $holder 2>/dev/null || true
     fi
     wait_back $EDU 5000
+    # Staged again by the restart's return (a take-back's or the ledger's),
+    # as its log says.  On passthru instead is safe (reset, nobody's), and
+    # was seen once in about 80 staged rounds (2026-12-04, acquire-pinned):
+    # counted, with the restart's log, and more than one a point fails.
+    if [ -n "$STAGED" ] && [ "$(driver $EDU)" != vfio-pci ]; then
+        echo "$round" >>/tmp/unstaged
+        echo "round $round: back on $(driver $EDU), not staged, after the restart:"
+        tail -n +"$lines" /tmp/passthrud.log | head -n 40
+    elif [ -n "$STAGED" ]; then
+        assert_staged $EDU
+    fi
     echo "$BACK_MS" >>/tmp/back.ms
     [ $alive = yes ] || echo $((NOW - texec)) >>/tmp/back-exec.ms
     # Reset by the restarted daemon on the way back (acquire-pinned: it never left).
@@ -340,6 +352,7 @@ kill_at() {
     : >/tmp/back-exec.ms
     : >/tmp/got-fd
     : >/tmp/alive
+    : >/tmp/unstaged
     now
     t0=$NOW
     start_watch
@@ -351,7 +364,9 @@ kill_at() {
     if [ "$point" = acquire-sent ]; then
         extra=" (the fd reached the holder in $(wc -l </tmp/got-fd); it lived across the restart in $(wc -l </tmp/alive))"
     fi
-    figure "kill -9 at $point: $rounds rounds ($modes)$extra in $(( (NOW - t0) / 1000 )) s, back after $(stats </tmp/back.ms) once passthrud was on the bus again (limit 5000 ms), $(stats </tmp/back-exec.ms) after its exec; /proc watch: $WATCHED"
+    figure "kill -9 at $point: $rounds rounds ($modes)$extra in $(( (NOW - t0) / 1000 )) s, back after $(stats </tmp/back.ms) once passthrud was on the bus again (limit 5000 ms), $(stats </tmp/back-exec.ms) after its exec; staged rounds back on passthru instead: $(wc -l </tmp/unstaged); /proc watch: $WATCHED"
+    [ "$(wc -l </tmp/unstaged)" -le 1 ] ||
+        fail "$point: $(wc -l </tmp/unstaged) staged rounds came back on passthru, not staged (rounds $(echo $(cat /tmp/unstaged)))"
     mode_for 0 yes
     stop_daemon
     start_daemon
