@@ -38,8 +38,9 @@ bool sriov_vf_rule_is_the_cmdlines(Manager *m, const char *pf) {
  * would wait for it to let go, the removal of a VF waits for its VFIO
  * user); "" for none, NULL on ENOMEM.  A staged VF (idle, its node held
  * by passthrud) is nobody's VM's: with @staged_idle it is not in use
- * (SetNumVFs, which then asks for maintenance mode, whose entry ends the
- * stage); without, it is named as such.
+ * (SetNumVFs outside maintenance mode, which it then asks for: its entry
+ * ends every stage); without, it is named as such (in maintenance mode,
+ * where no stage should be left, nothing is written under one).
  */
 static char *vfs_in_use(Manager *m, const Device *pf, bool staged_idle) {
         char *s = strdup(""), *t;
@@ -56,7 +57,7 @@ static char *vfs_in_use(Manager *m, const Device *pf, bool staged_idle) {
                 else if (vf->stage && staged_idle)
                         continue;
                 else if (vf->stage)
-                        r = asprintf(&t, "%s%s%s (staged by passthrud for its next grant)", s, *s ? ", " : "",
+                        r = asprintf(&t, "%s%s%s (staged by passthrud: its Reset puts it back on passthru)", s, *s ? ", " : "",
                                      vf->address);
                 else if (device_driver_is(vf, PT_VFIO_DRIVER))
                         r = asprintf(&t, "%s%s%s (on vfio-pci without a lease of passthrud's: another tool's)", s,
@@ -85,7 +86,7 @@ int sriov_check_set(Manager *m, Device *pf, unsigned n, sd_bus_error *error) {
         if (n > pf->sys.total_vfs)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "%s offers at most %u VFs, not %u.", pf->address, pf->sys.total_vfs, n);
-        leases = vfs_in_use(m, pf, true);
+        leases = vfs_in_use(m, pf, !m->state.maintenance);
         if (!leases)
                 return -ENOMEM;
         if (*leases)

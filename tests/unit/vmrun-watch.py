@@ -87,14 +87,17 @@ def quiet(pieces, silent, deadline=180):
         with open(console, "a") as f:
             f.write("".join(pieces))
         first = watch.check()
-        watch.grew -= silent
+        if watch.grew is not None:
+            watch.grew -= silent
+        watch.started -= silent
         return first, watch.check()
 
 
 q = vmrun.BOOT_QUIET
 a, b, c = quiet([EARLY], q + 1), quiet([EARLY], q - 5), quiet([], q + 1)
+# Before its first line (firmware, the kernel's decompression) only the deadline counts.
 result(a[0] is None and a[1] and "silent for %d s before /init" % q in a[1] and "RCU-tasks wait API" in a[1]
-       and b == (None, None) and c[0] is None and c[1] and "silent" in c[1],
+       and b == (None, None) and c == (None, None),
        "a_console_silent_before_init_is_a_stall_sooner_than_the_deadline", repr((a, b, c)))
 
 a = quiet([EARLY, "[    3.0] Run /init as init process\n"], 10000)

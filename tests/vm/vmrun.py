@@ -190,7 +190,9 @@ TIMER_STALL = ("timer wakeup didn't happen", "Possible timer handling issue")
 # healthy one never pauses long before /init (the longest pause between
 # two lines of the CI's debug boots of 2026-12-04, beside the install
 # lane: 6.3 s, unpacking the initramfs).  A console silent for
-# BOOT_QUIET s before /init is taken for the stall as well (each stall
+# BOOT_QUIET s after a line and before /init is taken for the stall as
+# well (before its first line, firmware and the kernel's decompression,
+# only the deadline counts; each stall
 # cost the whole BOOT_DEADLINE before: 5 of them, 10 minutes, in that
 # CI run); BOOT_DEADLINE stays for a boot that keeps printing and never
 # gets there.  A stall found so costs about 35 s, so a boot is tried more
@@ -211,7 +213,7 @@ class StallWatch:
         self.console_log, self.offset, self.tail = console_log, 0, ""
         self.boot_deadline, self.boot_quiet, self.init_started = boot_deadline, boot_quiet, False
         self.started, self.last = time.monotonic(), ""
-        self.grew = self.started
+        self.grew = None        # when the console last grew; silence counts from its first line
 
     def check(self):
         """The matching console line once the guest has reported a timer stall, or
@@ -239,7 +241,7 @@ class StallWatch:
         now = time.monotonic()
         if now - self.started > self.boot_deadline:
             return "no /init %d s after QEMU started; the console's last line: %s" % (self.boot_deadline, self.last)
-        if self.boot_quiet and now - self.grew > self.boot_quiet:
+        if self.boot_quiet and self.grew is not None and now - self.grew > self.boot_quiet:
             return "the console silent for %d s before /init; its last line: %s" % (self.boot_quiet, self.last)
         return None
 
