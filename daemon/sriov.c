@@ -42,11 +42,21 @@ bool sriov_vf_rule_is_the_cmdlines(Manager *m, const char *pf) {
  * ends every stage); without, it is named as such (in maintenance mode,
  * where no stage should be left, nothing is written under one).
  */
+/* Why a VF without a lease is in use (vfs_in_use()), or NULL when it is not. */
+static const char *unleased_vf_use(const Device *vf, bool staged_idle) {
+        if (vf->stage)
+                return staged_idle ? NULL : "staged by passthrud: its Reset puts it back on passthru";
+        if (device_driver_is(vf, PT_VFIO_DRIVER))
+                return "on vfio-pci without a lease of passthrud's: another tool's";
+        return NULL;
+}
+
 static char *vfs_in_use(Manager *m, const Device *pf, bool staged_idle) {
         char *s = strdup(""), *t;
 
         for (size_t i = 0; s && i < m->n_devices; i++) {
                 const Device *vf = m->devices[i];
+                const char *use;
                 int r;
 
                 if (strcmp(vf->sys.physfn, pf->address) != 0)
@@ -54,14 +64,8 @@ static char *vfs_in_use(Manager *m, const Device *pf, bool staged_idle) {
                 if (vf->lease)
                         r = asprintf(&t, "%s%s%s (VM '%s', pid %u)", s, *s ? ", " : "", vf->address, vf->lease->vm,
                                      (unsigned) vf->lease->pid);
-                else if (vf->stage && staged_idle)
-                        continue;
-                else if (vf->stage)
-                        r = asprintf(&t, "%s%s%s (staged by passthrud: its Reset puts it back on passthru)", s, *s ? ", " : "",
-                                     vf->address);
-                else if (device_driver_is(vf, PT_VFIO_DRIVER))
-                        r = asprintf(&t, "%s%s%s (on vfio-pci without a lease of passthrud's: another tool's)", s,
-                                     *s ? ", " : "", vf->address);
+                else if ((use = unleased_vf_use(vf, staged_idle)))
+                        r = asprintf(&t, "%s%s%s (%s)", s, *s ? ", " : "", vf->address, use);
                 else
                         continue;
                 if (r < 0)

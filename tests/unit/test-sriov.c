@@ -368,6 +368,33 @@ static void a_staged_vf_is_not_taken_for_another_tools(void **state) {
         assert_non_null(vf->stage);
 }
 
+/*
+ * In maintenance mode no stage should be left (its entry unstages all);
+ * one that is anyway is named and refused: nothing writes the count
+ * under a node passthrud holds.
+ */
+static void a_staged_vf_in_maintenance_mode_keeps_the_count(void **state) {
+        Fx *fx = *state;
+        _cleanup_free_ char *err = NULL, *numvfs = NULL;
+        Device *vf;
+
+        fake_sriov(fx->root, 7, 2);
+        fake_bind(fx->root, VF1, "vfio-pci");
+        fx_start(fx, "[Manager]\nMaintenanceMode=yes\n\n[Device " PF "]\nNumVFs=2\n");
+        vf = manager_find_device(fx->m, VF1);
+        assert_non_null(vf);
+        assert_int_equal(stage_new(fx->m, vf->sys.iommu_group, (char *[]) { (char *) VF1, NULL },
+                                   open("/dev/null", O_RDWR | O_CLOEXEC)),
+                         0);
+        err = fx_call(fx, "SetNumVFs", "su", PF, 0);
+        assert_non_null(err);
+        assert_non_null(strstr(err, PT_ERROR_DEVICE_BUSY));
+        assert_non_null(strstr(err, VF1 " (staged by passthrud"));
+        assert_int_equal(state_find_device(&fx->m->state, PF)->num_vfs, 2);
+        numvfs = fake_read(fx->root, PF_DIR "/sriov_numvfs");
+        assert_string_equal(numvfs, "2\n");
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
         const struct CMUnitTest tests[] = {
@@ -380,6 +407,7 @@ int main(void) {
                 T(a_vf_under_set_num_vfs_rule_points_to_set_num_vfs),
                 T(a_vf_on_vfio_pci_without_a_lease_keeps_the_count),
                 T(a_staged_vf_is_not_taken_for_another_tools),
+                T(a_staged_vf_in_maintenance_mode_keeps_the_count),
         };
 #undef T
 

@@ -192,10 +192,9 @@ TIMER_STALL = ("timer wakeup didn't happen", "Possible timer handling issue")
 # lane: 6.3 s, unpacking the initramfs).  A console silent for
 # BOOT_QUIET s after a line and before /init is taken for the stall as
 # well (before its first line, firmware and the kernel's decompression,
-# only the deadline counts; each stall
-# cost the whole BOOT_DEADLINE before: 5 of them, 10 minutes, in that
-# CI run); BOOT_DEADLINE stays for a boot that keeps printing and never
-# gets there.  A stall found so costs about 35 s, so a boot is tried more
+# only the deadline counts; each stall cost the whole BOOT_DEADLINE
+# before: 5 of them, 10 minutes, in that CI run); BOOT_DEADLINE stays for
+# a boot that keeps printing and never gets there.  A stall found so costs about 35 s, so a boot is tried more
 # often than before (6 times beyond --stall-retries, not 3): about one
 # debug boot in two stalled that day (5 of 9 in the CI run, the first two
 # of three alone after it), and five stalls in a row, which failed a

@@ -40,11 +40,7 @@ testcase_a_lease_moves_the_device_to_vfio_and_back() {
     passthructl run --device $EDU --vm newkernel -- sh -c "readlink $SYS/$EDU/driver" >/tmp/run.out 2>&1 ||
         fail "passthructl run: $(cat /tmp/run.out)"
     grep -q "vfio-pci$" /tmp/run.out || fail "during the lease $EDU was on $(cat /tmp/run.out)"
-    for i in $(seq 1 100); do
-        passthructl show $EDU | grep -q "State: available" && break
-        sleep 0.1
-    done
-    passthructl show $EDU | grep -q "State: available" || fail "$EDU did not come back: $(passthructl show $EDU)"
+    wait_state $EDU available
     # Debian's 6.12 is built without VFIO device cdevs (no vfio-dev/vfioN
     # with a device number): the return stages the group as on 6.1, and
     # while it is staged nobody else, root included, can open the group.

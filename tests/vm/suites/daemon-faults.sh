@@ -245,7 +245,7 @@ mode_for() {
 # the kernel.  (From the restart's exec, its start adds
 # 0.3-2.5 s under TCG on a loaded host: that figure is printed too.)
 kill_round() {
-    local point=$1 round=$2 holder alive=no lines texec armed=$1
+    local point=$1 round=$2 holder alive=no lines texec armed=$1 back_on
     mode_for "$round" "$3"
     stop_daemon
     case $STAGED/$point in
@@ -322,9 +322,10 @@ kill_round() {
     # as its log says.  On passthru instead is safe (reset, nobody's), and
     # was seen once in about 80 staged rounds (2026-12-04, acquire-pinned):
     # counted, with the restart's log, and more than one a point fails.
-    if [ -n "$STAGED" ] && [ "$(driver $EDU)" != vfio-pci ]; then
+    back_on=$(driver $EDU)
+    if [ -n "$STAGED" ] && [ "$back_on" != vfio-pci ]; then
         echo "$round" >>/tmp/unstaged
-        echo "round $round: back on $(driver $EDU), not staged, after the restart:"
+        echo "round $round: back on $back_on, not staged, after the restart:"
         tail -n +"$lines" /tmp/passthrud.log | head -n 40
     elif [ -n "$STAGED" ]; then
         assert_staged $EDU
@@ -346,7 +347,7 @@ kill_round() {
 # kill_at POINT [ROUNDS [MODES]]: kill_round POINT, ROUNDS ($ROUNDS) times,
 # in MODES (mode_for; both by default); then the default again.
 kill_at() {
-    local point=$1 rounds=${2:-$ROUNDS} modes=${3:-both} t0 extra=
+    local point=$1 rounds=${2:-$ROUNDS} modes=${3:-both} t0 extra= unstaged
     settle
     : >/tmp/back.ms
     : >/tmp/back-exec.ms
@@ -364,9 +365,10 @@ kill_at() {
     if [ "$point" = acquire-sent ]; then
         extra=" (the fd reached the holder in $(wc -l </tmp/got-fd); it lived across the restart in $(wc -l </tmp/alive))"
     fi
-    figure "kill -9 at $point: $rounds rounds ($modes)$extra in $(( (NOW - t0) / 1000 )) s, back after $(stats </tmp/back.ms) once passthrud was on the bus again (limit 5000 ms), $(stats </tmp/back-exec.ms) after its exec; staged rounds back on passthru instead: $(wc -l </tmp/unstaged); /proc watch: $WATCHED"
-    [ "$(wc -l </tmp/unstaged)" -le 1 ] ||
-        fail "$point: $(wc -l </tmp/unstaged) staged rounds came back on passthru, not staged (rounds $(echo $(cat /tmp/unstaged)))"
+    unstaged=$(wc -l </tmp/unstaged)
+    figure "kill -9 at $point: $rounds rounds ($modes)$extra in $(( (NOW - t0) / 1000 )) s, back after $(stats </tmp/back.ms) once passthrud was on the bus again (limit 5000 ms), $(stats </tmp/back-exec.ms) after its exec; staged rounds back on passthru instead: $unstaged; /proc watch: $WATCHED"
+    [ "$unstaged" -le 1 ] ||
+        fail "$point: $unstaged staged rounds came back on passthru, not staged (rounds $(echo $(cat /tmp/unstaged)))"
     mode_for 0 yes
     stop_daemon
     start_daemon
