@@ -341,18 +341,18 @@ static void a_vf_on_vfio_pci_without_a_lease_keeps_the_count(void **state) {
 }
 
 /*
- * A staged VF is idle, passthrud's own (its node held for the next grant):
- * not another tool's VM.  Outside maintenance mode the count is refused
- * for the mode, as for a PF without VFs on vfio-pci, and nothing changes.
+ * A PF with two VFs, the second on vfio-pci and staged, the daemon started
+ * with @config; SetNumVFs to 0 is refused (its error returned) and leaves
+ * the saved count and the kernel's at 2.
  */
-static void a_staged_vf_is_not_taken_for_another_tools(void **state) {
-        Fx *fx = *state;
-        _cleanup_free_ char *err = NULL, *numvfs = NULL;
+static char *set_num_vfs_with_a_staged_vf(Fx *fx, const char *config) {
+        _cleanup_free_ char *numvfs = NULL;
+        char *err;
         Device *vf;
 
         fake_sriov(fx->root, 7, 2);
         fake_bind(fx->root, VF1, "vfio-pci");
-        fx_start(fx, "[Device " PF "]\nNumVFs=2\n");
+        fx_start(fx, config);
         vf = manager_find_device(fx->m, VF1);
         assert_non_null(vf);
         assert_int_equal(stage_new(fx->m, vf->sys.iommu_group, (char *[]) { (char *) VF1, NULL },
@@ -360,12 +360,23 @@ static void a_staged_vf_is_not_taken_for_another_tools(void **state) {
                          0);
         err = fx_call(fx, "SetNumVFs", "su", PF, 0);
         assert_non_null(err);
-        assert_non_null(strstr(err, PT_ERROR_NOT_IN_MAINTENANCE));
-        assert_null(strstr(err, "another tool"));
         assert_int_equal(state_find_device(&fx->m->state, PF)->num_vfs, 2);
         numvfs = fake_read(fx->root, PF_DIR "/sriov_numvfs");
         assert_string_equal(numvfs, "2\n");
         assert_non_null(vf->stage);
+        return err;
+}
+
+/*
+ * A staged VF is idle, passthrud's own (its node held for the next grant):
+ * not another tool's VM.  Outside maintenance mode the count is refused
+ * for the mode, as for a PF without VFs on vfio-pci, and nothing changes.
+ */
+static void a_staged_vf_is_not_taken_for_another_tools(void **state) {
+        _cleanup_free_ char *err = set_num_vfs_with_a_staged_vf(*state, "[Device " PF "]\nNumVFs=2\n");
+
+        assert_non_null(strstr(err, PT_ERROR_NOT_IN_MAINTENANCE));
+        assert_null(strstr(err, "another tool"));
 }
 
 /*
@@ -374,25 +385,11 @@ static void a_staged_vf_is_not_taken_for_another_tools(void **state) {
  * under a node passthrud holds.
  */
 static void a_staged_vf_in_maintenance_mode_keeps_the_count(void **state) {
-        Fx *fx = *state;
-        _cleanup_free_ char *err = NULL, *numvfs = NULL;
-        Device *vf;
+        _cleanup_free_ char *err = set_num_vfs_with_a_staged_vf(
+                *state, "[Manager]\nMaintenanceMode=yes\n\n[Device " PF "]\nNumVFs=2\n");
 
-        fake_sriov(fx->root, 7, 2);
-        fake_bind(fx->root, VF1, "vfio-pci");
-        fx_start(fx, "[Manager]\nMaintenanceMode=yes\n\n[Device " PF "]\nNumVFs=2\n");
-        vf = manager_find_device(fx->m, VF1);
-        assert_non_null(vf);
-        assert_int_equal(stage_new(fx->m, vf->sys.iommu_group, (char *[]) { (char *) VF1, NULL },
-                                   open("/dev/null", O_RDWR | O_CLOEXEC)),
-                         0);
-        err = fx_call(fx, "SetNumVFs", "su", PF, 0);
-        assert_non_null(err);
         assert_non_null(strstr(err, PT_ERROR_DEVICE_BUSY));
         assert_non_null(strstr(err, VF1 " (staged by passthrud"));
-        assert_int_equal(state_find_device(&fx->m->state, PF)->num_vfs, 2);
-        numvfs = fake_read(fx->root, PF_DIR "/sriov_numvfs");
-        assert_string_equal(numvfs, "2\n");
 }
 
 int main(void) {
