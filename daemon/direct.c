@@ -276,6 +276,27 @@ static int on_stall_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;       /* police() runs after it */
 }
 
+/*
+ * A call to the bus daemon's own interface (Hello first, then AddMatch,
+ * ListNames, ...) comes from a tool that takes any address for a bus:
+ * `gdbus call --address` and `busctl --address` say Hello before anything
+ * else.  There is no bus here: the answer says so and what works instead,
+ * rather than sd-bus's "Unknown object '/org/freedesktop/DBus'".
+ */
+static int on_bus_daemon_call(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        (void) userdata;
+        (void) error;
+        if (!sd_bus_message_is_method_call(msg, "org.freedesktop.DBus", NULL))
+                return 0;
+        (void) sd_bus_reply_method_errorf(msg, SD_BUS_ERROR_NOT_SUPPORTED,
+                                          "This is passthrud's own socket: peer-to-peer D-Bus, no bus daemon, so no "
+                                          "org.freedesktop.DBus.%s. Call org.passthru1 on it without Hello "
+                                          "(dbus-send --peer=ADDRESS, or a D-Bus library's peer-to-peer "
+                                          "connection: docs/direct.md), or use the system bus",
+                                          sd_bus_message_get_member(msg) ?: "?");
+        return 1;
+}
+
 static int peer_new(Manager *m, int fd, DirectPeer **ret) {
         _cleanup_(direct_peer_freep) DirectPeer *p = NULL;
         Direct *d = &m->direct;
@@ -364,6 +385,8 @@ static int peer_new(Manager *m, int fd, DirectPeer **ret) {
         if (r >= 0)
                 r = sd_bus_match_signal(p->bus, NULL, "org.freedesktop.DBus.Local", "/org/freedesktop/DBus/Local",
                                         "org.freedesktop.DBus.Local", "Disconnected", on_disconnected, p);
+        if (r >= 0)
+                r = sd_bus_add_filter(p->bus, NULL, on_bus_daemon_call, NULL);
         if (r >= 0)
                 r = manager_bus_add_objects(m, p->bus);
         if (r < 0)

@@ -292,6 +292,54 @@ static void a_caller_is_known_from_the_socket(void **state) {
         assert_int_equal(fx->m->direct.n_peers, 0);
 }
 
+/*
+ * What `gdbus call --address` and `busctl --address` send first: Hello, as
+ * to a bus; then AddMatch, as a monitor would; then a Ping of passthrud's.
+ */
+static void client_says_hello(const char *path, int report, int go) {
+        _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
+        char out[3][512] = { "connect failed", "", "" };
+        static const char * const calls[][2] = { { "Hello", NULL }, { "AddMatch", "type='signal'" } };
+
+        if (client_connect(path, &bus) >= 0)
+                for (size_t i = 0; i < ELEMENTSOF(calls); i++) {
+                        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                        int r;
+
+                        if (calls[i][1])
+                                r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                                       "org.freedesktop.DBus", calls[i][0], &error, NULL, "s",
+                                                       calls[i][1]);
+                        else
+                                r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                                       "org.freedesktop.DBus", calls[i][0], &error, NULL, NULL);
+                        snprintf(out[i], sizeof(out[i]), "%s|%s", r >= 0 ? "ok" : error.name ?: strerror(-r),
+                                 error.message ?: "");
+                }
+        if (bus)
+                client_call(bus, "org.freedesktop.DBus.Peer", "Ping", NULL, out[2], sizeof(out[2]));
+        for (size_t i = 0; i < ELEMENTSOF(out); i++)
+                say(report, "%s\n", out[i]);
+        wait_go(go);
+}
+
+/* There is no bus daemon on the socket: a tool that takes it for one is told so, and passthrud's objects still answer. */
+static void hello_is_answered_that_this_is_no_bus(void **state) {
+        Fx *fx = *state;
+        Child c;
+        char *text;
+
+        fx_start(fx);
+        c = child_run(client_says_hello, fx->socket, (uid_t) -1);
+        text = child_report_lines(fx, &c, 3);
+        assert_non_null(strstr(text, SD_BUS_ERROR_NOT_SUPPORTED "|This is passthrud's own socket: peer-to-peer "
+                                     "D-Bus, no bus daemon, so no org.freedesktop.DBus.Hello."));
+        assert_non_null(strstr(text, "\n" SD_BUS_ERROR_NOT_SUPPORTED "|"));
+        assert_non_null(strstr(text, "no org.freedesktop.DBus.AddMatch. Call org.passthru1 on it without Hello"));
+        assert_non_null(strstr(text, "\nok\n"));
+        assert_int_equal(child_finish(fx, &c), 0);
+}
+
 static void a_stranger_is_refused_by_the_same_rules(void **state) {
         Fx *fx = *state;
         Child c;
@@ -1312,6 +1360,7 @@ int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
         const struct CMUnitTest tests[] = {
                 T(a_caller_is_known_from_the_socket),
+                T(hello_is_answered_that_this_is_no_bus),
                 T(a_stranger_is_refused_by_the_same_rules),
                 T(a_root_only_method_is_refused_to_another_user),
                 T(connections_over_the_cap_per_user_are_refused),

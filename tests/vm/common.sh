@@ -86,7 +86,7 @@ build_initramfs_unlocked() {
     "$TOP/tests/vm/mkinitramfs.sh" -k "$KVER" -o "$out" ${MODROOT:+-d "$MODROOT"} -m "$kos" \
         -b "$BUILD/ptnl" -b "$BUILD/ptnl-fuzz" -b "$BUILD/vfio-check" -b "$BUILD/pt-hold" -b "$BUILD/pt-flood" -b "$BUILD/direct-acquire" -b "$BUILD/passthrud" -b "$BUILD/passthructl" -b "$BUILD/pt-reuse" \
         -b "$BUILD/pt-bench" -b "$BUILD/pt-bench-floor" -b "$BUILD/passthrud-faults" \
-        -b /usr/bin/dbus-daemon -b /usr/bin/busctl \
+        -b /usr/bin/dbus-daemon -b /usr/bin/busctl -b /usr/bin/dbus-send \
         -M virtio_pci -M virtio_console -M e1000e -M e1000 -M igb -M igbvf -M vfio-pci -M pci-stub \
         -f /usr/share/dbus-1/system.conf:/usr/share/dbus-1/system.conf \
         -f "$TOP/data/org.passthru1.conf:/usr/share/dbus-1/system.d/org.passthru1.conf" \

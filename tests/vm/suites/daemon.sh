@@ -987,6 +987,28 @@ testcase_direct_socket_grants_a_member_without_the_bus() {
     wait_state $EDU available
 }
 
+# Another library than sd-bus: libdbus's dbus-send speaks peer-to-peer
+# (--peer=); tools that take any address for a bus (busctl --address, gdbus
+# call --address) say Hello first, and are told this is no bus.
+testcase_direct_socket_answers_libdbus_and_tells_a_bus_client_it_is_none() {
+    without_bus $ALICE dbus-send --peer=unix:path=$SOCK --print-reply --dest=org.passthru1 /org/passthru1 \
+        org.passthru1.Manager.ListDevices >/tmp/out 2>&1 || fail "dbus-send --peer: $(cat /tmp/out)"
+    grep -q "string \"$EDU\"" /tmp/out || fail "ListDevices through libdbus: $(head -c 600 /tmp/out)"
+    $ALICE dbus-send --peer=unix:path=$SOCK --print-reply --dest=org.passthru1 /org/passthru1 \
+        org.freedesktop.DBus.ObjectManager.GetManagedObjects >/tmp/out 2>&1 || fail "GetManagedObjects: $(head -c 600 /tmp/out)"
+    grep -q "string \"$EDU\"" /tmp/out || fail "GetManagedObjects through libdbus: $(head -c 600 /tmp/out)"
+    if $ALICE busctl --address=unix:path=$SOCK call org.passthru1 /org/passthru1 org.passthru1.Manager \
+        ListDevices >/tmp/out 2>&1; then
+        fail "busctl --address got past Hello: $(cat /tmp/out)"
+    fi
+    $ALICE dbus-send --peer=unix:path=$SOCK --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+        org.freedesktop.DBus.Hello >/tmp/out 2>&1 && fail "Hello was answered: $(cat /tmp/out)"
+    grep -q "org.freedesktop.DBus.Error.NotSupported: This is passthrud's own socket: peer-to-peer D-Bus, no bus daemon" \
+        /tmp/out || fail "Hello: $(cat /tmp/out)"
+    # passthrud serves on after them.
+    $ALICE timeout 20 passthructl list --no-legend >/dev/null || fail "list after the Hellos"
+}
+
 testcase_direct_socket_refuses_a_stranger() {
     local before
     before=$(driver $EDU)
@@ -1082,6 +1104,11 @@ testcase_without_the_socket_passthructl_uses_the_bus() {
 
 testcase_direct_socket_drops_a_client_that_never_reads() {
     local fds0 fds flood
+    # A lease and its return first, as the one during the flood below: the
+    # group is then staged (the node passthrud holds) before the count and
+    # after it, whatever the cases before left (pt.cases= picks any).
+    $ALICE timeout 30 pt-hold -D $EDU vm-x -- true || fail "no grant over the socket"
+    wait_state $EDU available
     fds0=$(ls /proc/"$(cat /tmp/passthrud.pid)"/fd | wc -l)
     : >/tmp/flood.out
     $ALICE pt-flood $SOCK 1000000 >/tmp/flood.out 2>&1 &
