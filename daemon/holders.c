@@ -148,11 +148,44 @@ static int pin_family(const Holders *h, pid_t pid) {
 }
 
 /*
+ * Could the holder signal @pid itself (kill(2)'s rule: the target's real or
+ * saved uid is the sender's)?  A root holder could signal any.
+ */
+static bool holder_may_signal(const Holders *h, pid_t pid) {
+        uid_t real, saved;
+
+        if (h->uid == 0)
+                return true;
+        return proc_uids(h->proc, pid, &real, &saved) >= 0 && (real == h->uid || saved == h->uid);
+}
+
+/*
+ * @found (whoever holds the group, not of the family) into @ret: with
+ * @spared, only those the holder could signal itself; the rest into @spared.
+ */
+static int add_attributable(const Holders *h, const PidSet *found, PidSet *ret, PidSet *spared) {
+        int r;
+
+        for (size_t i = 0; found && i < found->n; i++) {
+                pid_t p = found->pids[i];
+
+                if (pid_set_contains(ret, p))
+                        continue;
+                r = pid_set_add(!spared || holder_may_signal(h, p) ? ret : spared, p);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/*
  * Every walk is tried; the first error is returned, with what the others
  * found.  @node_holders: who has the node open, when the caller has just
- * walked /proc for them (NULL: walked here).
+ * walked /proc for them (NULL: walked here).  @spared: see holders_victims()
+ * (NULL: every holder of the group, to wait for).
  */
-static int victims(Holders *h, const PidSet *node_holders, PidSet *ret) {
+static int victims(Holders *h, const PidSet *node_holders, PidSet *ret, PidSet *spared) {
+        _cleanup_(pid_set_done) PidSet node = {}, devfd = {};
         int r = 0, k;
 
         walk_others(h);
@@ -170,17 +203,25 @@ static int victims(Holders *h, const PidSet *node_holders, PidSet *ret) {
                 if ((k = pid_set_merge(ret, &now)) < 0 && r == 0)
                         r = k;
         }
-        k = node_holders ? pid_set_merge(ret, node_holders) : proc_add_fd_holders(h->proc, h->node, ret);
+        k = node_holders ? pid_set_merge(&node, node_holders) : proc_add_fd_holders(h->proc, h->node, &node);
         if (k < 0 && r == 0)
                 r = k;
-        if (h->cgroup && (k = add_unaccounted_device_fds(h, h->cgroup, ret)) < 0 && r == 0)
+        if (h->cgroup && (k = add_unaccounted_device_fds(h, h->cgroup, &devfd)) < 0 && r == 0)
+                r = k;
+        drop_untouchable(h, &node, true);
+        drop_untouchable(h, &devfd, true);
+        if ((k = add_attributable(h, &node, ret, spared)) < 0 && r == 0)
+                r = k;
+        if ((k = add_attributable(h, &devfd, ret, spared)) < 0 && r == 0)
                 r = k;
         drop_untouchable(h, ret, true);
         return r;
 }
 
-int holders_victims(Holders *h, PidSet *ret) {
-        return victims(h, NULL, ret);
+int holders_victims(Holders *h, PidSet *ret, PidSet *ret_spared) {
+        _cleanup_(pid_set_done) PidSet spared = {};
+
+        return victims(h, NULL, ret, ret_spared ?: &spared);
 }
 
 int holders_suspects(Holders *h, PidSet *ret) {
@@ -202,7 +243,7 @@ int holders_openers(Holders *h, PidSet *ret, PidSet *ret_exiting, bool *ret_node
 
         r = proc_add_fd_holders(h->proc, h->node, &node);
         drop_untouchable(h, &node, false);
-        if ((k = victims(h, &node, &found)) < 0 && r == 0)
+        if ((k = victims(h, &node, &found, NULL)) < 0 && r == 0)
                 r = k;
         if (holder_alive(h) && (k = pid_set_add(&found, h->holder)) < 0 && r == 0)
                 r = k;
@@ -358,15 +399,21 @@ static void log_kill(const Holders *h, pid_t p, const char *comm, int r) {
 }
 
 void holders_kill(Holders *h) {
-        _cleanup_(pid_set_done) PidSet victims = {};
+        _cleanup_(pid_set_done) PidSet victims = {}, spared = {};
         bool holder_killed = false;
         char comm[PROC_COMM_MAX];
         int r;
 
         /* The walk first: the holder's children are no longer its own once it is dead. */
-        r = holders_victims(h, &victims);
+        r = holders_victims(h, &victims, &spared);
         if (r < 0)
                 log_error_errno(r, "Cannot find every holder of IOMMU group %d, killing those found: %m", h->group);
+        for (size_t i = 0; i < spared.n; i++) {
+                proc_comm(h->proc, spared.pids[i], comm, sizeof(comm));
+                log_warning("Did not kill pid %u (%s), which holds IOMMU group %d of VM '%s': not a process the "
+                            "holder (uid %u) could kill itself; the group comes back once it lets go (Stuck names it)",
+                            (unsigned) spared.pids[i], comm, h->group, h->vm, (unsigned) h->uid);
+        }
         if (holder_alive(h)) {
                 proc_comm(h->proc, h->holder, comm, sizeof(comm));
                 r = pidfd_send_signal(h->holder_pidfd, SIGKILL) < 0 ? -errno : 0;

@@ -27,6 +27,7 @@ typedef struct Holders {
         char *cgroup;                   /* the holder's own cgroup (not the root), or NULL */
         const char *device_fd;          /* HOLDERS_VFIO_DEVICE_FD */
         pid_t self;                     /* never a victim: the daemon */
+        uid_t uid;                      /* the holder's: not root, it has killed for it only what it could kill */
         bool killed;                    /* the lease was killed: whoever was found is dying (atomic: the loop sets it) */
         pid_t holder;                   /* 0: none, or dead when the copy was made */
         int holder_pidfd;               /* its pidfd (a copy); only through it is the holder known alive */
@@ -56,7 +57,12 @@ int holders_add_other(Holders *h, const char *node, pid_t holder, const PidSet *
  * pidfd says it lives: a dead holder's pid may be someone else's by now),
  * the family seen before, whoever has the node open, and, when the holder
  * lived in a cgroup of its own, that cgroup's processes with a VFIO device
- * fd that no other lease accounts for.  Never self, never pid 1.
+ * fd that no other lease accounts for.  Never self, never pid 1.  Of a
+ * holder that is not root (@uid), those outside its family only when it
+ * could signal them itself (their real or saved uid is its uid): the
+ * others go to @ret_spared (may be NULL), as a holder could hand the group
+ * to any process that takes fds (a bus daemon's queue, say) to have it
+ * killed by root's revocation.
  *
  * holders_suspects(): who keeps the group from coming back: the node's
  * holders, and VFIO device fds that no other lease accounts for; pid 1
@@ -65,7 +71,7 @@ int holders_add_other(Holders *h, const char *node, pid_t holder, const PidSet *
  * Each tries every walk: on an error (the first is returned) the set holds
  * what the others found.
  */
-int holders_victims(Holders *h, PidSet *ret);
+int holders_victims(Holders *h, PidSet *ret, PidSet *ret_spared);
 int holders_suspects(Holders *h, PidSet *ret);
 /*
  * holders_openers(): who may have one of the group's devices open, so that

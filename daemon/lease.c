@@ -1173,6 +1173,7 @@ static Holders *lease_holders(Lease *l) {
         h = holders_new(m->paths.proc, node, l->group, l->vm, l->cgroup);
         if (!h || holders_set_holder(h, l->pid, l->pidfd, &l->family, l->family_seen) < 0)
                 return NULL;
+        h->uid = l->uid;
         for (size_t i = 0; i < m->n_leases; i++) {
                 Lease *o = m->leases[i];
 

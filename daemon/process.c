@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -399,6 +400,29 @@ int proc_add_fd_holders(const char *proc, const char *target, PidSet *s) {
         for (size_t i = 0; i < all.n; i++)
                 if (proc_has_fd_target(proc, all.pids[i], &t) && (r = pid_set_add(s, all.pids[i])) < 0)
                         return r;
+        return 0;
+}
+
+int proc_uids(const char *proc, pid_t pid, uid_t *ret_real, uid_t *ret_saved) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        unsigned long real, effective, saved;
+        const char *line;
+        int r;
+
+        if (asprintf(&path, "%s/%d/status", proc, (int) pid) < 0) {
+                path = NULL;
+                return -ENOMEM;
+        }
+        r = read_full_file(path, &text, NULL);
+        if (r < 0)
+                return r;
+        /* "Uid:\treal\teffective\tsaved\tfilesystem" */
+        line = strstr(text, "\nUid:");
+        if (!line || sscanf(line + 5, "%lu %lu %lu", &real, &effective, &saved) != 3 || real > UINT32_MAX ||
+            saved > UINT32_MAX)
+                return -EBADMSG;
+        *ret_real = (uid_t) real;
+        *ret_saved = (uid_t) saved;
         return 0;
 }
 

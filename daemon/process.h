@@ -67,6 +67,8 @@ int proc_add_descendants_by_parent(const char *proc, pid_t pid, PidSet *s);
 int proc_add_fd_holders(const char *proc, const char *target, PidSet *s);
 /* Has @pid an fd of @target, as proc_add_fd_holders() counts them? */
 bool proc_has_fd(const char *proc, pid_t pid, const char *target);
+/* @pid's real and saved uids, from /proc/PID/status's "Uid:" line. */
+int proc_uids(const char *proc, pid_t pid, uid_t *ret_real, uid_t *ret_saved);
 /* The cgroup v2 path of @pid ("/user.slice/..."), from /proc/PID/cgroup. */
 int proc_cgroup(const char *proc, pid_t pid, char **ret);
 /*

@@ -157,7 +157,7 @@ static void a_dead_holders_pid_reused_since_is_not_touched(void **state) {
         assert_int_equal(kill(holder, SIGKILL), 0);
         assert_int_equal(end_of(holder), SIGKILL);
 
-        assert_int_equal(holders_victims(h, &victims), 0);
+        assert_int_equal(holders_victims(h, &victims, NULL), 0);
         assert_false(pid_set_contains(&victims, stranger));
         assert_false(pid_set_contains(&victims, strangers_child));
         holders_kill(h);
@@ -194,7 +194,7 @@ static void remembered_family_is_killed_unless_its_pid_is_younger(void **state) 
         assert_true(pid_set_add(&family, younger) >= 0);
         assert_int_equal(holders_set_holder(h, 0, -EBADF, &family, seen), 0);
 
-        assert_int_equal(holders_victims(h, &victims), 0);
+        assert_int_equal(holders_victims(h, &victims, NULL), 0);
         assert_true(pid_set_contains(&victims, orphan));
         assert_false(pid_set_contains(&victims, younger));
         holders_kill(h);
@@ -216,7 +216,7 @@ static void node_holders_are_victims_never_self_or_init(void **state) {
         assert_true(pid_set_add(&family, 1) >= 0);
         assert_int_equal(holders_set_holder(h, 0, -EBADF, &family, boottime_usec()), 0);
 
-        assert_int_equal(holders_victims(h, &victims), 0);
+        assert_int_equal(holders_victims(h, &victims, NULL), 0);
         assert_true(pid_set_contains(&victims, opener));
         assert_false(pid_set_contains(&victims, getpid()));     /* it has the node open too */
         assert_false(pid_set_contains(&victims, 1));
@@ -225,6 +225,74 @@ static void node_holders_are_victims_never_self_or_init(void **state) {
         assert_false(pid_set_contains(&suspects, getpid()));
         holders_kill(h);
         assert_int_equal(end_of(opener), SIGKILL);
+}
+
+/* A child that waits as @uid (real, effective and saved), with every fd the test has open now. */
+static pid_t spawn_as(uid_t uid) {
+        int p[2];
+        char ok = 0;
+        pid_t pid;
+
+        assert_int_equal(pipe(p), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                close(p[0]);
+                /* The death signal after the uid change, which clears it: none outlives a failed case. */
+                if (setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0 ||
+                    prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                        _exit(3);
+                (void) !write(p[1], "y", 1);
+                for (;;)
+                        pause();
+        }
+        close(p[1]);
+        assert_int_equal(read(p[0], &ok, 1), 1);
+        close(p[0]);
+        return pid;
+}
+
+/*
+ * A holder that is not root has killed for it only what it could kill
+ * itself: a process of another uid that has the node open (handed it over
+ * SCM_RIGHTS: a bus daemon with the fd in a queued message, say) is spared,
+ * named, and still a suspect; one of the holder's uid is killed.  A root
+ * holder's revocation kills both.
+ */
+static void a_users_revocation_kills_only_what_that_user_could(void **state) {
+        Fx *fx = *state;
+        _cleanup_(pid_set_done) PidSet victims = {}, spared = {}, suspects = {}, root_victims = {};
+        _cleanup_close_ int fd = -EBADF;
+        pid_t own, stranger;
+
+        if (geteuid() != 0) {
+                skip();
+                return;
+        }
+        fd = open(fx->node, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        own = spawn_as(1000);
+        stranger = spawn_as(65534);
+
+        {
+                _cleanup_(holders_freep) Holders *root = fx_holders(fx, NULL);
+
+                assert_int_equal(holders_victims(root, &root_victims, NULL), 0);
+                assert_true(pid_set_contains(&root_victims, own));
+                assert_true(pid_set_contains(&root_victims, stranger));
+        }
+        _cleanup_(holders_freep) Holders *h = fx_holders(fx, NULL);
+        h->uid = 1000;
+        assert_int_equal(holders_victims(h, &victims, &spared), 0);
+        assert_true(pid_set_contains(&victims, own));
+        assert_false(pid_set_contains(&victims, stranger));
+        assert_true(pid_set_contains(&spared, stranger));
+        assert_false(pid_set_contains(&victims, getpid()));     /* root, and the daemon */
+        assert_int_equal(holders_suspects(h, &suspects), 0);
+        assert_true(pid_set_contains(&suspects, stranger));
+        holders_kill(h);
+        assert_int_equal(end_of(own), SIGKILL);
+        assert_true(survived(stranger));
 }
 
 /*
@@ -259,7 +327,7 @@ static void device_fds_of_other_leases_are_theirs(void **state) {
         assert_true(holders_belong_elsewhere(h, others_child));
         assert_false(holders_belong_elsewhere(h, loose));
         /* Not in the holder's cgroup: no victim. */
-        assert_int_equal(holders_victims(h, &victims), 0);
+        assert_int_equal(holders_victims(h, &victims, NULL), 0);
         assert_int_equal(victims.n, 0);
         holders_kill(h);
         assert_true(survived(loose));
@@ -322,12 +390,12 @@ static void device_fds_in_the_holders_cgroup_are_victims(void **state) {
         assert_string_equal(seen, cgroup);
 
         elsewhere = fx_holders(fx, "/machine.slice/other-vm.scope");
-        assert_int_equal(holders_victims(elsewhere, &victims), 0);
+        assert_int_equal(holders_victims(elsewhere, &victims, NULL), 0);
         assert_false(pid_set_contains(&victims, loose));
         holders_free(elsewhere);
 
         h = fx_holders(fx, cgroup);
-        assert_int_equal(holders_victims(h, &victims), 0);
+        assert_int_equal(holders_victims(h, &victims, NULL), 0);
         assert_true(pid_set_contains(&victims, loose));
         holders_kill(h);
         assert_int_equal(end_of(loose), SIGKILL);
@@ -698,6 +766,7 @@ int main(void) {
                 T(a_holder_dead_at_the_copy_is_no_holder),
                 T(remembered_family_is_killed_unless_its_pid_is_younger),
                 T(node_holders_are_victims_never_self_or_init),
+                T(a_users_revocation_kills_only_what_that_user_could),
                 T(device_fds_of_other_leases_are_theirs),
                 T(device_fds_in_the_holders_cgroup_are_victims),
                 T(the_root_cgroup_names_no_one),
