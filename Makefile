@@ -51,7 +51,7 @@ module:
 	@test -d "$(KDIR)" || { echo "No kernel headers in $(KDIR): run 'make deps' or set KVER/KDIR" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
-tools: $(BUILD)/ptnl $(BUILD)/ptnl-fuzz $(BUILD)/vfio-check $(BUILD)/pt-hold $(BUILD)/pt-flood $(BUILD)/direct-acquire $(BUILD)/pt-reuse $(BUILD)/pt-bench $(BUILD)/pt-bench-floor \
+tools: $(BUILD)/ptnl $(BUILD)/ptnl-fuzz $(BUILD)/vfio-check $(BUILD)/pt-hold $(BUILD)/pt-flood $(BUILD)/pt-stash $(BUILD)/direct-acquire $(BUILD)/pt-reuse $(BUILD)/pt-bench $(BUILD)/pt-bench-floor \
 	$(BUILD)/passthrud-faults
 
 # -MMD: each object also depends on the headers it really includes.
@@ -126,6 +126,11 @@ $(BUILD)/direct-acquire: docs/examples/direct-acquire.c
 $(BUILD)/pt-flood: tests/tools/pt-flood.c
 	@mkdir -p $(BUILD)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -D_GNU_SOURCE= $(LDFLAGS) -o $@ $<
+
+# A holder that hands its group fd to dbus-daemon's queue (the daemon suite's revocation case).
+$(BUILD)/pt-stash: tests/tools/pt-stash.c
+	@mkdir -p $(BUILD)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< $(shell pkg-config --cflags --libs libsystemd)
 
 $(BUILD)/pt-reuse: tests/tools/pt-reuse.c $(DAEMON_HDRS)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(USER_CPPFLAGS) $(LDFLAGS) -o $@ $< $(USER_LIBS)

@@ -84,7 +84,7 @@ build_initramfs_unlocked() {
     python3 "$TOP/tests/unit/docs.py" --contract >"$BUILD/contract.txt.$$" || return 1
     mv -f "$BUILD/contract.txt.$$" "$BUILD/contract.txt"
     "$TOP/tests/vm/mkinitramfs.sh" -k "$KVER" -o "$out" ${MODROOT:+-d "$MODROOT"} -m "$kos" \
-        -b "$BUILD/ptnl" -b "$BUILD/ptnl-fuzz" -b "$BUILD/vfio-check" -b "$BUILD/pt-hold" -b "$BUILD/pt-flood" -b "$BUILD/direct-acquire" -b "$BUILD/passthrud" -b "$BUILD/passthructl" -b "$BUILD/pt-reuse" \
+        -b "$BUILD/ptnl" -b "$BUILD/ptnl-fuzz" -b "$BUILD/vfio-check" -b "$BUILD/pt-hold" -b "$BUILD/pt-flood" -b "$BUILD/pt-stash" -b "$BUILD/direct-acquire" -b "$BUILD/passthrud" -b "$BUILD/passthructl" -b "$BUILD/pt-reuse" \
         -b "$BUILD/pt-bench" -b "$BUILD/pt-bench-floor" -b "$BUILD/passthrud-faults" \
         -b /usr/bin/dbus-daemon -b /usr/bin/busctl -b /usr/bin/dbus-send \
         -M virtio_pci -M virtio_console -M e1000e -M e1000 -M igb -M igbvf -M vfio-pci -M pci-stub \

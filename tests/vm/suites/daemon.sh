@@ -1085,6 +1085,32 @@ testcase_direct_socket_caps_connections_in_total_and_per_user() {
     start_daemon
 }
 
+# A holder that is not root hands its group to dbus-daemon: a signal that
+# carries the fd, queued for a connection of its own that does not read
+# (pt-stash).  Root's revocation kills the holder and its family, never the
+# bus: dbus-daemon is named in the journal, and the group comes back once
+# the holder's end has dropped that queue.
+testcase_revocation_spares_a_bus_daemon_the_holder_handed_its_group() {
+    local bus
+    bus=$(pidof dbus-daemon)
+    grace_1s
+    : >/tmp/stash.out
+    $ALICE pt-hold -H $EDU vm-a -- pt-stash @FD@ >/tmp/stash.out 2>&1 &
+    HOLDER=$!
+    wait_for_line stashed /tmp/stash.out
+    ls -l /proc/$bus/fd | grep -q " /dev/vfio/[0-9]" || fail "dbus-daemon (pid $bus) does not hold the group: $(ls -l /proc/$bus/fd)"
+    mgr Release s $EDU
+    wait_state $EDU available
+    kill -0 "$bus" 2>/dev/null || fail "root's revocation killed dbus-daemon"
+    grep -q "Did not kill pid $bus (dbus-daemon), which holds IOMMU group [0-9]* of VM 'vm-a'" /tmp/passthrud.log ||
+        fail "dbus-daemon is not named: $(grep -i kill /tmp/passthrud.log | tail -n 5)"
+    ! kill -0 $HOLDER 2>/dev/null || fail "the holder survived its revocation"
+    ! ls -l /proc/$bus/fd | grep -q " /dev/vfio/[0-9]" || fail "dbus-daemon still holds the group"
+    rm /etc/passthru/passthru.conf
+    stop_daemon
+    start_daemon
+}
+
 testcase_direct_socket_revocation_reaches_a_holder_connected_there() {
     revoke_live_holder -D
 }
