@@ -40,7 +40,11 @@
  * No host driver can hold it, so the pass does not read it, and a refused
  * caller of a leased group costs no sysfs read.  1 viable, 0 not (the
  * first culprit and its driver in *ret_culprit and *ret_culprit_driver),
- * or -errno; the endpoints in *ret_endpoints either way.
+ * -EBUSY when a member passthrud takes for available on passthru is on
+ * vfio-pci (the culprit): another tool moved it there, its event not
+ * handled yet, and its user may have had it (it is foreign, not owed to
+ * this caller without a reset); or -errno.  The endpoints in
+ * *ret_endpoints either way.
  */
 static int group_scan(Manager *m, int group, char ***ret_endpoints, char **ret_culprit, char **ret_culprit_driver) {
         _cleanup_strv_free_ char **endpoints = NULL;
@@ -66,6 +70,11 @@ static int group_scan(Manager *m, int group, char ***ret_endpoints, char **ret_c
                 }
                 if (r < 0)
                         return r;
+                if (member && !member->stage && !member->resetting && !member->configuring &&
+                    device_state(member) == DEVICE_AVAILABLE && driver && strcmp(driver, PT_VFIO_DRIVER) == 0) {
+                        *ret_culprit = strdup(*i);
+                        return *ret_culprit ? -EBUSY : -ENOMEM;
+                }
                 if (culprit || pci_driver_keeps_group_viable(driver))
                         continue;
                 culprit = strdup(*i);
@@ -182,6 +191,10 @@ int lease_check(Manager *m, Device *d, const char *vm, uint64_t memory_bytes, ch
 
         /* 5. The limits.  One pass over the group serves 5 to 7. */
         viable = group_scan(m, d->sys.iommu_group, &endpoints, &culprit, &culprit_driver);
+        if (viable == -EBUSY)
+                return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
+                                         "%s is on vfio-pci without a lease: another tool moved it there behind "
+                                         "passthrud's back ('passthructl check' says who holds it).", culprit);
         if (viable < 0)
                 return sd_bus_error_set_errnof(error, viable, "Cannot read IOMMU group %d: %m", d->sys.iommu_group);
         n = strv_length(endpoints);

@@ -571,6 +571,24 @@ static void device_moved_to_vfio_behind_the_daemons_back_is_foreign(void **state
         assert_refused(fx, fx_check(fx, D1, "vm-a"), PT_ERROR_DEVICE_BUSY, D1, "another tool", NULL);
 }
 
+/*
+ * The same move, checked before its udev event is handled (a few ms, more
+ * in an event storm): the grant's own read of the driver sees vfio-pci
+ * where passthrud left passthru, and refuses as for a foreign device,
+ * whether it is the device asked for or another member of its group.
+ */
+static void a_move_to_vfio_whose_event_is_not_handled_yet_is_refused(void **state) {
+        Fx *fx = *state;
+
+        fx_load(fx, MARKED_STATE);
+        fake_bind(fx->root, D1, "vfio-pci");
+        assert_int_equal(device_state(fx_device(fx, D1)), DEVICE_AVAILABLE);
+        assert_refused(fx, fx_check(fx, D1, "vm-a"), PT_ERROR_DEVICE_BUSY, D1, "another tool", NULL);
+        fake_bind(fx->root, D2B, "vfio-pci");
+        assert_int_equal(device_state(fx_device(fx, D2B)), DEVICE_AVAILABLE);
+        assert_refused(fx, fx_check(fx, D2A, "vm-a"), PT_ERROR_DEVICE_BUSY, D2B, "another tool", NULL);
+}
+
 /* Back on passthru from that tool's VM, without a reset the daemon trusts: quarantined. */
 static void foreign_device_back_on_passthru_is_quarantined(void **state) {
         Fx *fx = *state;
@@ -2255,6 +2273,7 @@ int main(void) {
                 T(releasing_device_is_device_busy_before_maintenance_mode),
                 T(quarantined_member_refuses_the_group_naming_it),
                 T(device_moved_to_vfio_behind_the_daemons_back_is_foreign),
+                T(a_move_to_vfio_whose_event_is_not_handled_yet_is_refused),
                 T(foreign_device_back_on_passthru_is_quarantined),
                 T(member_on_vfio_without_a_lease_is_device_busy_naming_it),
                 T(device_or_member_being_reset_is_device_busy),
