@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <grp.h>
 #include <inttypes.h>
@@ -122,6 +123,7 @@ static int config_set_pin(Config *c, uint16_t vendor, uint16_t device, const cha
         if (!m)
                 return -ENOMEM;
 
+        /* A line for the same ids replaces the one before (passthru.conf(5)). */
         for (size_t i = 0; i < c->n_reset_pins; i++)
                 if (c->reset_pins[i].vendor == vendor && c->reset_pins[i].device == device) {
                         free(c->reset_pins[i].method);
@@ -254,7 +256,7 @@ static int config_parse_unsigned(const char *key, const char *value, uint64_t ma
         return 0;
 }
 
-/* "4096", "512M", "2G": bytes, or with a binary suffix. */
+/* "4096", "512M", "2g": bytes, or with a binary suffix; -ERANGE past 2^64-1 bytes. */
 static int parse_size(const char *value, uint64_t *ret) {
         static const char suffixes[] = "KMGT";
         _cleanup_free_ char *digits = strdup(value);
@@ -267,7 +269,8 @@ static int parse_size(const char *value, uint64_t *ret) {
         if (!digits)
                 return -ENOMEM;
         n = strlen(digits);
-        if (n > 0 && (s = strchr(suffixes, digits[n - 1]))) {
+        /* k, m, g, t too, as passthructl's --memory takes them. */
+        if (n > 0 && (s = strchr(suffixes, toupper((unsigned char) digits[n - 1])))) {
                 shift = 10 * (unsigned) (s - suffixes + 1);
                 digits[n - 1] = '\0';
         }
@@ -319,7 +322,10 @@ typedef struct ConfigParse {
         char *prev_key;                 /* the last entry of this section, NULL at its start */
         unsigned prev_line;
         unsigned daemon_lines[_DAEMON_KEY_MAX]; /* where each [Daemon] key was set, 0 if not */
+        unsigned section_lines[3];      /* where [Daemon], [Reset], [Trust] began, 0 if not yet */
 } ConfigParse;
+
+static const char * const config_sections[] = { "Daemon", "Reset", "Trust" };
 
 static int config_parse_daemon(Config *c, DaemonKey k, const char *value, char **reason) {
         const char *key = daemon_keys[k];
@@ -391,6 +397,8 @@ static int config_parse_daemon(Config *c, DaemonKey k, const char *value, char *
                 r = parse_size(value, &c->max_memory_bytes);
                 if (r == -ENOMEM)
                         return r;
+                if (r == -ERANGE)
+                        return ini_reason(reason, "MaxMemoryBytes: out of range (at most 2^64-1 bytes): '%s'", value);
                 if (r < 0)
                         return ini_reason(reason, "MaxMemoryBytes: not a size (bytes, or with K, M, G or T): '%s'",
                                           value);
@@ -410,8 +418,8 @@ static int config_daemon_entry(ConfigParse *p, const char *key, const char *valu
                 if (p->daemon_lines[k] > 0)
                         return ini_reason(reason, "duplicate key '%s' (also on line %u%s)", key, p->daemon_lines[k],
                                           p->prev_key && strcmp(p->prev_key, key) == 0 ?
-                                          "; a line that starts with a blank is read as more of the value before it" :
-                                          "");
+                                          "; or, if this line starts with a blank, it was read as more of "
+                                          "that line's value" : "");
                 p->daemon_lines[k] = line;
                 return config_parse_daemon(p->config, k, value, reason);
         }
@@ -440,8 +448,15 @@ static int config_entry(void *userdata, const char *section, const char *key, co
                 return 0;               /* end of file */
         if (!key) {
                 p->prev_key = mfree(p->prev_key);
-                if (strcmp(section, "Daemon") == 0 || strcmp(section, "Reset") == 0 || strcmp(section, "Trust") == 0)
+                for (size_t i = 0; i < ELEMENTSOF(config_sections); i++) {
+                        if (strcmp(section, config_sections[i]) != 0)
+                                continue;
+                        if (p->section_lines[i] > 0)
+                                return ini_reason(reason, "section [%s] given twice (also on line %u): put its "
+                                                  "lines under the first", section, p->section_lines[i]);
+                        p->section_lines[i] = *line;
                         return 0;
+                }
                 return ini_reason(reason, "unknown section [%s]", section);
         }
 

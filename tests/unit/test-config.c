@@ -312,7 +312,7 @@ static void config_boolean_spellings(void **state) {
         }
 }
 
-/* [Reset] and [Trust]: a line for the same ids replaces the one before; [Daemon] may come back with other keys. */
+/* [Reset] and [Trust]: a line for the same ids replaces the one before. */
 static void config_last_line_for_the_same_ids_wins(void **state) {
         _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
         _cleanup_free_ char *path = NULL, *error = NULL;
@@ -320,9 +320,8 @@ static void config_last_line_for_the_same_ids_wins(void **state) {
         (void) state;
 
         path = write_conf(dir,
-                          "[Daemon]\nGroup=first\n"
-                          "[Reset]\n8086:10d3=pm\n8086:10d3=bus\n"
-                          "[Daemon]\nMaxActiveDevices=3\n");
+                          "[Daemon]\nGroup=first\nMaxActiveDevices=3\n"
+                          "[Reset]\n8086:10d3=pm\n8086:10d3=bus\n");
         assert_int_equal(config_init(&c), 0);
         assert_int_equal(config_load(&c, path, &error), 0);
         assert_string_equal(c.group, "first");
@@ -336,12 +335,40 @@ static void config_duplicate_daemon_key_refused(void **state) {
         (void) state;
         assert_refused("[Daemon]\nGroup=first\nMaxActiveDevices=3\nGroup=second\n",
                        ":4: duplicate key 'Group' (also on line 2)");
-        assert_refused("[Daemon]\nMaxActiveDevices=3\n[Reset]\n8086:10d3=bus\n[Daemon]\nMaxActiveDevices=4\n",
-                       ":6: duplicate key 'MaxActiveDevices' (also on line 2)");
         /* Right after it: perhaps a blank made it more of that value. */
         assert_refused("[Daemon]\nGroup=kvm\n  wheel\n",
-                       ":3: duplicate key 'Group' (also on line 2; a line that starts with a blank is read as more "
-                       "of the value before it)");
+                       ":3: duplicate key 'Group' (also on line 2; or, if this line starts with a blank, it was read "
+                       "as more of that line's value)");
+}
+
+/* A section given twice is refused, even adjacent, even with other keys (docs/DESIGN.md "Files"; a header with no line under it sets nothing). */
+static void config_section_given_twice_refused(void **state) {
+        (void) state;
+        assert_refused("[Daemon]\nMaxActiveDevices=3\n[Reset]\n8086:10d3=bus\n[Daemon]\nGroup=kvm\n",
+                       ":5: section [Daemon] given twice (also on line 1): put its lines under the first");
+        assert_refused("[Daemon]\nGroup=kvm\n[Daemon]\nMaxActiveDevices=3\n",
+                       ":3: section [Daemon] given twice (also on line 1): put its lines under the first");
+        assert_refused("[Trust]\n8086:10d3=pm\n\n# more\n[Trust]\n8086:10d4=pm\n",
+                       ":5: section [Trust] given twice (also on line 1): put its lines under the first");
+        assert_refused("[Reset]\n8086:10d3=bus\n[Daemon]\nGroup=kvm\n[Reset]\n8086:10d4=bus\n",
+                       ":5: section [Reset] given twice (also on line 1): put its lines under the first");
+}
+
+/* MaxMemoryBytes= takes k, m, g, t as passthructl's --memory does; past 2^64-1 bytes it says so. */
+static void config_sizes_take_either_case_and_name_the_range(void **state) {
+        _cleanup_(rm_rf_tmp) char *dir = make_tmpdir();
+        _cleanup_free_ char *path = NULL, *error = NULL;
+        _cleanup_(config_done) Config c = {};
+        (void) state;
+
+        path = write_conf(dir, "[Daemon]\nMaxMemoryBytes=2g\n");
+        assert_int_equal(config_init(&c), 0);
+        assert_int_equal(config_load(&c, path, &error), 0);
+        assert_int_equal(c.max_memory_bytes, 2ULL << 30);
+        assert_refused("[Daemon]\nMaxMemoryBytes=17179869184G\n",
+                       ":2: MaxMemoryBytes: out of range (at most 2^64-1 bytes): '17179869184G'");
+        assert_refused("[Daemon]\nMaxMemoryBytes=2q\n",
+                       ":2: MaxMemoryBytes: not a size (bytes, or with K, M, G or T): '2q'");
 }
 
 /* libinih reads a line that starts with a blank as more of the value before it: say so. */
@@ -624,6 +651,8 @@ int main(void) {
                 cmocka_unit_test(config_boolean_spellings),
                 cmocka_unit_test(config_last_line_for_the_same_ids_wins),
                 cmocka_unit_test(config_duplicate_daemon_key_refused),
+                cmocka_unit_test(config_section_given_twice_refused),
+                cmocka_unit_test(config_sizes_take_either_case_and_name_the_range),
                 cmocka_unit_test(config_indented_line_named_as_a_continuation),
                 cmocka_unit_test(config_missing_group_warned_not_refused),
                 cmocka_unit_test(config_reload_resets_keys_removed_from_the_file),
