@@ -2,7 +2,9 @@
 /* passthrud: lease PCI devices to VMs over D-Bus.  See passthrud(8). */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 #include "macro.h"
@@ -47,7 +49,42 @@ static int run(void) {
         return r;
 }
 
-int main(void) {
+/*
+ * The daemon takes no arguments (passthru.conf(5) holds its settings) but
+ * --help and --version: any other is refused rather than ignored, so that
+ * "passthrud --config FILE" does not start the daemon with another file's
+ * settings than the one meant.  -1: go on and run; else an exit status.
+ */
+static int arguments(int argc, char *argv[]) {
+        const char *bad;
+
+        if (argc <= 1)
+                return -1;
+        if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+                printf("passthrud %s\n", PT_VERSION);
+                return EXIT_SUCCESS;
+        }
+        if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+                printf("Usage: passthrud [--help | --version]\n"
+                       "Leases PCI devices to VMs over D-Bus (org.passthru1). It takes no other arguments: its\n"
+                       "settings are in /etc/passthru/passthru.conf, and systemd starts it (passthrud.service).\n"
+                       "See passthrud(8) and passthru.conf(5).\n");
+                return EXIT_SUCCESS;
+        }
+        /* "--help --bogus": the second is the one to name. */
+        bad = argv[1];
+        if (argc > 2 && (strcmp(bad, "--help") == 0 || strcmp(bad, "--version") == 0))
+                bad = argv[2];
+        fprintf(stderr, "passthrud: unexpected argument '%s': it takes none but --help or --version (its settings "
+                "are in /etc/passthru/passthru.conf; see passthrud(8))\n", bad);
+        return 2;
+}
+
+int main(int argc, char *argv[]) {
+        int r = arguments(argc, argv);
+
+        if (r >= 0)
+                return r;
         log_setup();
         return run() < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -53,6 +53,11 @@ expect memory_of_21_digits_is_refused 2 "--memory '18446744073709551616' is more
     run -m 18446744073709551616 --vm a --device 1:0.0 -- true
 expect negative_memory_is_refused 2 "bad --memory '-1'" run -m -1 --vm a --device 1:0.0 -- true
 expect version_is_printed 0 "^passthructl $(cat "$top/VERSION")$" --version
+# passthrud's own: --help and --version, and any other argument refused before it does anything.
+ctl=$top/build/passthrud expect daemon_version_is_printed 0 "^passthrud $(cat "$top/VERSION")$" --version
+ctl=$top/build/passthrud expect daemon_help_names_its_settings 0 "/etc/passthru/passthru.conf" --help
+ctl=$top/build/passthrud expect daemon_refuses_an_argument 2 \
+    "passthrud: unexpected argument '--config': it takes none but --help or --version" --config /tmp/x.conf
 expect help_names_every_verb 0 "run --device D" --help
 # A mistyped argument is bad usage (2) whether passthrud is there or not: checked before connecting.
 expect device_address_is_checked_before_connecting 2 "'zz:00.0' is not a PCI address" show zz:00.0
