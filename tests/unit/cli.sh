@@ -53,6 +53,25 @@ expect memory_of_21_digits_is_refused 2 "--memory '18446744073709551616' is more
     run -m 18446744073709551616 --vm a --device 1:0.0 -- true
 expect negative_memory_is_refused 2 "bad --memory '-1'" run -m -1 --vm a --device 1:0.0 -- true
 expect version_is_printed 0 "^passthructl $(cat "$top/VERSION")$" --version
+# check without passthrud: the host's own checks, then the devices named as not checked; 3 when the
+# host fails one (here, most likely: no IOMMU), else 6.
+out=$("$ctl" check 2>&1)
+got=$?
+if [[ $got -eq 3 || $got -eq 6 ]] && grep -q "^.... VFIO modules " <<<"$out" &&
+    grep -q "^?    Devices not checked: passthrud does not answer" <<<"$out" &&
+    grep -q "cannot connect to the system bus" <<<"$out"; then
+    echo "PASS unit.cli.check_without_passthrud_checks_the_host"
+else
+    echo "FAIL unit.cli.check_without_passthrud_checks_the_host passthructl check: exit $got, '$out'"
+    rc=1
+fi
+out=$("$ctl" --json check 2>/dev/null)
+if grep -q '"devices":null' <<<"${out//[[:space:]]/}" && grep -q '"vfio":' <<<"$out"; then
+    echo "PASS unit.cli.check_json_without_passthrud_has_no_devices"
+else
+    echo "FAIL unit.cli.check_json_without_passthrud_has_no_devices '$out'"
+    rc=1
+fi
 # passthrud's own: --help and --version, and any other argument refused before it does anything.
 ctl=$top/build/passthrud expect daemon_version_is_printed 0 "^passthrud $(cat "$top/VERSION")$" --version
 ctl=$top/build/passthrud expect daemon_help_names_its_settings 0 "/etc/passthru/passthru.conf" --help
