@@ -103,6 +103,8 @@ int lease_check(Manager *m, Device *d, const char *vm, uint64_t memory_bytes, ch
 
         /* What udev said and the daemon has not handled yet counts (manager_refresh_queued()). */
         r = manager_refresh_queued(m, d);
+        if (r == -ENODEV)
+                return sd_bus_error_setf(error, PT_ERROR_NO_SUCH_DEVICE, "%s has left the bus.", d->address);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Cannot read %s: %m", d->address);
 
@@ -251,6 +253,11 @@ int lease_check(Manager *m, Device *d, const char *vm, uint64_t memory_bytes, ch
                 if (member == d)
                         continue;
                 r = manager_refresh_queued(m, member);
+                if (r == -ENODEV)
+                        return sd_bus_error_setf(error, PT_ERROR_GROUP_NOT_VIABLE,
+                                                 "%s shares IOMMU group %d with %s, which has just left the bus: "
+                                                 "ask again once the group has settled.",
+                                                 d->address, d->sys.iommu_group, member->address);
                 if (r < 0)
                         return sd_bus_error_set_errnof(error, r, "Cannot read %s, a member of IOMMU group %d: %m",
                                                        member->address, d->sys.iommu_group);
@@ -626,7 +633,12 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t
                 r = sysfs_bind_to(m->sysfs_root, *i, PT_VFIO_DRIVER);
                 if (r < 0) {
                         log_error_errno(r, "Failed to bind %s to vfio-pci: %m", *i);
-                        r = sd_bus_error_set_errnof(error, r, "Failed to bind %s to vfio-pci: %m", *i);
+                        /* Removed under the grant: a device that is not there, as for any call naming it. */
+                        if (r == -ENODEV)
+                                r = sd_bus_error_setf(error, PT_ERROR_NO_SUCH_DEVICE,
+                                                      "%s left the bus while it was being moved to vfio-pci.", *i);
+                        else
+                                r = sd_bus_error_set_errnof(error, r, "Failed to bind %s to vfio-pci: %m", *i);
                         goto fail_moved;
                 }
                 r = strv_extend(&moved, *i);

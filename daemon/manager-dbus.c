@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* org.passthru1.Manager: the bus API of the manager. */
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -160,8 +161,11 @@ typedef struct MethodOption {
 
 /* Read an a{sv} of options; anything unknown or of the wrong type is InvalidArgs, naming what is taken. */
 static int read_options(sd_bus_message *msg, const MethodOption *table, size_t n, sd_bus_error *error) {
+        bool given[8] = {};     /* more than any method takes */
         const char *key;
         int r;
+
+        assert(n <= ELEMENTSOF(given));
 
         r = sd_bus_message_enter_container(msg, 'a', "{sv}");
         if (r < 0)
@@ -189,6 +193,10 @@ static int read_options(sd_bus_message *msg, const MethodOption *table, size_t n
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s': %s takes %s.",
                                                  key, sd_bus_message_get_member(msg), taken ?: "no options");
                 }
+                /* Which of two values was meant?  Neither is taken. */
+                if (given[o - table])
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option '%s' is given twice.", key);
+                given[o - table] = true;
                 sig[0] = o->type;
                 r = sd_bus_message_read(msg, "v", sig, o->ret);
                 if (r < 0)

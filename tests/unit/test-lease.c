@@ -1448,6 +1448,21 @@ static void a_staged_member_removed_ends_the_stage_unquarantined(void **state) {
 }
 
 /*
+ * The device asked for removed with its event still queued: the check's
+ * own read finds it gone and answers with the contract's name
+ * (NoSuchDevice), not System.Error.ENODEV.  (A member of its group gone so
+ * is left out of the lease: nothing of it can reach the VM.)
+ */
+static void a_device_removed_before_its_event_is_handled_is_named(void **state) {
+        Fx *fx = *state;
+
+        fx_load(fx, MARKED_STATE);
+        fx_device(fx, D1)->refresh_queued = true;
+        fake_unlink(fx->root, "bus/pci/devices/" D1);
+        assert_refused(fx, fx_check(fx, D1, "vm-a"), PT_ERROR_NO_SUCH_DEVICE, D1, "left the bus", NULL);
+}
+
+/*
  * Acquire's own re-read of a device whose event is queued (lease_check())
  * runs the stage's rules too: a stage found dead there ends, its member
  * foreign, and the call is refused without anything handed over.
@@ -2236,6 +2251,7 @@ int main(void) {
                 T(an_unstage_leaves_a_pf_grown_vfs_quarantined_without_waiting),
                 T(a_staged_member_removed_ends_the_stage_unquarantined),
                 T(a_queued_event_read_by_the_check_ends_a_dead_stage),
+                T(a_device_removed_before_its_event_is_handled_is_named),
                 T(no_group_is_staged_in_maintenance_mode),
                 T(a_quarantine_ends_the_stage_unbinding_with_the_node_held),
                 T(a_ledger_entry_on_its_way_back_is_returned_not_adopted),

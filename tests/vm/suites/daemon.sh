@@ -515,6 +515,11 @@ testcase_errors_for_bad_requests() {
     echo N > /sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts
     busctl call $BUS Acquire "ssa{sv}" $EDU vm-a 1 Bogus u 1 2>/tmp/out && fail "an unknown option was accepted"
     grep -q "Unknown option 'Bogus'" /tmp/out || fail "unknown option: $(cat /tmp/out)"
+    # An option given twice: which value was meant?  Neither is taken.
+    busctl call $BUS Acquire "ssa{sv}" $EDU vm-a 2 MemoryBytes t 1 MemoryBytes t 18446744073709551615 2>/tmp/out &&
+        fail "an option given twice was accepted"
+    grep -q "Option 'MemoryBytes' is given twice" /tmp/out || fail "option twice: $(cat /tmp/out)"
+    assert_eq "$(dev_prop $EDU State)" available "State after the refusals"
 }
 
 testcase_limits_from_the_configuration() {
