@@ -179,8 +179,22 @@ static int parse_options(int argc, char *argv[], const char *shortopts) {
         int c, r;
 
         optind = 0;
+        opterr = 0;     /* the complaints below name passthructl and the word, not argv[0]'s path */
         while ((c = getopt_long(argc, argv, shortopts, options, NULL)) >= 0) {
                 switch (c) {
+                case ':':
+                        fprintf(stderr, "passthructl: option '%s' needs a value; see --help\n", argv[optind - 1]);
+                        return -EINVAL;
+                case '?':
+                        if (optopt > 0 && optopt < 0x100)
+                                fprintf(stderr, "passthructl: unknown option '-%c'%s; see --help\n", optopt,
+                                        optopt >= '0' && optopt <= '9' ? " (a number is no option: put '--' before it)" : "");
+                        else if (optopt >= 0x100)       /* a long option of ours, given a value */
+                                fprintf(stderr, "passthructl: option '%.*s' takes no value; see --help\n",
+                                        (int) strcspn(argv[optind - 1], "="), argv[optind - 1]);
+                        else
+                                fprintf(stderr, "passthructl: unknown option '%s'; see --help\n", argv[optind - 1]);
+                        return -EINVAL;
                 case 'h':
                         help();
                         return 0;
@@ -335,7 +349,7 @@ static int parse_argv(int argc, char *argv[], const Verb **ret_verb, char ***ret
         char *verb_name;
         int at, r, n;
 
-        r = parse_options(argc, argv, "+hd:m:");
+        r = parse_options(argc, argv, "+:hd:m:");
         if (r <= 0)
                 return r;
         if (optind >= argc) {
@@ -351,7 +365,7 @@ static int parse_argv(int argc, char *argv[], const Verb **ret_verb, char ***ret
         /* getopt_long() names argv[0] in its complaints: passthructl, not the verb. */
         verb_name = argv[at];
         argv[at] = argv[0];
-        r = parse_options(argc - at, argv + at, verb->arguments[0] == ARG_COMMAND ? "+hd:m:" : "hd:m:");
+        r = parse_options(argc - at, argv + at, verb->arguments[0] == ARG_COMMAND ? "+:hd:m:" : ":hd:m:");
         argv[at] = verb_name;
         if (r <= 0)
                 return r;
@@ -384,6 +398,9 @@ static int run(int argc, char *argv[]) {
                 return r;
         if (verb >= internal_verbs && verb < internal_verbs + ELEMENTSOF(internal_verbs))
                 return verb->run(NULL, args);
+        /* run's command is found before anything else, passthrud reachable or not (passthructl(1): 127). */
+        if (verb->run == verb_run && (r = run_check_command(args)) != 0)
+                return r;
         r = connect_bus(&bus);
         /* check inspects the host first, and says what it could without passthrud. */
         if (r < 0 && verb->run != verb_check)

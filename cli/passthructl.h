@@ -55,6 +55,8 @@ int verb_check(sd_bus *bus, char **args);
 
 /* run.c */
 int verb_run(sd_bus *bus, char **args);
+/* run's COMMAND: 0 when execvp() can find it, else EXIT_CANNOT_RUN, said on stderr. */
+int run_check_command(char **args);
 
 /* libvirt.c: libvirt's QEMU hook, and the lease holder it starts */
 int verb_libvirt_hook(sd_bus *bus, char **args);

@@ -128,6 +128,16 @@ static int command_runnable(const char *cmd) {
         }
 }
 
+int run_check_command(char **args) {
+        int r = command_runnable(args[0]);
+
+        if (r < 0) {
+                fprintf(stderr, "passthructl: cannot run %s: %s; nothing was leased\n", args[0], strerror(-r));
+                return EXIT_CANNOT_RUN;
+        }
+        return 0;
+}
+
 int verb_run(sd_bus *bus, char **args) {
         _cleanup_strv_free_ char **groups = calloc(1, sizeof(char *)), **fds = calloc(1, sizeof(char *));
         _cleanup_free_ char *groups_env = NULL, *fds_env = NULL;
@@ -143,11 +153,9 @@ int verb_run(sd_bus *bus, char **args) {
          * that ends unused still sends its group through the reset chain, and
          * a device no trusted method resets would be quarantined by a typo.
          */
-        r = command_runnable(args[0]);
-        if (r < 0) {
-                fprintf(stderr, "passthructl: cannot run %s: %s; nothing was leased\n", args[0], strerror(-r));
-                return EXIT_CANNOT_RUN;
-        }
+        r = run_check_command(args);
+        if (r != 0)
+                return r;
         open_node = arg_open_node >= 0 ? arg_open_node : command_opens_node(args[0]);
 
         for (char **d = arg_devices; *d; d++) {

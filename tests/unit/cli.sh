@@ -45,6 +45,12 @@ expect memory_is_only_for_run 2 "--memory does not apply to 'list'" list -m 1G
 expect no_legend_is_only_for_list 2 "--no-legend does not apply to 'check'" check --no-legend
 expect force_is_not_for_show 2 "--force does not apply to 'show'" show --force 01:00.0
 expect unknown_verb_is_named 2 "unknown command 'frobnicate'" frobnicate
+expect run_command_is_checked_before_connecting 127 "cannot run /nonexistent/vmm: No such file or directory; nothing was leased" \
+    run --vm a --device 01:00.0 -- /nonexistent/vmm
+expect unknown_option_is_named_by_passthructl 2 "^passthructl: unknown option '--bogus'; see --help$" list --bogus
+expect negative_vf_count_is_no_option 2 "^passthructl: unknown option '-1' \\(a number is no option" sriov 01:00.0 -1
+expect option_without_its_value_is_named 2 "^passthructl: option '--vm' needs a value" run --vm
+expect flag_given_a_value_is_named 2 "^passthructl: option '--json' takes no value" list --json=3
 expect missing_argument_shows_usage 2 "usage: passthructl show DEVICE" show
 expect bad_memory_size_is_named 2 "bad --memory 'lots'" run --memory lots --vm a --device 1:0.0 -- true
 expect memory_above_2_to_the_64_bytes_is_refused 2 "--memory '17179869184G' is more than 2\\^64-1 bytes" \
