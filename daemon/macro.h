@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -61,4 +62,24 @@ static inline int safe_close(int fd) {
 static inline void *mfree(void *p) {
         free(p);
         return NULL;
+}
+
+/*
+ * How much of a caller's string an answer quotes: all of it up to
+ * QUOTE_MAX bytes, else QUOTE_MAX less the bytes of a UTF-8 character cut
+ * in two (a D-Bus string must stay UTF-8).  For "'%.*s'%s", with
+ * quote_cut() " (cut)" or "".
+ */
+#define QUOTE_MAX 64
+static inline int quote_len(const char *s) {
+        size_t n = strnlen(s, QUOTE_MAX + 1);
+
+        if (n <= QUOTE_MAX)
+                return (int) n;
+        for (n = QUOTE_MAX; n > 0 && ((unsigned char) s[n] & 0xc0) == 0x80; n--)
+                ;
+        return (int) n;
+}
+static inline const char *quote_cut(const char *s) {
+        return strnlen(s, QUOTE_MAX + 1) > QUOTE_MAX ? " (cut)" : "";
 }

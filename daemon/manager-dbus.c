@@ -190,8 +190,9 @@ static int read_options(sd_bus_message *msg, const MethodOption *table, size_t n
                                         table[i].type);
                         if (f)
                                 fclose(f);
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%s': %s takes %s.",
-                                                 key, sd_bus_message_get_member(msg), taken ?: "no options");
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option '%.*s'%s: %s takes %s.",
+                                                 quote_len(key), key, quote_cut(key),
+                                                 sd_bus_message_get_member(msg), taken ?: "no options");
                 }
                 /* Which of two values was meant?  Neither is taken. */
                 if (given[o - table])
@@ -216,7 +217,8 @@ static int read_options(sd_bus_message *msg, const MethodOption *table, size_t n
 static int check_vm_name(const char *vm, sd_bus_error *error) {
         if (!vm_name_valid(vm))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "'%s' is not a VM name: 1-64 characters of A-Z a-z 0-9 . _ -", vm);
+                                         "'%.*s'%s is not a VM name: 1-64 characters of A-Z a-z 0-9 . _ -",
+                                         quote_len(vm), vm, quote_cut(vm));
         return 0;
 }
 

@@ -128,7 +128,8 @@ int manager_lookup_device(Manager *m, const char *arg, Device **ret, sd_bus_erro
 
         if (pci_address_normalize(arg, address) < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "'%s' is not a PCI address: expected DDDD:BB:SS.F or BB:SS.F.", arg);
+                                         "'%.*s'%s is not a PCI address: expected DDDD:BB:SS.F or BB:SS.F.",
+                                         quote_len(arg), arg, quote_cut(arg));
         d = manager_find_device(m, address);
         if (!d)
                 return sd_bus_error_setf(error, PT_ERROR_NO_SUCH_DEVICE, "No PCI device %s.", address);

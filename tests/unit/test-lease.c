@@ -559,6 +559,30 @@ static void member_on_vfio_without_a_lease_is_device_busy_naming_it(void **state
         assert_refused(fx, fx_check(fx, D2A, "vm-a"), PT_ERROR_DEVICE_BUSY, D2B, "without a lease", NULL);
 }
 
+/*
+ * A caller's long string is quoted cut (64 bytes at most), and never
+ * inside a UTF-8 character: the answer's message must stay a D-Bus string.
+ */
+static void a_long_bad_address_is_quoted_cut_whole(void **state) {
+        Fx *fx = *state;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        char arg[5000];
+        Device *d = NULL;
+        const char *q;
+
+        fx_load(fx, MARKED_STATE);
+        memset(arg, 'a', 63);
+        for (size_t i = 63; i + 2 < sizeof(arg); i += 2)
+                memcpy(arg + i, "\xc3\xa4", 2);     /* a two-byte character across byte 64 */
+        arg[sizeof(arg) - 1] = '\0';
+        assert_true(manager_lookup_device(fx->m, arg, &d, &error) < 0);
+        assert_string_equal(error.name, SD_BUS_ERROR_INVALID_ARGS);
+        q = strchr(error.message + 1, '\'');
+        assert_non_null(q);
+        assert_int_equal(q - (error.message + 1), 63);          /* 63 a's; the ä that would end at 65 is left out */
+        assert_non_null(strstr(error.message, "' (cut) is not a PCI address"));
+}
+
 /* Another tool (libvirt's managed='yes', driverctl) moved it to vfio-pci: foreign, leased to nobody. */
 static void device_moved_to_vfio_behind_the_daemons_back_is_foreign(void **state) {
         Fx *fx = *state;
@@ -2289,6 +2313,7 @@ int main(void) {
                 T(releasing_device_is_device_busy_before_maintenance_mode),
                 T(quarantined_member_refuses_the_group_naming_it),
                 T(device_moved_to_vfio_behind_the_daemons_back_is_foreign),
+                T(a_long_bad_address_is_quoted_cut_whole),
                 T(a_move_to_vfio_whose_event_is_not_handled_yet_is_refused),
                 T(foreign_device_back_on_passthru_is_quarantined),
                 T(member_on_vfio_without_a_lease_is_device_busy_naming_it),
