@@ -310,16 +310,21 @@ static int peer_new(Manager *m, int fd, DirectPeer **ret) {
                 safe_close(fd);
                 return log_warning_errno(r, "Refused a direct connection: cannot read its credentials: %m");
         }
+        /*
+         * Root's connections are not counted in the total, nor held to it:
+         * users who fill the socket must not lock root out of it (root's
+         * are held to MaxConnectionsPerUser= as anyone's).
+         */
         for (size_t i = 0; i < d->n_peers; i++)
                 if (!d->peers[i]->dead) {
-                        live++;
+                        live += d->peers[i]->uid != 0;
                         same_uid += d->peers[i]->uid == uc.uid;
                 }
-        if (live >= m->config.max_connections || same_uid >= m->config.max_connections_per_user) {
+        if ((uc.uid != 0 && live >= m->config.max_connections) || same_uid >= m->config.max_connections_per_user) {
                 safe_close(fd);
                 log_refusal(d, uc.pid, uc.uid,
-                            live >= m->config.max_connections ? "MaxConnections= reached"
-                                                              : "MaxConnectionsPerUser= reached for its uid");
+                            same_uid >= m->config.max_connections_per_user ? "MaxConnectionsPerUser= reached for its uid"
+                                                                            : "MaxConnections= reached");
                 return -EUSERS;
         }
 

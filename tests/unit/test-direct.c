@@ -408,25 +408,50 @@ static void client_opens_three(const char *path, int report, int go) {
                 sd_bus_close_unref(buses[i]);
 }
 
-/* With the caps at @total and @per_user, three connections of one user: which were let in. */
-static void check_caps(Fx *fx, unsigned total, unsigned per_user, const char *expected) {
+/* With the caps at @total and @per_user, three connections of one user (@uid, -1: ours): which were let in. */
+static void check_caps(Fx *fx, unsigned total, unsigned per_user, uid_t uid, const char *expected) {
         Child c;
 
         fx->m->config.max_connections = total;
         fx->m->config.max_connections_per_user = per_user;
         fx_start(fx);
-        c = child_run(client_opens_three, fx->socket, (uid_t) -1);
+        open_the_socket_to_anyone(fx);
+        c = child_run(client_opens_three, fx->socket, uid);
         assert_string_equal(child_report(fx, &c), expected);
         assert_int_equal(child_finish(fx, &c), 0);
         assert_int_equal(fx->m->direct.n_peers, 0);
 }
 
 static void connections_over_the_cap_per_user_are_refused(void **state) {
-        check_caps(*state, 10, 2, "ok ok refused \n");
+        check_caps(*state, 10, 2, (uid_t) -1, "ok ok refused \n");
 }
 
+/* A user's connections over the total (as root, nobody's: root's are not counted in it). */
 static void connections_over_the_cap_in_total_are_refused(void **state) {
-        check_caps(*state, 1, 10, "ok refused refused \n");
+        check_caps(*state, 1, 10, geteuid() == 0 ? 65534 : (uid_t) -1, "ok refused refused \n");
+}
+
+/* Users who fill the socket do not lock root out: its connections are held to the per-user cap only. */
+static void root_gets_in_past_the_total(void **state) {
+        Fx *fx = *state;
+        Child users, root;
+
+        if (geteuid() != 0) {
+                skip();
+                return;
+        }
+        fx->m->config.max_connections = 3;
+        fx->m->config.max_connections_per_user = 3;
+        fx_start(fx);
+        open_the_socket_to_anyone(fx);
+        users = child_run(client_opens_three, fx->socket, 65534);
+        assert_string_equal(child_report(fx, &users), "ok ok ok \n");
+        root = child_run(client_opens_three, fx->socket, (uid_t) -1);
+        assert_string_equal(child_report(fx, &root), "ok ok ok \n");
+        assert_int_equal(fx->m->direct.n_peers, 6);
+        assert_int_equal(child_finish(fx, &root), 0);
+        assert_int_equal(child_finish(fx, &users), 0);
+        assert_int_equal(fx->m->direct.n_peers, 0);
 }
 
 /* tests/tools/pt-flood: calls, never an answer read (a client library would read them). */
@@ -1365,6 +1390,7 @@ int main(void) {
                 T(a_root_only_method_is_refused_to_another_user),
                 T(connections_over_the_cap_per_user_are_refused),
                 T(connections_over_the_cap_in_total_are_refused),
+                T(root_gets_in_past_the_total),
                 T(a_connection_over_the_cap_is_closed_before_it_authenticates),
                 T(a_client_that_never_reads_is_dropped),
                 T(lease_revoked_reaches_a_direct_connection),
