@@ -204,16 +204,24 @@ int verb_maintenance(sd_bus *bus, char **args) {
         int on = 0, r;
 
         if (strcmp(args[0], "status") == 0) {
+                int asked = 0;
+
                 r = get_bool_property(bus, "MaintenanceMode", &on);
                 if (r < 0)
                         return r;
+                /* An older passthrud has no such property: nothing asked for, as far as it says. */
+                if (sd_bus_get_property_trivial(bus, PT_BUS_NAME, PT_MANAGER_PATH, PT_MANAGER_INTERFACE,
+                                                "MaintenanceRequested", NULL, 'b', &asked) < 0)
+                        asked = 0;
                 if (arg_json) {
                         json_object *o = json_object_new_object();
 
                         json_object_object_add(o, "maintenance", json_object_new_boolean(on));
+                        json_object_object_add(o, "requested", json_object_new_boolean(!on && asked));
                         print_json(o);
                 } else
-                        printf("Maintenance mode: %s\n", on ? "on" : "off");
+                        printf("Maintenance mode: %s\n", on ? "on" : asked ? "off, asked for: no new lease until "
+                               "the active ones end and 'maintenance enter' succeeds, or 'maintenance exit'" : "off");
                 return 0;
         }
         if (strcmp(args[0], "enter") != 0 && strcmp(args[0], "exit") != 0) {

@@ -1161,10 +1161,12 @@ static int method_maintenance(sd_bus_message *msg, void *userdata, sd_bus_error 
         if (r < 0)
                 return r;
         if (enter && m->n_leases > 0) {
-                if (!m->maintenance_asked)
+                if (!m->maintenance_asked) {
                         log_info("Maintenance mode asked for with %zu lease(s) active: no new lease until it is "
                                  "entered or left", m->n_leases);
-                m->maintenance_asked = true;
+                        m->maintenance_asked = true;
+                        manager_send_changed(m, "MaintenanceRequested");
+                }
                 return sd_bus_error_setf(error, PT_ERROR_LEASES_ACTIVE,
                                          "%zu lease(s) active: release them (or revoke them with Release), then call "
                                          "EnterMaintenanceMode again; no new lease is granted meanwhile "
@@ -1183,7 +1185,10 @@ static int method_maintenance(sd_bus_message *msg, void *userdata, sd_bus_error 
                 log_info("%s maintenance mode", enter ? "Entered" : "Left");
                 manager_send_changed(m, "MaintenanceMode");
         }
-        m->maintenance_asked = false;   /* entered, or root changed its mind */
+        if (m->maintenance_asked) {
+                m->maintenance_asked = false;   /* entered, or root changed its mind */
+                manager_send_changed(m, "MaintenanceRequested");
+        }
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -1200,6 +1205,8 @@ static int property_bool(sd_bus *bus, const char *path, const char *interface, c
         (void) error;
         if (strcmp(property, "MaintenanceMode") == 0)
                 b = m->state.maintenance;
+        else if (strcmp(property, "MaintenanceRequested") == 0)
+                b = m->maintenance_asked;
         else if (strcmp(property, "RebootRequired") == 0)
                 b = m->reboot_required;
         else if (strcmp(property, "IommuEnabled") == 0)
@@ -1239,6 +1246,7 @@ static int property_version(sd_bus *bus, const char *path, const char *interface
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("MaintenanceMode", "b", property_bool, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MaintenanceRequested", "b", property_bool, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("RebootRequired", "b", property_bool, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("IommuEnabled", "b", property_bool, 0, 0),
         SD_BUS_PROPERTY("ActiveLeases", "u", property_u32, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

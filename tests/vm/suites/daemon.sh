@@ -348,14 +348,20 @@ testcase_bus_loop_answers_while_a_return_waits_for_an_open_device() {
 
 testcase_maintenance_mode() {
     hold $EDU vm-a
+    assert_eq "$(busctl get-property $BUS MaintenanceRequested)" "b false" "MaintenanceRequested before"
     expect_error org.passthru1.Error.LeasesActive call EnterMaintenanceMode ""
     expect_error org.passthru1.Error.NotInMaintenanceMode call SetPassthrough "sba{sv}" $NIC true
+    # The ask shows: the property, and passthructl's status.
+    assert_eq "$(busctl get-property $BUS MaintenanceRequested)" "b true" "MaintenanceRequested"
+    passthructl maintenance status | grep -q "^Maintenance mode: off, asked for: no new lease" ||
+        fail "status: $(passthructl maintenance status)"
     kill $HOLDER
     wait_state $EDU available
     # Asked for, maintenance mode stopped new leases while the last one ended.
     expect_error org.passthru1.Error.MaintenanceMode as_alice pt-hold $EDU vm-a
     mgr EnterMaintenanceMode
     assert_eq "$(busctl get-property $BUS MaintenanceMode)" "b true" "MaintenanceMode"
+    assert_eq "$(busctl get-property $BUS MaintenanceRequested)" "b false" "MaintenanceRequested once entered"
     expect_error org.passthru1.Error.MaintenanceMode as_alice pt-hold $EDU vm-a
     assert_eq "$(mgr SetPassthrough sba{sv} $NIC true 0)" "b true" "SetPassthrough without Live"
     wait_state $NIC pending-reboot
