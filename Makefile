@@ -158,7 +158,7 @@ $(BUILD)/unit/test-names: UNIT_EXTRA := -Icli cli/output.c
 $(BUILD)/unit/test-domxml: cli/domxml.c cli/domxml.h
 $(BUILD)/unit/test-domxml: UNIT_EXTRA := $(XML_CPPFLAGS) $(XML_LIBS)
 
-unit: $(UNIT_TESTS) $(BUILD)/passthructl $(BUILD)/pt-standin $(BUILD)/pt-hold $(BUILD)/pt-flood $(BUILD)/direct-acquire
+unit: $(UNIT_TESTS) $(BUILD)/passthructl $(BUILD)/passthrud $(BUILD)/pt-standin $(BUILD)/pt-hold $(BUILD)/pt-flood $(BUILD)/direct-acquire
 	@rc=0; tests/unit/run.sh $(UNIT_TESTS) || rc=1; tests/unit/completion.sh || rc=1; \
 		tests/unit/refresh-initramfs.sh || rc=1; tests/unit/install.sh || rc=1; \
 		python3 tests/unit/deps.py || rc=1; python3 tests/unit/docs.py || rc=1; \

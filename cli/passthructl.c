@@ -186,14 +186,15 @@ static int parse_options(int argc, char *argv[], const char *shortopts) {
                         fprintf(stderr, "passthructl: option '%s' needs a value; see --help\n", argv[optind - 1]);
                         return -EINVAL;
                 case '?':
-                        if (optopt > 0 && optopt < 0x100)
+                        if (strncmp(argv[optind - 1], "--", 2) != 0)
                                 fprintf(stderr, "passthructl: unknown option '-%c'%s; see --help\n", optopt,
                                         optopt >= '0' && optopt <= '9' ? " (a number is no option: put '--' before it)" : "");
-                        else if (optopt >= 0x100)       /* a long option of ours, given a value */
+                        else if (optopt != 0)           /* one of ours, given a value */
                                 fprintf(stderr, "passthructl: option '%.*s' takes no value; see --help\n",
                                         (int) strcspn(argv[optind - 1], "="), argv[optind - 1]);
                         else
-                                fprintf(stderr, "passthructl: unknown option '%s'; see --help\n", argv[optind - 1]);
+                                fprintf(stderr, "passthructl: unknown option '%s' (or the start of more than one); "
+                                        "see --help\n", argv[optind - 1]);
                         return -EINVAL;
                 case 'h':
                         help();

@@ -148,15 +148,19 @@ static int pin_family(const Holders *h, pid_t pid) {
 }
 
 /*
- * Could the holder signal @pid itself (kill(2)'s rule: the target's real or
- * saved uid is the sender's)?  A root holder could signal any.
+ * Could the holder signal @pid itself?  kill(2)'s rules: the target's real
+ * or saved uid is the sender's, or the sender holds CAP_KILL where the
+ * target lives (a user namespace it made: a rootless container's).  A
+ * root holder could signal any.
  */
 static bool holder_may_signal(const Holders *h, pid_t pid) {
         uid_t real, saved;
 
         if (h->uid == 0)
                 return true;
-        return proc_uids(h->proc, pid, &real, &saved) >= 0 && (real == h->uid || saved == h->uid);
+        if (proc_uids(h->proc, pid, &real, &saved) >= 0 && (real == h->uid || saved == h->uid))
+                return true;
+        return proc_userns_owned_by(h->proc, pid, h->uid) > 0;
 }
 
 /*

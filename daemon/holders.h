@@ -59,7 +59,8 @@ int holders_add_other(Holders *h, const char *node, pid_t holder, const PidSet *
  * lived in a cgroup of its own, that cgroup's processes with a VFIO device
  * fd that no other lease accounts for.  Never self, never pid 1.  Of a
  * holder that is not root (@uid), those outside its family only when it
- * could signal them itself (their real or saved uid is its uid): the
+ * could signal them itself (kill(2)'s rules: their real or saved uid is
+ * its uid, or they live in a user namespace it made): the
  * others go to @ret_spared (may be NULL), as a holder could hand the group
  * to any process that takes fds (a bus daemon's queue, say) to have it
  * killed by root's revocation.

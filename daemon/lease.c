@@ -40,13 +40,14 @@
  * No host driver can hold it, so the pass does not read it, and a refused
  * caller of a leased group costs no sysfs read.  1 viable, 0 not (the
  * first culprit and its driver in *ret_culprit and *ret_culprit_driver),
- * -EBUSY when a member passthrud takes for available on passthru is on
- * vfio-pci (the culprit): another tool moved it there, its event not
- * handled yet, and its user may have had it (it is foreign, not owed to
- * this caller without a reset); or -errno.  The endpoints in
- * *ret_endpoints either way.
+ * or -errno; the endpoints in *ret_endpoints either way.  A member that
+ * passthrud takes for available on passthru but finds on vfio-pci goes to
+ * *ret_moved (the first such; the caller's to free): another tool moved it
+ * there, its event not handled yet, and its user may have had it (it is
+ * foreign, and rule 7 refuses it: owed to nobody without a reset).
  */
-static int group_scan(Manager *m, int group, char ***ret_endpoints, char **ret_culprit, char **ret_culprit_driver) {
+static int group_scan(Manager *m, int group, char ***ret_endpoints, char **ret_culprit, char **ret_culprit_driver,
+                      char **ret_moved) {
         _cleanup_strv_free_ char **endpoints = NULL;
         _cleanup_free_ char *culprit = NULL, *culprit_driver = NULL;
         const Group *g = manager_group(m, group);
@@ -72,8 +73,9 @@ static int group_scan(Manager *m, int group, char ***ret_endpoints, char **ret_c
                         return r;
                 if (member && !member->stage && !member->resetting && !member->configuring &&
                     device_state(member) == DEVICE_AVAILABLE && driver && strcmp(driver, PT_VFIO_DRIVER) == 0) {
-                        *ret_culprit = strdup(*i);
-                        return *ret_culprit ? -EBUSY : -ENOMEM;
+                        if (!*ret_moved && !(*ret_moved = strdup(*i)))
+                                return -ENOMEM;
+                        continue;
                 }
                 if (culprit || pci_driver_keeps_group_viable(driver))
                         continue;
@@ -90,7 +92,7 @@ static int group_scan(Manager *m, int group, char ***ret_endpoints, char **ret_c
 
 int lease_check(Manager *m, Device *d, const char *vm, uint64_t memory_bytes, char ***ret_endpoints,
                 sd_bus_error *error) {
-        _cleanup_free_ char *culprit = NULL, *culprit_driver = NULL;
+        _cleanup_free_ char *culprit = NULL, *culprit_driver = NULL, *moved = NULL;
         _cleanup_strv_free_ char **endpoints = NULL;
         bool flag = false;
         char **assigned;
@@ -192,11 +194,7 @@ int lease_check(Manager *m, Device *d, const char *vm, uint64_t memory_bytes, ch
                                          "%s is not assigned to VM '%s'.", d->address, vm);
 
         /* 5. The limits.  One pass over the group serves 5 to 7. */
-        viable = group_scan(m, d->sys.iommu_group, &endpoints, &culprit, &culprit_driver);
-        if (viable == -EBUSY)
-                return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
-                                         "%s is on vfio-pci without a lease: another tool moved it there behind "
-                                         "passthrud's back ('passthructl check' says who holds it).", culprit);
+        viable = group_scan(m, d->sys.iommu_group, &endpoints, &culprit, &culprit_driver, &moved);
         if (viable < 0)
                 return sd_bus_error_set_errnof(error, viable, "Cannot read IOMMU group %d: %m", d->sys.iommu_group);
         n = strv_length(endpoints);
@@ -231,8 +229,18 @@ int lease_check(Manager *m, Device *d, const char *vm, uint64_t memory_bytes, ch
         /*
          * 7. Nobody else holds the group, and every other member is
          * available: a quarantined, releasing or foreign member would reach
-         * this VM without the reset it is owed.
+         * this VM without the reset it is owed.  So would one the scan
+         * found on vfio-pci before its event told passthrud (foreign).
          */
+        if (moved && strcmp(moved, d->address) == 0)
+                return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
+                                         "%s is on vfio-pci without a lease: another tool moved it there behind "
+                                         "passthrud's back ('passthructl check' says who holds it).", d->address);
+        if (moved)
+                return sd_bus_error_setf(error, PT_ERROR_DEVICE_BUSY,
+                                         "%s shares IOMMU group %d with %s, which is on vfio-pci without a lease: "
+                                         "another tool moved it there ('passthructl check' says who holds it).",
+                                         d->address, d->sys.iommu_group, moved);
         for (char **i = endpoints; *i; i++) {
                 Device *member = manager_find_device(m, *i);
 
@@ -633,8 +641,13 @@ int lease_acquire(Manager *m, Device *d, const char *vm, char **endpoints, pid_t
                 r = sysfs_bind_to(m->sysfs_root, *i, PT_VFIO_DRIVER);
                 if (r < 0) {
                         log_error_errno(r, "Failed to bind %s to vfio-pci: %m", *i);
-                        /* Removed under the grant: a device that is not there, as for any call naming it. */
-                        if (r == -ENODEV)
+                        /*
+                         * Removed under the grant: a device that is not there, as for any call naming it.
+                         * (The unbind's ENODEV also means a driver that changed under it: then it is there.)
+                         */
+                        _cleanup_free_ char *now = NULL;
+
+                        if (r == -ENODEV && sysfs_pci_driver(m->sysfs_root, *i, &now) == -ENODEV)
                                 r = sd_bus_error_setf(error, PT_ERROR_NO_SUCH_DEVICE,
                                                       "%s left the bus while it was being moved to vfio-pci.", *i);
                         else

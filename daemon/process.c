@@ -11,11 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/nsfs.h>
 
 #include "fileio.h"
 #include "macro.h"
@@ -423,6 +426,41 @@ int proc_uids(const char *proc, pid_t pid, uid_t *ret_real, uid_t *ret_saved) {
                 return -EBADMSG;
         *ret_real = (uid_t) real;
         *ret_saved = (uid_t) saved;
+        return 0;
+}
+
+int proc_userns_owned_by(const char *proc, pid_t pid, uid_t uid) {
+        _cleanup_free_ char *path = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        struct stat ours, st;
+
+        if (stat("/proc/self/ns/user", &ours) < 0)
+                return -errno;
+        if (asprintf(&path, "%s/%d/ns/user", proc, (int) pid) < 0) {
+                path = NULL;
+                return -ENOMEM;
+        }
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        for (int depth = 0; depth < 33; depth++) {     /* the kernel nests 32 at most */
+                uid_t owner;
+                int parent;
+
+                if (fstat(fd, &st) < 0)
+                        return -errno;
+                if (st.st_dev == ours.st_dev && st.st_ino == ours.st_ino)
+                        return 0;
+                if (ioctl(fd, NS_GET_OWNER_UID, &owner) < 0)
+                        return -errno;
+                if (owner == uid)
+                        return 1;
+                parent = ioctl(fd, NS_GET_PARENT);
+                if (parent < 0)
+                        return errno == EPERM ? 0 : -errno;     /* above ours: none of it is */
+                safe_close(fd);
+                fd = parent;
+        }
         return 0;
 }
 

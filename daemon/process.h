@@ -69,6 +69,13 @@ int proc_add_fd_holders(const char *proc, const char *target, PidSet *s);
 bool proc_has_fd(const char *proc, pid_t pid, const char *target);
 /* @pid's real and saved uids, from /proc/PID/status's "Uid:" line. */
 int proc_uids(const char *proc, pid_t pid, uid_t *ret_real, uid_t *ret_saved);
+/*
+ * Whether @pid lives in a user namespace that @uid made (or in one below
+ * such a namespace), short of ours: there @uid holds every capability, as
+ * a rootless container's processes are their user's to signal whatever
+ * uid they run as.  1, 0, or -errno.
+ */
+int proc_userns_owned_by(const char *proc, pid_t pid, uid_t uid);
 /* The cgroup v2 path of @pid ("/user.slice/..."), from /proc/PID/cgroup. */
 int proc_cgroup(const char *proc, pid_t pid, char **ret);
 /*

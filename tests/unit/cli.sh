@@ -47,7 +47,9 @@ expect force_is_not_for_show 2 "--force does not apply to 'show'" show --force 0
 expect unknown_verb_is_named 2 "unknown command 'frobnicate'" frobnicate
 expect run_command_is_checked_before_connecting 127 "cannot run /nonexistent/vmm: No such file or directory; nothing was leased" \
     run --vm a --device 01:00.0 -- /nonexistent/vmm
-expect unknown_option_is_named_by_passthructl 2 "^passthructl: unknown option '--bogus'; see --help$" list --bogus
+expect unknown_option_is_named_by_passthructl 2 "^passthructl: unknown option '--bogus' \\(or the start of more than one\\)" list --bogus
+expect ambiguous_option_is_named 2 "^passthructl: unknown option '--v' \\(or the start of more than one\\)" --v list
+expect short_flag_given_a_value_is_named 2 "^passthructl: option '--help' takes no value" --help=x
 expect negative_vf_count_is_no_option 2 "^passthructl: unknown option '-1' \\(a number is no option" sriov 01:00.0 -1
 expect option_without_its_value_is_named 2 "^passthructl: option '--vm' needs a value" run --vm
 expect flag_given_a_value_is_named 2 "^passthructl: option '--json' takes no value" list --json=3

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -293,6 +294,97 @@ static void a_users_revocation_kills_only_what_that_user_could(void **state) {
         holders_kill(h);
         assert_int_equal(end_of(own), SIGKILL);
         assert_true(survived(stranger));
+}
+
+/*
+ * A rootless container's process: uid 1000 makes a user namespace, root
+ * maps its uid 0 to 100000, and it becomes that uid 0, with every fd the
+ * test had open (the node's).  Its pid, or 0 when this kernel lets no user
+ * make a namespace.
+ */
+static pid_t spawn_in_users_namespace(void) {
+        int up[2], down[2];
+        char c = 0, path[64];
+        pid_t pid;
+        FILE *f;
+
+        assert_int_equal(pipe(up), 0);
+        assert_int_equal(pipe(down), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                close(up[0]);
+                close(down[1]);
+                if (setresgid(1000, 1000, 1000) < 0 || setresuid(1000, 1000, 1000) < 0 ||
+                    unshare(CLONE_NEWUSER) < 0)
+                        _exit(3);
+                (void) !write(up[1], "u", 1);
+                if (read(down[0], &c, 1) != 1 || setresuid(0, 0, 0) < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                        _exit(4);
+                (void) !write(up[1], "y", 1);
+                for (;;)
+                        pause();
+        }
+        close(up[1]);
+        close(down[0]);
+        if (read(up[0], &c, 1) != 1) {          /* no user namespace for users here */
+                close(up[0]);
+                close(down[1]);
+                (void) waitpid(pid, NULL, 0);
+                return 0;
+        }
+        snprintf(path, sizeof(path), "/proc/%d/uid_map", (int) pid);
+        f = fopen(path, "we");
+        assert_non_null(f);
+        assert_true(fprintf(f, "0 100000 1\n") > 0);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(write(down[1], "g", 1), 1);
+        assert_int_equal(read(up[0], &c, 1), 1);
+        close(up[0]);
+        close(down[1]);
+        return pid;
+}
+
+/*
+ * kill(2)'s other rule: a user may signal what runs in a user namespace it
+ * made, whatever uid (100000 here) that runs as: rootless podman's QEMU.
+ * Its revocation kills it; another user's spares it.
+ */
+static void a_users_revocation_kills_its_rootless_containers_process(void **state) {
+        Fx *fx = *state;
+        _cleanup_(pid_set_done) PidSet victims = {}, spared = {}, others = {}, others_spared = {};
+        _cleanup_close_ int fd = -EBADF;
+        uid_t real = 0, saved = 0;
+        pid_t contained;
+
+        if (geteuid() != 0) {
+                skip();
+                return;
+        }
+        fd = open(fx->node, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        contained = spawn_in_users_namespace();
+        if (contained == 0) {
+                skip();
+                return;
+        }
+        assert_int_equal(proc_uids("/proc", contained, &real, &saved), 0);
+        assert_int_equal(real, 100000);
+        {
+                _cleanup_(holders_freep) Holders *other = fx_holders(fx, NULL);
+
+                other->uid = 1001;
+                assert_int_equal(holders_victims(other, &others, &others_spared), 0);
+                assert_false(pid_set_contains(&others, contained));
+                assert_true(pid_set_contains(&others_spared, contained));
+        }
+        _cleanup_(holders_freep) Holders *h = fx_holders(fx, NULL);
+        h->uid = 1000;
+        assert_int_equal(holders_victims(h, &victims, &spared), 0);
+        assert_true(pid_set_contains(&victims, contained));
+        assert_false(pid_set_contains(&spared, contained));
+        holders_kill(h);
+        assert_int_equal(end_of(contained), SIGKILL);
 }
 
 /*
@@ -767,6 +859,7 @@ int main(void) {
                 T(remembered_family_is_killed_unless_its_pid_is_younger),
                 T(node_holders_are_victims_never_self_or_init),
                 T(a_users_revocation_kills_only_what_that_user_could),
+                T(a_users_revocation_kills_its_rootless_containers_process),
                 T(device_fds_of_other_leases_are_theirs),
                 T(device_fds_in_the_holders_cgroup_are_victims),
                 T(the_root_cgroup_names_no_one),
