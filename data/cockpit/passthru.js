@@ -150,7 +150,9 @@
         $("maintenance-label").textContent = on ? "On" : "Off";
         $("maintenance-hint").textContent = !admin()
             ? "Needs administrative access"
-            : valid && !on && manager.ActiveLeases > 0 ? "Entering is refused while leases are active" : "";
+            : valid && !on && manager.MaintenanceRequested === true
+                ? "Asked for: no new lease until the active ones end and it is switched on again (passthructl maintenance exit cancels)"
+                : valid && !on && manager.ActiveLeases > 0 ? "Entering is refused while leases are active" : "";
         $("active-leases").textContent = valid ? String(manager.ActiveLeases) : "…";
         $("version").textContent = valid ? manager.Version : "…";
         $("reboot-required").hidden = !(valid && manager.RebootRequired);

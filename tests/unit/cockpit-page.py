@@ -343,7 +343,19 @@ def the_row_being_typed_in_follows_the_bus(page):
                "document.querySelector('%sbutton[data-action=assign]').disabled" % ROW)
 
 
-CASES = [markup_from_the_bus_is_shown_as_text, assign_by_a_click_on_the_button, assign_by_enter_in_the_field,
+def maintenance_asked_for_is_said(page):
+    """An EnterMaintenanceMode refused for active leases stops new ones (MaintenanceRequested): the page says so."""
+    page.open([device(EDU)])
+    page.js("standin.manager.MaintenanceMode = false; standin.manager.ActiveLeases = 1;"
+            " standin.manager.MaintenanceRequested = true; standin.manager.dispatch('changed')")
+    page.until("the hint says it was asked for",
+               "document.getElementById('maintenance-hint').textContent.startsWith('Asked for: no new lease')")
+    page.js("standin.manager.MaintenanceRequested = false; standin.manager.dispatch('changed')")
+    page.until("the hint back to the refusal",
+               "document.getElementById('maintenance-hint').textContent === 'Entering is refused while leases are active'")
+
+
+CASES = [markup_from_the_bus_is_shown_as_text, maintenance_asked_for_is_said, assign_by_a_click_on_the_button, assign_by_enter_in_the_field,
          assign_by_tab_to_the_button_and_enter, release_confirmed_after_the_lease_changed_revokes_nothing,
          release_confirmed_revokes_the_lease_named, force_is_asked_for_and_is_for_one_switch,
          the_row_being_typed_in_follows_the_bus]
