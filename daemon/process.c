@@ -78,20 +78,27 @@ static bool parse_pid(const char *s, pid_t *ret) {
         return true;
 }
 
+
+/* /proc/PID/@name, whole, into *@ret: read_full_file()'s result. */
+static int proc_read(const char *proc, pid_t pid, const char *name, char **ret) {
+        _cleanup_free_ char *path = NULL;
+
+        if (asprintf(&path, "%s/%d/%s", proc, (int) pid, name) < 0) {
+                path = NULL;
+                return -ENOMEM;
+        }
+        return read_full_file(path, ret, NULL);
+}
 /* Field @field (1-based, as proc(5) counts; 3 or more) of /proc/PID/stat. */
 static int proc_stat_field(const char *proc, pid_t pid, int field, char *buf, size_t size) {
-        _cleanup_free_ char *path = NULL, *stat = NULL;
+        _cleanup_free_ char *stat = NULL;
         const char *p;
         size_t n;
         int r;
 
         if (pid <= 0)
                 return -EINVAL;
-        if (asprintf(&path, "%s/%d/stat", proc, (int) pid) < 0) {
-                path = NULL;
-                return -ENOMEM;
-        }
-        r = read_full_file(path, &stat, NULL);
+        r = proc_read(proc, pid, "stat", &stat);
         if (r == -ENOENT)
                 return -ESRCH;
         if (r < 0)
@@ -407,16 +414,12 @@ int proc_add_fd_holders(const char *proc, const char *target, PidSet *s) {
 }
 
 int proc_uids(const char *proc, pid_t pid, uid_t *ret_real, uid_t *ret_saved) {
-        _cleanup_free_ char *path = NULL, *text = NULL;
+        _cleanup_free_ char *text = NULL;
         unsigned long real, effective, saved;
         const char *line;
         int r;
 
-        if (asprintf(&path, "%s/%d/status", proc, (int) pid) < 0) {
-                path = NULL;
-                return -ENOMEM;
-        }
-        r = read_full_file(path, &text, NULL);
+        r = proc_read(proc, pid, "status", &text);
         if (r < 0)
                 return r;
         /* "Uid:\treal\teffective\tsaved\tfilesystem" */
@@ -465,15 +468,11 @@ int proc_userns_owned_by(const char *proc, pid_t pid, uid_t uid) {
 }
 
 int proc_cgroup(const char *proc, pid_t pid, char **ret) {
-        _cleanup_free_ char *path = NULL, *text = NULL;
+        _cleanup_free_ char *text = NULL;
         char *line, *save = NULL;
         int r;
 
-        if (asprintf(&path, "%s/%d/cgroup", proc, (int) pid) < 0) {
-                path = NULL;
-                return -ENOMEM;
-        }
-        r = read_full_file(path, &text, NULL);
+        r = proc_read(proc, pid, "cgroup", &text);
         if (r < 0)
                 return r;
         /* cgroup v2's line is "0::PATH". */
@@ -507,14 +506,10 @@ void comm_escape(const char *comm, char *buf, size_t size) {
 }
 
 void proc_comm(const char *proc, pid_t pid, char *buf, size_t size) {
-        _cleanup_free_ char *path = NULL, *text = NULL;
+        _cleanup_free_ char *text = NULL;
 
         snprintf(buf, size, "?");
-        if (asprintf(&path, "%s/%d/comm", proc, (int) pid) < 0) {
-                path = NULL;
-                return;
-        }
-        if (read_full_file(path, &text, NULL) < 0)
+        if (proc_read(proc, pid, "comm", &text) < 0)
                 return;
         text[strcspn(text, "\n")] = '\0';
         comm_escape(text, buf, size);
